@@ -1,0 +1,1 @@
+"""Code-family passes: each chooses codes and units for one family of services."""

@@ -1,0 +1,26 @@
+"""Contract models shared by every part: the Encounter (input) and the Coding (output)."""
+
+from rulebooks.models.coding import (
+    ClaimLine,
+    Coding,
+    Flag,
+    HeldLine,
+    Reason,
+    RuleRef,
+    RulebookRef,
+    SourceSpan,
+)
+from rulebooks.models.encounter import Encounter, Service
+
+__all__ = [
+    "ClaimLine",
+    "Coding",
+    "Encounter",
+    "Flag",
+    "HeldLine",
+    "Reason",
+    "RuleRef",
+    "RulebookRef",
+    "Service",
+    "SourceSpan",
+]

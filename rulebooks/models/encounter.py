@@ -1,0 +1,196 @@
+"""The canonical Encounter: the one input shape every adapter produces.
+
+FHIR, HL7 v2, GraphQL and the CLI all build this model; nothing downstream knows where
+an encounter came from. A missing fact is ``None``, never a default that looks like data
+(CONTRACTS.md), so optional fields default to ``None`` and lists to empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ICD10_FORMAT = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
+PROCEDURE_CODE_FORMAT = re.compile(r"^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$")
+NPI_FORMAT = re.compile(r"^[0-9]{10}$")
+
+ServiceKind = Literal[
+    "em",
+    "biopsy",
+    "destruction",
+    "shave",
+    "excision",
+    "repair",
+    "adjacent_tissue_transfer",
+    "graft",
+    "mohs",
+    "skin_tag_removal",
+    "injection",
+    "cosmetic",
+    "other",
+]
+PlanType = Literal["commercial", "medicare_ffs", "medicare_advantage", "medicaid", "self_pay"]
+SiteGroup = Literal["trunk_arms_legs", "scalp_neck_hands_feet_genitalia", "face_ears_eyelids_nose_lips"]
+
+
+class Frozen(BaseModel):
+    """Base for contract models: immutable, unknown fields rejected (a typo is an error)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Patient(Frozen):
+    id: str = Field(min_length=1, max_length=64, description="Tenant-local patient id (never a name).")
+    age: int | None = Field(default=None, ge=0, le=130, description="Age in years on the date of service.")
+    sex: Literal["female", "male", "other", "unknown"] | None = None
+
+
+class Provider(Frozen):
+    npi: str = Field(description="Rendering provider NPI (10 digits, Luhn check digit).")
+    specialty: str | None = None
+
+    @field_validator("npi")
+    @classmethod
+    def _npi_valid(cls, value: str) -> str:
+        if not NPI_FORMAT.match(value):
+            raise ValueError("an NPI is 10 digits")
+        if not npi_check_digit_ok(value):
+            raise ValueError("the NPI check digit is wrong")
+        return value
+
+
+class Coverage(Frozen):
+    payer: str = Field(min_length=1, max_length=32, description="The tenant's payer code, e.g. AETNA.")
+    plan_type: PlanType
+    member_id: str | None = None
+    abn_on_file: bool | None = None
+
+
+class RepairFacts(Frozen):
+    length_cm: float = Field(gt=0, le=500)
+    complexity: Literal["simple", "intermediate", "complex"]
+
+
+class MohsStage(Frozen):
+    blocks: int = Field(ge=1, le=100)
+
+
+class MohsFacts(Frozen):
+    tumor_id: str = Field(min_length=1)
+    stages: list[MohsStage] = Field(min_length=1)
+    involves_deep_structures: bool | None = None
+
+
+class PathologyFacts(Frozen):
+    result: str | None = None
+    processing: Literal["frozen", "permanent"] | None = None
+    prior_confirmed: bool | None = None
+    malignant: bool | None = None
+
+
+class EmFacts(Frozen):
+    patient_status: Literal["new", "established"]
+    level: int | None = Field(default=None, ge=1, le=5, description="Documented level 1-5 (2-5 for new).")
+    problems: Literal["minimal", "low", "moderate", "high"] | None = None
+    data: Literal["minimal", "limited", "moderate", "extensive"] | None = None
+    risk: Literal["minimal", "low", "moderate", "high"] | None = None
+    separately_identifiable: bool | None = None
+
+
+class DrugFacts(Frozen):
+    hcpcs: str
+    units: float = Field(ge=0)
+    wasted_units: float | None = Field(default=None, ge=0)
+    name: str | None = None
+
+
+class Service(Frozen):
+    id: str = Field(min_length=1, max_length=64)
+    kind: ServiceKind
+    lesion_id: str | None = None
+    technique: str | None = None
+    site: str | None = None
+    site_group: SiteGroup | None = None
+    laterality: Literal["left", "right", "bilateral", "midline"] | None = None
+    count: int | None = Field(default=None, ge=1, le=1000)
+    lesion_size_cm: float | None = Field(default=None, gt=0, le=100)
+    margin_cm: float | None = Field(default=None, ge=0, le=20)
+    area_sq_cm: float | None = Field(default=None, gt=0, le=10000)
+    repair: RepairFacts | None = None
+    mohs: MohsFacts | None = None
+    pathology: PathologyFacts | None = None
+    em: EmFacts | None = None
+    drug: DrugFacts | None = None
+    prior_auth_number: str | None = None
+    patient_requested_cosmetic: bool | None = None
+    diagnoses: list[str] = Field(default_factory=list, description="ICD-10-CM codes from the encounter's list.")
+    staff_code: str | None = None
+
+    @model_validator(mode="after")
+    def _facts_match_kind(self) -> Service:
+        if self.kind == "em" and self.em is None:
+            raise ValueError("an E/M service needs its `em` facts (patient_status and level or MDM)")
+        if self.kind == "mohs" and self.mohs is None:
+            raise ValueError("a Mohs service needs its `mohs` facts (tumor_id and stages)")
+        if self.kind == "repair" and self.repair is None:
+            raise ValueError("a repair service needs its `repair` facts (length_cm and complexity)")
+        return self
+
+
+class Encounter(Frozen):
+    external_id: str = Field(min_length=1, max_length=128, description="The EHR's id of the visit.")
+    date_of_service: dt.date
+    place_of_service: str = Field(default="11", pattern=r"^[0-9]{2}$")
+    provider: Provider
+    patient: Patient
+    coverage: Coverage
+    diagnoses: list[str] = Field(default_factory=list, max_length=50)
+    note: str | None = Field(default=None, max_length=100_000)
+    services: list[Service] = Field(min_length=1, max_length=50)
+    staff_codes: list[str] = Field(default_factory=list)
+
+    @field_validator("diagnoses")
+    @classmethod
+    def _icd10_format(cls, codes: list[str]) -> list[str]:
+        normalised = [code.strip().upper() for code in codes]
+        for index, code in enumerate(normalised):
+            if not ICD10_FORMAT.match(code):
+                raise ValueError(f"diagnosis {index + 1} ({code!r}) is not an ICD-10-CM code such as L57.0")
+        return normalised
+
+    @model_validator(mode="after")
+    def _services_consistent(self) -> Encounter:
+        seen: set[str] = set()
+        known = set(self.diagnoses)
+        for service in self.services:
+            if service.id in seen:
+                raise ValueError(f"service id {service.id!r} is used twice")
+            seen.add(service.id)
+            for code in service.diagnoses:
+                if code.upper() not in known:
+                    raise ValueError(
+                        f"service {service.id!r} links diagnosis {code!r}, which is not in the encounter's diagnoses"
+                    )
+        return self
+
+
+def npi_check_digit_ok(npi: str) -> bool:
+    """Luhn check over '80840' + the first nine digits, as CMS defines the NPI check digit.
+
+    >>> npi_check_digit_ok("1234567893")
+    True
+    >>> npi_check_digit_ok("1234567890")
+    False
+    """
+    digits = [int(c) for c in "80840" + npi[:9]]
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        if position % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return (10 - total % 10) % 10 == int(npi[9])
