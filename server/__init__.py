@@ -1,0 +1,1 @@
+"""The cutis service: app factory, database, GraphQL API, workers, integrations and CLI."""

@@ -1,0 +1,1 @@
+"""The GraphQL API (Strawberry types stop here; the contract is graphql/schema.graphql)."""

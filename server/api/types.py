@@ -1,0 +1,174 @@
+"""GraphQL output types: the Coding exactly as the contract describes it, plus typed errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from rulebooks.models import coding as model
+from server.errors import InputInvalid
+
+
+@strawberry.type
+class SourceSpan:
+    line: int
+    column: int
+    start: int
+    end: int
+
+
+@strawberry.type
+class RuleRef:
+    rulebook: str
+    version: str
+    rule_id: str
+    label: str
+    span: SourceSpan | None
+
+
+@strawberry.type
+class Reason:
+    step: str | None
+    rule: RuleRef | None
+    message: str
+    values: JSON
+
+
+@strawberry.type
+class ClaimLine:
+    code: str
+    units: int
+    modifiers: list[str]
+    diagnoses: list[str]
+    charge: str | None
+    service_ids: list[str]
+    reasons: list[Reason]
+
+
+@strawberry.type
+class HeldLine:
+    code: str
+    units: int
+    service_ids: list[str]
+    query: str
+    reasons: list[Reason]
+
+
+@strawberry.type
+class Flag:
+    code: str
+    detail: str | None
+    service_ids: list[str]
+    reasons: list[Reason]
+
+
+@strawberry.type
+class RulebookRef:
+    name: str
+    version: str
+
+
+@strawberry.type
+class Coding:
+    encounter_id: strawberry.ID
+    coded_at: dt.datetime
+    rulebooks: list[RulebookRef]
+    status: str
+    claim_lines: list[ClaimLine]
+    self_pay_lines: list[ClaimLine]
+    held_lines: list[HeldLine]
+    flags: list[Flag]
+    document: JSON = strawberry.field(description="The same Coding as JSON, exactly as `cutis code --format json`.")
+
+
+def _reason(reason: model.Reason) -> Reason:
+    rule = None
+    if reason.rule is not None:
+        span = reason.rule.span
+        rule = RuleRef(
+            rulebook=reason.rule.rulebook,
+            version=reason.rule.version,
+            rule_id=reason.rule.rule_id,
+            label=reason.rule.label,
+            span=SourceSpan(line=span.line, column=span.column, start=span.start, end=span.end) if span else None,
+        )
+    return Reason(step=reason.step, rule=rule, message=reason.message, values=reason.values)
+
+
+def _line(line: model.ClaimLine) -> ClaimLine:
+    return ClaimLine(code=line.code, units=line.units, modifiers=line.modifiers, diagnoses=line.diagnoses,
+                     charge=line.charge, service_ids=line.service_ids, reasons=[_reason(r) for r in line.reasons])
+
+
+def coding_type(coding: model.Coding, encounter_global_id: str) -> Coding:
+    return Coding(
+        encounter_id=strawberry.ID(encounter_global_id),
+        coded_at=coding.coded_at,
+        rulebooks=[RulebookRef(name=r.name, version=r.version) for r in coding.rulebooks],
+        status=coding.status,
+        claim_lines=[_line(line) for line in coding.claim_lines],
+        self_pay_lines=[_line(line) for line in coding.self_pay_lines],
+        held_lines=[
+            HeldLine(code=h.code, units=h.units, service_ids=h.service_ids, query=h.query,
+                     reasons=[_reason(r) for r in h.reasons])
+            for h in coding.held_lines
+        ],
+        flags=[
+            Flag(code=f.code, detail=f.detail, service_ids=f.service_ids, reasons=[_reason(r) for r in f.reasons])
+            for f in coding.flags
+        ],
+        document=coding.model_dump(mode="json"),
+    )
+
+
+@strawberry.type
+class FieldProblem:
+    path: str
+    message: str
+
+
+@strawberry.type(description="The input was refused; nothing was stored.")
+class InvalidInput:
+    message: str
+    fields: list[FieldProblem]
+
+    @classmethod
+    def from_error(cls, error: InputInvalid) -> InvalidInput:
+        return cls(message=error.message, fields=[FieldProblem(path=f.path, message=f.message) for f in error.fields])
+
+
+@strawberry.type
+class NotFoundError:
+    message: str
+
+
+@strawberry.type
+class Encounter:
+    id: strawberry.ID
+    external_id: str
+    version: int
+    previous_version_id: strawberry.ID | None
+    status: str
+    date_of_service: dt.date
+    payer: str
+    coding: Coding | None
+
+
+@strawberry.type
+class CodedEncounter:
+    encounter: Encounter
+    coding: Coding
+
+
+@strawberry.type
+class SubmittedEncounter:
+    encounter: Encounter
+
+
+CodeEncounterResult = Annotated[CodedEncounter | InvalidInput, strawberry.union("CodeEncounterResult")]
+SubmitEncounterResult = Annotated[SubmittedEncounter | InvalidInput, strawberry.union("SubmitEncounterResult")]
+EncounterResult = Annotated[Encounter | NotFoundError, strawberry.union("EncounterResult")]
+

@@ -1,0 +1,64 @@
+"""The demo tenant: a clinic with a payer mix and both fee schedules, seeded idempotently."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from rulebooks.engine import FeeSchedules
+from server.db import system_session, tenant_session
+from server.models import FeeScheduleEntry, Payer, Tenant
+from tenants.keys import IssuedKey, issue_api_key
+
+DEMO_SLUG = "demo"
+DATA_DIR = Path(__file__).resolve().parent / "demo_data"
+
+
+def demo_fee_rows() -> list[dict[str, str]]:
+    with (DATA_DIR / "fees.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def demo_fee_schedules() -> FeeSchedules:
+    """The demo fees as the engine takes them (used by `cutis code` offline)."""
+    fees = FeeSchedules()
+    for row in demo_fee_rows():
+        target = fees.cosmetic if row["schedule"] == "cosmetic" else fees.medical
+        target[row["code"]] = Decimal(row["fee"])
+    return fees
+
+
+async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> uuid.UUID:
+    """Create the demo tenant if absent, with payers and fee schedules; returns its id."""
+    async with system_session(factory) as session:
+        tenant = (await session.execute(select(Tenant).where(Tenant.slug == DEMO_SLUG))).scalar_one_or_none()
+        if tenant is None:
+            tenant = Tenant(slug=DEMO_SLUG, name="Demo Dermatology Clinic")
+            session.add(tenant)
+            await session.flush()
+        tenant_id = tenant.id
+    async with tenant_session(factory, tenant_id) as session:
+        known_payers = set((await session.execute(select(Payer.code))).scalars())
+        with (DATA_DIR / "payers.csv").open() as handle:
+            for row in csv.DictReader(handle):
+                if row["code"] not in known_payers:
+                    session.add(Payer(tenant_id=tenant_id, code=row["code"], name=row["name"],
+                                      plan_type=row["plan_type"], ehr_payer_id=row["ehr_payer_id"] or None))
+        known_fees = {(s, c) for s, c in (await session.execute(
+            select(FeeScheduleEntry.schedule, FeeScheduleEntry.code))).all()}
+        for row in demo_fee_rows():
+            if (row["schedule"], row["code"]) not in known_fees:
+                session.add(FeeScheduleEntry(tenant_id=tenant_id, schedule=row["schedule"], code=row["code"],
+                                             fee=Decimal(row["fee"])))
+    return tenant_id
+
+
+async def issue_demo_key(factory: async_sessionmaker[AsyncSession], name: str = "demo key") -> IssuedKey:
+    tenant_id = await seed_demo(factory)
+    async with tenant_session(factory, tenant_id) as session:
+        return await issue_api_key(session, tenant_id, name)

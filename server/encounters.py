@@ -1,0 +1,140 @@
+"""Encounters: validate, store a new version, code, store the coding, enqueue through the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rulebooks.engine import FeeSchedules, code
+from rulebooks.models import Coding, Encounter
+from server.errors import FieldError, InputInvalid, NotFound
+from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage
+from tenants.base import utcnow
+
+CODE_ENCOUNTER_JOB = "code_encounter"
+
+
+def parse_encounter(payload: Any) -> Encounter:
+    """The canonical Encounter, or `InputInvalid` naming each bad field's path and why.
+
+    Messages name fields, never echo values (an input value may be PHI).
+    """
+    try:
+        return Encounter.model_validate(payload)
+    except ValidationError as error:
+        fields = [
+            FieldError(path=_path(issue["loc"]), message=_message(issue))
+            for issue in error.errors(include_url=False, include_input=False)
+        ]
+        raise InputInvalid("the encounter is not valid", fields) from None
+
+
+def _path(location: tuple[Any, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "encounter"
+
+
+def _message(issue: Any) -> str:
+    message = str(issue["msg"])
+    return message.removeprefix("Value error, ")
+
+
+async def store_encounter(session: AsyncSession, tenant_id: uuid.UUID, encounter: Encounter) -> EncounterRecord:
+    """A new version of the encounter; an earlier version with the same external id stays, linked."""
+    previous = (
+        await session.execute(
+            select(EncounterRecord)
+            .where(EncounterRecord.external_id == encounter.external_id)
+            .order_by(EncounterRecord.version.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    record = EncounterRecord(
+        tenant_id=tenant_id,
+        external_id=encounter.external_id,
+        version=(previous.version + 1) if previous else 1,
+        previous_id=previous.id if previous else None,
+        payer_code=encounter.coverage.payer,
+        date_of_service=encounter.date_of_service,
+        status="received",
+        payload=encounter.model_dump(mode="json", exclude_none=True),
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def load_fee_schedules(session: AsyncSession) -> FeeSchedules:
+    rows = (await session.execute(select(FeeScheduleEntry))).scalars().all()
+    fees = FeeSchedules()
+    for row in rows:
+        target = fees.cosmetic if row.schedule == "cosmetic" else fees.medical
+        target[row.code] = Decimal(row.fee)
+    return fees
+
+
+async def code_stored_encounter(session: AsyncSession, record: EncounterRecord,
+                                coded_at: dt.datetime | None = None) -> tuple[Coding, CodingRecord]:
+    encounter = Encounter.model_validate(record.payload)
+    coding = code(
+        encounter,
+        encounter_id=str(record.id),
+        coded_at=coded_at or utcnow(),
+        fees=await load_fee_schedules(session),
+    )
+    coding_record = CodingRecord(
+        tenant_id=record.tenant_id,
+        encounter_id=record.id,
+        status=coding.status,
+        payload=coding.model_dump(mode="json"),
+    )
+    session.add(coding_record)
+    record.status = "coded"
+    await session.flush()
+    return coding, coding_record
+
+
+async def enqueue_coding(session: AsyncSession, record: EncounterRecord) -> OutboxMessage:
+    """The outbox row commits with the encounter; the relay enqueues it after commit."""
+    record.status = "queued"
+    message = OutboxMessage(tenant_id=record.tenant_id, job=CODE_ENCOUNTER_JOB, subject_id=record.id)
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def get_encounter(session: AsyncSession, encounter_id: uuid.UUID) -> EncounterRecord:
+    record = await session.get(EncounterRecord, encounter_id)
+    # session.get may answer from the identity map; the tenant filter applies to the SELECT,
+    # so check the tenant explicitly as well.
+    if record is None or record.tenant_id != session.info.get("tenant_id"):
+        raise NotFound("no encounter with that id")
+    return record
+
+
+async def latest_coding(session: AsyncSession, encounter_id: uuid.UUID) -> CodingRecord | None:
+    return (
+        await session.execute(
+            select(CodingRecord)
+            .where(CodingRecord.encounter_id == encounter_id)
+            .order_by(CodingRecord.created_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def count_versions(session: AsyncSession, external_id: str) -> int:
+    return int(
+        (await session.execute(select(func.count()).where(EncounterRecord.external_id == external_id))).scalar_one()
+    )

@@ -1,0 +1,179 @@
+"""Jobs and their delivery: the outbox relay, the in-process queue and the arq worker.
+
+Jobs take ids only (never PHI) and are safe to run twice: a finished outbox row is skipped.
+The truth is in the database; Redis only delivers (STACK-NOTES: arq is maintenance-only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.db import system_session, tenant_session
+from server.encounters import CODE_ENCOUNTER_JOB, code_stored_encounter
+from server.models import EncounterRecord, OutboxMessage
+from tenants.base import utcnow
+
+log = logging.getLogger("cutis.jobs")
+MAX_ATTEMPTS = 5
+STALE_AFTER = dt.timedelta(minutes=5)
+
+
+class JobQueue(Protocol):
+    async def enqueue(self, outbox_id: uuid.UUID) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+async def run_outbox_job(factory: async_sessionmaker[AsyncSession], outbox_id: uuid.UUID) -> str:
+    """Run the job an outbox row names; returns its final status. Idempotent."""
+    async with system_session(factory) as session:
+        message = await session.get(OutboxMessage, outbox_id)
+        if message is None:
+            return "missing"
+        if message.status == "done":
+            return "done"
+        tenant_id, job, subject_id = message.tenant_id, message.job, message.subject_id
+    try:
+        async with tenant_session(factory, tenant_id) as session:
+            if job != CODE_ENCOUNTER_JOB:
+                raise ValueError(f"unknown job {job!r}")
+            record = await session.get(EncounterRecord, subject_id)
+            if record is None:
+                raise LookupError("encounter of the outbox row is gone")
+            await code_stored_encounter(session, record)
+            message = await session.get(OutboxMessage, outbox_id)
+            assert message is not None
+            if message.status == "done":  # a concurrent run finished first: drop our coding
+                raise _AlreadyDone
+            message.status = "done"
+            message.attempts += 1
+            message.finished_at = utcnow()
+        log.info("job done", extra={"job": job, "outbox_id": str(outbox_id)})
+        return "done"
+    except _AlreadyDone:
+        return "done"
+    except Exception as error:
+        # Only the error's type is kept: its message may quote PHI from the encounter.
+        async with system_session(factory) as session:
+            message = await session.get(OutboxMessage, outbox_id)
+            assert message is not None
+            message.attempts += 1
+            message.error = type(error).__name__
+            message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
+            status = message.status
+        log.warning("job failed", extra={"job": job, "outbox_id": str(outbox_id), "error": type(error).__name__})
+        if status == "pending":
+            raise RetryLater(message.attempts) from error
+        return "failed"
+
+
+class _AlreadyDone(Exception):
+    pass
+
+
+class RetryLater(Exception):
+    def __init__(self, attempts: int) -> None:
+        super().__init__(f"retry after attempt {attempts}")
+        self.attempts = attempts
+
+
+async def relay(factory: async_sessionmaker[AsyncSession], queue: JobQueue, outbox_ids: Sequence[uuid.UUID]) -> None:
+    """Enqueue committed outbox rows; the outbox id is the job id, so a repeat is harmless."""
+    for outbox_id in outbox_ids:
+        await queue.enqueue(outbox_id)
+    if outbox_ids:
+        async with system_session(factory) as session:
+            for outbox_id in outbox_ids:
+                message = await session.get(OutboxMessage, outbox_id)
+                if message is not None and message.enqueued_at is None:
+                    message.enqueued_at = utcnow()
+
+
+async def sweep_stale(factory: async_sessionmaker[AsyncSession], queue: JobQueue,
+                      stale_after: dt.timedelta = STALE_AFTER) -> int:
+    """Re-enqueue pending rows never enqueued or enqueued long ago (a crash between commit and enqueue)."""
+    cutoff = utcnow() - stale_after
+    async with system_session(factory) as session:
+        ids = (
+            await session.execute(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.status == "pending",
+                    or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at < cutoff),
+                )
+            )
+        ).scalars().all()
+    await relay(factory, queue, list(ids))
+    return len(ids)
+
+
+class InProcessQueue:
+    """The embedded mode's queue: the same job function, run as an asyncio task in the app."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self._factory = factory
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._running: set[uuid.UUID] = set()
+
+    async def enqueue(self, outbox_id: uuid.UUID) -> None:
+        if outbox_id in self._running:
+            return
+        self._running.add(outbox_id)
+        task = asyncio.create_task(self._run(outbox_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, outbox_id: uuid.UUID) -> None:
+        try:
+            for attempt in range(MAX_ATTEMPTS):
+                try:
+                    await run_outbox_job(self._factory, outbox_id)
+                    return
+                except RetryLater:
+                    await asyncio.sleep(0.05 * (attempt + 1))
+        finally:
+            self._running.discard(outbox_id)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()
+
+
+class ArqQueue:
+    """The production queue: arq over Redis, job id = outbox id."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis_url = redis_url
+        self._pool: Any = None
+
+    async def _connect(self) -> Any:
+        if self._pool is None:
+            from arq import create_pool
+
+            self._pool = await create_pool(redis_settings(self._redis_url))
+        return self._pool
+
+    async def enqueue(self, outbox_id: uuid.UUID) -> None:
+        pool = await self._connect()
+        await pool.enqueue_job(CODE_ENCOUNTER_JOB, str(outbox_id), _job_id=str(outbox_id))
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
+
+
+def redis_settings(redis_url: str) -> Any:
+    from arq.connections import RedisSettings
+
+    return RedisSettings.from_dsn(redis_url)

@@ -1,0 +1,55 @@
+"""Settings from environment variables, with safe defaults for the embedded mode."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = REPO_ROOT / "var"
+
+
+def _default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'cutis.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app factory needs; no module-level engine or app exists."""
+
+    database_url: str = field(default_factory=_default_database_url)
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    environment: str = "development"
+    data_dir: Path = DEFAULT_DATA_DIR
+    web_dist: Path = REPO_ROOT / "web" / "dist"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.redis_url)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        return cls(
+            database_url=env.get("CUTIS_DATABASE_URL") or defaults.database_url,
+            redis_url=env.get("CUTIS_REDIS_URL") or None,
+            host=env.get("CUTIS_HOST", defaults.host),
+            port=int(env.get("CUTIS_PORT", defaults.port)),
+            secret_key=env.get("CUTIS_SECRET_KEY") or defaults.secret_key,
+            environment=env.get("CUTIS_ENV", defaults.environment),
+            data_dir=Path(env.get("CUTIS_DATA_DIR", str(defaults.data_dir))),
+        )

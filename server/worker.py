@@ -1,0 +1,51 @@
+"""The arq worker (`cutis worker`): runs outbox jobs delivered through Redis, and sweeps stale rows."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from arq import Retry, cron
+
+from server.db import create_engine, create_session_factory
+from server.jobs import ArqQueue, RetryLater, redis_settings, run_outbox_job, sweep_stale
+from server.settings import Settings
+
+
+async def code_encounter(ctx: dict[str, Any], outbox_id: str) -> str:
+    """arq entry point: the outbox id is the only argument (no PHI in job arguments)."""
+    try:
+        return await run_outbox_job(ctx["session_factory"], uuid.UUID(outbox_id))
+    except RetryLater as retry:
+        raise Retry(defer=min(2**retry.attempts, 60)) from retry
+
+
+async def sweep(ctx: dict[str, Any]) -> int:
+    return await sweep_stale(ctx["session_factory"], ctx["queue"])
+
+
+def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any]:
+    """Keyword arguments for `arq.Worker`, bound to these settings (no module-level config)."""
+    if not settings.redis_url:
+        raise SystemExit("cutis worker needs CUTIS_REDIS_URL (the embedded mode runs jobs in-process)")
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["engine"] = create_engine(settings)
+        ctx["session_factory"] = create_session_factory(ctx["engine"])
+        ctx["queue"] = ArqQueue(settings.redis_url or "")
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["queue"].close()
+        await ctx["engine"].dispose()
+
+    return {
+        "functions": [code_encounter],
+        "cron_jobs": [cron(sweep, second={0, 30}, run_at_startup=True)],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "redis_settings": redis_settings(settings.redis_url),
+        "burst": burst,
+        "max_tries": 6,
+        "job_timeout": 120,
+        "keep_result": 3600,
+    }

@@ -1,0 +1,153 @@
+"""Shared fixtures: one suite, two databases (SQLite and PostgreSQL), real Redis when asked.
+
+With CUTIS_REQUIRE_SERVICES=1 (CI), a PostgreSQL or Redis that cannot be reached FAILS the
+tests that need it instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get("CUTIS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("CUTIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+REQUIRE_SERVICES = os.environ.get("CUTIS_REQUIRE_SERVICES") == "1"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 0), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def need_service(name: str, url: str) -> None:
+    if _reachable(url):
+        return
+    message = f"{name} is not reachable at {urlparse(url).hostname}:{urlparse(url).port}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " (CUTIS_REQUIRE_SERVICES=1: this must not be skipped)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated to head."""
+    need_service("PostgreSQL", POSTGRES_ADMIN_URL)
+    import psycopg
+
+    from server.migrate import upgrade
+
+    name = f"cutis_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = POSTGRES_ADMIN_URL
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from server.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'cutis.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
+                        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Every database test runs twice: on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def redis_url() -> str:
+    need_service("Redis", REDIS_URL)
+    return REDIS_URL
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from server.settings import Settings
+
+    def make(database_url: str, redis_url: str | None = None) -> Settings:
+        return Settings(database_url=database_url, redis_url=redis_url, data_dir=tmp_path,
+                        secret_key="test-secret", web_dist=tmp_path / "no-web")
+
+    return make
+
+
+@pytest.fixture
+async def session_factory(database_url: str, settings_for):  # type: ignore[no-untyped-def]
+    from server.db import create_engine, create_session_factory
+
+    engine = create_engine(settings_for(database_url))
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def make_tenant(factory, name: str = "clinic") -> tuple[uuid.UUID, str]:  # type: ignore[no-untyped-def]
+    """A new tenant with the demo payers and fees, and an API key for it."""
+    from sqlalchemy import select
+
+    from server.db import system_session, tenant_session
+    from server.demo import DATA_DIR, demo_fee_rows
+    from server.models import FeeScheduleEntry, Payer, Tenant
+    from tenants.keys import issue_api_key
+
+    async with system_session(factory) as session:
+        tenant = Tenant(slug=f"{name}-{uuid.uuid4().hex[:8]}", name=name)
+        session.add(tenant)
+        await session.flush()
+        tenant_id = tenant.id
+    async with tenant_session(factory, tenant_id) as session:
+        import csv
+        from decimal import Decimal
+
+        with (DATA_DIR / "payers.csv").open() as handle:
+            for row in csv.DictReader(handle):
+                session.add(Payer(tenant_id=tenant_id, code=row["code"], name=row["name"], plan_type=row["plan_type"]))
+        for row in demo_fee_rows():
+            session.add(FeeScheduleEntry(tenant_id=tenant_id, schedule=row["schedule"], code=row["code"],
+                                         fee=Decimal(row["fee"])))
+        issued = await issue_api_key(session, tenant_id, "test key")
+        assert (await session.execute(select(Payer))).scalars().first() is not None
+    return tenant_id, issued.plaintext
+
+
+@pytest.fixture
+async def app_client(database_url: str, settings_for) -> AsyncIterator:  # type: ignore[no-untyped-def]
+    """An HTTP client on the ASGI app, in the test's own event loop (jobs run in that loop too)."""
+    import httpx
+
+    from server.app import create_app
+
+    app = create_app(settings_for(database_url))
+    services = app.state.services
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://cutis.test") as client:
+        client.app_services = services  # type: ignore[attr-defined]
+        yield client
+    await services.queue.close()
+    await services.session_factory.kw["bind"].dispose()

@@ -1,0 +1,115 @@
+"""codeEncounter / submitEncounter / encounter(id) over HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from server.models import CodingRecord, EncounterRecord, OutboxMessage
+from tests.conftest import make_tenant
+from tests.server.graphql_ops import encounter_input, gql, operation
+
+
+async def test_code_encounter_returns_explained_lines(app_client) -> None:
+    _, key = await make_tenant(app_client.app_services.session_factory)
+    body = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, key)
+    assert "errors" not in body, body
+    result = body["data"]["codeEncounter"]
+    assert result["__typename"] == "CodedEncounter"
+    lines = {(line["code"], line["units"], tuple(line["modifiers"])): line for line in result["coding"]["claimLines"]}
+    # punch biopsy is primary; two tangential biopsies are 11103 x2; E/M level 4 with 25.
+    assert set(lines) == {("11104", 1, ()), ("11103", 2, ()), ("99214", 1, ("25",))}
+    assert lines[("11104", 1, ())]["charge"] == "130.00"
+    assert lines[("11103", 2, ())]["diagnoses"] == ["L57.0"]
+    assert lines[("99214", 1, ("25",))]["reasons"][-1]["step"] == "apply_modifier_25"
+    assert result["coding"]["document"]["claim_lines"][0]["code"] == "11104"
+    assert result["encounter"]["status"] == "coded"
+    assert result["encounter"]["version"] == 1
+
+
+async def test_invalid_encounter_names_the_field_and_stores_nothing(app_client) -> None:
+    factory = app_client.app_services.session_factory
+    tenant_id, key = await make_tenant(factory)
+    bad = encounter_input(diagnoses=["L57.0", "not-a-code"])
+    bad["provider"]["npi"] = "1234567890"
+    body = await gql(app_client, operation("CodeEncounter"), {"input": bad}, key)
+    result = body["data"]["codeEncounter"]
+    assert result["__typename"] == "InvalidInput"
+    paths = {field["path"]: field["message"] for field in result["fields"]}
+    assert paths["provider.npi"] == "the NPI check digit is wrong"
+    assert "diagnosis 2" in paths["diagnoses"]
+    from server.db import tenant_session
+
+    async with tenant_session(factory, tenant_id) as session:
+        assert (await session.execute(select(func.count()).select_from(EncounterRecord))).scalar_one() == 0
+
+
+async def test_unlinked_service_diagnosis_is_refused(app_client) -> None:
+    _, key = await make_tenant(app_client.app_services.session_factory)
+    bad = encounter_input()
+    bad["services"][1]["diagnoses"] = ["C44.319"]
+    result = (await gql(app_client, operation("CodeEncounter"), {"input": bad}, key))["data"]["codeEncounter"]
+    assert result["__typename"] == "InvalidInput"
+    assert "links diagnosis 'C44.319'" in result["fields"][0]["message"]
+
+
+async def test_submit_codes_in_background_and_resubmission_makes_a_new_version(app_client) -> None:
+    services = app_client.app_services
+    tenant_id, key = await make_tenant(services.session_factory)
+    first = (await gql(app_client, operation("SubmitEncounter"), {"input": encounter_input()}, key))
+    first_encounter = first["data"]["submitEncounter"]["encounter"]
+    assert first_encounter["status"] == "queued"
+    await services.queue.drain()
+    fetched = (await gql(app_client, operation("Encounter"), {"id": first_encounter["id"]}, key))["data"]["encounter"]
+    assert fetched["status"] == "coded"
+    assert fetched["coding"]["status"] == "ready"
+    assert {line["code"] for line in fetched["coding"]["claimLines"]} == {"11104", "11103", "99214"}
+
+    changed = encounter_input()
+    changed["services"] = changed["services"][1:]  # the E/M is withdrawn
+    second = (await gql(app_client, operation("SubmitEncounter"), {"input": changed}, key))
+    second_encounter = second["data"]["submitEncounter"]["encounter"]
+    assert second_encounter["version"] == 2
+    assert second_encounter["previousVersionId"] == first_encounter["id"]
+    await services.queue.drain()
+    old = (await gql(app_client, operation("Encounter"), {"id": first_encounter["id"]}, key))["data"]["encounter"]
+    new = (await gql(app_client, operation("Encounter"), {"id": second_encounter["id"]}, key))["data"]["encounter"]
+    assert {line["code"] for line in old["coding"]["claimLines"]} == {"11104", "11103", "99214"}
+    assert {line["code"] for line in new["coding"]["claimLines"]} == {"11104", "11103"}
+
+    from server.db import tenant_session
+
+    async with tenant_session(services.session_factory, tenant_id) as session:
+        assert (await session.execute(select(func.count()).select_from(CodingRecord))).scalar_one() == 2
+        statuses = (await session.execute(select(OutboxMessage.status))).scalars().all()
+        assert statuses == ["done", "done"]
+
+
+async def test_another_tenant_gets_not_found(app_client) -> None:
+    factory = app_client.app_services.session_factory
+    _, key_a = await make_tenant(factory, "clinic-a")
+    _, key_b = await make_tenant(factory, "clinic-b")
+    coded = (await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, key_a))
+    encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
+    as_b = (await gql(app_client, operation("Encounter"), {"id": encounter_id}, key_b))["data"]["encounter"]
+    assert as_b == {"__typename": "NotFoundError", "message": "no encounter with that id"}
+    as_a = (await gql(app_client, operation("Encounter"), {"id": encounter_id}, key_a))["data"]["encounter"]
+    assert as_a["__typename"] == "Encounter"
+
+
+async def test_garbage_id_is_not_found(app_client) -> None:
+    _, key = await make_tenant(app_client.app_services.session_factory)
+    body = await gql(app_client, operation("Encounter"), {"id": "not-an-id"}, key)
+    assert body["data"]["encounter"]["__typename"] == "NotFoundError"
+
+
+async def test_requests_without_a_valid_key_are_refused(app_client) -> None:
+    no_key = await gql(app_client, operation("Encounter"), {"id": "x"})
+    assert no_key["errors"][0]["message"].startswith("authentication required")
+    wrong = await gql(app_client, operation("Encounter"), {"id": "x"}, key="cutis_abcd1234_wrong")
+    assert wrong["errors"][0]["message"].startswith("authentication required")
+
+
+async def test_healthz_reports_the_database(app_client) -> None:
+    response = await app_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
