@@ -76,8 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     route_handlers: list[Any] = [graphql_controller, healthz]
     if (settings.web_dist / "index.html").exists():
         route_handlers.append(create_static_files_router(path="/", directories=[settings.web_dist], html_mode=True))
-    app = Litestar(route_handlers=route_handlers, lifespan=[lifespan], state=State({"services": services}),
-                   debug=False)
+    app = Litestar(route_handlers=route_handlers, lifespan=[lifespan], state=State({"services": services}), debug=False)
     return app
 
 

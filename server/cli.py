@@ -29,8 +29,9 @@ def main() -> None:
 @main.command(help="Start the web server (GraphQL at /graphql, health at /healthz).")
 @click.option("--host", default=None, help="Interface to bind (default CUTIS_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default CUTIS_PORT or 8000).")
-@click.option("--upgrade/--no-upgrade", default=True, show_default=True,
-              help="Apply database migrations before serving.")
+@click.option(
+    "--upgrade/--no-upgrade", default=True, show_default=True, help="Apply database migrations before serving."
+)
 def serve(host: str | None, port: int | None, upgrade: bool) -> None:
     import uvicorn
 

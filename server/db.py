@@ -56,7 +56,9 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 @asynccontextmanager
-async def tenant_session(factory: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+async def tenant_session(
+    factory: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID
+) -> AsyncIterator[AsyncSession]:
     """A session bound to one tenant, committed on success and rolled back on error."""
     async with factory() as session:
         session.info[TENANT_KEY] = tenant_id

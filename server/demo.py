@@ -47,14 +47,25 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> uuid.UUID:
         with (DATA_DIR / "payers.csv").open() as handle:
             for row in csv.DictReader(handle):
                 if row["code"] not in known_payers:
-                    session.add(Payer(tenant_id=tenant_id, code=row["code"], name=row["name"],
-                                      plan_type=row["plan_type"], ehr_payer_id=row["ehr_payer_id"] or None))
-        known_fees = {(s, c) for s, c in (await session.execute(
-            select(FeeScheduleEntry.schedule, FeeScheduleEntry.code))).all()}
+                    session.add(
+                        Payer(
+                            tenant_id=tenant_id,
+                            code=row["code"],
+                            name=row["name"],
+                            plan_type=row["plan_type"],
+                            ehr_payer_id=row["ehr_payer_id"] or None,
+                        )
+                    )
+        known_fees = {
+            (s, c) for s, c in (await session.execute(select(FeeScheduleEntry.schedule, FeeScheduleEntry.code))).all()
+        }
         for row in demo_fee_rows():
             if (row["schedule"], row["code"]) not in known_fees:
-                session.add(FeeScheduleEntry(tenant_id=tenant_id, schedule=row["schedule"], code=row["code"],
-                                             fee=Decimal(row["fee"])))
+                session.add(
+                    FeeScheduleEntry(
+                        tenant_id=tenant_id, schedule=row["schedule"], code=row["code"], fee=Decimal(row["fee"])
+                    )
+                )
     return tenant_id
 
 

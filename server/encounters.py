@@ -84,8 +84,9 @@ async def load_fee_schedules(session: AsyncSession) -> FeeSchedules:
     return fees
 
 
-async def code_stored_encounter(session: AsyncSession, record: EncounterRecord,
-                                coded_at: dt.datetime | None = None) -> tuple[Coding, CodingRecord]:
+async def code_stored_encounter(
+    session: AsyncSession, record: EncounterRecord, coded_at: dt.datetime | None = None
+) -> tuple[Coding, CodingRecord]:
     encounter = Encounter.model_validate(record.payload)
     coding = code(
         encounter,

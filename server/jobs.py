@@ -97,19 +97,24 @@ async def relay(factory: async_sessionmaker[AsyncSession], queue: JobQueue, outb
                     message.enqueued_at = utcnow()
 
 
-async def sweep_stale(factory: async_sessionmaker[AsyncSession], queue: JobQueue,
-                      stale_after: dt.timedelta = STALE_AFTER) -> int:
+async def sweep_stale(
+    factory: async_sessionmaker[AsyncSession], queue: JobQueue, stale_after: dt.timedelta = STALE_AFTER
+) -> int:
     """Re-enqueue pending rows never enqueued or enqueued long ago (a crash between commit and enqueue)."""
     cutoff = utcnow() - stale_after
     async with system_session(factory) as session:
         ids = (
-            await session.execute(
-                select(OutboxMessage.id).where(
-                    OutboxMessage.status == "pending",
-                    or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at < cutoff),
+            (
+                await session.execute(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.status == "pending",
+                        or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at < cutoff),
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     await relay(factory, queue, list(ids))
     return len(ids)
 

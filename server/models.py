@@ -17,8 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tenants.base import Base, TenantScoped, utcnow
 from tenants.models import ApiKey, Tenant
 
-__all__ = ["ApiKey", "Base", "CodingRecord", "EncounterRecord", "FeeScheduleEntry", "OutboxMessage", "Payer",
-           "Tenant"]
+__all__ = ["ApiKey", "Base", "CodingRecord", "EncounterRecord", "FeeScheduleEntry", "OutboxMessage", "Payer", "Tenant"]
 
 
 class Payer(TenantScoped, Base):

@@ -38,5 +38,5 @@ class TenantScoped:
     """A row that belongs to one tenant: filtered by the session's tenant, and by RLS on PostgreSQL."""
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr receives the class
+    def tenant_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False)

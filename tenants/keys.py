@@ -42,12 +42,12 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def issue_api_key(session: AsyncSession, tenant_id: uuid.UUID, name: str,
-                        expires_at: dt.datetime | None = None) -> IssuedKey:
+async def issue_api_key(
+    session: AsyncSession, tenant_id: uuid.UUID, name: str, expires_at: dt.datetime | None = None
+) -> IssuedKey:
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
-    key = ApiKey(tenant_id=tenant_id, name=name, prefix=prefix, secret_sha256=_digest(secret),
-                 expires_at=expires_at)
+    key = ApiKey(tenant_id=tenant_id, name=name, prefix=prefix, secret_sha256=_digest(secret), expires_at=expires_at)
     session.add(key)
     await session.flush()
     return IssuedKey(key=key, plaintext=f"{KEY_PREFIX}_{prefix}_{secret}")

@@ -67,8 +67,9 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
+)
 def database_url(request: pytest.FixtureRequest) -> str:
     """Every database test runs twice: on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
@@ -87,8 +88,13 @@ def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
     from server.settings import Settings
 
     def make(database_url: str, redis_url: str | None = None) -> Settings:
-        return Settings(database_url=database_url, redis_url=redis_url, data_dir=tmp_path,
-                        secret_key="test-secret", web_dist=tmp_path / "no-web")
+        return Settings(
+            database_url=database_url,
+            redis_url=redis_url,
+            data_dir=tmp_path,
+            secret_key="test-secret",
+            web_dist=tmp_path / "no-web",
+        )
 
     return make
 
@@ -129,8 +135,11 @@ async def make_tenant(factory, name: str = "clinic") -> tuple[uuid.UUID, str]:  
             for row in csv.DictReader(handle):
                 session.add(Payer(tenant_id=tenant_id, code=row["code"], name=row["name"], plan_type=row["plan_type"]))
         for row in demo_fee_rows():
-            session.add(FeeScheduleEntry(tenant_id=tenant_id, schedule=row["schedule"], code=row["code"],
-                                         fee=Decimal(row["fee"])))
+            session.add(
+                FeeScheduleEntry(
+                    tenant_id=tenant_id, schedule=row["schedule"], code=row["code"], fee=Decimal(row["fee"])
+                )
+            )
         issued = await issue_api_key(session, tenant_id, "test key")
         assert (await session.execute(select(Payer))).scalars().first() is not None
     return tenant_id, issued.plaintext

@@ -28,7 +28,7 @@ class Services:
     settings: Any
 
 
-class CutisContext(BaseContext, kw_only=True):  # type: ignore[call-arg]
+class CutisContext(BaseContext, kw_only=True):
     services: Any
     principal: Principal | None = None
     _session: Any = None

@@ -6,50 +6,50 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, QueryDepthLimiter, SchemaExtension
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from graphql import GraphQLError
 from rulebooks.models import Coding as CodingModel
 from server import encounters
 from server.api import types
 from server.api.context import CutisContext
 from server.api.ids import from_global_id, to_global_id
 from server.api.inputs import EncounterInput, to_payload
-from server.errors import CutisError, InputInvalid, NotFound, Unauthenticated
+from server.errors import CutisError, InputInvalid, NotFound
 from server.jobs import relay
 from server.models import EncounterRecord
 
 
 def _context(info: Info) -> CutisContext:
-    return info.context  # type: ignore[no-any-return]
+    return info.context
 
 
 class Authenticated(BasePermission):
     """Every clinic operation needs a principal; the tenant comes from it, never from arguments."""
 
     message = "authentication required: send `Authorization: Bearer <api key>`"
-    error_class = Unauthenticated
+    error_extensions = {"code": "UNAUTHENTICATED"}  # noqa: RUF012 - strawberry reads it
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return _context(info).principal is not None
 
 
-AUTHENTICATED = [Authenticated]
+AUTHENTICATED: list[type[BasePermission]] = [Authenticated]
 
 
 async def _encounter_type(ctx: CutisContext, record: EncounterRecord) -> types.Encounter:
     coding_record = await encounters.latest_coding(await ctx.session(), record.id)
     global_id = to_global_id("Encounter", record.id)
-    coding = (
-        types.coding_type(CodingModel.model_validate(coding_record.payload), global_id) if coding_record else None
-    )
+    coding = types.coding_type(CodingModel.model_validate(coding_record.payload), global_id) if coding_record else None
     return types.Encounter(
         id=strawberry.ID(global_id),
         external_id=record.external_id,
         version=record.version,
-        previous_version_id=strawberry.ID(to_global_id("Encounter", record.previous_id)) if record.previous_id else None,
+        previous_version_id=strawberry.ID(to_global_id("Encounter", record.previous_id))
+        if record.previous_id
+        else None,
         status=record.status,
         date_of_service=record.date_of_service,
         payer=record.payer_code,
@@ -59,7 +59,10 @@ async def _encounter_type(ctx: CutisContext, record: EncounterRecord) -> types.E
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=AUTHENTICATED, description="An encounter version of the caller's clinic, with its latest coding.")
+    @strawberry.field(
+        permission_classes=AUTHENTICATED,
+        description="An encounter version of the caller's clinic, with its latest coding.",
+    )
     async def encounter(self, info: Info, id: strawberry.ID) -> types.EncounterResult:
         ctx = _context(info)
         async with ctx.lock:
@@ -75,7 +78,10 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=AUTHENTICATED, description="Validate, store and code an encounter now; returns the explained coding.")
+    @strawberry.mutation(
+        permission_classes=AUTHENTICATED,
+        description="Validate, store and code an encounter now; returns the explained coding.",
+    )
     async def code_encounter(self, info: Info, input: EncounterInput) -> types.CodeEncounterResult:
         ctx = _context(info)
         async with ctx.lock:
@@ -89,10 +95,14 @@ class Mutation:
             record = await encounters.store_encounter(session, principal.tenant_id, encounter)
             coding, _ = await encounters.code_stored_encounter(session, record)
             encounter_type = await _encounter_type(ctx, record)
-            return types.CodedEncounter(encounter=encounter_type, coding=encounter_type.coding or types.coding_type(
-                coding, str(encounter_type.id)))
+            return types.CodedEncounter(
+                encounter=encounter_type,
+                coding=encounter_type.coding or types.coding_type(coding, str(encounter_type.id)),
+            )
 
-    @strawberry.mutation(permission_classes=AUTHENTICATED, description="Validate and store an encounter, and code it in the background.")
+    @strawberry.mutation(
+        permission_classes=AUTHENTICATED, description="Validate and store an encounter, and code it in the background."
+    )
     async def submit_encounter(self, info: Info, input: EncounterInput) -> types.SubmitEncounterResult:
         ctx = _context(info)
         async with ctx.lock:
@@ -116,7 +126,7 @@ class OperationTransaction(SchemaExtension):
     might still roll back).
     """
 
-    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_execute(self) -> AsyncIterator[None]:
         yield
         ctx: CutisContext = self.execution_context.context
         result = self.execution_context.result

@@ -99,8 +99,15 @@ def _reason(reason: model.Reason) -> Reason:
 
 
 def _line(line: model.ClaimLine) -> ClaimLine:
-    return ClaimLine(code=line.code, units=line.units, modifiers=line.modifiers, diagnoses=line.diagnoses,
-                     charge=line.charge, service_ids=line.service_ids, reasons=[_reason(r) for r in line.reasons])
+    return ClaimLine(
+        code=line.code,
+        units=line.units,
+        modifiers=line.modifiers,
+        diagnoses=line.diagnoses,
+        charge=line.charge,
+        service_ids=line.service_ids,
+        reasons=[_reason(r) for r in line.reasons],
+    )
 
 
 def coding_type(coding: model.Coding, encounter_global_id: str) -> Coding:
@@ -112,15 +119,20 @@ def coding_type(coding: model.Coding, encounter_global_id: str) -> Coding:
         claim_lines=[_line(line) for line in coding.claim_lines],
         self_pay_lines=[_line(line) for line in coding.self_pay_lines],
         held_lines=[
-            HeldLine(code=h.code, units=h.units, service_ids=h.service_ids, query=h.query,
-                     reasons=[_reason(r) for r in h.reasons])
+            HeldLine(
+                code=h.code,
+                units=h.units,
+                service_ids=h.service_ids,
+                query=h.query,
+                reasons=[_reason(r) for r in h.reasons],
+            )
             for h in coding.held_lines
         ],
         flags=[
             Flag(code=f.code, detail=f.detail, service_ids=f.service_ids, reasons=[_reason(r) for r in f.reasons])
             for f in coding.flags
         ],
-        document=coding.model_dump(mode="json"),
+        document=coding.model_dump(mode="json"),  # type: ignore[arg-type]
     )
 
 
@@ -171,4 +183,3 @@ class SubmittedEncounter:
 CodeEncounterResult = Annotated[CodedEncounter | InvalidInput, strawberry.union("CodeEncounterResult")]
 SubmitEncounterResult = Annotated[SubmittedEncounter | InvalidInput, strawberry.union("SubmitEncounterResult")]
 EncounterResult = Annotated[Encounter | NotFoundError, strawberry.union("EncounterResult")]
-

@@ -35,7 +35,9 @@ def _camel_key(key: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-async def gql(client: Any, query: str, variables: dict[str, Any] | None = None, key: str | None = None) -> dict[str, Any]:
+async def gql(
+    client: Any, query: str, variables: dict[str, Any] | None = None, key: str | None = None
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
     assert response.status_code == 200, response.text

@@ -55,7 +55,7 @@ async def test_unlinked_service_diagnosis_is_refused(app_client) -> None:
 async def test_submit_codes_in_background_and_resubmission_makes_a_new_version(app_client) -> None:
     services = app_client.app_services
     tenant_id, key = await make_tenant(services.session_factory)
-    first = (await gql(app_client, operation("SubmitEncounter"), {"input": encounter_input()}, key))
+    first = await gql(app_client, operation("SubmitEncounter"), {"input": encounter_input()}, key)
     first_encounter = first["data"]["submitEncounter"]["encounter"]
     assert first_encounter["status"] == "queued"
     await services.queue.drain()
@@ -66,7 +66,7 @@ async def test_submit_codes_in_background_and_resubmission_makes_a_new_version(a
 
     changed = encounter_input()
     changed["services"] = changed["services"][1:]  # the E/M is withdrawn
-    second = (await gql(app_client, operation("SubmitEncounter"), {"input": changed}, key))
+    second = await gql(app_client, operation("SubmitEncounter"), {"input": changed}, key)
     second_encounter = second["data"]["submitEncounter"]["encounter"]
     assert second_encounter["version"] == 2
     assert second_encounter["previousVersionId"] == first_encounter["id"]
@@ -88,7 +88,7 @@ async def test_another_tenant_gets_not_found(app_client) -> None:
     factory = app_client.app_services.session_factory
     _, key_a = await make_tenant(factory, "clinic-a")
     _, key_b = await make_tenant(factory, "clinic-b")
-    coded = (await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, key_a))
+    coded = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, key_a)
     encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
     as_b = (await gql(app_client, operation("Encounter"), {"id": encounter_id}, key_b))["data"]["encounter"]
     assert as_b == {"__typename": "NotFoundError", "message": "no encounter with that id"}

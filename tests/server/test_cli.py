@@ -1,0 +1,201 @@
+"""The `cutis` command as a user runs it: a subprocess, real files, a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server.graphql_ops import FIXTURES, encounter_input, operation
+
+CUTIS = str(Path(sys.executable).parent / "cutis")
+ENCOUNTER = FIXTURES / "biopsy_em.json"
+
+
+def cutis(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [CUTIS, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param([], id="cutis"),
+        pytest.param(["serve"], id="serve"),
+        pytest.param(["worker"], id="worker"),
+        pytest.param(["db", "upgrade"], id="db upgrade"),
+        pytest.param(["demo", "seed"], id="demo seed"),
+        pytest.param(["demo", "key"], id="demo key"),
+        pytest.param(["code"], id="code"),
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = cutis(*command, "--help")
+    assert "Usage:" in result.stdout
+
+
+def test_code_prints_the_coding_as_json(snapshot) -> None:  # type: ignore[no-untyped-def]
+    result = cutis("code", str(ENCOUNTER), "--format", "json", "--coded-at", "2026-11-02T12:00:00+00:00")
+    coding = json.loads(result.stdout)
+    assert [(line["code"], line["units"], line["modifiers"]) for line in coding["claim_lines"]] == [
+        ("11104", 1, []),
+        ("11103", 2, []),
+        ("99214", 1, ["25"]),
+    ]
+    assert coding == snapshot
+
+
+def test_code_payer_override_and_table(tmp_path: Path) -> None:
+    result = cutis("code", str(ENCOUNTER), "--payer", "UHC", "--explain", "--format", "table")
+    assert "11104" in result.stdout and "why: select_biopsies" in result.stdout
+    as_json = json.loads(cutis("code", str(ENCOUNTER), "--payer", "UHC", "--format", "json").stdout)
+    assert as_json["encounter_id"] == "DEMO-0001"
+
+
+def test_code_reports_malformed_json_with_line_and_column(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "external_id": "X",\n  "services": [\n}\n')
+    result = cutis("code", str(broken), check=False)
+    assert result.returncode != 0
+    assert "line 4, column 1" in result.stderr
+
+
+def test_code_reports_invalid_encounter_fields(tmp_path: Path) -> None:
+    payload = json.loads(ENCOUNTER.read_text())
+    payload["services"][0]["kind"] = "laser"
+    del payload["coverage"]["plan_type"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(payload))
+    result = cutis("code", str(bad), check=False)
+    assert result.returncode == 1
+    assert "services[0].kind" in result.stderr
+    assert "coverage.plan_type: Field required" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(base: str, process: subprocess.Popen[str]) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.stdout.read() if process.stdout else ''}")
+        try:
+            response = httpx.get(f"{base}/healthz", timeout=2)
+            return response.json()  # type: ignore[no-any-return]
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError("server did not start")
+
+
+def test_embedded_server_end_to_end_over_http(tmp_path: Path) -> None:
+    """db upgrade, demo seed, demo key, serve; then codeEncounter over real HTTP with that key."""
+    env = {
+        "CUTIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cutis.sqlite3'}",
+        "CUTIS_DATA_DIR": str(tmp_path),
+        "CUTIS_PORT": str(_free_port()),
+    }
+    env.pop("CUTIS_REDIS_URL", None)
+    cutis("db", "upgrade", env=env)
+    assert "demo tenant ready" in cutis("demo", "seed", env=env).stdout
+    key = cutis("demo", "key", env=env).stdout.strip()
+    assert key.startswith("cutis_")
+    assert cutis("demo", "key", env=env).stdout.strip() != key  # a NEW key each time
+    process = subprocess.Popen(
+        [CUTIS, "serve"], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        base = f"http://127.0.0.1:{env['CUTIS_PORT']}"
+        health = _wait_healthy(base, process)
+        assert health["database"] == "ok" and health["status"] == "ok"
+        response = httpx.post(
+            f"{base}/graphql",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+            json={"query": operation("CodeEncounter"), "variables": {"input": encounter_input()}},
+        )
+        result = response.json()["data"]["codeEncounter"]
+        assert {line["code"] for line in result["coding"]["claimLines"]} == {"11104", "11103", "99214"}
+        submitted = httpx.post(
+            f"{base}/graphql",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+            json={"query": operation("SubmitEncounter"), "variables": {"input": encounter_input()}},
+        )
+        encounter_id = submitted.json()["data"]["submitEncounter"]["encounter"]["id"]
+        for _ in range(100):  # in-process jobs: the same job function, run by the server itself
+            fetched = httpx.post(
+                f"{base}/graphql",
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=30,
+                json={"query": operation("Encounter"), "variables": {"id": encounter_id}},
+            )
+            encounter = fetched.json()["data"]["encounter"]
+            if encounter["status"] == "coded":
+                break
+            time.sleep(0.1)
+        assert encounter["status"] == "coded" and encounter["version"] == 2
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_cutis_worker_process_codes_submitted_encounters(postgres_url: str, redis_url: str, tmp_path: Path) -> None:
+    """Production mode: server and a separate `cutis worker --burst` process over PostgreSQL and Redis."""
+    import redis as redis_sync
+
+    redis_sync.Redis.from_url(redis_url).flushdb()
+    env = {
+        "CUTIS_DATABASE_URL": postgres_url,
+        "CUTIS_REDIS_URL": redis_url,
+        "CUTIS_PORT": str(_free_port()),
+        "CUTIS_DATA_DIR": str(tmp_path),
+    }
+    key = cutis("demo", "key", env=env).stdout.strip()
+    process = subprocess.Popen(
+        [CUTIS, "serve", "--no-upgrade"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{env['CUTIS_PORT']}"
+        health = _wait_healthy(base, process)
+        assert health == {"status": "ok", "database": "ok", "redis": "ok"}
+        submitted = httpx.post(
+            f"{base}/graphql",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+            json={"query": operation("SubmitEncounter"), "variables": {"input": encounter_input()}},
+        )
+        encounter_id = submitted.json()["data"]["submitEncounter"]["encounter"]["id"]
+        cutis("worker", "--burst", env=env)
+        fetched = httpx.post(
+            f"{base}/graphql",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+            json={"query": operation("Encounter"), "variables": {"id": encounter_id}},
+        )
+        encounter = fetched.json()["data"]["encounter"]
+        assert encounter["status"] == "coded"
+        assert {line["code"] for line in encounter["coding"]["claimLines"]} == {"11104", "11103", "99214"}
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
