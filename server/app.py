@@ -14,7 +14,7 @@ from strawberry.litestar import make_graphql_controller
 
 from server.api.context import CutisContext, Services
 from server.api.schema import build_schema
-from server.db import create_engine, create_session_factory, system_session
+from server.db import create_engine, create_session_factory, global_session
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
 from server.settings import Settings
 from tenants.keys import authenticate_api_key
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def healthz() -> Response[dict[str, Any]]:
         checks: dict[str, Any] = {}
         try:
-            async with system_session(factory) as session:
+            async with global_session(factory) as session:
                 await session.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as error:  # report reachability, never the connection string

@@ -40,7 +40,7 @@ def serve(host: str | None, port: int | None, upgrade: bool) -> None:
 
     settings = Settings.from_env()
     if upgrade:
-        upgrade_db(settings.database_url)
+        upgrade_db(settings.owner_database_url)
     app = create_app(settings)
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
 
@@ -67,7 +67,7 @@ def db_upgrade(revision: str) -> None:
     from server.migrate import upgrade
 
     settings = Settings.from_env()
-    upgrade(settings.database_url, revision)
+    upgrade(settings.owner_database_url, revision)
     click.echo(f"database at revision {revision}")
 
 

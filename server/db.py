@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from server.settings import Settings
-from tenants.scoping import SYSTEM_KEY, TENANT_KEY, install_tenant_scoping
+from tenants.scoping import TENANT_KEY, install_tenant_scoping
 
 
 def async_url(url: str) -> str:
@@ -67,9 +67,7 @@ async def tenant_session(
 
 
 @asynccontextmanager
-async def system_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session that sees every tenant: for the relay, the sweeper and the CLI only."""
-    async with factory() as session:
-        session.info[SYSTEM_KEY] = True
-        async with session.begin():
-            yield session
+async def global_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session with no tenant: global tables only (tenants, people); tenant tables show no rows."""
+    async with factory() as session, session.begin():
+        yield session

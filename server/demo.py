@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rulebooks.engine import FeeSchedules
-from server.db import system_session, tenant_session
+from server.db import global_session, tenant_session
 from server.models import FeeScheduleEntry, Payer, Tenant
 from tenants.keys import IssuedKey, issue_api_key
 
@@ -35,7 +35,7 @@ def demo_fee_schedules() -> FeeSchedules:
 
 async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> uuid.UUID:
     """Create the demo tenant if absent, with payers and fee schedules; returns its id."""
-    async with system_session(factory) as session:
+    async with global_session(factory) as session:
         tenant = (await session.execute(select(Tenant).where(Tenant.slug == DEMO_SLUG))).scalar_one_or_none()
         if tenant is None:
             tenant = Tenant(slug=DEMO_SLUG, name="Demo Dermatology Clinic")

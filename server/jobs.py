@@ -11,15 +11,17 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db import system_session, tenant_session
+from server.db import tenant_session
 from server.encounters import CODE_ENCOUNTER_JOB, code_stored_encounter
 from server.models import EncounterRecord, OutboxMessage
 from tenants.base import utcnow
+from tenants.lookups import run_as_system
 
 log = logging.getLogger("cutis.jobs")
 MAX_ATTEMPTS = 5
@@ -27,20 +29,20 @@ STALE_AFTER = dt.timedelta(minutes=5)
 
 
 class JobQueue(Protocol):
-    async def enqueue(self, outbox_id: uuid.UUID) -> None: ...
+    async def enqueue(self, ref: OutboxRef) -> None: ...
 
     async def close(self) -> None: ...
 
 
-async def run_outbox_job(factory: async_sessionmaker[AsyncSession], outbox_id: uuid.UUID) -> str:
-    """Run the job an outbox row names; returns its final status. Idempotent."""
-    async with system_session(factory) as session:
+async def run_outbox_job(factory: async_sessionmaker[AsyncSession], outbox_id: uuid.UUID, tenant_id: uuid.UUID) -> str:
+    """Run the job an outbox row names, inside its tenant; returns the final status. Idempotent."""
+    async with tenant_session(factory, tenant_id) as session:
         message = await session.get(OutboxMessage, outbox_id)
-        if message is None:
+        if message is None or message.tenant_id != tenant_id:
             return "missing"
         if message.status == "done":
             return "done"
-        tenant_id, job, subject_id = message.tenant_id, message.job, message.subject_id
+        job, subject_id = message.job, message.subject_id
     try:
         async with tenant_session(factory, tenant_id) as session:
             if job != CODE_ENCOUNTER_JOB:
@@ -48,21 +50,19 @@ async def run_outbox_job(factory: async_sessionmaker[AsyncSession], outbox_id: u
             record = await session.get(EncounterRecord, subject_id)
             if record is None:
                 raise LookupError("encounter of the outbox row is gone")
-            await code_stored_encounter(session, record)
-            message = await session.get(OutboxMessage, outbox_id)
+            message = await session.get(OutboxMessage, outbox_id, with_for_update=True)
             assert message is not None
-            if message.status == "done":  # a concurrent run finished first: drop our coding
-                raise _AlreadyDone
+            if message.status == "done":  # a concurrent run finished first
+                return "done"
+            await code_stored_encounter(session, record)
             message.status = "done"
             message.attempts += 1
             message.finished_at = utcnow()
         log.info("job done", extra={"job": job, "outbox_id": str(outbox_id)})
         return "done"
-    except _AlreadyDone:
-        return "done"
     except Exception as error:
         # Only the error's type is kept: its message may quote PHI from the encounter.
-        async with system_session(factory) as session:
+        async with tenant_session(factory, tenant_id) as session:
             message = await session.get(OutboxMessage, outbox_id)
             assert message is not None
             message.attempts += 1
@@ -75,48 +75,51 @@ async def run_outbox_job(factory: async_sessionmaker[AsyncSession], outbox_id: u
         return "failed"
 
 
-class _AlreadyDone(Exception):
-    pass
-
-
 class RetryLater(Exception):
     def __init__(self, attempts: int) -> None:
         super().__init__(f"retry after attempt {attempts}")
         self.attempts = attempts
 
 
-async def relay(factory: async_sessionmaker[AsyncSession], queue: JobQueue, outbox_ids: Sequence[uuid.UUID]) -> None:
+@dataclass(frozen=True)
+class OutboxRef:
+    """What a job carries: ids only (no PHI in Redis or in job arguments)."""
+
+    outbox_id: uuid.UUID
+    tenant_id: uuid.UUID
+
+
+async def relay(factory: async_sessionmaker[AsyncSession], queue: JobQueue, refs: Sequence[OutboxRef]) -> None:
     """Enqueue committed outbox rows; the outbox id is the job id, so a repeat is harmless."""
-    for outbox_id in outbox_ids:
-        await queue.enqueue(outbox_id)
-    if outbox_ids:
-        async with system_session(factory) as session:
-            for outbox_id in outbox_ids:
-                message = await session.get(OutboxMessage, outbox_id)
-                if message is not None and message.enqueued_at is None:
-                    message.enqueued_at = utcnow()
+    for ref in refs:
+        await queue.enqueue(ref)
+        async with tenant_session(factory, ref.tenant_id) as session:
+            message = await session.get(OutboxMessage, ref.outbox_id)
+            if message is not None and message.enqueued_at is None:
+                message.enqueued_at = utcnow()
+
+
+async def stale_outbox(factory: async_sessionmaker[AsyncSession], cutoff: dt.datetime) -> list[OutboxRef]:
+    """Pending rows never enqueued or enqueued before `cutoff`, across tenants (ids only)."""
+    async with factory() as session, session.begin():
+        if session.bind.dialect.name == "postgresql":
+            rows = (await session.execute(text("SELECT * FROM cutis_stale_outbox(:cutoff)"), {"cutoff": cutoff})).all()
+        else:
+            statement = select(OutboxMessage.id, OutboxMessage.tenant_id).where(
+                OutboxMessage.status == "pending",
+                or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at < cutoff),
+            )
+            rows = (await run_as_system(session, statement)).all()
+    return [OutboxRef(uuid.UUID(str(outbox_id)), uuid.UUID(str(tenant_id))) for outbox_id, tenant_id in rows]
 
 
 async def sweep_stale(
     factory: async_sessionmaker[AsyncSession], queue: JobQueue, stale_after: dt.timedelta = STALE_AFTER
 ) -> int:
-    """Re-enqueue pending rows never enqueued or enqueued long ago (a crash between commit and enqueue)."""
-    cutoff = utcnow() - stale_after
-    async with system_session(factory) as session:
-        ids = (
-            (
-                await session.execute(
-                    select(OutboxMessage.id).where(
-                        OutboxMessage.status == "pending",
-                        or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at < cutoff),
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-    await relay(factory, queue, list(ids))
-    return len(ids)
+    """Re-enqueue rows a crash between commit and enqueue left behind (arq#300's remedy)."""
+    refs = await stale_outbox(factory, utcnow() - stale_after)
+    await relay(factory, queue, refs)
+    return len(refs)
 
 
 class InProcessQueue:
@@ -127,24 +130,24 @@ class InProcessQueue:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: set[uuid.UUID] = set()
 
-    async def enqueue(self, outbox_id: uuid.UUID) -> None:
-        if outbox_id in self._running:
+    async def enqueue(self, ref: OutboxRef) -> None:
+        if ref.outbox_id in self._running:
             return
-        self._running.add(outbox_id)
-        task = asyncio.create_task(self._run(outbox_id))
+        self._running.add(ref.outbox_id)
+        task = asyncio.create_task(self._run(ref))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, outbox_id: uuid.UUID) -> None:
+    async def _run(self, ref: OutboxRef) -> None:
         try:
             for attempt in range(MAX_ATTEMPTS):
                 try:
-                    await run_outbox_job(self._factory, outbox_id)
+                    await run_outbox_job(self._factory, ref.outbox_id, ref.tenant_id)
                     return
                 except RetryLater:
                     await asyncio.sleep(0.05 * (attempt + 1))
         finally:
-            self._running.discard(outbox_id)
+            self._running.discard(ref.outbox_id)
 
     async def drain(self) -> None:
         while self._tasks:
@@ -168,9 +171,9 @@ class ArqQueue:
             self._pool = await create_pool(redis_settings(self._redis_url))
         return self._pool
 
-    async def enqueue(self, outbox_id: uuid.UUID) -> None:
+    async def enqueue(self, ref: OutboxRef) -> None:
         pool = await self._connect()
-        await pool.enqueue_job(CODE_ENCOUNTER_JOB, str(outbox_id), _job_id=str(outbox_id))
+        await pool.enqueue_job(CODE_ENCOUNTER_JOB, str(ref.outbox_id), str(ref.tenant_id), _job_id=str(ref.outbox_id))
 
     async def close(self) -> None:
         if self._pool is not None:

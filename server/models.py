@@ -15,9 +15,24 @@ from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.base import Base, TenantScoped, utcnow
-from tenants.models import ApiKey, Tenant
+from tenants.models import ApiKey, AuditEvent, LoginSession, Membership, PasswordResetToken, Tenant, User
 
-__all__ = ["ApiKey", "Base", "CodingRecord", "EncounterRecord", "FeeScheduleEntry", "OutboxMessage", "Payer", "Tenant"]
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "CodingRecord",
+    "EncounterRecord",
+    "FeeScheduleEntry",
+    "LoginSession",
+    "Membership",
+    "OutboxMessage",
+    "PasswordResetToken",
+    "Payer",
+    "RulebookRecord",
+    "Tenant",
+    "User",
+]
 
 
 class Payer(TenantScoped, Base):
@@ -91,3 +106,25 @@ class OutboxMessage(TenantScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class RulebookRecord(TenantScoped, Base):
+    """A clinic's rulebook (payer rules or clinic overrides) and its working draft.
+
+    The draft is edited with optimistic concurrency: every save names the `draft_revision` it
+    was based on, and a stale save is refused rather than overwriting someone else's work.
+    Published versions (immutable, by content hash) come with the rulebook lifecycle.
+    """
+
+    __tablename__ = "rulebooks"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    payer_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    layer: Mapped[str] = mapped_column(String(16), default="payer")
+    draft_text: Mapped[str] = mapped_column(Text, default="")
+    draft_revision: Mapped[int] = mapped_column(default=1)
+    draft_updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    draft_updated_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -20,6 +20,7 @@ class Settings:
     """Everything the app factory needs; no module-level engine or app exists."""
 
     database_url: str = field(default_factory=_default_database_url)
+    migration_database_url: str | None = None
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -27,6 +28,11 @@ class Settings:
     environment: str = "development"
     data_dir: Path = DEFAULT_DATA_DIR
     web_dist: Path = REPO_ROOT / "web" / "dist"
+
+    @property
+    def owner_database_url(self) -> str:
+        """Where migrations run: the tables' owner (the app itself connects as `cutis_app`)."""
+        return self.migration_database_url or self.database_url
 
     @property
     def is_sqlite(self) -> bool:
@@ -46,6 +52,7 @@ class Settings:
         defaults = cls()
         return cls(
             database_url=env.get("CUTIS_DATABASE_URL") or defaults.database_url,
+            migration_database_url=env.get("CUTIS_MIGRATION_DATABASE_URL") or None,
             redis_url=env.get("CUTIS_REDIS_URL") or None,
             host=env.get("CUTIS_HOST", defaults.host),
             port=int(env.get("CUTIS_PORT", defaults.port)),

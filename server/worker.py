@@ -12,10 +12,10 @@ from server.jobs import ArqQueue, RetryLater, redis_settings, run_outbox_job, sw
 from server.settings import Settings
 
 
-async def code_encounter(ctx: dict[str, Any], outbox_id: str) -> str:
-    """arq entry point: the outbox id is the only argument (no PHI in job arguments)."""
+async def code_encounter(ctx: dict[str, Any], outbox_id: str, tenant_id: str) -> str:
+    """arq entry point: ids only (no PHI in job arguments)."""
     try:
-        return await run_outbox_job(ctx["session_factory"], uuid.UUID(outbox_id))
+        return await run_outbox_job(ctx["session_factory"], uuid.UUID(outbox_id), uuid.UUID(tenant_id))
     except RetryLater as retry:
         raise Retry(defer=min(2**retry.attempts, 60)) from retry
 

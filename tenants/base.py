@@ -30,6 +30,7 @@ class Base(DeclarativeBase):
     type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
         dt.datetime: DateTime(timezone=True),
         dict[str, Any]: JsonDocument,
+        list[str]: JsonDocument,
         uuid.UUID: Uuid(),
     }
 

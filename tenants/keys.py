@@ -13,12 +13,11 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenants.base import utcnow
+from tenants.lookups import api_key_by_prefix
 from tenants.models import ApiKey
-from tenants.scoping import SYSTEM_KEY
 
 KEY_PREFIX = "cutis"
 
@@ -30,6 +29,8 @@ class Principal:
     tenant_id: uuid.UUID
     api_key_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
+    role: str | None = None
+    scopes: frozenset[str] = frozenset({"*"})
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,13 @@ async def authenticate_api_key(session: AsyncSession, presented: str) -> Princip
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     _, prefix, secret = parts
-    session.info[SYSTEM_KEY] = True
-    try:
-        key = (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()
-    finally:
-        session.info.pop(SYSTEM_KEY, None)
+    key = await api_key_by_prefix(session, prefix)
     if key is None or not hmac.compare_digest(key.secret_sha256, _digest(secret)):
         return None
     now = utcnow()
     if key.revoked_at is not None or (key.expires_at is not None and _aware(key.expires_at) <= now):
         return None
-    return Principal(tenant_id=key.tenant_id, api_key_id=key.id)
+    return Principal(tenant_id=key.tenant_id, api_key_id=key.id, scopes=frozenset(key.scopes.split()))
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -39,8 +40,14 @@ def need_service(name: str, url: str) -> None:
     pytest.skip(message)
 
 
+@dataclass(frozen=True)
+class PostgresDatabase:
+    owner_url: str  # the tables' owner: runs migrations
+    app_url: str  # `cutis_app`: neither owner nor BYPASSRLS, as the app connects in production
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_database() -> Iterator[PostgresDatabase]:
     """A fresh PostgreSQL database for this test session, migrated to head."""
     need_service("PostgreSQL", POSTGRES_ADMIN_URL)
     import psycopg
@@ -48,14 +55,22 @@ def postgres_url() -> Iterator[str]:
     from server.migrate import upgrade
 
     name = f"cutis_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = POSTGRES_ADMIN_URL
-    with psycopg.connect(admin, autocommit=True) as connection:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as connection:
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    owner_url = f"{base}/{name}"
+    upgrade(owner_url)
+    parsed = urlparse(owner_url)
+    app_url = f"postgresql://cutis_app@{parsed.hostname}:{parsed.port or 5432}/{name}"
+    yield PostgresDatabase(owner_url=owner_url, app_url=app_url)
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_database: PostgresDatabase) -> str:
+    """The URL the app uses on PostgreSQL: the RLS-bound app role."""
+    return postgres_database.app_url
 
 
 @pytest.fixture(scope="session")
@@ -117,12 +132,12 @@ async def make_tenant(factory, name: str = "clinic") -> tuple[uuid.UUID, str]:  
     """A new tenant with the demo payers and fees, and an API key for it."""
     from sqlalchemy import select
 
-    from server.db import system_session, tenant_session
+    from server.db import global_session, tenant_session
     from server.demo import DATA_DIR, demo_fee_rows
     from server.models import FeeScheduleEntry, Payer, Tenant
     from tenants.keys import issue_api_key
 
-    async with system_session(factory) as session:
+    async with global_session(factory) as session:
         tenant = Tenant(slug=f"{name}-{uuid.uuid4().hex[:8]}", name=name)
         session.add(tenant)
         await session.flush()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from tenants.keys import Principal
 from tenants.scoping import TENANT_KEY
 
 if TYPE_CHECKING:
-    from server.jobs import JobQueue
+    from server.jobs import JobQueue, OutboxRef
 
 
 @dataclass
@@ -33,7 +32,7 @@ class CutisContext(BaseContext, kw_only=True):
     principal: Principal | None = None
     _session: Any = None
     _lock: Any = None
-    relay_after_commit: list[uuid.UUID] = msgspec.field(default_factory=list)
+    relay_after_commit: list[OutboxRef] = msgspec.field(default_factory=list)
     failed: bool = False
 
     def require_principal(self) -> Principal:

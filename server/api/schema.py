@@ -18,7 +18,7 @@ from server.api.context import CutisContext
 from server.api.ids import from_global_id, to_global_id
 from server.api.inputs import EncounterInput, to_payload
 from server.errors import CutisError, InputInvalid, NotFound
-from server.jobs import relay
+from server.jobs import OutboxRef, relay
 from server.models import EncounterRecord
 
 
@@ -115,7 +115,7 @@ class Mutation:
             session = await ctx.session()
             record = await encounters.store_encounter(session, principal.tenant_id, encounter)
             message = await encounters.enqueue_coding(session, record)
-            ctx.relay_after_commit.append(message.id)
+            ctx.relay_after_commit.append(OutboxRef(message.id, principal.tenant_id))
             return types.SubmittedEncounter(encounter=await _encounter_type(ctx, record))
 
 
@@ -140,7 +140,7 @@ def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:  # syntax and validation errors: the client needs to see them
         return False
-    return not isinstance(original, CutisError)
+    return not isinstance(original, CutisError | GraphQLError)
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:

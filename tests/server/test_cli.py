@@ -156,13 +156,14 @@ def test_embedded_server_end_to_end_over_http(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_cutis_worker_process_codes_submitted_encounters(postgres_url: str, redis_url: str, tmp_path: Path) -> None:
+def test_cutis_worker_process_codes_submitted_encounters(postgres_database, redis_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Production mode: server and a separate `cutis worker --burst` process over PostgreSQL and Redis."""
     import redis as redis_sync
 
     redis_sync.Redis.from_url(redis_url).flushdb()
     env = {
-        "CUTIS_DATABASE_URL": postgres_url,
+        "CUTIS_DATABASE_URL": postgres_database.app_url,
+        "CUTIS_MIGRATION_DATABASE_URL": postgres_database.owner_url,
         "CUTIS_REDIS_URL": redis_url,
         "CUTIS_PORT": str(_free_port()),
         "CUTIS_DATA_DIR": str(tmp_path),

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from server.db import system_session
+from server.db import tenant_session
 from server.models import OutboxMessage
 from tests.conftest import make_tenant
 from tests.server.graphql_ops import encounter_input, gql, operation
@@ -61,18 +61,18 @@ async def test_submitted_encounter_is_coded_by_the_arq_worker(redis_app_client) 
     redis = Redis.from_url(client.settings.redis_url)
     queued = await redis.zrange("arq:queue", 0, -1)
     await redis.aclose()
-    async with system_session(client.app_services.session_factory) as session:
+    async with tenant_session(client.app_services.session_factory, tenant_id) as session:
         outbox_id = (
             await session.execute(select(OutboxMessage.id).where(OutboxMessage.tenant_id == tenant_id))
         ).scalar_one()
-    # the job id IS the outbox id, and the job's only argument is that id (no PHI in Redis)
+    # the job id IS the outbox id, and the job's arguments are ids only (no PHI in Redis)
     assert [q.decode() for q in queued] == [str(outbox_id)]
     from arq.jobs import Job
 
     redis = Redis.from_url(client.settings.redis_url)
     job_info = await Job(str(outbox_id), redis).info()
     await redis.aclose()
-    assert job_info is not None and job_info.args == (str(outbox_id),) and job_info.kwargs == {}
+    assert job_info is not None and job_info.args == (str(outbox_id), str(tenant_id)) and job_info.kwargs == {}
 
     await run_worker_burst(client.settings)
     after = (await gql(client, operation("Encounter"), {"id": encounter_id}, key))["data"]["encounter"]
@@ -88,16 +88,15 @@ async def test_running_a_job_twice_codes_once(redis_app_client) -> None:
     factory = client.app_services.session_factory
     tenant_id, key = await make_tenant(factory)
     await gql(client, operation("SubmitEncounter"), {"input": encounter_input()}, key)
-    async with system_session(factory) as session:
+    async with tenant_session(factory, tenant_id) as session:
         outbox_id = (
             await session.execute(select(OutboxMessage.id).where(OutboxMessage.tenant_id == tenant_id))
         ).scalar_one()
-    assert await run_outbox_job(factory, outbox_id) == "done"
-    assert await run_outbox_job(factory, outbox_id) == "done"
+    assert await run_outbox_job(factory, outbox_id, tenant_id) == "done"
+    assert await run_outbox_job(factory, outbox_id, tenant_id) == "done"
     await run_worker_burst(client.settings)  # the queued copy finds the row done
     from sqlalchemy import func
 
-    from server.db import tenant_session
     from server.models import CodingRecord
 
     async with tenant_session(factory, tenant_id) as session:
@@ -113,7 +112,7 @@ async def test_sweeper_enqueues_rows_the_relay_never_sent(redis_app_client) -> N
     factory = client.app_services.session_factory
     tenant_id, key = await make_tenant(factory)
     await gql(client, operation("SubmitEncounter"), {"input": encounter_input()}, key)
-    async with system_session(factory) as session:
+    async with tenant_session(factory, tenant_id) as session:
         message = (
             await session.execute(select(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id))
         ).scalar_one()
@@ -129,5 +128,5 @@ async def test_sweeper_enqueues_rows_the_relay_never_sent(redis_app_client) -> N
     assert str(outbox_id).encode() in await redis.zrange("arq:queue", 0, -1)
     await redis.aclose()
     await run_worker_burst(client.settings)
-    async with system_session(factory) as session:
+    async with tenant_session(factory, tenant_id) as session:
         assert (await session.get(OutboxMessage, outbox_id)).status == "done"  # type: ignore[union-attr]
