@@ -8,27 +8,19 @@ from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.datastructures import State
+from litestar.exceptions import TooManyRequestsException
 from litestar.static_files import create_static_files_router
 from sqlalchemy import text
 from strawberry.litestar import make_graphql_controller
 
 from server.api.context import CutisContext, Services
+from server.api.identity import identify
 from server.api.schema import build_schema
 from server.db import create_engine, create_session_factory, global_session
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
+from server.mail import MailboxMailer
+from server.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from server.settings import Settings
-from tenants.keys import authenticate_api_key
-
-
-async def _principal(services: Services, request: Request[Any, Any, Any]) -> Any:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    async with services.session_factory() as session:
-        principal = await authenticate_api_key(session, token.strip())
-        await session.commit()
-    return principal
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -36,10 +28,38 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = create_engine(settings)
     factory = create_session_factory(engine)
     queue: JobQueue = ArqQueue(settings.redis_url) if settings.redis_url else InProcessQueue(factory)
-    services = Services(session_factory=factory, queue=queue, settings=settings)
+    limiter = (
+        RedisRateLimiter(settings.redis_url, settings.rate_limit_per_minute)
+        if settings.redis_url
+        else MemoryRateLimiter(settings.rate_limit_per_minute)
+    )
+    services = Services(
+        session_factory=factory,
+        queue=queue,
+        settings=settings,
+        mailer=MailboxMailer(settings.data_dir / "mailbox"),
+        rate_limiter=limiter,
+    )
 
     async def graphql_context(request: Request[Any, Any, Any]) -> CutisContext:
-        return CutisContext(services=services, principal=await _principal(services, request))
+        identity = await identify(services, request.headers, request.cookies)
+        credential = (
+            f"key:{identity.principal.api_key_id}"
+            if identity.principal and identity.principal.api_key_id
+            else f"user:{identity.user_id}"
+            if identity.user_id
+            else f"ip:{request.client.host if request.client else 'unknown'}"
+        )
+        if not await limiter.hit(credential):
+            raise TooManyRequestsException("rate limit exceeded: slow down and retry in a minute")
+        return CutisContext(
+            services=services,
+            principal=identity.principal,
+            user_id=identity.user_id,
+            login_token=identity.login_token,
+            auth_problem=identity.problem,
+            remote_addr=request.client.host if request.client else None,
+        )
 
     graphql_controller = make_graphql_controller(
         build_schema(production=settings.is_production),
@@ -71,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await queue.close()
+            await limiter.close()
             await engine.dispose()
 
     route_handlers: list[Any] = [graphql_controller, healthz]

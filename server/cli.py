@@ -102,6 +102,77 @@ def demo_key() -> None:
     click.echo(issued.plaintext)
 
 
+@main.group(help="Clinics (tenants).")
+def tenant() -> None:
+    pass
+
+
+@tenant.command("create", help="Create a clinic; prints its id.")
+@click.argument("slug")
+@click.option("--name", required=True, help="The clinic's display name.")
+def tenant_create(slug: str, name: str) -> None:
+    from server.admin import create_tenant
+
+    tenant_id = _run(lambda: _with_factory(lambda factory: create_tenant(factory, slug, name)))
+    click.echo(f"clinic {slug} created: {tenant_id}")
+
+
+@main.group(help="People.")
+def user() -> None:
+    pass
+
+
+@user.command("add", help="Add a person to a clinic with a role (creating the account if new).")
+@click.argument("email")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["owner", "practice_manager", "biller", "compliance_reviewer", "onboarding", "read_only"]),
+)
+@click.option("--name", default=None, help="Display name (default: the email).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else one is generated).")
+def user_add(email: str, tenant_slug: str, role: str, name: str | None, password_stdin: bool) -> None:
+    from server.admin import add_user
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        result = _run(
+            lambda: _with_factory(lambda factory: add_user(factory, tenant_slug, email, name or email, role, password))
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{email} is {role} of {tenant_slug}")
+    if result.generated_password:
+        click.echo(f"password (shown once): {result.generated_password}")
+    if result.totp_uri:
+        click.echo(f"second factor (add to an authenticator app, shown once): {result.totp_uri}")
+
+
+@main.group(help="API keys.")
+def key() -> None:
+    pass
+
+
+@key.command("create", help="Create an API key for a clinic and print it (shown once; stored hashed).")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+@click.option("--name", required=True, help="What the key is for, e.g. 'EHR integration'.")
+@click.option("--scope", "scopes", multiple=True, help="Permission to grant (repeatable); default all a key may hold.")
+@click.option("--expires-in-days", type=int, default=None)
+def key_create(tenant_slug: str, name: str, scopes: tuple[str, ...], expires_in_days: int | None) -> None:
+    from server.admin import create_key
+
+    try:
+        plaintext = _run(
+            lambda: _with_factory(
+                lambda factory: create_key(factory, tenant_slug, name, list(scopes) or ["*"], expires_in_days)
+            )
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(plaintext)
+
+
 @main.command("code", help="Code an encounter JSON file offline and print the Coding.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--payer", default=None, help="Code as if the coverage were this payer code.")

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rulebooks.engine import FeeSchedules
 from server.db import global_session, tenant_session
-from server.models import FeeScheduleEntry, Payer, Tenant
+from server.models import FeeScheduleEntry, Membership, Payer, Tenant, User
+from tenants.auth import create_user
 from tenants.keys import IssuedKey, issue_api_key
 
 DEMO_SLUG = "demo"
@@ -66,7 +67,20 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> uuid.UUID:
                         tenant_id=tenant_id, schedule=row["schedule"], code=row["code"], fee=Decimal(row["fee"])
                     )
                 )
+        await _seed_demo_manager(session, tenant_id)
     return tenant_id
+
+
+DEMO_MANAGER_EMAIL = "manager@demo.cutis"
+DEMO_MANAGER_PASSWORD = "demo-manager-password"  # the embedded demo only; documented in the README
+
+
+async def _seed_demo_manager(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    user = (await session.execute(select(User).where(User.email == DEMO_MANAGER_EMAIL))).scalar_one_or_none()
+    if user is None:
+        user = await create_user(session, DEMO_MANAGER_EMAIL, "Pat Manager", DEMO_MANAGER_PASSWORD)
+    if (await session.execute(select(Membership.id).where(Membership.user_id == user.id))).first() is None:
+        session.add(Membership(tenant_id=tenant_id, user_id=user.id, role="practice_manager"))
 
 
 async def issue_demo_key(factory: async_sessionmaker[AsyncSession], name: str = "demo key") -> IssuedKey:

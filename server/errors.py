@@ -41,3 +41,7 @@ class NotFound(CutisError):
 
 class Unauthenticated(CutisError):
     code = "unauthenticated"
+
+
+class Forbidden(CutisError):
+    code = "forbidden"

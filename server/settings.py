@@ -28,6 +28,8 @@ class Settings:
     environment: str = "development"
     data_dir: Path = DEFAULT_DATA_DIR
     web_dist: Path = REPO_ROOT / "web" / "dist"
+    public_url: str = "http://127.0.0.1:8000"
+    rate_limit_per_minute: int = 600
 
     @property
     def owner_database_url(self) -> str:
@@ -59,4 +61,6 @@ class Settings:
             secret_key=env.get("CUTIS_SECRET_KEY") or defaults.secret_key,
             environment=env.get("CUTIS_ENV", defaults.environment),
             data_dir=Path(env.get("CUTIS_DATA_DIR", str(defaults.data_dir))),
+            public_url=env.get("CUTIS_PUBLIC_URL") or f"http://127.0.0.1:{int(env.get('CUTIS_PORT', defaults.port))}",
+            rate_limit_per_minute=int(env.get("CUTIS_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute)),
         )

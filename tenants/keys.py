@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenants.base import utcnow
 from tenants.lookups import api_key_by_prefix
 from tenants.models import ApiKey
+from tenants.roles import Permission, key_permissions
 
 KEY_PREFIX = "cutis"
 
@@ -30,7 +31,10 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
     role: str | None = None
-    scopes: frozenset[str] = frozenset({"*"})
+    permissions: frozenset[Permission] = frozenset()
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,22 @@ def _digest(secret: str) -> str:
 
 
 async def issue_api_key(
-    session: AsyncSession, tenant_id: uuid.UUID, name: str, expires_at: dt.datetime | None = None
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    name: str,
+    expires_at: dt.datetime | None = None,
+    scopes: str = "*",
 ) -> IssuedKey:
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
-    key = ApiKey(tenant_id=tenant_id, name=name, prefix=prefix, secret_sha256=_digest(secret), expires_at=expires_at)
+    key = ApiKey(
+        tenant_id=tenant_id,
+        name=name,
+        prefix=prefix,
+        secret_sha256=_digest(secret),
+        expires_at=expires_at,
+        scopes=scopes,
+    )
     session.add(key)
     await session.flush()
     return IssuedKey(key=key, plaintext=f"{KEY_PREFIX}_{prefix}_{secret}")
@@ -66,7 +81,9 @@ async def authenticate_api_key(session: AsyncSession, presented: str) -> Princip
     now = utcnow()
     if key.revoked_at is not None or (key.expires_at is not None and _aware(key.expires_at) <= now):
         return None
-    return Principal(tenant_id=key.tenant_id, api_key_id=key.id, scopes=frozenset(key.scopes.split()))
+    return Principal(
+        tenant_id=key.tenant_id, api_key_id=key.id, permissions=key_permissions(frozenset(key.scopes.split()))
+    )
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

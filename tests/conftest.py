@@ -170,7 +170,7 @@ async def app_client(database_url: str, settings_for) -> AsyncIterator:  # type:
     app = create_app(settings_for(database_url))
     services = app.state.services
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://cutis.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="https://cutis.test") as client:
         client.app_services = services  # type: ignore[attr-defined]
         yield client
     await services.queue.close()

@@ -1,8 +1,9 @@
-"""Per-request GraphQL context: the principal, one lazily opened session, and what to relay after commit."""
+"""Per-request GraphQL context: who is calling, one lazily opened session, what to relay after commit."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.litestar import BaseContext
 
 from server.errors import Unauthenticated
+from tenants import audit
 from tenants.keys import Principal
 from tenants.scoping import TENANT_KEY
 
 if TYPE_CHECKING:
     from server.jobs import JobQueue, OutboxRef
+
+UNAUTHENTICATED = "authentication required: send `Authorization: Bearer <api key>` or log in"
 
 
 @dataclass
@@ -25,19 +29,27 @@ class Services:
     session_factory: async_sessionmaker[AsyncSession]
     queue: JobQueue
     settings: Any
+    mailer: Any = None
+    rate_limiter: Any = None
 
 
 class CutisContext(BaseContext, kw_only=True):
     services: Any
     principal: Principal | None = None
+    user_id: uuid.UUID | None = None
+    login_token: str | None = None
+    auth_problem: str | None = None
+    remote_addr: str | None = None
     _session: Any = None
     _lock: Any = None
+    loaders: dict[str, Any] = msgspec.field(default_factory=dict)
     relay_after_commit: list[OutboxRef] = msgspec.field(default_factory=list)
+    after_commit: list[Any] = msgspec.field(default_factory=list)
     failed: bool = False
 
     def require_principal(self) -> Principal:
         if self.principal is None:
-            raise Unauthenticated("authentication required: send `Authorization: Bearer <api key>`")
+            raise Unauthenticated(self.auth_problem or UNAUTHENTICATED)
         return self.principal
 
     @property
@@ -48,14 +60,38 @@ class CutisContext(BaseContext, kw_only=True):
         return self._lock
 
     async def session(self) -> AsyncSession:
-        """The operation's one session and transaction, scoped to the principal's tenant."""
-        principal = self.require_principal()
+        """The operation's one session and transaction, scoped to the principal's tenant (if any)."""
         if self._session is None:
             session = self.services.session_factory()
-            session.info[TENANT_KEY] = principal.tenant_id
+            if self.principal is not None:
+                session.info[TENANT_KEY] = self.principal.tenant_id
             await session.begin()
             self._session = session
-        return self._session
+        return self._session  # type: ignore[no-any-return]
+
+    async def audit(
+        self,
+        action: str,
+        category: str,
+        *,
+        object_type: str | None = None,
+        object_ids: Any = (),
+        outcome: str = "ok",
+        detail: str | None = None,
+    ) -> None:
+        principal = self.require_principal()
+        audit.record(
+            await self.session(),
+            principal.tenant_id,
+            action,
+            category,
+            principal=principal,
+            object_type=object_type,
+            object_ids=object_ids,
+            remote_addr=self.remote_addr,
+            outcome=outcome,
+            detail=detail,
+        )
 
     async def finish(self, *, commit: bool) -> None:
         session, self._session = self._session, None
@@ -67,5 +103,6 @@ class CutisContext(BaseContext, kw_only=True):
             else:
                 await session.rollback()
                 self.relay_after_commit.clear()
+                self.after_commit.clear()
         finally:
             await session.close()

@@ -1,139 +1,127 @@
-"""Query and Mutation; one GraphQL operation is one transaction (see `OperationTransaction`)."""
+"""The GraphQL schema: queries and mutations of every context, one transaction per operation."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
 import strawberry
-from strawberry.extensions import MaskErrors, QueryDepthLimiter, SchemaExtension
-from strawberry.permission import BasePermission
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from sqlalchemy import select
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from graphql import GraphQLError
-from rulebooks.models import Coding as CodingModel
-from server import encounters
-from server.api import types
-from server.api.context import CutisContext
-from server.api.ids import from_global_id, to_global_id
-from server.api.inputs import EncounterInput, to_payload
-from server.errors import CutisError, InputInvalid, NotFound
-from server.jobs import OutboxRef, relay
-from server.models import EncounterRecord
+from server.api.account import AccountMutations, AccountQueries
+from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser
+from server.api.audit import AuditEventInfo, AuditQueries
+from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
+from server.api.common import Node, context
+from server.api.encounters import Encounter, EncounterMutations, EncounterQueries
+from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
+from server.errors import CutisError
+from server.jobs import relay
+from server.models import EncounterRecord, Payer, RulebookRecord
+from tenants.models import ApiKey, AuditEvent, Membership, Tenant, User
+from tenants.roles import Permission
 
-
-def _context(info: Info) -> CutisContext:
-    return info.context
-
-
-class Authenticated(BasePermission):
-    """Every clinic operation needs a principal; the tenant comes from it, never from arguments."""
-
-    message = "authentication required: send `Authorization: Bearer <api key>`"
-    error_extensions = {"code": "UNAUTHENTICATED"}  # noqa: RUF012 - strawberry reads it
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return _context(info).principal is not None
-
-
-AUTHENTICATED: list[type[BasePermission]] = [Authenticated]
-
-
-async def _encounter_type(ctx: CutisContext, record: EncounterRecord) -> types.Encounter:
-    coding_record = await encounters.latest_coding(await ctx.session(), record.id)
-    global_id = to_global_id("Encounter", record.id)
-    coding = types.coding_type(CodingModel.model_validate(coding_record.payload), global_id) if coding_record else None
-    return types.Encounter(
-        id=strawberry.ID(global_id),
-        external_id=record.external_id,
-        version=record.version,
-        previous_version_id=strawberry.ID(to_global_id("Encounter", record.previous_id))
-        if record.previous_id
-        else None,
-        status=record.status,
-        date_of_service=record.date_of_service,
-        payer=record.payer_code,
-        coding=coding,
-    )
+NODE_TYPES: dict[str, tuple[Any, Permission | None]] = {
+    "Encounter": (EncounterRecord, Permission.ENCOUNTERS_READ),
+    "Rulebook": (RulebookRecord, Permission.RULEBOOKS_READ),
+    "Payer": (Payer, Permission.CLINIC_READ),
+    "ApiKey": (ApiKey, Permission.KEYS_ADMIN),
+    "AuditEvent": (AuditEvent, Permission.AUDIT_READ),
+    "User": (User, Permission.USERS_ADMIN),
+    "Tenant": (Tenant, Permission.CLINIC_READ),
+}
 
 
 @strawberry.type
-class Query:
-    @strawberry.field(
-        permission_classes=AUTHENTICATED,
-        description="An encounter version of the caller's clinic, with its latest coding.",
-    )
-    async def encounter(self, info: Info, id: strawberry.ID) -> types.EncounterResult:
-        ctx = _context(info)
-        async with ctx.lock:
-            encounter_id = from_global_id(str(id), "Encounter")
-            try:
-                if encounter_id is None:
-                    raise NotFound("no encounter with that id")
-                record = await encounters.get_encounter(await ctx.session(), encounter_id)
-            except NotFound as error:
-                return types.NotFoundError(message=error.message)
-            return await _encounter_type(ctx, record)
+class NodeQuery:
+    @strawberry.field(description="Any object of your clinic by its global id; null when it is not yours.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        ctx = context(info)
+        principal = ctx.require_principal()
+        try:
+            padded = str(id) + "=" * (-len(str(id)) % 4)
+            type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+            import uuid
 
-
-@strawberry.type
-class Mutation:
-    @strawberry.mutation(
-        permission_classes=AUTHENTICATED,
-        description="Validate, store and code an encounter now; returns the explained coding.",
-    )
-    async def code_encounter(self, info: Info, input: EncounterInput) -> types.CodeEncounterResult:
-        ctx = _context(info)
+            object_id = uuid.UUID(raw)
+        except ValueError:
+            return None
+        if type_name not in NODE_TYPES:
+            return None
+        model, permission = NODE_TYPES[type_name]
+        if permission is not None and not principal.can(permission):
+            return None
         async with ctx.lock:
-            principal = ctx.require_principal()
-            try:
-                encounter = encounters.parse_encounter(to_payload(input))
-            except InputInvalid as error:
-                ctx.failed = True
-                return types.InvalidInput.from_error(error)
             session = await ctx.session()
-            record = await encounters.store_encounter(session, principal.tenant_id, encounter)
-            coding, _ = await encounters.code_stored_encounter(session, record)
-            encounter_type = await _encounter_type(ctx, record)
-            return types.CodedEncounter(
-                encounter=encounter_type,
-                coding=encounter_type.coding or types.coding_type(coding, str(encounter_type.id)),
-            )
+            if model is User:
+                found = (
+                    await session.execute(
+                        select(User, Membership.role)
+                        .join(Membership, Membership.user_id == User.id)
+                        .where(User.id == object_id)
+                    )
+                ).first()
+                if found is None:
+                    return None
+                from server.api.admin import _user
 
-    @strawberry.mutation(
-        permission_classes=AUTHENTICATED, description="Validate and store an encounter, and code it in the background."
-    )
-    async def submit_encounter(self, info: Info, input: EncounterInput) -> types.SubmitEncounterResult:
-        ctx = _context(info)
-        async with ctx.lock:
-            principal = ctx.require_principal()
-            try:
-                encounter = encounters.parse_encounter(to_payload(input))
-            except InputInvalid as error:
-                ctx.failed = True
-                return types.InvalidInput.from_error(error)
-            session = await ctx.session()
-            record = await encounters.store_encounter(session, principal.tenant_id, encounter)
-            message = await encounters.enqueue_coding(session, record)
-            ctx.relay_after_commit.append(OutboxRef(message.id, principal.tenant_id))
-            return types.SubmittedEncounter(encounter=await _encounter_type(ctx, record))
+                return _user(*found)
+            if model is Tenant:
+                if object_id != principal.tenant_id:
+                    return None
+                tenant = await session.get(Tenant, object_id)
+                return Clinic(id=id, slug=tenant.slug, name=tenant.name) if tenant else None
+            row = (await session.execute(select(model).where(model.id == object_id))).scalar_one_or_none()
+        if row is None:
+            return None
+        return {
+            "Encounter": Encounter.from_record,
+            "Rulebook": Rulebook.from_row,
+            "Payer": PayerInfo.from_row,
+            "ApiKey": ApiKeyInfo.from_row,
+            "AuditEvent": AuditEventInfo.from_row,
+        }[type_name](row)
+
+
+Query = merge_types(
+    "Query", (AccountQueries, ClinicQueries, EncounterQueries, RulebookQueries, AdminQueries, AuditQueries, NodeQuery)
+)
+Mutation = merge_types(
+    "Mutation", (AccountMutations, EncounterMutations, RulebookMutations, ClinicMutations, AdminMutations)
+)
 
 
 class OperationTransaction(SchemaExtension):
     """Commit when the operation has no errors and no typed failure; otherwise roll back.
 
-    Then relay the committed outbox rows (never before commit: a job must not see a row that
-    might still roll back).
+    Then relay the committed outbox rows and run after-commit work (never before commit: a
+    job must not see a row that might still roll back).
     """
 
     async def on_execute(self) -> AsyncIterator[None]:
         yield
-        ctx: CutisContext = self.execution_context.context
+        ctx = self.execution_context.context
         result = self.execution_context.result
         ok = not ctx.failed and not (result is not None and getattr(result, "errors", None))
         await ctx.finish(commit=ok)
-        if ok and ctx.relay_after_commit:
-            await relay(ctx.services.session_factory, ctx.services.queue, list(ctx.relay_after_commit))
+        if ok:
+            if ctx.relay_after_commit:
+                await relay(ctx.services.session_factory, ctx.services.queue, list(ctx.relay_after_commit))
+            for work in ctx.after_commit:
+                await work()
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -147,6 +135,15 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     extensions: list[Any] = [
         OperationTransaction,
         lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaxTokensLimiter(max_token_count=5000),
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="internal error"),
     ]
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    if production:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        types=[Encounter, Rulebook, PayerInfo, ApiKeyInfo, AuditEventInfo, ClinicUser, Clinic],
+    )

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
 from rulebooks.models import coding as model
-from server.errors import InputInvalid
 
 
 @strawberry.type
@@ -134,52 +132,3 @@ def coding_type(coding: model.Coding, encounter_global_id: str) -> Coding:
         ],
         document=coding.model_dump(mode="json"),  # type: ignore[arg-type]
     )
-
-
-@strawberry.type
-class FieldProblem:
-    path: str
-    message: str
-
-
-@strawberry.type(description="The input was refused; nothing was stored.")
-class InvalidInput:
-    message: str
-    fields: list[FieldProblem]
-
-    @classmethod
-    def from_error(cls, error: InputInvalid) -> InvalidInput:
-        return cls(message=error.message, fields=[FieldProblem(path=f.path, message=f.message) for f in error.fields])
-
-
-@strawberry.type
-class NotFoundError:
-    message: str
-
-
-@strawberry.type
-class Encounter:
-    id: strawberry.ID
-    external_id: str
-    version: int
-    previous_version_id: strawberry.ID | None
-    status: str
-    date_of_service: dt.date
-    payer: str
-    coding: Coding | None
-
-
-@strawberry.type
-class CodedEncounter:
-    encounter: Encounter
-    coding: Coding
-
-
-@strawberry.type
-class SubmittedEncounter:
-    encounter: Encounter
-
-
-CodeEncounterResult = Annotated[CodedEncounter | InvalidInput, strawberry.union("CodeEncounterResult")]
-SubmitEncounterResult = Annotated[SubmittedEncounter | InvalidInput, strawberry.union("SubmitEncounterResult")]
-EncounterResult = Annotated[Encounter | NotFoundError, strawberry.union("EncounterResult")]

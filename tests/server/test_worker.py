@@ -25,7 +25,7 @@ async def redis_app_client(database_url: str, redis_url: str, settings_for):  # 
     await client.aclose()
     settings = settings_for(database_url, redis_url)
     app = create_app(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cutis.test") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://cutis.test") as http:
         http.app_services = app.state.services  # type: ignore[attr-defined]
         http.settings = settings  # type: ignore[attr-defined]
         yield http

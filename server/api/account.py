@@ -1,0 +1,206 @@
+"""Log in and out, who am I, password reset. The only operations that need no principal."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from server.api.common import InvalidInput, context
+from server.api.identity import SESSION_COOKIE
+from server.api.ids import to_global_id
+from server.db import tenant_session
+from tenants import audit
+from tenants import auth as people
+from tenants.lookups import memberships_of
+from tenants.models import Tenant, User
+from tenants.passwords import WeakPassword
+
+CSRF_COOKIE = "cutis_csrf"
+
+
+@strawberry.type
+class ClinicMembership:
+    tenant_id: strawberry.ID
+    tenant_name: str
+    role: str
+
+
+@strawberry.type
+class Me:
+    user_id: strawberry.ID | None
+    email: str | None
+    name: str | None
+    memberships: list[ClinicMembership]
+    current_tenant_id: strawberry.ID | None
+    role: str | None
+    permissions: list[str]
+    api_key_id: strawberry.ID | None
+
+
+@strawberry.type
+class LoginResult:
+    ok: bool
+    message: str
+    totp_required: bool
+    csrf_token: str | None
+
+
+@strawberry.type
+class ResetRequested:
+    message: str
+
+
+@strawberry.type
+class PasswordChanged:
+    message: str
+
+
+async def _audit_auth(info: Info, user_id: uuid.UUID | None, action: str, outcome: str) -> None:
+    """Auth events go to every clinic the person belongs to, each in its own tenant transaction,
+    after the operation commits (a refused login still commits its failure count)."""
+    if user_id is None:
+        return
+    ctx = context(info)
+    factory = ctx.services.session_factory
+    remote_addr = ctx.remote_addr
+
+    async def write() -> None:
+        async with factory() as session, session.begin():
+            tenants = [tenant for tenant, _ in await memberships_of(session, user_id)]
+        for tenant_id in tenants:
+            async with tenant_session(factory, tenant_id) as session:
+                audit.record(
+                    session,
+                    tenant_id,
+                    action,
+                    "auth",
+                    user_id=user_id,
+                    object_type="User",
+                    object_ids=[user_id],
+                    remote_addr=remote_addr,
+                    outcome=outcome,
+                )
+
+    ctx.after_commit.append(write)
+
+
+def _set_cookies(info: Info, token: str, csrf: str) -> None:
+    response: Any = context(info).response
+    secure = True
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=secure,
+        samesite="strict",
+        path="/",
+        max_age=int(people.SESSION_LIFETIME.total_seconds()),
+    )
+    # Readable by the page so that it can echo it in X-CSRF-Token (double submit).
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        httponly=False,
+        secure=secure,
+        samesite="strict",
+        path="/",
+        max_age=int(people.SESSION_LIFETIME.total_seconds()),
+    )
+
+
+@strawberry.type
+class AccountQueries:
+    @strawberry.field(description="The caller: person or API key, clinics, current clinic and permissions.")
+    async def me(self, info: Info) -> Me:
+        ctx = context(info)
+        principal = ctx.principal
+        user: User | None = None
+        memberships: list[ClinicMembership] = []
+        if ctx.user_id is not None:
+            async with ctx.lock:
+                session = await ctx.session()
+                user = await session.get(User, ctx.user_id)
+                pairs = await memberships_of(session, ctx.user_id)
+                names = dict(
+                    (
+                        await session.execute(
+                            select(Tenant.id, Tenant.name).where(Tenant.id.in_([t for t, _ in pairs]))
+                        )
+                    ).all()
+                )
+            memberships = [
+                ClinicMembership(
+                    tenant_id=strawberry.ID(to_global_id("Tenant", t)), tenant_name=names.get(t, ""), role=role
+                )
+                for t, role in pairs
+            ]
+        if user is None and principal is None:
+            ctx.require_principal()
+        return Me(
+            user_id=strawberry.ID(to_global_id("User", user.id)) if user else None,
+            email=user.email if user else None,
+            name=user.name if user else None,
+            memberships=memberships,
+            current_tenant_id=strawberry.ID(to_global_id("Tenant", principal.tenant_id)) if principal else None,
+            role=principal.role if principal else None,
+            permissions=sorted(p.value for p in principal.permissions) if principal else [],
+            api_key_id=strawberry.ID(to_global_id("ApiKey", principal.api_key_id))
+            if principal and principal.api_key_id
+            else None,
+        )
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation(description="Log in with email and password (and a TOTP code for owners and reviewers).")
+    async def login(self, info: Info, email: str, password: str, totp_code: str | None = None) -> LoginResult:
+        ctx = context(info)
+        async with ctx.lock:
+            outcome = await people.login(await ctx.session(), email, password, totp_code)
+        if outcome.ok and outcome.session_token and outcome.csrf_token:
+            _set_cookies(info, outcome.session_token, outcome.csrf_token)
+        await _audit_auth(info, outcome.user_id, "login", "ok" if outcome.ok else "refused")
+        return LoginResult(
+            ok=outcome.ok, message=outcome.message, totp_required=outcome.totp_required, csrf_token=outcome.csrf_token
+        )
+
+    @strawberry.mutation(description="End this browser session.")
+    async def logout(self, info: Info) -> bool:
+        ctx = context(info)
+        if ctx.login_token is None:
+            return False
+        async with ctx.lock:
+            await people.logout(await ctx.session(), ctx.login_token)
+        response: Any = ctx.response
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(CSRF_COOKIE, path="/")
+        await _audit_auth(info, ctx.user_id, "logout", "ok")
+        return True
+
+    @strawberry.mutation(description="Mail a single-use reset link (the answer never says whether the email exists).")
+    async def request_password_reset(self, info: Info, email: str) -> ResetRequested:
+        ctx = context(info)
+        async with ctx.lock:
+            message = await people.request_password_reset(
+                await ctx.session(), email, ctx.services.mailer.send, ctx.services.settings.public_url + "/reset"
+            )
+        return ResetRequested(message=message)
+
+    @strawberry.mutation(description="Choose a new password with a reset token; ends every session of that person.")
+    async def reset_password(self, info: Info, token: str, new_password: str) -> PasswordChanged | InvalidInput:
+        ctx = context(info)
+        try:
+            async with ctx.lock:
+                user_id = await people.reset_password(await ctx.session(), token, new_password)
+        except people.ResetRefused as error:
+            ctx.failed = True
+            return InvalidInput.single("token", str(error))
+        except WeakPassword as error:
+            ctx.failed = True
+            return InvalidInput.single("newPassword", str(error))
+        await _audit_auth(info, user_id, "password.reset", "ok")
+        return PasswordChanged(message="Your password is changed; log in with it.")

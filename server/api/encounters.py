@@ -1,0 +1,231 @@
+"""Encounters and codings on GraphQL: code now, submit for background coding, get, list."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import and_, or_, select
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+
+from rulebooks.models import Coding as CodingModel
+from server import encounters
+from server.api import types
+from server.api.common import (
+    Connection,
+    Forbidden,
+    InvalidInput,
+    Node,
+    NotFoundError,
+    allowed,
+    connection,
+    context,
+    decode_cursor,
+    page_size,
+    require,
+)
+from server.api.context import CutisContext
+from server.api.ids import from_global_id, to_global_id
+from server.api.inputs import EncounterInput, to_payload
+from server.errors import InputInvalid, NotFound
+from server.jobs import OutboxRef
+from server.models import CodingRecord, EncounterRecord
+from tenants.roles import Permission
+
+
+def coding_loader(ctx: CutisContext) -> DataLoader[uuid.UUID, CodingRecord | None]:
+    """Latest coding per encounter, one query per batch (listing 100 encounters costs one)."""
+    if "coding" not in ctx.loaders:
+
+        async def load(ids: list[uuid.UUID]) -> list[CodingRecord | None]:
+            async with ctx.lock:
+                session = await ctx.session()
+                rows = (
+                    (
+                        await session.execute(
+                            select(CodingRecord)
+                            .where(CodingRecord.encounter_id.in_(ids))
+                            .order_by(CodingRecord.created_at, CodingRecord.id)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+            latest = {row.encounter_id: row for row in rows}
+            return [latest.get(i) for i in ids]
+
+        ctx.loaders["coding"] = DataLoader(load_fn=load)
+    return ctx.loaders["coding"]  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class Encounter(Node):
+    external_id: str
+    version: int
+    previous_version_id: strawberry.ID | None
+    status: str
+    date_of_service: dt.date
+    payer: str
+    created_at: dt.datetime
+    record_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The latest coding of this encounter version.")
+    async def coding(self, info: Info) -> types.Coding | None:
+        record = await coding_loader(context(info)).load(self.record_id)
+        if record is None:
+            return None
+        return types.coding_type(CodingModel.model_validate(record.payload), str(self.id))
+
+    @classmethod
+    def from_record(cls, record: EncounterRecord) -> Encounter:
+        return cls(
+            id=strawberry.ID(to_global_id("Encounter", record.id)),
+            external_id=record.external_id,
+            version=record.version,
+            previous_version_id=strawberry.ID(to_global_id("Encounter", record.previous_id))
+            if record.previous_id
+            else None,
+            status=record.status,
+            date_of_service=record.date_of_service,
+            payer=record.payer_code,
+            created_at=record.created_at,
+            record_id=record.id,
+        )
+
+
+@strawberry.type
+class CodedEncounter:
+    encounter: Encounter
+    coding: types.Coding
+
+
+@strawberry.type
+class SubmittedEncounter:
+    encounter: Encounter
+
+
+@strawberry.enum
+class EncounterStatus(Enum):
+    received = "received"
+    queued = "queued"
+    coded = "coded"
+
+
+@strawberry.input
+class EncounterFilter:
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    payer: str | None = None
+    status: EncounterStatus | None = None
+    external_id: str | None = None
+
+
+CodeEncounterResult = Annotated[CodedEncounter | InvalidInput | Forbidden, strawberry.union("CodeEncounterResult")]
+SubmitEncounterResult = Annotated[
+    SubmittedEncounter | InvalidInput | Forbidden, strawberry.union("SubmitEncounterResult")
+]
+EncounterResult = Annotated[Encounter | NotFoundError, strawberry.union("EncounterResult")]
+
+
+async def load_encounter(ctx: CutisContext, global_id: str) -> EncounterRecord:
+    encounter_id = from_global_id(global_id, "Encounter")
+    if encounter_id is None:
+        raise NotFound("no encounter with that id")
+    return await encounters.get_encounter(await ctx.session(), encounter_id)
+
+
+@strawberry.type
+class EncounterQueries:
+    @strawberry.field(description="An encounter version of your clinic, with its latest coding.")
+    async def encounter(self, info: Info, id: strawberry.ID) -> EncounterResult:
+        ctx = context(info)
+        require(info, Permission.ENCOUNTERS_READ)
+        async with ctx.lock:
+            try:
+                record = await load_encounter(ctx, str(id))
+            except NotFound as error:
+                return NotFoundError(message=error.message)
+            await ctx.audit("encounter.read", "phi_read", object_type="Encounter", object_ids=[record.id])
+        return Encounter.from_record(record)
+
+    @strawberry.field(description="Your clinic's encounters, newest first (at most 100 a page).")
+    async def encounters(
+        self, info: Info, filter: EncounterFilter | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[Encounter]:
+        ctx = context(info)
+        require(info, Permission.ENCOUNTERS_READ)
+        limit = page_size(first)
+        statement = select(EncounterRecord).order_by(EncounterRecord.created_at.desc(), EncounterRecord.id.desc())
+        if filter is not None:
+            if filter.date_from:
+                statement = statement.where(EncounterRecord.date_of_service >= filter.date_from)
+            if filter.date_to:
+                statement = statement.where(EncounterRecord.date_of_service <= filter.date_to)
+            if filter.payer:
+                statement = statement.where(EncounterRecord.payer_code == filter.payer)
+            if filter.status:
+                statement = statement.where(EncounterRecord.status == filter.status.value)
+            if filter.external_id:
+                statement = statement.where(EncounterRecord.external_id == filter.external_id)
+        if after:
+            position = decode_cursor(after)
+            if position is None:
+                raise InputInvalid("the `after` cursor is not one this API gave out", [])
+            moment, last_id = position
+            statement = statement.where(
+                or_(
+                    EncounterRecord.created_at < moment,
+                    and_(EncounterRecord.created_at == moment, EncounterRecord.id < last_id),
+                )
+            )
+        async with ctx.lock:
+            rows = list((await (await ctx.session()).execute(statement.limit(limit + 1))).scalars().all())
+            await ctx.audit(
+                "encounter.list", "phi_read", object_type="Encounter", object_ids=[row.id for row in rows[:limit]]
+            )
+        return connection(rows, limit, Encounter.from_record, lambda row: (row.created_at, row.id))
+
+
+@strawberry.type
+class EncounterMutations:
+    @strawberry.mutation(description="Validate, store and code an encounter now; returns the explained coding.")
+    async def code_encounter(self, info: Info, input: EncounterInput) -> CodeEncounterResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.ENCOUNTERS_WRITE)
+        if isinstance(principal, Forbidden):
+            return principal
+        async with ctx.lock:
+            try:
+                encounter = encounters.parse_encounter(to_payload(input))
+            except InputInvalid as error:
+                ctx.failed = True
+                return InvalidInput.from_error(error)
+            session = await ctx.session()
+            record = await encounters.store_encounter(session, principal.tenant_id, encounter)
+            coding, _ = await encounters.code_stored_encounter(session, record)
+            await ctx.audit("encounter.code", "phi_write", object_type="Encounter", object_ids=[record.id])
+        encounter_type = Encounter.from_record(record)
+        return CodedEncounter(encounter=encounter_type, coding=types.coding_type(coding, str(encounter_type.id)))
+
+    @strawberry.mutation(description="Validate and store an encounter, and code it in the background.")
+    async def submit_encounter(self, info: Info, input: EncounterInput) -> SubmitEncounterResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.ENCOUNTERS_WRITE)
+        if isinstance(principal, Forbidden):
+            return principal
+        async with ctx.lock:
+            try:
+                encounter = encounters.parse_encounter(to_payload(input))
+            except InputInvalid as error:
+                ctx.failed = True
+                return InvalidInput.from_error(error)
+            session = await ctx.session()
+            record = await encounters.store_encounter(session, principal.tenant_id, encounter)
+            message = await encounters.enqueue_coding(session, record)
+            ctx.relay_after_commit.append(OutboxRef(message.id, principal.tenant_id))
+            await ctx.audit("encounter.submit", "phi_write", object_type="Encounter", object_ids=[record.id])
+        return SubmittedEncounter(encounter=Encounter.from_record(record))

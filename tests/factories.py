@@ -1,0 +1,63 @@
+"""Factories: each test builds the clinics, people and keys it needs (no shared seed data)."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from server.db import global_session, tenant_session
+from server.demo import DATA_DIR, demo_fee_rows
+from server.models import FeeScheduleEntry, Payer
+from tenants import totp
+from tenants.auth import create_user
+from tenants.keys import issue_api_key
+from tenants.models import Membership, Tenant
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Clinic:
+    tenant_id: uuid.UUID
+    key: str
+    people: dict[str, Any] = field(default_factory=dict)  # role -> (email, totp secret or None)
+
+
+async def make_clinic(factory: Any, name: str = "clinic", roles: tuple[str, ...] = ()) -> Clinic:
+    """A clinic with the demo payers and fees, an all-scopes API key, and one person per role."""
+    async with global_session(factory) as session:
+        tenant = Tenant(slug=f"{name}-{uuid.uuid4().hex[:8]}", name=name)
+        session.add(tenant)
+        await session.flush()
+        tenant_id = tenant.id
+    clinic = Clinic(tenant_id=tenant_id, key="")
+    async with tenant_session(factory, tenant_id) as session:
+        with (DATA_DIR / "payers.csv").open() as handle:
+            for row in csv.DictReader(handle):
+                session.add(Payer(tenant_id=tenant_id, code=row["code"], name=row["name"], plan_type=row["plan_type"]))
+        for row in demo_fee_rows():
+            session.add(
+                FeeScheduleEntry(
+                    tenant_id=tenant_id, schedule=row["schedule"], code=row["code"], fee=Decimal(row["fee"])
+                )
+            )
+        clinic.key = (await issue_api_key(session, tenant_id, "test key")).plaintext
+        for role in roles:
+            email = f"{role}-{uuid.uuid4().hex[:6]}@{tenant.slug}.test"
+            user = await create_user(
+                session,
+                email,
+                role.replace("_", " ").title(),
+                PASSWORD,
+                with_totp=role in ("owner", "compliance_reviewer"),
+            )
+            session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=role))
+            clinic.people[role] = (email, user.totp_secret)
+    return clinic
+
+
+def current_code(secret: str) -> str:
+    return totp.code_at(secret, totp.current_step())
