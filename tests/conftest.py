@@ -172,6 +172,10 @@ async def app_client(database_url: str, settings_for) -> AsyncIterator:  # type:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://cutis.test") as client:
         client.app_services = services  # type: ignore[attr-defined]
+        # another browser (its own cookie jar) on the same app, for tests with two people
+        client.another_browser = lambda: httpx.AsyncClient(  # type: ignore[attr-defined]
+            transport=transport, base_url="https://cutis.test"
+        )
         yield client
     await services.queue.close()
     await services.session_factory.kw["bind"].dispose()

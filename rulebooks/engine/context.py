@@ -7,13 +7,21 @@ state into the immutable `Coding`. Every change records a `Reason`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from rulebooks.dated_codesets import CodeSets, default_codesets
 from rulebooks.models import Encounter, Flag, Reason, Service
 
 Route = Literal["claim", "self_pay", "held"]
+PassFunction = Callable[["CodingContext"], None]
+# medical | cosmetic | borderline per CONTRACTS; expected_denial = medically ordered but expected
+# to be denied as not reasonable and necessary (Medicare: GA with an ABN, GZ without).
+Classification = Literal["medical", "cosmetic", "borderline", "expected_denial"]
+DistinctModifier = Literal["59", "XS"]
 
 
 def step_reason(step: str, message: str, **values: Any) -> Reason:
@@ -21,8 +29,30 @@ def step_reason(step: str, message: str, **values: Any) -> Reason:
     return Reason(step=step, message=message, values=values)
 
 
-@dataclass
+def for_kinds(*kinds: str) -> Callable[[PassFunction], PassFunction]:
+    """Run the decorated pass only when the encounter has a service of one of `kinds`.
+
+    Why: most encounters have 1 to 6 services, so most families have nothing to code; skipping
+    them is what keeps a full explained coding within the throughput budget.
+    """
+    wanted = frozenset(kinds)
+
+    def decorate(run_pass: PassFunction) -> PassFunction:
+        @functools.wraps(run_pass)
+        def guarded(ctx: CodingContext) -> None:
+            if ctx.has_kind(wanted):
+                run_pass(ctx)
+
+        guarded.kinds = wanted  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+@dataclass(eq=False)
 class WorkLine:
+    """A proposed line; compared by identity (two equal 11401 lines are still two lines)."""
+
     code: str
     units: int
     service_ids: list[str]
@@ -46,6 +76,24 @@ class FeeSchedules:
     cosmetic: dict[str, Decimal] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ModifierPreferences:
+    """The payer's modifier habits (derm-coding.md 10.1, 7.2): a parameter, not a guess.
+
+    `distinct`: 59 or the more specific XS for a separate lesion/site. `repeat_mohs`: the second
+    first-stage Mohs code of the same number takes the distinct modifier or 76.
+    """
+
+    distinct: DistinctModifier = "59"
+    repeat_mohs: Literal["distinct", "76"] = "distinct"
+
+    @classmethod
+    @functools.cache
+    def for_plan(cls, plan_type: str) -> ModifierPreferences:
+        """Medicare FFS and commercial payers accept X{EPSU}; others default to the universal 59."""
+        return cls(distinct="XS" if plan_type in ("medicare_ffs", "commercial") else "59")
+
+
 @dataclass
 class CodingContext:
     encounter: Encounter
@@ -53,17 +101,83 @@ class CodingContext:
     lines: list[WorkLine] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     today: dt.date | None = None
+    classifications: dict[str, Classification] = field(default_factory=dict)
+    preferences: ModifierPreferences | None = None
+    codesets: CodeSets = field(default_factory=default_codesets)
+    # Services no family pass codes here: bundled into another service, or set aside to be coded
+    # on their own route (cosmetic -> self-pay, borderline -> held). Filled before selection.
+    excluded_service_ids: dict[str, Reason] = field(default_factory=dict)
+    # When set, only these services are coded (a sub-coding of set-aside services).
+    only_service_ids: frozenset[str] | None = None
+    # Same-lesion biopsies kept because they drove the decision: biopsy id -> definitive service id.
+    diagnostic_biopsies: dict[str, str] = field(default_factory=dict)
+    # Per-run memo for facts derived from a service more than once (e.g. its destruction class).
+    memo: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _by_kind: dict[str, list[Service]] | None = field(default=None, repr=False)
+    _by_id: dict[str, Service] | None = field(default=None, repr=False)
+    _kinds_present: frozenset[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.preferences is None:
+            self.preferences = ModifierPreferences.for_plan(self.encounter.coverage.plan_type)
+
+    @property
+    def distinct_modifier(self) -> str:
+        assert self.preferences is not None
+        return self.preferences.distinct
+
+    def lesion_of(self, service_id: str) -> str:
+        """The lesion a service treats: its lesion_id, else the service itself."""
+        service = self.service(service_id)
+        return service.lesion_id or service.id
+
+    def has_kind(self, kinds: frozenset[str]) -> bool:
+        """Whether any service this coding codes is of one of `kinds` (a cheap test before a pass)."""
+        if self._kinds_present is None:
+            self._kinds_present = frozenset(
+                service.kind for service in self.encounter.services
+                if self.only_service_ids is None or service.id in self.only_service_ids)
+        return not self._kinds_present.isdisjoint(kinds)
 
     def services_of_kind(self, *kinds: str) -> list[Service]:
-        return [service for service in self.encounter.services if service.kind in kinds]
+        """The services of these kinds that this coding codes (not bundled, not set aside)."""
+        if self._by_kind is None:
+            self._by_kind = {}
+            for service in self.encounter.services:
+                self._by_kind.setdefault(service.kind, []).append(service)
+        found: list[Service] = []
+        for kind in kinds:
+            for service in self._by_kind.get(kind, ()):
+                if service.id not in self.excluded_service_ids and (
+                        self.only_service_ids is None or service.id in self.only_service_ids):
+                    found.append(service)
+        if len(kinds) > 1:
+            order = {service.id: index for index, service in enumerate(self.encounter.services)}
+            found.sort(key=lambda service: order[service.id])
+        return found
 
     def service(self, service_id: str) -> Service:
-        for service in self.encounter.services:
-            if service.id == service_id:
-                return service
-        raise KeyError(service_id)
+        if self._by_id is None:
+            self._by_id = {service.id: service for service in self.encounter.services}
+        return self._by_id[service_id]
 
-    def flag(self, code: str, reason: Reason, *, detail: str | None = None, service_ids: list[str] | None = None) -> None:
+    def exclude(self, service: Service, reason: Reason, *, detail: str, flag: bool = True) -> None:
+        """Take a service out of selection (e.g. a biopsy bundled into the excision of its lesion)."""
+        self.excluded_service_ids[service.id] = reason
+        if flag:
+            self.flag("edit_applied", reason, detail=detail, service_ids=[service.id])
+
+    def lesions_of(self, line: WorkLine) -> set[str]:
+        return {self.lesion_of(service_id) for service_id in line.service_ids}
+
+    def remove_line(self, line: WorkLine, reason: Reason, *, detail: str) -> None:
+        """Drop a proposed line with a reason, visible as an `edit_applied` flag."""
+        self.lines.remove(line)
+        self.flag("edit_applied", reason, detail=detail, service_ids=line.service_ids)
+
+    def flag(
+        self, code: str, reason: Reason, *, detail: str | None = None, service_ids: list[str] | None = None
+    ) -> None:
         self.flags.append(Flag(code=code, detail=detail, service_ids=service_ids or [], reasons=[reason]))
 
     def hold(self, code: str, service: Service, query: str, reason: Reason) -> None:

@@ -32,8 +32,12 @@ def link_diagnoses(ctx: CodingContext) -> None:
         if len(linked) > MAX_POINTERS_PER_LINE:
             ctx.flag(
                 "edit_applied",
-                step_reason(STEP_POINTERS, "a claim line points at no more than 4 diagnoses",
-                            linked=linked, kept=linked[:MAX_POINTERS_PER_LINE]),
+                step_reason(
+                    STEP_POINTERS,
+                    "a claim line points at no more than 4 diagnoses",
+                    linked=linked,
+                    kept=linked[:MAX_POINTERS_PER_LINE],
+                ),
                 detail=f"{line.code}: diagnoses beyond the fourth not pointed",
                 service_ids=line.service_ids,
             )
@@ -45,8 +49,9 @@ def link_diagnoses(ctx: CodingContext) -> None:
     if len(claim_diagnoses) > MAX_DIAGNOSES_PER_CLAIM:
         ctx.flag(
             "provider_query",
-            step_reason(STEP_POINTERS, "a professional claim carries at most 12 diagnoses",
-                        diagnoses=len(claim_diagnoses)),
+            step_reason(
+                STEP_POINTERS, "a professional claim carries at most 12 diagnoses", diagnoses=len(claim_diagnoses)
+            ),
             detail="More than 12 diagnoses are pointed to; split the claim or review the diagnosis links.",
         )
 

@@ -6,8 +6,8 @@ from rulebooks.models.coding import (
     Flag,
     HeldLine,
     Reason,
-    RuleRef,
     RulebookRef,
+    RuleRef,
     SourceSpan,
 )
 from rulebooks.models.encounter import Encounter, Service

@@ -150,9 +150,14 @@ class AdminMutations:
                 await people.request_password_reset(
                     session, user.email, ctx.services.mailer.send, ctx.services.settings.public_url + "/reset"
                 )
+            else:
+                await ctx.services.mailer.send(
+                    user.email, "You were added to a clinic on cutis", "Log in with your existing password to see it."
+                )
             await session.flush()
             await ctx.audit("user.add", "admin", object_type="User", object_ids=[user.id], detail=role)
-        return UserAdded(user=_user(user, role), invitation_sent=invited, totp_provisioning_uri=uri)
+        # Always "sent": whether the person already had an account elsewhere is not this clinic's business.
+        return UserAdded(user=_user(user, role), invitation_sent=True, totp_provisioning_uri=uri)
 
     @strawberry.mutation(description="Change a person's role in your clinic.")
     async def change_user_role(self, info: Info, id: strawberry.ID, role: str) -> ChangeRoleResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,6 +34,8 @@ from server.jobs import relay
 from server.models import EncounterRecord, Payer, RulebookRecord
 from tenants.models import ApiKey, AuditEvent, Membership, Tenant, User
 from tenants.roles import Permission
+
+log = logging.getLogger("cutis.graphql")
 
 NODE_TYPES: dict[str, tuple[Any, Permission | None]] = {
     "Encounter": (EncounterRecord, Permission.ENCOUNTERS_READ),
@@ -129,6 +132,19 @@ def _should_mask(error: GraphQLError) -> bool:
     if original is None:  # syntax and validation errors: the client needs to see them
         return False
     return not isinstance(original, CutisError | GraphQLError)
+
+
+class CutisSchema(strawberry.Schema):
+    """Logs unexpected errors by type and path only: a message or traceback may quote PHI."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            if _should_mask(error):
+                log.error(
+                    "unexpected error in %s: %s",
+                    ".".join(map(str, error.path or [])),
+                    type(error.original_error).__name__,
+                )
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:

@@ -88,7 +88,8 @@ def select_biopsies(ctx: CodingContext) -> None:
                 reasons=[
                     step_reason(
                         STEP,
-                        f"each additional {technique} lesion takes the {technique} add-on under the primary {primary_code}",
+                        f"each additional {technique} lesion takes the {technique} add-on under the primary "
+                        f"{primary_code}",
                         additional_lesions=lesions[technique],
                     )
                 ],

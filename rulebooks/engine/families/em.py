@@ -60,8 +60,14 @@ def _select_one(ctx: CodingContext, service: Service) -> None:
             "99212" if em.patient_status == "established" else "99202",
             service,
             "Document the E/M level or at least two MDM elements (problems, data, risk) for this visit.",
-            step_reason(STEP_SELECT, "E/M level cannot be determined", level=em.level, problems=em.problems,
-                        data=em.data, risk=em.risk),
+            step_reason(
+                STEP_SELECT,
+                "E/M level cannot be determined",
+                level=em.level,
+                problems=em.problems,
+                data=em.data,
+                risk=em.risk,
+            ),
         )
         return
     ctx.lines.append(
@@ -115,8 +121,12 @@ def apply_modifier_25(ctx: CodingContext) -> None:
             procedures=procedure_codes,
             dropped=line.code,
         )
-        ctx.flag("edit_applied", reason, detail=f"{line.code} bundled into {', '.join(procedure_codes)}",
-                 service_ids=line.service_ids)
+        ctx.flag(
+            "edit_applied",
+            reason,
+            detail=f"{line.code} bundled into {', '.join(procedure_codes)}",
+            service_ids=line.service_ids,
+        )
 
 
 def _is_em(code: str) -> bool:

@@ -1,0 +1,259 @@
+"""Code sets by effective date: ICD-10-CM releases, NCCI PTP and MUE edits, size bands, our CPT labels.
+
+Why a registry: which codes are valid, and which edits apply, depends on the date of service
+(ICD-10-CM fiscal years start October 1; NCCI files are quarterly). The built-in sets are read
+lazily, once per process, from files: the FY2026 ICD-10-CM list shipped by the
+`simple-icd-10-cm` package and the derm subset of NCCI/MUE in `rulebooks/data/`, each row
+with its source tag. `load_codeset(kind, path, effective)` adds a newer CMS file; a date of
+service after the newest loaded release is checked against it and said so, never silently.
+(`rulebooks/codesets.py` holds the rule language's literal checks; this module is the engine's.)
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib.util
+import pathlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+DATA_DIR = pathlib.Path(__file__).parent / "data"
+CodesetKind = Literal["icd10cm", "ncci_ptp", "mue"]
+BUILTIN_ICD10CM_FISCAL_YEAR = 2026
+BUILTIN_ICD10CM_FILE = "code-list-April-2026.txt"
+
+
+def fiscal_year(date_of_service: dt.date) -> int:
+    """The federal fiscal year of a date: FY2027 starts 2026-10-01.
+
+    >>> fiscal_year(dt.date(2026, 9, 30)), fiscal_year(dt.date(2026, 10, 1))
+    (2026, 2027)
+    """
+    return date_of_service.year + 1 if date_of_service.month >= 10 else date_of_service.year
+
+
+def fiscal_year_start(year: int) -> dt.date:
+    return dt.date(year - 1, 10, 1)
+
+
+@dataclass(frozen=True)
+class Icd10Release:
+    """One ICD-10-CM release: code without dot -> billable (a leaf), for one fiscal year."""
+
+    fiscal_year: int
+    effective: dt.date
+    billable_by_code: dict[str, bool]
+    source: str
+
+    def lookup(self, code: str) -> bool | None:
+        """True billable, False a valid header (not billable), None not a code in this release."""
+        return self.billable_by_code.get(code.replace(".", "").upper())
+
+
+@dataclass(frozen=True)
+class PtpEdit:
+    column1: str
+    column2: str
+    modifier_indicator: int
+    effective: dt.date
+    deleted: dt.date | None
+    source: str
+    note: str
+
+    def in_effect(self, date_of_service: dt.date) -> bool:
+        return self.effective <= date_of_service and (self.deleted is None or date_of_service < self.deleted)
+
+
+@dataclass(frozen=True)
+class MueLimit:
+    code: str
+    max_units: int
+    mai: int
+    effective: dt.date
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
+class SizeBand:
+    code: str
+    upper_inclusive: float | None
+    source: str
+    status: str
+
+
+@dataclass
+class CodeSets:
+    """Every loaded set; the built-ins read once, newer files appended by `load`."""
+
+    icd10cm: list[Icd10Release] = field(default_factory=list)
+    ptp: dict[tuple[str, str], list[PtpEdit]] = field(default_factory=dict)
+    mue: dict[str, list[MueLimit]] = field(default_factory=dict)
+    _column1_index: dict[str, frozenset[str]] | None = field(default=None, repr=False)
+    _indexed_pairs: int = field(default=-1, repr=False)
+
+    def icd10cm_for(self, date_of_service: dt.date) -> tuple[Icd10Release, bool]:
+        """The release for the date's fiscal year, or the newest earlier one and False."""
+        wanted = fiscal_year(date_of_service)
+        for release in self.icd10cm:
+            if release.fiscal_year == wanted:
+                return release, True
+        usable = [r for r in self.icd10cm if r.fiscal_year <= wanted] or self.icd10cm
+        return max(usable, key=lambda release: release.fiscal_year), False
+
+    def column1_codes_for(self, column2: str) -> frozenset[str]:
+        """Codes paired with `column2` as column 1: the only lines a column-2 line is checked against."""
+        if self._column1_index is None or self._indexed_pairs != len(self.ptp):
+            index: dict[str, set[str]] = {}
+            for column1_code, column2_code in self.ptp:
+                index.setdefault(column2_code, set()).add(column1_code)
+            self._column1_index = {code: frozenset(codes) for code, codes in index.items()}
+            self._indexed_pairs = len(self.ptp)
+        return self._column1_index.get(column2, frozenset())
+
+    def ptp_edit(self, column1: str, column2: str, date_of_service: dt.date) -> PtpEdit | None:
+        """The newest version of the pair in effect on the date, if any."""
+        candidates = self.ptp.get((column1, column2))
+        if not candidates:
+            return None
+        versions = [edit for edit in candidates if edit.in_effect(date_of_service)]
+        return max(versions, key=lambda edit: edit.effective) if versions else None
+
+    def mue_for(self, code: str, date_of_service: dt.date) -> MueLimit | None:
+        candidates = self.mue.get(code)
+        if not candidates:
+            return None
+        versions = [limit for limit in candidates if limit.effective <= date_of_service]
+        return max(versions, key=lambda limit: limit.effective) if versions else None
+
+    def load(self, kind: CodesetKind, path: pathlib.Path | str, effective: dt.date) -> int:
+        """Add a file of `kind` in effect from `effective`; returns the number of entries read."""
+        path = pathlib.Path(path)
+        if kind == "icd10cm":
+            release = read_icd10cm(path, fiscal_year(effective), effective)
+            self.icd10cm = [r for r in self.icd10cm if r.fiscal_year != release.fiscal_year] + [release]
+            return len(release.billable_by_code)
+        if kind == "ncci_ptp":
+            edits = read_ptp(path, default_effective=effective)
+            for edit in edits:
+                self.ptp.setdefault((edit.column1, edit.column2), []).append(edit)
+            return len(edits)
+        if kind == "mue":
+            limits = read_mue(path, default_effective=effective)
+            for limit in limits:
+                self.mue.setdefault(limit.code, []).append(limit)
+            return len(limits)
+        raise ValueError(f"unknown code set kind {kind!r}: expected icd10cm, ncci_ptp or mue")
+
+
+@lru_cache(maxsize=1)
+def default_codesets() -> CodeSets:
+    """The built-in sets, read once per process on first use (never at import)."""
+    sets = CodeSets()
+    sets.icd10cm.append(builtin_icd10cm())
+    for edit in read_ptp(DATA_DIR / "ncci_ptp.csv"):
+        sets.ptp.setdefault((edit.column1, edit.column2), []).append(edit)
+    for limit in read_mue(DATA_DIR / "mue.csv"):
+        sets.mue.setdefault(limit.code, []).append(limit)
+    return sets
+
+
+def load_codeset(kind: CodesetKind, path: pathlib.Path | str, effective: dt.date) -> int:
+    """Load a newer CMS file into this process's code sets (for `cutis codesets load KIND FILE`)."""
+    return default_codesets().load(kind, path, effective)
+
+
+@lru_cache(maxsize=1)
+def size_bands() -> dict[tuple[str, str], list[SizeBand]]:
+    """(family, group) -> bands in ascending order, from `data/cpt_size_bands.csv`."""
+    bands: dict[tuple[str, str], list[SizeBand]] = {}
+    with open(DATA_DIR / "cpt_size_bands.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            upper = float(row["upper_inclusive"]) if row["upper_inclusive"] else None
+            bands.setdefault((row["family"], row["group"]), []).append(
+                SizeBand(code=row["code"], upper_inclusive=upper, source=row["source"], status=row["status"])
+            )
+    return bands
+
+
+def banded_code(family: str, group: str, size: float) -> SizeBand | None:
+    """The band of `family` in `group` whose range holds `size`, or None above the last band.
+
+    >>> banded_code("excision_malignant", "trunk_arms_legs", 2.4).code
+    '11603'
+    """
+    for band in size_bands().get((family, group), ()):
+        if band.upper_inclusive is None or size <= band.upper_inclusive:
+            return band
+    return None
+
+
+@lru_cache(maxsize=1)
+def cpt_labels() -> dict[str, str]:
+    """Our own short labels for the codes the engine emits (never AMA descriptor text)."""
+    with open(DATA_DIR / "cpt_labels.csv", newline="", encoding="utf-8") as handle:
+        return {row["code"]: row["label"] for row in csv.DictReader(handle)}
+
+
+def builtin_icd10cm() -> Icd10Release:
+    """The FY2026 release shipped by simple-icd-10-cm, indexed from its code list without importing it.
+
+    Importing the package parses its XML (seconds); its code list holds the same items, and a
+    code is billable exactly when no longer code extends it (checked against `is_leaf` in tests).
+    """
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a project dependency
+        raise RuntimeError("the simple-icd-10-cm package is not installed")
+    path = pathlib.Path(next(iter(spec.submodule_search_locations))) / "data" / BUILTIN_ICD10CM_FILE
+    return read_icd10cm(path, BUILTIN_ICD10CM_FISCAL_YEAR, fiscal_year_start(BUILTIN_ICD10CM_FISCAL_YEAR),
+                        source=f"simple-icd-10-cm {BUILTIN_ICD10CM_FILE}")
+
+
+def read_icd10cm(path: pathlib.Path, year: int, effective: dt.date, source: str | None = None) -> Icd10Release:
+    """Read a CMS order file (order number, code, header/billable flag, titles), a CMS codes file
+    (code and title: every code billable) or a bare code list (billable = not extended)."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    billable: dict[str, bool] = {}
+    if lines and lines[0][:5].isdigit() and len(lines[0]) > 14 and lines[0][14] in "01":
+        for line in lines:  # icd10cm-order-YYYY.txt: fixed columns
+            billable[line[6:13].strip()] = line[14] == "1"
+        return Icd10Release(year, effective, billable, source or path.name)
+    has_titles = any(len(line.split(maxsplit=1)) > 1 for line in lines)
+    codes = sorted({line.split()[0].replace(".", "").upper() for line in lines})
+    codes = [code for code in codes if "-" not in code and not code.isdigit()]
+    for index, code in enumerate(codes):
+        extended = index + 1 < len(codes) and codes[index + 1].startswith(code)
+        billable[code] = True if has_titles else not extended
+    return Icd10Release(year, effective, billable, source or path.name)
+
+
+def _date(text: str | None, default: dt.date | None = None) -> dt.date | None:
+    text = (text or "").strip()
+    return dt.date.fromisoformat(text) if text else default
+
+
+def read_ptp(path: pathlib.Path, default_effective: dt.date | None = None) -> list[PtpEdit]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [
+            PtpEdit(
+                column1=row["column1"], column2=row["column2"], modifier_indicator=int(row["modifier_indicator"]),
+                effective=_date(row.get("effective_date"), default_effective) or dt.date.min,
+                deleted=_date(row.get("deletion_date")), source=row.get("source") or path.name,
+                note=row.get("note") or "",
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def read_mue(path: pathlib.Path, default_effective: dt.date | None = None) -> list[MueLimit]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [
+            MueLimit(
+                code=row["code"], max_units=int(row["mue_units"]), mai=int(row.get("mai") or 2),
+                effective=_date(row.get("effective_date"), default_effective) or dt.date.min,
+                source=row.get("source") or path.name, note=row.get("note") or "",
+            )
+            for row in csv.DictReader(handle)
+        ]

@@ -1,0 +1,90 @@
+"""Classification of each service (medical | cosmetic | borderline) and the set-aside routes.
+
+Why a hook: the note-analysis classifier will fill `CodingContext.classifications` from the
+note; until then (and for any service it leaves out) the facts decide: a `cosmetic` service, or
+one the patient requested for appearance with no diagnosis that indicates treatment, is
+cosmetic; a patient request beside an indicating diagnosis is borderline and waits for the
+provider (derm-coding.md 11). Cosmetic and borderline services are coded on their own, so a
+claim never carries them and a shared line (17110 for five lesions) never mixes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rulebooks.engine.context import CodingContext, step_reason
+from rulebooks.models import Service
+
+STEP_CLASSIFY = "classify_services"
+STEP_SET_ASIDE = "code_set_aside_services"
+# Diagnoses that describe a lesion without indicating its treatment (11.2, 11.3, 2.2).
+NON_INDICATING_PREFIXES = ("Z41.1", "L82.1", "L91.8", "D22", "D23", "L81.4", "I78.1", "L90.8")
+SET_ASIDE = ("cosmetic", "borderline")
+BORDERLINE_QUERY = ("The patient asked for removal for appearance and {diagnoses} is documented: document the "
+                    "medical indication (bleeding, pain, itching, inflammation, change, suspicion of malignancy) "
+                    "or confirm the service is cosmetic.")
+
+
+def fact_classification(service: Service) -> str:
+    if service.kind == "cosmetic":
+        return "cosmetic"
+    if service.kind == "em" or not service.patient_requested_cosmetic:
+        return "medical"
+    indicating = [code for code in service.diagnoses if not code.startswith(NON_INDICATING_PREFIXES)]
+    return "borderline" if indicating else "cosmetic"
+
+
+def classify_services(ctx: CodingContext) -> None:
+    """Fill the classification of every service the classifier did not classify, and set aside
+    the cosmetic and borderline ones."""
+    if ctx.only_service_ids is not None:
+        return
+    for service in ctx.encounter.services:
+        classification = ctx.classifications.get(service.id)
+        if classification is None:
+            classification = fact_classification(service)
+            ctx.classifications[service.id] = classification  # type: ignore[assignment]
+        if classification in SET_ASIDE:
+            ctx.exclude(service, step_reason(STEP_CLASSIFY, f"service classified {classification}",
+                        kind=service.kind, patient_requested_cosmetic=service.patient_requested_cosmetic,
+                        diagnoses=service.diagnoses), detail=classification, flag=False)
+
+
+def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable[[CodingContext], None]]) -> None:
+    """Code cosmetic services to self-pay and borderline services to held, each set on its own."""
+    if not ctx.excluded_service_ids or not any(c in SET_ASIDE for c in ctx.classifications.values()):
+        return
+    for classification in SET_ASIDE:
+        service_ids = frozenset(sid for sid, c in ctx.classifications.items()
+                                if c == classification and sid in ctx.excluded_service_ids)
+        if not service_ids:
+            continue
+        sub = CodingContext(encounter=ctx.encounter, fees=ctx.fees, classifications=ctx.classifications,
+                            preferences=ctx.preferences, codesets=ctx.codesets, only_service_ids=service_ids)
+        for family_pass in family_passes:
+            family_pass(sub)
+        for line in sub.lines:
+            why = ctx.excluded_service_ids.get(line.service_ids[0]) if line.service_ids else None
+            if why is not None and line.route != "held":
+                line.reasons.append(why)
+            if classification == "cosmetic" and line.route == "claim":
+                line.route = "self_pay"
+                line.reasons.append(step_reason(STEP_SET_ASIDE, "cosmetic service: self-pay at the cosmetic fee, "
+                                                "never on the claim"))
+            elif classification == "borderline" and line.route == "claim":
+                line.route = "held"
+                services = [ctx.service(sid) for sid in line.service_ids]
+                line.query = BORDERLINE_QUERY.format(diagnoses=", ".join(sorted({d for s in services
+                                                                                 for d in s.diagnoses})))
+                line.reasons.append(step_reason(STEP_SET_ASIDE, "borderline service held for the provider",
+                                                diagnoses=sorted({d for s in services for d in s.diagnoses})))
+                ctx.flag("provider_query", line.reasons[-1], detail=line.query, service_ids=line.service_ids)
+            ctx.lines.append(line)
+        ctx.flags.extend(sub.flags)
+        if classification == "cosmetic" and sub.lines:
+            ctx.flag("cosmetic_self_pay", step_reason(STEP_SET_ASIDE, "cosmetic services are paid by the patient"),
+                     detail="cosmetic services routed to self-pay", service_ids=sorted(service_ids))
+    routes = {line.route for line in ctx.lines}
+    if "self_pay" in routes and "claim" in routes:
+        ctx.flag("split_encounter", step_reason(STEP_SET_ASIDE, "medical services on the claim, cosmetic "
+                 "services self-pay"), detail="claim and self-pay")
