@@ -173,6 +173,125 @@ def key_create(tenant_slug: str, name: str, scopes: tuple[str, ...], expires_in_
     click.echo(plaintext)
 
 
+@main.group(help="Rulebooks: check, format, test and explain rule files.")
+def rules() -> None:
+    pass
+
+
+def _read_rules(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{path}: not UTF-8 text (byte {error.start})") from None
+
+
+@rules.command("check", help="Report every problem in the files; exit 1 when any is an error.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_check(files: tuple[Path, ...], output_format: str) -> None:
+    from rulebooks import authoring
+    from server.render import diagnostic_text
+
+    report = {str(path): authoring.check(_read_rules(path)) for path in files}
+    if output_format == "json":
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for path in files:
+            source = _read_rules(path)
+            for diagnostic in report[str(path)]:
+                click.echo(diagnostic_text(diagnostic, source, str(path)))
+        count = sum(len(d) for d in report.values())
+        click.echo(f"{count} problem{'s' if count != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}")
+    if any(d["severity"] == "error" for diagnostics in report.values() for d in diagnostics):
+        raise SystemExit(1)
+
+
+@rules.command("fmt", help="Rewrite the files in the canonical format (no options).")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 when a file is not formatted.")
+def rules_fmt(files: tuple[Path, ...], check_only: bool) -> None:
+    from rulebooks import authoring
+    from server.render import diagnostic_text
+
+    unformatted, broken = [], False
+    for path in files:
+        source = _read_rules(path)
+        result = authoring.format(source)
+        if result["text"] is None:
+            broken = True
+            for diagnostic in result["diagnostics"]:
+                click.echo(diagnostic_text(diagnostic, source, str(path)), err=True)
+            continue
+        if result["changed"]:
+            unformatted.append(path)
+            if not check_only:
+                path.write_text(result["text"], encoding="utf-8")
+    for path in unformatted:
+        click.echo(f"{'would reformat' if check_only else 'reformatted'} {path}")
+    if broken or (check_only and unformatted):
+        raise SystemExit(1)
+
+
+@rules.command("test", help="Run the rulebooks' own tests; exit 1 on any failure.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def rules_test(files: tuple[Path, ...]) -> None:
+    from rulebooks import authoring
+    from server.render import diagnostic_text, test_report_text
+
+    failed = False
+    for path in files:
+        source = _read_rules(path)
+        report = authoring.run_tests(source)
+        errors = [d for d in report.get("diagnostics", []) if d["severity"] == "error"]
+        for diagnostic in errors:
+            click.echo(diagnostic_text(diagnostic, source, str(path)))
+        click.echo(test_report_text(report, str(path)))
+        failed = failed or bool(errors) or not report["passed"]
+    if failed:
+        raise SystemExit(1)
+
+
+@rules.command("explain", help="Code an encounter with this rulebook (on top of what it extends), with the trace.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--encounter", "encounter_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_explain(file: Path, encounter_file: Path, output_format: str) -> None:
+    from rulebooks import authoring
+    from rulebooks.models import Coding
+    from server.encounters import parse_encounter
+    from server.errors import InputInvalid
+    from server.render import coding_table, diagnostic_text
+
+    source = _read_rules(file)
+    try:
+        encounter = parse_encounter(json.loads(encounter_file.read_text()))
+    except json.JSONDecodeError as error:
+        raise click.ClickException(
+            f"{encounter_file}: line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
+    except InputInvalid as error:
+        for field in error.fields:
+            click.echo(f"{encounter_file}: {field.path}: {field.message}", err=True)
+        raise SystemExit(1) from None
+    result = authoring.explain(source, encounter)
+    if output_format == "json":
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for diagnostic in result["diagnostics"]:
+            click.echo(diagnostic_text(diagnostic, source, str(file)))
+        if result["coding"] is not None:
+            click.echo(coding_table(Coding.model_validate(result["coding"]), explain=True))
+        for entry in result["trace"]:
+            values = ", ".join(f"{k}={v}" for k, v in entry["values"].items())
+            click.echo(
+                f"rule {entry['rule']} ({file}:{entry['line']}) {entry['status']}" + (f": {values}" if values else "")
+            )
+    if result["coding"] is None:
+        raise SystemExit(1)
+
+
 @main.command("code", help="Code an encounter JSON file offline and print the Coding.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--payer", default=None, help="Code as if the coverage were this payer code.")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rulebooks.engine import FeeSchedules
 from server.db import global_session, tenant_session
-from server.models import FeeScheduleEntry, Membership, Payer, Tenant, User
+from server.models import FeeScheduleEntry, Membership, Payer, RulebookRecord, Tenant, User
 from tenants.auth import create_user
 from tenants.keys import IssuedKey, issue_api_key
 
@@ -68,7 +68,28 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> uuid.UUID:
                     )
                 )
         await _seed_demo_manager(session, tenant_id)
+        await _seed_demo_rulebooks(session, tenant_id)
     return tenant_id
+
+
+# The clinic starts from the shipped payer templates (reviewed before publishing).
+DEMO_RULEBOOKS = {
+    "AETNA": "aetna-commercial.rules",
+    "UHC": "uhc-commercial.rules",
+    "MEDICARE": "medicare-benign-lesions.rules",
+}
+
+
+async def _seed_demo_rulebooks(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    library = Path(__file__).resolve().parent.parent / "rulebooks" / "library"
+    existing = set((await session.execute(select(RulebookRecord.payer_code))).scalars())
+    for payer, filename in DEMO_RULEBOOKS.items():
+        path = library / filename
+        if payer in existing or not path.exists():
+            continue
+        text = path.read_text()
+        name = text.split('"', 2)[1] if text.startswith('rulebook "') else f"{payer} rules"
+        session.add(RulebookRecord(tenant_id=tenant_id, name=name, payer_code=payer, layer="payer", draft_text=text))
 
 
 DEMO_MANAGER_EMAIL = "manager@demo.cutis"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rulebooks.models import ClaimLine, Coding, Reason
 
 
@@ -34,4 +36,46 @@ def coding_table(coding: Coding, *, explain: bool = False) -> str:
         out.append(f"flag {flag.code}" + (f": {flag.detail}" if flag.detail else ""))
         if explain:
             out.extend(f"      why: {_why(reason)}" for reason in flag.reasons)
+    return "\n".join(out)
+
+
+def diagnostic_text(diagnostic: dict[str, object], source: str, filename: str) -> str:
+    """`file:line:column: severity code: message`, the source line, a caret under the range, the hint."""
+    line = int(diagnostic["line"])  # type: ignore[call-overload]
+    column = int(diagnostic["column"])  # type: ignore[call-overload]
+    lines = source.splitlines()
+    excerpt = lines[line - 1] if 0 < line <= len(lines) else ""
+    end_line = int(diagnostic["range"]["end"]["line"]) + 1  # type: ignore[index]
+    end_column = int(diagnostic["range"]["end"]["character"]) + 1  # type: ignore[index]
+    width = max(1, (end_column - column) if end_line == line else len(excerpt) - column + 1)
+    out = [
+        f"{filename}:{line}:{column}: {diagnostic['severity']} {diagnostic['code']}: {diagnostic['message']}",
+        f"  {line:>4} | {excerpt}",
+        f"       | {' ' * (column - 1)}{'^' * width}",
+    ]
+    if diagnostic.get("hint"):
+        out.append(f"       = hint: {diagnostic['hint']}")
+    return "\n".join(out)
+
+
+def test_report_text(report: dict[str, Any], filename: str) -> str:
+    """One line per test (and example), failed expectations with expected vs what was observed."""
+    out = []
+    for result in report.get("results", []):
+        name = result["name"] + (f" [example {result['example']}]" if result.get("example") else "")
+        out.append(f"{'PASS' if result['passed'] else 'FAIL'}  {name}  ({filename}:{result.get('line')})")
+        for expectation in result.get("expectations", []):
+            if not expectation["passed"]:
+                out.append(f"      expected: {expectation['expectation']}")
+                out.append(f"      but: {expectation.get('message') or 'not observed'}")
+                out.append(f"      observed: {'; '.join(result.get('observed', []))}")
+                out.append(f"      rules fired: {', '.join(result.get('fired', [])) or 'none'}")
+    coverage = report.get("coverage")
+    if coverage:
+        uncovered = sorted(rule for rule, hit in coverage.get("rules", {}).items() if not hit)
+        out.append(
+            f"coverage {coverage['percent']}%" + (f"; no test exercises: {', '.join(uncovered)}" if uncovered else "")
+        )
+    passed = sum(1 for r in report.get("results", []) if r["passed"])
+    out.append(f"{passed} passed, {len(report.get('results', [])) - passed} failed")
     return "\n".join(out)

@@ -30,6 +30,7 @@ class Settings:
     web_dist: Path = REPO_ROOT / "web" / "dist"
     public_url: str = "http://127.0.0.1:8000"
     rate_limit_per_minute: int = 600
+    cookie_secure: bool = True
 
     @property
     def owner_database_url(self) -> str:
@@ -62,5 +63,6 @@ class Settings:
             environment=env.get("CUTIS_ENV", defaults.environment),
             data_dir=Path(env.get("CUTIS_DATA_DIR", str(defaults.data_dir))),
             public_url=env.get("CUTIS_PUBLIC_URL") or f"http://127.0.0.1:{int(env.get('CUTIS_PORT', defaults.port))}",
+            cookie_secure=env.get("CUTIS_COOKIE_SECURE", "1") not in ("0", "false", "no"),
             rate_limit_per_minute=int(env.get("CUTIS_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute)),
         )

@@ -90,7 +90,7 @@ async def _audit_auth(info: Info, user_id: uuid.UUID | None, action: str, outcom
 
 def _set_cookies(info: Info, token: str, csrf: str) -> None:
     response: Any = context(info).response
-    secure = True
+    secure = bool(context(info).services.settings.cookie_secure)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -197,10 +197,8 @@ class AccountMutations:
             async with ctx.lock:
                 user_id = await people.reset_password(await ctx.session(), token, new_password)
         except people.ResetRefused as error:
-            ctx.failed = True
             return InvalidInput.single("token", str(error))
         except WeakPassword as error:
-            ctx.failed = True
             return InvalidInput.single("newPassword", str(error))
         await _audit_auth(info, user_id, "password.reset", "ok")
         return PasswordChanged(message="Your password is changed; log in with it.")

@@ -122,10 +122,8 @@ class AdminMutations:
         if isinstance(principal, Forbidden):
             return principal
         if role not in ROLES:
-            ctx.failed = True
             return InvalidInput.single("role", f"unknown role; one of {', '.join(ROLES)}")
         if "@" not in email or len(email) > 320:
-            ctx.failed = True
             return InvalidInput.single("email", "not an email address")
         async with ctx.lock:
             session = await ctx.session()
@@ -139,7 +137,6 @@ class AdminMutations:
                 await session.execute(select(Membership).where(Membership.user_id == user.id))
             ).scalar_one_or_none()
             if existing is not None:
-                ctx.failed = True
                 return InvalidInput.single("email", "this person is already in your clinic")
             uri = None
             if role in ROLES_REQUIRING_TOTP and user.totp_secret is None:
@@ -166,7 +163,6 @@ class AdminMutations:
         if isinstance(principal, Forbidden):
             return principal
         if role not in ROLES:
-            ctx.failed = True
             return InvalidInput.single("role", f"unknown role; one of {', '.join(ROLES)}")
         user_id = from_global_id(str(id), "User")
         async with ctx.lock:
@@ -220,10 +216,8 @@ class AdminMutations:
         try:
             stored_scopes = parse_scopes(scopes or ["*"])
         except ValueError as error:
-            ctx.failed = True
             return InvalidInput.single("scopes", str(error))
         if expires_at is not None and expires_at.tzinfo is None:
-            ctx.failed = True
             return InvalidInput.single("expiresAt", "give a time zone (for example 2027-01-01T00:00:00Z)")
         async with ctx.lock:
             issued = await issue_api_key(await ctx.session(), principal.tenant_id, name, expires_at, stored_scopes)

@@ -109,10 +109,8 @@ class ClinicMutations:
         if isinstance(principal, Forbidden):
             return principal
         if not PAYER_CODE.match(code):
-            ctx.failed = True
             return InvalidInput.single("code", "a payer code is 2-32 capitals, digits, - or _ (e.g. AETNA)")
         if plan_type not in ("commercial", "medicare_ffs", "medicare_advantage", "medicaid", "self_pay"):
-            ctx.failed = True
             return InvalidInput.single(
                 "planType", "one of commercial, medicare_ffs, medicare_advantage, medicaid, self_pay"
             )
@@ -134,14 +132,12 @@ class ClinicMutations:
         if isinstance(principal, Forbidden):
             return principal
         if not PROCEDURE_CODE.match(code):
-            ctx.failed = True
             return InvalidInput.single("code", "a CPT or HCPCS code such as 17000 or J0585")
         try:
             amount = Decimal(fee).quantize(Decimal("0.01"))
         except InvalidOperation:
             amount = Decimal(-1)
         if amount < 0 or amount > Decimal("99999999"):
-            ctx.failed = True
             return InvalidInput.single("fee", "a fee is a non-negative amount such as 125.00")
         async with ctx.lock:
             session = await ctx.session()

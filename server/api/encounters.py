@@ -202,7 +202,6 @@ class EncounterMutations:
             try:
                 encounter = encounters.parse_encounter(to_payload(input))
             except InputInvalid as error:
-                ctx.failed = True
                 return InvalidInput.from_error(error)
             session = await ctx.session()
             record = await encounters.store_encounter(session, principal.tenant_id, encounter)
@@ -221,7 +220,6 @@ class EncounterMutations:
             try:
                 encounter = encounters.parse_encounter(to_payload(input))
             except InputInvalid as error:
-                ctx.failed = True
                 return InvalidInput.from_error(error)
             session = await ctx.session()
             record = await encounters.store_encounter(session, principal.tenant_id, encounter)

@@ -101,16 +101,13 @@ class RulebookMutations:
         if isinstance(principal, Forbidden):
             return principal
         if not name.strip() or len(name) > 200:
-            ctx.failed = True
             return InvalidInput.single("name", "a rulebook needs a name of 1 to 200 characters")
         if len(text) > MAX_RULEBOOK_CHARS:
-            ctx.failed = True
             return InvalidInput.single("text", f"a rulebook is at most {MAX_RULEBOOK_CHARS} characters")
         async with ctx.lock:
             session = await ctx.session()
             taken = (await session.execute(select(RulebookRecord.id).where(RulebookRecord.name == name))).first()
             if taken:
-                ctx.failed = True
                 return InvalidInput.single("name", "your clinic already has a rulebook with that name")
             row = RulebookRecord(
                 tenant_id=principal.tenant_id,
@@ -137,7 +134,6 @@ class RulebookMutations:
         if isinstance(principal, Forbidden):
             return principal
         if len(text) > MAX_RULEBOOK_CHARS:
-            ctx.failed = True
             return InvalidInput.single("text", f"a rulebook is at most {MAX_RULEBOOK_CHARS} characters")
         rulebook_id = from_global_id(str(id), "Rulebook")
         async with ctx.lock:
@@ -154,7 +150,6 @@ class RulebookMutations:
             if row is None:
                 return NotFoundError(message="no rulebook with that id")
             if row.draft_revision != base_revision:
-                ctx.failed = True
                 return Conflict(
                     message=f"this draft was saved by someone else since revision {base_revision}; "
                     "reload it and apply your change again",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,8 +26,9 @@ from strawberry.types import Info
 from server.api.account import AccountMutations, AccountQueries
 from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser
 from server.api.audit import AuditEventInfo, AuditQueries
+from server.api.authoring import AuthoringQueries
 from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
-from server.api.common import Node, context
+from server.api.common import Conflict, Forbidden, InvalidInput, Node, NotFoundError, context
 from server.api.encounters import Encounter, EncounterMutations, EncounterQueries
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.errors import CutisError
@@ -36,6 +38,7 @@ from tenants.models import ApiKey, AuditEvent, Membership, Tenant, User
 from tenants.roles import Permission
 
 log = logging.getLogger("cutis.graphql")
+FAILURES = (InvalidInput, NotFoundError, Forbidden, Conflict)
 
 NODE_TYPES: dict[str, tuple[Any, Permission | None]] = {
     "Encounter": (EncounterRecord, Permission.ENCOUNTERS_READ),
@@ -100,7 +103,17 @@ class NodeQuery:
 
 
 Query = merge_types(
-    "Query", (AccountQueries, ClinicQueries, EncounterQueries, RulebookQueries, AdminQueries, AuditQueries, NodeQuery)
+    "Query",
+    (
+        AccountQueries,
+        ClinicQueries,
+        EncounterQueries,
+        RulebookQueries,
+        AuthoringQueries,
+        AdminQueries,
+        AuditQueries,
+        NodeQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation", (AccountMutations, EncounterMutations, RulebookMutations, ClinicMutations, AdminMutations)
@@ -110,9 +123,25 @@ Mutation = merge_types(
 class OperationTransaction(SchemaExtension):
     """Commit when the operation has no errors and no typed failure; otherwise roll back.
 
-    Then relay the committed outbox rows and run after-commit work (never before commit: a
+    A mutation answering with a typed failure (InvalidInput, NotFoundError, Forbidden,
+    Conflict) counts as failed. Then relay the committed outbox rows and run after-commit work (never before commit: a
     job must not see a row that might still roll back).
     """
+
+    def resolve(self, _next: Any, root: Any, info: Info, *args: Any, **kwargs: Any) -> Any:
+        result = _next(root, info, *args, **kwargs)
+        if info.parent_type.name != "Mutation":
+            return result
+        return self._note_failure(result, info)
+
+    @staticmethod
+    async def _note_failure(result: Any, info: Info) -> Any:
+        """A mutation that answers with a typed failure rolls the whole operation back."""
+        if inspect.isawaitable(result):
+            result = await result
+        if isinstance(result, FAILURES):
+            context(info).failed = True
+        return result
 
     async def on_execute(self) -> AsyncIterator[None]:
         yield
@@ -147,10 +176,10 @@ class CutisSchema(strawberry.Schema):
                 )
 
 
-def build_schema(*, production: bool = False) -> strawberry.Schema:
+def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry.Schema:
     extensions: list[Any] = [
         OperationTransaction,
-        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=30),
         lambda: MaxTokensLimiter(max_token_count=5000),
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="internal error"),

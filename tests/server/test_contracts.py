@@ -15,3 +15,23 @@ def test_encounter_json_schema_matches_the_model() -> None:
 
 def test_graphql_schema_snapshot(snapshot) -> None:  # type: ignore[no-untyped-def]
     assert graphql_sdl() == snapshot
+
+
+def test_no_breaking_change_against_the_released_schema() -> None:
+    """A breaking change needs a deliberate update of schema.released.graphql and a CHANGELOG entry."""
+    from graphql import build_schema as parse_sdl
+    from graphql.utilities import find_breaking_changes
+
+    released = parse_sdl((GRAPHQL_SCHEMA.parent / "schema.released.graphql").read_text())
+    current = parse_sdl(graphql_sdl())
+    breaking = [f"{change.type.name}: {change.description}" for change in find_breaking_changes(released, current)]
+    assert not breaking, "breaking API changes:\n" + "\n".join(breaking)
+
+
+def test_the_breaking_change_check_can_fail() -> None:
+    from graphql import build_schema as parse_sdl
+    from graphql.utilities import find_breaking_changes
+
+    released = parse_sdl((GRAPHQL_SCHEMA.parent / "schema.released.graphql").read_text())
+    without_a_field = parse_sdl(graphql_sdl().replace("  codedAt: DateTime!\n", "", 1))
+    assert any("codedAt" in change.description for change in find_breaking_changes(released, without_a_field))

@@ -20,6 +20,10 @@ from tests.server.session_client import as_person, login
 ID_QUERIES = {
     "encounter": ("encounter", "query($id: ID!) { encounter(id: $id) { __typename ... on Encounter { id } } }"),
     "rulebook": ("rulebook", "query($id: ID!) { rulebook(id: $id) { __typename ... on Rulebook { draftText } } }"),
+    "explainRulebook": (
+        "encounter",
+        'query($id: ID!) { explainRulebook(text: "", encounterId: $id) { __typename } }',
+    ),
 }
 ID_MUTATIONS = {
     "saveRulebookDraft": (

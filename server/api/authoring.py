@@ -1,0 +1,236 @@
+"""The rule editor's operations: validate, format, test and explain a rulebook text; the vocabulary.
+
+All are pure functions of the text (and, for explain, an encounter) run by `rulebooks.authoring`;
+nothing is stored. Diagnostics share one shape with the CLI: line/column from 1 and code-point
+offsets from 0.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from rulebooks import authoring
+from rulebooks.models import Coding as CodingModel
+from rulebooks.models import Encounter as EncounterModel
+from server import encounters
+from server.api import types
+from server.api.common import InvalidInput, NotFoundError, context, require
+from server.api.encounters import load_encounter
+from server.api.inputs import EncounterInput, to_payload
+from server.errors import InputInvalid, NotFound
+from tenants.roles import Permission
+
+MAX_TEXT = 1_000_000
+
+
+@strawberry.type(description="One problem in a rulebook text, where and why, with a hint when there is one.")
+class Diagnostic:
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int
+    end: int
+    severity: str
+    code: str
+    message: str
+    hint: str | None
+
+
+def diagnostic(raw: dict[str, Any]) -> Diagnostic:
+    return Diagnostic(
+        line=raw["line"],
+        column=raw["column"],
+        end_line=raw["range"]["end"]["line"] + 1,
+        end_column=raw["range"]["end"]["character"] + 1,
+        start=raw["start"],
+        end=raw["end"],
+        severity=raw["severity"],
+        code=raw["code"],
+        message=raw["message"],
+        hint=raw.get("hint"),
+    )
+
+
+@strawberry.type
+class FormatResult:
+    text: str | None = strawberry.field(description="The canonical text; null when the rulebook does not parse.")
+    changed: bool
+    diagnostics: list[Diagnostic]
+
+
+@strawberry.type
+class ExpectationResult:
+    expectation: str
+    passed: bool
+    message: str
+    line: int | None
+
+
+@strawberry.type
+class RuleTestResult:
+    name: str
+    passed: bool
+    line: int | None
+    example: int | None
+    fired: list[str]
+    observed: list[str]
+    expectations: list[ExpectationResult]
+
+
+@strawberry.type
+class RuleCoverage:
+    percent: float
+    uncovered_rules: list[str]
+    rules: JSON
+    rows: JSON
+    conditions: JSON
+
+
+@strawberry.type
+class TestReport:
+    passed: bool
+    results: list[RuleTestResult]
+    coverage: RuleCoverage | None
+    diagnostics: list[Diagnostic]
+
+
+@strawberry.type
+class TraceEntry:
+    rule: str
+    label: str
+    status: str
+    line: int
+    column: int
+    values: JSON
+    missing: list[str]
+    row: int | None
+    actions: list[str]
+
+
+@strawberry.type
+class ExplainResult:
+    coding: types.Coding | None
+    trace: list[TraceEntry]
+    diagnostics: list[Diagnostic]
+
+
+ExplainRulebookResult = Annotated[
+    ExplainResult | InvalidInput | NotFoundError, strawberry.union("ExplainRulebookResult")
+]
+
+
+def _text(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise InputInvalid(f"a rulebook is at most {MAX_TEXT} characters", [])
+    return text
+
+
+def _report(raw: dict[str, Any]) -> TestReport:
+    coverage = raw.get("coverage")
+    return TestReport(
+        passed=raw["passed"],
+        results=[
+            RuleTestResult(
+                name=r["name"],
+                passed=r["passed"],
+                line=r.get("line"),
+                example=r.get("example"),
+                fired=list(r.get("fired", [])),
+                observed=list(r.get("observed", [])),
+                expectations=[
+                    ExpectationResult(
+                        expectation=e["expectation"],
+                        passed=e["passed"],
+                        message=e.get("message", ""),
+                        line=e.get("line"),
+                    )
+                    for e in r.get("expectations", [])
+                ],
+            )
+            for r in raw.get("results", [])
+        ],
+        coverage=RuleCoverage(
+            percent=coverage["percent"],
+            uncovered_rules=sorted(rule for rule, hit in coverage.get("rules", {}).items() if not hit),
+            rules=coverage.get("rules", {}),
+            rows=coverage.get("rows", {}),
+            conditions=coverage.get("conditions", {}),
+        )
+        if coverage
+        else None,
+        diagnostics=[diagnostic(d) for d in raw.get("diagnostics", [])],
+    )
+
+
+@strawberry.type
+class AuthoringQueries:
+    @strawberry.field(description="Every diagnostic of a rulebook text (errors and warnings), for the editor.")
+    def validate_rulebook(self, info: Info, text: str) -> list[Diagnostic]:
+        require(info, Permission.RULEBOOKS_READ)
+        return [diagnostic(d) for d in authoring.check(_text(text))]
+
+    @strawberry.field(description="The canonical formatting of a rulebook text (the formatter has no options).")
+    def format_rulebook(self, info: Info, text: str) -> FormatResult:
+        require(info, Permission.RULEBOOKS_READ)
+        result = authoring.format(_text(text))
+        return FormatResult(
+            text=result["text"], changed=result["changed"], diagnostics=[diagnostic(d) for d in result["diagnostics"]]
+        )
+
+    @strawberry.field(description="Run the rulebook's own tests: pass/fail, expected vs actual, fired rules, coverage.")
+    def test_rulebook(self, info: Info, text: str) -> TestReport:
+        require(info, Permission.RULEBOOKS_READ)
+        return _report(authoring.run_tests(_text(text)))
+
+    @strawberry.field(description="Try a rulebook text on an encounter (given inline, or one of your clinic's by id).")
+    async def explain_rulebook(
+        self, info: Info, text: str, encounter: EncounterInput | None = None, encounter_id: strawberry.ID | None = None
+    ) -> ExplainRulebookResult:
+        ctx = context(info)
+        require(info, Permission.RULEBOOKS_READ)
+        if (encounter is None) == (encounter_id is None):
+            return InvalidInput.single("encounter", "give either `encounter` or `encounterId`")
+        if encounter is not None:
+            try:
+                model = encounters.parse_encounter(to_payload(encounter))
+            except InputInvalid as error:
+                return InvalidInput.from_error(error)
+        else:
+            require(info, Permission.ENCOUNTERS_READ)
+            async with ctx.lock:
+                try:
+                    record = await load_encounter(ctx, str(encounter_id))
+                except NotFound as error:
+                    return NotFoundError(message=error.message)
+                await ctx.audit("encounter.explain", "phi_read", object_type="Encounter", object_ids=[record.id])
+            model = EncounterModel.model_validate(record.payload)
+        raw = authoring.explain(_text(text), model)
+        coding = raw.get("coding")
+        return ExplainResult(
+            coding=types.coding_type(CodingModel.model_validate(coding), model.external_id) if coding else None,
+            trace=[
+                TraceEntry(
+                    rule=t["rule"],
+                    label=t["label"],
+                    status=t["status"],
+                    line=t["line"],
+                    column=t["column"],
+                    values=t["values"],
+                    missing=t["missing"],
+                    row=t.get("row"),
+                    actions=t["actions"],
+                )
+                for t in raw.get("trace", [])
+            ],
+            diagnostics=[diagnostic(d) for d in raw.get("diagnostics", [])],
+        )
+
+    @strawberry.field(description="Fields, actions, value sets, units and keywords: highlighting and completion.")
+    def rule_vocabulary(self, info: Info) -> JSON:
+        require(info, Permission.RULEBOOKS_READ)
+        return authoring.vocabulary()  # type: ignore[no-any-return]
