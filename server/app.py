@@ -9,12 +9,13 @@ from typing import Any
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import TooManyRequestsException
+from litestar.response import File
 from litestar.static_files import create_static_files_router
 from sqlalchemy import text
 from strawberry.litestar import make_graphql_controller
 
 from server.api.context import CutisContext, Services
-from server.api.identity import identify
+from server.api.identity import KeyCache, identify
 from server.api.schema import build_schema
 from server.db import create_engine, create_session_factory, global_session
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         settings=settings,
         mailer=MailboxMailer(settings.data_dir / "mailbox"),
         rate_limiter=limiter,
+        key_cache=KeyCache(),
     )
 
     async def graphql_context(request: Request[Any, Any, Any]) -> CutisContext:
@@ -97,6 +99,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     route_handlers: list[Any] = [graphql_controller, healthz]
     if (settings.web_dist / "index.html").exists():
         route_handlers.append(create_static_files_router(path="/", directories=[settings.web_dist], html_mode=True))
+        index_html = settings.web_dist / "index.html"
+
+        # The web app's own routes (deep links, reloads) get its page; it routes in the browser.
+        @get(["/login", "/rulebooks/{rulebook_id:str}"], media_type=MediaType.HTML, include_in_schema=False)
+        async def web_app_page(rulebook_id: str | None = None) -> File:
+            return File(index_html, content_disposition_type="inline", media_type=MediaType.HTML)
+
+        route_handlers.append(web_app_page)
     app = Litestar(route_handlers=route_handlers, lifespan=[lifespan], state=State({"services": services}), debug=False)
     return app
 

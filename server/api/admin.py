@@ -242,5 +242,6 @@ class AdminMutations:
                 return NotFoundError(message="no such API key in your clinic")
             if key.revoked_at is None:
                 key.revoked_at = dt.datetime.now(dt.UTC)
+            ctx.services.key_cache.evict_key(key.id)
             await ctx.audit("key.revoke", "admin", object_type="ApiKey", object_ids=[key.id])
         return ApiKeyInfo.from_row(key)

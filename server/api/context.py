@@ -31,6 +31,7 @@ class Services:
     settings: Any
     mailer: Any = None
     rate_limiter: Any = None
+    key_cache: Any = None
 
 
 class CutisContext(BaseContext, kw_only=True):

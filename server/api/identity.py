@@ -46,18 +46,63 @@ async def identify(services: Any, headers: Any, cookies: dict[str, str]) -> Iden
     return Identity()
 
 
+class KeyCache:
+    """Recently verified API keys, for a few seconds, so that a busy integration does not pay a
+    database round trip per request. Revoking through this process evicts at once; another
+    process notices within `ttl`. Keyed by the token's digest, never the token."""
+
+    def __init__(self, ttl: dt.timedelta = dt.timedelta(seconds=10), size: int = 4096) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[dt.datetime, Principal]] = {}
+        self._touched: dict[uuid.UUID, dt.datetime] = {}
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(_digest(token))
+        if entry is None or entry[0] <= utcnow():
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[_digest(token)] = (utcnow() + self.ttl, principal)
+
+    def evict_key(self, key_id: uuid.UUID) -> None:
+        self._entries = {k: v for k, v in self._entries.items() if v[1].api_key_id != key_id}
+
+    def needs_touch(self, key_id: uuid.UUID) -> bool:
+        last = self._touched.get(key_id)
+        now = utcnow()
+        if last is not None and now - last < LAST_USED_RESOLUTION:
+            return False
+        self._touched[key_id] = now
+        return True
+
+
+def _digest(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 async def _identify_key(services: Any, token: str) -> Identity:
-    async with services.session_factory() as session:
-        principal = await authenticate_api_key(session, token)
-        await session.commit()
+    cache: KeyCache = services.key_cache
+    principal = cache.get(token)
     if principal is None:
-        return Identity(problem="authentication required: the API key is unknown, revoked or expired")
-    await _touch_key(services, principal)
+        async with services.session_factory() as session:
+            principal = await authenticate_api_key(session, token)
+            await session.commit()
+        if principal is None:
+            return Identity(problem="authentication required: the API key is unknown, revoked or expired")
+        cache.put(token, principal)
+    if principal.api_key_id is not None and cache.needs_touch(principal.api_key_id):
+        await _touch_key(services, principal)
     return Identity(principal=principal)
 
 
 async def _touch_key(services: Any, principal: Principal) -> None:
-    """Record last use, at most once a minute per key (not a write on every request)."""
+    """Record last use, at most once a minute per key per process (not a write on every request)."""
     now = utcnow()
     async with tenant_session(services.session_factory, principal.tenant_id) as session:
         await session.execute(

@@ -17,8 +17,10 @@ from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.tools import merge_types
 from strawberry.types import Info
@@ -177,16 +179,23 @@ class CutisSchema(strawberry.Schema):
 
 
 def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry.Schema:
-    extensions: list[Any] = [
-        OperationTransaction,
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
-        lambda: MaxTokensLimiter(max_token_count=5000),
-        lambda: MaskErrors(should_mask_error=_should_mask, error_message="internal error"),
+    # The limiters' validation rules are built once, so that the validation cache (keyed by the
+    # document and the rules) hits for every repeated operation.
+    rules = [
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=30).validation_rules,
     ]
     if production:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(
+        rules.append(NoSchemaIntrospectionCustomRule)
+    extensions: list[Any] = [
+        OperationTransaction,
+        lambda: MaxTokensLimiter(max_token_count=5000),
+        lambda: ParserCache(maxsize=256),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=256),
+        lambda: MaskErrors(should_mask_error=_should_mask, error_message="internal error"),
+    ]
+    return CutisSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
