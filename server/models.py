@@ -24,6 +24,7 @@ __all__ = [
     "CodingRecord",
     "EncounterRecord",
     "FeeScheduleEntry",
+    "LineOverride",
     "LoginSession",
     "Membership",
     "OutboxMessage",
@@ -127,4 +128,21 @@ class RulebookRecord(TenantScoped, Base):
     draft_revision: Mapped[int] = mapped_column(default=1)
     draft_updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     draft_updated_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LineOverride(TenantScoped, Base):
+    """A biller's replacement for one claim line of a coding, with the reason; the coding itself
+    is never changed, so the engine's original and the override are both always on record."""
+
+    __tablename__ = "line_overrides"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    coding_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("codings.id"), index=True)
+    line_index: Mapped[int]
+    original: Mapped[dict[str, Any]]
+    replacement: Mapped[dict[str, Any]]
+    reason: Mapped[str] = mapped_column(Text)
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    actor_api_key_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -78,7 +78,7 @@ class Encounter(Node):
         record = await coding_loader(context(info)).load(self.record_id)
         if record is None:
             return None
-        return types.coding_type(CodingModel.model_validate(record.payload), str(self.id))
+        return types.coding_type(CodingModel.model_validate(record.payload), str(self.id), record.id)
 
     @classmethod
     def from_record(cls, record: EncounterRecord) -> Encounter:
@@ -205,10 +205,12 @@ class EncounterMutations:
                 return InvalidInput.from_error(error)
             session = await ctx.session()
             record = await encounters.store_encounter(session, principal.tenant_id, encounter)
-            coding, _ = await encounters.code_stored_encounter(session, record)
+            coding, coding_record = await encounters.code_stored_encounter(session, record)
             await ctx.audit("encounter.code", "phi_write", object_type="Encounter", object_ids=[record.id])
         encounter_type = Encounter.from_record(record)
-        return CodedEncounter(encounter=encounter_type, coding=types.coding_type(coding, str(encounter_type.id)))
+        return CodedEncounter(
+            encounter=encounter_type, coding=types.coding_type(coding, str(encounter_type.id), coding_record.id)
+        )
 
     @strawberry.mutation(description="Validate and store an encounter, and code it in the background.")
     async def submit_encounter(self, info: Info, input: EncounterInput) -> SubmitEncounterResult:

@@ -32,10 +32,12 @@ from server.api.authoring import AuthoringQueries
 from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
 from server.api.common import Conflict, Forbidden, InvalidInput, Node, NotFoundError, context
 from server.api.encounters import Encounter, EncounterMutations, EncounterQueries
+from server.api.overrides import LineOverride, OverrideMutations
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.errors import CutisError
 from server.jobs import relay
 from server.models import EncounterRecord, Payer, RulebookRecord
+from server.models import LineOverride as LineOverrideRow
 from tenants.models import ApiKey, AuditEvent, Membership, Tenant, User
 from tenants.roles import Permission
 
@@ -50,6 +52,7 @@ NODE_TYPES: dict[str, tuple[Any, Permission | None]] = {
     "AuditEvent": (AuditEvent, Permission.AUDIT_READ),
     "User": (User, Permission.USERS_ADMIN),
     "Tenant": (Tenant, Permission.CLINIC_READ),
+    "LineOverride": (LineOverrideRow, Permission.ENCOUNTERS_READ),
 }
 
 
@@ -101,6 +104,7 @@ class NodeQuery:
             "Payer": PayerInfo.from_row,
             "ApiKey": ApiKeyInfo.from_row,
             "AuditEvent": AuditEventInfo.from_row,
+            "LineOverride": LineOverride.from_row,
         }[type_name](row)
 
 
@@ -118,7 +122,8 @@ Query = merge_types(
     ),
 )
 Mutation = merge_types(
-    "Mutation", (AccountMutations, EncounterMutations, RulebookMutations, ClinicMutations, AdminMutations)
+    "Mutation",
+    (AccountMutations, EncounterMutations, OverrideMutations, RulebookMutations, ClinicMutations, AdminMutations),
 )
 
 
@@ -199,5 +204,5 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        types=[Encounter, Rulebook, PayerInfo, ApiKeyInfo, AuditEventInfo, ClinicUser, Clinic],
+        types=[Encounter, Rulebook, PayerInfo, ApiKeyInfo, AuditEventInfo, ClinicUser, Clinic, LineOverride],
     )

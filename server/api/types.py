@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from rulebooks.models import coding as model
+from server.api.ids import to_global_id
+
+if TYPE_CHECKING:
+    from server.api.overrides import LineOverride
 
 
 @strawberry.type
@@ -71,6 +78,7 @@ class RulebookRef:
 
 @strawberry.type
 class Coding:
+    id: strawberry.ID | None = strawberry.field(description="Null for a preview (explainRulebook): not stored.")
     encounter_id: strawberry.ID
     coded_at: dt.datetime
     rulebooks: list[RulebookRef]
@@ -80,6 +88,15 @@ class Coding:
     held_lines: list[HeldLine]
     flags: list[Flag]
     document: JSON = strawberry.field(description="The same Coding as JSON, exactly as `cutis code --format json`.")
+    record_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Biller overrides of claim lines, each with the engine's original line.")
+    async def overrides(self, info: Info) -> list[Annotated[LineOverride, strawberry.lazy("server.api.overrides")]]:
+        if self.record_id is None:
+            return []
+        from server.api.overrides import overrides_loader
+
+        return await overrides_loader(info).load(self.record_id)
 
 
 def _reason(reason: model.Reason) -> Reason:
@@ -108,8 +125,10 @@ def _line(line: model.ClaimLine) -> ClaimLine:
     )
 
 
-def coding_type(coding: model.Coding, encounter_global_id: str) -> Coding:
+def coding_type(coding: model.Coding, encounter_global_id: str, coding_id: uuid.UUID | None = None) -> Coding:
     return Coding(
+        id=strawberry.ID(to_global_id("Coding", coding_id)) if coding_id else None,
+        record_id=coding_id,
         encounter_id=strawberry.ID(encounter_global_id),
         coded_at=coding.coded_at,
         rulebooks=[RulebookRef(name=r.name, version=r.version) for r in coding.rulebooks],

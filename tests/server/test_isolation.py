@@ -34,6 +34,11 @@ ID_MUTATIONS = {
     "changeUserRole": ("user", 'mutation($id: ID!) { changeUserRole(id: $id, role: "read_only") { __typename } }'),
     "removeUser": ("user", "mutation($id: ID!) { removeUser(id: $id) { __typename } }"),
     "revokeApiKey": ("key", "mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }"),
+    "overrideLine": (
+        "coding",
+        'mutation($id: ID!) { overrideLine(codingId: $id, lineIndex: 0, line: {code: "11106", units: 1}, '
+        'reason: "taking over") { __typename } }',
+    ),
 }
 NODE_KINDS = ("encounter", "rulebook", "user", "key", "payer", "audit", "tenant")
 LISTS = {
@@ -61,6 +66,7 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
     ids: dict[str, str] = {}
     coded = await gql(client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
     ids["encounter"] = coded["data"]["codeEncounter"]["encounter"]["id"]
+    ids["coding"] = coded["data"]["codeEncounter"]["coding"]["id"]
     created = await as_person(
         client,
         'mutation { createRulebook(name: "A secret book", payer: "AETNA", '

@@ -21,6 +21,7 @@ TENANT_TABLES = (
     "memberships",
     "audit_events",
     "rulebooks",
+    "line_overrides",
 )
 
 
