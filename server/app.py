@@ -17,6 +17,7 @@ from strawberry.litestar import make_graphql_controller
 from server.api.context import CutisContext, Services
 from server.api.identity import KeyCache, identify
 from server.api.schema import build_schema
+from server.codesets import load_installed
 from server.db import create_engine, create_session_factory, global_session
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
 from server.mail import MailboxMailer
@@ -26,6 +27,7 @@ from server.settings import Settings
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    load_installed(settings.data_dir)
     engine = create_engine(settings)
     factory = create_session_factory(engine)
     queue: JobQueue = ArqQueue(settings.redis_url) if settings.redis_url else InProcessQueue(factory)

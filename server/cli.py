@@ -292,6 +292,48 @@ def rules_explain(file: Path, encounter_file: Path, output_format: str) -> None:
         raise SystemExit(1)
 
 
+@main.group(help="Code sets: ICD-10-CM releases, NCCI PTP and MUE files by effective date.")
+def codesets() -> None:
+    pass
+
+
+@codesets.command("load", help="Check and install a CMS file of KIND (icd10cm, ncci_ptp, mue).")
+@click.argument("kind", type=click.Choice(["icd10cm", "ncci_ptp", "mue"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--effective", required=True, help="First date of service it applies to (YYYY-MM-DD).")
+@click.option("--source", default=None, help="Where the file came from (default: its file name).")
+def codesets_load(kind: str, file: Path, effective: str, source: str | None) -> None:
+    from server.codesets import install
+
+    try:
+        entry = install(
+            Settings.from_env().data_dir,
+            kind,
+            file,
+            dt.date.fromisoformat(effective),  # type: ignore[arg-type]
+            source or file.name,
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"installed {entry['entries']} {kind} entries effective {entry['effective']} (sha256 {entry['sha256'][:12]})"
+    )
+
+
+@codesets.command("list", help="The installed code-set files.")
+def codesets_list() -> None:
+    from server.codesets import installed
+
+    entries = installed(Settings.from_env().data_dir)
+    if not entries:
+        click.echo("only the built-in sets (ICD-10-CM FY2026, the derm NCCI/MUE subset)")
+    for entry in entries:
+        click.echo(
+            f"{entry['kind']:<9} effective {entry['effective']}  {entry['entries']:>6} entries  "
+            f"{entry['source']}  sha256 {entry['sha256'][:12]}"
+        )
+
+
 @main.command("code", help="Code an encounter JSON file offline and print the Coding.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--payer", default=None, help="Code as if the coverage were this payer code.")
@@ -316,6 +358,9 @@ def code_command(file: Path, payer: str | None, output_format: str, explain: boo
         for field in error.fields:
             click.echo(f"{file}: {field.path}: {field.message}", err=True)
         raise SystemExit(1) from None
+    from server.codesets import load_installed
+
+    load_installed(Settings.from_env().data_dir)
     moment = dt.datetime.fromisoformat(coded_at) if coded_at else dt.datetime.now(dt.UTC)
     coding = code(encounter, encounter_id=encounter.external_id, coded_at=moment, fees=demo_fee_schedules())
     if output_format == "json":

@@ -1,0 +1,71 @@
+"""Installed code-set files (`cutis codesets load`): checked, copied with their checksum and
+source into the data folder, and loaded into the engine at start-up by every process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from rulebooks.dated_codesets import CodesetKind, CodeSets, load_codeset
+
+KINDS: tuple[CodesetKind, ...] = ("icd10cm", "ncci_ptp", "mue")
+
+
+def manifest_path(data_dir: Path) -> Path:
+    return data_dir / "codesets" / "manifest.json"
+
+
+def installed(data_dir: Path) -> list[dict[str, Any]]:
+    path = manifest_path(data_dir)
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def install(data_dir: Path, kind: CodesetKind, source_file: Path, effective: dt.date, source: str) -> dict[str, Any]:
+    """Check the file by reading it (a bad file is refused before anything is stored), then keep it."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown code set kind {kind!r}: expected one of {', '.join(KINDS)}")
+    try:
+        entries = CodeSets().load(kind, source_file, effective)
+    except KeyError as error:
+        raise ValueError(f"{source_file}: the column {error} is missing") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{source_file}: not a readable {kind} file ({error})") from None
+    if entries == 0:
+        raise ValueError(f"{source_file}: no {kind} entries found; is this the right file?")
+    digest = hashlib.sha256(source_file.read_bytes()).hexdigest()
+    folder = data_dir / "codesets" / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{effective.isoformat()}-{digest[:12]}{source_file.suffix}"
+    shutil.copyfile(source_file, target)
+    entry = {
+        "kind": kind,
+        "effective": effective.isoformat(),
+        "file": str(target.relative_to(data_dir)),
+        "sha256": digest,
+        "entries": entries,
+        "source": source,
+        "installed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    manifest = [m for m in installed(data_dir) if not (m["kind"] == kind and m["effective"] == entry["effective"])]
+    manifest.append(entry)
+    manifest.sort(key=lambda m: (m["kind"], m["effective"]))
+    tmp = manifest_path(data_dir).with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2))
+    tmp.replace(manifest_path(data_dir))  # atomic: a crash leaves the old manifest whole
+    return entry
+
+
+def load_installed(data_dir: Path) -> int:
+    """Load every installed file into this process's code sets, oldest first; returns how many."""
+    count = 0
+    for entry in installed(data_dir):
+        path = data_dir / entry["file"]
+        if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+            raise RuntimeError(f"{path}: checksum differs from the manifest; reinstall it with cutis codesets load")
+        load_codeset(entry["kind"], path, dt.date.fromisoformat(entry["effective"]))
+        count += 1
+    return count
