@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -303,14 +303,15 @@ def codesets() -> None:
 @click.option("--effective", required=True, help="First date of service it applies to (YYYY-MM-DD).")
 @click.option("--source", default=None, help="Where the file came from (default: its file name).")
 def codesets_load(kind: str, file: Path, effective: str, source: str | None) -> None:
+    from rulebooks.dated_codesets import CodesetKind
     from server.codesets import install
 
     try:
         entry = install(
             Settings.from_env().data_dir,
-            kind,
+            cast(CodesetKind, kind),
             file,
-            dt.date.fromisoformat(effective),  # type: ignore[arg-type]
+            dt.date.fromisoformat(effective),
             source or file.name,
         )
     except ValueError as error:

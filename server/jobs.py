@@ -102,7 +102,7 @@ async def relay(factory: async_sessionmaker[AsyncSession], queue: JobQueue, refs
 async def stale_outbox(factory: async_sessionmaker[AsyncSession], cutoff: dt.datetime) -> list[OutboxRef]:
     """Pending rows never enqueued or enqueued before `cutoff`, across tenants (ids only)."""
     async with factory() as session, session.begin():
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             rows = (await session.execute(text("SELECT * FROM cutis_stale_outbox(:cutoff)"), {"cutoff": cutoff})).all()
         else:
             statement = select(OutboxMessage.id, OutboxMessage.tenant_id).where(

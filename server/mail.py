@@ -28,6 +28,5 @@ class MailboxMailer:
         from email import message_from_bytes, policy
 
         return [
-            message_from_bytes(path.read_bytes(), policy=policy.default)  # type: ignore[misc]
-            for path in sorted(self.folder.glob("*.eml"))
+            message_from_bytes(path.read_bytes(), policy=policy.default) for path in sorted(self.folder.glob("*.eml"))
         ]

@@ -29,7 +29,7 @@ class KeyRecord:
 
 
 def _is_postgres(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+    return session.get_bind().dialect.name == "postgresql"
 
 
 async def api_key_by_prefix(session: AsyncSession, prefix: str) -> KeyRecord | None:
@@ -61,7 +61,7 @@ async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[tupl
     return [(tenant, role) for tenant, role in rows]
 
 
-async def run_as_system(session: AsyncSession, statement):  # type: ignore[no-untyped-def]
+async def run_as_system(session: AsyncSession, statement):
     """Execute one ORM statement across tenants (SQLite only: PostgreSQL uses the functions above)."""
     if _is_postgres(session):
         raise RuntimeError("cross-tenant statements are not allowed on PostgreSQL; use a SECURITY DEFINER function")

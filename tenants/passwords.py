@@ -14,9 +14,18 @@ class WeakPassword(ValueError):
     pass
 
 
+_PARAMETERS: dict[str, int] = {}
+
+
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
-    return PasswordHasher()
+    return PasswordHasher(**_PARAMETERS)
+
+
+def use_cheap_hashing_for_tests() -> None:
+    """Argon2id still, at a test suite's cost (hashes made so verify under any parameters)."""
+    _PARAMETERS.update(time_cost=1, memory_cost=1024, parallelism=1)
+    _hasher.cache_clear()
 
 
 def check_strength(password: str) -> None:

@@ -16,6 +16,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tenants.passwords import use_cheap_hashing_for_tests
+
+use_cheap_hashing_for_tests()
+
 POSTGRES_ADMIN_URL = os.environ.get("CUTIS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CUTIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 REQUIRE_SERVICES = os.environ.get("CUTIS_REQUIRE_SERVICES") == "1"

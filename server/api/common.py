@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 
 def context(info: Info) -> CutisContext:
-    return info.context  # type: ignore[no-any-return]
+    return info.context
 
 
 @strawberry.interface(description="An object with a global id (Relay).")

@@ -68,7 +68,7 @@ class CutisContext(BaseContext, kw_only=True):
                 session.info[TENANT_KEY] = self.principal.tenant_id
             await session.begin()
             self._session = session
-        return self._session  # type: ignore[no-any-return]
+        return self._session
 
     async def audit(
         self,

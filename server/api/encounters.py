@@ -59,7 +59,7 @@ def coding_loader(ctx: CutisContext) -> DataLoader[uuid.UUID, CodingRecord | Non
             return [latest.get(i) for i in ids]
 
         ctx.loaders["coding"] = DataLoader(load_fn=load)
-    return ctx.loaders["coding"]  # type: ignore[no-any-return]
+    return ctx.loaders["coding"]
 
 
 @strawberry.type

@@ -123,7 +123,7 @@ async def _identify_person(services: Any, login_token: str, headers: Any) -> Ide
         if not presented_csrf or not hmac.compare_digest(presented_csrf, login_session.csrf_token):
             return Identity(user_id=None, problem="the X-CSRF-Token header is missing or wrong")
         requested = _tenant_header(headers)
-        if requested is False:
+        if requested is False or requested is True:
             return Identity(user_id=user.id, login_token=login_token, problem="X-Cutis-Tenant is not a clinic id")
         try:
             principal = await user_principal(session, user, requested or None)

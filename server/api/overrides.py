@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from sqlalchemy import select
@@ -40,8 +40,8 @@ class LineOverride(Node):
         return cls(
             id=strawberry.ID(to_global_id("LineOverride", row.id)),
             line_index=row.line_index,
-            original=row.original,
-            replacement=row.replacement,
+            original=cast(JSON, row.original),
+            replacement=cast(JSON, row.replacement),
             reason=row.reason,
             created_at=row.created_at,
             actor_user_id=strawberry.ID(to_global_id("User", row.actor_user_id)) if row.actor_user_id else None,
@@ -71,7 +71,7 @@ def overrides_loader(info: Info) -> DataLoader[uuid.UUID, list[LineOverride]]:
             return [grouped[i] for i in ids]
 
         ctx.loaders["overrides"] = DataLoader(load_fn=load)
-    return ctx.loaders["overrides"]  # type: ignore[no-any-return]
+    return ctx.loaders["overrides"]
 
 
 @strawberry.input

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLResolveInfo
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from sqlalchemy import select
 from strawberry.extensions import (
@@ -98,14 +98,15 @@ class NodeQuery:
             row = (await session.execute(select(model).where(model.id == object_id))).scalar_one_or_none()
         if row is None:
             return None
-        return {
+        converters: dict[str, Any] = {
             "Encounter": Encounter.from_record,
             "Rulebook": Rulebook.from_row,
             "Payer": PayerInfo.from_row,
             "ApiKey": ApiKeyInfo.from_row,
             "AuditEvent": AuditEventInfo.from_row,
             "LineOverride": LineOverride.from_row,
-        }[type_name](row)
+        }
+        return converters[type_name](row)
 
 
 Query = merge_types(
@@ -135,19 +136,19 @@ class OperationTransaction(SchemaExtension):
     job must not see a row that might still roll back).
     """
 
-    def resolve(self, _next: Any, root: Any, info: Info, *args: Any, **kwargs: Any) -> Any:
+    def resolve(self, _next: Any, root: Any, info: GraphQLResolveInfo, *args: Any, **kwargs: Any) -> Any:
         result = _next(root, info, *args, **kwargs)
         if info.parent_type.name != "Mutation":
             return result
         return self._note_failure(result, info)
 
     @staticmethod
-    async def _note_failure(result: Any, info: Info) -> Any:
+    async def _note_failure(result: Any, info: GraphQLResolveInfo) -> Any:
         """A mutation that answers with a typed failure rolls the whole operation back."""
         if inspect.isawaitable(result):
             result = await result
         if isinstance(result, FAILURES):
-            context(info).failed = True
+            info.context.failed = True
         return result
 
     async def on_execute(self) -> AsyncIterator[None]:

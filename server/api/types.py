@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -110,7 +110,7 @@ def _reason(reason: model.Reason) -> Reason:
             label=reason.rule.label,
             span=SourceSpan(line=span.line, column=span.column, start=span.start, end=span.end) if span else None,
         )
-    return Reason(step=reason.step, rule=rule, message=reason.message, values=reason.values)
+    return Reason(step=reason.step, rule=rule, message=reason.message, values=cast(JSON, reason.values))
 
 
 def _line(line: model.ClaimLine) -> ClaimLine:

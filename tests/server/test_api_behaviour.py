@@ -47,8 +47,10 @@ async def test_listing_100_encounters_with_codings_costs_a_bounded_number_of_que
     assert len(nodes) == 100 and all(n["coding"]["status"] == "ready" for n in nodes)
     work = [s for s in counter.statements if "set_config" not in s]
     selects = [s for s in work if s.lstrip().upper().startswith("SELECT")]
-    # the key lookup, the encounters page, ONE batched load of their codings
-    assert len(selects) == 3, selects
+    # the encounters page and ONE batched load of their codings (the key is cached by now)
+    assert len([s for s in selects if "FROM encounters" in s]) == 1, selects
+    assert len([s for s in selects if "FROM codings" in s]) == 1, selects
+    assert len(selects) <= 3, selects
     assert len(work) <= 5, work  # plus the audit insert and, once a minute, the key's last use
 
 
