@@ -51,13 +51,20 @@ def load_cases() -> list[Case]:
             body.setdefault("external_id", f"{path.stem}-{index + 1}")
             expect = raw["expect"]
             preferences = raw.get("preferences")
-            cases.append(Case(
-                id=raw["id"], why=raw["why"], encounter=Encounter.model_validate(body),
-                claim=expect.get("claim", []), self_pay=expect.get("self_pay", []), held=expect.get("held", []),
-                flags=expect.get("flags", []), status=expect.get("status"),
-                classifications=raw.get("classifications", {}),
-                preferences=ModifierPreferences(**preferences) if preferences else None,
-            ))
+            cases.append(
+                Case(
+                    id=raw["id"],
+                    why=raw["why"],
+                    encounter=Encounter.model_validate(body),
+                    claim=expect.get("claim", []),
+                    self_pay=expect.get("self_pay", []),
+                    held=expect.get("held", []),
+                    flags=expect.get("flags", []),
+                    status=expect.get("status"),
+                    classifications=raw.get("classifications", {}),
+                    preferences=ModifierPreferences(**preferences) if preferences else None,
+                )
+            )
     return cases
 
 

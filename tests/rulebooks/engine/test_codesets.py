@@ -52,9 +52,15 @@ def test_a_cms_order_file_loads_as_the_release_for_its_fiscal_year(tmp_path):
 def test_a_loaded_release_clears_the_codeset_not_loaded_flag(tmp_path):
     codes_file = tmp_path / "icd10cm-codes-2027.txt"
     codes_file.write_text("L570    Actinic keratosis\nL918    Other hypertrophic disorders of skin\n", encoding="utf-8")
-    encounter = Encounter.model_validate({**BASE_ENCOUNTER, "external_id": "fy27", "date_of_service": "2026-10-15",
-                                          "diagnoses": ["L57.0"], "services": [
-                                              {"id": "d1", "kind": "destruction", "count": 1, "diagnoses": ["L57.0"]}]})
+    encounter = Encounter.model_validate(
+        {
+            **BASE_ENCOUNTER,
+            "external_id": "fy27",
+            "date_of_service": "2026-10-15",
+            "diagnoses": ["L57.0"],
+            "services": [{"id": "d1", "kind": "destruction", "count": 1, "diagnoses": ["L57.0"]}],
+        }
+    )
     before = code(encounter, encounter_id="fy27", coded_at=CODED_AT)
     assert [flag.code for flag in before.flags] == ["codeset_not_loaded"]
     sets = default_codesets()
@@ -69,11 +75,15 @@ def test_a_loaded_release_clears_the_codeset_not_loaded_flag(tmp_path):
 
 def test_newer_ptp_and_mue_files_load_by_effective_date(tmp_path):
     ptp_file = tmp_path / "ptp.csv"
-    ptp_file.write_text("column1,column2,modifier_indicator,effective_date,deletion_date,source,note\n"
-                        "17000,11102,0,,,CMS 2027Q1,example\n", encoding="utf-8")
+    ptp_file.write_text(
+        "column1,column2,modifier_indicator,effective_date,deletion_date,source,note\n"
+        "17000,11102,0,,,CMS 2027Q1,example\n",
+        encoding="utf-8",
+    )
     mue_file = tmp_path / "mue.csv"
-    mue_file.write_text("code,mue_units,mai,effective_date,source,note\n11103,3,3,,CMS 2027Q1,example\n",
-                        encoding="utf-8")
+    mue_file.write_text(
+        "code,mue_units,mai,effective_date,source,note\n11103,3,3,,CMS 2027Q1,example\n", encoding="utf-8"
+    )
     sets = CodeSets()
     sets.load("ncci_ptp", ptp_file, dt.date(2027, 1, 1))
     sets.load("mue", mue_file, dt.date(2027, 1, 1))

@@ -13,8 +13,13 @@ CASES = load_cases()
 
 
 def coded(case: Case):
-    return code(case.encounter, encounter_id=case.encounter.external_id, coded_at=CODED_AT,
-                classifications=case.classifications, preferences=case.preferences)
+    return code(
+        case.encounter,
+        encounter_id=case.encounter.external_id,
+        coded_at=CODED_AT,
+        classifications=case.classifications,
+        preferences=case.preferences,
+    )
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES])

@@ -14,6 +14,11 @@ from tests.rulebooks.engine.engine_corpus import CODED_AT, Case, load_cases
 
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in load_cases()])
 def test_explained_coding_matches_the_golden_file(case: Case, snapshot) -> None:
-    coding = code(case.encounter, encounter_id=case.encounter.external_id, coded_at=CODED_AT,
-                  classifications=case.classifications, preferences=case.preferences)
+    coding = code(
+        case.encounter,
+        encounter_id=case.encounter.external_id,
+        coded_at=CODED_AT,
+        classifications=case.classifications,
+        preferences=case.preferences,
+    )
     assert coding.model_dump(mode="json") == snapshot
