@@ -55,6 +55,7 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> uuid.UUID:
                             name=row["name"],
                             plan_type=row["plan_type"],
                             ehr_payer_id=row["ehr_payer_id"] or None,
+                            clearinghouse_payer_id=row["clearinghouse_payer_id"] or None,
                         )
                     )
         known_fees = {

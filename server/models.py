@@ -47,6 +47,7 @@ class Payer(TenantScoped, Base):
     name: Mapped[str] = mapped_column(String(200))
     plan_type: Mapped[str] = mapped_column(String(32))
     ehr_payer_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    clearinghouse_payer_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class FeeScheduleEntry(TenantScoped, Base):

@@ -33,6 +33,7 @@ class PayerInfo(Node):
     name: str
     plan_type: str
     ehr_payer_id: str | None
+    clearinghouse_payer_id: str | None
 
     @classmethod
     def from_row(cls, row: Payer) -> PayerInfo:
@@ -42,6 +43,7 @@ class PayerInfo(Node):
             name=row.name,
             plan_type=row.plan_type,
             ehr_payer_id=row.ehr_payer_id,
+            clearinghouse_payer_id=row.clearinghouse_payer_id,
         )
 
 
@@ -86,8 +88,23 @@ SavePayerResult = Annotated[PayerInfo | InvalidInput | Forbidden, strawberry.uni
 SetFeeResult = Annotated[Fee | InvalidInput | Forbidden, strawberry.union("SetFeeResult")]
 
 
+@strawberry.enum
+class PayerIdSystem(Enum):
+    ehr = "ehr"
+    clearinghouse = "clearinghouse"
+
+
 @strawberry.type
 class ClinicQueries:
+    @strawberry.field(description="The clinic's payer for an id its EHR or clearinghouse uses (adapters map with it).")
+    async def payer_by_external_id(self, info: Info, system: PayerIdSystem, external_id: str) -> PayerInfo | None:
+        ctx = context(info)
+        require(info, Permission.CLINIC_READ)
+        column = Payer.ehr_payer_id if system is PayerIdSystem.ehr else Payer.clearinghouse_payer_id
+        async with ctx.lock:
+            row = (await (await ctx.session()).execute(select(Payer).where(column == external_id))).scalars().first()
+        return PayerInfo.from_row(row) if row else None
+
     @strawberry.field(description="Your clinic (from your credentials; never chosen by an argument).")
     async def clinic(self, info: Info) -> Clinic:
         ctx = context(info)
@@ -102,7 +119,13 @@ class ClinicQueries:
 class ClinicMutations:
     @strawberry.mutation(description="Add or update a payer of your mix, keyed by its rulebook payer code.")
     async def save_payer(
-        self, info: Info, code: str, name: str, plan_type: str, ehr_payer_id: str | None = None
+        self,
+        info: Info,
+        code: str,
+        name: str,
+        plan_type: str,
+        ehr_payer_id: str | None = None,
+        clearinghouse_payer_id: str | None = None,
     ) -> SavePayerResult:
         ctx = context(info)
         principal = allowed(info, Permission.CLINIC_ADMIN)
@@ -120,7 +143,8 @@ class ClinicMutations:
             if payer is None:
                 payer = Payer(tenant_id=principal.tenant_id, code=code, name=name, plan_type=plan_type)
                 session.add(payer)
-            payer.name, payer.plan_type, payer.ehr_payer_id = name, plan_type, ehr_payer_id
+            payer.name, payer.plan_type = name, plan_type
+            payer.ehr_payer_id, payer.clearinghouse_payer_id = ehr_payer_id, clearinghouse_payer_id
             await session.flush()
             await ctx.audit("payer.save", "admin", object_type="Payer", object_ids=[payer.id])
         return PayerInfo.from_row(payer)
