@@ -1,0 +1,171 @@
+"""``analyze_note``: text in, findings out, in one pass of small named steps.
+
+1. ``match_terms``: the derm lexicons, numbers, sites, scores, drugs and TB tests.
+2. ``keep_longest``: one finding per label per stretch of text ("rapidly growing", not also "growing").
+3. ``assign_context``: medspaCy ConText over the findings whose truth depends on wording.
+4. ``normalise_context``: the suspicion of malignancy is uncertain by nature, a hypothetical
+   need not also be uncertain, and "non-tender" negates itself.
+5. ``add_irritation_causes``: "catches on her necklace and becomes irritated" gives the cause.
+6. ``drop_procedural_bleeding``: the procedure's own bleeding ("minimal bleeding, hemostasis
+   with aluminum chloride") is not the lesion's symptom.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rulebooks.notes.context_rules import CATEGORY_FLAGS, COSMETIC_PURPOSE
+from rulebooks.notes.findings import CONTEXTUAL_LABELS, Finding, Findings
+from rulebooks.notes.lexicon import TERMS, irritant_kind
+from rulebooks.notes.pipeline import run_context, sentence_index, sentence_starts
+from rulebooks.notes.prior_auth import find_scores, find_tb_screening, find_treatments
+from rulebooks.notes.quantities import find_counts, find_measurements, find_mohs
+from rulebooks.notes.sites import find_sites
+
+Candidate = tuple[str, int, int, dict[str, Any], bool]  # label, start, end, values, negated by its own wording
+
+
+def analyze_note(text: str) -> Findings:
+    """Every finding in a clinical note, with spans, context and values.
+
+    >>> [(f.label, f.text, sorted(f.context)) for f in analyze_note("No bleeding, itchy.")]
+    [('bleeding', 'bleeding', ['negated']), ('pruritus', 'itchy', ['negated'])]
+    """
+    if not text or not text.strip():
+        return Findings(text or "", ())
+    starts = sentence_starts(text)
+    candidates = keep_longest(match_terms(text))
+    findings = assign_context(text, candidates, starts)
+    findings = normalise_context(text, findings)
+    findings = add_irritation_causes(text, findings, starts)
+    findings = drop_procedural_bleeding(text, findings, starts)
+    return Findings(text, tuple(sorted(findings, key=lambda f: (f.start, f.end, f.label))))
+
+
+def match_terms(text: str) -> list[Candidate]:
+    """Step 1: every pattern of every lexicon, as candidates."""
+    candidates: list[Candidate] = []
+    for term in TERMS:
+        for match in term.pattern.finditer(text):
+            if match.end() > match.start():
+                candidates.append((term.label, match.start(), match.end(), dict(term.values), term.negated))
+    for finder in (find_measurements, find_counts, find_mohs, find_scores, find_treatments, find_tb_screening):
+        for label, start, end, values in finder(text):
+            candidates.append((label, start, end, values, False))
+    for start, end, values in find_sites(text):
+        candidates.append(("site", start, end, dict(values), False))
+    return candidates
+
+
+def keep_longest(candidates: list[Candidate]) -> list[Candidate]:
+    """Step 2: among overlapping candidates of one label keep the longest (then the earliest).
+
+    Measurements claim their text first: "4 mm margins" is a margin, so no size overlaps it.
+    """
+    kept: list[Candidate] = []
+    by_length = sorted(candidates, key=lambda c: (-(c[2] - c[1]), c[1]))
+    measurement_labels = {"size", "margin", "repair_length"}
+    for candidate in by_length:
+        label, start, end = candidate[0], candidate[1], candidate[2]
+        clash = False
+        for other in kept:
+            same_family = other[0] == label or (label in measurement_labels and other[0] in measurement_labels)
+            if same_family and start < other[2] and other[1] < end:
+                clash = True
+                break
+        if not clash:
+            kept.append(candidate)
+    return kept
+
+
+def assign_context(text: str, candidates: list[Candidate], starts: list[int]) -> list[Finding]:
+    """Step 3: ConText flags for contextual labels; numbers, sites and results are taken as written."""
+    contextual = [c for c in candidates if c[0] in CONTEXTUAL_LABELS]
+    categories = run_context(text, [(c[1], c[2], c[0].upper()) for c in contextual], starts) if contextual else []
+    by_candidate = {id(c): cats for c, cats in zip(contextual, categories, strict=True)}
+    findings = []
+    for candidate in candidates:
+        label, start, end, values, negated = candidate
+        cats = by_candidate.get(id(candidate), set())
+        flags = {CATEGORY_FLAGS[cat] for cat in cats if cat in CATEGORY_FLAGS}
+        if negated:
+            flags.add("negated")
+        if COSMETIC_PURPOSE in cats:
+            values = {**values, "cosmetic_purpose": True}
+        findings.append(Finding(label, start, end, text[start:end], frozenset(flags), values))
+    return findings
+
+
+_DIRECTLY_DENIED = re.compile(r"\b(?:not|no\s+longer|never)\s+$", re.IGNORECASE)
+
+
+def normalise_context(text: str, findings: list[Finding]) -> list[Finding]:
+    """Step 4: keep only the flags that tell a reader something the label does not already say."""
+    result = []
+    for finding in findings:
+        flags = set(finding.context)
+        if finding.label == "malignancy_suspicion" or "hypothetical" in flags:
+            flags.discard("uncertain")
+        if finding.label == "treatment" or flags & {"family", "other_experiencer"}:
+            flags.discard("historical")  # a drug history, or someone else's past, is history by nature
+        if finding.label == "asymptomatic" and not _DIRECTLY_DENIED.search(
+            text[max(0, finding.start - 16) : finding.start]
+        ):
+            flags.discard("negated")  # "no change, asymptomatic": a list's "no" does not undo "asymptomatic"
+        result.append(
+            Finding(finding.label, finding.start, finding.end, finding.text, frozenset(flags), finding.values)
+        )
+    return result
+
+
+_PROCEDURAL_BLEEDING = re.compile(
+    r"\b(?:minimal|scant|minor|mild|trace|expected|no\s+significant|controlled)\s+(?:\w+\s+)?$", re.IGNORECASE
+)
+_PROCEDURE_SENTENCE = re.compile(
+    r"\b(?:hemostasis|haemostasis|EBL|blood\s+loss|aluminum\s+chloride|drysol|monsel\w*|pressure\s+dressing)\b",
+    re.IGNORECASE,
+)
+
+
+def drop_procedural_bleeding(text: str, findings: list[Finding], starts: list[int]) -> list[Finding]:
+    """Step 6: "minimal bleeding" during the procedure, or bleeding beside "hemostasis", is not a symptom."""
+    bounds = [*starts, len(text)]
+    kept = []
+    for finding in findings:
+        if finding.label == "bleeding":
+            sentence = sentence_index(starts, finding.start)
+            before = text[max(bounds[sentence], finding.start - 30) : finding.start]
+            if _PROCEDURAL_BLEEDING.search(before) or _PROCEDURE_SENTENCE.search(
+                text[bounds[sentence] : bounds[sentence + 1]]
+            ):
+                continue
+        kept.append(finding)
+    return kept
+
+
+def add_irritation_causes(text: str, findings: list[Finding], starts: list[int]) -> list[Finding]:
+    """Step 5: each irritation gets the kind of irritant named in it, or else in its sentence."""
+    bounds = [*starts, len(text)]
+    result = []
+    for finding in findings:
+        if finding.label == "irritation":
+            cause = irritant_kind(finding.text)
+            if cause is None:
+                sentence = sentence_index(starts, finding.start)
+                cause = irritant_kind(_without_procedure_words(text[bounds[sentence] : bounds[sentence + 1]]))
+            if cause is not None:
+                finding = Finding(
+                    finding.label, finding.start, finding.end, finding.text, finding.context,
+                    {**finding.values, "cause": cause},
+                )  # fmt: skip
+        result.append(finding)
+    return result
+
+
+_PROCEDURE_SHAVE = re.compile(r"\bshave\s+(?:removal|biopsy|excision)\b", re.IGNORECASE)
+
+
+def _without_procedure_words(sentence: str) -> str:
+    """A shave *removal* is a procedure, not shaving: never read it as the cause of irritation."""
+    return _PROCEDURE_SHAVE.sub(" ", sentence)
