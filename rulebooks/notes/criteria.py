@@ -18,10 +18,10 @@ from dataclasses import dataclass
 INDICATION_WORDS: dict[str, str] = {
     "bleeding": "bleeding",
     "pain": "pain",
-    "pruritus": "itching",
+    "itching": "itching",
     "inflammation": "inflammation (erythema, edema)",
     "growth_change": "recent change",
-    "malignancy_suspicion": "suspicion of malignancy",
+    "suspicious_for_malignancy": "suspicion of malignancy",
     "abcde": "atypical features (asymmetry, irregular border, colour variation)",
     "obstruction": "obstruction of vision or an orifice",
     "infection": "infection",
@@ -33,9 +33,9 @@ INDICATION_WORDS: dict[str, str] = {
 #: The same in a few words, for reasons that list what was documented.
 SHORT_WORDS: dict[str, str] = {
     **{label: label for label in INDICATION_WORDS},
-    "pruritus": "itching",
+    "itching": "itching",
     "growth_change": "recent change",
-    "malignancy_suspicion": "suspicion of malignancy",
+    "suspicious_for_malignancy": "suspicion of malignancy",
     "abcde": "atypical features",
     "irritation": "irritation with its cause",
     "functional_impairment": "functional impairment",
@@ -58,9 +58,9 @@ class CosmeticCriteria:
     indications: frozenset[str]
     irritation_alone_suffices: bool = False
     irritation_with_cause_suffices: bool = True
-    uncertain_counts: frozenset[str] = frozenset({"malignancy_suspicion"})
+    uncertain_counts: frozenset[str] = frozenset({"suspicious_for_malignancy"})
     infectious_lesions_medical: bool = False
-    query_examples: tuple[str, ...] = ("bleeding", "pain", "pruritus", "inflammation", "growth_change")
+    query_examples: tuple[str, ...] = ("bleeding", "pain", "itching", "inflammation", "growth_change")
 
     def example_words(self) -> str:
         """ "bleeding, pain, itching, inflammation or recent change" for a provider query."""
@@ -69,7 +69,7 @@ class CosmeticCriteria:
 
 
 _LCD_INDICATIONS = frozenset(
-    {"bleeding", "pain", "pruritus", "inflammation", "growth_change", "malignancy_suspicion", "abcde", "obstruction",
+    {"bleeding", "pain", "itching", "inflammation", "growth_change", "suspicious_for_malignancy", "abcde", "obstruction",
      "infection", "irritation"}
 )  # fmt: skip
 

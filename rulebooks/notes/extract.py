@@ -30,7 +30,7 @@ def analyze_note(text: str) -> Findings:
     """Every finding in a clinical note, with spans, context and values.
 
     >>> [(f.label, f.text, sorted(f.context)) for f in analyze_note("No bleeding, itchy.")]
-    [('bleeding', 'bleeding', ['negated']), ('pruritus', 'itchy', ['negated'])]
+    [('bleeding', 'bleeding', ['negated']), ('itching', 'itchy', ['negated'])]
     """
     if not text or not text.strip():
         return Findings(text or "", ())
@@ -105,7 +105,7 @@ def normalise_context(text: str, findings: list[Finding]) -> list[Finding]:
     result = []
     for finding in findings:
         flags = set(finding.context)
-        if finding.label == "malignancy_suspicion" or "hypothetical" in flags:
+        if finding.label == "suspicious_for_malignancy" or "hypothetical" in flags:
             flags.discard("uncertain")
         if finding.label == "treatment" or flags & {"family", "other_experiencer"}:
             flags.discard("historical")  # a drug history, or someone else's past, is history by nature

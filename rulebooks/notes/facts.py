@@ -49,7 +49,7 @@ def service_finding_facts(encounter: Encounter, findings: Findings) -> dict[str,
     ...     "services": [{"id": "s1", "kind": "shave", "site": "back", "diagnoses": ["L82.1"]}]})
     >>> facts = service_finding_facts(enc, analyze_note(enc.note))["s1"]
     >>> sorted(facts.affirmed), sorted(facts.negated)
-    (['bleeding'], ['pruritus'])
+    (['bleeding'], ['itching'])
     """
     result = {}
     for service_id, applied in findings_by_service(encounter, findings).items():

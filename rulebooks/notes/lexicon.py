@@ -79,8 +79,8 @@ TERMS: tuple[Term, ...] = (
         r"|discomfort|sore(?:ness)?)\b(?<!cold sore)",
     ),
     # itching
-    _term("pruritus", r"\b(?:non-?pruritic|non-?itchy)\b", negated=True),
-    _term("pruritus", r"\b(?:prurit\w*|purit\w*|itch\w*)\b"),
+    _term("itching", r"\b(?:non-?pruritic|non-?itchy)\b", negated=True),
+    _term("itching", r"\b(?:prurit\w*|purit\w*|itch\w*)\b"),
     # inflammation: the physical signs the LCD names (edema, erythema)
     _term("inflammation", r"\b(?:non-?inflamm?ed|uninflamm?ed)\b", negated=True),
     _term(
@@ -138,24 +138,24 @@ TERMS: tuple[Term, ...] = (
     ),
     # suspicion of malignancy (the trigger words belong to the finding: it is the suspicion itself)
     _term(
-        "malignancy_suspicion",
+        "suspicious_for_malignancy",
         rf"\b(?:concern(?:ing)?|suspicious|suspicion|worrisome|worrying|worry)\s+(?:for|of)\s+"
         rf"{_WORDS}{{0,2}}?{MALIGNANCY}\b",
     ),
     _term(
-        "malignancy_suspicion",
+        "suspicious_for_malignancy",
         rf"\b(?:r/o|rule\s+out|ruling\s+out|to\s+rule\s+out|cannot\s+(?:exclude|rule\s+out)"
         rf"|can't\s+(?:exclude|rule\s+out)|differential(?:\s+diagnosis)?\s+includes?|ddx(?:\s+includes?)?:?"
         rf"|suspect(?:ed)?|vs\.?|versus|possible|probable|presumed)\s+{_WORDS}{{0,3}}?{MALIGNANCY}{_OR_ANOTHER}\b",
     ),
-    _term("malignancy_suspicion", rf"\?\s*{MALIGNANCY}{_OR_ANOTHER}\b"),
+    _term("suspicious_for_malignancy", rf"\?\s*{MALIGNANCY}{_OR_ANOTHER}\b"),
     _term(
-        "malignancy_suspicion",
+        "suspicious_for_malignancy",
         r"\bsuspicious\s+(?:for\s+malignancy|(?:pigmented\s+)?(?:lesions?|ne[vu]\w+|moles?|papules?|nodules?"
         r"|growth|macule|plaque))\b",
     ),
     _term(
-        "malignancy_suspicion",
+        "suspicious_for_malignancy",
         r"\batypical(?:\s+(?:pigmented\s+|melanocytic\s+)?(?:ne[vu]\w+|moles?|lesions?|papules?"
         r"|macules?|proliferation))?\b",
     ),

@@ -393,7 +393,7 @@ def test_query_says_precisely_what_is_missing() -> None:
         "Document a symptom such as bleeding, pain, itching, inflammation or recent change for the seborrheic "
         "keratosis on the left cheek, or mark it cosmetic."
     )
-    assert result.queries[0].missing == ("bleeding", "pain", "pruritus", "inflammation", "growth_change")
+    assert result.queries[0].missing == ("bleeding", "pain", "itching", "inflammation", "growth_change")
 
 
 def test_query_for_irritation_asks_for_its_cause() -> None:

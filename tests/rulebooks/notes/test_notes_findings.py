@@ -108,7 +108,7 @@ def test_findings_are_json_serialisable_and_ordered() -> None:
     data = json.loads(json.dumps(findings.to_dict()))["findings"]
     assert [item["start"] for item in data] == sorted(item["start"] for item in data)
     assert data[0] == {
-        "label": "pruritus",
+        "label": "itching",
         "kind": "indicator",
         "start": 3,
         "end": 10,
