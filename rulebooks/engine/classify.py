@@ -20,9 +20,11 @@ STEP_SET_ASIDE = "code_set_aside_services"
 # Diagnoses that describe a lesion without indicating its treatment (11.2, 11.3, 2.2).
 NON_INDICATING_PREFIXES = ("Z41.1", "L82.1", "L91.8", "D22", "D23", "L81.4", "I78.1", "L90.8")
 SET_ASIDE = ("cosmetic", "borderline")
-BORDERLINE_QUERY = ("The patient asked for removal for appearance and {diagnoses} is documented: document the "
-                    "medical indication (bleeding, pain, itching, inflammation, change, suspicion of malignancy) "
-                    "or confirm the service is cosmetic.")
+BORDERLINE_QUERY = (
+    "The patient asked for removal for appearance and {diagnoses} is documented: document the "
+    "medical indication (bleeding, pain, itching, inflammation, change, suspicion of malignancy) "
+    "or confirm the service is cosmetic."
+)
 
 
 def fact_classification(service: Service) -> str:
@@ -45,9 +47,19 @@ def classify_services(ctx: CodingContext) -> None:
             classification = fact_classification(service)
             ctx.classifications[service.id] = classification  # type: ignore[assignment]
         if classification in SET_ASIDE:
-            ctx.exclude(service, step_reason(STEP_CLASSIFY, f"service classified {classification}",
-                        kind=service.kind, patient_requested_cosmetic=service.patient_requested_cosmetic,
-                        diagnoses=service.diagnoses), detail=classification, flag=False)
+            note = ctx.classification_notes.get(service.id)
+            reason = (
+                note.reason
+                if note is not None
+                else step_reason(
+                    STEP_CLASSIFY,
+                    f"service classified {classification}",
+                    kind=service.kind,
+                    patient_requested_cosmetic=service.patient_requested_cosmetic,
+                    diagnoses=service.diagnoses,
+                )
+            )
+            ctx.exclude(service, reason, detail=classification, flag=False)
 
 
 def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable[[CodingContext], None]]) -> None:
@@ -55,12 +67,20 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
     if not ctx.excluded_service_ids or not any(c in SET_ASIDE for c in ctx.classifications.values()):
         return
     for classification in SET_ASIDE:
-        service_ids = frozenset(sid for sid, c in ctx.classifications.items()
-                                if c == classification and sid in ctx.excluded_service_ids)
+        service_ids = frozenset(
+            sid for sid, c in ctx.classifications.items() if c == classification and sid in ctx.excluded_service_ids
+        )
         if not service_ids:
             continue
-        sub = CodingContext(encounter=ctx.encounter, fees=ctx.fees, classifications=ctx.classifications,
-                            preferences=ctx.preferences, codesets=ctx.codesets, only_service_ids=service_ids)
+        sub = CodingContext(
+            encounter=ctx.encounter,
+            fees=ctx.fees,
+            classifications=ctx.classifications,
+            classification_notes=ctx.classification_notes,
+            preferences=ctx.preferences,
+            codesets=ctx.codesets,
+            only_service_ids=service_ids,
+        )
         for family_pass in family_passes:
             family_pass(sub)
         for line in sub.lines:
@@ -69,22 +89,62 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
                 line.reasons.append(why)
             if classification == "cosmetic" and line.route == "claim":
                 line.route = "self_pay"
-                line.reasons.append(step_reason(STEP_SET_ASIDE, "cosmetic service: self-pay at the cosmetic fee, "
-                                                "never on the claim"))
+                line.reasons.append(
+                    step_reason(STEP_SET_ASIDE, "cosmetic service: self-pay at the cosmetic fee, never on the claim")
+                )
             elif classification == "borderline" and line.route == "claim":
                 line.route = "held"
                 services = [ctx.service(sid) for sid in line.service_ids]
-                line.query = BORDERLINE_QUERY.format(diagnoses=", ".join(sorted({d for s in services
-                                                                                 for d in s.diagnoses})))
-                line.reasons.append(step_reason(STEP_SET_ASIDE, "borderline service held for the provider",
-                                                diagnoses=sorted({d for s in services for d in s.diagnoses})))
+                documented = [
+                    ctx.classification_notes[sid].query
+                    for sid in line.service_ids
+                    if sid in ctx.classification_notes and ctx.classification_notes[sid].query
+                ]
+                line.query = (
+                    " ".join(dict.fromkeys(documented))
+                    if documented
+                    else BORDERLINE_QUERY.format(
+                        diagnoses=", ".join(sorted({d for s in services for d in s.diagnoses}))
+                    )
+                )
+                line.reasons.append(
+                    step_reason(
+                        STEP_SET_ASIDE,
+                        "borderline service held for the provider",
+                        diagnoses=sorted({d for s in services for d in s.diagnoses}),
+                    )
+                )
                 ctx.flag("provider_query", line.reasons[-1], detail=line.query, service_ids=line.service_ids)
             ctx.lines.append(line)
         ctx.flags.extend(sub.flags)
         if classification == "cosmetic" and sub.lines:
-            ctx.flag("cosmetic_self_pay", step_reason(STEP_SET_ASIDE, "cosmetic services are paid by the patient"),
-                     detail="cosmetic services routed to self-pay", service_ids=sorted(service_ids))
+            ctx.flag(
+                "cosmetic_self_pay",
+                step_reason(STEP_SET_ASIDE, "cosmetic services are paid by the patient"),
+                detail="cosmetic services routed to self-pay",
+                service_ids=sorted(service_ids),
+            )
     routes = {line.route for line in ctx.lines}
     if "self_pay" in routes and "claim" in routes:
-        ctx.flag("split_encounter", step_reason(STEP_SET_ASIDE, "medical services on the claim, cosmetic "
-                 "services self-pay"), detail="claim and self-pay")
+        ctx.flag(
+            "split_encounter",
+            step_reason(STEP_SET_ASIDE, "medical services on the claim, cosmetic services self-pay"),
+            detail="claim and self-pay",
+        )
+
+
+def explain_medical_classifications(ctx: CodingContext) -> None:
+    """A claim line of a service the documentation showed medical carries that reason (with evidence)."""
+    if not ctx.classification_notes:
+        return
+    for line in ctx.lines:
+        if line.route != "claim":
+            continue
+        for service_id in line.service_ids:
+            note = ctx.classification_notes.get(service_id)
+            if (
+                note is not None
+                and ctx.classifications.get(service_id) == "medical"
+                and note.reason not in line.reasons
+            ):
+                line.reasons.append(note.reason)

@@ -94,6 +94,15 @@ class ModifierPreferences:
         return cls(distinct="XS" if plan_type in ("medicare_ffs", "commercial") else "59")
 
 
+@dataclass(frozen=True)
+class ClassificationNote:
+    """Why the documentation classifier judged a service as it did (evidence spans in `values`),
+    and, for a borderline service, the exact question for the provider."""
+
+    reason: Reason
+    query: str | None = None
+
+
 @dataclass
 class CodingContext:
     encounter: Encounter
@@ -102,6 +111,7 @@ class CodingContext:
     flags: list[Flag] = field(default_factory=list)
     today: dt.date | None = None
     classifications: dict[str, Classification] = field(default_factory=dict)
+    classification_notes: dict[str, ClassificationNote] = field(default_factory=dict)
     preferences: ModifierPreferences | None = None
     codesets: CodeSets = field(default_factory=default_codesets)
     # Services no family pass codes here: bundled into another service, or set aside to be coded
@@ -135,8 +145,10 @@ class CodingContext:
         """Whether any service this coding codes is of one of `kinds` (a cheap test before a pass)."""
         if self._kinds_present is None:
             self._kinds_present = frozenset(
-                service.kind for service in self.encounter.services
-                if self.only_service_ids is None or service.id in self.only_service_ids)
+                service.kind
+                for service in self.encounter.services
+                if self.only_service_ids is None or service.id in self.only_service_ids
+            )
         return not self._kinds_present.isdisjoint(kinds)
 
     def services_of_kind(self, *kinds: str) -> list[Service]:
@@ -149,7 +161,8 @@ class CodingContext:
         for kind in kinds:
             for service in self._by_kind.get(kind, ()):
                 if service.id not in self.excluded_service_ids and (
-                        self.only_service_ids is None or service.id in self.only_service_ids):
+                    self.only_service_ids is None or service.id in self.only_service_ids
+                ):
                     found.append(service)
         if len(kinds) > 1:
             order = {service.id: index for index, service in enumerate(self.encounter.services)}

@@ -15,11 +15,48 @@ from rulebooks.engine.context import CodingContext, WorkLine, step_reason
 
 STEP_PTP = "apply_ncci_ptp_edits"
 STEP_MUE = "apply_mue_limits"
-NCCI_ASSOCIATED_MODIFIERS = frozenset({
-    "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "LT", "RT",
-    "TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "24", "25", "57", "58", "59", "78", "79",
-    "91", "XE", "XS", "XP", "XU",
-})
+NCCI_ASSOCIATED_MODIFIERS = frozenset(
+    {
+        "E1",
+        "E2",
+        "E3",
+        "E4",
+        "FA",
+        "F1",
+        "F2",
+        "F3",
+        "F4",
+        "F5",
+        "F6",
+        "F7",
+        "F8",
+        "F9",
+        "LT",
+        "RT",
+        "TA",
+        "T1",
+        "T2",
+        "T3",
+        "T4",
+        "T5",
+        "T6",
+        "T7",
+        "T8",
+        "T9",
+        "24",
+        "25",
+        "57",
+        "58",
+        "59",
+        "78",
+        "79",
+        "91",
+        "XE",
+        "XS",
+        "XP",
+        "XU",
+    }
+)
 PLANS_WITHOUT_EDITS = ("self_pay",)
 SIDE_MODIFIERS = {"left": "LT", "right": "RT"}
 
@@ -30,35 +67,64 @@ def apply_ncci_ptp_edits(ctx: CodingContext) -> None:
     date_of_service = ctx.encounter.date_of_service
     lines = ctx.claim_lines()
     present = {line.code for line in lines}
-    pairs = [(column1, column2) for column2 in lines
-             if (paired := ctx.codesets.column1_codes_for(column2.code) & present)
-             for column1 in lines if column1.code in paired and column1 is not column2]
+    pairs = [
+        (column1, column2)
+        for column2 in lines
+        if (paired := ctx.codesets.column1_codes_for(column2.code) & present)
+        for column1 in lines
+        if column1.code in paired and column1 is not column2
+    ]
     for column1, column2 in pairs:
         if column1 not in ctx.lines or column2 not in ctx.lines:
             continue
         edit = ctx.codesets.ptp_edit(column1.code, column2.code, date_of_service)
         if edit is None:
             continue
-        values = {"column1": column1.code, "column2": column2.code, "modifier_indicator": edit.modifier_indicator,
-                  "source": edit.source, "effective": edit.effective.isoformat()}
+        values = {
+            "column1": column1.code,
+            "column2": column2.code,
+            "modifier_indicator": edit.modifier_indicator,
+            "source": edit.source,
+            "effective": edit.effective.isoformat(),
+        }
         if edit.modifier_indicator == 0:
-            ctx.remove_line(column2, step_reason(STEP_PTP, f"NCCI pair never reported together: {edit.note}",
-                            **values), detail=f"{column2.code} not billed with {column1.code} (NCCI PTP, "
-                            f"modifier indicator 0)")
+            ctx.remove_line(
+                column2,
+                step_reason(STEP_PTP, f"NCCI pair never reported together: {edit.note}", **values),
+                detail=f"{column2.code} not billed with {column1.code} (NCCI PTP, modifier indicator 0)",
+            )
             continue
         if set(column1.modifiers + column2.modifiers) & NCCI_ASSOCIATED_MODIFIERS:
             continue
         if ctx.lesions_of(column1) & ctx.lesions_of(column2):
-            ctx.remove_line(column2, step_reason(STEP_PTP, f"NCCI pair on the same lesion: {edit.note}",
-                            lesions=sorted(ctx.lesions_of(column2)), **values),
-                            detail=f"{column2.code} bundled into {column1.code} (NCCI PTP, same lesion)")
+            ctx.remove_line(
+                column2,
+                step_reason(
+                    STEP_PTP,
+                    f"NCCI pair on the same lesion: {edit.note}",
+                    lesions=sorted(ctx.lesions_of(column2)),
+                    **values,
+                ),
+                detail=f"{column2.code} bundled into {column1.code} (NCCI PTP, same lesion)",
+            )
             continue
         modifier = _distinction_modifier(ctx, column1, column2)
-        column2.add_modifier(modifier, step_reason(STEP_PTP, f"NCCI pair on different lesions: {edit.note}",
-                                                   modifier=modifier, lesions=sorted(ctx.lesions_of(column2)),
-                                                   **values))
-        ctx.flag("edit_applied", column2.reasons[-1], detail=f"{column2.code}-{modifier} with {column1.code}: "
-                 "separate lesion", service_ids=column2.service_ids)
+        column2.add_modifier(
+            modifier,
+            step_reason(
+                STEP_PTP,
+                f"NCCI pair on different lesions: {edit.note}",
+                modifier=modifier,
+                lesions=sorted(ctx.lesions_of(column2)),
+                **values,
+            ),
+        )
+        ctx.flag(
+            "edit_applied",
+            column2.reasons[-1],
+            detail=f"{column2.code}-{modifier} with {column1.code}: separate lesion",
+            service_ids=column2.service_ids,
+        )
 
 
 def _distinction_modifier(ctx: CodingContext, column1: WorkLine, column2: WorkLine) -> str:
@@ -91,8 +157,15 @@ def apply_mue_limits(ctx: CodingContext) -> None:
             excess = total_units - limit.max_units
             if excess <= 0:
                 continue
-            reason = step_reason(STEP_MUE, f"units above the MUE are not payable: {limit.note}", code=code,
-                                 units=total_units, mue=limit.max_units, mai=limit.mai, source=limit.source)
+            reason = step_reason(
+                STEP_MUE,
+                f"units above the MUE are not payable: {limit.note}",
+                code=code,
+                units=total_units,
+                mue=limit.max_units,
+                mai=limit.mai,
+                source=limit.source,
+            )
             for line in reversed(group):
                 cut = min(excess, line.units - (0 if line is not group[0] else 1))
                 if cut <= 0:
@@ -105,5 +178,9 @@ def apply_mue_limits(ctx: CodingContext) -> None:
                 excess -= cut
                 if excess == 0:
                     break
-            ctx.flag("edit_applied", reason, detail=f"{code}: {total_units} units cut to MUE {limit.max_units}",
-                     service_ids=[sid for line in group for sid in line.service_ids])
+            ctx.flag(
+                "edit_applied",
+                reason,
+                detail=f"{code}: {total_units} units cut to MUE {limit.max_units}",
+                service_ids=[sid for line in group for sid in line.service_ids],
+            )

@@ -24,18 +24,37 @@ def apply_medicare_liability_modifiers(ctx: CodingContext) -> None:
     for line in ctx.lines:
         classes = {ctx.classifications.get(sid, "medical") for sid in line.service_ids}
         if line.route == "self_pay" and "cosmetic" in classes:
-            _set(ctx, line, "GY", "cosmetic surgery is statutorily excluded from Medicare; patient liable",
-                 "patient_liable", abn_on_file=abn_on_file)
+            _set(
+                ctx,
+                line,
+                "GY",
+                "cosmetic surgery is statutorily excluded from Medicare; patient liable",
+                "patient_liable",
+                abn_on_file=abn_on_file,
+            )
             if abn_on_file:
-                line.add_modifier("GX", step_reason(STEP, "voluntary ABN issued for an excluded service",
-                                                    abn_on_file=True))
+                line.add_modifier(
+                    "GX", step_reason(STEP, "voluntary ABN issued for an excluded service", abn_on_file=True)
+                )
         elif line.route == "claim" and "expected_denial" in classes:
             if abn_on_file:
-                _set(ctx, line, "GA", "expected to be denied as not reasonable and necessary; ABN on file, "
-                     "patient liable if denied", "patient_liable", abn_on_file=True)
+                _set(
+                    ctx,
+                    line,
+                    "GA",
+                    "expected to be denied as not reasonable and necessary; ABN on file, patient liable if denied",
+                    "patient_liable",
+                    abn_on_file=True,
+                )
             else:
-                _set(ctx, line, "GZ", "expected to be denied as not reasonable and necessary; no ABN on file, "
-                     "provider liable", "provider_liable", abn_on_file=False)
+                _set(
+                    ctx,
+                    line,
+                    "GZ",
+                    "expected to be denied as not reasonable and necessary; no ABN on file, provider liable",
+                    "provider_liable",
+                    abn_on_file=False,
+                )
 
 
 def _set(ctx: CodingContext, line: WorkLine, modifier: str, message: str, flag: str, **values: object) -> None:

@@ -9,8 +9,15 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from rulebooks.engine.classify import classify_services, code_set_aside_services
-from rulebooks.engine.context import Classification, CodingContext, FeeSchedules, ModifierPreferences, WorkLine
+from rulebooks.engine.classify import classify_services, code_set_aside_services, explain_medical_classifications
+from rulebooks.engine.context import (
+    Classification,
+    ClassificationNote,
+    CodingContext,
+    FeeSchedules,
+    ModifierPreferences,
+    WorkLine,
+)
 from rulebooks.engine.diagnoses import check_diagnosis_codes
 from rulebooks.engine.edits import apply_mue_limits, apply_ncci_ptp_edits
 from rulebooks.engine.families.biopsy import select_biopsies
@@ -92,7 +99,7 @@ POLICY_PASSES: tuple[Pass, ...] = (
     apply_medicare_liability_modifiers,
     check_diagnosis_codes,
 )
-ROUTE_PASSES: tuple[Pass, ...] = (link_diagnoses,)
+ROUTE_PASSES: tuple[Pass, ...] = (explain_medical_classifications, link_diagnoses)
 
 
 def code(
@@ -103,6 +110,7 @@ def code(
     fees: FeeSchedules | None = None,
     rulebooks: Sequence[RulebookRef] = (),
     classifications: Mapping[str, Classification] | None = None,
+    classification_notes: Mapping[str, ClassificationNote] | None = None,
     preferences: ModifierPreferences | None = None,
     stack: Stack | None = None,
 ) -> Coding:
@@ -115,6 +123,7 @@ def code(
         encounter=encounter,
         fees=fees or FeeSchedules(),
         classifications=dict(classifications or {}),
+        classification_notes=dict(classification_notes or {}),
         preferences=preferences,
     )
     # A rule stack (rulebooks.stack) runs its classify rules first, its select and policy rules

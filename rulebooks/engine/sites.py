@@ -16,34 +16,110 @@ from rulebooks.models import Service
 
 # phrase -> region; longer phrases are matched first ("back of hand" before "back").
 REGION_PHRASES: dict[str, str] = {
-    "scalp": "scalp", "vertex": "scalp", "occiput": "scalp", "occipital scalp": "scalp", "crown": "scalp",
+    "scalp": "scalp",
+    "vertex": "scalp",
+    "occiput": "scalp",
+    "occipital scalp": "scalp",
+    "crown": "scalp",
     "forehead": "forehead",
-    "cheek": "cheek", "malar": "cheek",
+    "cheek": "cheek",
+    "malar": "cheek",
     "chin": "chin",
-    "mouth": "mouth", "perioral": "mouth",
-    "lip": "lip", "vermilion": "lip", "vermilion border": "lip",
-    "nose": "nose", "nasal": "nose", "nasal tip": "nose", "nasal dorsum": "nose", "ala": "nose", "alar": "nose",
-    "nasal ala": "nose", "nostril": "nose", "columella": "nose", "side of nose": "nose",
-    "ear": "ear", "helix": "ear", "helical rim": "ear", "antihelix": "ear", "earlobe": "ear", "ear lobe": "ear",
-    "auricle": "ear", "concha": "ear", "tragus": "ear",
-    "eyelid": "eyelid", "lid": "eyelid", "canthus": "eyelid",
-    "face": "face", "temple": "face", "jaw": "face", "jawline": "face", "eyebrow": "face", "glabella": "face",
+    "mouth": "mouth",
+    "perioral": "mouth",
+    "lip": "lip",
+    "vermilion": "lip",
+    "vermilion border": "lip",
+    "nose": "nose",
+    "nasal": "nose",
+    "nasal tip": "nose",
+    "nasal dorsum": "nose",
+    "ala": "nose",
+    "alar": "nose",
+    "nasal ala": "nose",
+    "nostril": "nose",
+    "columella": "nose",
+    "side of nose": "nose",
+    "ear": "ear",
+    "helix": "ear",
+    "helical rim": "ear",
+    "antihelix": "ear",
+    "earlobe": "ear",
+    "ear lobe": "ear",
+    "auricle": "ear",
+    "concha": "ear",
+    "tragus": "ear",
+    "eyelid": "eyelid",
+    "lid": "eyelid",
+    "canthus": "eyelid",
+    "face": "face",
+    "temple": "face",
+    "jaw": "face",
+    "jawline": "face",
+    "eyebrow": "face",
+    "glabella": "face",
     "preauricular": "face",
-    "neck": "neck", "back of neck": "neck", "nape": "neck",
-    "axilla": "axilla", "axillae": "axilla", "armpit": "axilla", "underarm": "axilla",
-    "trunk": "trunk", "chest": "trunk", "chest wall": "trunk", "back": "trunk", "upper back": "trunk",
-    "lower back": "trunk", "abdomen": "trunk", "abdominal wall": "trunk", "breast": "trunk", "flank": "trunk",
-    "buttock": "trunk", "sacrum": "trunk", "torso": "trunk", "scapula": "trunk", "scapular": "trunk",
-    "arm": "arm", "upper arm": "arm", "forearm": "arm", "elbow": "arm", "wrist": "arm", "antecubital": "arm",
-    "hand": "hand", "back of hand": "hand", "dorsal hand": "hand", "finger": "hand", "thumb": "hand",
-    "palm": "hand", "knuckle": "hand", "fingertip": "hand",
-    "leg": "leg", "lower leg": "leg", "thigh": "leg", "knee": "leg", "shin": "leg", "calf": "leg",
-    "ankle": "leg", "pretibial": "leg", "popliteal": "leg",
-    "foot": "foot", "feet": "foot", "toe": "foot", "sole": "foot", "heel": "foot", "plantar": "foot",
+    "neck": "neck",
+    "back of neck": "neck",
+    "nape": "neck",
+    "axilla": "axilla",
+    "axillae": "axilla",
+    "armpit": "axilla",
+    "underarm": "axilla",
+    "trunk": "trunk",
+    "chest": "trunk",
+    "chest wall": "trunk",
+    "back": "trunk",
+    "upper back": "trunk",
+    "lower back": "trunk",
+    "abdomen": "trunk",
+    "abdominal wall": "trunk",
+    "breast": "trunk",
+    "flank": "trunk",
+    "buttock": "trunk",
+    "sacrum": "trunk",
+    "torso": "trunk",
+    "scapula": "trunk",
+    "scapular": "trunk",
+    "arm": "arm",
+    "upper arm": "arm",
+    "forearm": "arm",
+    "elbow": "arm",
+    "wrist": "arm",
+    "antecubital": "arm",
+    "hand": "hand",
+    "back of hand": "hand",
+    "dorsal hand": "hand",
+    "finger": "hand",
+    "thumb": "hand",
+    "palm": "hand",
+    "knuckle": "hand",
+    "fingertip": "hand",
+    "leg": "leg",
+    "lower leg": "leg",
+    "thigh": "leg",
+    "knee": "leg",
+    "shin": "leg",
+    "calf": "leg",
+    "ankle": "leg",
+    "pretibial": "leg",
+    "popliteal": "leg",
+    "foot": "foot",
+    "feet": "foot",
+    "toe": "foot",
+    "sole": "foot",
+    "heel": "foot",
+    "plantar": "foot",
     "instep": "foot",
-    "genitalia": "genitalia", "penis": "genitalia", "scrotum": "genitalia", "vulva": "genitalia",
-    "labia": "genitalia", "labium": "genitalia",
-    "mucosa": "mucous_membrane", "mucous membrane": "mucous_membrane", "oral mucosa": "mucous_membrane",
+    "genitalia": "genitalia",
+    "penis": "genitalia",
+    "scrotum": "genitalia",
+    "vulva": "genitalia",
+    "labia": "genitalia",
+    "labium": "genitalia",
+    "mucosa": "mucous_membrane",
+    "mucous membrane": "mucous_membrane",
+    "oral mucosa": "mucous_membrane",
     "buccal mucosa": "mucous_membrane",
 }
 FACE_REGIONS = frozenset({"face", "forehead", "cheek", "chin", "mouth", "lip", "nose", "ear", "eyelid"})
@@ -57,8 +133,10 @@ LESION_GROUPS: dict[str, str] = {
 # Repairs (5.2): the groups differ by classification.
 REPAIR_GROUPS: dict[str, dict[str, str]] = {
     "simple": {
-        **{r: "scalp_neck_axillae_genitalia_trunk_extremities"
-           for r in ("scalp", "neck", "axilla", "genitalia", "trunk", "arm", "leg", "hand", "foot")},
+        **{
+            r: "scalp_neck_axillae_genitalia_trunk_extremities"
+            for r in ("scalp", "neck", "axilla", "genitalia", "trunk", "arm", "leg", "hand", "foot")
+        },
         **{r: "face_ears_eyelids_nose_lips_mucous" for r in FACE_REGIONS | {"mucous_membrane"}},
     },
     "intermediate": {
@@ -69,8 +147,10 @@ REPAIR_GROUPS: dict[str, dict[str, str]] = {
     "complex": {
         "trunk": "trunk",
         **{r: "scalp_arms_legs" for r in ("scalp", "arm", "leg")},
-        **{r: "forehead_cheeks_chin_mouth_neck_axillae_genitalia_hands_feet"
-           for r in ("forehead", "cheek", "chin", "mouth", "neck", "axilla", "genitalia", "hand", "foot")},
+        **{
+            r: "forehead_cheeks_chin_mouth_neck_axillae_genitalia_hands_feet"
+            for r in ("forehead", "cheek", "chin", "mouth", "neck", "axilla", "genitalia", "hand", "foot")
+        },
         **{r: "eyelids_nose_ears_lips" for r in ("eyelid", "nose", "ear", "lip")},
     },
 }
@@ -79,13 +159,17 @@ ATT_GROUPS: dict[str, str] = REPAIR_GROUPS["complex"]
 FTSG_GROUPS: dict[str, str] = REPAIR_GROUPS["complex"]
 STSG_GROUPS: dict[str, str] = {
     **{r: "trunk_arms_legs" for r in ("trunk", "arm", "leg")},
-    **{r: "face_scalp_eyelids_mouth_neck_ears_genitalia_hands_feet"
-       for r in FACE_REGIONS | {"scalp", "neck", "genitalia", "hand", "foot"}},
+    **{
+        r: "face_scalp_eyelids_mouth_neck_ears_genitalia_hands_feet"
+        for r in FACE_REGIONS | {"scalp", "neck", "genitalia", "hand", "foot"}
+    },
 }
 # Mohs (7.2): deep structures override the site.
 MOHS_GROUPS: dict[str, str] = {
-    **{r: "head_neck_hands_feet_genitalia"
-       for r in FACE_REGIONS | {"mucous_membrane", "scalp", "neck", "hand", "foot", "genitalia"}},
+    **{
+        r: "head_neck_hands_feet_genitalia"
+        for r in FACE_REGIONS | {"mucous_membrane", "scalp", "neck", "hand", "foot", "genitalia"}
+    },
     **{r: "trunk_arms_legs" for r in ("trunk", "arm", "leg")},
 }
 # The regions behind each lesion group, to use a documented site_group when the text is absent.
@@ -137,5 +221,6 @@ def lesion_site_group(service: Service) -> str | None:
 
 def unknown_site_query(service: Service, family: str) -> str:
     where = f"'{service.site}'" if service.site else "no site"
-    return (f"Document the anatomic site of the {family} precisely ({where} does not place it in one "
-            f"{family} site group).")
+    return (
+        f"Document the anatomic site of the {family} precisely ({where} does not place it in one {family} site group)."
+    )

@@ -34,6 +34,17 @@ REMOVAL_KINDS = frozenset(
 Pass = Callable[[Service, list[str], tuple[AppliedFinding, ...], CosmeticCriteria], Classification | None]
 
 
+KIND_NAMES = {
+    "em": "An E/M visit",
+    "injection": "An injection",
+    "mohs": "Mohs surgery",
+    "repair": "A repair",
+    "adjacent_tissue_transfer": "A flap",
+    "graft": "A graft",
+    "other": "This service",
+}
+
+
 def classify_services(
     encounter: Encounter, findings: Findings, criteria: CosmeticCriteria
 ) -> dict[str, Classification]:
@@ -127,7 +138,8 @@ def not_a_benign_removal(
     if service.kind not in REMOVAL_KINDS:
         return _decide(
             service, "medical", criteria,
-            Reason("not_a_lesion_removal", f"A {service.kind} service is not judged on cosmetic criteria."),
+            Reason("not_a_lesion_removal",
+                   f"{KIND_NAMES.get(service.kind, service.kind)} is not judged on cosmetic criteria."),
         )  # fmt: skip
     if diagnoses and not lesion_codes:
         return _decide(

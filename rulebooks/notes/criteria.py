@@ -69,8 +69,8 @@ class CosmeticCriteria:
 
 
 _LCD_INDICATIONS = frozenset(
-    {"bleeding", "pain", "itching", "inflammation", "growth_change", "suspicious_for_malignancy", "abcde", "obstruction",
-     "infection", "irritation"}
+    {"bleeding", "pain", "itching", "inflammation", "growth_change", "suspicious_for_malignancy", "abcde",
+     "obstruction", "infection", "irritation"}
 )  # fmt: skip
 
 MEDICARE = CosmeticCriteria(name="MEDICARE", indications=_LCD_INDICATIONS, infectious_lesions_medical=False)

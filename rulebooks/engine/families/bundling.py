@@ -24,8 +24,11 @@ MOHS_LAYER_PATHOLOGY_CODES = ("88302", "88304", "88305", "88307", "88309", "8833
 def _same_lesion(ctx: CodingContext, service: Service, kinds: tuple[str, ...]) -> list[Service]:
     if service.lesion_id is None:
         return []
-    return [other for other in ctx.services_of_kind(*kinds)
-            if other.id != service.id and other.lesion_id == service.lesion_id]
+    return [
+        other
+        for other in ctx.services_of_kind(*kinds)
+        if other.id != service.id and other.lesion_id == service.lesion_id
+    ]
 
 
 @for_kinds("biopsy")
@@ -43,27 +46,51 @@ def bundle_same_lesion_biopsies(ctx: CodingContext) -> None:
         if target.kind == "mohs":
             prior = _prior_confirmation(biopsy, target)
             if prior is None:
-                ctx.exclude(biopsy, step_reason(STEP_BIOPSY, "same-day biopsy before Mohs: prior pathologic "
-                            "confirmation not documented"), detail="biopsy awaiting documentation", flag=False)
-                ctx.hold("11102", biopsy, "Document whether the tumor had prior pathologic confirmation (or "
-                         "prior results were unobtainable) before the same-day biopsy and Mohs.",
-                         step_reason(STEP_BIOPSY, "prior pathologic confirmation unknown", prior_confirmed=None))
+                ctx.exclude(
+                    biopsy,
+                    step_reason(
+                        STEP_BIOPSY, "same-day biopsy before Mohs: prior pathologic confirmation not documented"
+                    ),
+                    detail="biopsy awaiting documentation",
+                    flag=False,
+                )
+                ctx.hold(
+                    "11102",
+                    biopsy,
+                    "Document whether the tumor had prior pathologic confirmation (or "
+                    "prior results were unobtainable) before the same-day biopsy and Mohs.",
+                    step_reason(STEP_BIOPSY, "prior pathologic confirmation unknown", prior_confirmed=None),
+                )
                 continue
             if not prior:
                 ctx.diagnostic_biopsies[biopsy.id] = target.id
                 continue
-            ctx.exclude(biopsy, step_reason(STEP_BIOPSY, "the tumor was confirmed by prior pathology: no biopsy "
-                        "or pathology is billed with the Mohs", mohs_service=target.id, prior_confirmed=True),
-                        detail=f"biopsy {biopsy.id} not billed with Mohs of the same tumor")
+            ctx.exclude(
+                biopsy,
+                step_reason(
+                    STEP_BIOPSY,
+                    "the tumor was confirmed by prior pathology: no biopsy or pathology is billed with the Mohs",
+                    mohs_service=target.id,
+                    prior_confirmed=True,
+                ),
+                detail=f"biopsy {biopsy.id} not billed with Mohs of the same tumor",
+            )
             continue
         if frozen:
             ctx.diagnostic_biopsies[biopsy.id] = target.id
             continue
-        ctx.exclude(biopsy, step_reason(STEP_BIOPSY, f"biopsy of the same lesion then treated by {target.kind}: "
-                    "only the definitive procedure is billed (no immediate pathology drove the decision)",
-                    lesion_id=biopsy.lesion_id, definitive_service=target.id,
-                    processing=pathology.processing if pathology else None),
-                    detail=f"biopsy {biopsy.id} bundled into {target.kind} {target.id}")
+        ctx.exclude(
+            biopsy,
+            step_reason(
+                STEP_BIOPSY,
+                f"biopsy of the same lesion then treated by {target.kind}: "
+                "only the definitive procedure is billed (no immediate pathology drove the decision)",
+                lesion_id=biopsy.lesion_id,
+                definitive_service=target.id,
+                processing=pathology.processing if pathology else None,
+            ),
+            detail=f"biopsy {biopsy.id} bundled into {target.kind} {target.id}",
+        )
 
 
 def _prior_confirmation(biopsy: Service, mohs: Service) -> bool | None:
@@ -78,9 +105,16 @@ def bundle_into_adjacent_tissue_transfer(ctx: CodingContext) -> None:
     """An adjacent tissue transfer includes the excision and the repair of its defect (6.1)."""
     for flap in ctx.services_of_kind("adjacent_tissue_transfer"):
         for included in _same_lesion(ctx, flap, ("excision", "repair")):
-            ctx.exclude(included, step_reason(STEP_ATT, f"adjacent tissue transfer includes the {included.kind} "
-                        "of the same lesion", lesion_id=flap.lesion_id, flap_service=flap.id),
-                        detail=f"{included.kind} {included.id} included in adjacent tissue transfer {flap.id}")
+            ctx.exclude(
+                included,
+                step_reason(
+                    STEP_ATT,
+                    f"adjacent tissue transfer includes the {included.kind} of the same lesion",
+                    lesion_id=flap.lesion_id,
+                    flap_service=flap.id,
+                ),
+                detail=f"{included.kind} {included.id} included in adjacent tissue transfer {flap.id}",
+            )
 
 
 @for_kinds("repair")
@@ -92,9 +126,17 @@ def bundle_simple_repair_into_excision(ctx: CodingContext) -> None:
         for owner in _same_lesion(ctx, repair, ("excision", "biopsy", "shave")):
             if owner.kind == "biopsy" and (owner.technique or "").lower() not in CLOSURE_INCLUDED_BIOPSY_TECHNIQUES:
                 continue
-            ctx.exclude(repair, step_reason(STEP_SIMPLE_REPAIR, f"simple closure is included in the {owner.kind}",
-                        lesion_id=repair.lesion_id, owner_service=owner.id, length_cm=repair.repair.length_cm),
-                        detail=f"simple repair {repair.id} included in {owner.kind} {owner.id}")
+            ctx.exclude(
+                repair,
+                step_reason(
+                    STEP_SIMPLE_REPAIR,
+                    f"simple closure is included in the {owner.kind}",
+                    lesion_id=repair.lesion_id,
+                    owner_service=owner.id,
+                    length_cm=repair.repair.length_cm,
+                ),
+                detail=f"simple repair {repair.id} included in {owner.kind} {owner.id}",
+            )
             break
 
 
@@ -104,11 +146,25 @@ def bundle_into_mohs(ctx: CodingContext) -> None:
     88305/88331 for the Mohs'd tumor, except the diagnostic biopsy frozen section (7.3)."""
     for mohs in ctx.services_of_kind("mohs"):
         for included in _same_lesion(ctx, mohs, ("excision",)):
-            ctx.exclude(included, step_reason(STEP_MOHS, "the Mohs surgery is the excision of the tumor",
-                        lesion_id=mohs.lesion_id, mohs_service=mohs.id),
-                        detail=f"excision {included.id} of the Mohs'd tumor not billed")
+            ctx.exclude(
+                included,
+                step_reason(
+                    STEP_MOHS,
+                    "the Mohs surgery is the excision of the tumor",
+                    lesion_id=mohs.lesion_id,
+                    mohs_service=mohs.id,
+                ),
+                detail=f"excision {included.id} of the Mohs'd tumor not billed",
+            )
         for other in _same_lesion(ctx, mohs, ("other",)):
             if other.staff_code in MOHS_LAYER_PATHOLOGY_CODES:
-                ctx.exclude(other, step_reason(STEP_MOHS, "pathology of Mohs layers is included in 17311-17315",
-                            staff_code=other.staff_code, mohs_service=mohs.id),
-                            detail=f"{other.staff_code} for Mohs layers not billed")
+                ctx.exclude(
+                    other,
+                    step_reason(
+                        STEP_MOHS,
+                        "pathology of Mohs layers is included in 17311-17315",
+                        staff_code=other.staff_code,
+                        mohs_service=mohs.id,
+                    ),
+                    detail=f"{other.staff_code} for Mohs layers not billed",
+                )

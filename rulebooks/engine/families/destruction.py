@@ -76,15 +76,25 @@ def _of_class(ctx: CodingContext, wanted: str | None) -> list[Service]:
 def hold_unclassified_destructions(ctx: CodingContext) -> None:
     """A destruction with no linked diagnosis cannot be put in a family: ask, do not guess."""
     for service in _of_class(ctx, None):
-        ctx.hold("17110", service, "Link the diagnosis of the destroyed lesion(s) (e.g. L57.0 actinic "
-                 "keratosis, B07.8 wart, C44.x carcinoma) so the destruction family can be chosen.",
-                 step_reason("classify_destruction", "destruction without a linked diagnosis"))
+        ctx.hold(
+            "17110",
+            service,
+            "Link the diagnosis of the destroyed lesion(s) (e.g. L57.0 actinic "
+            "keratosis, B07.8 wart, C44.x carcinoma) so the destruction family can be chosen.",
+            step_reason("classify_destruction", "destruction without a linked diagnosis"),
+        )
     for service in _of_class(ctx, "benign"):
         if any(code.startswith(SKIN_TAG_PREFIXES) for code in service.diagnoses):
-            ctx.flag("provider_query", step_reason("classify_destruction", "skin tags are removed with "
-                     "11200/11201, not 17110", diagnoses=service.diagnoses),
-                     detail="Skin tags destroyed: document them as skin tag removal (11200/11201).",
-                     service_ids=[service.id])
+            ctx.flag(
+                "provider_query",
+                step_reason(
+                    "classify_destruction",
+                    "skin tags are removed with 11200/11201, not 17110",
+                    diagnoses=service.diagnoses,
+                ),
+                detail="Skin tags destroyed: document them as skin tag removal (11200/11201).",
+                service_ids=[service.id],
+            )
 
 
 @for_kinds("destruction")
@@ -95,10 +105,21 @@ def select_premalignant_destruction(ctx: CodingContext) -> None:
     lesion_count = sum(service.count or 1 for service in services)
     service_ids = [service.id for service in services]
     for code, units in premalignant_destruction_lines(lesion_count):
-        why = ("15 or more premalignant lesions: 17004 alone, never with 17000/17003" if code == "17004"
-               else "first premalignant lesion" if code == "17000" else "each premalignant lesion 2 to 14")
-        ctx.lines.append(WorkLine(code=code, units=units, service_ids=list(service_ids),
-                                  reasons=[step_reason(STEP_PREMALIGNANT, why, lesion_count=lesion_count)]))
+        why = (
+            "15 or more premalignant lesions: 17004 alone, never with 17000/17003"
+            if code == "17004"
+            else "first premalignant lesion"
+            if code == "17000"
+            else "each premalignant lesion 2 to 14"
+        )
+        ctx.lines.append(
+            WorkLine(
+                code=code,
+                units=units,
+                service_ids=list(service_ids),
+                reasons=[step_reason(STEP_PREMALIGNANT, why, lesion_count=lesion_count)],
+            )
+        )
 
 
 @for_kinds("destruction")
@@ -109,9 +130,21 @@ def select_benign_destruction(ctx: CodingContext) -> None:
         return
     lesion_count = sum(service.count or 1 for service in services)
     code = "17111" if lesion_count >= 15 else "17110"
-    ctx.lines.append(WorkLine(code=code, units=1, service_ids=[s.id for s in services], reasons=[
-        step_reason(STEP_BENIGN, f"benign lesions destroyed: {'15 or more' if code == '17111' else 'up to 14'}, "
-                    "one unit for the session", lesion_count=lesion_count)]))
+    ctx.lines.append(
+        WorkLine(
+            code=code,
+            units=1,
+            service_ids=[s.id for s in services],
+            reasons=[
+                step_reason(
+                    STEP_BENIGN,
+                    f"benign lesions destroyed: {'15 or more' if code == '17111' else 'up to 14'}, "
+                    "one unit for the session",
+                    lesion_count=lesion_count,
+                )
+            ],
+        )
+    )
 
 
 @for_kinds("destruction")
@@ -122,17 +155,33 @@ def select_vascular_destruction(ctx: CodingContext) -> None:
         return
     missing = [s for s in services if s.area_sq_cm is None]
     for service in missing:
-        ctx.hold("17106", service, "Document the area treated (sq cm) for the vascular lesion destruction.",
-                 step_reason(STEP_VASCULAR, "treated area not documented", area_sq_cm=None))
+        ctx.hold(
+            "17106",
+            service,
+            "Document the area treated (sq cm) for the vascular lesion destruction.",
+            step_reason(STEP_VASCULAR, "treated area not documented", area_sq_cm=None),
+        )
     measured = [s for s in services if s.area_sq_cm is not None]
     if not measured:
         return
     total_area_sq_cm = round(sum(s.area_sq_cm or 0.0 for s in measured), 1)
     band = banded_code("destruction_vascular", "any", total_area_sq_cm)
     assert band is not None
-    ctx.lines.append(WorkLine(code=band.code, units=1, service_ids=[s.id for s in measured], reasons=[
-        step_reason(STEP_VASCULAR, "one vascular destruction code for the total area treated",
-                    total_area_sq_cm=total_area_sq_cm, areas_sq_cm=[s.area_sq_cm for s in measured])]))
+    ctx.lines.append(
+        WorkLine(
+            code=band.code,
+            units=1,
+            service_ids=[s.id for s in measured],
+            reasons=[
+                step_reason(
+                    STEP_VASCULAR,
+                    "one vascular destruction code for the total area treated",
+                    total_area_sq_cm=total_area_sq_cm,
+                    areas_sq_cm=[s.area_sq_cm for s in measured],
+                )
+            ],
+        )
+    )
 
 
 @for_kinds("destruction")
@@ -141,16 +190,36 @@ def select_malignant_destruction(ctx: CodingContext) -> None:
     for service in _of_class(ctx, "malignant"):
         group = lesion_site_group(service)
         if group is None:
-            ctx.hold("17260", service, unknown_site_query(service, "malignant destruction"),
-                     step_reason(STEP_MALIGNANT, "site group unknown", site=service.site))
+            ctx.hold(
+                "17260",
+                service,
+                unknown_site_query(service, "malignant destruction"),
+                step_reason(STEP_MALIGNANT, "site group unknown", site=service.site),
+            )
             continue
         if service.lesion_size_cm is None:
-            ctx.hold("17260", service, "Document the lesion diameter (cm) of the destroyed malignant lesion.",
-                     step_reason(STEP_MALIGNANT, "lesion diameter not documented", site=service.site))
+            ctx.hold(
+                "17260",
+                service,
+                "Document the lesion diameter (cm) of the destroyed malignant lesion.",
+                step_reason(STEP_MALIGNANT, "lesion diameter not documented", site=service.site),
+            )
             continue
         diameter_cm = size_cm(service.lesion_size_cm)
         band = banded_code("destruction_malignant", group, diameter_cm)
         assert band is not None
-        ctx.lines.append(WorkLine(code=band.code, units=service.count or 1, service_ids=[service.id], reasons=[
-            step_reason(STEP_MALIGNANT, "malignant lesion destroyed: site group and lesion diameter",
-                        site_group=group, lesion_diameter_cm=diameter_cm)]))
+        ctx.lines.append(
+            WorkLine(
+                code=band.code,
+                units=service.count or 1,
+                service_ids=[service.id],
+                reasons=[
+                    step_reason(
+                        STEP_MALIGNANT,
+                        "malignant lesion destroyed: site group and lesion diameter",
+                        site_group=group,
+                        lesion_diameter_cm=diameter_cm,
+                    )
+                ],
+            )
+        )

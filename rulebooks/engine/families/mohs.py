@@ -50,14 +50,23 @@ def select_mohs(ctx: CodingContext) -> None:
         else:
             group = family_group(service, MOHS_GROUPS)
         if group is None:
-            ctx.hold("17311", service, unknown_site_query(service, "Mohs surgery") + " Or document involvement "
-                     "of muscle, cartilage, bone, tendon, major nerves or vessels.",
-                     step_reason(STEP, "Mohs site group unknown", site=service.site))
+            ctx.hold(
+                "17311",
+                service,
+                unknown_site_query(service, "Mohs surgery") + " Or document involvement "
+                "of muscle, cartilage, bone, tendon, major nerves or vessels.",
+                step_reason(STEP, "Mohs site group unknown", site=service.site),
+            )
             continue
         blocks = [stage.blocks for stage in mohs.stages]
-        reason = step_reason(STEP, "Mohs per tumor: first stage by site, additional stages, blocks beyond 5",
-                             tumor_id=mohs.tumor_id, site_group=group, blocks_per_stage=blocks,
-                             deep_structures=mohs.involves_deep_structures)
+        reason = step_reason(
+            STEP,
+            "Mohs per tumor: first stage by site, additional stages, blocks beyond 5",
+            tumor_id=mohs.tumor_id,
+            site_group=group,
+            blocks_per_stage=blocks,
+            deep_structures=mohs.involves_deep_structures,
+        )
         for code, units in mohs_lines(group, blocks):
             line = WorkLine(code=code, units=units, service_ids=[service.id], reasons=[reason])
             if code in MOHS_CODES[group][:1]:
@@ -70,8 +79,15 @@ def select_mohs(ctx: CodingContext) -> None:
 def _mark_second_tumor(ctx: CodingContext, line: WorkLine) -> None:
     assert ctx.preferences is not None
     modifier = "76" if ctx.preferences.repeat_mohs == "76" else ctx.distinct_modifier
-    line.add_modifier(modifier, step_reason(STEP, "another tumor's first stage of the same code is a distinct "
-                                            "lesion", modifier=modifier, payer_preference=ctx.preferences.repeat_mohs))
+    line.add_modifier(
+        modifier,
+        step_reason(
+            STEP,
+            "another tumor's first stage of the same code is a distinct lesion",
+            modifier=modifier,
+            payer_preference=ctx.preferences.repeat_mohs,
+        ),
+    )
 
 
 @for_kinds("biopsy")
@@ -84,15 +100,23 @@ def mark_same_day_diagnostic_biopsies(ctx: CodingContext) -> None:
         definitive = ctx.service(definitive_id)
         biopsy_lines = [line for line in ctx.lines if biopsy_id in line.service_ids and line.route == "claim"]
         if definitive.kind == "mohs":
-            reason = step_reason(STEP_BIOPSY, "same-day diagnostic biopsy without prior pathologic confirmation "
-                                 "of the Mohs'd tumor", biopsy=biopsy_id, mohs_service=definitive_id,
-                                 prior_confirmed=False)
+            reason = step_reason(
+                STEP_BIOPSY,
+                "same-day diagnostic biopsy without prior pathologic confirmation of the Mohs'd tumor",
+                biopsy=biopsy_id,
+                mohs_service=definitive_id,
+                prior_confirmed=False,
+            )
             for line in biopsy_lines:
                 line.add_modifier(DIAGNOSTIC_BIOPSY_MODIFIER, reason)
             _diagnostic_pathology_line(ctx, biopsy_id, reason)
             continue
-        reason = step_reason(STEP_BIOPSY, "the immediate (frozen) pathology of the biopsy drove the decision to "
-                             "treat the same lesion", biopsy=biopsy_id, definitive_service=definitive_id)
+        reason = step_reason(
+            STEP_BIOPSY,
+            "the immediate (frozen) pathology of the biopsy drove the decision to treat the same lesion",
+            biopsy=biopsy_id,
+            definitive_service=definitive_id,
+        )
         for line in ctx.lines:
             if definitive_id in line.service_ids and line.route == "claim":
                 line.add_modifier("58", reason)
@@ -103,13 +127,29 @@ def _diagnostic_pathology_line(ctx: CodingContext, biopsy_id: str, reason: Reaso
     pathology = ctx.service(biopsy_id).pathology
     processing = pathology.processing if pathology else None
     if processing is None:
-        ctx.flag("provider_query", step_reason(STEP_BIOPSY, "diagnostic biopsy processing not documented"),
-                 detail="Document whether the same-day diagnostic biopsy was read on frozen or permanent sections.",
-                 service_ids=[biopsy_id])
+        ctx.flag(
+            "provider_query",
+            step_reason(STEP_BIOPSY, "diagnostic biopsy processing not documented"),
+            detail="Document whether the same-day diagnostic biopsy was read on frozen or permanent sections.",
+            service_ids=[biopsy_id],
+        )
         return
     code = PATHOLOGY_CODES[processing]
-    ctx.lines.append(WorkLine(code=code, units=1, service_ids=[biopsy_id], modifiers=[DIAGNOSTIC_BIOPSY_MODIFIER],
-                              reasons=[reason, step_reason(STEP_BIOPSY, f"{processing} sections of the diagnostic "
-                                                           "biopsy" + (" (88305 for permanent sections is unverified "
-                                                           "in the reference)" if code == "88305" else ""),
-                                                           processing=processing)]))
+    ctx.lines.append(
+        WorkLine(
+            code=code,
+            units=1,
+            service_ids=[biopsy_id],
+            modifiers=[DIAGNOSTIC_BIOPSY_MODIFIER],
+            reasons=[
+                reason,
+                step_reason(
+                    STEP_BIOPSY,
+                    f"{processing} sections of the diagnostic "
+                    "biopsy"
+                    + (" (88305 for permanent sections is unverified in the reference)" if code == "88305" else ""),
+                    processing=processing,
+                ),
+            ],
+        )
+    )

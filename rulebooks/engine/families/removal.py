@@ -42,8 +42,14 @@ def select_skin_tags(ctx: CodingContext) -> None:
     tag_count = sum(service.count or 1 for service in services)
     for code, units in skin_tag_lines(tag_count):
         why = "skin tags, up to 15, one unit" if code == "11200" else "each further 10 skin tags or part thereof"
-        ctx.lines.append(WorkLine(code=code, units=units, service_ids=[s.id for s in services],
-                                  reasons=[step_reason(STEP_SKIN_TAGS, why, tag_count=tag_count)]))
+        ctx.lines.append(
+            WorkLine(
+                code=code,
+                units=units,
+                service_ids=[s.id for s in services],
+                reasons=[step_reason(STEP_SKIN_TAGS, why, tag_count=tag_count)],
+            )
+        )
 
 
 @for_kinds("shave")
@@ -52,16 +58,36 @@ def select_shave_removals(ctx: CodingContext) -> None:
     for service in ctx.services_of_kind("shave"):
         group = lesion_site_group(service)
         if group is None:
-            ctx.hold("11300", service, unknown_site_query(service, "shave removal"),
-                     step_reason(STEP_SHAVE, "site group unknown", site=service.site))
+            ctx.hold(
+                "11300",
+                service,
+                unknown_site_query(service, "shave removal"),
+                step_reason(STEP_SHAVE, "site group unknown", site=service.site),
+            )
             continue
         if service.lesion_size_cm is None:
-            ctx.hold("11300", service, "Document the lesion diameter (cm) of the shave removal.",
-                     step_reason(STEP_SHAVE, "lesion diameter not documented", site=service.site))
+            ctx.hold(
+                "11300",
+                service,
+                "Document the lesion diameter (cm) of the shave removal.",
+                step_reason(STEP_SHAVE, "lesion diameter not documented", site=service.site),
+            )
             continue
         diameter_cm = size_cm(service.lesion_size_cm)
         band = banded_code("shave", group, diameter_cm)
         assert band is not None
-        ctx.lines.append(WorkLine(code=band.code, units=service.count or 1, service_ids=[service.id], reasons=[
-            step_reason(STEP_SHAVE, "shave removal: site group and lesion diameter", site_group=group,
-                        lesion_diameter_cm=diameter_cm)]))
+        ctx.lines.append(
+            WorkLine(
+                code=band.code,
+                units=service.count or 1,
+                service_ids=[service.id],
+                reasons=[
+                    step_reason(
+                        STEP_SHAVE,
+                        "shave removal: site group and lesion diameter",
+                        site_group=group,
+                        lesion_diameter_cm=diameter_cm,
+                    )
+                ],
+            )
+        )

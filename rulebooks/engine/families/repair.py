@@ -49,8 +49,9 @@ def complex_repair_lines(group: str, total_cm: float) -> list[tuple[str, int]]:
     assert band is not None
     lines = [(band.code, 1)]
     if total_cm > COMPLEX_BASE_LENGTH_CM:
-        lines.append((COMPLEX_ADD_ONS[band.code], math.ceil(round(total_cm - COMPLEX_BASE_LENGTH_CM, 1)
-                                                           / COMPLEX_ADD_ON_CM)))
+        lines.append(
+            (COMPLEX_ADD_ONS[band.code], math.ceil(round(total_cm - COMPLEX_BASE_LENGTH_CM, 1) / COMPLEX_ADD_ON_CM))
+        )
     return lines
 
 
@@ -62,8 +63,12 @@ def select_repairs(ctx: CodingContext) -> None:
         complexity = service.repair.complexity
         group = family_group(service, REPAIR_GROUPS[complexity])
         if group is None:
-            ctx.hold("12001", service, unknown_site_query(service, f"{complexity} repair"),
-                     step_reason(STEP, "repair anatomic group unknown", site=service.site, complexity=complexity))
+            ctx.hold(
+                "12001",
+                service,
+                unknown_site_query(service, f"{complexity} repair"),
+                step_reason(STEP, "repair anatomic group unknown", site=service.site, complexity=complexity),
+            )
             continue
         entry = sums.setdefault((complexity, group), RepairSum(complexity, group))
         entry.lengths_cm.append(service.repair.length_cm)
@@ -72,18 +77,29 @@ def select_repairs(ctx: CodingContext) -> None:
     new_lines: list[tuple[int, WorkLine]] = []
     for entry in sums.values():
         for code, units in _codes_for(entry):
-            reason = step_reason(STEP, f"{entry.complexity} repairs summed within one anatomic group",
-                                 complexity=entry.complexity, anatomic_group=entry.group,
-                                 lengths_cm=entry.lengths_cm, total_length_cm=entry.total_cm)
+            reason = step_reason(
+                STEP,
+                f"{entry.complexity} repairs summed within one anatomic group",
+                complexity=entry.complexity,
+                anatomic_group=entry.group,
+                lengths_cm=entry.lengths_cm,
+                total_length_cm=entry.total_cm,
+            )
             line = WorkLine(code=code, units=units, service_ids=list(entry.service_ids), reasons=[reason])
             new_lines.append((RANK[entry.complexity], line))
     new_lines.sort(key=lambda ranked: ranked[0])
     ranks = {rank for rank, _ in new_lines}
     for rank, line in new_lines:
         if len(ranks) > 1 and rank > min(ranks):
-            line.add_modifier(ctx.distinct_modifier, step_reason(
-                STEP, "a less complicated repair reported with a more complicated one takes the "
-                "distinct-procedure modifier", modifier=ctx.distinct_modifier))
+            line.add_modifier(
+                ctx.distinct_modifier,
+                step_reason(
+                    STEP,
+                    "a less complicated repair reported with a more complicated one takes the "
+                    "distinct-procedure modifier",
+                    modifier=ctx.distinct_modifier,
+                ),
+            )
         ctx.lines.append(line)
 
 
@@ -96,15 +112,24 @@ def _reclassify_short_complex(ctx: CodingContext, sums: dict[tuple[str, str], Re
         group = family_group(services[0], REPAIR_GROUPS["intermediate"])
         if group is None:
             for service in services:
-                ctx.hold("12031", service, unknown_site_query(service, "intermediate repair"),
-                         step_reason(STEP, "repair anatomic group unknown", site=service.site))
+                ctx.hold(
+                    "12031",
+                    service,
+                    unknown_site_query(service, "intermediate repair"),
+                    step_reason(STEP, "repair anatomic group unknown", site=service.site),
+                )
             continue
         target = sums.setdefault(("intermediate", group), RepairSum("intermediate", group))
         target.lengths_cm.extend(entry.lengths_cm)
         target.service_ids.extend(entry.service_ids)
-        ctx.flag("edit_applied", step_reason(STEP, "complex repair of 1.0 cm or less is reported as intermediate",
-                 total_length_cm=entry.total_cm), detail="complex repair <= 1.0 cm coded as intermediate",
-                 service_ids=entry.service_ids)
+        ctx.flag(
+            "edit_applied",
+            step_reason(
+                STEP, "complex repair of 1.0 cm or less is reported as intermediate", total_length_cm=entry.total_cm
+            ),
+            detail="complex repair <= 1.0 cm coded as intermediate",
+            service_ids=entry.service_ids,
+        )
 
 
 def _codes_for(entry: RepairSum) -> list[tuple[str, int]]:
@@ -113,4 +138,3 @@ def _codes_for(entry: RepairSum) -> list[tuple[str, int]]:
     band = banded_code(f"repair_{entry.complexity}", entry.group, entry.total_cm)
     assert band is not None
     return [(band.code, 1)]
-

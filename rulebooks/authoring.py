@@ -1,0 +1,235 @@
+"""The rule-authoring API the CLI and GraphQL call: check, format, test, explain, vocabulary.
+
+Pure functions over rulebook text (and, for explain, an encounter): no database, network or
+clock. Payer and clinic rulebooks run on top of the library books they `extends`, so a test
+in a payer book sees the national base too. Results are JSON-able dicts; diagnostics use the
+one LSP-style format of `dsl.diagnostics`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from dsl import ast
+from dsl.api import Build, build, format_text
+from dsl.diagnostics import Diagnostic, did_you_mean
+from dsl.runtime import Trace
+from dsl.testing import Observation, Run
+from dsl.testing import run_tests as run_checked_tests
+from rulebooks.engine.pipeline import code
+from rulebooks.models import Coding, Encounter
+from rulebooks.stack import LoadedRulebook, Stack, library_texts, load_rulebook
+from rulebooks.vocabulary import dermatology_vocabulary
+
+CODED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # fixed: tests and explanations never read the clock
+TEST_NPI = "1234567893"
+
+
+def vocabulary() -> dict[str, Any]:
+    """Fields, actions, value sets, units and keywords, for editor highlighting and completion."""
+    return dermatology_vocabulary().to_json()
+
+
+def check(text: str) -> list[dict[str, Any]]:
+    """Every diagnostic (errors and warnings) of a rulebook text, including references to the
+    rulebooks it extends: a `disable` or a test's `because` naming a rule no book defines."""
+    built = build(text, dermatology_vocabulary())
+    diagnostics = list(built.diagnostics) + stack_diagnostics(built)
+    diagnostics.sort(key=lambda d: (d.span.start, d.severity != "error", d.code))
+    return [d.to_json() for d in diagnostics]
+
+
+def stack_diagnostics(built: Build) -> list[Diagnostic]:
+    header = built.rulebook.header
+    found: list[Diagnostic] = []
+    texts = library_texts() if header is not None and header.extends else {}
+    for parent in header.extends if header is not None else ():
+        if parent not in texts:
+            guess = did_you_mean(parent, list(texts))
+            found.append(Diagnostic("error", "stack.unknown_rulebook", f"no rulebook named \"{parent}\" in the "
+                                    "library", header.span, f'did you mean "{guess}"?' if guess else None))
+    own = {item.id for item in built.rulebook.items if isinstance(item, ast.Rule | ast.Table)}
+    inherited = {rule.id for book in _parents(built) for rule in book.built.program.rules}  # type: ignore[union-attr]
+    for disable in built.rulebook.of_type(ast.Disable):
+        if disable.rule_id not in inherited:
+            guess = did_you_mean(disable.rule_id, sorted(inherited))
+            found.append(Diagnostic("warning", "stack.unknown_rule", f"no rulebook this one extends has a rule "
+                                    f"`{disable.rule_id}`, so disabling it changes nothing", disable.span,
+                                    f"did you mean `{guess}`?" if guess else None))
+    if header is not None and header.extends:
+        known = own | inherited
+        for test in built.rulebook.of_type(ast.Test):
+            for expectation in (*test.expectations, *(e for ex in test.examples for e in ex.expectations)):
+                if expectation.because and expectation.because not in known:
+                    guess = did_you_mean(expectation.because, sorted(known))
+                    found.append(Diagnostic("error", "test.unknown_rule", f"`{expectation.because}` is not a rule of "
+                                            "this rulebook or of those it extends", expectation.span,
+                                            f"did you mean `{guess}`?" if guess else None))
+    return found
+
+
+def format(text: str) -> dict[str, Any]:
+    """`{"text": canonical text or None, "diagnostics": [...], "changed": bool}`."""
+    formatted = format_text(text)
+    return {"text": formatted.text, "diagnostics": list(formatted.diagnostics), "changed": formatted.changed}
+
+
+def run_tests(text: str) -> dict[str, Any]:
+    """The rulebook's own tests on the coding engine: pass/fail with expected vs actual, fired
+    rules, observations, and AST coverage (rules, table rows, both outcomes of each condition)."""
+    built = build(text, dermatology_vocabulary())
+    if built.program is None or built.checked is None:
+        return {"passed": False, "results": [], "coverage": None,
+                "diagnostics": [d.to_json() for d in built.diagnostics]}
+    parents = _parents(built)
+    header = built.rulebook.header
+
+    def harness(program: Any, facts: dict[str, Any], trace: Trace) -> Run:
+        stack = Stack((*parents, _loaded(built))).observed(findings={"s1": facts.get("findings") or []},
+                                                           trace=trace)
+        coding = code(encounter_from_facts(facts, header), encounter_id="test", coded_at=CODED_AT, stack=stack)
+        journal = stack.journal or []
+        return Run(observations(coding, journal), tuple(o.rule_id for o in journal if o.status == "fired"),
+                   tuple(o.rule_id for o in journal if o.status == "undetermined"))
+
+    report = run_checked_tests(built.checked, built.program, harness)
+    return {**report.to_json(), "diagnostics": [d.to_json() for d in built.diagnostics]}
+
+
+def explain(text: str, encounter: Encounter | dict[str, Any],
+            findings: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """Code an encounter with this rulebook on top of what it extends: the Coding, and every
+    rule that fired or was undetermined with the values it compared."""
+    built = build(text, dermatology_vocabulary())
+    if built.program is None:
+        return {"coding": None, "trace": [], "diagnostics": [d.to_json() for d in built.diagnostics]}
+    if not isinstance(encounter, Encounter):
+        encounter = Encounter.model_validate(encounter)
+    if findings is None:
+        findings = findings_from_note(encounter)
+    stack = Stack((*_parents(built), _loaded(built))).observed(findings=findings)
+    coding = code(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT, stack=stack)
+    trace = [{"rule": o.rule_id, "label": o.label, "status": o.status, "line": o.span.line,
+              "column": o.span.column, "values": {k: _json(v) for k, v in o.values.items()},
+              "missing": list(o.missing), "row": o.row,
+              "actions": [" ".join(a.words) for a in o.actions]} for o in stack.journal or []]
+    return {"coding": coding.model_dump(mode="json"), "trace": trace,
+            "diagnostics": [d.to_json() for d in built.diagnostics]}
+
+
+def findings_from_note(encounter: Encounter) -> dict[str, list[str]]:
+    """Each service's affirmed findings from the note analysis (rulebooks.notes), by service id."""
+    if not encounter.note:
+        return {}
+    from rulebooks.notes import analyze_note, service_finding_facts  # loads the NLP pipeline once
+
+    by_service = service_finding_facts(encounter, analyze_note(encounter.note))
+    return {service_id: sorted(facts.affirmed) for service_id, facts in by_service.items()}
+
+
+def _json(value: Any) -> Any:
+    from rulebooks.stack import _jsonable
+
+    return _jsonable(value)
+
+
+def _loaded(built: Build) -> LoadedRulebook:
+    header = built.rulebook.header
+    return LoadedRulebook(header.name if header else "draft", built.version, built, header)
+
+
+def _parents(built: Build) -> tuple[LoadedRulebook, ...]:
+    """The library books a rulebook extends, transitively, base first."""
+    header = built.rulebook.header
+    if header is None or not header.extends:
+        return ()
+    texts = library_texts()
+    chain: list[LoadedRulebook] = []
+
+    def add(name: str) -> None:
+        if name not in texts:
+            return
+        loaded = load_rulebook(texts[name])
+        for parent in loaded.header.extends if loaded.header else ():
+            add(parent)
+        if all(book.version != loaded.version for book in chain):
+            chain.append(loaded)
+
+    for parent in header.extends:
+        add(parent)
+    return tuple(chain)
+
+
+def observations(coding: Coding, journal: list[Any]) -> tuple[Observation, ...]:
+    """What a test can expect of a coding, as sentences with the rules that caused them."""
+    found: list[Observation] = []
+    for line in coding.claim_lines:
+        rules = tuple(r.rule.rule_id for r in line.reasons if r.rule)
+        found.append(Observation(("line", line.code, "units", str(line.units),
+                                  *(w for m in line.modifiers for w in ("modifier", m))), rules))
+    if coding.claim_lines:
+        found.append(Observation(("claim", "lines")))
+    for line in coding.self_pay_lines:
+        rules = tuple(r.rule.rule_id for r in line.reasons if r.rule)
+        found.append(Observation(("self_pay", "line", line.code, "units", str(line.units)), rules))
+    for held in coding.held_lines:
+        rules = tuple(r.rule.rule_id for r in held.reasons if r.rule)
+        found.append(Observation(("held", "line", held.code), rules))
+    for flag in coding.flags:
+        rules = tuple(r.rule.rule_id for r in flag.reasons if r.rule)
+        found.append(Observation(("flag", flag.code), rules))
+    found.append(Observation(("status", coding.status)))
+    for outcome in journal:
+        for action in outcome.actions:
+            found.append(Observation(action.words, (outcome.rule_id,)))
+        if outcome.status == "undetermined":
+            found.append(Observation(("undetermined", outcome.rule_id), (outcome.rule_id,)))
+    return tuple(found)
+
+
+def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> Encounter:
+    """A test's `given` facts as an Encounter with one service `s1`; unstated facts stay missing."""
+    service_facts = dict(facts.get("service") or {})
+    service_diagnoses = [_icd(c) for c in service_facts.get("diagnoses") or []]
+    diagnoses = [_icd(c) for c in facts.get("diagnoses") or []]
+    for code_ in service_diagnoses:
+        if code_ not in diagnoses:
+            diagnoses.append(code_)
+    payer = facts.get("payer") or (header.payer if header and header.payer else "TEST")
+    plan_type = facts.get("plan_type") or ("medicare_ffs" if str(payer).startswith("MEDICARE") else "commercial")
+    date_of_service = facts.get("date_of_service") or (
+        dt.date.fromisoformat(header.effective_from) if header and header.effective_from else dt.date(2026, 6, 1))
+    patient = facts.get("patient") or {}
+    service: dict[str, Any] = {"id": "s1", "kind": service_facts.get("kind", "other")}
+    for name in ("technique", "site", "site_group", "laterality", "lesion_size_cm", "margin_cm", "area_sq_cm",
+                 "prior_auth_number", "patient_requested_cosmetic", "staff_code"):
+        if service_facts.get(name) is not None:
+            service[name] = service_facts[name]
+    if service_facts.get("count") is not None:
+        service["count"] = int(service_facts["count"])
+    mohs = service_facts.get("mohs")
+    if isinstance(mohs, dict):
+        stages = mohs.get("stages") or [{"blocks": 1}] * int(mohs.get("stage_count") or 1)
+        service["mohs"] = {"tumor_id": "t1", "stages": [{"blocks": int(s.get("blocks") or 1)} for s in stages]}
+    if isinstance(service_facts.get("repair"), dict):
+        service["repair"] = service_facts["repair"]
+    if isinstance(service_facts.get("pathology"), dict):
+        service["pathology"] = service_facts["pathology"]
+    service["diagnoses"] = service_diagnoses
+    return Encounter.model_validate({
+        "external_id": "test", "date_of_service": date_of_service, "provider": {"npi": TEST_NPI},
+        "patient": {"id": "test-patient", "age": _int(patient.get("age")), "sex": patient.get("sex")},
+        "coverage": {"payer": str(payer), "plan_type": plan_type}, "diagnoses": diagnoses,
+        "services": [service],
+    })
+
+
+def _icd(value: Any) -> str:
+    """Codes in rules compare without dots; an Encounter writes ICD-10-CM with its dot."""
+    text = str(value).upper()
+    return text if "." in text or len(text) <= 3 else f"{text[:3]}.{text[3:]}"
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)

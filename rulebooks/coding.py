@@ -1,0 +1,77 @@
+"""`code_encounter`: the whole path for one encounter, with no database, network or clock.
+
+Documentation analysis classifies each service (medical, cosmetic, borderline) from the note and
+the payer's cosmetic criteria; the classifications, their evidence and their provider queries
+go into the engine; the rule stack sees the note's findings per service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rulebooks.engine.context import ClassificationNote, FeeSchedules
+from rulebooks.engine.pipeline import code
+from rulebooks.models import Coding, Encounter, Reason
+
+if TYPE_CHECKING:
+    from rulebooks.notes import CosmeticCriteria, DocumentationResult
+    from rulebooks.stack import Stack
+
+STEP_DOCUMENTATION = "classify_documentation"
+
+
+@dataclass(frozen=True)
+class CodedEncounter:
+    coding: Coding
+    documentation: DocumentationResult
+
+
+def code_encounter(
+    encounter: Encounter,
+    *,
+    encounter_id: str,
+    coded_at: dt.datetime,
+    fees: FeeSchedules | None = None,
+    stack: Stack | None = None,
+    criteria: CosmeticCriteria | None = None,
+) -> CodedEncounter:
+    """Analyse the note, classify, and code; the documentation result comes back for queries."""
+    from rulebooks.notes import check_documentation, service_finding_facts
+
+    documentation = check_documentation(encounter, criteria)
+    classifications = {sid: c.category for sid, c in documentation.classifications.items()}
+    notes = {
+        sid: ClassificationNote(reason=documentation_reason(c), query=c.query.text if c.query else None)
+        for sid, c in documentation.classifications.items()
+    }
+    if stack is not None:
+        facts = service_finding_facts(encounter, documentation.findings)
+        stack = stack.observed(findings={sid: sorted(f.affirmed) for sid, f in facts.items()})
+    coding = code(
+        encounter,
+        encounter_id=encounter_id,
+        coded_at=coded_at,
+        fees=fees,
+        stack=stack,
+        classifications=classifications,
+        classification_notes=notes,
+    )
+    return CodedEncounter(coding=coding, documentation=documentation)
+
+
+def documentation_reason(classification: Any) -> Reason:
+    """One reason per service: the classifier's argument, with the note's evidence spans."""
+    evidence = [item.to_dict() for reason in classification.reasons for item in reason.evidence]
+    return Reason(
+        step=STEP_DOCUMENTATION,
+        message=f"documentation: {classification.category}: "
+        + "; ".join(reason.message for reason in classification.reasons),
+        values={
+            "category": classification.category,
+            "criteria": classification.criteria,
+            "reasons": [reason.code for reason in classification.reasons],
+            "evidence": evidence,
+        },
+    )

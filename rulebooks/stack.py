@@ -1,0 +1,285 @@
+"""A stack of rulebooks (base < payer < clinic), compiled once per content hash, run in the pipeline.
+
+A later rulebook overrides an earlier rule by defining the same id, or switches it off with
+`disable <id> "why"`. Each phase's rules run once per service over `rule_facts.service_facts`;
+their actions change the `CodingContext`, each change carrying a `Reason` that names the
+rulebook, its version (content hash), the rule, its label, its span and the values compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from dsl import ast
+from dsl.api import Build, build, render_diagnostics
+from dsl.content_hash import content_hash
+from dsl.formatter import format_rulebook
+from dsl.parser import parse
+from dsl.runtime import CompiledRule, Decision, FiredAction, RuleOutcome, Trace
+from rulebooks.engine.context import CodingContext, WorkLine
+from rulebooks.engine.families.destruction import premalignant_destruction_lines
+from rulebooks.models import Reason, RulebookRef, RuleRef, Service, SourceSpan
+from rulebooks.rule_facts import lines_of, service_facts
+from rulebooks.vocabulary import dermatology_vocabulary
+
+LIBRARY = Path(__file__).parent / "library"
+
+# Recoding after a lesion cap: the family function that turns a lesion count into lines,
+# keyed by the codes it produces. The rule language says "cap lesions of service at 10";
+# which codes that means is the code family's business, not the language's.
+LesionRecoder = Callable[[int], list[tuple[str, int]]]
+LESION_RECODERS: dict[frozenset[str], LesionRecoder] = {
+    frozenset({"17000", "17003", "17004"}): premalignant_destruction_lines,
+}
+
+
+class RulebookError(Exception):
+    """A rulebook in a stack does not compile; the message lists every diagnostic."""
+
+
+@dataclass(frozen=True)
+class LoadedRulebook:
+    name: str
+    version: str
+    built: Build
+    header: ast.Header | None
+
+    @property
+    def ref(self) -> RulebookRef:
+        return RulebookRef(name=self.name, version=self.version)
+
+    def in_effect(self, date_of_service: dt.date) -> bool:
+        """Effective dates compare with the DATE OF SERVICE, never with today."""
+        header = self.header
+        if header is None:
+            return True
+        if header.effective_from and date_of_service < dt.date.fromisoformat(header.effective_from):
+            return False
+        return not (header.effective_until and date_of_service > dt.date.fromisoformat(header.effective_until))
+
+
+def load_rulebook(text: str) -> LoadedRulebook:
+    """Compile a rulebook once per content hash, from its canonical text.
+
+    Rule spans in reasons refer to the canonical (formatted) text, as a published version stores
+    it (CONTRACTS.md, Positions); two texts that format alike are one version, compiled once.
+    """
+    parsed = parse(text)
+    if not parsed.ok:
+        raise RulebookError("the rulebook has errors:\n" + render_diagnostics(text, parsed.diagnostics))
+    return _compiled(content_hash(parsed.rulebook), format_rulebook(parsed.rulebook))
+
+
+@lru_cache(maxsize=256)
+def _compiled(version: str, canonical_text: str) -> LoadedRulebook:
+    built = build(canonical_text, dermatology_vocabulary())
+    if built.program is None:
+        errors = [d for d in built.diagnostics if d.severity == "error"]
+        raise RulebookError("the rulebook has errors:\n" + render_diagnostics(canonical_text, errors))
+    header = built.rulebook.header
+    return LoadedRulebook(header.name if header else "unnamed", version, built, header)
+
+
+def library_texts() -> dict[str, str]:
+    """The shipped library, by rulebook name."""
+    texts: dict[str, str] = {}
+    for path in sorted(LIBRARY.glob("*.rules")):
+        text = path.read_text(encoding="utf-8")
+        loaded = load_rulebook(text)
+        texts[loaded.name] = text
+    return texts
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Compiled rulebooks in stack order. `findings` (service id -> note findings) feed the facts;
+    `journal` collects every rule outcome and `trace` condition outcomes, when given (explain, tests)."""
+
+    books: tuple[LoadedRulebook, ...]
+    findings: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    journal: list[RuleOutcome] | None = None
+    trace: Trace | None = None
+
+    @property
+    def refs(self) -> list[RulebookRef]:
+        return [book.ref for book in self.books]
+
+    def observed(self, *, findings: Mapping[str, Sequence[str]] | None = None, trace: Trace | None = None) -> Stack:
+        """The same books with findings, a fresh journal and an optional trace (for one explained run)."""
+        return Stack(self.books, findings if findings is not None else self.findings, [], trace)
+
+    def rules(self, phase: str, date_of_service: dt.date) -> list[tuple[LoadedRulebook, CompiledRule]]:
+        """The rules of a phase in stack order; a later book's rule or `disable` wins by id."""
+        books = [book for book in self.books if book.in_effect(date_of_service)]
+        chosen: list[tuple[LoadedRulebook, CompiledRule]] = []
+        for position, book in enumerate(books):
+            later = books[position + 1:]
+            replaced = {rule.id for other in later for rule in other.built.program.rules}  # type: ignore[union-attr]
+            disabled = {d.rule_id for other in later for d in other.built.rulebook.of_type(ast.Disable)}
+            for rule in book.built.program.phase(phase):  # type: ignore[union-attr]
+                if rule.id not in replaced and rule.id not in disabled:
+                    chosen.append((book, rule))
+        return chosen
+
+    def run_phase(self, phase: str, ctx: CodingContext) -> list[RuleOutcome]:
+        """Run one phase's rules for every service and apply their actions to the context."""
+        encounter = ctx.encounter
+        rules = self.rules(phase, encounter.date_of_service)
+        outcomes: list[RuleOutcome] = []
+        if not rules:
+            return outcomes
+        for service in encounter.services:
+            facts = service_facts(encounter, service, lines_of(ctx, service), self.findings.get(service.id, ()))
+            for book, rule in rules:
+                local = self.trace if self.trace is not None else Trace()
+                local.reset()
+                decision = Decision()
+                rule.run(facts, local, decision)
+                for outcome in decision.outcomes:
+                    outcomes.append(outcome)
+                    if self.journal is not None:
+                        self.journal.append(outcome)
+                    if outcome.status == "undetermined":
+                        ctx.flag("rule_undetermined", _reason(book, outcome, "the rule needs facts that are missing: "
+                                 + ", ".join(outcome.missing)), detail=outcome.rule_id, service_ids=[service.id])
+                    for action in outcome.actions:
+                        apply_action(ctx, service, action, _reason(book, outcome, outcome.label))
+        return outcomes
+
+
+def _reason(book: LoadedRulebook, outcome: RuleOutcome, message: str) -> Reason:
+    span = outcome.span
+    return Reason(rule=RuleRef(rulebook=book.name, version=book.version, rule_id=outcome.rule_id,
+                               label=outcome.label, span=SourceSpan(line=span.line, column=span.column,
+                                                                    start=span.start, end=span.end)),
+                  message=message, values={k: _jsonable(v) for k, v in outcome.values.items()})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+# ---- actions -------------------------------------------------------------------------------
+
+
+def apply_action(ctx: CodingContext, service: Service, action: FiredAction, reason: Reason) -> None:
+    arguments = action.arguments
+    handler = ACTION_HANDLERS[action.action]
+    handler(ctx, service, arguments, reason)
+
+
+def _classify(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    ctx.classifications[service.id] = arguments["class"]
+    ctx.flag("rule_classification", reason, detail=arguments["class"], service_ids=[service.id])
+
+
+def _query(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    message = arguments["message"]
+    for line in lines_of(ctx, service):
+        line.route = "held"
+        line.query = message
+        line.reasons.append(reason)
+    ctx.flag("provider_query", reason, detail=message, service_ids=[service.id])
+
+
+def _cap_lesions(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    """Recode the service's lesion-counted lines from the capped count, through the code family."""
+    cap = int(arguments["count"])
+    for codes, recode in LESION_RECODERS.items():
+        family_lines = [line for line in lines_of(ctx, service) if line.code in codes]
+        if not family_lines:
+            continue
+        service_ids = list(dict.fromkeys(sid for line in family_lines for sid in line.service_ids))
+        lesions = sum(ctx.service(sid).count or 1 for sid in service_ids)
+        if lesions <= cap:
+            continue
+        kept_reasons = [r for line in family_lines for r in line.reasons]
+        for line in family_lines:
+            ctx.lines.remove(line)
+        for code, units in recode(cap):
+            ctx.lines.append(WorkLine(code=code, units=units, service_ids=service_ids,
+                                      reasons=[*kept_reasons, reason]))
+
+
+def _require_prior_auth(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    codes = arguments["codes"]
+    matching = [line.code for line in lines_of(ctx, service) if line.code in codes]
+    if matching:
+        ctx.flag("prior_auth_required", reason, detail=", ".join(sorted(set(matching))), service_ids=[service.id])
+
+
+def _flag(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    detail = reason.rule.rule_id if reason.rule else None
+    ctx.flag(arguments["code"], reason, detail=detail, service_ids=[service.id])
+
+
+def _add_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    for line in lines_of(ctx, service):
+        if line.code in arguments["codes"]:
+            line.add_modifier(arguments["modifier"], reason)
+
+
+def _remove_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    for line in lines_of(ctx, service):
+        if line.code in arguments["codes"] and arguments["modifier"] in line.modifiers:
+            line.modifiers.remove(arguments["modifier"])
+            line.reasons.append(reason)
+
+
+def _bundle(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    code, into = arguments["code"], arguments["into"]
+    if not any(line.code == into for line in ctx.claim_lines()):
+        return
+    for line in [line for line in lines_of(ctx, service) if line.code == code]:
+        ctx.remove_line(line, reason, detail=f"{code} bundled into {into}")
+
+
+def _route(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    destination = arguments["destination"]
+    for line in [line for line in ctx.lines if service.id in line.service_ids and line.route != "held"]:
+        if line.route != destination:
+            line.route = destination
+            line.reasons.append(reason)
+
+
+ACTION_HANDLERS: dict[str, Callable[[CodingContext, Service, dict[str, Any], Reason], None]] = {
+    "classify": _classify, "query_provider": _query, "cap_lesions": _cap_lesions,
+    "require_prior_auth": _require_prior_auth, "flag": _flag, "add_modifier": _add_modifier,
+    "remove_modifier": _remove_modifier, "bundle": _bundle, "route": _route,
+}
+
+
+def stack_of(texts: Sequence[str]) -> Stack:
+    """A stack from rulebook texts in order: base first, clinic last."""
+    return Stack(tuple(load_rulebook(text) for text in texts))
+
+
+def library_stack(name: str, extra: Sequence[str] = ()) -> Stack:
+    """The library rulebook `name` with everything it extends (base first), plus `extra` texts on top."""
+    texts = library_texts()
+    chain: list[str] = []
+
+    def add(book_name: str) -> None:
+        if book_name not in texts:
+            raise RulebookError(f"no rulebook named {book_name!r} in the library")
+        header = load_rulebook(texts[book_name]).header
+        for parent in header.extends if header else ():
+            add(parent)
+        if texts[book_name] not in chain:
+            chain.append(texts[book_name])
+
+    add(name)
+    return stack_of([*chain, *extra])
