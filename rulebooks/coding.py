@@ -75,3 +75,34 @@ def documentation_reason(classification: Any) -> Reason:
             "evidence": evidence,
         },
     )
+
+
+NATIONAL_BASE = "National base"
+
+
+def payer_stack(payer_code: str) -> Stack:
+    """The shipped library stack for a payer: its rulebook (and what it extends), else the national base.
+
+    Compiled once per process and payer (rulebooks are immutable files; compiling is the costly part).
+    """
+    return _payer_stack(payer_code.upper())
+
+
+def _payer_stack(payer_code: str) -> Stack:
+    from rulebooks.stack import library_stack, library_texts, load_rulebook
+
+    cached = _STACKS.get(payer_code)
+    if cached is not None:
+        return cached
+    chosen = NATIONAL_BASE
+    for name, text in library_texts().items():
+        header = load_rulebook(text).header
+        if header is not None and header.payer and header.payer.upper() == payer_code:
+            chosen = name
+            break
+    stack = library_stack(chosen)
+    _STACKS[payer_code] = stack
+    return stack
+
+
+_STACKS: dict[str, Stack] = {}

@@ -335,6 +335,48 @@ def codesets_list() -> None:
         )
 
 
+@main.command("check-documentation", help="Findings, classifications and provider queries for an encounter file.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check_documentation_command(file: Path, output_format: str) -> None:
+    from rulebooks.notes import check_documentation
+
+    encounter = _encounter_from_file(file)
+    result = check_documentation(encounter).to_dict()
+    if output_format == "json":
+        click.echo(json.dumps(result, indent=2))
+        return
+    note = encounter.note or ""
+    for finding in result["findings"]:
+        context = f" ({', '.join(finding['context'])})" if finding.get("context") else ""
+        click.echo(
+            f"finding {finding['label']:<22} [{finding['start']}, {finding['end']}) "
+            f"{note[finding['start'] : finding['end']]!r}{context}"
+        )
+    for classification in result["classifications"].values():
+        click.echo(f"service {classification['service_id']}: {classification['category']}")
+        for reason in classification["reasons"]:
+            click.echo(f"    because {reason['message']}")
+    for query in result["queries"]:
+        click.echo(f"QUERY for service {query['service_id']}: {query['text']}")
+
+
+def _encounter_from_file(file: Path) -> Any:
+    from server.encounters import parse_encounter
+    from server.errors import InputInvalid
+
+    try:
+        payload = json.loads(file.read_text())
+    except json.JSONDecodeError as error:
+        raise click.ClickException(f"{file}: line {error.lineno}, column {error.colno}: {error.msg}") from None
+    try:
+        return parse_encounter(payload)
+    except InputInvalid as error:
+        for field in error.fields:
+            click.echo(f"{file}: {field.path}: {field.message}", err=True)
+        raise SystemExit(1) from None
+
+
 @main.command("code", help="Code an encounter JSON file offline and print the Coding.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--payer", default=None, help="Code as if the coverage were this payer code.")
@@ -342,7 +384,7 @@ def codesets_list() -> None:
 @click.option("--explain", is_flag=True, help="With --format table, print every reason under its line.")
 @click.option("--coded-at", default=None, help="ISO timestamp to stamp (default: now).")
 def code_command(file: Path, payer: str | None, output_format: str, explain: bool, coded_at: str | None) -> None:
-    from rulebooks.engine import code
+    from rulebooks.coding import code_encounter, payer_stack
     from server.demo import demo_fee_schedules
     from server.encounters import parse_encounter
     from server.errors import InputInvalid
@@ -363,7 +405,13 @@ def code_command(file: Path, payer: str | None, output_format: str, explain: boo
 
     load_installed(Settings.from_env().data_dir)
     moment = dt.datetime.fromisoformat(coded_at) if coded_at else dt.datetime.now(dt.UTC)
-    coding = code(encounter, encounter_id=encounter.external_id, coded_at=moment, fees=demo_fee_schedules())
+    coding = code_encounter(
+        encounter,
+        encounter_id=encounter.external_id,
+        coded_at=moment,
+        fees=demo_fee_schedules(),
+        stack=payer_stack(encounter.coverage.payer),
+    ).coding
     if output_format == "json":
         click.echo(coding.model_dump_json(indent=2))
         return

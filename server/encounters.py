@@ -11,10 +11,11 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rulebooks.engine import FeeSchedules, code
+from rulebooks.coding import code_encounter, payer_stack
+from rulebooks.engine import FeeSchedules
 from rulebooks.models import Coding, Encounter
 from server.errors import FieldError, InputInvalid, NotFound
-from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage
+from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage, ProviderQueryRecord
 from tenants.base import utcnow
 
 CODE_ENCOUNTER_JOB = "code_encounter"
@@ -87,13 +88,19 @@ async def load_fee_schedules(session: AsyncSession) -> FeeSchedules:
 async def code_stored_encounter(
     session: AsyncSession, record: EncounterRecord, coded_at: dt.datetime | None = None
 ) -> tuple[Coding, CodingRecord]:
+    """Analyse the note, code with the payer's rule stack, store the coding and open its queries.
+
+    Open queries of earlier versions of the same encounter are withdrawn: this version supersedes them.
+    """
     encounter = Encounter.model_validate(record.payload)
-    coding = code(
+    coded = code_encounter(
         encounter,
         encounter_id=str(record.id),
         coded_at=coded_at or utcnow(),
         fees=await load_fee_schedules(session),
+        stack=payer_stack(encounter.coverage.payer),
     )
+    coding = coded.coding
     coding_record = CodingRecord(
         tenant_id=record.tenant_id,
         encounter_id=record.id,
@@ -102,6 +109,36 @@ async def code_stored_encounter(
     )
     session.add(coding_record)
     record.status = "coded"
+    now = utcnow()
+    superseded = (
+        (
+            await session.execute(
+                select(ProviderQueryRecord).where(
+                    ProviderQueryRecord.external_id == record.external_id,
+                    ProviderQueryRecord.status == "open",
+                    ProviderQueryRecord.encounter_id != record.id,
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for query in superseded:
+        query.status, query.resolved_at = "withdrawn", now
+    held = {sid for line in coding.held_lines for sid in line.service_ids}
+    for query in coded.documentation.queries:
+        if query.service_id in held:
+            session.add(
+                ProviderQueryRecord(
+                    tenant_id=record.tenant_id,
+                    encounter_id=record.id,
+                    external_id=record.external_id,
+                    service_id=query.service_id,
+                    topic=query.topic,
+                    text=query.text,
+                    missing=list(query.missing),
+                )
+            )
     await session.flush()
     return coding, coding_record
 

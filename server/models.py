@@ -30,6 +30,7 @@ __all__ = [
     "OutboxMessage",
     "PasswordResetToken",
     "Payer",
+    "ProviderQueryRecord",
     "RulebookRecord",
     "Tenant",
     "User",
@@ -146,4 +147,29 @@ class LineOverride(TenantScoped, Base):
     reason: Mapped[str] = mapped_column(Text)
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     actor_api_key_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProviderQueryRecord(TenantScoped, Base):
+    """A question to the provider that holds a service off the claim until it is answered.
+
+    Lifecycle: open -> answered (the addendum is added to the note and the encounter re-coded as
+    a new version) or withdrawn (superseded by a newer version, or by a biller).
+    """
+
+    __tablename__ = "provider_queries"
+    __table_args__ = (Index("ix_provider_queries_tenant_status", "tenant_id", "status", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("encounters.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(128))
+    service_id: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    missing: Mapped[list[str]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    addendum: Mapped[str | None] = mapped_column(Text, default=None)
+    answered_encounter_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

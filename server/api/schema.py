@@ -31,12 +31,13 @@ from server.api.audit import AuditEventInfo, AuditQueries
 from server.api.authoring import AuthoringQueries
 from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
 from server.api.common import Conflict, Forbidden, InvalidInput, Node, NotFoundError, context
+from server.api.documentation import DocumentationMutations, DocumentationQueries, ProviderQuery
 from server.api.encounters import Encounter, EncounterMutations, EncounterQueries
 from server.api.overrides import LineOverride, OverrideMutations
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.errors import CutisError
 from server.jobs import relay
-from server.models import EncounterRecord, Payer, RulebookRecord
+from server.models import EncounterRecord, Payer, ProviderQueryRecord, RulebookRecord
 from server.models import LineOverride as LineOverrideRow
 from tenants.models import ApiKey, AuditEvent, Membership, Tenant, User
 from tenants.roles import Permission
@@ -53,6 +54,7 @@ NODE_TYPES: dict[str, tuple[Any, Permission | None]] = {
     "User": (User, Permission.USERS_ADMIN),
     "Tenant": (Tenant, Permission.CLINIC_READ),
     "LineOverride": (LineOverrideRow, Permission.ENCOUNTERS_READ),
+    "ProviderQuery": (ProviderQueryRecord, Permission.ENCOUNTERS_READ),
 }
 
 
@@ -105,6 +107,7 @@ class NodeQuery:
             "ApiKey": ApiKeyInfo.from_row,
             "AuditEvent": AuditEventInfo.from_row,
             "LineOverride": LineOverride.from_row,
+            "ProviderQuery": ProviderQuery.from_row,
         }
         return converters[type_name](row)
 
@@ -115,6 +118,7 @@ Query = merge_types(
         AccountQueries,
         ClinicQueries,
         EncounterQueries,
+        DocumentationQueries,
         RulebookQueries,
         AuthoringQueries,
         AdminQueries,
@@ -124,7 +128,15 @@ Query = merge_types(
 )
 Mutation = merge_types(
     "Mutation",
-    (AccountMutations, EncounterMutations, OverrideMutations, RulebookMutations, ClinicMutations, AdminMutations),
+    (
+        AccountMutations,
+        EncounterMutations,
+        DocumentationMutations,
+        OverrideMutations,
+        RulebookMutations,
+        ClinicMutations,
+        AdminMutations,
+    ),
 )
 
 
@@ -205,5 +217,15 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        types=[Encounter, Rulebook, PayerInfo, ApiKeyInfo, AuditEventInfo, ClinicUser, Clinic, LineOverride],
+        types=[
+            Encounter,
+            Rulebook,
+            PayerInfo,
+            ApiKeyInfo,
+            AuditEventInfo,
+            ClinicUser,
+            Clinic,
+            LineOverride,
+            ProviderQuery,
+        ],
     )

@@ -84,7 +84,7 @@ async def test_a_failed_mutation_leaves_nothing_behind(app_client, monkeypatch: 
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("engine failure with PHI: Jane Doe")
 
-    monkeypatch.setattr("server.encounters.code", explode)
+    monkeypatch.setattr("server.encounters.code_encounter", explode)
     body = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
     assert body["errors"][0]["message"] == "internal error"  # masked: no PHI, no stack trace
     assert "Jane" not in str(body)

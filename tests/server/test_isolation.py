@@ -7,13 +7,14 @@ attempts and prints the count. A schema test makes sure no id-taking field escap
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from graphql import build_schema as parse_sdl
 
 from server.export import GRAPHQL_SCHEMA
 from tests.factories import make_clinic
-from tests.server.graphql_ops import encounter_input, gql, operation
+from tests.server.graphql_ops import FIXTURES, camel, encounter_input, gql, operation
 from tests.server.session_client import as_person, login
 
 # field name -> the document that aims it at one of A's ids (by kind of id)
@@ -34,13 +35,21 @@ ID_MUTATIONS = {
     "changeUserRole": ("user", 'mutation($id: ID!) { changeUserRole(id: $id, role: "read_only") { __typename } }'),
     "removeUser": ("user", "mutation($id: ID!) { removeUser(id: $id) { __typename } }"),
     "revokeApiKey": ("key", "mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }"),
+    "answerProviderQuery": (
+        "query",
+        'mutation($id: ID!) { answerProviderQuery(id: $id, addendum: "It bleeds.") { __typename } }',
+    ),
+    "withdrawProviderQuery": (
+        "query",
+        'mutation($id: ID!) { withdrawProviderQuery(id: $id, reason: "not needed") { __typename } }',
+    ),
     "overrideLine": (
         "coding",
         'mutation($id: ID!) { overrideLine(codingId: $id, lineIndex: 0, line: {code: "11106", units: 1}, '
         'reason: "taking over") { __typename } }',
     ),
 }
-NODE_KINDS = ("encounter", "rulebook", "user", "key", "payer", "audit", "tenant")
+NODE_KINDS = ("encounter", "rulebook", "user", "key", "payer", "audit", "tenant", "query")
 LISTS = {
     "encounters": "query { encounters(first: 100) { nodes { id externalId } } }",
     "rulebooks": "query { rulebooks { id name } }",
@@ -49,6 +58,7 @@ LISTS = {
     "auditEvents": "query { auditEvents(first: 100) { nodes { id objectIds } } }",
     "clinic.payers": "query { clinic { payers { id code name } } }",
     "clinic.feeSchedule": "query { clinic { feeSchedule(schedule: medical) { code fee } } }",
+    "providerQueries": "query { providerQueries { nodes { id externalId } } }",
 }
 
 
@@ -67,6 +77,10 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
     coded = await gql(client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
     ids["encounter"] = coded["data"]["codeEncounter"]["encounter"]["id"]
     ids["coding"] = coded["data"]["codeEncounter"]["coding"]["id"]
+    borderline = json.loads((FIXTURES / "borderline_sk.json").read_text())
+    await gql(client, operation("CodeEncounter"), {"input": camel(borderline)}, clinic.key)
+    queries = await gql(client, "query { providerQueries { nodes { id } } }", None, clinic.key)
+    ids["query"] = queries["data"]["providerQueries"]["nodes"][0]["id"]
     created = await as_person(
         client,
         'mutation { createRulebook(name: "A secret book", payer: "AETNA", '

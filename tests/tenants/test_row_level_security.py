@@ -22,6 +22,7 @@ TENANT_TABLES = (
     "audit_events",
     "rulebooks",
     "line_overrides",
+    "provider_queries",
 )
 
 
