@@ -45,7 +45,7 @@ def stack_diagnostics(built: Build) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     texts = library_texts() if header is not None and header.extends else {}
     for parent in header.extends if header is not None else ():
-        if parent not in texts:
+        if parent not in texts and header is not None:
             guess = did_you_mean(parent, list(texts))
             found.append(Diagnostic("error", "stack.unknown_rulebook", f"no rulebook named \"{parent}\" in the "
                                     "library", header.span, f'did you mean "{guess}"?' if guess else None))

@@ -1,7 +1,8 @@
 """The facts a rule sees for one service: the encounter, the service, its findings and lines.
 
 The shape mirrors `rulebooks.vocabulary.FIELDS`; a missing fact stays None (never a
-default that looks like data), a missing list is empty.
+default that looks like data), a missing list is empty. Codes are in upper case, as the
+compiled code sets expect.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def service_facts(encounter: Encounter, service: Service, lines: Sequence[WorkLi
         "date_of_service": encounter.date_of_service,
         "place_of_service": encounter.place_of_service,
         "patient": {"age": encounter.patient.age, "sex": encounter.patient.sex},
-        "diagnoses": list(encounter.diagnoses),
+        "diagnoses": [code.upper() for code in encounter.diagnoses],
         "findings": list(findings),
         "service": {
             "kind": service.kind,
@@ -44,7 +45,7 @@ def service_facts(encounter: Encounter, service: Service, lines: Sequence[WorkLi
             "drug": None if service.drug is None else {"hcpcs": service.drug.hcpcs, "units": service.drug.units},
             "prior_auth_number": service.prior_auth_number,
             "patient_requested_cosmetic": service.patient_requested_cosmetic,
-            "diagnoses": list(service.diagnoses),
+            "diagnoses": [code.upper() for code in service.diagnoses],
             "staff_code": service.staff_code,
         },
         "lines": [{"code": line.code, "units": line.units, "modifiers": list(line.modifiers)} for line in lines],

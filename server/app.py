@@ -19,6 +19,7 @@ from server.api.identity import KeyCache, identify
 from server.api.schema import build_schema
 from server.codesets import load_installed
 from server.db import create_engine, create_session_factory, global_session
+from server.encounters import FeeCache
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
 from server.mail import MailboxMailer
 from server.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         mailer=MailboxMailer(settings.data_dir / "mailbox"),
         rate_limiter=limiter,
         key_cache=KeyCache(),
+        fee_cache=FeeCache(),
     )
 
     async def graphql_context(request: Request[Any, Any, Any]) -> CutisContext:
@@ -105,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
         # The web app's own routes (deep links, reloads) get its page; it routes in the browser.
         @get(["/login", "/rulebooks/{rulebook_id:str}"], media_type=MediaType.HTML, include_in_schema=False)
-        async def web_app_page(rulebook_id: str | None = None) -> File:
+        async def web_app_page() -> File:
             return File(index_html, content_disposition_type="inline", media_type=MediaType.HTML)
 
         route_handlers.append(web_app_page)

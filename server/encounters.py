@@ -55,13 +55,15 @@ async def store_encounter(session: AsyncSession, tenant_id: uuid.UUID, encounter
     """A new version of the encounter; an earlier version with the same external id stays, linked."""
     previous = (
         await session.execute(
-            select(EncounterRecord)
+            select(EncounterRecord.id, EncounterRecord.version)
             .where(EncounterRecord.external_id == encounter.external_id)
             .order_by(EncounterRecord.version.desc())
             .limit(1)
         )
-    ).scalar_one_or_none()
+    ).first()
     record = EncounterRecord(
+        id=uuid.uuid4(),
+        created_at=utcnow(),
         tenant_id=tenant_id,
         external_id=encounter.external_id,
         version=(previous.version + 1) if previous else 1,
@@ -72,8 +74,30 @@ async def store_encounter(session: AsyncSession, tenant_id: uuid.UUID, encounter
         payload=encounter.model_dump(mode="json", exclude_none=True),
     )
     session.add(record)
-    await session.flush()
+    await session.flush()  # before its coding: the unit of work knows no relationship between them
     return record
+
+
+class FeeCache:
+    """Each clinic's fee schedules for a few seconds, per process: a fee is read on every coding.
+
+    `setFee` evicts its clinic at once in this process; other processes see it within `ttl`.
+    """
+
+    def __init__(self, ttl: dt.timedelta = dt.timedelta(seconds=30)) -> None:
+        self.ttl = ttl
+        self._entries: dict[uuid.UUID, tuple[dt.datetime, FeeSchedules]] = {}
+
+    async def get(self, session: AsyncSession, tenant_id: uuid.UUID) -> FeeSchedules:
+        entry = self._entries.get(tenant_id)
+        if entry is not None and entry[0] > utcnow():
+            return entry[1]
+        fees = await load_fee_schedules(session)
+        self._entries[tenant_id] = (utcnow() + self.ttl, fees)
+        return fees
+
+    def evict(self, tenant_id: uuid.UUID) -> None:
+        self._entries.pop(tenant_id, None)
 
 
 async def load_fee_schedules(session: AsyncSession) -> FeeSchedules:
@@ -86,7 +110,10 @@ async def load_fee_schedules(session: AsyncSession) -> FeeSchedules:
 
 
 async def code_stored_encounter(
-    session: AsyncSession, record: EncounterRecord, coded_at: dt.datetime | None = None
+    session: AsyncSession,
+    record: EncounterRecord,
+    coded_at: dt.datetime | None = None,
+    fees: FeeSchedules | None = None,
 ) -> tuple[Coding, CodingRecord]:
     """Analyse the note, code with the payer's rule stack, store the coding and open its queries.
 
@@ -97,11 +124,13 @@ async def code_stored_encounter(
         encounter,
         encounter_id=str(record.id),
         coded_at=coded_at or utcnow(),
-        fees=await load_fee_schedules(session),
+        fees=fees if fees is not None else await load_fee_schedules(session),
         stack=payer_stack(encounter.coverage.payer),
     )
     coding = coded.coding
     coding_record = CodingRecord(
+        id=uuid.uuid4(),
+        created_at=utcnow(),
         tenant_id=record.tenant_id,
         encounter_id=record.id,
         status=coding.status,
@@ -110,21 +139,16 @@ async def code_stored_encounter(
     session.add(coding_record)
     record.status = "coded"
     now = utcnow()
-    superseded = (
-        (
-            await session.execute(
-                select(ProviderQueryRecord).where(
-                    ProviderQueryRecord.external_id == record.external_id,
-                    ProviderQueryRecord.status == "open",
-                    ProviderQueryRecord.encounter_id != record.id,
-                )
+    if record.version > 1:  # only a re-submission can supersede open queries
+        superseded = await session.execute(
+            select(ProviderQueryRecord).where(
+                ProviderQueryRecord.external_id == record.external_id,
+                ProviderQueryRecord.status == "open",
+                ProviderQueryRecord.encounter_id != record.id,
             )
         )
-        .scalars()
-        .all()
-    )
-    for query in superseded:
-        query.status, query.resolved_at = "withdrawn", now
+        for query in superseded.scalars().all():
+            query.status, query.resolved_at = "withdrawn", now
     held = {sid for line in coding.held_lines for sid in line.service_ids}
     for query in coded.documentation.queries:
         if query.service_id in held:
@@ -139,16 +163,16 @@ async def code_stored_encounter(
                     missing=list(query.missing),
                 )
             )
-    await session.flush()
     return coding, coding_record
 
 
 async def enqueue_coding(session: AsyncSession, record: EncounterRecord) -> OutboxMessage:
     """The outbox row commits with the encounter; the relay enqueues it after commit."""
     record.status = "queued"
-    message = OutboxMessage(tenant_id=record.tenant_id, job=CODE_ENCOUNTER_JOB, subject_id=record.id)
+    message = OutboxMessage(
+        id=uuid.uuid4(), created_at=utcnow(), tenant_id=record.tenant_id, job=CODE_ENCOUNTER_JOB, subject_id=record.id
+    )
     session.add(message)
-    await session.flush()
     return message
 
 

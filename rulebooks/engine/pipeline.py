@@ -6,10 +6,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from rulebooks.engine.classify import classify_services, code_set_aside_services, explain_medical_classifications
+from rulebooks.engine.classify import (
+    SET_ASIDE,
+    classify_services,
+    code_set_aside_services,
+    explain_medical_classifications,
+)
 from rulebooks.engine.context import (
     Classification,
     ClassificationNote,
@@ -44,7 +50,7 @@ from rulebooks.engine.families.removal import select_shave_removals, select_skin
 from rulebooks.engine.families.repair import select_repairs
 from rulebooks.engine.liability import apply_medicare_liability_modifiers
 from rulebooks.engine.route import link_diagnoses, price_line
-from rulebooks.models import ClaimLine, Coding, Encounter, HeldLine, RulebookRef
+from rulebooks.models import Coding, Encounter, RulebookRef
 
 if TYPE_CHECKING:
     from rulebooks.stack import Stack
@@ -79,8 +85,21 @@ FAMILY_PASSES: tuple[Pass, ...] = (
 
 
 def code_cosmetic_and_borderline_services(ctx: CodingContext) -> None:
-    """Cosmetic services to self-pay, borderline ones held: each set coded on its own."""
-    code_set_aside_services(ctx, BUNDLING_PASSES + FAMILY_PASSES)
+    """Cosmetic services to self-pay, borderline ones held: each set coded on its own.
+
+    Only the passes for the kinds of the set-aside services are handed on (each still guards
+    itself): the sub-codings would otherwise call every family pass to find it has nothing to do.
+    """
+    set_aside_kinds = frozenset(
+        service.kind for service in ctx.encounter.services if ctx.classifications.get(service.id) in SET_ASIDE
+    )
+    code_set_aside_services(ctx, set_aside_passes(set_aside_kinds))
+
+
+@functools.lru_cache(maxsize=256)
+def set_aside_passes(kinds: frozenset[str]) -> tuple[Pass, ...]:
+    """The bundling and family passes that could code a service of one of `kinds`, still guarded."""
+    return tuple(run_pass for run_pass in BUNDLING_PASSES + FAMILY_PASSES if _applies(run_pass, kinds))
 
 
 # The order is the guideline: classify, bundle, procedures, then E/M (whose modifier 25 depends on them).
@@ -100,6 +119,36 @@ POLICY_PASSES: tuple[Pass, ...] = (
     check_diagnosis_codes,
 )
 ROUTE_PASSES: tuple[Pass, ...] = (explain_medical_classifications, link_diagnoses)
+PHASES: tuple[tuple[str, tuple[Pass, ...]], ...] = (
+    ("select", SELECT_PASSES),
+    ("policy", POLICY_PASSES),
+    ("route", ROUTE_PASSES),
+)
+
+
+def _applies(run_pass: Pass, kinds: frozenset[str]) -> bool:
+    """Whether a pass could do anything for services of `kinds` (passes without `for_kinds` always could)."""
+    wanted = getattr(run_pass, "kinds", None)
+    return wanted is None or not wanted.isdisjoint(kinds)
+
+
+@functools.lru_cache(maxsize=1024)
+def phase_passes(kinds: frozenset[str]) -> tuple[tuple[str, tuple[Pass, ...]], ...]:
+    """Each phase's passes for an encounter whose services are of `kinds`, chosen once per set of kinds.
+
+    Why: a `for_kinds` pass tests the encounter's kinds on every run, and most encounters have
+    2 or 3 kinds out of 15; choosing here (and calling the unguarded pass, whose guard would
+    pass) leaves a run only the calls that code something. The order of each phase is kept.
+    """
+    return tuple(
+        (name, tuple(_unguarded(run_pass) for run_pass in passes if _applies(run_pass, kinds)))
+        for name, passes in PHASES
+    )
+
+
+def _unguarded(run_pass: Pass) -> Pass:
+    """The pass inside a `for_kinds` guard (the caller has already made the guard's test)."""
+    return run_pass.__wrapped__ if hasattr(run_pass, "kinds") else run_pass  # type: ignore[attr-defined]
 
 
 def code(
@@ -132,7 +181,7 @@ def code(
     if stack is not None:
         stack.run_phase("classify", ctx)
         rulebooks = rulebooks or stack.refs
-    for name, phase in (("select", SELECT_PASSES), ("policy", POLICY_PASSES), ("route", ROUTE_PASSES)):
+    for name, phase in phase_passes(frozenset(service.kind for service in encounter.services)):
         if stack is not None and name == "route":
             stack.run_phase(name, ctx)
         for run_pass in phase:
@@ -143,41 +192,52 @@ def code(
 
 
 def freeze(ctx: CodingContext, *, encounter_id: str, coded_at: dt.datetime, rulebooks: Sequence[RulebookRef]) -> Coding:
+    """The immutable Coding, validated in one call.
+
+    Why one call: the lines go in as plain dicts (their reasons and the flags are already
+    models, taken as they are), so pydantic builds every line in its core instead of one
+    Python-level `__init__` per line; the result and its checks (units >= 1) are the same.
+    """
     claim = [_claim_line(ctx, line) for line in ctx.lines if line.route == "claim"]
     self_pay = [_claim_line(ctx, line) for line in ctx.lines if line.route == "self_pay"]
     held = [
-        HeldLine(
-            code=line.code, units=line.units, service_ids=line.service_ids, query=line.query or "", reasons=line.reasons
-        )
+        {
+            "code": line.code,
+            "units": line.units,
+            "service_ids": line.service_ids,
+            "query": line.query or "",
+            "reasons": line.reasons,
+        }
         for line in ctx.lines
         if line.route == "held"
     ]
-    flag_codes = {flag.code for flag in ctx.flags}
     if held:
         status = "held"
-    elif "prior_auth_missing" in flag_codes:
+    elif any(flag.code == "prior_auth_missing" for flag in ctx.flags):
         status = "needs_prior_auth"
     else:
         status = "ready"
-    return Coding(
-        encounter_id=encounter_id,
-        coded_at=coded_at,
-        rulebooks=list(rulebooks),
-        status=status,
-        claim_lines=claim,
-        self_pay_lines=self_pay,
-        held_lines=held,
-        flags=ctx.flags,
+    return Coding.model_validate(
+        {
+            "encounter_id": encounter_id,
+            "coded_at": coded_at,
+            "rulebooks": list(rulebooks),
+            "status": status,
+            "claim_lines": claim,
+            "self_pay_lines": self_pay,
+            "held_lines": held,
+            "flags": ctx.flags,
+        }
     )
 
 
-def _claim_line(ctx: CodingContext, line: WorkLine) -> ClaimLine:
-    return ClaimLine(
-        code=line.code,
-        units=line.units,
-        modifiers=line.modifiers,
-        diagnoses=line.diagnoses,
-        charge=price_line(ctx, line),
-        service_ids=line.service_ids,
-        reasons=line.reasons,
-    )
+def _claim_line(ctx: CodingContext, line: WorkLine) -> dict[str, Any]:
+    return {
+        "code": line.code,
+        "units": line.units,
+        "modifiers": line.modifiers,
+        "diagnoses": line.diagnoses,
+        "charge": price_line(ctx, line),
+        "service_ids": line.service_ids,
+        "reasons": line.reasons,
+    }

@@ -177,5 +177,6 @@ class ClinicMutations:
                 session.add(entry)
             entry.fee = amount
             await session.flush()
+            ctx.services.fee_cache.evict(principal.tenant_id)
             await ctx.audit("fee.set", "admin", object_type="FeeScheduleEntry", object_ids=[entry.id])
         return Fee(schedule=schedule, code=code, fee=str(amount))

@@ -32,6 +32,7 @@ class Services:
     mailer: Any = None
     rate_limiter: Any = None
     key_cache: Any = None
+    fee_cache: Any = None
 
 
 class CutisContext(BaseContext, kw_only=True):

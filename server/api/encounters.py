@@ -205,7 +205,8 @@ class EncounterMutations:
                 return InvalidInput.from_error(error)
             session = await ctx.session()
             record = await encounters.store_encounter(session, principal.tenant_id, encounter)
-            coding, coding_record = await encounters.code_stored_encounter(session, record)
+            fees = await ctx.services.fee_cache.get(session, principal.tenant_id)
+            coding, coding_record = await encounters.code_stored_encounter(session, record, fees=fees)
             await ctx.audit("encounter.code", "phi_write", object_type="Encounter", object_ids=[record.id])
         encounter_type = Encounter.from_record(record)
         return CodedEncounter(

@@ -168,7 +168,14 @@ class OperationTransaction(SchemaExtension):
         ctx = self.execution_context.context
         result = self.execution_context.result
         ok = not ctx.failed and not (result is not None and getattr(result, "errors", None))
-        await ctx.finish(commit=ok)
+        try:
+            await ctx.finish(commit=ok)
+        except Exception as error:  # the commit itself failed: masked, logged by type only (no SQL, no PHI)
+            log.error("commit failed: %s", type(error).__name__)
+            if result is not None:
+                result.data = None
+                result.errors = [GraphQLError("internal error")]
+            return
         if ok:
             if ctx.relay_after_commit:
                 await relay(ctx.services.session_factory, ctx.services.queue, list(ctx.relay_after_commit))

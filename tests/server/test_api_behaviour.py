@@ -209,3 +209,22 @@ async def test_production_turns_off_introspection_and_the_ide(database_url: str,
     await services.session_factory.kw["bind"].dispose()
     assert "introspection" in body["errors"][0]["message"].lower()
     assert ide.status_code != 200 or "graphiql" not in ide.text.lower()
+
+
+async def test_a_failing_commit_is_masked_and_leaves_nothing(app_client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.api.context import CutisContext
+
+    clinic = await make_clinic(app_client.app_services.session_factory)
+
+    async def broken_commit(self: CutisContext, *, commit: bool) -> None:
+        session, self._session = self._session, None
+        await session.rollback()
+        await session.close()
+        raise RuntimeError("INSERT INTO encounters ... parameters: ('Jane Doe', ...)")
+
+    monkeypatch.setattr(CutisContext, "finish", broken_commit)
+    body = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
+    monkeypatch.undo()
+    assert body == {"data": None, "errors": [{"message": "internal error"}]}
+    async with tenant_session(app_client.app_services.session_factory, clinic.tenant_id) as session:
+        assert (await session.execute(select(func.count()).select_from(EncounterRecord))).scalar_one() == 0

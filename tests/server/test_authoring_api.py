@@ -87,11 +87,18 @@ async def test_payers_map_ehr_and_clearinghouse_ids(app_client) -> None:
 
     clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
     headers = await login(app_client, *clinic.people["practice_manager"])
-    saved = await as_person(app_client, 'mutation { savePayer(code: "HUMANA", name: "Humana", planType: "commercial", '
-                            'ehrPayerId: "61101", clearinghousePayerId: "HUM77") { __typename } }', None, headers)
+    saved = await as_person(
+        app_client,
+        'mutation { savePayer(code: "HUMANA", name: "Humana", planType: "commercial", '
+        'ehrPayerId: "61101", clearinghousePayerId: "HUM77") { __typename } }',
+        None,
+        headers,
+    )
     assert saved["data"]["savePayer"]["__typename"] == "PayerInfo"
-    by_ehr = await as_person(app_client, 'query { payerByExternalId(system: ehr, externalId: "61101") { code } }',
-                             None, headers)
-    by_ch = await as_person(app_client, 'query { payerByExternalId(system: clearinghouse, externalId: "HUM77") '
-                            "{ code } }", None, headers)
+    by_ehr = await as_person(
+        app_client, 'query { payerByExternalId(system: ehr, externalId: "61101") { code } }', None, headers
+    )
+    by_ch = await as_person(
+        app_client, 'query { payerByExternalId(system: clearinghouse, externalId: "HUM77") { code } }', None, headers
+    )
     assert by_ehr["data"]["payerByExternalId"] == by_ch["data"]["payerByExternalId"] == {"code": "HUMANA"}

@@ -1,0 +1,92 @@
+"""The pure functions the CLI and the GraphQL layer call, for any vocabulary.
+
+Each takes rulebook text and returns JSON-able data: diagnostics in the one LSP-style
+format, canonical text, test results with coverage. Nothing here touches a database, the
+network or the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dsl import ast
+from dsl.checker import CheckResult, check
+from dsl.compiler import Program, compile_rulebook
+from dsl.content_hash import content_hash
+from dsl.diagnostics import Diagnostic, LineIndex, render
+from dsl.formatter import format_rulebook
+from dsl.parser import parse
+from dsl.testing import Harness, TestReport, plain_harness
+from dsl.testing import run_tests as run_checked_tests
+from dsl.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class Build:
+    """A rulebook taken as far as it goes: parsed, checked and, when error-free, compiled."""
+
+    text: str
+    rulebook: ast.Rulebook
+    diagnostics: tuple[Diagnostic, ...]
+    checked: CheckResult | None
+    program: Program | None
+    version: str
+
+    @property
+    def ok(self) -> bool:
+        return self.program is not None
+
+
+def build(text: str, vocabulary: Vocabulary) -> Build:
+    parsed = parse(text)
+    version = content_hash(parsed.rulebook)
+    if not parsed.ok:
+        # Check what did parse too, so one run shows every problem; but never compile.
+        checked = check(parsed.rulebook, vocabulary)
+        diagnostics = _sorted(list(parsed.diagnostics) + checked.diagnostics)
+        return Build(text, parsed.rulebook, diagnostics, None, None, version)
+    checked = check(parsed.rulebook, vocabulary)
+    program = compile_rulebook(checked, version) if checked.ok else None
+    return Build(text, parsed.rulebook, _sorted(checked.diagnostics), checked, program, version)
+
+
+def check_text(text: str, vocabulary: Vocabulary) -> list[dict[str, Any]]:
+    """Every diagnostic of a rulebook, errors and warnings, as LSP-style JSON."""
+    return [d.to_json() for d in build(text, vocabulary).diagnostics]
+
+
+def render_diagnostics(text: str, diagnostics: tuple[Diagnostic, ...] | list[Diagnostic],
+                       filename: str = "<rulebook>") -> str:
+    index = LineIndex(text)
+    return "\n".join(render(d, index, filename) for d in diagnostics)
+
+
+@dataclass(frozen=True)
+class Formatted:
+    text: str | None
+    diagnostics: tuple[dict[str, Any], ...]
+    changed: bool
+
+
+def format_text(text: str) -> Formatted:
+    """The canonical text, or the syntax errors that stop formatting (nothing is lost)."""
+    parsed = parse(text)
+    if not parsed.ok:
+        return Formatted(None, tuple(d.to_json() for d in parsed.diagnostics), False)
+    formatted = format_rulebook(parsed.rulebook)
+    return Formatted(formatted, (), formatted != text)
+
+
+def test_text(text: str, vocabulary: Vocabulary, harness: Harness = plain_harness) -> dict[str, Any]:
+    """Run a rulebook's own tests: results with expected vs actual, fired rules, coverage."""
+    built = build(text, vocabulary)
+    if built.program is None or built.checked is None:
+        return {"passed": False, "diagnostics": [d.to_json() for d in built.diagnostics], "results": [],
+                "coverage": None}
+    report: TestReport = run_checked_tests(built.checked, built.program, harness)
+    return {**report.to_json(), "diagnostics": [d.to_json() for d in built.diagnostics]}
+
+
+def _sorted(diagnostics: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    return tuple(sorted(diagnostics, key=lambda d: (d.span.start, d.severity != "error", d.code)))

@@ -1,0 +1,31 @@
+"""The content hash of a rulebook's canonical AST: its published version id.
+
+Spans and comments are left out (they are not part of equality), so two rulebooks that
+format to the same text hash the same, and moving a rule's text by a line does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from dsl import ast
+
+
+def content_hash(rulebook: ast.Rulebook) -> str:
+    payload = json.dumps(_canonical(rulebook), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def _canonical(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data: dict[str, Any] = {"node": type(value).__name__}
+        for field in dataclasses.fields(value):
+            if field.compare:
+                data[field.name] = _canonical(getattr(value, field.name))
+        return data
+    if isinstance(value, tuple | list):
+        return [_canonical(item) for item in value]
+    return value

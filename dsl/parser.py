@@ -1,0 +1,259 @@
+"""Parse rulebook text into the AST, reporting every error in words a person acts on.
+
+Lark (LALR, contextual lexer) reads `grammar.lark`; a post-lexer decides which newlines end
+a statement. A file is cut into top-level blocks (a line starting at column 1 with
+`rule`, `table`, `valueset`, `criteria`, `test`, `disable` or `rulebook`) and each block is
+parsed on its own, so one mistake yields one diagnostic, never a cascade, and an unchanged
+block is never parsed twice.
+Lark types stop here: `parse` returns `dsl.ast` classes and `Diagnostic`s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from itertools import pairwise
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+
+from dsl import ast
+from dsl.diagnostics import Diagnostic, LineIndex, did_you_mean
+from dsl.parse_tree import TreeToAst
+
+START_RULES = ["start", "input_cell", "output_cell", "header_cell", "expect_cell"]
+TOP_LEVEL = re.compile(r"^(rulebook|rule|table|valueset|criteria|test|disable)\b", re.MULTILINE)
+KEYWORDS = ("rulebook", "rule", "table", "valueset", "criteria", "test", "disable", "when", "then", "else",
+            "if", "and", "or", "not", "in", "hit", "given", "expect", "because", "examples", "extends",
+            "effective", "until", "template", "require", "approve", "reauthorize", "drug", "for", "payer")
+
+# Tokens after which a newline never ends a statement, and before which it never does.
+# (Not after a comparison operator: `when x >` at the end of a line is a mistake to report
+# there, not a reason to read the next line as the value.)
+CONTINUES_AFTER = {"AND", "OR", "THEN", "ELSE", "WHEN", "NOT", "COMMA", "PLUS", "LBRACE", "IF"}
+OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+
+TOKEN_WORDS = {
+    "NAME": "a name", "STRING": 'a quoted text such as "Aetna commercial"', "NUMBER": "a number",
+    "QUANTITY": "a number with its unit such as 10 lesions", "DATE": "a date such as 2026-01-01",
+    "CODE": "a code such as L57.0", "_NL": "the end of the line", "$END": "the end of the file",
+"VBAR": "`|`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`",
+    "RSQB": "`]`", "LBRACE": "`{`", "RBRACE": "`}`", "COMMA": "`,`", "COLON": "`:`",
+}
+
+
+class PostLexer:
+    """Keeps only the newlines that end a statement (see the grammar's first comment)."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        closers: list[str] = []  # the closer expected for each open bracket; BLOCK is a test's `{`
+        previous: Token | None = None
+        for token in stream:
+            if token.type == "_NL":
+                inside_brackets = closers and closers[-1] != "BLOCK"
+                if inside_brackets or previous is None or previous.type in CONTINUES_AFTER or previous.type == "_NL":
+                    continue
+            elif token.type in OPENERS:
+                is_test_block = token.type == "LBRACE" and previous is not None and previous.type == "STRING"
+                closers.append("BLOCK" if is_test_block else OPENERS[token.type])
+            elif closers and (token.type == closers[-1] or (token.type == "RBRACE" and closers[-1] == "BLOCK")):
+                closers.pop()
+            yield token
+            previous = token
+        if previous is not None and previous.type != "_NL":
+            # The end of the text ends the last statement, just after its last token.
+            yield Token("_NL", "\n", start_pos=previous.end_pos, line=previous.end_line,
+                        column=previous.end_column, end_line=previous.end_line, end_column=previous.end_column,
+                        end_pos=previous.end_pos)
+
+
+@cache
+def lark_parser() -> Lark:
+    """Built once per process: the LALR tables are immutable and shared."""
+    grammar = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", start=START_RULES, postlex=PostLexer(),
+                propagate_positions=True, maybe_placeholders=True, cache=False)
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    rulebook: ast.Rulebook
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def parse(text: str) -> ParseResult:
+    """The AST of the blocks that parse, and one diagnostic per broken block."""
+    return _parse_blocks(text, LineIndex(text))
+
+
+@lru_cache(maxsize=8192)
+def _block_tree(block: str, start: str = "start") -> Tree | UnexpectedInput:
+    """One block's parse tree (positions relative to the block), cached by its text: an editor
+    validating on every keystroke re-parses only the block that changed."""
+    try:
+        return lark_parser().parse(block, start=start)
+    except UnexpectedInput as error:
+        return error
+
+
+def _comments(text: str) -> Iterator[re.Match[str]]:
+    """Comments outside strings, found with the same rule the lexer ignores them by."""
+    for match in re.finditer(r'"([^"\\\n]|\\.)*"|#[^\n]*', text):
+        if match.group(0).startswith("#"):
+            yield match
+
+
+def _parse_blocks(text: str, index: LineIndex) -> ParseResult:
+    starts = [m.start() for m in TOP_LEVEL.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    starts.append(len(text))
+    items: list[ast.Item] = []
+    header: ast.Header | None = None
+    diagnostics: list[Diagnostic] = []
+    cell_parser = _cell_parser(text, index)
+    comments: list[Token] = []
+    for begin, end in pairwise(starts):
+        chunk = text[begin:end]
+        if not chunk.strip():
+            continue
+        tree = _block_tree(chunk)
+        if isinstance(tree, UnexpectedInput):
+            diagnostics.append(_unclosed_brace(chunk, index, begin) or _syntax_diagnostic(tree, text, index, begin))
+            continue
+        builder = TreeToAst(text, index, offset=begin, cell_parser=cell_parser)
+        block = builder.rulebook(tree, [])
+        diagnostics.extend(builder.diagnostics)
+        if block.header is not None and header is None:
+            header = block.header
+        items.extend(block.items)
+    comments.extend(Token("COMMENT", m.group(0), start_pos=m.start()) for m in _comments(text))
+    rulebook = TreeToAst.attach_comments(ast.Rulebook(header, tuple(items)), comments, index)
+    return ParseResult(rulebook, tuple(diagnostics))
+
+
+def _unclosed_brace(chunk: str, index: LineIndex, offset: int) -> Diagnostic | None:
+    """A `{` never closed in its block: point at the brace itself, where the fix goes."""
+    opened: list[int] = []
+    for match in re.finditer(r'"([^"\\\n]|\\.)*"|#[^\n]*|[{}]', chunk):
+        if match.group(0) == "{":
+            opened.append(match.start())
+        elif match.group(0) == "}" and opened:
+            opened.pop()
+    if not opened:
+        return None
+    start = offset + opened[0]
+    return Diagnostic("error", "syntax.unclosed_block", "this `{` is never closed: the block needs a `}` before "
+                      "the next rule, table or test", index.span(start, start + 1), "add `}` on a line of its own")
+
+
+def _cell_parser(text: str, index: LineIndex):
+    """Parses one table cell with the start rule its column needs, positions kept."""
+
+    def parse_cell(start: str, begin: int, end: int) -> Tree | Diagnostic:
+        tree = _block_tree(text[begin:end], start)
+        if isinstance(tree, UnexpectedInput):
+            return _syntax_diagnostic(tree, text, index, begin, what=_CELL_WORDS[start])
+        return tree
+
+    return parse_cell
+
+
+_CELL_WORDS = {
+    "input_cell": "a table cell: `-`, a value, a comparison such as `> 10 lesions`, or a set",
+    "output_cell": "an output value or `-`",
+    "header_cell": "a column heading: a fact such as `service.kind`, or `=> name` for an output",
+    "expect_cell": "an expectation such as `flag payer_lesion_cap_applied because ak-cap-10`",
+}
+
+
+def _syntax_diagnostic(error: UnexpectedInput, text: str, index: LineIndex, offset: int,
+                       what: str | None = None) -> Diagnostic:
+    """Say where, what was found, what was expected in words, and a likely fix."""
+    if isinstance(error, UnexpectedCharacters):
+        start = offset + (error.pos_in_stream or 0)
+        char = text[start] if start < len(text) else ""
+        message = f"unexpected character {char!r}"
+        hint = "Quote text with double quotes \"...\"." if char in "'`" else None
+        if char == "*":
+            hint = "patterns are for ICD-10-CM codes such as D22.*; for CPT codes use a range such as 17000..17004"
+        if char == '"':
+            message = "this text is not closed: add the closing double quote on the same line"
+        return Diagnostic("error", "syntax.unexpected_character", message, index.span(start, start + 1), hint)
+    token = getattr(error, "token", None)
+    expected = sorted(getattr(error, "accepts", None) or getattr(error, "expected", None) or [])
+    if isinstance(error, UnexpectedEOF) or token is None or token.type == "$END":
+        start = len(text.rstrip()) if offset == 0 else offset + len(text[offset:].rstrip())
+        start = min(start, len(text))
+        words = _expected_words(expected)
+        message = f"this block ends too early: expected {words}"
+        if "RBRACE" in expected:
+            message = "this block is not closed: expected `}` before the next block"
+        return Diagnostic("error", "syntax.unexpected_end", message, index.span(start, start + 1),
+                          _unclosed_hint(expected))
+    start = offset + (token.start_pos or 0)
+    end = start + max(1, len(str(token)))
+    found = "the end of the line" if token.type == "_NL" else f"`{token}`"
+    if token.type == "_NL":
+        start = offset + (token.start_pos or 0)
+        end = start + 1
+    words = what or _expected_words(expected)
+    message = f"expected {words}, found {found}"
+    hint = None
+    if token.type == "NAME":
+        keywords = [name.lower() for name in expected if name.lower() in KEYWORDS]
+        guess = did_you_mean(str(token), keywords or list(KEYWORDS))
+        if guess:
+            hint = f"did you mean `{guess}`?"
+    if token.type == "RBRACE" or "RBRACE" in expected:
+        hint = hint or _unclosed_hint(expected)
+    if token.type == "_NL" and "RSQB" in expected:
+        hint = "a list opened with `[` is not closed"
+    return Diagnostic("error", "syntax.unexpected_token", message, index.span(start, end), hint)
+
+
+def _unclosed_hint(expected: list[str]) -> str | None:
+    if "RBRACE" in expected:
+        return "a block opened with `{` is not closed"
+    if "RSQB" in expected:
+        return "a list opened with `[` is not closed"
+    if "RPAR" in expected:
+        return "a `(` is not closed"
+    return None
+
+
+def _expected_words(expected: list[str]) -> str:
+    parser = lark_parser()
+    words: list[str] = []
+    for name in expected:
+        if name in TOKEN_WORDS:
+            word = TOKEN_WORDS[name]
+        else:
+            try:
+                pattern = parser.get_terminal(name).pattern
+            except KeyError:
+                continue
+            word = f"`{pattern.value}`" if pattern.type == "str" else name.lower()
+        if word not in words:
+            words.append(word)
+    if "NAME" in expected and "NUMBER" in expected:
+        # Somewhere a value goes: say so once instead of listing every kind of token.
+        keywords = [w for w in words if w.startswith("`") and w.strip("`").isalpha()
+                    and w.strip("`") not in ("any", "all", "none", "not")]
+        words = [*keywords[:4], "a value such as 10 lesions, L57.0, destruction or \"text\""]
+    elif "a name" in words and len(words) > 6:
+        words = [*[w for w in words if w.startswith("`") and w.strip("`").isalpha()][:6], "a name"]
+    if not words:
+        return "something else"
+    if len(words) > 8:
+        words = [*words[:8], "..."]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]

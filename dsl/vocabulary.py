@@ -1,0 +1,185 @@
+"""The vocabulary a domain hands the language: typed facts, actions, value sets, code checks.
+
+`dsl` knows nothing of dermatology; `rulebooks.vocabulary` builds one of these. The checker
+types every rule against it, the compiler reads field paths through it, and the editor gets
+it as JSON for highlighting and completion (`Vocabulary.to_json`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Units by dimension, with the factor to the dimension's base unit. Counts of different
+# things (lesions, stages) are different dimensions: 10 lesions is not 10 stages.
+UNITS: dict[str, tuple[str, float]] = {
+    "day": ("time", 1.0), "days": ("time", 1.0), "week": ("time", 7.0), "weeks": ("time", 7.0),
+    "month": ("time", 30.4375), "months": ("time", 30.4375), "year": ("time", 365.25), "years": ("time", 365.25),
+    "mm": ("length", 0.1), "cm": ("length", 1.0), "sq_cm": ("area", 1.0), "%": ("percent", 1.0),
+    "lesion": ("lesions", 1.0), "lesions": ("lesions", 1.0), "stage": ("stages", 1.0), "stages": ("stages", 1.0),
+    "block": ("blocks", 1.0), "blocks": ("blocks", 1.0), "unit": ("units", 1.0), "units": ("units", 1.0),
+    "mg": ("mass", 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Type:
+    """A fact's type. `kind` is one of: bool, number, quantity, date, string, code, enum, symbol, list, record."""
+
+    kind: str
+    unit: str | None = None
+    system: str | None = None
+    symbols: tuple[str, ...] = ()
+    element: Type | None = None
+    fields: tuple[tuple[str, Type], ...] = ()
+    name: str = ""
+    integer: bool = False
+
+    def describe(self) -> str:
+        """The type in words, for messages: 'a number of lesions', 'an ICD-10-CM code'."""
+        if self.kind == "quantity":
+            return f"a number of {self.unit}"
+        if self.kind == "code":
+            return f"a {SYSTEM_WORDS.get(self.system or '', self.system)} code"
+        if self.kind == "enum":
+            return f"one of {', '.join(self.symbols[:6])}{', ...' if len(self.symbols) > 6 else ''}"
+        if self.kind == "list" and self.element is not None:
+            return f"a list of {self.element.describe().split(' ', 1)[1]}s"
+        if self.kind == "record":
+            return f"a {self.name or 'record'}"
+        return {"bool": "yes or no", "number": "a number", "date": "a date", "string": "a quoted text",
+                "symbol": "a name"}.get(self.kind, self.kind)
+
+    def field(self, name: str) -> Type | None:
+        for field_name, field_type in self.fields:
+            if field_name == name:
+                return field_type
+        return None
+
+
+SYSTEM_WORDS = {"icd10": "ICD-10-CM", "cpt": "CPT/HCPCS", "modifier": "modifier"}
+
+BOOL = Type("bool")
+NUMBER = Type("number")
+INTEGER = Type("number", integer=True)
+DATE = Type("date")
+STRING = Type("string")
+SYMBOL = Type("symbol")
+
+
+def quantity(unit: str) -> Type:
+    return Type("quantity", unit=unit)
+
+
+def code(system: str) -> Type:
+    return Type("code", system=system)
+
+
+def enum(name: str, *symbols: str) -> Type:
+    return Type("enum", symbols=tuple(symbols), name=name)
+
+
+def list_of(element: Type) -> Type:
+    return Type("list", element=element)
+
+
+def record(name: str, **fields: Type) -> Type:
+    return Type("record", fields=tuple(fields.items()), name=name)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A fact rules can read. `required` facts are always present; others may be missing."""
+
+    path: str
+    type: Type
+    doc: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """An action as a sentence template: fixed words and `{param}` slots typed by `params`."""
+
+    name: str
+    template: str
+    params: tuple[tuple[str, Type], ...] = ()
+    phases: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.template.split())
+
+    def param_type(self, name: str) -> Type:
+        return dict(self.params)[name]
+
+
+SLOT = re.compile(r"^\{(\w+)\}$")
+CodeValidator = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    phases: tuple[str, ...]
+    fields: tuple[Field, ...]
+    actions: tuple[ActionSpec, ...]
+    value_sets: Mapping[str, tuple[Type, tuple[str, ...]]] = field(default_factory=dict)
+    code_validators: Mapping[str, CodeValidator] = field(default_factory=dict)
+    phase_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def field_type(self, path: str) -> Type | None:
+        for candidate in self.fields:
+            if candidate.path == path:
+                return candidate.type
+        head, _, rest = path.partition(".")
+        parent = next((f.type for f in self.fields if f.path == head), None)
+        while parent is not None and rest:
+            name, _, rest = rest.partition(".")
+            parent = parent.field(name) if parent.kind == "record" else None
+        return parent
+
+    def is_required(self, path: str) -> bool:
+        return any(f.path == path and f.required for f in self.fields)
+
+    def field_names(self) -> list[str]:
+        return [f.path for f in self.fields]
+
+    def validate_code(self, system: str, text: str) -> str | None:
+        validator = self.code_validators.get(system)
+        return validator(text) if validator else None
+
+    def to_json(self) -> dict[str, Any]:
+        """What the web editor needs to highlight and complete rulebook text."""
+        return {
+            "phases": list(self.phases),
+            "fields": [{"path": f.path, "type": type_json(f.type), "doc": f.doc, "required": f.required}
+                       for f in self.fields],
+            "actions": [{"name": a.name, "template": a.template, "phases": list(a.phases), "doc": a.doc,
+                         "params": {n: type_json(t) for n, t in a.params}} for a in self.actions],
+            "valueSets": {name: {"type": type_json(t), "values": list(values)}
+                          for name, (t, values) in self.value_sets.items()},
+            "units": sorted(UNITS),
+            "keywords": ["rulebook", "for", "payer", "extends", "effective", "until", "template", "valueset",
+                         "rule", "in", "when", "then", "if", "else", "and", "or", "not", "any", "all", "none",
+                         "missing", "table", "hit", "unique", "first", "priority", "collect", "criteria", "drug",
+                         "require", "approve", "reauthorize", "test", "given", "expect", "no", "because",
+                         "examples", "disable"],
+        }
+
+
+def type_json(type_: Type) -> dict[str, Any]:
+    data: dict[str, Any] = {"kind": type_.kind, "description": type_.describe()}
+    if type_.unit:
+        data["unit"] = type_.unit
+    if type_.system:
+        data["system"] = type_.system
+    if type_.symbols:
+        data["symbols"] = list(type_.symbols)
+    if type_.element:
+        data["element"] = type_json(type_.element)
+    if type_.fields:
+        data["fields"] = {name: type_json(t) for name, t in type_.fields}
+    return data

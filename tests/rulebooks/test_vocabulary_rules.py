@@ -1,0 +1,79 @@
+"""The dermatology vocabulary: code checks against real code sets, and the JSON the editor reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from rulebooks import authoring
+from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
+from rulebooks.vocabulary import dermatology_vocabulary
+
+
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [
+        pytest.param("L57.0", True, id="actinic keratosis"),
+        pytest.param("C44.311", True, id="basal cell carcinoma of the nose"),
+        pytest.param("D22.*", True, id="a pattern over nevi"),
+        pytest.param("C44.3*", True, id="a pattern over a subcategory"),
+        pytest.param("L57.7", False, id="not in the code set"),
+        pytest.param("L82", False, id="a category is not billable"),
+        pytest.param("Q99.9*", True, id="a pattern that matches Q99.9"),
+        pytest.param("L99.9*", False, id="a pattern that matches nothing"),
+    ],
+)
+def test_icd10_literals_are_checked_against_the_shipped_code_set(code: str, ok: bool) -> None:
+    assert (check_icd10(code) is None) is ok
+
+
+def test_icd10_suggests_the_nearest_code() -> None:
+    assert "did you mean L57.0?" in (check_icd10("L57.7") or "")
+
+
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [
+        pytest.param("17000", True, id="CPT category I"),
+        pytest.param("0001U", True, id="PLA code"),
+        pytest.param("J7321", True, id="HCPCS level II"),
+        pytest.param("00001", False, id="below CPT's range"),
+        pytest.param("1700", False, id="four digits"),
+    ],
+)
+def test_procedure_codes_by_format_and_range(code: str, ok: bool) -> None:
+    assert (check_procedure_code(code) is None) is ok
+
+
+def test_modifiers_are_known_or_suggested() -> None:
+    assert check_modifier("XS") is None and check_modifier("59") is None
+    assert "did you mean GZ?" in (check_modifier("XZ") or "")
+
+
+def test_vocabulary_json_for_the_editor() -> None:
+    data = authoring.vocabulary()
+    fields = {f["path"]: f for f in data["fields"]}
+    assert fields["service.count"]["type"] == {
+        "kind": "quantity",
+        "description": "a number of lesions",
+        "unit": "lesions",
+    }
+    assert fields["payer"]["required"] is True
+    actions = {a["name"]: a for a in data["actions"]}
+    assert actions["cap_lesions"]["template"] == "cap lesions of service at {count}"
+    assert actions["cap_lesions"]["phases"] == ["policy"]
+    assert "benign_lesion_symptoms" in data["valueSets"]
+    assert data["phases"] == ["classify", "select", "policy", "route"]
+
+
+def test_every_field_path_resolves_to_its_type() -> None:
+    vocabulary = dermatology_vocabulary()
+    for field in vocabulary.fields:
+        assert vocabulary.field_type(field.path) == field.type
+    assert vocabulary.field_type("service.nope") is None
+
+
+def test_findings_are_the_labels_the_note_analysis_produces() -> None:
+    from rulebooks.notes.findings import COSMETIC_LABELS, INDICATOR_LABELS
+    from rulebooks.vocabulary import FINDINGS
+
+    assert set(FINDINGS) == INDICATOR_LABELS | COSMETIC_LABELS
