@@ -149,18 +149,21 @@ async def code_stored_encounter(
         )
         for query in superseded.scalars().all():
             query.status, query.resolved_at = "withdrawn", now
-    held = {sid for line in coding.held_lines for sid in line.service_ids}
-    for query in coded.documentation.queries:
-        if query.service_id in held:
+    # Every held line is a question to the provider: the documentation's own, a rule's, or a
+    # coding step's (an E/M level, a biopsy technique); one open query per held service.
+    documented = {query.service_id: query for query in coded.documentation.queries}
+    for line in coding.held_lines:
+        for service_id in line.service_ids:
+            source = documented.get(service_id)
             session.add(
                 ProviderQueryRecord(
                     tenant_id=record.tenant_id,
                     encounter_id=record.id,
                     external_id=record.external_id,
-                    service_id=query.service_id,
-                    topic=query.topic,
-                    text=query.text,
-                    missing=list(query.missing),
+                    service_id=service_id,
+                    topic=source.topic if source else "coding",
+                    text=line.query,
+                    missing=list(source.missing) if source else [],
                 )
             )
     return coding, coding_record

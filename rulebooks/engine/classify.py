@@ -95,12 +95,13 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
             elif classification == "borderline" and line.route == "claim":
                 line.route = "held"
                 services = [ctx.service(sid) for sid in line.service_ids]
+                asked = asked_already(ctx, line.service_ids)
                 documented = [
                     ctx.classification_notes[sid].query
                     for sid in line.service_ids
                     if sid in ctx.classification_notes and ctx.classification_notes[sid].query
                 ]
-                line.query = (
+                line.query = asked or (
                     " ".join(dict.fromkeys(documented))
                     if documented
                     else BORDERLINE_QUERY.format(
@@ -114,7 +115,8 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
                         diagnoses=sorted({d for s in services for d in s.diagnoses}),
                     )
                 )
-                ctx.flag("provider_query", line.reasons[-1], detail=line.query, service_ids=line.service_ids)
+                if not asked:  # one question per service: a rule's query already asked it
+                    ctx.flag("provider_query", line.reasons[-1], detail=line.query, service_ids=line.service_ids)
             ctx.lines.append(line)
         ctx.flags.extend(sub.flags)
         if classification == "cosmetic" and sub.lines:
@@ -148,3 +150,11 @@ def explain_medical_classifications(ctx: CodingContext) -> None:
                 and note.reason not in line.reasons
             ):
                 line.reasons.append(note.reason)
+
+
+def asked_already(ctx: CodingContext, service_ids: Sequence[str]) -> str | None:
+    """The question a rule already put to the provider about these services (the payer's own words)."""
+    for flag in ctx.flags:
+        if flag.code == "provider_query" and flag.detail and set(flag.service_ids) & set(service_ids):
+            return flag.detail
+    return None

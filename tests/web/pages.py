@@ -1,0 +1,88 @@
+"""What a practice manager does in the editor, as Playwright steps (shared by tests, screenshots, benchmark)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tests.web.harness import DEMO_EMAIL, DEMO_PASSWORD
+
+if TYPE_CHECKING:  # Playwright is imported only where a browser runs (not by doctest collection)
+    from playwright.sync_api import BrowserContext, Locator, Page
+
+LOGIN = "mutation Login($email: String!, $password: String!) { login(email: $email, password: $password) { ok } }"
+
+
+def log_in_quickly(context: BrowserContext, base_url: str) -> None:
+    """Log in through the API in this browser context (the cookies land in the browser's jar)."""
+    response = context.request.post(
+        f"{base_url}/graphql",
+        data={"query": LOGIN, "variables": {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}},
+    )
+    assert response.ok and response.json()["data"]["login"]["ok"], response.text()
+
+
+def graphql(context: BrowserContext, base_url: str, query: str, variables: dict[str, Any] | None = None) -> Any:
+    """A GraphQL call with this context's session cookie and CSRF header."""
+    csrf = next((c["value"] for c in context.cookies() if c["name"] == "cutis_csrf"), "")
+    response = context.request.post(
+        f"{base_url}/graphql",
+        data={"query": query, "variables": variables or {}},
+        headers={"X-CSRF-Token": csrf},
+    )
+    payload = response.json()
+    assert not payload.get("errors"), payload
+    return payload["data"]
+
+
+def rulebook_id(context: BrowserContext, base_url: str, payer: str) -> str:
+    data = graphql(context, base_url, "query($p: String) { rulebooks(payer: $p) { id } }", {"p": payer})
+    return str(data["rulebooks"][0]["id"])
+
+
+def open_rulebook(page: Page, base_url: str, payer: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/rulebooks/{rulebook_id(page.context, base_url, payer)}")
+    expect(page.locator(".cm-content")).to_be_visible()
+    expect(page.locator("#problems-summary")).not_to_have_text("Checking…")
+
+
+def editor(page: Page) -> Locator:
+    return page.locator(".cm-content")
+
+
+def go_to_line(page: Page, line: int) -> None:
+    """Put the cursor at the end of a line using the keyboard only."""
+    editor(page).focus()
+    page.keyboard.press("Control+Home")
+    for _ in range(line - 1):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("End")
+
+
+def retype_line(page: Page, line: int, text: str) -> None:
+    """Replace a line's text after its indentation, as typed."""
+    go_to_line(page, line)
+    page.keyboard.press("Home")
+    page.keyboard.press("Shift+End")
+    page.keyboard.type(text)
+    page.keyboard.press("Escape")  # close a completion popup, if any
+
+
+# The line number shown in the gutter beside an element of the editor's content.
+_GUTTER_LINE = """(element) => {
+  const line = element.closest('.cm-line');
+  const top = line.getBoundingClientRect().top;
+  const numbers = [...document.querySelectorAll('.cm-lineNumbers .cm-gutterElement')];
+  const match = numbers.find((n) => Math.abs(n.getBoundingClientRect().top - top) < 3);
+  return match ? Number(match.textContent) : null;
+}"""
+
+
+def line_of(locator: Locator) -> int | None:
+    line: int | None = locator.evaluate(_GUTTER_LINE)
+    return line
+
+
+def cursor_line(page: Page) -> int:
+    return int(page.locator(".cm-lineNumbers .cm-activeLineGutter").inner_text())

@@ -1,0 +1,167 @@
+// The shapes the page reads from the operation documents (a subset of graphql/schema.graphql).
+
+export interface Me {
+  userId: string | null;
+  email: string | null;
+  name: string | null;
+  role: string | null;
+  permissions: string[];
+  memberships: { tenantId: string; tenantName: string; role: string }[];
+  currentTenantId: string | null;
+}
+
+export interface Payer {
+  code: string;
+  name: string;
+  planType: string;
+}
+
+export interface RulebookSummary {
+  id: string;
+  name: string;
+  payer: string | null;
+  layer: string;
+  status: string;
+  draftRevision: number;
+  draftUpdatedAt: string;
+}
+
+export interface Rulebook extends RulebookSummary {
+  draftText: string;
+}
+
+export interface Diagnostic {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  start: number;
+  end: number;
+  severity: string;
+  code: string;
+  message: string;
+  hint: string | null;
+}
+
+export interface ExpectationResult {
+  expectation: string;
+  passed: boolean;
+  message: string;
+  line: number | null;
+}
+
+export interface RuleTestResult {
+  name: string;
+  passed: boolean;
+  line: number | null;
+  example: number | null;
+  fired: string[];
+  observed: string[];
+  expectations: ExpectationResult[];
+}
+
+export interface TestReport {
+  passed: boolean;
+  results: RuleTestResult[];
+  coverage: {
+    percent: number;
+    uncoveredRules: string[];
+    rules: Record<string, boolean>;
+    rows: Record<string, boolean>;
+    conditions: Record<string, { true: boolean; false: boolean }>;
+  } | null;
+  diagnostics: Diagnostic[];
+}
+
+export interface RuleRef {
+  ruleId: string;
+  label: string;
+  span: { line: number; column: number } | null;
+}
+
+export interface Reason {
+  step: string | null;
+  message: string;
+  values: Record<string, unknown>;
+  rule: RuleRef | null;
+}
+
+export interface CodedLine {
+  code: string;
+  units: number;
+  modifiers: string[];
+  diagnoses: string[];
+  charge: string | null;
+  serviceIds: string[];
+  reasons: Reason[];
+}
+
+export interface HeldLine {
+  code: string;
+  units: number;
+  query: string;
+  serviceIds: string[];
+  reasons: Reason[];
+}
+
+export interface Flag {
+  code: string;
+  detail: string | null;
+  serviceIds: string[];
+  reasons: Reason[];
+}
+
+export interface TraceEntry {
+  rule: string;
+  label: string;
+  status: string;
+  line: number;
+  column: number;
+  values: Record<string, unknown>;
+  actions: string[];
+  missing: string[];
+  row: number | null;
+}
+
+export type ExplainResult =
+  | {
+      __typename: "ExplainResult";
+      coding: {
+        status: string;
+        claimLines: CodedLine[];
+        selfPayLines: CodedLine[];
+        heldLines: HeldLine[];
+        flags: Flag[];
+      } | null;
+      trace: TraceEntry[];
+      diagnostics: Diagnostic[];
+    }
+  | { __typename: "InvalidInput"; message: string; fields: { path: string; message: string }[] }
+  | { __typename: "NotFoundError"; message: string };
+
+export interface EncounterSummary {
+  id: string;
+  externalId: string;
+  dateOfService: string;
+  payer: string;
+}
+
+/** `ruleVocabulary`: what the checker knows; highlighting and completion derive from it. */
+export interface VocabularyType {
+  kind: string;
+  description: string;
+  symbols?: string[];
+  unit?: string;
+  system?: string;
+  element?: VocabularyType;
+  fields?: Record<string, VocabularyType>;
+}
+
+export interface Vocabulary {
+  phases: string[];
+  fields: { path: string; type: VocabularyType; doc: string; required?: boolean }[];
+  actions: { name: string; template: string; phases: string[]; doc: string; params: Record<string, VocabularyType> }[];
+  valueSets: Record<string, { type: VocabularyType; values: string[] }>;
+  units: string[];
+  keywords: string[];
+}

@@ -1,0 +1,71 @@
+// The rule editor's entry point: who is logged in, then one screen per route.
+import { NotLoggedIn, gql } from "./api/client";
+import type { Me } from "./api/types";
+import { h } from "./dom";
+import { mayLeave, navigate, setLeaveGuard, startRouter } from "./router";
+import { renderLogin } from "./screens/login";
+import { renderPayers } from "./screens/payers";
+import { renderRulebook } from "./screens/rulebook";
+import { renderShell } from "./screens/shell";
+import "./styles.css";
+
+const root = document.getElementById("app") as HTMLElement;
+let me: Me | null = null;
+
+async function currentUser(): Promise<Me | null> {
+  try {
+    const data = await gql<{ me: Me }>("Me");
+    return data.me.userId ? data.me : null;
+  } catch (error) {
+    if (error instanceof NotLoggedIn) return null;
+    throw error;
+  }
+}
+
+/** A request found the session gone: back to the login screen, then back here. */
+export function sessionEnded(): void {
+  me = null;
+  setLeaveGuard(null);
+  navigate(`/login?next=${encodeURIComponent(location.pathname)}`, { replace: true, force: true });
+}
+
+async function render(): Promise<void> {
+  const path = location.pathname;
+  if (me === null) {
+    try {
+      me = await currentUser();
+    } catch (error) {
+      root.replaceChildren(h("p", { class: "page-error", role: "alert" }, (error as Error).message));
+      return;
+    }
+  }
+  if (path === "/login" || me === null) {
+    if (me !== null) return navigate("/", { replace: true });
+    const next = path === "/login" ? new URLSearchParams(location.search).get("next") : path;
+    if (path !== "/login") history.replaceState(null, "", `/login?next=${encodeURIComponent(path)}`);
+    renderLogin(root, async () => {
+      me = await currentUser();
+      navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/", { replace: true });
+    });
+    return;
+  }
+  const main = renderShell(root, me, async () => {
+    if (!mayLeave()) return;
+    try {
+      await gql("Logout");
+    } finally {
+      me = null;
+      navigate("/login", { replace: true, force: true });
+    }
+  });
+  const rulebookMatch = path.match(/^\/rulebooks\/([^/]+)$/);
+  if (rulebookMatch) await renderRulebook(main, decodeURIComponent(rulebookMatch[1]));
+  else await renderPayers(main);
+}
+
+startRouter(() => {
+  render().catch((error) => {
+    if (error instanceof NotLoggedIn) sessionEnded();
+    else root.replaceChildren(h("p", { class: "page-error", role: "alert" }, String(error?.message ?? error)));
+  });
+});

@@ -1,0 +1,119 @@
+// The payers screen: each payer of the clinic with its rulebooks and their status.
+import { gql } from "../api/client";
+import type { Payer, Rulebook } from "../api/types";
+import { announce, formatDateTime, h } from "../dom";
+import { navigate } from "../router";
+import { focusHeading } from "./shell";
+
+interface ClinicRulebooks {
+  clinic: { name: string; payers: Payer[] };
+  rulebooks: Rulebook[];
+}
+
+const PLAN_TYPES: Record<string, string> = {
+  commercial: "Commercial",
+  medicare_ffs: "Medicare (fee for service)",
+  medicare_advantage: "Medicare Advantage",
+  medicaid: "Medicaid",
+  self_pay: "Self-pay",
+};
+
+/** The effective dates written in a rulebook's header (`effective 2026-01-01 until ...`). */
+export function effectiveDates(text: string): string {
+  const match = text.match(/^\s*effective\s+(\d{4}-\d{2}-\d{2})(?:\s+until\s+(\d{4}-\d{2}-\d{2}))?/m);
+  if (!match) return "No effective date";
+  return match[2] ? `${match[1]} to ${match[2]}` : `From ${match[1]}`;
+}
+
+function statusBadge(status: string): HTMLElement {
+  return h("span", { class: `badge badge-${status}` }, status === "draft" ? "Draft" : status);
+}
+
+function rulebookItem(rulebook: Rulebook): HTMLElement {
+  return h(
+    "li",
+    { class: "rulebook-item" },
+    h("a", { href: `/rulebooks/${encodeURIComponent(rulebook.id)}`, "data-route": "", class: "rulebook-link" }, rulebook.name),
+    h(
+      "div",
+      { class: "rulebook-meta" },
+      statusBadge(rulebook.status),
+      h("span", {}, "Not published"),
+      h("span", {}, effectiveDates(rulebook.draftText)),
+      h("span", {}, `Revision ${rulebook.draftRevision}, saved ${formatDateTime(rulebook.draftUpdatedAt)}`),
+    ),
+  );
+}
+
+async function createRulebook(payer: Payer): Promise<void> {
+  const name = `${payer.name} rules`;
+  const text = `rulebook "${name}" for payer ${payer.code}\n  extends "National base"\n`;
+  const data = await gql<{ createRulebook: { __typename: string; id?: string; message?: string } }>("CreateRulebook", {
+    name,
+    payer: payer.code,
+    text,
+  });
+  const result = data.createRulebook;
+  if (result.__typename === "Rulebook" && result.id) navigate(`/rulebooks/${encodeURIComponent(result.id)}`);
+  else announce(result.message ?? "The rulebook could not be created.");
+}
+
+export async function renderPayers(main: HTMLElement): Promise<void> {
+  document.title = "Payers · cutis";
+  main.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading your payers…"));
+  const data = await gql<ClinicRulebooks>("ClinicRulebooks");
+  const byPayer = new Map<string, Rulebook[]>();
+  for (const rulebook of data.rulebooks) {
+    const key = rulebook.payer ?? "";
+    byPayer.set(key, [...(byPayer.get(key) ?? []), rulebook]);
+  }
+  const rows = data.clinic.payers.map((payer) => {
+    const rulebooks = byPayer.get(payer.code) ?? [];
+    return h(
+      "tr",
+      {},
+      h("th", { scope: "row" }, h("div", { class: "payer-name" }, payer.name), h("div", { class: "payer-code" }, payer.code)),
+      h("td", {}, PLAN_TYPES[payer.planType] ?? payer.planType),
+      h(
+        "td",
+        {},
+        rulebooks.length
+          ? h("ul", { class: "rulebook-list", "aria-label": `Rulebooks for ${payer.name}` }, rulebooks.map(rulebookItem))
+          : h(
+              "div",
+              { class: "no-rulebook" },
+              h("span", { class: "muted" }, "No payer rules: the national base applies."),
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "button subtle small",
+                  "aria-label": `Create a rulebook for ${payer.name}`,
+                  onclick: () => void createRulebook(payer),
+                },
+                "Create rulebook",
+              ),
+            ),
+      ),
+    );
+  });
+  const clinicRulebooks = byPayer.get("") ?? [];
+  main.replaceChildren(
+    h(
+      "div",
+      { class: "page" },
+      h("div", { class: "page-heading" }, h("h1", {}, "Payers and rulebooks"), h("p", { class: "muted" }, data.clinic.name)),
+      h(
+        "table",
+        { class: "payers-table" },
+        h("caption", { class: "visually-hidden" }, "Your clinic's payers, their plan type and their rulebooks"),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Payer"), h("th", { scope: "col" }, "Plan type"), h("th", { scope: "col" }, "Rulebooks"))),
+        h("tbody", {}, rows),
+      ),
+      clinicRulebooks.length
+        ? h("section", { "aria-labelledby": "clinic-rules" }, h("h2", { id: "clinic-rules" }, "Clinic rules (all payers)"), h("ul", { class: "rulebook-list" }, clinicRulebooks.map(rulebookItem)))
+        : null,
+    ),
+  );
+  focusHeading(main);
+}

@@ -1,0 +1,34 @@
+// The frame around every screen after login: the product name, where you are, who you are.
+import type { Me } from "../api/types";
+import { h } from "../dom";
+
+export function renderShell(root: HTMLElement, me: Me, onLogout: () => void): HTMLElement {
+  const clinic = me.memberships.find((m) => m.tenantId === me.currentTenantId) ?? me.memberships[0];
+  const main = h("main", { id: "main", tabindex: "-1" });
+  root.replaceChildren(
+    h(
+      "header",
+      { class: "appbar" },
+      h("a", { class: "brand", href: "/", "data-route": "" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "c"), "cutis"),
+      h("nav", { "aria-label": "Main" }, h("a", { href: "/", "data-route": "" }, "Payers and rulebooks")),
+      h(
+        "div",
+        { class: "appbar-user" },
+        h("span", { class: "user-name" }, me.name ?? me.email ?? ""),
+        clinic ? h("span", { class: "user-clinic" }, clinic.tenantName) : null,
+        h("button", { type: "button", class: "button subtle", onclick: onLogout }, "Log out"),
+      ),
+    ),
+    main,
+  );
+  return main;
+}
+
+/** After a route change, move focus to the new screen's heading so screen readers follow. */
+export function focusHeading(container: HTMLElement): void {
+  const heading = container.querySelector("h1");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+}
