@@ -17,6 +17,8 @@ from dsl.diagnostics import Diagnostic, did_you_mean
 from dsl.runtime import Trace
 from dsl.testing import Observation, Run
 from dsl.testing import run_tests as run_checked_tests
+from rulebooks.coding import code_encounter
+from rulebooks.engine.context import FeeSchedules
 from rulebooks.engine.pipeline import code
 from rulebooks.models import Coding, Encounter
 from rulebooks.stack import LoadedRulebook, Stack, library_texts, load_rulebook
@@ -98,34 +100,31 @@ def run_tests(text: str) -> dict[str, Any]:
 
 
 def explain(text: str, encounter: Encounter | dict[str, Any],
-            findings: dict[str, list[str]] | None = None) -> dict[str, Any]:
+            findings: dict[str, list[str]] | None = None, fees: FeeSchedules | None = None) -> dict[str, Any]:
     """Code an encounter with this rulebook on top of what it extends: the Coding, and every
-    rule that fired or was undetermined with the values it compared."""
+    rule that fired or was undetermined with the values it compared.
+
+    Without `findings`, the encounter goes the production path: its note is analysed and each
+    service classified (medical, cosmetic, borderline) before the rules run."""
     built = build(text, dermatology_vocabulary())
     if built.program is None:
         return {"coding": None, "trace": [], "diagnostics": [d.to_json() for d in built.diagnostics]}
     if not isinstance(encounter, Encounter):
         encounter = Encounter.model_validate(encounter)
+    stack = Stack((*_parents(built), _loaded(built)))
     if findings is None:
-        findings = findings_from_note(encounter)
-    stack = Stack((*_parents(built), _loaded(built))).observed(findings=findings)
-    coding = code(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT, stack=stack)
+        coded = code_encounter(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT, fees=fees,
+                               stack=stack)
+        coding, stack = coded.coding, coded.stack or stack
+    else:
+        stack = stack.observed(findings=findings)
+        coding = code(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT, stack=stack, fees=fees)
     trace = [{"rule": o.rule_id, "label": o.label, "status": o.status, "line": o.span.line,
               "column": o.span.column, "values": {k: _json(v) for k, v in o.values.items()},
               "missing": list(o.missing), "row": o.row,
               "actions": [" ".join(a.words) for a in o.actions]} for o in stack.journal or []]
     return {"coding": coding.model_dump(mode="json"), "trace": trace,
             "diagnostics": [d.to_json() for d in built.diagnostics]}
-
-
-def findings_from_note(encounter: Encounter) -> dict[str, list[str]]:
-    """Each service's affirmed findings from the note analysis (rulebooks.notes), by service id."""
-    if not encounter.note:
-        return {}
-    from rulebooks.notes import analyze_note, service_finding_facts  # loads the NLP pipeline once
-
-    by_service = service_finding_facts(encounter, analyze_note(encounter.note))
-    return {service_id: sorted(facts.affirmed) for service_id, facts in by_service.items()}
 
 
 def _json(value: Any) -> Any:

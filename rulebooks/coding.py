@@ -26,6 +26,7 @@ STEP_DOCUMENTATION = "classify_documentation"
 class CodedEncounter:
     coding: Coding
     documentation: DocumentationResult
+    stack: Stack | None = None  # as run: its journal holds every rule outcome (for explanations)
 
 
 def code_encounter(
@@ -58,7 +59,7 @@ def code_encounter(
         classifications=classifications,
         classification_notes=notes,
     )
-    return CodedEncounter(coding=coding, documentation=documentation)
+    return CodedEncounter(coding=coding, documentation=documentation, stack=stack)
 
 
 def documentation_reason(classification: Any) -> Reason:

@@ -209,7 +209,9 @@ class AuthoringQueries:
                     return NotFoundError(message=error.message)
                 await ctx.audit("encounter.explain", "phi_read", object_type="Encounter", object_ids=[record.id])
             model = EncounterModel.model_validate(record.payload)
-        raw = authoring.explain(_text(text), model)
+        async with ctx.lock:
+            fees = await ctx.services.fee_cache.get(await ctx.session(), ctx.require_principal().tenant_id)
+        raw = authoring.explain(_text(text), model, fees=fees)
         coding = raw.get("coding")
         return ExplainResult(
             coding=types.coding_type(CodingModel.model_validate(coding), model.external_id) if coding else None,
