@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rulebooks.coding import code_encounter, payer_stack
@@ -19,6 +20,7 @@ from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, Outbo
 from tenants.base import utcnow
 
 CODE_ENCOUNTER_JOB = "code_encounter"
+VERSION_ATTEMPTS = 5
 
 
 def parse_encounter(payload: Any) -> Encounter:
@@ -52,30 +54,40 @@ def _message(issue: Any) -> str:
 
 
 async def store_encounter(session: AsyncSession, tenant_id: uuid.UUID, encounter: Encounter) -> EncounterRecord:
-    """A new version of the encounter; an earlier version with the same external id stays, linked."""
-    previous = (
-        await session.execute(
-            select(EncounterRecord.id, EncounterRecord.version)
-            .where(EncounterRecord.external_id == encounter.external_id)
-            .order_by(EncounterRecord.version.desc())
-            .limit(1)
+    """A new version of the encounter; an earlier version with the same external id stays, linked.
+
+    Two submissions of the same encounter at once both read the same latest version; the one
+    that loses the unique (tenant, external id, version) race reads again and takes the next.
+    """
+    for _ in range(VERSION_ATTEMPTS):
+        previous = (
+            await session.execute(
+                select(EncounterRecord.id, EncounterRecord.version)
+                .where(EncounterRecord.external_id == encounter.external_id)
+                .order_by(EncounterRecord.version.desc())
+                .limit(1)
+            )
+        ).first()
+        record = EncounterRecord(
+            id=uuid.uuid4(),
+            created_at=utcnow(),
+            tenant_id=tenant_id,
+            external_id=encounter.external_id,
+            version=(previous.version + 1) if previous else 1,
+            previous_id=previous.id if previous else None,
+            payer_code=encounter.coverage.payer,
+            date_of_service=encounter.date_of_service,
+            status="received",
+            payload=encounter.model_dump(mode="json", exclude_none=True),
         )
-    ).first()
-    record = EncounterRecord(
-        id=uuid.uuid4(),
-        created_at=utcnow(),
-        tenant_id=tenant_id,
-        external_id=encounter.external_id,
-        version=(previous.version + 1) if previous else 1,
-        previous_id=previous.id if previous else None,
-        payer_code=encounter.coverage.payer,
-        date_of_service=encounter.date_of_service,
-        status="received",
-        payload=encounter.model_dump(mode="json", exclude_none=True),
-    )
-    session.add(record)
-    await session.flush()  # before its coding: the unit of work knows no relationship between them
-    return record
+        try:
+            async with session.begin_nested():
+                session.add(record)
+                await session.flush()  # before its coding: the unit of work knows no relationship between them
+            return record
+        except IntegrityError:
+            continue
+    raise InputInvalid("the encounter is being submitted many times at once; try again", [])
 
 
 class FeeCache:

@@ -114,3 +114,16 @@ async def test_healthz_reports_the_database(app_client) -> None:
     response = await app_client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
+
+
+async def test_concurrent_resubmissions_get_distinct_versions(app_client) -> None:
+    import asyncio
+
+    from tests.factories import make_clinic
+
+    clinic = await make_clinic(app_client.app_services.session_factory)
+    bodies = await asyncio.gather(
+        *(gql(app_client, operation("SubmitEncounter"), {"input": encounter_input()}, clinic.key) for _ in range(4))
+    )
+    versions = sorted(body["data"]["submitEncounter"]["encounter"]["version"] for body in bodies)
+    assert versions == [1, 2, 3, 4]
