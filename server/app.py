@@ -21,6 +21,7 @@ from server.codesets import load_installed
 from server.db import create_engine, create_session_factory, global_session
 from server.encounters import FeeCache
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
+from server.logs import quiet_parameter_loggers
 from server.mail import MailboxMailer
 from server.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from server.settings import Settings
@@ -28,6 +29,7 @@ from server.settings import Settings
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    quiet_parameter_loggers()
     load_installed(settings.data_dir)
     engine = create_engine(settings)
     factory = create_session_factory(engine)

@@ -10,6 +10,7 @@ from arq import Retry, cron
 from server.codesets import load_installed
 from server.db import create_engine, create_session_factory
 from server.jobs import ArqQueue, RetryLater, redis_settings, run_outbox_job, sweep_stale
+from server.logs import quiet_parameter_loggers
 from server.settings import Settings
 
 
@@ -31,6 +32,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         raise SystemExit("cutis worker needs CUTIS_REDIS_URL (the embedded mode runs jobs in-process)")
 
     async def startup(ctx: dict[str, Any]) -> None:
+        quiet_parameter_loggers()
         load_installed(settings.data_dir)
         ctx["engine"] = create_engine(settings)
         ctx["session_factory"] = create_session_factory(ctx["engine"])

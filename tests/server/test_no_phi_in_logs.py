@@ -1,0 +1,43 @@
+"""PHI never reaches the logs: not on success, not on a validation failure, not on a crash."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from tests.factories import make_clinic
+from tests.server.graphql_ops import encounter_input, gql, operation
+
+PATIENT_ID = "MRN-ZX-998877"
+NOTE_MARKER = "Quixotically-Named Patient"
+
+
+def _phi_encounter() -> dict[str, Any]:
+    encounter = encounter_input(note=f"{NOTE_MARKER} reports a bleeding lesion on the left forearm.")
+    encounter["patient"]["id"] = PATIENT_ID
+    return encounter
+
+
+async def test_no_phi_in_logs(app_client, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory)
+    caplog.set_level(logging.DEBUG)
+    await gql(app_client, operation("CodeEncounter"), {"input": _phi_encounter()}, clinic.key)
+    await gql(app_client, operation("SubmitEncounter"), {"input": _phi_encounter()}, clinic.key)
+    await app_client.app_services.queue.drain()
+    invalid = _phi_encounter()
+    invalid["diagnoses"] = [NOTE_MARKER]
+    await gql(app_client, operation("CodeEncounter"), {"input": invalid}, clinic.key)
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"crash while reading {NOTE_MARKER} / {PATIENT_ID}")
+
+    monkeypatch.setattr("server.encounters.code_encounter", explode)
+    body = await gql(app_client, operation("CodeEncounter"), {"input": _phi_encounter()}, clinic.key)
+    assert body["errors"][0]["message"] == "internal error"
+    logged = "\n".join(record.getMessage() + str(record.exc_text or "") for record in caplog.records)
+    assert caplog.records, "the test must see the log records it checks"
+    assert NOTE_MARKER not in logged
+    assert PATIENT_ID not in logged
+    assert "bleeding lesion" not in logged
