@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from strawberry.types import Info
 
-from server.api.common import Connection, Node, connection, context, decode_cursor, page_size, require
+from server.api.common import Connection, Node, connection, context, paged, require
 from server.api.ids import from_global_id, to_global_id
-from server.errors import InputInvalid
 from tenants.models import AuditEvent
 from tenants.roles import Permission
 
@@ -64,8 +63,7 @@ class AuditQueries:
     ) -> Connection[AuditEventInfo]:
         ctx = context(info)
         require(info, Permission.AUDIT_READ)
-        limit = page_size(first)
-        statement = select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        statement = select(AuditEvent)
         if filter is not None:
             if filter.category:
                 statement = statement.where(AuditEvent.category == filter.category)
@@ -79,14 +77,7 @@ class AuditQueries:
                 statement = statement.where(AuditEvent.occurred_at >= filter.since)
             if filter.until:
                 statement = statement.where(AuditEvent.occurred_at < filter.until)
-        if after:
-            position = decode_cursor(after)
-            if position is None:
-                raise InputInvalid("the `after` cursor is not one this API gave out", [])
-            moment, last_id = position
-            statement = statement.where(
-                or_(AuditEvent.occurred_at < moment, and_(AuditEvent.occurred_at == moment, AuditEvent.id < last_id))
-            )
+        statement, limit = paged(statement, first, after, AuditEvent.occurred_at, AuditEvent.id)
         async with ctx.lock:
-            rows = list((await (await ctx.session()).execute(statement.limit(limit + 1))).scalars().all())
+            rows = list((await (await ctx.session()).execute(statement)).scalars().all())
         return connection(rows, limit, AuditEventInfo.from_row, lambda row: (row.occurred_at, row.id))

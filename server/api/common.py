@@ -8,6 +8,7 @@ import uuid
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from sqlalchemy import and_, or_
 from strawberry.types import Info
 
 from server.api.context import CutisContext
@@ -116,6 +117,19 @@ def connection(rows: list[Any], limit: int, to_node: Any, key: Any) -> Connectio
         edges=edges,
         page_info=PageInfo(has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None),
     )
+
+
+def paged(statement: Any, first: int | None, after: str | None, time_column: Any, id_column: Any) -> tuple[Any, int]:
+    """Newest first, after the cursor, one row more than the page (to know if another follows)."""
+    limit = page_size(first)
+    statement = statement.order_by(time_column.desc(), id_column.desc())
+    if after:
+        position = decode_cursor(after)
+        if position is None:
+            raise InputInvalid("the `after` cursor is not one this API gave out", [])
+        moment, last_id = position
+        statement = statement.where(or_(time_column < moment, and_(time_column == moment, id_column < last_id)))
+    return statement.limit(limit + 1), limit
 
 
 def allowed(info: Info, permission: Permission) -> Principal | Forbidden:

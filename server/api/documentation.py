@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Annotated, Any, cast
 
 import strawberry
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -23,8 +23,7 @@ from server.api.common import (
     allowed,
     connection,
     context,
-    decode_cursor,
-    page_size,
+    paged,
     require,
 )
 from server.api.encounters import Encounter
@@ -219,10 +218,7 @@ class DocumentationQueries:
     ) -> Connection[ProviderQuery]:
         ctx = context(info)
         require(info, Permission.ENCOUNTERS_READ)
-        limit = page_size(first)
-        statement = select(ProviderQueryRecord).order_by(
-            ProviderQueryRecord.created_at.desc(), ProviderQueryRecord.id.desc()
-        )
+        statement = select(ProviderQueryRecord)
         if filter is not None:
             if filter.status:
                 statement = statement.where(ProviderQueryRecord.status == filter.status.value)
@@ -230,19 +226,9 @@ class DocumentationQueries:
                 statement = statement.where(ProviderQueryRecord.external_id == filter.external_id)
             if filter.topic:
                 statement = statement.where(ProviderQueryRecord.topic == filter.topic)
-        if after:
-            position = decode_cursor(after)
-            if position is None:
-                raise InputInvalid("the `after` cursor is not one this API gave out", [])
-            moment, last_id = position
-            statement = statement.where(
-                or_(
-                    ProviderQueryRecord.created_at < moment,
-                    and_(ProviderQueryRecord.created_at == moment, ProviderQueryRecord.id < last_id),
-                )
-            )
+        statement, limit = paged(statement, first, after, ProviderQueryRecord.created_at, ProviderQueryRecord.id)
         async with ctx.lock:
-            rows = list((await (await ctx.session()).execute(statement.limit(limit + 1))).scalars().all())
+            rows = list((await (await ctx.session()).execute(statement)).scalars().all())
         return connection(rows, limit, ProviderQuery.from_row, lambda row: (row.created_at, row.id))
 
 

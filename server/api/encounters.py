@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
@@ -24,8 +24,7 @@ from server.api.common import (
     allowed,
     connection,
     context,
-    decode_cursor,
-    page_size,
+    paged,
     require,
 )
 from server.api.context import CutisContext
@@ -158,8 +157,7 @@ class EncounterQueries:
     ) -> Connection[Encounter]:
         ctx = context(info)
         require(info, Permission.ENCOUNTERS_READ)
-        limit = page_size(first)
-        statement = select(EncounterRecord).order_by(EncounterRecord.created_at.desc(), EncounterRecord.id.desc())
+        statement = select(EncounterRecord)
         if filter is not None:
             if filter.date_from:
                 statement = statement.where(EncounterRecord.date_of_service >= filter.date_from)
@@ -171,23 +169,29 @@ class EncounterQueries:
                 statement = statement.where(EncounterRecord.status == filter.status.value)
             if filter.external_id:
                 statement = statement.where(EncounterRecord.external_id == filter.external_id)
-        if after:
-            position = decode_cursor(after)
-            if position is None:
-                raise InputInvalid("the `after` cursor is not one this API gave out", [])
-            moment, last_id = position
-            statement = statement.where(
-                or_(
-                    EncounterRecord.created_at < moment,
-                    and_(EncounterRecord.created_at == moment, EncounterRecord.id < last_id),
-                )
-            )
+        statement, limit = paged(statement, first, after, EncounterRecord.created_at, EncounterRecord.id)
         async with ctx.lock:
-            rows = list((await (await ctx.session()).execute(statement.limit(limit + 1))).scalars().all())
+            rows = list((await (await ctx.session()).execute(statement)).scalars().all())
             await ctx.audit(
                 "encounter.list", "phi_read", object_type="Encounter", object_ids=[row.id for row in rows[:limit]]
             )
         return connection(rows, limit, Encounter.from_record, lambda row: (row.created_at, row.id))
+
+
+async def _store_input(info: Info, input: EncounterInput, action: str) -> EncounterRecord | InvalidInput | Forbidden:
+    """Both entry points: the caller may write, the input is a valid Encounter, a new version is stored
+    (and audited). Call with the context's lock held."""
+    ctx = context(info)
+    principal = allowed(info, Permission.ENCOUNTERS_WRITE)
+    if isinstance(principal, Forbidden):
+        return principal
+    try:
+        encounter = encounters.parse_encounter(to_payload(input))
+    except InputInvalid as error:
+        return InvalidInput.from_error(error)
+    record = await encounters.store_encounter(await ctx.session(), principal.tenant_id, encounter)
+    await ctx.audit(action, "phi_write", object_type="Encounter", object_ids=[record.id])
+    return record
 
 
 @strawberry.type
@@ -195,19 +199,13 @@ class EncounterMutations:
     @strawberry.mutation(description="Validate, store and code an encounter now; returns the explained coding.")
     async def code_encounter(self, info: Info, input: EncounterInput) -> CodeEncounterResult:
         ctx = context(info)
-        principal = allowed(info, Permission.ENCOUNTERS_WRITE)
-        if isinstance(principal, Forbidden):
-            return principal
         async with ctx.lock:
-            try:
-                encounter = encounters.parse_encounter(to_payload(input))
-            except InputInvalid as error:
-                return InvalidInput.from_error(error)
+            record = await _store_input(info, input, "encounter.code")
+            if not isinstance(record, EncounterRecord):
+                return record
             session = await ctx.session()
-            record = await encounters.store_encounter(session, principal.tenant_id, encounter)
-            fees = await ctx.services.fee_cache.get(session, principal.tenant_id)
+            fees = await ctx.services.fee_cache.get(session, record.tenant_id)
             coding, coding_record = await encounters.code_stored_encounter(session, record, fees=fees)
-            await ctx.audit("encounter.code", "phi_write", object_type="Encounter", object_ids=[record.id])
         encounter_type = Encounter.from_record(record)
         return CodedEncounter(
             encounter=encounter_type, coding=types.coding_type(coding, str(encounter_type.id), coding_record.id)
@@ -216,17 +214,10 @@ class EncounterMutations:
     @strawberry.mutation(description="Validate and store an encounter, and code it in the background.")
     async def submit_encounter(self, info: Info, input: EncounterInput) -> SubmitEncounterResult:
         ctx = context(info)
-        principal = allowed(info, Permission.ENCOUNTERS_WRITE)
-        if isinstance(principal, Forbidden):
-            return principal
         async with ctx.lock:
-            try:
-                encounter = encounters.parse_encounter(to_payload(input))
-            except InputInvalid as error:
-                return InvalidInput.from_error(error)
-            session = await ctx.session()
-            record = await encounters.store_encounter(session, principal.tenant_id, encounter)
-            message = await encounters.enqueue_coding(session, record)
-            ctx.relay_after_commit.append(OutboxRef(message.id, principal.tenant_id))
-            await ctx.audit("encounter.submit", "phi_write", object_type="Encounter", object_ids=[record.id])
+            record = await _store_input(info, input, "encounter.submit")
+            if not isinstance(record, EncounterRecord):
+                return record
+            message = await encounters.enqueue_coding(await ctx.session(), record)
+            ctx.relay_after_commit.append(OutboxRef(message.id, record.tenant_id))
         return SubmittedEncounter(encounter=Encounter.from_record(record))
