@@ -129,9 +129,12 @@ def main() -> None:
         key = subprocess.run([cutis, "demo", "key"], env=env, capture_output=True, text=True, check=True).stdout.strip()
         tenant_id = subprocess.run([cutis, "demo", "seed"], env=env, capture_output=True, text=True,
                                    check=True).stdout.strip().rsplit(" ", 1)[-1]
-        graphql_port, bare_port = _free_port(), _free_port()
+        graphql_port, bare_port, scaled_port = _free_port(), _free_port(), _free_port()
         processes.append(subprocess.Popen([cutis, "serve", "--no-upgrade", "--port", str(graphql_port)], env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        processes.append(subprocess.Popen([cutis, "serve", "--no-upgrade", "--workers", str(os.cpu_count() or 2),
+                                           "--port", str(scaled_port)], env=env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
         bare = (f"import sys; sys.path.insert(0, {str(REPO)!r}); import uvicorn; "
                 f"from benchmarks.api_load import bare_app; "
                 f"uvicorn.run(bare_app({app_url!r}, {tenant_id!r}), host='127.0.0.1', port={bare_port}, "
@@ -139,7 +142,8 @@ def main() -> None:
         processes.append(subprocess.Popen([sys.executable, "-c", bare], env=env, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))
         _wait(graphql_port, processes[0])
-        _wait(bare_port, processes[1])
+        _wait(scaled_port, processes[1])
+        _wait(bare_port, processes[2])
 
         def graphql_request(index: int) -> tuple[dict[str, Any], dict[str, str]]:
             payload = {**ENCOUNTER, "external_id": f"G-{index}"}
@@ -153,6 +157,7 @@ def main() -> None:
         for label, url, make in (
             ("bare Litestar route", f"http://127.0.0.1:{bare_port}/bare/encounters", bare_request),
             ("GraphQL codeEncounter", f"http://127.0.0.1:{graphql_port}/graphql", graphql_request),
+            (f"GraphQL, {os.cpu_count()} workers", f"http://127.0.0.1:{scaled_port}/graphql", graphql_request),
         ):
             asyncio.run(_drive(url, make, 100, args.concurrency))  # warm-up
             elapsed, latencies, failures = asyncio.run(_drive(url, make, args.requests, args.concurrency))
@@ -163,8 +168,8 @@ def main() -> None:
                 "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
                 "failures": failures,
             }
-        print(f"PostgreSQL, {args.requests} requests, concurrency {args.concurrency}, 1 server process each, "
-              f"generator on the same {os.cpu_count()} cores")
+        print(f"PostgreSQL, {args.requests} requests, concurrency {args.concurrency}, generator on the same "
+              f"{os.cpu_count()} cores; the first two are one server process each (the overhead ratio)")
         for label, figures in results.items():
             print(f"  {label:<24} {figures['throughput']:7.1f} req/s   p50 {figures['p50_ms']:6.1f} ms   "
                   f"p99 {figures['p99_ms']:6.1f} ms   failures {figures['failures']}")

@@ -30,19 +30,31 @@ def main() -> None:
 @click.option("--host", default=None, help="Interface to bind (default CUTIS_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default CUTIS_PORT or 8000).")
 @click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Server processes (production: about one per core; the embedded mode runs jobs in each).",
+)
+@click.option(
     "--upgrade/--no-upgrade", default=True, show_default=True, help="Apply database migrations before serving."
 )
-def serve(host: str | None, port: int | None, upgrade: bool) -> None:
+def serve(host: str | None, port: int | None, workers: int, upgrade: bool) -> None:
     import uvicorn
 
-    from server.app import create_app
     from server.migrate import upgrade as upgrade_db
 
     settings = Settings.from_env()
     if upgrade:
         upgrade_db(settings.owner_database_url)
-    app = create_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @main.command(help="Run the arq worker against CUTIS_REDIS_URL (jobs from the outbox).")

@@ -228,3 +228,34 @@ async def test_a_failing_commit_is_masked_and_leaves_nothing(app_client, monkeyp
     assert body == {"data": None, "errors": [{"message": "internal error"}]}
     async with tenant_session(app_client.app_services.session_factory, clinic.tenant_id) as session:
         assert (await session.execute(select(func.count()).select_from(EncounterRecord))).scalar_one() == 0
+
+
+@pytest.mark.redis
+async def test_rate_limit_is_shared_through_redis(database_url: str, redis_url: str, settings_for) -> None:
+    """Two app processes behind a load balancer share one budget per key when Redis is configured."""
+    from dataclasses import replace
+
+    from redis.asyncio import Redis
+
+    from server.app import create_app
+
+    flush = Redis.from_url(redis_url)
+    await flush.flushdb()
+    await flush.aclose()
+    settings = replace(settings_for(database_url, redis_url), rate_limit_per_minute=4)
+    first, second = create_app(settings), create_app(settings)
+    clinic = await make_clinic(first.state.services.session_factory)
+    statuses = []
+    for app in (first, second, first, second, first, second):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://cutis.test") as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": "query { clinic { name } }"},
+                headers={"Authorization": f"Bearer {clinic.key}"},
+            )
+            statuses.append(response.status_code)
+    for app in (first, second):
+        await app.state.services.rate_limiter.close()
+        await app.state.services.queue.close()
+        await app.state.services.session_factory.kw["bind"].dispose()
+    assert statuses == [200, 200, 200, 200, 429, 429]
