@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -51,7 +52,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_begin_immediate(connection: Any) -> None:
     """The embedded mode serialises writers at BEGIN: a transaction that read and then writes
     can never find its snapshot stale (SQLite would refuse it at once, not wait)."""
     connection.exec_driver_sql("BEGIN IMMEDIATE")

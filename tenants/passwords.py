@@ -14,17 +14,20 @@ class WeakPassword(ValueError):
     pass
 
 
-_PARAMETERS: dict[str, int] = {}
+_CHEAP = False
 
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
-    return PasswordHasher(**_PARAMETERS)
+    if _CHEAP:
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
 
 
 def use_cheap_hashing_for_tests() -> None:
     """Argon2id still, at a test suite's cost (hashes made so verify under any parameters)."""
-    _PARAMETERS.update(time_cost=1, memory_cost=1024, parallelism=1)
+    global _CHEAP
+    _CHEAP = True
     _hasher.cache_clear()
 
 

@@ -42,7 +42,7 @@ def classify_services(ctx: CodingContext) -> None:
     if ctx.only_service_ids is not None:
         return
     for service in ctx.encounter.services:
-        classification = ctx.classifications.get(service.id)
+        classification: str | None = ctx.classifications.get(service.id)
         if classification is None:
             classification = fact_classification(service)
             ctx.classifications[service.id] = classification  # type: ignore[assignment]
@@ -97,9 +97,9 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
                 services = [ctx.service(sid) for sid in line.service_ids]
                 asked = asked_already(ctx, line.service_ids)
                 documented = [
-                    ctx.classification_notes[sid].query
+                    query
                     for sid in line.service_ids
-                    if sid in ctx.classification_notes and ctx.classification_notes[sid].query
+                    if sid in ctx.classification_notes and (query := ctx.classification_notes[sid].query)
                 ]
                 line.query = asked or (
                     " ".join(dict.fromkeys(documented))
