@@ -7,6 +7,9 @@ network or the clock.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,28 @@ class Build:
 
 
 def build(text: str, vocabulary: Vocabulary) -> Build:
+    """Parse, check and, when error-free, compile.
+
+    The cyclic garbage collector is paused meanwhile: a large build allocates hundreds of
+    thousands of small acyclic objects, and collections in the middle of it cost a sixth of
+    the time while freeing nothing.
+    """
+    with _collector_paused():
+        return _build(text, vocabulary)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(text: str, vocabulary: Vocabulary) -> Build:
     parsed = parse(text)
     version = content_hash(parsed.rulebook)
     if not parsed.ok:

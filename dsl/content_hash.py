@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from functools import cache
 from typing import Any
 
 from dsl import ast
@@ -20,12 +21,20 @@ def content_hash(rulebook: ast.Rulebook) -> str:
 
 
 def _canonical(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    compared = _compared_fields(type(value))  # type: ignore[arg-type]
+    if compared is not None:
         data: dict[str, Any] = {"node": type(value).__name__}
-        for field in dataclasses.fields(value):
-            if field.compare:
-                data[field.name] = _canonical(getattr(value, field.name))
+        for name in compared:
+            data[name] = _canonical(getattr(value, name))
         return data
     if isinstance(value, tuple | list):
         return [_canonical(item) for item in value]
     return value
+
+
+@cache
+def _compared_fields(kind: type) -> tuple[str, ...] | None:
+    """The fields that take part in equality, per AST class; None for what is not a dataclass."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(field.name for field in dataclasses.fields(kind) if field.compare)

@@ -7,12 +7,16 @@ LSP-style: `range` with zero-based line/character, plus `line`/`column` counted 
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from dsl.ast import Span
 
 Severity = Literal["error", "warning", "information"]
+NEWLINE = re.compile("\n")
 
 
 @dataclass(frozen=True)
@@ -47,13 +51,9 @@ class LineIndex:
     def __init__(self, text: str) -> None:
         self.text = text
         self.line_starts = [0]
-        for index, char in enumerate(text):
-            if char == "\n":
-                self.line_starts.append(index + 1)
+        self.line_starts.extend(match.end() for match in NEWLINE.finditer(text))
 
     def position(self, offset: int) -> tuple[int, int]:
-        from bisect import bisect_right
-
         offset = max(0, min(offset, len(self.text)))
         line = bisect_right(self.line_starts, offset) - 1
         return line + 1, offset - self.line_starts[line] + 1
@@ -83,12 +83,22 @@ def render(diagnostic: Diagnostic, index: LineIndex, filename: str = "<rulebook>
     return text
 
 
-def did_you_mean(word: str, candidates: list[str] | tuple[str, ...] | set[str]) -> str | None:
+def did_you_mean(word: str, candidates: list[str] | tuple[str, ...] | set[str] | frozenset[str]) -> str | None:
     """The closest candidate by edit distance, if close enough to be a likely typo."""
+    return _closest(word, tuple(sorted(candidates)))
+
+
+@lru_cache(maxsize=4096)
+def _closest(word: str, candidates: tuple[str, ...]) -> str | None:
+    """Cached: an editor validating on every keystroke asks about the same typo again and again."""
     best: tuple[int, str] | None = None
-    for candidate in sorted(candidates):
-        distance = edit_distance(word.lower(), candidate.lower())
+    lowered = word.lower()
+    for candidate in candidates:
         limit = max(1, min(3, len(candidate) // 3))
+        other = candidate.lower()
+        if abs(len(other) - len(lowered)) > limit:
+            continue  # the distance is at least the difference in length
+        distance = edit_distance(lowered, other)
         if distance <= limit and (best is None or distance < best[0]):
             best = (distance, candidate)
     return best[1] if best else None

@@ -54,10 +54,11 @@ class TreeToAst:
         for child in tree.children:
             if not isinstance(child, Tree):
                 continue
-            if child.data == "header":
+            data = str(child.data)  # a plain string: Lark's Token compares in Python
+            if data == "header":
                 header = self.header(child)
             else:
-                item = getattr(self, "item_" + child.data)(child)
+                item = getattr(self, "item_" + data)(child)
                 if item is not None:
                     items.append(item)
         return self.attach_comments(ast.Rulebook(header, tuple(items)), comments, self.index)
@@ -132,9 +133,10 @@ class TreeToAst:
         condition = None
         actions: tuple[ast.Step, ...] = ()
         for child in rest:
-            if isinstance(child, Tree) and child.data == "when_clause":
+            data = str(child.data) if isinstance(child, Tree) else None
+            if data == "when_clause":
                 condition = self.expr(child.children[0])
-            elif isinstance(child, Tree) and child.data == "then_clause":
+            elif data == "then_clause":
                 actions = self.steps(child)
         phase = phase_tree.children[1]
         return ast.Rule(str(rule_id), _string(label), str(phase), condition, actions, self.span(tree),
@@ -379,7 +381,7 @@ class TreeToAst:
             if kind == "quantity":
                 text = _quantity(node)
             return ast.Literal(kind, text, span)
-        data = node.data
+        data = str(node.data)  # a plain string: Lark's Token compares in Python, ten times over
         children = [c for c in node.children if not (isinstance(c, Token) and c.type in ("OR", "AND", "PLUS"))]
         if data == "or_expr":
             return ast.BoolOp("or", tuple(self.expr(c) for c in children), span)

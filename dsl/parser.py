@@ -4,7 +4,8 @@ Lark (LALR, contextual lexer) reads `grammar.lark`; a post-lexer decides which n
 a statement. A file is cut into top-level blocks (a line starting at column 1 with
 `rule`, `table`, `valueset`, `criteria`, `test`, `disable` or `rulebook`) and each block is
 parsed on its own, so one mistake yields one diagnostic, never a cascade, and an unchanged
-block is never parsed twice.
+block is never parsed twice (nor turned into AST classes twice while it stays in place): an
+editor validating on every keystroke pays for the block that changed.
 Lark types stop here: `parse` returns `dsl.ast` classes and `Diagnostic`s.
 """
 
@@ -105,6 +106,26 @@ def _block_tree(block: str, start: str = "start") -> Tree | UnexpectedInput:
         return error
 
 
+# A clean block's AST by (block text, offset, line): a block keeps its AST while an edit
+# elsewhere leaves its place in the file unchanged (any edit below it, or one above that
+# keeps the length). Its spans are absolute, hence the position in the key. Blocks with
+# diagnostics are built again each time: some of their messages look past the block.
+_BLOCK_ASTS: dict[tuple[str, int, int], ast.Rulebook] = {}
+_BLOCK_AST_LIMIT = 8192
+
+
+def _remember_block(key: tuple[str, int, int], block: ast.Rulebook) -> None:
+    if len(_BLOCK_ASTS) >= _BLOCK_AST_LIMIT:
+        _BLOCK_ASTS.clear()
+    _BLOCK_ASTS[key] = block
+
+
+def clear_caches() -> None:
+    """Forget every block parsed so far (benchmarks measure from cold with this)."""
+    _block_tree.cache_clear()
+    _BLOCK_ASTS.clear()
+
+
 def _comments(text: str) -> Iterator[re.Match[str]]:
     """Comments outside strings, found with the same rule the lexer ignores them by."""
     for match in re.finditer(r'"([^"\\\n]|\\.)*"|#[^\n]*', text):
@@ -126,13 +147,20 @@ def _parse_blocks(text: str, index: LineIndex) -> ParseResult:
         chunk = text[begin:end]
         if not chunk.strip():
             continue
-        tree = _block_tree(chunk)
-        if isinstance(tree, UnexpectedInput):
-            diagnostics.append(_unclosed_brace(chunk, index, begin) or _syntax_diagnostic(tree, text, index, begin))
-            continue
-        builder = TreeToAst(text, index, offset=begin, cell_parser=cell_parser)
-        block = builder.rulebook(tree, [])
-        diagnostics.extend(builder.diagnostics)
+        key = (chunk, begin, index.position(begin)[0])
+        built = _BLOCK_ASTS.get(key)
+        if built is None:
+            tree = _block_tree(chunk)
+            if isinstance(tree, UnexpectedInput):
+                diagnostics.append(_unclosed_brace(chunk, index, begin) or _syntax_diagnostic(tree, text, index, begin))
+                continue
+            builder = TreeToAst(text, index, offset=begin, cell_parser=cell_parser)
+            built = builder.rulebook(tree, [])
+            if builder.diagnostics:
+                diagnostics.extend(builder.diagnostics)
+            else:
+                _remember_block(key, built)
+        block = built
         if block.header is not None and header is None:
             header = block.header
         items.extend(block.items)

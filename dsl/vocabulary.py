@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 # Units by dimension, with the factor to the dimension's base unit. Counts of different
@@ -109,12 +110,16 @@ class ActionSpec:
     phases: tuple[str, ...] = ()
     doc: str = ""
 
-    @property
+    @cached_property
     def words(self) -> tuple[str, ...]:
         return tuple(self.template.split())
 
+    @cached_property
+    def _param_types(self) -> dict[str, Type]:
+        return dict(self.params)
+
     def param_type(self, name: str) -> Type:
-        return dict(self.params)[name]
+        return self._param_types[name]
 
 
 SLOT = re.compile(r"^\{(\w+)\}$")
@@ -130,19 +135,32 @@ class Vocabulary:
     code_validators: Mapping[str, CodeValidator] = field(default_factory=dict)
     phase_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
+    @cached_property
+    def _types_by_path(self) -> dict[str, Type]:
+        """The declared fields by path, the first declaration winning: the checker asks for
+        types thousands of times in a large rulebook."""
+        types: dict[str, Type] = {}
+        for declared in self.fields:
+            types.setdefault(declared.path, declared.type)
+        return types
+
+    @cached_property
+    def _required_paths(self) -> frozenset[str]:
+        return frozenset(f.path for f in self.fields if f.required)
+
     def field_type(self, path: str) -> Type | None:
-        for candidate in self.fields:
-            if candidate.path == path:
-                return candidate.type
+        types = self._types_by_path
+        if path in types:
+            return types[path]
         head, _, rest = path.partition(".")
-        parent = next((f.type for f in self.fields if f.path == head), None)
+        parent = types.get(head)
         while parent is not None and rest:
             name, _, rest = rest.partition(".")
             parent = parent.field(name) if parent.kind == "record" else None
         return parent
 
     def is_required(self, path: str) -> bool:
-        return any(f.path == path and f.required for f in self.fields)
+        return path in self._required_paths
 
     def field_names(self) -> list[str]:
         return [f.path for f in self.fields]

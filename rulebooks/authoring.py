@@ -9,6 +9,7 @@ one LSP-style format of `dsl.diagnostics`.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 from dsl import ast
@@ -21,7 +22,7 @@ from rulebooks.coding import code_encounter
 from rulebooks.engine.context import FeeSchedules
 from rulebooks.engine.pipeline import code
 from rulebooks.models import Coding, Encounter
-from rulebooks.stack import LoadedRulebook, Stack, library_texts, load_rulebook
+from rulebooks.stack import LIBRARY, LoadedRulebook, Stack, load_rulebook
 from rulebooks.vocabulary import dermatology_vocabulary
 
 CODED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # fixed: tests and explanations never read the clock
@@ -45,10 +46,10 @@ def check(text: str) -> list[dict[str, Any]]:
 def stack_diagnostics(built: Build) -> list[Diagnostic]:
     header = built.rulebook.header
     found: list[Diagnostic] = []
-    texts = library_texts() if header is not None and header.extends else {}
+    library = _library() if header is not None and header.extends else {}
     for parent in header.extends if header is not None else ():
-        if parent not in texts and header is not None:
-            guess = did_you_mean(parent, list(texts))
+        if parent not in library and header is not None:
+            guess = did_you_mean(parent, list(library))
             found.append(Diagnostic("error", "stack.unknown_rulebook", f"no rulebook named \"{parent}\" in the "
                                     "library", header.span, f'did you mean "{guess}"?' if guess else None))
     own = {item.id for item in built.rulebook.items if isinstance(item, ast.Rule | ast.Table)}
@@ -143,13 +144,13 @@ def _parents(built: Build) -> tuple[LoadedRulebook, ...]:
     header = built.rulebook.header
     if header is None or not header.extends:
         return ()
-    texts = library_texts()
+    library = _library()
     chain: list[LoadedRulebook] = []
 
     def add(name: str) -> None:
-        if name not in texts:
+        if name not in library:
             return
-        loaded = load_rulebook(texts[name])
+        loaded = library[name]
         for parent in loaded.header.extends if loaded.header else ():
             add(parent)
         if all(book.version != loaded.version for book in chain):
@@ -158,6 +159,24 @@ def _parents(built: Build) -> tuple[LoadedRulebook, ...]:
     for parent in header.extends:
         add(parent)
     return tuple(chain)
+
+
+def _library() -> dict[str, LoadedRulebook]:
+    """The shipped library's compiled books, by name.
+
+    Read from disk on every call, so an edited library file counts at once, but compiled once
+    per file content: the editor checks a payer book against what it extends on every keystroke.
+    """
+    books: dict[str, LoadedRulebook] = {}
+    for path in sorted(LIBRARY.glob("*.rules")):
+        loaded = _library_book(path.read_text(encoding="utf-8"))
+        books[loaded.name] = loaded
+    return books
+
+
+@lru_cache(maxsize=64)
+def _library_book(text: str) -> LoadedRulebook:
+    return load_rulebook(text)
 
 
 def observations(coding: Coding, journal: list[Any]) -> tuple[Observation, ...]:

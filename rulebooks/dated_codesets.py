@@ -105,28 +105,32 @@ class CodeSets:
 
     def column1_codes_for(self, column2: str) -> frozenset[str]:
         """Codes paired with `column2` as column 1: the only lines a column-2 line is checked against."""
+        return self.column1_index().get(column2, frozenset())
+
+    def column1_index(self) -> dict[str, frozenset[str]]:
+        """Column-2 code -> its column-1 codes, rebuilt when pairs were loaded (a pass reads it once per run)."""
         if self._column1_index is None or self._indexed_pairs != len(self.ptp):
             index: dict[str, set[str]] = {}
             for column1_code, column2_code in self.ptp:
                 index.setdefault(column2_code, set()).add(column1_code)
             self._column1_index = {code: frozenset(codes) for code, codes in index.items()}
             self._indexed_pairs = len(self.ptp)
-        return self._column1_index.get(column2, frozenset())
+        return self._column1_index
 
     def ptp_edit(self, column1: str, column2: str, date_of_service: dt.date) -> PtpEdit | None:
         """The newest version of the pair in effect on the date, if any."""
-        candidates = self.ptp.get((column1, column2))
-        if not candidates:
-            return None
-        versions = [edit for edit in candidates if edit.in_effect(date_of_service)]
-        return max(versions, key=lambda edit: edit.effective) if versions else None
+        newest: PtpEdit | None = None  # the first of the newest versions in effect, as max() would pick
+        for edit in self.ptp.get((column1, column2), ()):
+            if edit.in_effect(date_of_service) and (newest is None or edit.effective > newest.effective):
+                newest = edit
+        return newest
 
     def mue_for(self, code: str, date_of_service: dt.date) -> MueLimit | None:
-        candidates = self.mue.get(code)
-        if not candidates:
-            return None
-        versions = [limit for limit in candidates if limit.effective <= date_of_service]
-        return max(versions, key=lambda limit: limit.effective) if versions else None
+        newest: MueLimit | None = None  # the first of the newest versions in effect, as max() would pick
+        for limit in self.mue.get(code, ()):
+            if limit.effective <= date_of_service and (newest is None or limit.effective > newest.effective):
+                newest = limit
+        return newest
 
     def load(self, kind: CodesetKind, path: pathlib.Path | str, effective: dt.date) -> int:
         """Add a file of `kind` in effect from `effective`; returns the number of entries read."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from rulebooks.engine.context import CodingContext, WorkLine
 from rulebooks.engine.families.destruction import premalignant_destruction_lines
 from rulebooks.models import Reason, RulebookRef, RuleRef, Service, SourceSpan
 from rulebooks.rule_facts import lines_of, service_facts
+from rulebooks.stack_index import StackIndex, screen_key
 from rulebooks.vocabulary import dermatology_vocabulary
 
 LIBRARY = Path(__file__).parent / "library"
@@ -110,36 +111,53 @@ class Stack:
         return [book.ref for book in self.books]
 
     def observed(self, *, findings: Mapping[str, Sequence[str]] | None = None, trace: Trace | None = None) -> Stack:
-        """The same books with findings, a fresh journal and an optional trace (for one explained run)."""
-        return Stack(self.books, findings if findings is not None else self.findings, [], trace)
+        """The same books with findings, a fresh journal and an optional trace (for one explained run).
+
+        The new stack shares this one's rule index: one explained run per encounter must not
+        work out again which rules can fire.
+        """
+        stack = Stack(self.books, findings if findings is not None else self.findings, [], trace)
+        stack.__dict__["_index"] = self._index
+        return stack
+
+    @cached_property
+    def _index(self) -> StackIndex:
+        """Rules by phase and date, and by the screen key of a service: computed once per stack."""
+        return StackIndex(self.books)
 
     def rules(self, phase: str, date_of_service: dt.date) -> list[tuple[LoadedRulebook, CompiledRule]]:
         """The rules of a phase in stack order; a later book's rule or `disable` wins by id."""
-        books = [book for book in self.books if book.in_effect(date_of_service)]
-        chosen: list[tuple[LoadedRulebook, CompiledRule]] = []
-        for position, book in enumerate(books):
-            later = books[position + 1:]
-            replaced = {rule.id for other in later for rule in other.built.program.rules}  # type: ignore[union-attr]
-            disabled = {d.rule_id for other in later for d in other.built.rulebook.of_type(ast.Disable)}
-            for rule in book.built.program.phase(phase):  # type: ignore[union-attr]
-                if rule.id not in replaced and rule.id not in disabled:
-                    chosen.append((book, rule))
-        return chosen
+        return list(self._index.rules(phase, date_of_service))
 
     def run_phase(self, phase: str, ctx: CodingContext) -> list[RuleOutcome]:
-        """Run one phase's rules for every service and apply their actions to the context."""
+        """Run one phase's rules for every service and apply their actions to the context.
+
+        Each service sees only the rules its screen key lets through (`rulebooks.stack_index`):
+        the others are false for it whatever the other facts; of those, a rule runs with its
+        explaining trace only when its untraced condition is not False. A run with a coverage
+        trace runs every rule in full, so the trace sees every condition as before.
+        """
         encounter = ctx.encounter
-        rules = self.rules(phase, encounter.date_of_service)
+        index = self._index
+        all_rules = index.rules(phase, encounter.date_of_service)
         outcomes: list[RuleOutcome] = []
-        if not rules:
+        if not all_rules:
             return outcomes
+        covered = self.trace is not None  # a coverage trace must see every condition
+        shared_trace = self.trace if self.trace is not None else Trace()
+        everything = tuple((book, rule, None) for book, rule in all_rules) if covered else ()
         for service in encounter.services:
+            rules = everything if covered else index.rules_for(
+                phase, encounter.date_of_service, screen_key(encounter, service))
+            if not rules:
+                continue
             facts = service_facts(encounter, service, lines_of(ctx, service), self.findings.get(service.id, ()))
-            for book, rule in rules:
-                local = self.trace if self.trace is not None else Trace()
-                local.reset()
+            for book, rule, precheck in rules:
+                if precheck is not None and not precheck(facts):
+                    continue  # false for this service: the traced run below would record nothing
+                shared_trace.reset()
                 decision = Decision()
-                rule.run(facts, local, decision)
+                rule.run(facts, shared_trace, decision)
                 for outcome in decision.outcomes:
                     outcomes.append(outcome)
                     if self.journal is not None:
@@ -206,12 +224,15 @@ def _cap_lesions(ctx: CodingContext, service: Service, arguments: dict[str, Any]
         lesions = sum(ctx.service(sid).count or 1 for sid in service_ids)
         if lesions <= cap:
             continue
-        kept_reasons = [r for line in family_lines for r in line.reasons]
+        # The family's own reasons described the uncapped count (e.g. "15 or more: 17004 alone");
+        # the new lines say what they are coded from instead.
+        recoded = Reason(step="cap_lesions", message=f"{lesions} lesions documented; coded from {cap} under the "
+                         "payer's cap", values={"documented_lesions": lesions, "capped_at": cap,
+                                                "replaced": [line.code for line in family_lines]})
         for line in family_lines:
             ctx.lines.remove(line)
         for code, units in recode(cap):
-            ctx.lines.append(WorkLine(code=code, units=units, service_ids=service_ids,
-                                      reasons=[*kept_reasons, reason]))
+            ctx.lines.append(WorkLine(code=code, units=units, service_ids=service_ids, reasons=[recoded, reason]))
 
 
 def _require_prior_auth(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:

@@ -24,9 +24,17 @@ Classification = Literal["medical", "cosmetic", "borderline", "expected_denial"]
 DistinctModifier = Literal["59", "XS"]
 
 
+_validate_reason = Reason.__pydantic_validator__.validate_python
+_validate_flag = Flag.__pydantic_validator__.validate_python
+
+
 def step_reason(step: str, message: str, **values: Any) -> Reason:
-    """A reason produced by a built-in coding step (not a rule)."""
-    return Reason(step=step, message=message, values=values)
+    """A reason produced by a built-in coding step (not a rule).
+
+    Validated from a dict by the model's own validator: the same checks and result as
+    `Reason(...)`, without the Python-level `__init__` call (a coding makes many reasons).
+    """
+    return _validate_reason({"step": step, "message": message, "values": values})
 
 
 def for_kinds(*kinds: str) -> Callable[[PassFunction], PassFunction]:
@@ -191,7 +199,9 @@ class CodingContext:
     def flag(
         self, code: str, reason: Reason, *, detail: str | None = None, service_ids: list[str] | None = None
     ) -> None:
-        self.flags.append(Flag(code=code, detail=detail, service_ids=service_ids or [], reasons=[reason]))
+        self.flags.append(
+            _validate_flag({"code": code, "detail": detail, "service_ids": service_ids or [], "reasons": [reason]})
+        )
 
     def hold(self, code: str, service: Service, query: str, reason: Reason) -> None:
         """Keep a service off the claim until the provider answers `query`."""

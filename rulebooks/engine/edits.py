@@ -66,14 +66,16 @@ def apply_ncci_ptp_edits(ctx: CodingContext) -> None:
         return
     date_of_service = ctx.encounter.date_of_service
     lines = ctx.claim_lines()
+    if len(lines) < 2:
+        return  # a pair needs two lines
     present = {line.code for line in lines}
-    pairs = [
-        (column1, column2)
-        for column2 in lines
-        if (paired := ctx.codesets.column1_codes_for(column2.code) & present)
-        for column1 in lines
-        if column1.code in paired and column1 is not column2
-    ]
+    column1_index = ctx.codesets.column1_index()
+    pairs: list[tuple[WorkLine, WorkLine]] = []
+    for column2 in lines:
+        paired = column1_index.get(column2.code)
+        if paired is None or paired.isdisjoint(present):
+            continue  # most lines pair with nothing on this claim
+        pairs.extend((column1, column2) for column1 in lines if column1.code in paired and column1 is not column2)
     for column1, column2 in pairs:
         if column1 not in ctx.lines or column2 not in ctx.lines:
             continue
@@ -94,8 +96,11 @@ def apply_ncci_ptp_edits(ctx: CodingContext) -> None:
                 detail=f"{column2.code} not billed with {column1.code} (NCCI PTP, modifier indicator 0)",
             )
             continue
-        if set(column1.modifiers + column2.modifiers) & NCCI_ASSOCIATED_MODIFIERS:
-            continue
+        if not (
+            NCCI_ASSOCIATED_MODIFIERS.isdisjoint(column1.modifiers)
+            and NCCI_ASSOCIATED_MODIFIERS.isdisjoint(column2.modifiers)
+        ):
+            continue  # a family pass already gave an NCCI-associated modifier
         if ctx.lesions_of(column1) & ctx.lesions_of(column2):
             ctx.remove_line(
                 column2,

@@ -96,7 +96,7 @@ def code_cosmetic_and_borderline_services(ctx: CodingContext) -> None:
     code_set_aside_services(ctx, set_aside_passes(set_aside_kinds))
 
 
-@functools.lru_cache(maxsize=256)
+@functools.cache  # bounded like `phase_passes`
 def set_aside_passes(kinds: frozenset[str]) -> tuple[Pass, ...]:
     """The bundling and family passes that could code a service of one of `kinds`, still guarded."""
     return tuple(run_pass for run_pass in BUNDLING_PASSES + FAMILY_PASSES if _applies(run_pass, kinds))
@@ -132,7 +132,7 @@ def _applies(run_pass: Pass, kinds: frozenset[str]) -> bool:
     return wanted is None or not wanted.isdisjoint(kinds)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.cache  # bounded: one entry per set of service kinds the encounter model allows
 def phase_passes(kinds: frozenset[str]) -> tuple[tuple[str, tuple[Pass, ...]], ...]:
     """Each phase's passes for an encounter whose services are of `kinds`, chosen once per set of kinds.
 
@@ -181,7 +181,7 @@ def code(
     if stack is not None:
         stack.run_phase("classify", ctx)
         rulebooks = rulebooks or stack.refs
-    for name, phase in phase_passes(frozenset(service.kind for service in encounter.services)):
+    for name, phase in phase_passes(frozenset([service.kind for service in encounter.services])):
         if stack is not None and name == "route":
             stack.run_phase(name, ctx)
         for run_pass in phase:
@@ -198,8 +198,9 @@ def freeze(ctx: CodingContext, *, encounter_id: str, coded_at: dt.datetime, rule
     models, taken as they are), so pydantic builds every line in its core instead of one
     Python-level `__init__` per line; the result and its checks (units >= 1) are the same.
     """
-    claim = [_claim_line(ctx, line) for line in ctx.lines if line.route == "claim"]
-    self_pay = [_claim_line(ctx, line) for line in ctx.lines if line.route == "self_pay"]
+    priced = bool(ctx.fees.medical or ctx.fees.cosmetic)  # without fee schedules every charge is None
+    claim = [_claim_line(ctx, line, priced) for line in ctx.lines if line.route == "claim"]
+    self_pay = [_claim_line(ctx, line, priced) for line in ctx.lines if line.route == "self_pay"]
     held = [
         {
             "code": line.code,
@@ -231,13 +232,13 @@ def freeze(ctx: CodingContext, *, encounter_id: str, coded_at: dt.datetime, rule
     )
 
 
-def _claim_line(ctx: CodingContext, line: WorkLine) -> dict[str, Any]:
+def _claim_line(ctx: CodingContext, line: WorkLine, priced: bool) -> dict[str, Any]:
     return {
         "code": line.code,
         "units": line.units,
         "modifiers": line.modifiers,
         "diagnoses": line.diagnoses,
-        "charge": price_line(ctx, line),
+        "charge": price_line(ctx, line) if priced else None,
         "service_ids": line.service_ids,
         "reasons": line.reasons,
     }

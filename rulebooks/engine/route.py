@@ -19,16 +19,14 @@ def link_diagnoses(ctx: CodingContext) -> None:
     flagged rather than silently re-pointed.
     """
     order = {code: index for index, code in enumerate(ctx.encounter.diagnoses)}
+    unlisted = len(order)
     claim_diagnoses: list[str] = []
     for line in ctx.lines:
-        linked: list[str] = []
-        for service_id in line.service_ids:
-            for code in ctx.service(service_id).diagnoses:
-                if code not in linked:
-                    linked.append(code)
+        linked = _linked_diagnoses(ctx, line.service_ids)
         if not linked and ctx.encounter.diagnoses:
             linked = [ctx.encounter.diagnoses[0]]
-        linked.sort(key=lambda code: order.get(code, len(order)))
+        if len(linked) > 1:  # one diagnosis is already in order
+            linked.sort(key=lambda code: order.get(code, unlisted))
         if len(linked) > MAX_POINTERS_PER_LINE:
             ctx.flag(
                 "edit_applied",
@@ -54,6 +52,14 @@ def link_diagnoses(ctx: CodingContext) -> None:
             ),
             detail="More than 12 diagnoses are pointed to; split the claim or review the diagnosis links.",
         )
+
+
+def _linked_diagnoses(ctx: CodingContext, service_ids: list[str]) -> list[str]:
+    """The services' diagnoses in order, each once (most lines have one service and one diagnosis)."""
+    if len(service_ids) == 1:
+        diagnoses = ctx.service(service_ids[0]).diagnoses
+        return list(diagnoses) if len(diagnoses) < 2 else list(dict.fromkeys(diagnoses))
+    return list(dict.fromkeys(code for service_id in service_ids for code in ctx.service(service_id).diagnoses))
 
 
 def price_line(ctx: CodingContext, line: WorkLine) -> str | None:

@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from rulebooks.notes.context_rules import CATEGORY_FLAGS, COSMETIC_PURPOSE
+from rulebooks.notes.fastscan import could_match, literal_anchors, scan_text
 from rulebooks.notes.findings import CONTEXTUAL_LABELS, Finding, Findings
 from rulebooks.notes.lexicon import TERMS, irritant_kind
 from rulebooks.notes.pipeline import run_context, sentence_index, sentence_starts
@@ -44,9 +46,15 @@ def analyze_note(text: str) -> Findings:
 
 
 def match_terms(text: str) -> list[Candidate]:
-    """Step 1: every pattern of every lexicon, as candidates."""
+    """Step 1: every pattern of every lexicon, as candidates.
+
+    A term none of whose literal anchors is in the note cannot match, and is not scanned.
+    """
     candidates: list[Candidate] = []
-    for term in TERMS:
+    scanned = scan_text(text)
+    for term, anchors in zip(TERMS, term_anchors(), strict=True):
+        if not could_match(anchors, scanned):
+            continue
         for match in term.pattern.finditer(text):
             if match.end() > match.start():
                 candidates.append((term.label, match.start(), match.end(), dict(term.values), term.negated))
@@ -56,6 +64,12 @@ def match_terms(text: str) -> list[Candidate]:
     for start, end, values in find_sites(text):
         candidates.append(("site", start, end, dict(values), False))
     return candidates
+
+
+@cache
+def term_anchors() -> tuple[frozenset[str] | None, ...]:
+    """Each lexicon term's literal anchors (`fastscan.literal_anchors`), worked out on first use."""
+    return tuple(literal_anchors(term.pattern) for term in TERMS)
 
 
 def keep_longest(candidates: list[Candidate]) -> list[Candidate]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rulebooks.notes.fastscan import with_first_character_hint
+from rulebooks.notes.fastscan import prescanned_finditer, scan_text, with_first_character_hint
 from rulebooks.notes.quantities import Quantity
 
 _FILLER = r"(?:\s*(?:score|scores|involvement|involved|affected|of|is|was|were|at|today|baseline|approximately"
@@ -46,8 +46,9 @@ _ROMAN = {"i": 1, "ii": 2, "iii": 3}
 def find_scores(text: str) -> list[Quantity]:
     """Severity scores with their numeric value (Hurley as 1-3)."""
     found: list[Quantity] = []
+    scanned = scan_text(text)
     for label, pattern in _SCORES:
-        for match in pattern.finditer(text):
+        for match in prescanned_finditer(pattern, text, scanned):
             raw = match.group("value")
             value: float = _ROMAN[raw.lower()] if raw.lower() in _ROMAN else float(raw)
             if label in {"iga", "hurley"} or float(value).is_integer():
@@ -136,7 +137,7 @@ def _clause(text: str, start: int, end: int) -> tuple[int, int]:
 def find_treatments(text: str) -> list[Quantity]:
     """Each drug or class mentioned, with the response, duration and dates written in its clause."""
     found: list[Quantity] = []
-    for match in _DRUG_PATTERN.finditer(text):
+    for match in prescanned_finditer(_DRUG_PATTERN, text, scan_text(text)):
         name = match.group(0)
         drug_class = next((cls for pattern, cls in _DRUG_LOOKUP if pattern.match(name)), "other")
         left, right = _clause(text, match.start(), match.end())
@@ -170,7 +171,7 @@ _TB_RESULT = (
 def find_tb_screening(text: str) -> list[Quantity]:
     """TB tests with their result and date, read from the same sentence."""
     found: list[Quantity] = []
-    for match in _TB_TEST.finditer(text):
+    for match in prescanned_finditer(_TB_TEST, text, scan_text(text)):
         left, right = _clause(text, match.start(), match.end())
         clause = text[match.end() : right] or text[left:right]
         values: dict[str, Any] = {"test": match.group(0)}

@@ -12,7 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rulebooks.notes.fastscan import with_first_character_hint
+from rulebooks.notes.fastscan import (
+    could_match,
+    pattern_anchors,
+    prescanned_finditer,
+    scan_text,
+    with_first_character_hint,
+)
 
 Quantity = tuple[str, int, int, dict[str, Any]]
 
@@ -177,15 +183,14 @@ def find_counts(text: str) -> list[Quantity]:
 def find_mohs(text: str) -> list[Quantity]:
     """Mohs stages and blocks; "stage N" counts only in a Mohs sentence (not "stage IV melanoma")."""
     found: list[Quantity] = []
-    mohs_note = bool(_MOHS_CONTEXT.search(text))
-    for match in _STAGES.finditer(text):
-        if not mohs_note:
-            continue
+    scanned = scan_text(text)
+    mohs_note = could_match(pattern_anchors(_MOHS_CONTEXT), scanned) and bool(_MOHS_CONTEXT.search(text))
+    for match in prescanned_finditer(_STAGES, text, scanned) if mohs_note else ():
         if match.group("num"):
             values = {"stages": number_value(match.group("num"))}
         else:
             values = {"stage": number_value(match.group("ord") or match.group("idx"))}
         found.append(("mohs_stage", match.start(), match.end(), values))
-    for match in _BLOCKS.finditer(text):
+    for match in prescanned_finditer(_BLOCKS, text, scanned):
         found.append(("mohs_blocks", match.start(), match.end(), {"blocks": number_value(match.group("num"))}))
     return found

@@ -14,6 +14,7 @@ from rulebooks.models.encounter import EmFacts
 
 STEP_SELECT = "select_em"
 STEP_MODIFIER_25 = "apply_modifier_25"
+EM_PREFIX = "992"
 
 PROBLEMS_LEVEL = {"minimal": 2, "low": 3, "moderate": 4, "high": 5}
 DATA_LEVEL = {"minimal": 2, "limited": 3, "moderate": 4, "extensive": 5}
@@ -92,6 +93,11 @@ def _select_one(ctx: CodingContext, service: Service) -> None:
 
 def apply_modifier_25(ctx: CodingContext) -> None:
     """E/M beside a procedure billed to the payer: 25 when separately identifiable, else dropped."""
+    for line in ctx.lines:
+        if line.code.startswith(EM_PREFIX):
+            break
+    else:
+        return  # no E/M line: nothing to add 25 to or drop (most encounters)
     procedures = [line for line in ctx.claim_lines() if not _is_em(line.code)]
     if not procedures:
         return
@@ -130,4 +136,4 @@ def apply_modifier_25(ctx: CodingContext) -> None:
 
 
 def _is_em(code: str) -> bool:
-    return code.startswith("992")
+    return code.startswith(EM_PREFIX)

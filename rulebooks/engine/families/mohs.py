@@ -45,6 +45,7 @@ def select_mohs(ctx: CodingContext) -> None:
     for service in ctx.services_of_kind("mohs"):
         mohs = service.mohs
         assert mohs is not None  # guaranteed by the Encounter model
+        group: str | None
         if mohs.involves_deep_structures:
             group = "head_neck_hands_feet_genitalia"
         else:

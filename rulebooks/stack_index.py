@@ -1,0 +1,212 @@
+"""Which rules of a stack can fire for a service, worked out once per stack instead of per encounter.
+
+Why: a clinic stack holds hundreds of rules and nearly every one is about one kind of service
+("when service.kind = mohs and ..."), so running each rule over each service spends most of a
+coding on rules that are false from their first word. Two things are computed once per stack:
+
+- the rules of a phase for the rulebooks in effect on a date (a later book's rule or `disable`
+  wins by id), the same list `Stack.rules` returns;
+- a *screen* per rule: the conjuncts of its `when` (or a table's guard) that read only facts of
+  the screen key below. A rule whose screen has a False conjunct cannot fire and cannot be
+  undetermined (three-valued `and` is False as soon as one operand is), so it is skipped for
+  every service with that key. The conjuncts are compiled by the rule language's own compiler,
+  so a screen means exactly what the rule means.
+
+For the rules a screen lets through, `precheck` gives the rule's condition compiled without a
+trace: a rule whose condition is False (a table whose guard is not True) records nothing, so only
+the rules that fire or are undetermined run again with the trace that explains them.
+
+A run that keeps a condition-coverage trace runs every rule, so coverage is unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dsl import ast
+from dsl.compiler import Compiler
+from dsl.runtime import CompiledRule
+
+if TYPE_CHECKING:
+    from rulebooks.models import Encounter, Service
+    from rulebooks.stack import LoadedRulebook
+
+#: Facts that are the same for every service with the same kind, coverage, diagnoses and the
+#: few other words below, and take few values across a clinic's encounters: what a screen may read.
+SCREEN_FIELDS = ("service.kind", "plan_type", "payer", "place_of_service", "service.diagnoses", "service.site_group",
+                 "service.technique", "service.patient_requested_cosmetic", "patient.sex")
+ScreenKey = tuple[Any, ...]
+Chosen = tuple[tuple["LoadedRulebook", CompiledRule], ...]
+Conjunct = Callable[[dict[str, Any], None], Any]
+Precheck = Callable[[dict[str, Any]], bool]
+Screened = tuple[tuple["LoadedRulebook", CompiledRule, Precheck], ...]
+#: Screened lists kept per stack before the cache starts again (a long replay meets many keys).
+MAX_SCREENED = 20_000
+
+
+def screen_key(encounter: Encounter, service: Service) -> ScreenKey:
+    coverage = encounter.coverage
+    return (service.kind, coverage.plan_type, coverage.payer, encounter.place_of_service, tuple(service.diagnoses),
+            service.site_group, service.technique, service.patient_requested_cosmetic, encounter.patient.sex)
+
+
+def _screen_facts(key: ScreenKey) -> dict[str, Any]:
+    """The screen fields as `rule_facts.service_facts` shapes them (lists stay lists)."""
+    kind, plan_type, payer, place_of_service, diagnoses, site_group, technique, requested, sex = key
+    return {
+        "service": {"kind": kind, "diagnoses": list(diagnoses), "site_group": site_group, "technique": technique,
+                    "patient_requested_cosmetic": requested},
+        "plan_type": plan_type, "payer": payer, "place_of_service": place_of_service, "patient": {"sex": sex},
+    }
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    """How to decide cheaply that a rule records nothing: its screen, then its precheck.
+
+    `screen`: the conjuncts that read only screen facts (decided once per screen key).
+    `precheck`: the rest of the condition without a trace; False only when the traced run would
+    record nothing (a rule's remaining conjunct is False, a table's guard is not True).
+    """
+
+    screen: tuple[Conjunct, ...]
+    precheck: Precheck
+
+
+class StackIndex:
+    """Per-stack caches: rules by phase and in-effect books, and by phase and screen key."""
+
+    def __init__(self, books: tuple[LoadedRulebook, ...]) -> None:
+        self.books = books
+        self._in_effect: dict[dt.date, tuple[bool, ...]] = {}
+        self._rules: dict[tuple[str, tuple[bool, ...]], Chosen] = {}
+        self._screened: dict[tuple[str, tuple[bool, ...], ScreenKey], Screened] = {}
+        self._plans: dict[int, RulePlan] = {}
+
+    def rules(self, phase: str, date_of_service: dt.date) -> Chosen:
+        """The rules of a phase in stack order for the books in effect on the date."""
+        mask = self._mask(date_of_service)
+        chosen = self._rules.get((phase, mask))
+        if chosen is None:
+            books = [book for book, in_effect in zip(self.books, mask, strict=True) if in_effect]
+            chosen = self._rules[(phase, mask)] = tuple(_phase_rules(books, phase))
+        return chosen
+
+    def rules_for(self, phase: str, date_of_service: dt.date, key: ScreenKey) -> Screened:
+        """The rules of a phase that can fire for a service with this screen key, in stack order,
+        each with its precheck."""
+        mask = self._mask(date_of_service)
+        chosen = self._screened.get((phase, mask, key))
+        if chosen is None:
+            facts = _screen_facts(key)
+            plans = [(book, rule, self._plan(book, rule)) for book, rule in self.rules(phase, date_of_service)]
+            chosen = tuple(
+                (book, rule, plan.precheck)
+                for book, rule, plan in plans
+                if all(conjunct(facts, None) is not False for conjunct in plan.screen)
+            )
+            if len(self._screened) >= MAX_SCREENED:
+                self._screened.clear()
+            self._screened[(phase, mask, key)] = chosen
+        return chosen
+
+    def _mask(self, date_of_service: dt.date) -> tuple[bool, ...]:
+        mask = self._in_effect.get(date_of_service)
+        if mask is None:
+            mask = self._in_effect[date_of_service] = tuple(book.in_effect(date_of_service) for book in self.books)
+        return mask
+
+    def _plan(self, book: LoadedRulebook, rule: CompiledRule) -> RulePlan:
+        plan = self._plans.get(id(rule))
+        if plan is None:
+            plan = self._plans[id(rule)] = _plan_of(book, rule)
+        return plan
+
+
+def _phase_rules(books: list[LoadedRulebook], phase: str) -> Iterator[tuple[LoadedRulebook, CompiledRule]]:
+    """A phase's rules in stack order; a later book's rule or `disable` with the same id wins."""
+    for position, book in enumerate(books):
+        later = books[position + 1:]
+        replaced = {rule.id for other in later for rule in other.built.program.rules}  # type: ignore[union-attr]
+        disabled = {d.rule_id for other in later for d in other.built.rulebook.of_type(ast.Disable)}
+        for rule in book.built.program.phase(phase):  # type: ignore[union-attr]
+            if rule.id not in replaced and rule.id not in disabled:
+                yield book, rule
+
+
+def _always(facts: dict[str, Any]) -> bool:
+    return True
+
+
+def _plan_of(book: LoadedRulebook, rule: CompiledRule) -> RulePlan:
+    """Split the rule's condition (or table guard) into screen conjuncts and a precheck of the rest."""
+    checked = book.built.checked
+    node = _rule_node(book, rule)
+    if checked is None or node is None:  # pragma: no cover - a stack only holds compiled books
+        return RulePlan((), _always)
+    compiler = Compiler(checked)
+    if isinstance(node, ast.Table):
+        if node.guard is None:
+            return RulePlan((), _always)
+        guard = compiler.expr(node.guard)
+        screen = tuple(compiler.expr(part) for part in _conjuncts(node.guard)
+                       if _reads_only_screen_facts(part, checked.typer.references))
+        return RulePlan(screen, lambda facts: guard(facts, None) is True)
+    if node.condition is None:
+        return RulePlan((), _always)
+    screen_parts: list[Any] = []
+    rest_parts: list[Any] = []
+    for part in _conjuncts(node.condition):
+        reads_screen = _reads_only_screen_facts(part, checked.typer.references)
+        (screen_parts if reads_screen else rest_parts).append(compiler.expr(part))
+    # Three-valued `and` is False exactly when one conjunct is False; the screen conjuncts are
+    # known not to be False for the services that reach the precheck.
+    rest = tuple(rest_parts)
+    if not rest:
+        return RulePlan(tuple(screen_parts), _always)
+    if len(rest) == 1:
+        only = rest[0]
+        return RulePlan(tuple(screen_parts), lambda facts: only(facts, None) is not False)
+    return RulePlan(tuple(screen_parts), lambda facts: all(part(facts, None) is not False for part in rest))
+
+
+def _rule_node(book: LoadedRulebook, rule: CompiledRule) -> ast.Rule | ast.Table | None:
+    for item in book.built.rulebook.items:
+        if isinstance(item, ast.Rule | ast.Table) and item.id == rule.id and item.span == rule.span:
+            return item
+    return None
+
+
+def _conjuncts(condition: Any) -> Iterator[Any]:
+    if isinstance(condition, ast.BoolOp) and condition.op == "and":
+        for operand in condition.operands:
+            yield from _conjuncts(operand)
+    else:
+        yield condition
+
+
+def _reads_only_screen_facts(expr: Any, references: dict[int, tuple[Any, ...]]) -> bool:
+    """Whether every fact the expression reads is a screen field (constants and value sets are fine)."""
+    if isinstance(expr, ast.Quantified):
+        return False  # binds a variable: reads more than the screen facts
+    if isinstance(expr, ast.Path):
+        reference = references.get(id(expr))
+        return reference is None or reference[0] == "valueset" or (
+            reference[0] == "field" and reference[1] in SCREEN_FIELDS
+        )
+    return all(_reads_only_screen_facts(child, references) for child in _children(expr))
+
+
+def _children(node: Any) -> Iterator[Any]:
+    if not dataclasses.is_dataclass(node):
+        return
+    for item in dataclasses.fields(node):
+        value = getattr(node, item.name)
+        if isinstance(value, tuple):
+            yield from (element for element in value if dataclasses.is_dataclass(element))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, ast.Span):
+            yield value
