@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from rulebooks.dated_codesets import banded_code
 from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, step_reason
-from rulebooks.engine.sites import lesion_site_group, unknown_site_query
-from rulebooks.engine.sizes import size_cm
+from rulebooks.engine.families.banded import code_by_site_and_diameter
 from rulebooks.models import Service
 
 STEP_PREMALIGNANT = "select_premalignant_destruction"
@@ -188,38 +187,11 @@ def select_vascular_destruction(ctx: CodingContext) -> None:
 def select_malignant_destruction(ctx: CodingContext) -> None:
     """One code per lesion by site group and lesion diameter (not lesion + margins) (3.4)."""
     for service in _of_class(ctx, "malignant"):
-        group = lesion_site_group(service)
-        if group is None:
-            ctx.hold(
-                "17260",
-                service,
-                unknown_site_query(service, "malignant destruction"),
-                step_reason(STEP_MALIGNANT, "site group unknown", site=service.site),
-            )
-            continue
-        if service.lesion_size_cm is None:
-            ctx.hold(
-                "17260",
-                service,
-                "Document the lesion diameter (cm) of the destroyed malignant lesion.",
-                step_reason(STEP_MALIGNANT, "lesion diameter not documented", site=service.site),
-            )
-            continue
-        diameter_cm = size_cm(service.lesion_size_cm)
-        band = banded_code("destruction_malignant", group, diameter_cm)
-        assert band is not None
-        ctx.lines.append(
-            WorkLine(
-                code=band.code,
-                units=service.count or 1,
-                service_ids=[service.id],
-                reasons=[
-                    step_reason(
-                        STEP_MALIGNANT,
-                        "malignant lesion destroyed: site group and lesion diameter",
-                        site_group=group,
-                        lesion_diameter_cm=diameter_cm,
-                    )
-                ],
-            )
+        code_by_site_and_diameter(
+            ctx,
+            service,
+            family="destruction_malignant",
+            step=STEP_MALIGNANT,
+            procedure="malignant destruction",
+            hold_code="17260",
         )

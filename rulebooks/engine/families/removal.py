@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import math
 
-from rulebooks.dated_codesets import banded_code
 from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, step_reason
-from rulebooks.engine.sites import lesion_site_group, unknown_site_query
-from rulebooks.engine.sizes import size_cm
+from rulebooks.engine.families.banded import code_by_site_and_diameter
 
 STEP_SKIN_TAGS = "select_skin_tags"
 STEP_SHAVE = "select_shave_removals"
@@ -56,38 +54,6 @@ def select_skin_tags(ctx: CodingContext) -> None:
 def select_shave_removals(ctx: CodingContext) -> None:
     """One code per lesion, by site group and lesion diameter; hemostasis included, no closure."""
     for service in ctx.services_of_kind("shave"):
-        group = lesion_site_group(service)
-        if group is None:
-            ctx.hold(
-                "11300",
-                service,
-                unknown_site_query(service, "shave removal"),
-                step_reason(STEP_SHAVE, "site group unknown", site=service.site),
-            )
-            continue
-        if service.lesion_size_cm is None:
-            ctx.hold(
-                "11300",
-                service,
-                "Document the lesion diameter (cm) of the shave removal.",
-                step_reason(STEP_SHAVE, "lesion diameter not documented", site=service.site),
-            )
-            continue
-        diameter_cm = size_cm(service.lesion_size_cm)
-        band = banded_code("shave", group, diameter_cm)
-        assert band is not None
-        ctx.lines.append(
-            WorkLine(
-                code=band.code,
-                units=service.count or 1,
-                service_ids=[service.id],
-                reasons=[
-                    step_reason(
-                        STEP_SHAVE,
-                        "shave removal: site group and lesion diameter",
-                        site_group=group,
-                        lesion_diameter_cm=diameter_cm,
-                    )
-                ],
-            )
+        code_by_site_and_diameter(
+            ctx, service, family="shave", step=STEP_SHAVE, procedure="shave removal", hold_code="11300"
         )
