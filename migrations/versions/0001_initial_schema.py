@@ -1,7 +1,7 @@
 """Initial schema: tenants, API keys, payers, fee schedules, encounters, codings, outbox.
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-27
 """
 
