@@ -9,6 +9,7 @@ rulebook, its version (content hash), the rule, its label, its span and the valu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -171,11 +172,15 @@ class Stack:
 
 
 def _reason(book: LoadedRulebook, outcome: RuleOutcome, message: str) -> Reason:
-    span = outcome.span
-    return Reason(rule=RuleRef(rulebook=book.name, version=book.version, rule_id=outcome.rule_id,
-                               label=outcome.label, span=SourceSpan(line=span.line, column=span.column,
-                                                                    start=span.start, end=span.end)),
+    return Reason(rule=_rule_ref(book.name, book.version, outcome.rule_id, outcome.label, outcome.span),
                   message=message, values={k: _jsonable(v) for k, v in outcome.values.items()})
+
+
+@functools.lru_cache(maxsize=8192)
+def _rule_ref(rulebook: str, version: str, rule_id: str, label: str, span: Any) -> RuleRef:
+    """A rule's reference is the same on every encounter: build the (frozen) model once."""
+    return RuleRef(rulebook=rulebook, version=version, rule_id=rule_id, label=label,
+                   span=SourceSpan(line=span.line, column=span.column, start=span.start, end=span.end))
 
 
 def _jsonable(value: Any) -> Any:
