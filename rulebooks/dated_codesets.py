@@ -15,12 +15,13 @@ import csv
 import datetime as dt
 import importlib.util
 import pathlib
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
 DATA_DIR = pathlib.Path(__file__).parent / "data"
-CodesetKind = Literal["icd10cm", "ncci_ptp", "mue"]
+CodesetKind = Literal["icd10cm", "hcpcs", "ncci_ptp", "mue"]
 BUILTIN_ICD10CM_FISCAL_YEAR = 2026
 BUILTIN_ICD10CM_FILE = "code-list-April-2026.txt"
 
@@ -84,11 +85,25 @@ class SizeBand:
     status: str
 
 
+@dataclass(frozen=True)
+class HcpcsRelease:
+    """A CMS HCPCS Level II release: the codes valid for dates of service from `effective`.
+
+    Nothing is built in (no package ships HCPCS); until a release is loaded, Level II codes are
+    checked by format only and no line is flagged.
+    """
+
+    effective: dt.date
+    codes: frozenset[str]
+    source: str
+
+
 @dataclass
 class CodeSets:
     """Every loaded set; the built-ins read once, newer files appended by `load`."""
 
     icd10cm: list[Icd10Release] = field(default_factory=list)
+    hcpcs: list[HcpcsRelease] = field(default_factory=list)
     ptp: dict[tuple[str, str], list[PtpEdit]] = field(default_factory=dict)
     mue: dict[str, list[MueLimit]] = field(default_factory=dict)
     _column1_index: dict[str, frozenset[str]] | None = field(default=None, repr=False)
@@ -139,6 +154,11 @@ class CodeSets:
             release = read_icd10cm(path, fiscal_year(effective), effective)
             self.icd10cm = [r for r in self.icd10cm if r.fiscal_year != release.fiscal_year] + [release]
             return len(release.billable_by_code)
+        if kind == "hcpcs":
+            hcpcs = read_hcpcs(path, effective)
+            self.hcpcs = sorted([r for r in self.hcpcs if r.effective != effective] + [hcpcs],
+                                key=lambda release: release.effective)
+            return len(hcpcs.codes)
         if kind == "ncci_ptp":
             edits = read_ptp(path, default_effective=effective)
             for edit in edits:
@@ -149,7 +169,12 @@ class CodeSets:
             for limit in limits:
                 self.mue.setdefault(limit.code, []).append(limit)
             return len(limits)
-        raise ValueError(f"unknown code set kind {kind!r}: expected icd10cm, ncci_ptp or mue")
+        raise ValueError(f"unknown code set kind {kind!r}: expected icd10cm, hcpcs, ncci_ptp or mue")
+
+    def hcpcs_for(self, date_of_service: dt.date) -> HcpcsRelease | None:
+        """The newest loaded HCPCS Level II release in effect on the date, if any."""
+        usable = [release for release in self.hcpcs if release.effective <= date_of_service]
+        return usable[-1] if usable else None
 
 
 @lru_cache(maxsize=1)
@@ -261,3 +286,22 @@ def read_mue(path: pathlib.Path, default_effective: dt.date | None = None) -> li
             )
             for row in csv.DictReader(handle)
         ]
+
+
+HCPCS_LEVEL_II = re.compile(r"^[A-V][0-9]{4}$")
+
+
+def read_hcpcs(path: pathlib.Path, effective: dt.date) -> HcpcsRelease:
+    """CMS's fixed-width HCPCS file (the code in the first five columns) or a CSV with a
+    `HCPC`/`code` column; Level I (CPT) rows and duplicates (continuation lines) are skipped."""
+    text = path.read_text(encoding="latin-1")
+    lines = text.splitlines()
+    header = lines[0].lower() if lines else ""
+    if "," in header and ("hcpc" in header or "code" in header):
+        column = next(name for name in next(csv.reader([lines[0]])) if name.strip().lower() in ("hcpc", "hcpcs",
+                                                                                               "code"))
+        codes = {row[column].strip().upper() for row in csv.DictReader(lines)}
+    else:
+        codes = {line[:5].strip().upper() for line in lines}
+    valid = frozenset(code for code in codes if HCPCS_LEVEL_II.match(code))
+    return HcpcsRelease(effective=effective, codes=valid, source=path.name)

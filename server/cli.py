@@ -304,13 +304,13 @@ def rules_explain(file: Path, encounter_file: Path, output_format: str) -> None:
         raise SystemExit(1)
 
 
-@main.group(help="Code sets: ICD-10-CM releases, NCCI PTP and MUE files by effective date.")
+@main.group(help="Code sets: ICD-10-CM and HCPCS Level II releases, NCCI PTP and MUE files by effective date.")
 def codesets() -> None:
     pass
 
 
-@codesets.command("load", help="Check and install a CMS file of KIND (icd10cm, ncci_ptp, mue).")
-@click.argument("kind", type=click.Choice(["icd10cm", "ncci_ptp", "mue"]))
+@codesets.command("load", help="Check and install a CMS file of KIND (icd10cm, hcpcs, ncci_ptp, mue).")
+@click.argument("kind", type=click.Choice(["icd10cm", "hcpcs", "ncci_ptp", "mue"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--effective", required=True, help="First date of service it applies to (YYYY-MM-DD).")
 @click.option("--source", default=None, help="Where the file came from (default: its file name).")

@@ -12,7 +12,7 @@ from typing import Any
 
 from rulebooks.dated_codesets import CodesetKind, CodeSets, load_codeset
 
-KINDS: tuple[CodesetKind, ...] = ("icd10cm", "ncci_ptp", "mue")
+KINDS: tuple[CodesetKind, ...] = ("icd10cm", "hcpcs", "ncci_ptp", "mue")
 
 
 def manifest_path(data_dir: Path) -> Path:

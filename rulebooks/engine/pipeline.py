@@ -48,6 +48,7 @@ from rulebooks.engine.families.mohs import mark_same_day_diagnostic_biopsies, se
 from rulebooks.engine.families.other import select_documented_codes
 from rulebooks.engine.families.removal import select_shave_removals, select_skin_tags
 from rulebooks.engine.families.repair import select_repairs
+from rulebooks.engine.hcpcs import check_hcpcs_codes
 from rulebooks.engine.liability import apply_medicare_liability_modifiers
 from rulebooks.engine.route import link_diagnoses, price_line
 from rulebooks.models import Coding, Encounter, RulebookRef
@@ -117,6 +118,7 @@ POLICY_PASSES: tuple[Pass, ...] = (
     apply_mue_limits,
     apply_medicare_liability_modifiers,
     check_diagnosis_codes,
+    check_hcpcs_codes,
 )
 ROUTE_PASSES: tuple[Pass, ...] = (explain_medical_classifications, link_diagnoses)
 PHASES: tuple[tuple[str, tuple[Pass, ...]], ...] = (

@@ -41,3 +41,48 @@ def test_a_broken_file_is_refused_and_nothing_is_installed(tmp_path: Path) -> No
     assert result.returncode != 0
     assert "the column 'code' is missing" in result.stderr
     assert "only the built-in sets" in cutis("codesets", "list", env=env).stdout
+
+
+def test_a_loaded_hcpcs_release_flags_codes_it_does_not_know(tmp_path: Path) -> None:
+    env = {"CUTIS_DATA_DIR": str(tmp_path / "data")}
+    release = tmp_path / "HCPC2027_JAN_ANWEB.txt"
+    # CMS's fixed-width layout: the code in the first five columns; CPT rows are skipped.
+    release.write_text(
+        "J0585   00100Injection, onabotulinumtoxina, 1 unit\n"
+        "J0585   00200(continuation line)\n"
+        "G2211   00100Visit complexity add-on\n"
+        "99213   00100(a Level I row)\n"
+    )
+    installed = cutis("codesets", "load", "hcpcs", str(release), "--effective", "2027-01-01", env=env)
+    assert "installed 2 hcpcs entries effective 2027-01-01" in installed.stdout
+    encounter = json.loads((FIXTURES / "biopsy_em.json").read_text())
+    encounter["date_of_service"] = "2027-01-05"
+    encounter["coverage"] = {"payer": "MEDICARE", "plan_type": "medicare_ffs"}
+    encounter["diagnoses"].append("L74.510")
+    encounter["services"] = [
+        {
+            "id": "inj1",
+            "kind": "injection",
+            "technique": "chemodenervation",
+            "site": "both axillae",
+            "drug": {"hcpcs": "J0585", "units": 100, "wasted_units": 0},
+            "diagnoses": ["L74.510"],
+        },
+        {
+            "id": "inj2",
+            "kind": "injection",
+            "count": 3,
+            "site": "left forearm",
+            "drug": {"hcpcs": "J3301", "units": 2, "wasted_units": 0},
+            "diagnoses": ["L74.510"],
+        },
+    ]
+    path = tmp_path / "enc.json"
+    path.write_text(json.dumps(encounter))
+    coding = json.loads(cutis("code", str(path), "--format", "json", env=env).stdout)
+    codes = {line["code"] for line in coding["claim_lines"]}
+    assert {"J0585", "J3301"} <= codes, coding["claim_lines"]
+    unknown = [flag for flag in coding["flags"] if flag["reasons"][0]["step"] == "check_hcpcs_codes"]
+    assert [flag["detail"] for flag in unknown] == ["J3301 is not in the HCPCS Level II release effective 2027-01-01"]
+    without = json.loads(cutis("code", str(path), "--format", "json").stdout)  # no release loaded: no such flag
+    assert not [flag for flag in without["flags"] if flag["reasons"][0]["step"] == "check_hcpcs_codes"]
