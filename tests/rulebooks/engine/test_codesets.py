@@ -93,7 +93,7 @@ def test_newer_ptp_and_mue_files_load_by_effective_date(tmp_path):
     limit = sets.mue_for("11103", dt.date(2027, 2, 1))
     assert limit is not None and limit.max_units == 3
     with pytest.raises(ValueError, match="unknown code set kind"):
-        sets.load("hcpcs", mue_file, dt.date(2027, 1, 1))  # type: ignore[arg-type]
+        sets.load("cpt", mue_file, dt.date(2027, 1, 1))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", ["ncci_ptp.csv", "mue.csv", "cpt_size_bands.csv"])
