@@ -10,7 +10,7 @@ does not fire. The benchmark measures both.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dsl import ast
@@ -375,3 +375,24 @@ def compile_phase(checked: CheckResult, phase: str) -> Callable[[dict[str, Any]]
     namespace: dict[str, Any] = dict(names)
     exec(compile(source, f"<rulebook phase {phase}>", "exec"), namespace)
     return namespace["decide"]
+
+
+def compile_precheck(checked: CheckResult, conjuncts: Sequence[ast.Expr], *,
+                     must_be_true: bool = False) -> Callable[[dict[str, Any]], bool]:
+    """`facts -> bool`, False as soon as one conjunct is False (with `must_be_true`: is not True).
+
+    Why: a rule stack decides which rules record nothing before running the traced closures of
+    `dsl.compiler`; this is that test as plain generated Python, with the same three-valued logic.
+    """
+    generator = Generator(checked)
+    body: list[str] = []
+    for conjunct in conjuncts:
+        result = generator.fresh("_c")
+        body.extend(generator.emit(conjunct, result, "    "))
+        body.append(f"    if {result} is not True:" if must_be_true else f"    if {result} is False:")
+        body.append("        return False")
+    reads = [f"    {generator.field_name(name)} = facts.get({name!r})" for name in generator.top_level]
+    source = "\n".join(["def precheck(facts):", *reads, *body, "    return True"])
+    namespace: dict[str, Any] = dict(generator.names)
+    exec(compile(source, "<rule precheck>", "exec"), namespace)
+    return namespace["precheck"]

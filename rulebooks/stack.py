@@ -26,7 +26,7 @@ from rulebooks.engine.context import CodingContext, WorkLine
 from rulebooks.engine.families.destruction import premalignant_destruction_lines
 from rulebooks.models import Reason, RulebookRef, RuleRef, Service, SourceSpan
 from rulebooks.rule_facts import lines_of, service_facts
-from rulebooks.stack_index import StackIndex, screen_key
+from rulebooks.stack_index import MAX_RECORDED, StackIndex, screen_key
 from rulebooks.vocabulary import dermatology_vocabulary
 
 LIBRARY = Path(__file__).parent / "library"
@@ -135,8 +135,11 @@ class Stack:
 
         Each service sees only the rules its screen key lets through (`rulebooks.stack_index`):
         the others are false for it whatever the other facts; of those, a rule runs with its
-        explaining trace only when its untraced condition is not False. A run with a coverage
-        trace runs every rule in full, so the trace sees every condition as before.
+        explaining trace only when its untraced condition is not False, and only once per screen
+        key and values of the other facts it reads: what it recorded then (outcome, reasons) is
+        applied again as it is. The facts are the service's before any action of the phase on
+        it, as if every rule had run. A run with a coverage trace runs every rule in full, so the
+        trace sees every condition as before.
         """
         encounter = ctx.encounter
         index = self._index
@@ -146,34 +149,100 @@ class Stack:
             return outcomes
         covered = self.trace is not None  # a coverage trace must see every condition
         shared_trace = self.trace if self.trace is not None else Trace()
-        everything = tuple((book, rule, None) for book, rule in all_rules) if covered else ()
+        everything = tuple((book, rule, None, None) for book, rule in all_rules) if covered else ()
+        recorded = index.recorded
+        per_coding = ctx.memo
         for service in encounter.services:
-            rules = everything if covered else index.rules_for(
-                phase, encounter.date_of_service, screen_key(encounter, service))
+            numbered = per_coding.get(("rule_screen_key", service.id))
+            if numbered is None or numbered[0] is not index:  # the same in every phase: once per coding
+                key = screen_key(encounter, service)
+                numbered = per_coding[("rule_screen_key", service.id)] = (index, key, index.key_number(key))
+            _, key, number = numbered
+            rules = everything if covered else index.rules_for(phase, encounter.date_of_service, key, number)
             if not rules:
                 continue
-            facts = service_facts(encounter, service, lines_of(ctx, service), self.findings.get(service.id, ()))
-            for book, rule, precheck in rules:
-                if precheck is not None and not precheck(facts):
-                    continue  # false for this service: the traced run below would record nothing
-                shared_trace.reset()
-                decision = Decision()
-                rule.run(facts, shared_trace, decision)
-                for outcome in decision.outcomes:
+            facts: dict[str, Any] | None = None
+            for book, rule, precheck, reads in rules:
+                memo: tuple[Any, ...] | None = None
+                found = None
+                if reads == ():  # decided by the screen key alone (its precheck is always True)
+                    memo = (id(rule), number)
+                    found = recorded.get(memo)
+                if found is None:
+                    if facts is None:
+                        facts = service_facts(encounter, service, lines_of(ctx, service),
+                                              self.findings.get(service.id, ()))
+                    if precheck is not None and not precheck(facts):
+                        continue  # false for this service: the traced run below would record nothing
+                    if reads:
+                        memo = _memo_key(rule, number, reads, facts)
+                        found = recorded.get(memo) if memo is not None else None
+                if found is None:
+                    assert facts is not None
+                    shared_trace.reset()
+                    decision = Decision()
+                    rule.run(facts, shared_trace, decision)
+                    found = tuple(_recorded(book, outcome) for outcome in decision.outcomes)
+                    if memo is not None:
+                        if len(recorded) >= MAX_RECORDED:
+                            recorded.clear()
+                        recorded[memo] = found
+                for outcome, undetermined, reason in found:
                     outcomes.append(outcome)
                     if self.journal is not None:
                         self.journal.append(outcome)
-                    if outcome.status == "undetermined":
-                        ctx.flag("rule_undetermined", _reason(book, outcome, "the rule needs facts that are missing: "
-                                 + ", ".join(outcome.missing)), detail=outcome.rule_id, service_ids=[service.id])
-                    for action in outcome.actions:
-                        apply_action(ctx, service, action, _reason(book, outcome, outcome.label))
+                    if undetermined is not None:
+                        ctx.flag("rule_undetermined", undetermined, detail=outcome.rule_id, service_ids=[service.id])
+                    if reason is not None:
+                        if facts is None:  # the facts are the service's before any of its actions
+                            facts = service_facts(encounter, service, lines_of(ctx, service),
+                                                  self.findings.get(service.id, ()))
+                        for action in outcome.actions:
+                            ACTION_HANDLERS[action.action](ctx, service, action.arguments, reason)
         return outcomes
 
 
+def _memo_key(rule: CompiledRule, number: int, reads: tuple[tuple[str, ...], ...],
+              facts: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The rule, the screen key's number and the (typed) values of the rule's other reads; None when
+    one is not a plain value (a record or a list of records), so the rule runs as usual."""
+    parts: list[Any] = [id(rule), number]
+    for path in reads:
+        value: Any = facts
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+            if value is None:
+                break
+        if isinstance(value, list):
+            if not all(type(item) in _JSON_SCALARS for item in value):
+                return None
+            value = (list, *((type(item), item) for item in value))
+        elif type(value) not in _JSON_SCALARS and not isinstance(value, dt.date):
+            return None
+        parts.append((type(value), value))
+    return tuple(parts)
+
+
+def _recorded(book: LoadedRulebook, outcome: RuleOutcome) -> tuple[RuleOutcome, Reason | None, Reason | None]:
+    """An outcome with its reasons: the undetermined flag's and the one (frozen) reason every action
+    of the outcome carries (same rule, label and values); None where there is nothing to explain."""
+    undetermined = None
+    if outcome.status == "undetermined":
+        undetermined = _reason(book, outcome, "the rule needs facts that are missing: " + ", ".join(outcome.missing))
+    return outcome, undetermined, _reason(book, outcome, outcome.label) if outcome.actions else None
+
+
 def _reason(book: LoadedRulebook, outcome: RuleOutcome, message: str) -> Reason:
-    return Reason(rule=_rule_ref(book.name, book.version, outcome.rule_id, outcome.label, outcome.span),
-                  message=message, values={k: _jsonable(v) for k, v in outcome.values.items()})
+    """Validated from a prepared dict by the model's own validator (as `step_reason` does)."""
+    values = {k: v if type(v) in _JSON_SCALARS else _jsonable(v) for k, v in outcome.values.items()}
+    return _validate_reason({"rule": _rule_ref(book.name, book.version, outcome.rule_id, outcome.label, outcome.span),
+                             "message": message, "values": values})
+
+
+_validate_reason = Reason.__pydantic_validator__.validate_python
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.lru_cache(maxsize=8192)

@@ -16,6 +16,10 @@ For the rules a screen lets through, `precheck` gives the rule's condition compi
 trace: a rule whose condition is False (a table whose guard is not True) records nothing, so only
 the rules that fire or are undetermined run again with the trace that explains them.
 
+A rule records the same outcome for every service with one screen key and the same values of
+the other facts it reads (`RulePlan.reads`): the stack runs it traced once per such key and
+reuses what it recorded.
+
 A run that keeps a condition-coverage trace runs every rule, so coverage is unchanged.
 """
 
@@ -23,13 +27,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dsl import ast
+from dsl.codegen import compile_precheck
 from dsl.compiler import Compiler
 from dsl.runtime import CompiledRule
+from dsl.typecheck import INTERPOLATION
 
 if TYPE_CHECKING:
     from rulebooks.models import Encounter, Service
@@ -43,9 +50,14 @@ ScreenKey = tuple[Any, ...]
 Chosen = tuple[tuple["LoadedRulebook", CompiledRule], ...]
 Conjunct = Callable[[dict[str, Any], None], Any]
 Precheck = Callable[[dict[str, Any]], bool]
-Screened = tuple[tuple["LoadedRulebook", CompiledRule, Precheck], ...]
+#: The facts beyond the screen key that a rule reads (condition, action arguments, messages), as
+#: dotted paths split in parts: with the screen key they decide everything the rule records.
+Reads = tuple[tuple[str, ...], ...]
+Screened = tuple[tuple["LoadedRulebook", CompiledRule, Precheck, "Reads | None"], ...]
 #: Screened lists kept per stack before the cache starts again (a long replay meets many keys).
 MAX_SCREENED = 20_000
+#: Recorded rule outcomes kept per stack before that cache starts again.
+MAX_RECORDED = 200_000
 
 
 def screen_key(encounter: Encounter, service: Service) -> ScreenKey:
@@ -75,6 +87,7 @@ class RulePlan:
 
     screen: tuple[Conjunct, ...]
     precheck: Precheck
+    reads: Reads | None = None
 
 
 class StackIndex:
@@ -84,8 +97,15 @@ class StackIndex:
         self.books = books
         self._in_effect: dict[dt.date, tuple[bool, ...]] = {}
         self._rules: dict[tuple[str, tuple[bool, ...]], Chosen] = {}
-        self._screened: dict[tuple[str, tuple[bool, ...], ScreenKey], Screened] = {}
+        self._screened: dict[tuple[str, tuple[bool, ...], int], Screened] = {}
+        # A screen key's number: hashing a small int instead of the key on every phase and rule.
+        # Numbers are never reused, so a number held by a coding in flight keeps its meaning.
+        self._key_numbers: dict[ScreenKey, int] = {}
+        self._next_number = itertools.count()
         self._plans: dict[int, RulePlan] = {}
+        #: What a rule recorded, by rule, screen key number and the values of its other reads
+        #: (`RulePlan.reads`).
+        self.recorded: dict[tuple[Any, ...], Any] = {}
 
     def rules(self, phase: str, date_of_service: dt.date) -> Chosen:
         """The rules of a phase in stack order for the books in effect on the date."""
@@ -96,22 +116,31 @@ class StackIndex:
             chosen = self._rules[(phase, mask)] = tuple(_phase_rules(books, phase))
         return chosen
 
-    def rules_for(self, phase: str, date_of_service: dt.date, key: ScreenKey) -> Screened:
-        """The rules of a phase that can fire for a service with this screen key, in stack order,
-        each with its precheck."""
+    def key_number(self, key: ScreenKey) -> int:
+        """The screen key's number in this index (see `rules_for` and `recorded`)."""
+        number = self._key_numbers.get(key)
+        if number is None:
+            number = self._key_numbers[key] = next(self._next_number)
+        return number
+
+    def rules_for(self, phase: str, date_of_service: dt.date, key: ScreenKey, number: int) -> Screened:
+        """The rules of a phase that can fire for a service with this screen key (numbered by
+        `key_number`), in stack order, each with its precheck and reads."""
         mask = self._mask(date_of_service)
-        chosen = self._screened.get((phase, mask, key))
+        chosen = self._screened.get((phase, mask, number))
         if chosen is None:
             facts = _screen_facts(key)
             plans = [(book, rule, self._plan(book, rule)) for book, rule in self.rules(phase, date_of_service)]
             chosen = tuple(
-                (book, rule, plan.precheck)
+                (book, rule, plan.precheck, plan.reads)
                 for book, rule, plan in plans
                 if all(conjunct(facts, None) is not False for conjunct in plan.screen)
             )
             if len(self._screened) >= MAX_SCREENED:
                 self._screened.clear()
-            self._screened[(phase, mask, key)] = chosen
+                self._key_numbers.clear()
+                self.recorded.clear()
+            self._screened[(phase, mask, number)] = chosen
         return chosen
 
     def _mask(self, date_of_service: dt.date) -> tuple[bool, ...]:
@@ -152,26 +181,67 @@ def _plan_of(book: LoadedRulebook, rule: CompiledRule) -> RulePlan:
     if isinstance(node, ast.Table):
         if node.guard is None:
             return RulePlan((), _always)
-        guard = compiler.expr(node.guard)
         screen = tuple(compiler.expr(part) for part in _conjuncts(node.guard)
                        if _reads_only_screen_facts(part, checked.typer.references))
-        return RulePlan(screen, lambda facts: guard(facts, None) is True)
+        return RulePlan(screen, compile_precheck(checked, (node.guard,), must_be_true=True))
     if node.condition is None:
         return RulePlan((), _always)
     screen_parts: list[Any] = []
     rest_parts: list[Any] = []
     for part in _conjuncts(node.condition):
         reads_screen = _reads_only_screen_facts(part, checked.typer.references)
-        (screen_parts if reads_screen else rest_parts).append(compiler.expr(part))
+        if reads_screen:
+            screen_parts.append(compiler.expr(part))
+        else:
+            rest_parts.append(part)
     # Three-valued `and` is False exactly when one conjunct is False; the screen conjuncts are
     # known not to be False for the services that reach the precheck.
-    rest = tuple(rest_parts)
-    if not rest:
-        return RulePlan(tuple(screen_parts), _always)
-    if len(rest) == 1:
-        only = rest[0]
-        return RulePlan(tuple(screen_parts), lambda facts: only(facts, None) is not False)
-    return RulePlan(tuple(screen_parts), lambda facts: all(part(facts, None) is not False for part in rest))
+    reads = _rule_reads(node, checked)
+    if not rest_parts:
+        return RulePlan(tuple(screen_parts), _always, reads)
+    return RulePlan(tuple(screen_parts), compile_precheck(checked, rest_parts), reads)
+
+
+def _rule_reads(node: ast.Rule, checked: Any) -> Reads | None:
+    """The non-screen facts a rule reads, or None when what it records may depend on more than
+    facts by name (a quantifier's variable, a table output).
+
+    Why: a rule is a function of the facts it reads, so what it recorded once (values compared,
+    actions, their arguments and messages) holds for every service with the same screen key and
+    the same values of these facts; the stack then skips the traced run and the reasons.
+    """
+    found: dict[str, None] = {}
+    references = checked.typer.references
+
+    def visit(expr: Any) -> bool:
+        if isinstance(expr, ast.Quantified):
+            return False
+        if isinstance(expr, ast.Literal) and expr.kind == "string":
+            for match in INTERPOLATION.finditer(expr.text):
+                found.setdefault(match.group(1))
+            return True
+        if isinstance(expr, ast.Path):
+            reference = references.get(id(expr))
+            if reference is None or reference[0] == "valueset":
+                return True
+            if reference[0] != "field":
+                return False
+            if reference[1] not in SCREEN_FIELDS:
+                found.setdefault(reference[1])
+            return True
+        return all(visit(child) for child in _children(expr))
+
+    def visit_step(step: ast.Step) -> bool:
+        if isinstance(step, ast.Conditional):
+            return visit(step.condition) and all(visit_step(inner) for inner in (*step.then, *step.otherwise))
+        bound = checked.actions.get(id(step))
+        return bound is not None and all(visit(value) for _, value in bound.arguments)
+
+    if node.condition is not None and not visit(node.condition):
+        return None
+    if not all(visit_step(step) for step in node.actions):
+        return None
+    return tuple(tuple(path.split(".")) for path in found)
 
 
 def _rule_node(book: LoadedRulebook, rule: CompiledRule) -> ast.Rule | ast.Table | None:

@@ -134,6 +134,7 @@ class CodingContext:
     _by_kind: dict[str, list[Service]] | None = field(default=None, repr=False)
     _by_id: dict[str, Service] | None = field(default=None, repr=False)
     _kinds_present: frozenset[str] | None = field(default=None, repr=False)
+    _order: dict[str, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.preferences is None:
@@ -166,14 +167,15 @@ class CodingContext:
             for service in self.encounter.services:
                 self._by_kind.setdefault(service.kind, []).append(service)
         found: list[Service] = []
+        excluded, only = self.excluded_service_ids, self.only_service_ids
         for kind in kinds:
             for service in self._by_kind.get(kind, ()):
-                if service.id not in self.excluded_service_ids and (
-                    self.only_service_ids is None or service.id in self.only_service_ids
-                ):
+                if service.id not in excluded and (only is None or service.id in only):
                     found.append(service)
-        if len(kinds) > 1:
-            order = {service.id: index for index, service in enumerate(self.encounter.services)}
+        if len(kinds) > 1 and len(found) > 1:
+            order = self._order
+            if order is None:
+                order = self._order = {service.id: index for index, service in enumerate(self.encounter.services)}
             found.sort(key=lambda service: order[service.id])
         return found
 
