@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -126,12 +126,13 @@ async def code_stored_encounter(
     record: EncounterRecord,
     coded_at: dt.datetime | None = None,
     fees: FeeSchedules | None = None,
+    encounter: Encounter | None = None,
 ) -> tuple[Coding, CodingRecord]:
     """Analyse the note, code with the payer's rule stack, store the coding and open its queries.
 
     Open queries of earlier versions of the same encounter are withdrawn: this version supersedes them.
     """
-    encounter = Encounter.model_validate(record.payload)
+    encounter = encounter if encounter is not None else Encounter.model_validate(record.payload)
     coded = code_encounter(
         encounter,
         encounter_id=str(record.id),
@@ -198,20 +199,3 @@ async def get_encounter(session: AsyncSession, encounter_id: uuid.UUID) -> Encou
     if record is None or record.tenant_id != session.info.get("tenant_id"):
         raise NotFound("no encounter with that id")
     return record
-
-
-async def latest_coding(session: AsyncSession, encounter_id: uuid.UUID) -> CodingRecord | None:
-    return (
-        await session.execute(
-            select(CodingRecord)
-            .where(CodingRecord.encounter_id == encounter_id)
-            .order_by(CodingRecord.created_at.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-
-
-async def count_versions(session: AsyncSession, external_id: str) -> int:
-    return int(
-        (await session.execute(select(func.count()).where(EncounterRecord.external_id == external_id))).scalar_one()
-    )

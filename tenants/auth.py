@@ -7,7 +7,6 @@ email costs the same Argon2 verification as a wrong password.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenants import totp
 from tenants.base import utcnow
-from tenants.keys import Principal
+from tenants.keys import Principal, digest
 from tenants.lookups import memberships_of
 from tenants.models import LoginSession, PasswordResetToken, User
 from tenants.passwords import DUMMY_HASH, hash_password, verify_password
@@ -33,9 +32,6 @@ RESET_SENT = "If that email belongs to an account, a reset link is on its way."
 
 SendMail = Callable[[str, str, str], Awaitable[None]]
 
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def normalise_email(email: str) -> str:

@@ -43,7 +43,8 @@ class IssuedKey:
     plaintext: str
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
+    """SHA-256 hex of a high-entropy secret (API keys, session and reset tokens)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -60,7 +61,7 @@ async def issue_api_key(
         tenant_id=tenant_id,
         name=name,
         prefix=prefix,
-        secret_sha256=_digest(secret),
+        secret_sha256=digest(secret),
         expires_at=expires_at,
         scopes=scopes,
     )
@@ -76,7 +77,7 @@ async def authenticate_api_key(session: AsyncSession, presented: str) -> Princip
         return None
     _, prefix, secret = parts
     key = await api_key_by_prefix(session, prefix)
-    if key is None or not hmac.compare_digest(key.secret_sha256, _digest(secret)):
+    if key is None or not hmac.compare_digest(key.secret_sha256, digest(secret)):
         return None
     now = utcnow()
     if key.revoked_at is not None or (key.expires_at is not None and _aware(key.expires_at) <= now):

@@ -132,38 +132,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def make_tenant(factory, name: str = "clinic") -> tuple[uuid.UUID, str]:  # type: ignore[no-untyped-def]
-    """A new tenant with the demo payers and fees, and an API key for it."""
-    from sqlalchemy import select
-
-    from server.db import global_session, tenant_session
-    from server.demo import DATA_DIR, demo_fee_rows
-    from server.models import FeeScheduleEntry, Payer, Tenant
-    from tenants.keys import issue_api_key
-
-    async with global_session(factory) as session:
-        tenant = Tenant(slug=f"{name}-{uuid.uuid4().hex[:8]}", name=name)
-        session.add(tenant)
-        await session.flush()
-        tenant_id = tenant.id
-    async with tenant_session(factory, tenant_id) as session:
-        import csv
-        from decimal import Decimal
-
-        with (DATA_DIR / "payers.csv").open() as handle:
-            for row in csv.DictReader(handle):
-                session.add(Payer(tenant_id=tenant_id, code=row["code"], name=row["name"], plan_type=row["plan_type"]))
-        for row in demo_fee_rows():
-            session.add(
-                FeeScheduleEntry(
-                    tenant_id=tenant_id, schedule=row["schedule"], code=row["code"], fee=Decimal(row["fee"])
-                )
-            )
-        issued = await issue_api_key(session, tenant_id, "test key")
-        assert (await session.execute(select(Payer))).scalars().first() is not None
-    return tenant_id, issued.plaintext
-
-
 @pytest.fixture
 async def app_client(database_url: str, settings_for) -> AsyncIterator:  # type: ignore[no-untyped-def]
     """An HTTP client on the ASGI app, in the test's own event loop (jobs run in that loop too)."""

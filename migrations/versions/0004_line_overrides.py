@@ -34,8 +34,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(["coding_id"], ["codings.id"], name=op.f("fk_line_overrides_coding_id_codings")),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_line_overrides_tenant_id_tenants"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_line_overrides_tenant_id_tenants"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_line_overrides")),
     )
     with op.batch_alter_table("line_overrides") as batch_op:
@@ -45,8 +46,10 @@ def upgrade() -> None:
         op.execute("GRANT SELECT, INSERT ON line_overrides TO cutis_app")
         op.execute("ALTER TABLE line_overrides ENABLE ROW LEVEL SECURITY")
         op.execute("ALTER TABLE line_overrides FORCE ROW LEVEL SECURITY")
-        op.execute(f"CREATE POLICY tenant_isolation ON line_overrides USING (tenant_id = {TENANT_EXPR}) "
-                   f"WITH CHECK (tenant_id = {TENANT_EXPR})")
+        op.execute(
+            f"CREATE POLICY tenant_isolation ON line_overrides USING (tenant_id = {TENANT_EXPR}) "
+            f"WITH CHECK (tenant_id = {TENANT_EXPR})"
+        )
 
 
 def downgrade() -> None:

@@ -37,23 +37,26 @@ def upgrade() -> None:
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(["encounter_id"], ["encounters.id"],
-                                name=op.f("fk_provider_queries_encounter_id_encounters")),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_provider_queries_tenant_id_tenants"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["encounter_id"], ["encounters.id"], name=op.f("fk_provider_queries_encounter_id_encounters")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_provider_queries_tenant_id_tenants"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_provider_queries")),
     )
     with op.batch_alter_table("provider_queries") as batch_op:
         batch_op.create_index(batch_op.f("ix_provider_queries_encounter_id"), ["encounter_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_provider_queries_tenant_id"), ["tenant_id"], unique=False)
-        batch_op.create_index("ix_provider_queries_tenant_status", ["tenant_id", "status", "created_at"],
-                              unique=False)
+        batch_op.create_index("ix_provider_queries_tenant_status", ["tenant_id", "status", "created_at"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("GRANT SELECT, INSERT, UPDATE ON provider_queries TO cutis_app")
         op.execute("ALTER TABLE provider_queries ENABLE ROW LEVEL SECURITY")
         op.execute("ALTER TABLE provider_queries FORCE ROW LEVEL SECURITY")
-        op.execute(f"CREATE POLICY tenant_isolation ON provider_queries USING (tenant_id = {TENANT_EXPR}) "
-                   f"WITH CHECK (tenant_id = {TENANT_EXPR})")
+        op.execute(
+            f"CREATE POLICY tenant_isolation ON provider_queries USING (tenant_id = {TENANT_EXPR}) "
+            f"WITH CHECK (tenant_id = {TENANT_EXPR})"
+        )
 
 
 def downgrade() -> None:

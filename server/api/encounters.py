@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from rulebooks.models import Coding as CodingModel
+from rulebooks.models import Encounter as EncounterModel
 from server import encounters
 from server.api import types
 from server.api.common import (
@@ -178,7 +179,9 @@ class EncounterQueries:
         return connection(rows, limit, Encounter.from_record, lambda row: (row.created_at, row.id))
 
 
-async def _store_input(info: Info, input: EncounterInput, action: str) -> EncounterRecord | InvalidInput | Forbidden:
+async def _store_input(
+    info: Info, input: EncounterInput, action: str
+) -> tuple[EncounterRecord, EncounterModel] | InvalidInput | Forbidden:
     """Both entry points: the caller may write, the input is a valid Encounter, a new version is stored
     (and audited). Call with the context's lock held."""
     ctx = context(info)
@@ -191,7 +194,7 @@ async def _store_input(info: Info, input: EncounterInput, action: str) -> Encoun
         return InvalidInput.from_error(error)
     record = await encounters.store_encounter(await ctx.session(), principal.tenant_id, encounter)
     await ctx.audit(action, "phi_write", object_type="Encounter", object_ids=[record.id])
-    return record
+    return record, encounter
 
 
 @strawberry.type
@@ -200,12 +203,15 @@ class EncounterMutations:
     async def code_encounter(self, info: Info, input: EncounterInput) -> CodeEncounterResult:
         ctx = context(info)
         async with ctx.lock:
-            record = await _store_input(info, input, "encounter.code")
-            if not isinstance(record, EncounterRecord):
-                return record
+            stored = await _store_input(info, input, "encounter.code")
+            if not isinstance(stored, tuple):
+                return stored
+            record, encounter = stored
             session = await ctx.session()
             fees = await ctx.services.fee_cache.get(session, record.tenant_id)
-            coding, coding_record = await encounters.code_stored_encounter(session, record, fees=fees)
+            coding, coding_record = await encounters.code_stored_encounter(
+                session, record, fees=fees, encounter=encounter
+            )
         encounter_type = Encounter.from_record(record)
         return CodedEncounter(
             encounter=encounter_type, coding=types.coding_type(coding, str(encounter_type.id), coding_record.id)
@@ -215,9 +221,10 @@ class EncounterMutations:
     async def submit_encounter(self, info: Info, input: EncounterInput) -> SubmitEncounterResult:
         ctx = context(info)
         async with ctx.lock:
-            record = await _store_input(info, input, "encounter.submit")
-            if not isinstance(record, EncounterRecord):
-                return record
+            stored = await _store_input(info, input, "encounter.submit")
+            if not isinstance(stored, tuple):
+                return stored
+            record, _ = stored
             message = await encounters.enqueue_coding(await ctx.session(), record)
             ctx.relay_after_commit.append(OutboxRef(message.id, record.tenant_id))
         return SubmittedEncounter(encounter=Encounter.from_record(record))

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from server.db import tenant_session
 from tenants.auth import NoTenantChosen, NotGranted, session_user, user_principal
 from tenants.base import utcnow
-from tenants.keys import Principal, authenticate_api_key
+from tenants.keys import Principal, authenticate_api_key, digest
 from tenants.models import ApiKey
 
 SESSION_COOKIE = "cutis_session"
@@ -58,7 +58,7 @@ class KeyCache:
         self._touched: dict[uuid.UUID, dt.datetime] = {}
 
     def get(self, token: str) -> Principal | None:
-        entry = self._entries.get(_digest(token))
+        entry = self._entries.get(digest(token))
         if entry is None or entry[0] <= utcnow():
             return None
         return entry[1]
@@ -66,7 +66,7 @@ class KeyCache:
     def put(self, token: str, principal: Principal) -> None:
         if len(self._entries) >= self.size:
             self._entries.clear()
-        self._entries[_digest(token)] = (utcnow() + self.ttl, principal)
+        self._entries[digest(token)] = (utcnow() + self.ttl, principal)
 
     def evict_key(self, key_id: uuid.UUID) -> None:
         self._entries = {k: v for k, v in self._entries.items() if v[1].api_key_id != key_id}
@@ -78,12 +78,6 @@ class KeyCache:
             return False
         self._touched[key_id] = now
         return True
-
-
-def _digest(token: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def _identify_key(services: Any, token: str) -> Identity:

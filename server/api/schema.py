@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import inspect
 import logging
 from collections.abc import AsyncIterator
@@ -33,6 +32,7 @@ from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
 from server.api.common import Conflict, Forbidden, InvalidInput, Node, NotFoundError, context
 from server.api.documentation import DocumentationMutations, DocumentationQueries, ProviderQuery
 from server.api.encounters import Encounter, EncounterMutations, EncounterQueries
+from server.api.ids import parse_global_id
 from server.api.overrides import LineOverride, OverrideMutations
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.errors import CutisError
@@ -64,14 +64,10 @@ class NodeQuery:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         ctx = context(info)
         principal = ctx.require_principal()
-        try:
-            padded = str(id) + "=" * (-len(str(id)) % 4)
-            type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-            import uuid
-
-            object_id = uuid.UUID(raw)
-        except ValueError:
+        parsed = parse_global_id(str(id))
+        if parsed is None:
             return None
+        type_name, object_id = parsed
         if type_name not in NODE_TYPES:
             return None
         model, permission = NODE_TYPES[type_name]

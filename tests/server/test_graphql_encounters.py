@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from server.models import CodingRecord, EncounterRecord, OutboxMessage
-from tests.conftest import make_tenant
+from tests.factories import make_clinic
 from tests.server.graphql_ops import encounter_input, gql, operation
 
 
 async def test_code_encounter_returns_explained_lines(app_client) -> None:
-    _, key = await make_tenant(app_client.app_services.session_factory)
+    clinic = await make_clinic(app_client.app_services.session_factory)
+    key = clinic.key
     body = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, key)
     assert "errors" not in body, body
     result = body["data"]["codeEncounter"]
@@ -29,7 +30,9 @@ async def test_code_encounter_returns_explained_lines(app_client) -> None:
 
 async def test_invalid_encounter_names_the_field_and_stores_nothing(app_client) -> None:
     factory = app_client.app_services.session_factory
-    tenant_id, key = await make_tenant(factory)
+    clinic = await make_clinic(factory)
+    tenant_id = clinic.tenant_id
+    key = clinic.key
     bad = encounter_input(diagnoses=["L57.0", "not-a-code"])
     bad["provider"]["npi"] = "1234567890"
     body = await gql(app_client, operation("CodeEncounter"), {"input": bad}, key)
@@ -45,7 +48,8 @@ async def test_invalid_encounter_names_the_field_and_stores_nothing(app_client) 
 
 
 async def test_unlinked_service_diagnosis_is_refused(app_client) -> None:
-    _, key = await make_tenant(app_client.app_services.session_factory)
+    clinic = await make_clinic(app_client.app_services.session_factory)
+    key = clinic.key
     bad = encounter_input()
     bad["services"][1]["diagnoses"] = ["C44.319"]
     result = (await gql(app_client, operation("CodeEncounter"), {"input": bad}, key))["data"]["codeEncounter"]
@@ -55,7 +59,9 @@ async def test_unlinked_service_diagnosis_is_refused(app_client) -> None:
 
 async def test_submit_codes_in_background_and_resubmission_makes_a_new_version(app_client) -> None:
     services = app_client.app_services
-    tenant_id, key = await make_tenant(services.session_factory)
+    clinic = await make_clinic(services.session_factory)
+    tenant_id = clinic.tenant_id
+    key = clinic.key
     first = await gql(app_client, operation("SubmitEncounter"), {"input": encounter_input()}, key)
     first_encounter = first["data"]["submitEncounter"]["encounter"]
     assert first_encounter["status"] == "queued"
@@ -87,8 +93,10 @@ async def test_submit_codes_in_background_and_resubmission_makes_a_new_version(a
 
 async def test_another_tenant_gets_not_found(app_client) -> None:
     factory = app_client.app_services.session_factory
-    _, key_a = await make_tenant(factory, "clinic-a")
-    _, key_b = await make_tenant(factory, "clinic-b")
+    clinic = await make_clinic(factory, "clinic-a")
+    key_a = clinic.key
+    clinic = await make_clinic(factory, "clinic-b")
+    key_b = clinic.key
     coded = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, key_a)
     encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
     as_b = (await gql(app_client, operation("Encounter"), {"id": encounter_id}, key_b))["data"]["encounter"]
@@ -98,7 +106,8 @@ async def test_another_tenant_gets_not_found(app_client) -> None:
 
 
 async def test_garbage_id_is_not_found(app_client) -> None:
-    _, key = await make_tenant(app_client.app_services.session_factory)
+    clinic = await make_clinic(app_client.app_services.session_factory)
+    key = clinic.key
     body = await gql(app_client, operation("Encounter"), {"id": "not-an-id"}, key)
     assert body["data"]["encounter"]["__typename"] == "NotFoundError"
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from server.db import tenant_session
 from server.models import OutboxMessage
-from tests.conftest import make_tenant
+from tests.factories import make_clinic
 from tests.server.graphql_ops import encounter_input, gql, operation
 
 
@@ -50,7 +50,9 @@ async def run_worker_burst(settings) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.redis
 async def test_submitted_encounter_is_coded_by_the_arq_worker(redis_app_client) -> None:
     client = redis_app_client
-    tenant_id, key = await make_tenant(client.app_services.session_factory)
+    clinic = await make_clinic(client.app_services.session_factory)
+    tenant_id = clinic.tenant_id
+    key = clinic.key
     submitted = await gql(client, operation("SubmitEncounter"), {"input": encounter_input()}, key)
     encounter_id = submitted["data"]["submitEncounter"]["encounter"]["id"]
     before = (await gql(client, operation("Encounter"), {"id": encounter_id}, key))["data"]["encounter"]
@@ -86,7 +88,9 @@ async def test_running_a_job_twice_codes_once(redis_app_client) -> None:
 
     client = redis_app_client
     factory = client.app_services.session_factory
-    tenant_id, key = await make_tenant(factory)
+    clinic = await make_clinic(factory)
+    tenant_id = clinic.tenant_id
+    key = clinic.key
     await gql(client, operation("SubmitEncounter"), {"input": encounter_input()}, key)
     async with tenant_session(factory, tenant_id) as session:
         outbox_id = (
@@ -110,7 +114,9 @@ async def test_sweeper_enqueues_rows_the_relay_never_sent(redis_app_client) -> N
 
     client = redis_app_client
     factory = client.app_services.session_factory
-    tenant_id, key = await make_tenant(factory)
+    clinic = await make_clinic(factory)
+    tenant_id = clinic.tenant_id
+    key = clinic.key
     await gql(client, operation("SubmitEncounter"), {"input": encounter_input()}, key)
     async with tenant_session(factory, tenant_id) as session:
         message = (

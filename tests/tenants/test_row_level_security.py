@@ -7,7 +7,7 @@ import uuid
 import psycopg
 import pytest
 
-from tests.conftest import make_tenant
+from tests.factories import make_clinic
 
 pytestmark = pytest.mark.postgres
 
@@ -33,8 +33,10 @@ async def two_tenants(postgres_database, settings_for):  # type: ignore[no-untyp
 
     engine = create_engine(settings_for(postgres_database.app_url))
     factory = create_session_factory(engine)
-    a, _ = await make_tenant(factory, "rls-a")
-    b, _ = await make_tenant(factory, "rls-b")
+    clinic = await make_clinic(factory, "rls-a")
+    a = clinic.tenant_id
+    clinic = await make_clinic(factory, "rls-b")
+    b = clinic.tenant_id
     await engine.dispose()
     return a, b
 
