@@ -153,6 +153,18 @@ Step = Action | Conditional
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A comment written inside an item: where it was (offset), its text, whether code precedes it
+    on its line (`flag x  # why`) and whether that line is the item's last, so the formatter puts
+    it back beside the same statement."""
+
+    offset: int
+    text: str
+    end_of_line: bool = False
+    on_last_line: bool = False
+
+
+@dataclass(frozen=True)
 class Header:
     name: str
     payer: str | None = None
@@ -171,6 +183,7 @@ class ValueSet:
     value: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
     comments: tuple[str, ...] = field(default=(), compare=False)
+    inner_comments: tuple[Comment, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -179,6 +192,7 @@ class Disable:
     why: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
     comments: tuple[str, ...] = field(default=(), compare=False)
+    inner_comments: tuple[Comment, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -191,6 +205,7 @@ class Rule:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
     phase_span: Span = field(default=NO_SPAN, compare=False, repr=False)
     comments: tuple[str, ...] = field(default=(), compare=False)
+    inner_comments: tuple[Comment, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -233,6 +248,7 @@ class Table:
     phase_span: Span = field(default=NO_SPAN, compare=False, repr=False)
     hit_span: Span = field(default=NO_SPAN, compare=False, repr=False)
     comments: tuple[str, ...] = field(default=(), compare=False)
+    inner_comments: tuple[Comment, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -253,6 +269,7 @@ class Criteria:
     reauthorize_for: str | None
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
     comments: tuple[str, ...] = field(default=(), compare=False)
+    inner_comments: tuple[Comment, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -288,6 +305,7 @@ class Test:
     example_columns: tuple[str, ...] = ()
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
     comments: tuple[str, ...] = field(default=(), compare=False)
+    inner_comments: tuple[Comment, ...] = field(default=(), compare=False)
 
 
 Item = ValueSet | Disable | Rule | Table | Criteria | Test

@@ -1,7 +1,9 @@
 """The canonical layout of a rulebook, with no options: one way to write each thing.
 
 `format_rulebook(parse(x))` is stable (formatting twice changes nothing) and re-parses to
-the same AST. Comments move above the item they were in. Rule spans in published
+the same AST. A comment above an item stays above it; a comment inside an item stays above
+the statement (condition line, action, table row, test line) it was written before, and an
+end-of-line comment stays at the end of its statement's line. Rule spans in published
 versions refer to this canonical text.
 """
 
@@ -13,6 +15,9 @@ from typing import Any
 from dsl import ast
 
 INDENT = "  "
+#: A formatted line and the source offset of the statement it starts (None: a line of its own,
+#: such as `then`), so that comments written inside an item find their statement again.
+Line = tuple[str, int | None]
 WRAP_AT = 88
 LEVELS = {"or": 1, "and": 2, "not": 3, "compare": 4, "union": 5, "atom": 6}
 
@@ -23,7 +28,7 @@ def format_rulebook(rulebook: ast.Rulebook) -> str:
         blocks.append(header(rulebook.header))
     for item in rulebook.items:
         lines = list(item.comments)
-        lines.append(ITEM_FORMATTERS[type(item)](item))
+        lines.extend(with_comments(ITEM_FORMATTERS[type(item)](item), item.inner_comments))
         blocks.append("\n".join(lines))
     if rulebook.trailing_comments:
         blocks.append("\n".join(rulebook.trailing_comments))
@@ -41,57 +46,88 @@ def header(node: ast.Header) -> str:
     return "\n".join(lines)
 
 
-def valueset(node: ast.ValueSet) -> str:
+def with_comments(lines: list[Line], comments: tuple[ast.Comment, ...]) -> list[str]:
+    """The item's lines with its inner comments put back: an own-line comment above the first
+    statement that started after it (indented like that line), an end-of-line comment after the
+    last statement that started before it."""
+    above: dict[int, list[str]] = {}
+    after: dict[int, list[str]] = {}
+    anchored = [(number, anchor) for number, (_, anchor) in enumerate(lines) if anchor is not None]
+    for comment in comments:
+        if comment.on_last_line:
+            after.setdefault(len(lines) - 1, []).append(comment.text)
+        elif comment.end_of_line:
+            before = [number for number, anchor in anchored if anchor <= comment.offset]
+            after.setdefault(before[-1] if before else 0, []).append(comment.text)
+        else:
+            later = [number for number, anchor in anchored if anchor > comment.offset]
+            above.setdefault(later[0] if later else len(lines) - 1, []).append(comment.text)
+    result: list[str] = []
+    for number, (text, _) in enumerate(lines):
+        pad = text[: len(text) - len(text.lstrip())]
+        if text.strip() in ("}", "]"):
+            pad += INDENT  # a comment before a closing bracket belongs to the block it closes
+        result.extend(pad + comment for comment in above.get(number, ()))
+        result.append(text + "".join("  " + comment for comment in after.get(number, ())))
+    return result
+
+
+def valueset(node: ast.ValueSet) -> list[Line]:
     first = f"valueset {node.name} = "
     one_line = first + expr(node.value)
     if len(one_line) <= WRAP_AT or not isinstance(node.value, ast.ListExpr):
-        return one_line
-    items = "".join(f"{INDENT}{expr(item)},\n" for item in node.value.items)
-    return f"{first}[\n{items}]"
+        return [(one_line, node.span.start)]
+    return [(f"{first}[", node.span.start),
+            *((f"{INDENT}{expr(item)},", item.span.start) for item in node.value.items),
+            ("]", node.value.span.end - 1)]
 
 
-def disable(node: ast.Disable) -> str:
-    return f"disable {node.rule_id} {string(node.why)}"
+def disable(node: ast.Disable) -> list[Line]:
+    return [(f"disable {node.rule_id} {string(node.why)}", node.span.start)]
 
 
-def rule(node: ast.Rule) -> str:
-    lines = [f"rule {node.id} {string(node.label)}", f"{INDENT}in {node.phase}"]
+def rule(node: ast.Rule) -> list[Line]:
+    lines: list[Line] = [(f"rule {node.id} {string(node.label)}", node.span.start),
+                         (f"{INDENT}in {node.phase}", node.phase_span.start)]
     if node.condition is not None:
-        lines.append(condition(node.condition))
-    lines.append(then_block(node.actions))
-    return "\n".join(lines)
+        lines.extend(condition(node.condition))
+    lines.extend(then_block(node.actions))
+    return lines
 
 
-def condition(node: ast.Expr, keyword: str = "when") -> str:
+def condition(node: ast.Expr, keyword: str = "when") -> list[Line]:
     """`when a` then `and b` on the next lines, so each test of a long condition reads alone."""
     if isinstance(node, ast.BoolOp):
         first, *rest = node.operands
         level = LEVELS["and"] + 1 if node.op == "and" else LEVELS["or"] + 1
-        joiner = f"\n{INDENT}{' ' if node.op == 'and' else '  '}{node.op} "
-        return f"{INDENT}{keyword} " + joiner.join(expr(part, level) for part in (first, *rest))
-    return f"{INDENT}{keyword} {expr(node)}"
+        joiner = f"{INDENT}{' ' if node.op == 'and' else '  '}{node.op} "
+        return [(f"{INDENT}{keyword} {expr(first, level)}", first.span.start),
+                *((joiner + expr(part, level), part.span.start) for part in rest)]
+    return [(f"{INDENT}{keyword} {expr(node)}", node.span.start)]
 
 
-def then_block(steps: tuple[ast.Step, ...]) -> str:
-    if not steps:
-        return f"{INDENT}then"
-    return f"{INDENT}then\n" + "\n".join(step_line(step, 2) for step in steps)
+def then_block(steps: tuple[ast.Step, ...]) -> list[Line]:
+    lines: list[Line] = [(f"{INDENT}then", None)]
+    for step in steps:
+        lines.extend(step_lines(step, 2))
+    return lines
 
 
-def step_line(node: ast.Step, depth: int) -> str:
+def step_lines(node: ast.Step, depth: int) -> list[Line]:
     pad = INDENT * depth
     if isinstance(node, ast.Conditional):
-        return pad + conditional(node, pad)
-    return pad + action(node)
+        return conditional(node, pad)
+    return [(pad + action(node), node.span.start)]
 
 
-def conditional(node: ast.Conditional, pad: str) -> str:
-    text = f"if {expr(node.condition)} then {sequence(node.then)}"
+def conditional(node: ast.Conditional, pad: str, keyword: str = "if") -> list[Line]:
+    lines: list[Line] = [(f"{pad}{keyword} {expr(node.condition)} then {sequence(node.then)}", node.span.start)]
     if not node.otherwise:
-        return text
-    if len(node.otherwise) == 1 and isinstance(node.otherwise[0], ast.Conditional):
-        return text + f"\n{pad}else " + conditional(node.otherwise[0], pad)
-    return text + f"\n{pad}else {sequence(node.otherwise)}"
+        return lines
+    otherwise = node.otherwise[0]
+    if len(node.otherwise) == 1 and isinstance(otherwise, ast.Conditional):
+        return lines + conditional(otherwise, pad, "else if")
+    return [*lines, (f"{pad}else {sequence(node.otherwise)}", otherwise.span.start)]
 
 
 def sequence(steps: tuple[ast.Step, ...]) -> str:
@@ -108,17 +144,19 @@ def word(node: ast.Expr) -> str:
     return expr(node, LEVELS["atom"])
 
 
-def table(node: ast.Table) -> str:
-    lines = [f"table {node.id} {string(node.label)}", f"{INDENT}in {node.phase}",
-             f"{INDENT}hit {node.hit_policy}" + (f" {node.aggregation}" if node.aggregation else "")]
+def table(node: ast.Table) -> list[Line]:
+    lines: list[Line] = [
+        (f"table {node.id} {string(node.label)}", node.span.start), (f"{INDENT}in {node.phase}", node.phase_span.start),
+        (f"{INDENT}hit {node.hit_policy}" + (f" {node.aggregation}" if node.aggregation else ""), node.hit_span.start)]
     if node.guard is not None:
-        lines.append(condition(node.guard))
+        lines.extend(condition(node.guard))
     heading = [expr(column) for column in node.inputs] + [f"=> {name}" for name in node.outputs]
     rows = [[cell(c) for c in row.inputs] + [output(o) for o in row.outputs] for row in node.rows]
-    lines.extend(grid([heading, *rows]))
+    anchors = [node.inputs[0].span.start if node.inputs else None, *(row.span.start for row in node.rows)]
+    lines.extend(zip(grid([heading, *rows]), anchors, strict=True))
     if node.actions:
-        lines.append(then_block(node.actions))
-    return "\n".join(lines)
+        lines.extend(then_block(node.actions))
+    return lines
 
 
 def grid(rows: list[list[str]], pad: str = INDENT) -> list[str]:
@@ -148,33 +186,36 @@ def output(node: ast.Expr | None) -> str:
     return "-" if node is None else expr(node)
 
 
-def criteria(node: ast.Criteria) -> str:
-    lines = [f"criteria {node.id} {string(node.label)}", f"{INDENT}drug {node.drug} for {expr(node.indication)}"]
-    lines.extend(f"{INDENT}require {expr(r.condition)} {string(r.label)}" for r in node.requirements)
+def criteria(node: ast.Criteria) -> list[Line]:
+    lines: list[Line] = [(f"criteria {node.id} {string(node.label)}", node.span.start),
+                         (f"{INDENT}drug {node.drug} for {expr(node.indication)}", node.indication.span.start)]
+    lines.extend((f"{INDENT}require {expr(r.condition)} {string(r.label)}", r.span.start) for r in node.requirements)
     if node.approve_for:
-        lines.append(f"{INDENT}approve {node.approve_for}"
-                     + (f" reauthorize {node.reauthorize_for}" if node.reauthorize_for else ""))
-    return "\n".join(lines)
+        lines.append((f"{INDENT}approve {node.approve_for}"
+                      + (f" reauthorize {node.reauthorize_for}" if node.reauthorize_for else ""), None))
+    return lines
 
 
-def test(node: ast.Test) -> str:
-    lines = [f"test {string(node.name)} {{"]
+def test(node: ast.Test) -> list[Line]:
+    lines: list[Line] = [(f"test {string(node.name)} {{", node.span.start)]
     if node.given:
-        lines.append(f"{INDENT}given {{")
-        lines.extend(f"{INDENT * 2}{field.path.dotted}: {expr(field.value)}" for field in node.given)
-        lines.append(f"{INDENT}}}")
-    lines.extend(f"{INDENT}expect {expectation(e)}" for e in node.expectations)
+        lines.append((f"{INDENT}given {{", None))
+        lines.extend((f"{INDENT * 2}{field.path.dotted}: {expr(field.value)}", field.span.start)
+                     for field in node.given)
+        lines.append((f"{INDENT}}}", None))
+    lines.extend((f"{INDENT}expect {expectation(e)}", e.span.start) for e in node.expectations)
     if node.examples:
-        lines.append(f"{INDENT}examples")
+        lines.append((f"{INDENT}examples", None))
         heading = [*node.example_columns, "expect"]
         rows = []
         for example in node.examples:
             facts = {field.path.dotted: expr(field.value) for field in example.facts}
             rows.append([facts.get(column, "-") for column in node.example_columns]
                         + ["; ".join(expectation(e) for e in example.expectations)])
-        lines.extend(grid([heading, *rows], INDENT * 2))
-    lines.append("}")
-    return "\n".join(lines)
+        anchors = [None, *(example.span.start for example in node.examples)]
+        lines.extend(zip(grid([heading, *rows], INDENT * 2), anchors, strict=True))
+    lines.append(("}", None))
+    return lines
 
 
 def expectation(node: ast.Expectation) -> str:
@@ -236,7 +277,7 @@ def string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-ITEM_FORMATTERS: dict[type, Callable[[Any], str]] = {
+ITEM_FORMATTERS: dict[type, Callable[[Any], list[Line]]] = {
     ast.ValueSet: valueset, ast.Disable: disable, ast.Rule: rule, ast.Table: table, ast.Criteria: criteria,
     ast.Test: test,
 }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from lark import Token, Tree
@@ -65,36 +67,51 @@ class TreeToAst:
 
     @staticmethod
     def attach_comments(rulebook: ast.Rulebook, comments: list[Token], index: LineIndex) -> ast.Rulebook:
-        """Each comment moves to the item it precedes or sits in; the formatter prints it above."""
+        """Each comment goes to the item it precedes or sits in.
+
+        A comment above an item is printed above it; one inside an item (or at the end of an
+        item's line) is kept with its offset, so the formatter puts it back beside the statement
+        it was written at instead of moving it above the whole rule.
+        """
         if not comments:
             return rulebook
+        items_list = rulebook.items
+        starts = [item.span.start for item in items_list]
         by_item: dict[int, list[str]] = {}
+        inner: dict[int, list[ast.Comment]] = {}
         trailing: list[str] = []
         header_end = rulebook.header.span.end if rulebook.header else -1
         leading: list[str] = []
+        text_of = index.text
         for comment in sorted(comments, key=lambda c: c.start_pos or 0):
             position = comment.start_pos or 0
             text = comment.value.rstrip()
             if position < header_end:
                 leading.append(text)
                 continue
-            for number, item in enumerate(rulebook.items):
-                if position < item.span.end:
-                    by_item.setdefault(number, []).append(text)
-                    break
+            line_start = text_of.rfind("\n", 0, position) + 1
+            end_of_line = bool(text_of[line_start:position].strip())
+            owner = bisect_right(starts, position) - 1  # the last item starting before the comment
+            if owner >= 0 and (end_of_line or position < items_list[owner].span.end):
+                on_last_line = end_of_line and line_start >= _last_code_line(text_of, items_list[owner].span, comments)
+                inner.setdefault(owner, []).append(ast.Comment(position, text, end_of_line, on_last_line))
+                continue
+            if owner + 1 < len(items_list):
+                by_item.setdefault(owner + 1, []).append(text)
             else:
                 trailing.append(text)
         items = tuple(
-            _with_comments(item, tuple(by_item[number])) if number in by_item else item
-            for number, item in enumerate(rulebook.items)
+            replace(item, comments=tuple(by_item.get(number, ())), inner_comments=tuple(inner.get(number, ())))
+            if number in by_item or number in inner else item
+            for number, item in enumerate(items_list)
         )
-        header = rulebook.header
-        if header is not None and leading:
-            items = items  # header comments are printed before the first item
-            trailing = leading + trailing if not items else trailing
+        if rulebook.header is not None and leading:
+            # Comments inside the header are printed before the first item.
             if items:
-                items = (_with_comments(items[0], tuple(leading) + items[0].comments), *items[1:])
-        return ast.Rulebook(header, items, rulebook.span, tuple(trailing))
+                items = (replace(items[0], comments=tuple(leading) + items[0].comments), *items[1:])
+            else:
+                trailing = leading + trailing
+        return ast.Rulebook(rulebook.header, items, rulebook.span, tuple(trailing))
 
     def header(self, tree: Tree) -> ast.Header:
         name = _string(tree.children[0])
@@ -423,10 +440,16 @@ class TreeToAst:
         raise ValueError(f"unexpected tree {data}")  # pragma: no cover - the grammar has no other shapes
 
 
-def _with_comments(item: Any, comments: tuple[str, ...]) -> Any:
-    from dataclasses import replace
-
-    return replace(item, comments=comments)
+def _last_code_line(text: str, span: ast.Span, comments: list[Token]) -> int:
+    """Where the last line with code of an item starts (its span also covers the line breaks and
+    end-of-line comments after its last token)."""
+    chars = list(text[span.start : span.end])
+    for comment in comments:
+        start = (comment.start_pos or 0) - span.start
+        if 0 <= start < len(chars):
+            chars[start : start + len(comment.value)] = " " * len(comment.value)
+    code = "".join(chars).rstrip()
+    return span.start + code.rfind("\n") + 1
 
 
 def _string(token: Any) -> str:
