@@ -15,6 +15,7 @@ from dsl.diagnostics import Diagnostic, LineIndex
 
 HIT_POLICIES = ("unique", "first", "priority", "collect")
 AGGREGATIONS = ("min", "max", "sum", "count")
+LITERAL_KINDS = {"NUMBER": "number", "QUANTITY": "quantity", "DATE": "date", "STRING": "string", "CODE": "code"}
 CellParser = Callable[[str, int, int], "Tree | Diagnostic"]
 
 
@@ -35,10 +36,10 @@ class TreeToAst:
         if isinstance(node, Token):
             start_pos, line, column = node.start_pos or 0, node.line or 1, node.column or 1
             end_pos, end_line, end_column = node.end_pos or start_pos, node.end_line or line, node.end_column or column
-        elif node.meta.empty:
-            return self.index.span(self.offset, self.offset)
         else:
             meta = node.meta
+            if meta.empty:
+                return self.index.span(self.offset, self.offset)
             start_pos, line, column = meta.start_pos, meta.line, meta.column
             end_pos, end_line, end_column = meta.end_pos, meta.end_line, meta.end_column
         return ast.Span(self.offset + start_pos, self.offset + end_pos, line + self.line_offset,
@@ -392,18 +393,16 @@ class TreeToAst:
     def expr(self, node: Tree | Token) -> ast.Expr:
         span = self.span(node)
         if isinstance(node, Token):
-            kind = {"NUMBER": "number", "QUANTITY": "quantity", "DATE": "date", "STRING": "string",
-                    "CODE": "code"}.get(node.type, "name")
+            kind = LITERAL_KINDS.get(node.type, "name")
             text = _string(node) if kind == "string" else str(node)
             if kind == "quantity":
                 text = _quantity(node)
             return ast.Literal(kind, text, span)
         data = str(node.data)  # a plain string: Lark's Token compares in Python, ten times over
-        children = [c for c in node.children if not (isinstance(c, Token) and c.type in ("OR", "AND", "PLUS"))]
         if data == "or_expr":
-            return ast.BoolOp("or", tuple(self.expr(c) for c in children), span)
+            return ast.BoolOp("or", tuple(self.expr(c) for c in _operands(node)), span)
         if data == "and_expr":
-            return ast.BoolOp("and", tuple(self.expr(c) for c in children), span)
+            return ast.BoolOp("and", tuple(self.expr(c) for c in _operands(node)), span)
         if data == "negation":
             return ast.Not(self.expr(node.children[1]), span)
         if data == "compare":
@@ -418,7 +417,7 @@ class TreeToAst:
                               self.expr(node.children[3]),
                               span)
         if data == "union":
-            return ast.Union(tuple(self.expr(c) for c in children), span)
+            return ast.Union(tuple(self.expr(c) for c in _operands(node)), span)
         if data == "quantified":
             quantifier, variable, _, collection, condition = node.children
             return ast.Quantified(str(quantifier.children[0]), str(variable), self.expr(collection),
@@ -452,8 +451,14 @@ def _last_code_line(text: str, span: ast.Span, comments: list[Token]) -> int:
     return span.start + code.rfind("\n") + 1
 
 
+def _operands(node: Tree) -> list[Any]:
+    """The operands of `a or b`, `a and b` or `a + b`: the children but the operator tokens."""
+    return [c for c in node.children if not (isinstance(c, Token) and c.type in ("OR", "AND", "PLUS"))]
+
+
 def _string(token: Any) -> str:
-    return re.sub(r"\\(.)", r"\1", str(token)[1:-1])
+    text = str(token)[1:-1]
+    return re.sub(r"\\(.)", r"\1", text) if "\\" in text else text
 
 
 def _quantity(token: Any) -> str:

@@ -1,0 +1,170 @@
+"""The fast reader (`dsl.lalr`) either declines or builds exactly the tree Lark builds.
+
+Compared node by node: rule names, children, token types, values and positions, and the
+positions of every node, for each block and table cell of the library, the malformed
+rulebooks and generated texts, with every start rule of the grammar. Also: the content hash,
+written in one pass for speed, is still the hash of the canonical JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lark import Token, Tree
+from lark.exceptions import UnexpectedInput
+
+from dsl import parser
+from dsl.content_hash import content_hash
+from dsl.formatter import format_rulebook
+from dsl.parser import START_RULES, fast_parser, lark_parser
+from tests.dsl.test_dsl_properties import FRAGMENTS, rulebooks
+
+ROOT = Path(__file__).parents[2]
+LIBRARY = sorted((ROOT / "rulebooks" / "library").glob("*.rules"))
+MALFORMED = sorted((Path(__file__).parent / "malformed").glob("*.rules"))
+DOCS = sorted((ROOT / "docs").rglob("*.rules"))
+POSITIONS = ("start_pos", "line", "column", "end_pos", "end_line", "end_column")
+
+
+def pieces(text: str) -> list[tuple[str, str]]:
+    """Every (text, start rule) the parser reads for this rulebook: its blocks and table cells."""
+    read: list[tuple[str, str]] = []
+    real = parser._block_tree
+
+    def recording(block: str, start: str = "start") -> Any:
+        read.append((block, start))
+        return real(block, start)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parser, "_block_tree", recording)
+        parser.parse(text)
+    return read
+
+
+def lark_tree(text: str, start: str) -> Tree | None:
+    try:
+        return lark_parser().parse(text, start=start)
+    except UnexpectedInput:
+        return None
+
+
+def assert_same(fast: Any, lark: Any, where: str = "") -> None:
+    if isinstance(lark, Tree):
+        assert isinstance(fast, Tree), where
+        assert (fast.data, type(fast.data)) == (lark.data, type(lark.data)), where
+        assert fast.meta.empty == lark.meta.empty, where
+        if not lark.meta.empty:
+            assert [getattr(fast.meta, p) for p in POSITIONS] == [getattr(lark.meta, p) for p in POSITIONS], where
+        assert len(fast.children) == len(lark.children), (where, fast.children, lark.children)
+        for number, (fast_child, lark_child) in enumerate(zip(fast.children, lark.children, strict=True)):
+            assert_same(fast_child, lark_child, f"{where}/{lark.data}[{number}]")
+    elif isinstance(lark, Token):
+        assert isinstance(fast, Token), where
+        assert (fast.type, fast.value) == (lark.type, lark.value), where
+        assert [getattr(fast, p) for p in POSITIONS] == [getattr(lark, p) for p in POSITIONS], where
+    else:
+        assert fast is None and lark is None, where
+
+
+def assert_declines_or_agrees(text: str, start: str) -> bool:
+    """True when the fast reader built the tree (and it is Lark's)."""
+    fast = fast_parser().parse(text, start)
+    if fast is None:
+        return False
+    assert_same(fast, lark_tree(text, start), f"{start}: {text!r}")
+    return True
+
+
+def assert_agrees_on_rulebook(text: str) -> None:
+    for piece, start in pieces(text):
+        for other_start in START_RULES:
+            assert_declines_or_agrees(piece, other_start)
+        assert_declines_or_agrees(piece, start)
+
+
+@pytest.mark.parametrize("path", LIBRARY + MALFORMED + DOCS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_fast_reader_declines_or_builds_larks_tree(path: Path) -> None:
+    assert_agrees_on_rulebook(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_fast_reader_reads_every_clean_block_and_cell_of_the_library(path: Path) -> None:
+    for piece, start in pieces(path.read_text(encoding="utf-8")):
+        assert assert_declines_or_agrees(piece, start), f"declined {start}: {piece!r}"
+
+
+def test_a_broken_block_is_left_to_lark() -> None:
+    assert fast_parser().parse('rule r "r"\n  in decide\n  when x >\n  then\n    flag y\n', "start") is None
+    assert fast_parser().parse("rule r 'r'\n", "start") is None
+
+
+def test_end_of_text_ends_the_last_statement() -> None:
+    text = 'rule r "r"\n  in decide\n  then\n    flag y'
+    assert assert_declines_or_agrees(text, "start")
+
+
+GENERATED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@GENERATED
+@given(rulebooks)
+def test_generated_rulebooks(rulebook: Any) -> None:
+    assert_agrees_on_rulebook(format_rulebook(rulebook))
+
+
+@GENERATED
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=25).map("".join))
+def test_near_miss_texts(text: str) -> None:
+    for start in START_RULES:
+        assert_declines_or_agrees(text, start)
+    assert_agrees_on_rulebook(text)
+
+
+@GENERATED
+@given(st.text(max_size=120))
+def test_arbitrary_texts(text: str) -> None:
+    for start in START_RULES:
+        assert_declines_or_agrees(text, start)
+
+
+@pytest.mark.parametrize("text", [
+    'rule r "r"\r\n  in decide\r\n  when (10) > (x)\r\n  then\r\n    flag in for (a)\r\n',
+    'rule r "r"  # a comment\n  in decide\n  when a\n   # between\n   and b or not c in [x, y,]\n  then\n    f\n',
+    'test "t" {\n  given {a.b: 1, c: [L57.0, D22.*]}\n  expect no flag x because y\n}\n',
+    'table t "t"\n  in decide\n  hit collect max\n  | a | => b |\n  | - | 1 |\n  |  | "x" |\n',
+    'rulebook "b" for payer AETNA\n  extends "a"\n  effective 2026-01-01 until 2026-12-31\n',
+    'valueset v = 17000..17004 + [A1, 0001U] + C44.3*\n',
+    'criteria c "c"\n  drug d for x in y\n  require any l in lines: l.n >= 2 "why"\n'
+    '  approve 6 months reauthorize 12 months\n',
+    'rule r "r"\n  in decide\n  then\n    if a then b else if c then d else e\n',
+], ids=["crlf and parentheses", "comments and continuations", "test block", "table", "header", "valueset",
+        "criteria", "nested conditionals"])
+def test_tricky_shapes(text: str) -> None:
+    assert assert_declines_or_agrees(text, "start")
+    assert_agrees_on_rulebook(text)
+
+
+def canonical(value: Any) -> Any:
+    """The hash's definition, spelled out: each node as a dictionary of its compared fields."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {"node": type(value).__name__}
+        data.update({f.name: canonical(getattr(value, f.name)) for f in dataclasses.fields(value) if f.compare})
+        return data
+    if isinstance(value, tuple | list):
+        return [canonical(item) for item in value]
+    return value
+
+
+@GENERATED
+@given(rulebooks)
+def test_the_hash_written_in_one_pass_is_the_hash_of_the_canonical_json(rulebook: Any) -> None:
+    rulebook = parser.parse(format_rulebook(rulebook)).rulebook
+    payload = json.dumps(canonical(rulebook), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert content_hash(rulebook) == "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
