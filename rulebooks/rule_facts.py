@@ -7,7 +7,8 @@ compiled code sets expect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rulebooks.engine.context import CodingContext, WorkLine
@@ -59,3 +60,70 @@ def service_facts(encounter: Encounter, service: Service, lines: Sequence[WorkLi
 def lines_of(ctx: CodingContext, service: Service) -> list[WorkLine]:
     """The claim lines a service contributes to (a line may cover several services)."""
     return [line for line in ctx.lines if service.id in line.service_ids and line.route == "claim"]
+
+
+FactPath = tuple[str, ...]
+#: Reads one fact that does not depend on the lines: (encounter, service, findings) -> value.
+FactReader = Callable[[Encounter, Service, Sequence[str]], Any]
+
+
+def fact_at(facts: Mapping[str, Any], path: FactPath) -> Any:
+    """The fact at a dotted path split in parts, as compiled rules read it: None from the first
+    part that is missing or not a record on."""
+    value: Any = facts
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            break
+    return value
+
+
+@functools.cache
+def fact_reader(path: FactPath) -> FactReader:
+    """How to read the fact at `path` of `service_facts` without building them (never `lines`).
+
+    Why: the rule stack keys what a rule recorded on the values of the facts the rule reads, for
+    every service and phase; building every fact of a service for that costs more than the lookup
+    saves. A path without a direct reader is read from `service_facts` itself, so both agree by
+    construction there; tests/rulebooks/test_rule_facts.py checks the direct readers field by field.
+    """
+    return _DIRECT_READERS.get(path) or functools.partial(_read_through_facts, path)
+
+
+def _read_through_facts(path: FactPath, encounter: Encounter, service: Service, findings: Sequence[str]) -> Any:
+    return fact_at(service_facts(encounter, service, (), findings), path)
+
+
+def _service_attribute(name: str) -> FactReader:
+    return lambda encounter, service, findings: getattr(service, name)
+
+
+def _part_of_service(record: str, name: str) -> FactReader:
+    """A field of an optional record of the service (repair, pathology, drug): None without it."""
+
+    def read(encounter: Encounter, service: Service, findings: Sequence[str]) -> Any:
+        value = getattr(service, record)
+        return None if value is None else getattr(value, name)
+
+    return read
+
+
+_DIRECT_READERS: dict[FactPath, FactReader] = {
+    ("payer",): lambda encounter, service, findings: encounter.coverage.payer,
+    ("plan_type",): lambda encounter, service, findings: encounter.coverage.plan_type,
+    ("date_of_service",): lambda encounter, service, findings: encounter.date_of_service,
+    ("place_of_service",): lambda encounter, service, findings: encounter.place_of_service,
+    ("patient", "age"): lambda encounter, service, findings: encounter.patient.age,
+    ("patient", "sex"): lambda encounter, service, findings: encounter.patient.sex,
+    ("diagnoses",): lambda encounter, service, findings: [code.upper() for code in encounter.diagnoses],
+    ("findings",): lambda encounter, service, findings: list(findings),
+    ("service", "diagnoses"): lambda encounter, service, findings: [code.upper() for code in service.diagnoses],
+    ("service", "mohs", "stage_count"):
+        lambda encounter, service, findings: None if service.mohs is None else len(service.mohs.stages),
+    **{("service", name): _service_attribute(name)
+       for name in ("kind", "technique", "site", "site_group", "laterality", "count", "lesion_size_cm", "margin_cm",
+                    "area_sq_cm", "prior_auth_number", "patient_requested_cosmetic", "staff_code")},
+    **{("service", record, name): _part_of_service(record, name)
+       for record, name in (("repair", "length_cm"), ("repair", "complexity"), ("pathology", "malignant"),
+                            ("drug", "hcpcs"), ("drug", "units"))},
+}

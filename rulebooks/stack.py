@@ -24,9 +24,9 @@ from dsl.parser import parse
 from dsl.runtime import CompiledRule, Decision, FiredAction, RuleOutcome, Trace
 from rulebooks.engine.context import CodingContext, WorkLine
 from rulebooks.engine.families.destruction import premalignant_destruction_lines
-from rulebooks.models import Reason, RulebookRef, RuleRef, Service, SourceSpan
-from rulebooks.rule_facts import lines_of, service_facts
-from rulebooks.stack_index import MAX_RECORDED, StackIndex, screen_key
+from rulebooks.models import Encounter, Reason, RulebookRef, RuleRef, Service, SourceSpan
+from rulebooks.rule_facts import FactPath, fact_reader, lines_of, service_facts
+from rulebooks.stack_index import MAX_RECORDED, PhaseRules, Screened, StackIndex, screen_keys
 from rulebooks.vocabulary import dermatology_vocabulary
 
 LIBRARY = Path(__file__).parent / "library"
@@ -134,102 +134,161 @@ class Stack:
         """Run one phase's rules for every service and apply their actions to the context.
 
         Each service sees only the rules its screen key lets through (`rulebooks.stack_index`):
-        the others are false for it whatever the other facts; of those, a rule runs with its
-        explaining trace only when its untraced condition is not False, and only once per screen
-        key and values of the other facts it reads: what it recorded then (outcome, reasons) is
-        applied again as it is. The facts are the service's before any action of the phase on
-        it, as if every rule had run. A run with a coverage trace runs every rule in full, so the
-        trace sees every condition as before.
+        the others are false for it whatever the other facts. A run with a coverage trace runs
+        every rule in full, so the trace sees every condition as before.
         """
-        encounter = ctx.encounter
-        index = self._index
-        all_rules = index.rules(phase, encounter.date_of_service)
         outcomes: list[RuleOutcome] = []
-        if not all_rules:
+        if self.trace is not None:
+            encounter = ctx.encounter
+            every_rule = tuple((book, rule, None, None, None) for book, rule in
+                               self._index.rules(phase, encounter.date_of_service))
+            if every_rule:
+                for service in encounter.services:
+                    self._run_rules(ctx, service, (-1, (), None, every_rule), None, self.trace, outcomes)
             return outcomes
-        covered = self.trace is not None  # a coverage trace must see every condition
-        shared_trace = self.trace if self.trace is not None else Trace()
-        everything = tuple((book, rule, None, None) for book, rule in all_rules) if covered else ()
-        recorded = index.recorded
-        per_coding = ctx.memo
-        for service in encounter.services:
-            numbered = per_coding.get(("rule_screen_key", service.id))
-            if numbered is None or numbered[0] is not index:  # the same in every phase: once per coding
-                key = screen_key(encounter, service)
-                numbered = per_coding[("rule_screen_key", service.id)] = (index, key, index.key_number(key))
-            _, key, number = numbered
-            rules = everything if covered else index.rules_for(phase, encounter.date_of_service, key, number)
-            if not rules:
-                continue
-            facts: dict[str, Any] | None = None
-            for book, rule, precheck, reads in rules:
-                memo: tuple[Any, ...] | None = None
-                found = None
-                if reads == ():  # decided by the screen key alone (its precheck is always True)
-                    memo = (id(rule), number)
-                    found = recorded.get(memo)
-                if found is None:
-                    if facts is None:
-                        facts = service_facts(encounter, service, lines_of(ctx, service),
-                                              self.findings.get(service.id, ()))
-                    if precheck is not None and not precheck(facts):
-                        continue  # false for this service: the traced run below would record nothing
-                    if reads:
-                        memo = _memo_key(rule, number, reads, facts)
-                        found = recorded.get(memo) if memo is not None else None
-                if found is None:
-                    assert facts is not None
-                    shared_trace.reset()
-                    decision = Decision()
-                    rule.run(facts, shared_trace, decision)
-                    found = tuple(_recorded(book, outcome) for outcome in decision.outcomes)
-                    if memo is not None:
-                        if len(recorded) >= MAX_RECORDED:
-                            recorded.clear()
-                        recorded[memo] = found
-                for outcome, undetermined, reason in found:
-                    outcomes.append(outcome)
-                    if self.journal is not None:
-                        self.journal.append(outcome)
-                    if undetermined is not None:
-                        ctx.flag("rule_undetermined", undetermined, detail=outcome.rule_id, service_ids=[service.id])
-                    if reason is not None:
-                        if facts is None:  # the facts are the service's before any of its actions
-                            facts = service_facts(encounter, service, lines_of(ctx, service),
-                                                  self.findings.get(service.id, ()))
-                        for action in outcome.actions:
-                            ACTION_HANDLERS[action.action](ctx, service, action.arguments, reason)
+        coding = ctx.memo.get(_PER_CODING)
+        if coding is None or coding.stack is not self:
+            coding = ctx.memo[_PER_CODING] = _StackCoding(self, ctx.encounter)
+        for service, facts, rules in coding.phases.get(phase, ()):
+            self._run_rules(ctx, service, rules, facts, coding.trace, outcomes)
         return outcomes
 
+    def _run_rules(self, ctx: CodingContext, service: Service, phase_rules: PhaseRules, keyed: _KeyedFacts | None,
+                   trace: Trace, outcomes: list[RuleOutcome]) -> None:
+        """Decide a phase's rules for one service, then apply what they recorded in rule order.
 
-def _memo_key(rule: CompiledRule, number: int, reads: tuple[tuple[str, ...], ...],
-              facts: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The rule, the screen key's number and the (typed) values of the rule's other reads; None when
-    one is not a plain value (a record or a list of records), so the rule runs as usual."""
-    parts: list[Any] = [id(rule), number]
-    for path in reads:
-        value: Any = facts
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
-            if value is None:
-                break
+        What the rules record (outcomes, reasons) is kept by screen key and values of the other
+        facts they read (`keyed`, None for a coverage run): for all of them together, and for each
+        rule. Every rule is decided before the first action is applied, so all of them see the
+        service's facts before any action of the phase on it, as if every rule had run.
+        """
+        serial, reads, read_values, rules = phase_rules
+        recorded = self._index.recorded
+        memo: tuple[Any, ...] | None = None
+        if keyed is not None and read_values is not None and not (
+                keyed.unkeyable and not keyed.unkeyable.isdisjoint(reads)):
+            memo = (serial, read_values(keyed))
+            decided = recorded.get(memo)
+            if decided is None:
+                decided = self._decide(ctx, service, rules, keyed, trace)
+                if len(recorded) >= MAX_RECORDED:
+                    recorded.clear()
+                recorded[memo] = decided
+        else:
+            decided = self._decide(ctx, service, rules, keyed, trace)
+        journal = self.journal
+        for outcome, undetermined, actions in decided:
+            outcomes.append(outcome)
+            if journal is not None:
+                journal.append(outcome)
+            if undetermined is not None:
+                ctx.flag("rule_undetermined", undetermined, detail=outcome.rule_id, service_ids=[service.id])
+            for handler, arguments, reason in actions:
+                handler(ctx, service, arguments, reason)
+
+    def _decide(self, ctx: CodingContext, service: Service, rules: Screened, keyed: _KeyedFacts | None,
+                trace: Trace) -> tuple[_Recorded, ...]:
+        """What each rule records for the service, in rule order: as it recorded it before for the
+        same screen key and values of its reads, else from a run with its explaining trace when its
+        untraced precheck is not False."""
+        recorded = self._index.recorded
+        facts: dict[str, Any] | None = None
+        decided: list[_Recorded] = []
+        for book, rule, precheck, reads, read_values in rules:
+            memo: tuple[Any, ...] | None = None
+            if keyed is not None and read_values is not None and not (
+                    keyed.unkeyable and not keyed.unkeyable.isdisjoint(reads or ())):
+                memo = (id(rule), keyed.number, read_values(keyed))
+                found = recorded.get(memo)
+                if found is not None:
+                    decided.extend(found)
+                    continue
+            if facts is None:
+                facts = service_facts(ctx.encounter, service, lines_of(ctx, service), self.findings.get(service.id, ()))
+            if precheck is not None and not precheck(facts):
+                found = ()  # False for this service: the traced run would record nothing
+            else:
+                trace.reset()
+                decision = Decision()
+                rule.run(facts, trace, decision)
+                found = tuple(_recorded(book, outcome) for outcome in decision.outcomes)
+            if memo is not None:
+                if len(recorded) >= MAX_RECORDED:
+                    recorded.clear()
+                recorded[memo] = found
+            decided.extend(found)
+        return tuple(decided)
+
+
+_PER_CODING = ("rule_stack", "coding")
+
+
+class _KeyedFacts(dict[FactPath, Any]):
+    """One service's screen key number and the values, fit for a key, of the other facts rules
+    read, each read when a rule first asks for it. They are the same in every phase of a coding:
+    they come from the encounter, the service and its findings, never from the lines.
+    `unkeyable` holds the paths whose value is not a plain value (a record or a list of records):
+    a rule reading one runs as usual."""
+
+    __slots__ = ("encounter", "findings", "number", "service", "unkeyable")
+
+    def __init__(self, encounter: Encounter, service: Service, findings: Sequence[str], number: int) -> None:
+        self.encounter, self.service, self.findings, self.number = encounter, service, findings, number
+        self.unkeyable: frozenset[FactPath] = frozenset()
+
+    def __missing__(self, path: FactPath) -> Any:
+        value = fact_reader(path)(self.encounter, self.service, self.findings)
         if isinstance(value, list):
+            keyed: Any = (list, *((type(item), item) for item in value))
             if not all(type(item) in _JSON_SCALARS for item in value):
-                return None
-            value = (list, *((type(item), item) for item in value))
-        elif type(value) not in _JSON_SCALARS and not isinstance(value, dt.date):
-            return None
-        parts.append((type(value), value))
-    return tuple(parts)
+                self.unkeyable |= {path}
+        else:
+            keyed = (type(value), value)
+            if type(value) not in _JSON_SCALARS and not isinstance(value, dt.date):
+                self.unkeyable |= {path}
+        self[path] = keyed
+        return keyed
 
 
-def _recorded(book: LoadedRulebook, outcome: RuleOutcome) -> tuple[RuleOutcome, Reason | None, Reason | None]:
-    """An outcome with its reasons: the undetermined flag's and the one (frozen) reason every action
-    of the outcome carries (same rule, label and values); None where there is nothing to explain."""
+class _StackCoding:
+    """What a stack works out once per coding: for each phase, the services some rule of the
+    phase may fire for (in encounter order), with those rules and the service's keyed facts.
+
+    Why: most services have no rule in most phases, and the screen key comes from the encounter
+    alone; a phase then costs nothing for a service it has no rule for.
+    """
+
+    __slots__ = ("phases", "stack", "trace")
+
+    def __init__(self, stack: Stack, encounter: Encounter) -> None:
+        index = stack._index
+        self.stack = stack
+        self.trace = Trace()
+        self.phases: dict[str, list[tuple[Service, _KeyedFacts, PhaseRules]]] = {}
+        for service, key in zip(encounter.services, screen_keys(encounter), strict=True):
+            number, by_phase = index.screened(encounter.date_of_service, key)
+            if by_phase:
+                keyed = _KeyedFacts(encounter, service, stack.findings.get(service.id, ()), number)
+                for phase, rules in by_phase.items():
+                    self.phases.setdefault(phase, []).append((service, keyed, rules))
+
+
+#: What a rule recorded for a service: the outcome, the undetermined flag's reason, and the actions
+#: as (handler, arguments, reason) to apply again.
+_Recorded = tuple[RuleOutcome, "Reason | None", tuple[tuple["ActionHandler", dict[str, Any], Reason], ...]]
+
+
+def _recorded(book: LoadedRulebook, outcome: RuleOutcome) -> _Recorded:
+    """An outcome with its reasons: the undetermined flag's (None when the rule fired) and the one
+    (frozen) reason every action of the outcome carries (same rule, label and values)."""
     undetermined = None
     if outcome.status == "undetermined":
         undetermined = _reason(book, outcome, "the rule needs facts that are missing: " + ", ".join(outcome.missing))
-    return outcome, undetermined, _reason(book, outcome, outcome.label) if outcome.actions else None
+    if not outcome.actions:
+        return outcome, undetermined, ()
+    reason = _reason(book, outcome, outcome.label)
+    return outcome, undetermined, tuple((ACTION_HANDLERS[action.action], action.arguments, reason)
+                                        for action in outcome.actions)
 
 
 def _reason(book: LoadedRulebook, outcome: RuleOutcome, message: str) -> Reason:
@@ -350,7 +409,8 @@ def _route(ctx: CodingContext, service: Service, arguments: dict[str, Any], reas
             line.reasons.append(reason)
 
 
-ACTION_HANDLERS: dict[str, Callable[[CodingContext, Service, dict[str, Any], Reason], None]] = {
+ActionHandler = Callable[[CodingContext, Service, dict[str, Any], Reason], None]
+ACTION_HANDLERS: dict[str, ActionHandler] = {
     "classify": _classify, "query_provider": _query, "cap_lesions": _cap_lesions,
     "require_prior_auth": _require_prior_auth, "flag": _flag, "add_modifier": _add_modifier,
     "remove_modifier": _remove_modifier, "bundle": _bundle, "route": _route,

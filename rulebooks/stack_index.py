@@ -18,7 +18,8 @@ the rules that fire or are undetermined run again with the trace that explains t
 
 A rule records the same outcome for every service with one screen key and the same values of
 the other facts it reads (`RulePlan.reads`): the stack runs it traced once per such key and
-reuses what it recorded.
+reuses what it recorded. So do a phase's rules together for the values of all their reads
+(`PhaseRules`): a service the stack has seen before costs one lookup per phase.
 
 A run that keeps a condition-coverage trace runs every rule, so coverage is unchanged.
 """
@@ -28,7 +29,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator
+import operator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +41,7 @@ from dsl.runtime import CompiledRule
 from dsl.typecheck import INTERPOLATION
 
 if TYPE_CHECKING:
-    from rulebooks.models import Encounter, Service
+    from rulebooks.models import Encounter
     from rulebooks.stack import LoadedRulebook
 
 #: Facts that are the same for every service with the same kind, coverage, diagnoses and the
@@ -53,17 +55,28 @@ Precheck = Callable[[dict[str, Any]], bool]
 #: The facts beyond the screen key that a rule reads (condition, action arguments, messages), as
 #: dotted paths split in parts: with the screen key they decide everything the rule records.
 Reads = tuple[tuple[str, ...], ...]
-Screened = tuple[tuple["LoadedRulebook", CompiledRule, Precheck, "Reads | None"], ...]
-#: Screened lists kept per stack before the cache starts again (a long replay meets many keys).
+#: Gives the values of a rule's reads, in a form fit for a key, from a service's values by path.
+ReadValues = Callable[[Mapping[tuple[str, ...], Any]], Any]
+#: A phase's rules for a service: (book, rule, precheck or None to run it always, reads, their getter).
+Screened = tuple[tuple["LoadedRulebook", CompiledRule, "Precheck | None", "Reads | None", "ReadValues | None"], ...]
+#: A phase's screened rules for a screen key with what keys them together: (serial, the union of
+#: their reads, the getter of its values or None when one rule is not keyed, the rules). The serial
+#: is never reused, so it can name the list in `StackIndex.recorded` for as long as the stack lives.
+PhaseRules = tuple[int, Reads, "ReadValues | None", Screened]
+#: Screen keys (each with the books in effect) kept per stack before the cache starts again (a long
+#: replay meets many keys).
 MAX_SCREENED = 20_000
 #: Recorded rule outcomes kept per stack before that cache starts again.
 MAX_RECORDED = 200_000
 
 
-def screen_key(encounter: Encounter, service: Service) -> ScreenKey:
+def screen_keys(encounter: Encounter) -> list[ScreenKey]:
+    """Each service's screen key, in the order of `SCREEN_FIELDS` (the encounter's part read once)."""
     coverage = encounter.coverage
-    return (service.kind, coverage.plan_type, coverage.payer, encounter.place_of_service, tuple(service.diagnoses),
-            service.site_group, service.technique, service.patient_requested_cosmetic, encounter.patient.sex)
+    plan_type, payer, place_of_service, sex = (coverage.plan_type, coverage.payer, encounter.place_of_service,
+                                               encounter.patient.sex)
+    return [(service.kind, plan_type, payer, place_of_service, tuple(service.diagnoses), service.site_group,
+             service.technique, service.patient_requested_cosmetic, sex) for service in encounter.services]
 
 
 def _screen_facts(key: ScreenKey) -> dict[str, Any]:
@@ -91,20 +104,22 @@ class RulePlan:
 
 
 class StackIndex:
-    """Per-stack caches: rules by phase and in-effect books, and by phase and screen key."""
+    """Per-stack caches: rules by phase and in-effect books, and by screen key and phase."""
 
     def __init__(self, books: tuple[LoadedRulebook, ...]) -> None:
         self.books = books
         self._in_effect: dict[dt.date, tuple[bool, ...]] = {}
         self._rules: dict[tuple[str, tuple[bool, ...]], Chosen] = {}
-        self._screened: dict[tuple[str, tuple[bool, ...], int], Screened] = {}
-        # A screen key's number: hashing a small int instead of the key on every phase and rule.
-        # Numbers are never reused, so a number held by a coding in flight keeps its meaning.
+        self._phases = tuple(dict.fromkeys(rule.phase for book in books
+                                           for rule in book.built.program.rules))  # type: ignore[union-attr]
+        self._screened: dict[tuple[tuple[bool, ...], ScreenKey], tuple[int, dict[str, PhaseRules]]] = {}
+        self._serials = itertools.count()
         self._key_numbers: dict[ScreenKey, int] = {}
         self._next_number = itertools.count()
         self._plans: dict[int, RulePlan] = {}
         #: What a rule recorded, by rule, screen key number and the values of its other reads
-        #: (`RulePlan.reads`).
+        #: (`RulePlan.reads`); and what a phase's rules recorded for a service together, by the
+        #: serial of `PhaseRules` and the values of all their reads.
         self.recorded: dict[tuple[Any, ...], Any] = {}
 
     def rules(self, phase: str, date_of_service: dt.date) -> Chosen:
@@ -116,32 +131,37 @@ class StackIndex:
             chosen = self._rules[(phase, mask)] = tuple(_phase_rules(books, phase))
         return chosen
 
-    def key_number(self, key: ScreenKey) -> int:
-        """The screen key's number in this index (see `rules_for` and `recorded`)."""
-        number = self._key_numbers.get(key)
-        if number is None:
-            number = self._key_numbers[key] = next(self._next_number)
-        return number
+    def screened(self, date_of_service: dt.date, key: ScreenKey) -> tuple[int, dict[str, PhaseRules]]:
+        """The screen key's number, and the rules of each phase that can fire for a service with
+        this key, in stack order, each with its precheck and reads (phases without such a rule
+        are left out). One lookup per service and coding: every phase asks.
 
-    def rules_for(self, phase: str, date_of_service: dt.date, key: ScreenKey, number: int) -> Screened:
-        """The rules of a phase that can fire for a service with this screen key (numbered by
-        `key_number`), in stack order, each with its precheck and reads."""
+        Numbers are never reused, so a number held by a coding in flight, or by a key of
+        `recorded`, keeps its meaning; the key's number saves hashing the key on every rule.
+        """
         mask = self._mask(date_of_service)
-        chosen = self._screened.get((phase, mask, number))
-        if chosen is None:
+        found = self._screened.get((mask, key))
+        if found is None:
+            number = self._key_numbers.get(key)
+            if number is None:
+                number = self._key_numbers[key] = next(self._next_number)
             facts = _screen_facts(key)
-            plans = [(book, rule, self._plan(book, rule)) for book, rule in self.rules(phase, date_of_service)]
-            chosen = tuple(
-                (book, rule, plan.precheck, plan.reads)
-                for book, rule, plan in plans
-                if all(conjunct(facts, None) is not False for conjunct in plan.screen)
-            )
+            chosen = {}
+            for phase in self._phases:
+                plans = [(book, rule, self._plan(book, rule)) for book, rule in self.rules(phase, date_of_service)]
+                screened = tuple(
+                    (book, rule, plan.precheck, *_keyed_reads(plan.reads))
+                    for book, rule, plan in plans
+                    if all(conjunct(facts, None) is not False for conjunct in plan.screen)
+                )
+                if screened:
+                    chosen[phase] = _phase_rules_of(next(self._serials), screened)
             if len(self._screened) >= MAX_SCREENED:
                 self._screened.clear()
                 self._key_numbers.clear()
                 self.recorded.clear()
-            self._screened[(phase, mask, number)] = chosen
-        return chosen
+            found = self._screened[(mask, key)] = (number, chosen)
+        return found
 
     def _mask(self, date_of_service: dt.date) -> tuple[bool, ...]:
         mask = self._in_effect.get(date_of_service)
@@ -154,6 +174,30 @@ class StackIndex:
         if plan is None:
             plan = self._plans[id(rule)] = _plan_of(book, rule)
         return plan
+
+
+def _keyed_reads(reads: Reads | None) -> tuple[Reads | None, ReadValues | None]:
+    """A rule's reads and the getter of their values, or (None, None) when what it records is not
+    decided by values read once per service and coding: it reads more than facts by name, or it
+    reads `lines`, which every phase and every action on the service may change."""
+    if reads is None or any(path[0] == "lines" for path in reads):
+        return None, None
+    if not reads:
+        return reads, _nothing_read
+    return reads, operator.itemgetter(*reads)
+
+
+def _phase_rules_of(serial: int, screened: Screened) -> PhaseRules:
+    """The phase's rules with the union of their reads: the values of the union decide what every
+    rule records, so one lookup can give what all of them recorded for a service."""
+    if any(read_values is None for *_, read_values in screened):
+        return serial, (), None, screened
+    union = tuple(dict.fromkeys(path for *_, reads, _ in screened for path in reads or ()))
+    return serial, union, operator.itemgetter(*union) if union else _nothing_read, screened
+
+
+def _nothing_read(values: Mapping[tuple[str, ...], Any]) -> tuple[()]:
+    return ()
 
 
 def _phase_rules(books: list[LoadedRulebook], phase: str) -> Iterator[tuple[LoadedRulebook, CompiledRule]]:

@@ -1,0 +1,162 @@
+"""The rule stack's caches (facts read once per coding, outcomes kept per rule and per phase) give
+exactly what running every rule afresh gives, in the cases where a careless key would not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dsl.runtime import Trace
+from rulebooks.coding import code_encounter
+from rulebooks.engine import code
+from rulebooks.models import Encounter
+from rulebooks.rule_facts import fact_at, fact_reader, service_facts
+from rulebooks.stack import Stack, library_texts, stack_of
+from rulebooks.vocabulary import FIELDS
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "encounters"
+CODED_AT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+CLINIC = '''rulebook "Cache edges clinic"
+  effective 2026-06-01 until 2026-12-31
+
+rule ak-count-over-5 "More than 5 AKs in one session are reviewed"
+  in policy
+  when service.kind = destruction
+   and present(service.count)
+   and service.count > 5 lesions
+  then
+    flag many_lesions_reviewed
+
+rule seventeen-004-on-claim "A 17004 line on the claim is reviewed"
+  in policy
+  when service.kind = destruction
+   and any line in lines: line.code in [17004]
+  then
+    flag seventeen_004_reviewed
+
+rule destruction-on-several-lines "A destruction coded on more than one line is reviewed"
+  in policy
+  when service.kind = destruction
+   and count(lines) > 1
+  then
+    flag several_destruction_lines
+
+rule itchy-destruction "A destruction for an itchy lesion is medical"
+  in classify
+  when service.kind = destruction
+   and findings any in [itching]
+  then
+    flag itching_documented
+'''
+
+
+def _payload(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def _encounter(*, date: str = "2026-11-02", counts: tuple[int, ...] = (3,), external_id: str = "cache") -> Encounter:
+    payload = _payload("biopsy_em.json")
+    payload["external_id"] = f"{external_id}-{date}-{'-'.join(map(str, counts))}"
+    payload["date_of_service"] = date
+    payload["services"] += [{"id": f"d{index}", "kind": "destruction", "count": count, "site": "face",
+                             "diagnoses": ["L57.0"]} for index, count in enumerate(counts)]
+    return Encounter.model_validate(payload)
+
+
+def _stack() -> Stack:
+    texts = library_texts()
+    return stack_of([texts["National base"], texts["Aetna commercial (template)"], CLINIC])
+
+
+def _coded(stack: Stack, encounter: Encounter) -> dict[str, Any]:
+    coding = code_encounter(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT, stack=stack).coding
+    return json.loads(coding.model_dump_json())
+
+
+def _coded_with_findings(stack: Stack, encounter: Encounter) -> dict[str, Any]:
+    """Coded by the engine with the stack's own findings (`code_encounter` reads them from the note)."""
+    coding = code(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT, stack=stack)
+    return json.loads(coding.model_dump_json())
+
+
+def _flags(coding: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    return [(flag["code"], flag["service_ids"]) for flag in coding["flags"]]
+
+
+def test_every_fact_reader_reads_what_the_rules_see() -> None:
+    encounters = [Encounter.model_validate(_payload(path.name)) for path in sorted(FIXTURES.glob("*.json"))]
+    encounters.append(_encounter(counts=(12,)))
+    paths = [tuple(field.path.split(".")) for field in FIELDS if not field.path.startswith("lines")]
+    for encounter in encounters:
+        for service in encounter.services:
+            facts = service_facts(encounter, service, (), ["itching"])
+            for path in paths:
+                read = fact_reader(path)(encounter, service, ["itching"])
+                expected = fact_at(facts, path)
+                assert (type(read), read) == (type(expected), expected), path
+
+
+@pytest.mark.parametrize(
+    "encounters",
+    [
+        pytest.param([_encounter(counts=(3,)), _encounter(counts=(20,)), _encounter(counts=(3,))],
+                     id="a rule reading lines sees each encounter's lines, not the first one's"),
+        pytest.param([_encounter(counts=(1,)), _encounter(counts=(3,)), _encounter(counts=(1,))],
+                     id="a rule counting lines sees each encounter's lines, not the first one's"),
+        pytest.param([_encounter(counts=(3, 20)), _encounter(counts=(20, 3))],
+                     id="two services with one screen key but other counts record apart"),
+        pytest.param([_encounter(date="2026-11-02", counts=(20,)), _encounter(date="2026-03-02", counts=(20,)),
+                      _encounter(date="2026-11-02", counts=(20,))],
+                     id="a rulebook out of effect on one date of service does not lend its outcomes to another"),
+    ],
+)
+def test_a_warm_stack_codes_like_a_fresh_one(encounters: list[Encounter]) -> None:
+    warm = _stack()
+    for _ in range(2):
+        for encounter in encounters:
+            assert _coded(warm, encounter) == _coded(_stack(), encounter)
+
+
+def test_the_edges_do_fire_where_they_should() -> None:
+    """The cases above prove something only if their rules do fire, and only where they should."""
+    warm = _stack()
+    twenty, three, spring = _encounter(counts=(20,)), _encounter(counts=(3,)), _encounter(date="2026-03-02",
+                                                                                         counts=(20,))
+    for _ in range(2):
+        assert ("seventeen_004_reviewed", ["d0"]) in _flags(_coded(warm, twenty))
+        assert ("many_lesions_reviewed", ["d0"]) in _flags(_coded(warm, twenty))
+        assert ("several_destruction_lines", ["d0"]) in _flags(_coded(warm, three))  # 17000 + 17003 x2
+        assert ("several_destruction_lines", ["d0"]) not in _flags(_coded(warm, _encounter(counts=(1,))))
+        assert not {"seventeen_004_reviewed", "many_lesions_reviewed"} & {code for code, _ in
+                                                                          _flags(_coded(warm, three))}
+        assert not {"seventeen_004_reviewed", "many_lesions_reviewed"} & {code for code, _ in
+                                                                          _flags(_coded(warm, spring))}
+
+
+def test_findings_differ_per_service_and_per_explained_run() -> None:
+    warm = _stack()
+    encounter = _encounter(counts=(3, 3))
+    itching_d0 = warm.observed(findings={"d0": ["itching"]})
+    itching_d1 = warm.observed(findings={"d1": ["itching"]})
+    for _ in range(2):
+        for stack, itchy in ((itching_d0, "d0"), (itching_d1, "d1"), (warm, None)):
+            flags = _flags(_coded_with_findings(stack, encounter))
+            flagged = [ids for flag, ids in flags if flag == "itching_documented"]
+            assert flagged == ([[itchy]] if itchy else [])
+            fresh = _stack().observed(findings=stack.findings)
+            assert _coded_with_findings(stack, encounter) == _coded_with_findings(fresh, encounter)
+
+
+def test_a_traced_run_on_a_warm_stack_records_what_a_fresh_run_does() -> None:
+    """A run with a trace runs every rule in full; its journal and coding match a fresh stack's."""
+    warm = _stack()
+    encounter = _encounter(counts=(12, 20))
+    _coded(warm, encounter)
+    traced, fresh = warm.observed(trace=Trace()), _stack().observed()
+    assert _coded_with_findings(traced, encounter) == _coded_with_findings(fresh, encounter)
+    assert traced.journal and traced.journal == fresh.journal
