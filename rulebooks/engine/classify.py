@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from rulebooks.engine.context import CodingContext, step_reason
+from rulebooks.engine.context import CodingContext, shared_step_reason, step_reason
 from rulebooks.models import Service
 
 STEP_CLASSIFY = "classify_services"
@@ -90,7 +90,9 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
             if classification == "cosmetic" and line.route == "claim":
                 line.route = "self_pay"
                 line.reasons.append(
-                    step_reason(STEP_SET_ASIDE, "cosmetic service: self-pay at the cosmetic fee, never on the claim")
+                    shared_step_reason(
+                        STEP_SET_ASIDE, "cosmetic service: self-pay at the cosmetic fee, never on the claim"
+                    )
                 )
             elif classification == "borderline" and line.route == "claim":
                 line.route = "held"
@@ -122,7 +124,7 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
         if classification == "cosmetic" and sub.lines:
             ctx.flag(
                 "cosmetic_self_pay",
-                step_reason(STEP_SET_ASIDE, "cosmetic services are paid by the patient"),
+                shared_step_reason(STEP_SET_ASIDE, "cosmetic services are paid by the patient"),
                 detail="cosmetic services routed to self-pay",
                 service_ids=sorted(service_ids),
             )
@@ -130,7 +132,7 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
     if "self_pay" in routes and "claim" in routes:
         ctx.flag(
             "split_encounter",
-            step_reason(STEP_SET_ASIDE, "medical services on the claim, cosmetic services self-pay"),
+            shared_step_reason(STEP_SET_ASIDE, "medical services on the claim, cosmetic services self-pay"),
             detail="claim and self-pay",
         )
 

@@ -37,6 +37,17 @@ def step_reason(step: str, message: str, **values: Any) -> Reason:
     return _validate_reason({"step": step, "message": message, "values": values})
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
+def shared_step_reason(step: str, message: str, **values: str | int | None) -> Reason:
+    """`step_reason` for a reason that recurs across encounters, frozen once and then shared.
+
+    Why: most codings repeat the same few reasons ("first premalignant lesion", lesion_count=1),
+    and a cache hit costs a fraction of a validation. Only str, int and None values are taken:
+    `typed=True` keeps True apart from 1, while floats are left out because 0.0 == -0.0.
+    """
+    return step_reason(step, message, **values)
+
+
 def for_kinds(*kinds: str) -> Callable[[PassFunction], PassFunction]:
     """Run the decorated pass only when the encounter has a service of one of `kinds`.
 
@@ -132,6 +143,7 @@ class CodingContext:
     # Per-run memo for facts derived from a service more than once (e.g. its destruction class).
     memo: dict[tuple[str, str], Any] = field(default_factory=dict)
     _by_kind: dict[str, list[Service]] | None = field(default=None, repr=False)
+    _by_lesion: dict[str, list[Service]] | None = field(default=None, repr=False)
     _by_id: dict[str, Service] | None = field(default=None, repr=False)
     _kinds_present: frozenset[str] | None = field(default=None, repr=False)
     _order: dict[str, int] | None = field(default=None, repr=False)
@@ -162,14 +174,17 @@ class CodingContext:
 
     def services_of_kind(self, *kinds: str) -> list[Service]:
         """The services of these kinds that this coding codes (not bundled, not set aside)."""
-        if self._by_kind is None:
-            self._by_kind = {}
+        by_kind = self._by_kind
+        if by_kind is None:
+            by_kind = self._by_kind = {}
             for service in self.encounter.services:
-                self._by_kind.setdefault(service.kind, []).append(service)
-        found: list[Service] = []
+                by_kind.setdefault(service.kind, []).append(service)
         excluded, only = self.excluded_service_ids, self.only_service_ids
+        if len(kinds) == 1 and not excluded and only is None:
+            return list(by_kind.get(kinds[0], ()))  # one kind, nothing set aside: the common call
+        found: list[Service] = []
         for kind in kinds:
-            for service in self._by_kind.get(kind, ()):
+            for service in by_kind.get(kind, ()):
                 if service.id not in excluded and (only is None or service.id in only):
                     found.append(service)
         if len(kinds) > 1 and len(found) > 1:
@@ -178,6 +193,21 @@ class CodingContext:
                 order = self._order = {service.id: index for index, service in enumerate(self.encounter.services)}
             found.sort(key=lambda service: order[service.id])
         return found
+
+    def services_on_lesion(self, lesion_id: str) -> list[Service]:
+        """The services on one lesion that this coding codes, in encounter order (bundling asks per lesion)."""
+        by_lesion = self._by_lesion
+        if by_lesion is None:
+            by_lesion = self._by_lesion = {}
+            for service in self.encounter.services:
+                if service.lesion_id is not None:
+                    by_lesion.setdefault(service.lesion_id, []).append(service)
+        excluded, only = self.excluded_service_ids, self.only_service_ids
+        return [
+            service
+            for service in by_lesion.get(lesion_id, ())
+            if service.id not in excluded and (only is None or service.id in only)
+        ]
 
     def service(self, service_id: str) -> Service:
         if self._by_id is None:

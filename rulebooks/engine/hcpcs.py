@@ -14,6 +14,8 @@ STEP = "check_hcpcs_codes"
 
 
 def check_hcpcs_codes(ctx: CodingContext) -> None:
+    if not ctx.codesets.hcpcs:
+        return  # no release loaded (the built-in sets have none)
     release = ctx.codesets.hcpcs_for(ctx.encounter.date_of_service)
     if release is None:
         return

@@ -12,14 +12,15 @@ from rulebooks.engine.context import CodingContext, WorkLine, step_reason
 
 STEP = "apply_medicare_liability_modifiers"
 LIABILITY_MODIFIERS = ("GA", "GY", "GZ")
+LIABLE_CLASSIFICATIONS = frozenset({"cosmetic", "expected_denial"})  # the only ones a modifier here is for
 
 
 def apply_medicare_liability_modifiers(ctx: CodingContext) -> None:
     """Cosmetic (statutorily excluded) -> GY, plus GX when a voluntary ABN is on file; ordered
     but expected to be denied as not reasonable and necessary -> GA with an ABN, GZ without."""
     coverage = ctx.encounter.coverage
-    if coverage.plan_type != "medicare_ffs":
-        return
+    if coverage.plan_type != "medicare_ffs" or LIABLE_CLASSIFICATIONS.isdisjoint(ctx.classifications.values()):
+        return  # most Medicare encounters have nothing excluded or expected to be denied
     abn_on_file = bool(coverage.abn_on_file)
     for line in ctx.lines:
         classes = {ctx.classifications.get(sid, "medical") for sid in line.service_ids}

@@ -18,32 +18,40 @@ def link_diagnoses(ctx: CodingContext) -> None:
     first 12 distinct diagnoses fit on a claim; a line whose diagnoses fall outside them is
     flagged rather than silently re-pointed.
     """
-    order = {code: index for index, code in enumerate(ctx.encounter.diagnoses)}
-    unlisted = len(order)
-    claim_diagnoses: list[str] = []
+    encounter_diagnoses = ctx.encounter.diagnoses
+    order: dict[str, int] = {}  # filled for the first line with two diagnoses (most have one)
+    claim_diagnoses: set[str] = set()
     for line in ctx.lines:
-        linked = _linked_diagnoses(ctx, line.service_ids)
-        if not linked and ctx.encounter.diagnoses:
-            linked = [ctx.encounter.diagnoses[0]]
+        # The services' diagnoses in order, each once; most lines have one service and one diagnosis.
+        service_ids = line.service_ids
+        if len(service_ids) == 1:
+            diagnoses = ctx.service(service_ids[0]).diagnoses
+            linked = list(diagnoses) if len(diagnoses) < 2 else list(dict.fromkeys(diagnoses))
+        else:
+            linked = list(dict.fromkeys(code for sid in service_ids for code in ctx.service(sid).diagnoses))
+        if not linked and encounter_diagnoses:
+            linked = [encounter_diagnoses[0]]
         if len(linked) > 1:  # one diagnosis is already in order
+            if not order:
+                order = {code: index for index, code in enumerate(encounter_diagnoses)}
+            unlisted = len(order)
             linked.sort(key=lambda code: order.get(code, unlisted))
-        if len(linked) > MAX_POINTERS_PER_LINE:
-            ctx.flag(
-                "edit_applied",
-                step_reason(
-                    STEP_POINTERS,
-                    "a claim line points at no more than 4 diagnoses",
-                    linked=linked,
-                    kept=linked[:MAX_POINTERS_PER_LINE],
-                ),
-                detail=f"{line.code}: diagnoses beyond the fourth not pointed",
-                service_ids=line.service_ids,
-            )
-        line.diagnoses = linked[:MAX_POINTERS_PER_LINE]
+            if len(linked) > MAX_POINTERS_PER_LINE:
+                ctx.flag(
+                    "edit_applied",
+                    step_reason(
+                        STEP_POINTERS,
+                        "a claim line points at no more than 4 diagnoses",
+                        linked=linked,
+                        kept=linked[:MAX_POINTERS_PER_LINE],
+                    ),
+                    detail=f"{line.code}: diagnoses beyond the fourth not pointed",
+                    service_ids=line.service_ids,
+                )
+                linked = linked[:MAX_POINTERS_PER_LINE]
+        line.diagnoses = linked  # a new list, never the service's own
         if line.route == "claim":
-            for code in line.diagnoses:
-                if code not in claim_diagnoses:
-                    claim_diagnoses.append(code)
+            claim_diagnoses.update(linked)
     if len(claim_diagnoses) > MAX_DIAGNOSES_PER_CLAIM:
         ctx.flag(
             "provider_query",
@@ -52,14 +60,6 @@ def link_diagnoses(ctx: CodingContext) -> None:
             ),
             detail="More than 12 diagnoses are pointed to; split the claim or review the diagnosis links.",
         )
-
-
-def _linked_diagnoses(ctx: CodingContext, service_ids: list[str]) -> list[str]:
-    """The services' diagnoses in order, each once (most lines have one service and one diagnosis)."""
-    if len(service_ids) == 1:
-        diagnoses = ctx.service(service_ids[0]).diagnoses
-        return list(diagnoses) if len(diagnoses) < 2 else list(dict.fromkeys(diagnoses))
-    return list(dict.fromkeys(code for service_id in service_ids for code in ctx.service(service_id).diagnoses))
 
 
 def price_line(ctx: CodingContext, line: WorkLine) -> str | None:

@@ -16,7 +16,12 @@ def size_cm(value: float) -> float:
 
     >>> size_cm(0.55), size_cm(0.1 + 0.2), size_cm(2.449)
     (0.6, 0.3, 2.4)
+
+    A value already in tenths (1.2, as most documented sizes are) is its own rounding: it is the
+    float nearest a one-decimal number, which the Decimal round trip would give back unchanged.
     """
+    if round(value, 1) == value:
+        return value
     return float(Decimal(repr(value)).quantize(TENTH, rounding=ROUND_HALF_UP))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rulebooks.engine.context import CodingContext, WorkLine, step_reason
+from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, step_reason
 from rulebooks.models import Service
 
 STEP = "select_biopsies"
@@ -39,6 +39,7 @@ def biopsy_technique(service: Service) -> str | None:
     return TECHNIQUE_ALIASES.get(service.technique.strip().lower())
 
 
+@for_kinds("biopsy")
 def select_biopsies(ctx: CodingContext) -> None:
     lesions: Counter[str] = Counter()
     services_by_technique: dict[str, list[str]] = {}

@@ -22,12 +22,11 @@ MOHS_LAYER_PATHOLOGY_CODES = ("88302", "88304", "88305", "88307", "88309", "8833
 
 
 def _same_lesion(ctx: CodingContext, service: Service, kinds: tuple[str, ...]) -> list[Service]:
+    """The other coded services of `kinds` on the service's lesion, in encounter order."""
     if service.lesion_id is None:
         return []
     return [
-        other
-        for other in ctx.services_of_kind(*kinds)
-        if other.id != service.id and other.lesion_id == service.lesion_id
+        other for other in ctx.services_on_lesion(service.lesion_id) if other.kind in kinds and other.id != service.id
     ]
 
 

@@ -7,8 +7,10 @@ ICD-10-CM code is the documented statement of what it was (derm-coding.md 3, 14)
 
 from __future__ import annotations
 
+import functools
+
 from rulebooks.dated_codesets import banded_code
-from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, step_reason
+from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, shared_step_reason, step_reason
 from rulebooks.engine.families.banded import code_by_site_and_diameter
 from rulebooks.models import Service
 
@@ -22,6 +24,8 @@ MALIGNANT_PREFIXES = ("C43", "C44", "D03", "D04")
 VASCULAR_PREFIXES = ("Q82.5", "D18.0", "I78.0", "I78.1")
 SKIN_TAG_PREFIXES = ("L91.8",)
 AK_ALL_AT_ONCE_COUNT = 15
+# A service linking diagnoses of two classes takes the first of them in this order.
+DESTRUCTION_CLASS_PRECEDENCE = ("malignant", "premalignant", "vascular")
 
 
 def destruction_class(service: Service) -> str | None:
@@ -31,11 +35,20 @@ def destruction_class(service: Service) -> str | None:
     codes = service.diagnoses
     if not codes:
         return None
-    if any(code.startswith(MALIGNANT_PREFIXES) for code in codes):
+    if len(codes) == 1:  # most destructions link one diagnosis
+        return _diagnosis_class(codes[0])
+    classes = {_diagnosis_class(code) for code in codes}
+    return next((cls for cls in DESTRUCTION_CLASS_PRECEDENCE if cls in classes), "benign")
+
+
+@functools.lru_cache(maxsize=4096)
+def _diagnosis_class(code: str) -> str:
+    """The destruction class one linked diagnosis indicates (read once per code, not per service)."""
+    if code.startswith(MALIGNANT_PREFIXES):
         return "malignant"
-    if any(code.startswith(PREMALIGNANT_PREFIXES) for code in codes):
+    if code.startswith(PREMALIGNANT_PREFIXES):
         return "premalignant"
-    if any(code.startswith(VASCULAR_PREFIXES) for code in codes):
+    if code.startswith(VASCULAR_PREFIXES):
         return "vascular"
     return "benign"
 
@@ -80,7 +93,7 @@ def hold_unclassified_destructions(ctx: CodingContext) -> None:
             service,
             "Link the diagnosis of the destroyed lesion(s) (e.g. L57.0 actinic "
             "keratosis, B07.8 wart, C44.x carcinoma) so the destruction family can be chosen.",
-            step_reason("classify_destruction", "destruction without a linked diagnosis"),
+            shared_step_reason("classify_destruction", "destruction without a linked diagnosis"),
         )
     for service in _of_class(ctx, "benign"):
         if any(code.startswith(SKIN_TAG_PREFIXES) for code in service.diagnoses):
@@ -116,7 +129,7 @@ def select_premalignant_destruction(ctx: CodingContext) -> None:
                 code=code,
                 units=units,
                 service_ids=list(service_ids),
-                reasons=[step_reason(STEP_PREMALIGNANT, why, lesion_count=lesion_count)],
+                reasons=[shared_step_reason(STEP_PREMALIGNANT, why, lesion_count=lesion_count)],
             )
         )
 
@@ -135,7 +148,7 @@ def select_benign_destruction(ctx: CodingContext) -> None:
             units=1,
             service_ids=[s.id for s in services],
             reasons=[
-                step_reason(
+                shared_step_reason(
                     STEP_BENIGN,
                     f"benign lesions destroyed: {'15 or more' if code == '17111' else 'up to 14'}, "
                     "one unit for the session",

@@ -8,7 +8,7 @@ E/M is dropped with a reason (derm-coding.md 9.1, 9.2).
 
 from __future__ import annotations
 
-from rulebooks.engine.context import CodingContext, WorkLine, step_reason
+from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, shared_step_reason, step_reason
 from rulebooks.models import Service
 from rulebooks.models.encounter import EmFacts
 
@@ -43,6 +43,7 @@ def mdm_level(em: EmFacts) -> int | None:
     return sorted(levels, reverse=True)[1]
 
 
+@for_kinds("em")
 def select_em(ctx: CodingContext) -> None:
     for service in ctx.services_of_kind("em"):
         _select_one(ctx, service)
@@ -77,7 +78,7 @@ def _select_one(ctx: CodingContext, service: Service) -> None:
             units=1,
             service_ids=[service.id],
             reasons=[
-                step_reason(
+                shared_step_reason(
                     STEP_SELECT,
                     f"{em.patient_status} patient, level {level} by {how}",
                     patient_status=em.patient_status,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, step_reason
+from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, shared_step_reason, step_reason
 from rulebooks.engine.sites import anatomic_region
 from rulebooks.models import Service
 
@@ -35,7 +35,7 @@ def select_injections(ctx: CodingContext) -> None:
                     code=code,
                     units=1,
                     service_ids=[service.id],
-                    reasons=[step_reason(STEP_ADMIN, why, lesion_count=lesion_count)],
+                    reasons=[shared_step_reason(STEP_ADMIN, why, lesion_count=lesion_count)],
                 )
             )
         elif technique in CHEMODENERVATION:
@@ -96,7 +96,7 @@ def _drug_lines(ctx: CodingContext, service: Service) -> None:
     ctx.lines.append(line)
     if drug.wasted_units == 0:
         line.add_modifier(
-            "JZ", step_reason(STEP_DRUG, "no amount discarded from the single-dose container", wasted_units=0)
+            "JZ", shared_step_reason(STEP_DRUG, "no amount discarded from the single-dose container", wasted_units=0)
         )
         return
     wasted_units = math.ceil(drug.wasted_units)

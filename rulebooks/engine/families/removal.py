@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, step_reason
+from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, shared_step_reason
 from rulebooks.engine.families.banded import code_by_site_and_diameter
 
 STEP_SKIN_TAGS = "select_skin_tags"
@@ -45,7 +45,7 @@ def select_skin_tags(ctx: CodingContext) -> None:
                 code=code,
                 units=units,
                 service_ids=[s.id for s in services],
-                reasons=[step_reason(STEP_SKIN_TAGS, why, tag_count=tag_count)],
+                reasons=[shared_step_reason(STEP_SKIN_TAGS, why, tag_count=tag_count)],
             )
         )
 
