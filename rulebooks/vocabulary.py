@@ -28,8 +28,8 @@ from dsl.vocabulary import (
 from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
 
 PHASES = ("classify", "select", "policy", "route")
-SERVICE_KINDS = ("em", "biopsy", "destruction", "shave", "excision", "repair", "adjacent_tissue_transfer", "graft",
-                 "mohs", "skin_tag_removal", "injection", "cosmetic", "other")
+SERVICE_KINDS = ("em", "biopsy", "destruction", "shave", "excision", "hidradenitis_excision", "repair",
+                 "adjacent_tissue_transfer", "graft", "mohs", "skin_tag_removal", "injection", "cosmetic", "other")
 # The note analysis's indicator and cosmetic labels (rulebooks/notes/findings.py; a test keeps them equal).
 FINDINGS = ("bleeding", "pain", "itching", "inflammation", "irritation", "growth_change", "abcde",
             "suspicious_for_malignancy", "obstruction", "infection", "recurrence", "functional_impairment",

@@ -57,6 +57,9 @@ NCCI_ASSOCIATED_MODIFIERS = frozenset(
         "XU",
     }
 )
+# Eyelid, finger and toe modifiers (families/anatomic.py) bypass a pair only when they tell its two lines apart.
+SITE_MODIFIERS = frozenset(m for m in NCCI_ASSOCIATED_MODIFIERS if m[0] in "EFT")
+BYPASS_MODIFIERS = NCCI_ASSOCIATED_MODIFIERS - SITE_MODIFIERS
 PLANS_WITHOUT_EDITS = ("self_pay",)
 SIDE_MODIFIERS = {"left": "LT", "right": "RT"}
 
@@ -96,21 +99,37 @@ def apply_ncci_ptp_edits(ctx: CodingContext) -> None:
                 detail=f"{column2.code} not billed with {column1.code} (NCCI PTP, modifier indicator 0)",
             )
             continue
-        if not (
-            NCCI_ASSOCIATED_MODIFIERS.isdisjoint(column1.modifiers)
-            and NCCI_ASSOCIATED_MODIFIERS.isdisjoint(column2.modifiers)
-        ):
+        if not (BYPASS_MODIFIERS.isdisjoint(column1.modifiers) and BYPASS_MODIFIERS.isdisjoint(column2.modifiers)):
             continue  # a family pass already gave an NCCI-associated modifier
-        if ctx.lesions_of(column1) & ctx.lesions_of(column2):
+        lesions_2 = ctx.lesions_of(column2)
+        if ctx.lesions_of(column1) & lesions_2:
             ctx.remove_line(
                 column2,
                 step_reason(
                     STEP_PTP,
                     f"NCCI pair on the same lesion: {edit.note}",
-                    lesions=sorted(ctx.lesions_of(column2)),
+                    lesions=sorted(lesions_2),
                     **values,
                 ),
                 detail=f"{column2.code} bundled into {column1.code} (NCCI PTP, same lesion)",
+            )
+            continue
+        sites_1 = SITE_MODIFIERS.intersection(column1.modifiers)
+        sites_2 = SITE_MODIFIERS.intersection(column2.modifiers)
+        if sites_1 and sites_2 and sites_1.isdisjoint(sites_2):
+            reason = step_reason(
+                STEP_PTP,
+                f"NCCI pair on different eyelids, fingers or toes, told apart by the anatomic modifiers "
+                f"(they take precedence over 59/XS): {edit.note}",
+                anatomic=sorted(sites_1 | sites_2),
+                **values,
+            )
+            column2.reasons.append(reason)
+            ctx.flag(
+                "edit_applied",
+                reason,
+                detail=f"{column2.code}-{min(sites_2)} with {column1.code}-{min(sites_1)}: anatomic modifiers",
+                service_ids=column2.service_ids,
             )
             continue
         modifier = _distinction_modifier(ctx, column1, column2)
@@ -120,7 +139,7 @@ def apply_ncci_ptp_edits(ctx: CodingContext) -> None:
                 STEP_PTP,
                 f"NCCI pair on different lesions: {edit.note}",
                 modifier=modifier,
-                lesions=sorted(ctx.lesions_of(column2)),
+                lesions=sorted(lesions_2),
                 **values,
             ),
         )
@@ -149,9 +168,11 @@ def apply_mue_limits(ctx: CodingContext) -> None:
     if ctx.encounter.coverage.plan_type in PLANS_WITHOUT_EDITS:
         return
     date_of_service = ctx.encounter.date_of_service
+    limited_codes = ctx.codesets.mue  # most lines' codes have no MUE at all: skip them before grouping
     by_code: dict[str, list[WorkLine]] = {}
-    for line in ctx.claim_lines():
-        by_code.setdefault(line.code, []).append(line)
+    for line in ctx.lines:
+        if line.route == "claim" and line.code in limited_codes:
+            by_code.setdefault(line.code, []).append(line)
     for code, lines in by_code.items():
         limit = ctx.codesets.mue_for(code, date_of_service)
         if limit is None:

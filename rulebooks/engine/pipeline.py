@@ -22,10 +22,10 @@ from rulebooks.engine.context import (
     CodingContext,
     FeeSchedules,
     ModifierPreferences,
-    WorkLine,
 )
 from rulebooks.engine.diagnoses import check_diagnosis_codes
 from rulebooks.engine.edits import apply_mue_limits, apply_ncci_ptp_edits
+from rulebooks.engine.families.anatomic import apply_anatomic_modifiers
 from rulebooks.engine.families.biopsy import select_biopsies
 from rulebooks.engine.families.bundling import (
     bundle_into_adjacent_tissue_transfer,
@@ -33,6 +33,7 @@ from rulebooks.engine.families.bundling import (
     bundle_same_lesion_biopsies,
     bundle_simple_repair_into_excision,
 )
+from rulebooks.engine.families.dehiscence import select_dehiscence_repairs
 from rulebooks.engine.families.destruction import (
     hold_unclassified_destructions,
     select_benign_destruction,
@@ -43,20 +44,28 @@ from rulebooks.engine.families.destruction import (
 from rulebooks.engine.families.em import apply_modifier_25, select_em
 from rulebooks.engine.families.excision import select_excisions
 from rulebooks.engine.families.flaps import select_adjacent_tissue_transfers, select_grafts
+from rulebooks.engine.families.global_period import apply_global_period_modifiers
+from rulebooks.engine.families.hidradenitis import (
+    bundle_repair_into_hidradenitis_excision,
+    select_hidradenitis_excisions,
+)
 from rulebooks.engine.families.injection import select_injections
 from rulebooks.engine.families.mohs import mark_same_day_diagnostic_biopsies, select_mohs
 from rulebooks.engine.families.other import select_documented_codes
 from rulebooks.engine.families.removal import select_shave_removals, select_skin_tags
 from rulebooks.engine.families.repair import select_repairs
+from rulebooks.engine.families.visit_complexity import add_visit_complexity_addon
 from rulebooks.engine.hcpcs import check_hcpcs_codes
 from rulebooks.engine.liability import apply_medicare_liability_modifiers
 from rulebooks.engine.route import link_diagnoses, price_line
 from rulebooks.models import Coding, Encounter, RulebookRef
+from rulebooks.models.coding import CodingStatus
 
 if TYPE_CHECKING:
     from rulebooks.stack import Stack
 
 Pass = Callable[[CodingContext], None]
+_validate_coding = Coding.__pydantic_validator__.validate_python
 
 # What one procedure on a lesion includes, decided before anything is counted.
 BUNDLING_PASSES: tuple[Pass, ...] = (
@@ -64,6 +73,7 @@ BUNDLING_PASSES: tuple[Pass, ...] = (
     bundle_into_mohs,
     bundle_same_lesion_biopsies,
     bundle_simple_repair_into_excision,
+    bundle_repair_into_hidradenitis_excision,
 )
 # The procedure families, in the order of the guideline (derm-coding.md 1-8).
 FAMILY_PASSES: tuple[Pass, ...] = (
@@ -71,6 +81,7 @@ FAMILY_PASSES: tuple[Pass, ...] = (
     select_skin_tags,
     select_shave_removals,
     select_excisions,
+    select_hidradenitis_excisions,
     hold_unclassified_destructions,
     select_premalignant_destruction,
     select_benign_destruction,
@@ -78,6 +89,7 @@ FAMILY_PASSES: tuple[Pass, ...] = (
     select_malignant_destruction,
     select_mohs,
     select_repairs,
+    select_dehiscence_repairs,
     select_adjacent_tissue_transfers,
     select_grafts,
     select_injections,
@@ -91,6 +103,8 @@ def code_cosmetic_and_borderline_services(ctx: CodingContext) -> None:
     Only the passes for the kinds of the set-aside services are handed on (each still guards
     itself): the sub-codings would otherwise call every family pass to find it has nothing to do.
     """
+    if not ctx.excluded_service_ids:
+        return  # nothing set aside (most encounters)
     set_aside_kinds = frozenset(
         service.kind for service in ctx.encounter.services if ctx.classifications.get(service.id) in SET_ASIDE
     )
@@ -114,7 +128,10 @@ POLICY_PASSES: tuple[Pass, ...] = (
     code_cosmetic_and_borderline_services,
     mark_same_day_diagnostic_biopsies,
     apply_modifier_25,
+    apply_anatomic_modifiers,
     apply_ncci_ptp_edits,
+    apply_global_period_modifiers,
+    add_visit_complexity_addon,
     apply_mue_limits,
     apply_medicare_liability_modifiers,
     check_diagnosis_codes,
@@ -199,28 +216,44 @@ def freeze(ctx: CodingContext, *, encounter_id: str, coded_at: dt.datetime, rule
     Why one call: the lines go in as plain dicts (their reasons and the flags are already
     models, taken as they are), so pydantic builds every line in its core instead of one
     Python-level `__init__` per line; the result and its checks (units >= 1) are the same.
+    The lines are sorted into their routes in one walk, keeping their order within each route.
     """
     priced = bool(ctx.fees.medical or ctx.fees.cosmetic)  # without fee schedules every charge is None
-    claim = [_claim_line(ctx, line, priced) for line in ctx.lines if line.route == "claim"]
-    self_pay = [_claim_line(ctx, line, priced) for line in ctx.lines if line.route == "self_pay"]
-    held = [
-        {
-            "code": line.code,
-            "units": line.units,
-            "service_ids": line.service_ids,
-            "query": line.query or "",
-            "reasons": line.reasons,
-        }
-        for line in ctx.lines
-        if line.route == "held"
-    ]
+    claim: list[dict[str, Any]] = []
+    self_pay: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
+    for line in ctx.lines:
+        if line.route == "held":
+            held.append(
+                {
+                    "code": line.code,
+                    "units": line.units,
+                    "service_ids": line.service_ids,
+                    "query": line.query or "",
+                    "reasons": line.reasons,
+                }
+            )
+            continue
+        (claim if line.route == "claim" else self_pay).append(
+            {
+                "code": line.code,
+                "units": line.units,
+                "modifiers": line.modifiers,
+                "diagnoses": line.diagnoses,
+                "charge": price_line(ctx, line) if priced else None,
+                "service_ids": line.service_ids,
+                "reasons": line.reasons,
+            }
+        )
+    status: CodingStatus = "ready"
     if held:
         status = "held"
-    elif any(flag.code == "prior_auth_missing" for flag in ctx.flags):
-        status = "needs_prior_auth"
     else:
-        status = "ready"
-    return Coding.model_validate(
+        for flag in ctx.flags:
+            if flag.code == "prior_auth_missing":
+                status = "needs_prior_auth"
+                break
+    return _validate_coding(
         {
             "encounter_id": encounter_id,
             "coded_at": coded_at,
@@ -232,15 +265,3 @@ def freeze(ctx: CodingContext, *, encounter_id: str, coded_at: dt.datetime, rule
             "flags": ctx.flags,
         }
     )
-
-
-def _claim_line(ctx: CodingContext, line: WorkLine, priced: bool) -> dict[str, Any]:
-    return {
-        "code": line.code,
-        "units": line.units,
-        "modifiers": line.modifiers,
-        "diagnoses": line.diagnoses,
-        "charge": price_line(ctx, line) if priced else None,
-        "service_ids": line.service_ids,
-        "reasons": line.reasons,
-    }

@@ -23,6 +23,7 @@ ServiceKind = Literal[
     "destruction",
     "shave",
     "excision",
+    "hidradenitis_excision",
     "repair",
     "adjacent_tissue_transfer",
     "graft",
@@ -72,6 +73,13 @@ class Coverage(Frozen):
 class RepairFacts(Frozen):
     length_cm: float = Field(gt=0, le=500)
     complexity: Literal["simple", "intermediate", "complex"]
+    dehiscence: Literal["superficial", "superficial_packed", "extensive"] | None = Field(
+        default=None,
+        description="Set when the repair treats a dehiscence (a wound that came apart) rather than closing a "
+        "new wound: superficial (simple closure, 12020), superficial_packed (with packing, 12021), extensive "
+        "(secondary closure, extensive or complicated, 13160); coded per wound and never summed with "
+        "layered-closure repairs (derm-coding.md 5.2, unverified).",
+    )
 
 
 class MohsStage(Frozen):
@@ -98,6 +106,33 @@ class EmFacts(Frozen):
     data: Literal["minimal", "limited", "moderate", "extensive"] | None = None
     risk: Literal["minimal", "low", "moderate", "high"] | None = None
     separately_identifiable: bool | None = None
+    longitudinal_care: bool | None = Field(
+        default=None,
+        description="The visit is part of the continuing, longitudinal care of a single serious or complex "
+        "condition (Medicare visit-complexity add-on G2211, derm-coding.md 9.3).",
+    )
+
+
+class GlobalPeriodFacts(Frozen):
+    """An earlier procedure by the same physician (or same group and specialty) whose postoperative
+    (global) period this encounter may fall in (derm-coding.md 10.2, 13)."""
+
+    procedure_code: str = Field(description="The earlier procedure's CPT/HCPCS code (its primary code, not an add-on).")
+    date_of_service: dt.date = Field(description="The earlier procedure's date (before this encounter's).")
+    global_days: Literal[0, 10, 90] | None = Field(
+        default=None, description="Its global days when known; else from rulebooks/data/global_days.csv."
+    )
+
+    @field_validator("procedure_code")
+    @classmethod
+    def _procedure_code_format(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not PROCEDURE_CODE_FORMAT.match(value):
+            raise ValueError("a procedure code is 5 characters, e.g. 17000 or G0168")
+        return value
+
+
+RelationToPrior = Literal["unrelated", "staged", "same_problem"]
 
 
 class DrugFacts(Frozen):
@@ -128,6 +163,12 @@ class Service(Frozen):
     patient_requested_cosmetic: bool | None = None
     diagnoses: list[str] = Field(default_factory=list, description="ICD-10-CM codes from the encounter's list.")
     staff_code: str | None = None
+    related_to_prior: RelationToPrior | None = Field(
+        default=None,
+        description="How this service relates to the procedure in the encounter's `global_period`: "
+        "unrelated (procedure 79, E/M 24), staged or more extensive (procedure 58), "
+        "same_problem (post-operative care, included in the global).",
+    )
 
     @model_validator(mode="after")
     def _facts_match_kind(self) -> Service:
@@ -137,6 +178,8 @@ class Service(Frozen):
             raise ValueError("a Mohs service needs its `mohs` facts (tumor_id and stages)")
         if self.kind == "repair" and self.repair is None:
             raise ValueError("a repair service needs its `repair` facts (length_cm and complexity)")
+        if self.kind == "em" and self.related_to_prior == "staged":
+            raise ValueError("an E/M is not a staged procedure: related_to_prior is unrelated or same_problem")
         return self
 
 
@@ -151,6 +194,9 @@ class Encounter(Frozen):
     note: str | None = Field(default=None, max_length=100_000)
     services: list[Service] = Field(min_length=1, max_length=50)
     staff_codes: list[str] = Field(default_factory=list)
+    global_period: GlobalPeriodFacts | None = Field(
+        default=None, description="An earlier procedure whose postoperative (global) period may include this visit."
+    )
 
     @field_validator("diagnoses")
     @classmethod
@@ -174,6 +220,12 @@ class Encounter(Frozen):
                     raise ValueError(
                         f"service {service.id!r} links diagnosis {code!r}, which is not in the encounter's diagnoses"
                     )
+            if service.related_to_prior is not None and self.global_period is None:
+                raise ValueError(
+                    f"service {service.id!r} gives related_to_prior but the encounter has no global_period"
+                )
+        if self.global_period is not None and self.global_period.date_of_service >= self.date_of_service:
+            raise ValueError("the global_period procedure must be dated before the encounter's date_of_service")
         return self
 
 

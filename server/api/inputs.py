@@ -16,6 +16,7 @@ class ServiceKind(Enum):
     destruction = "destruction"
     shave = "shave"
     excision = "excision"
+    hidradenitis_excision = "hidradenitis_excision"
     repair = "repair"
     adjacent_tissue_transfer = "adjacent_tissue_transfer"
     graft = "graft"
@@ -60,6 +61,7 @@ class CoverageInput:
 class RepairInput:
     length_cm: float
     complexity: str
+    dehiscence: str | None = None
 
 
 @strawberry.input
@@ -90,6 +92,14 @@ class EmInput:
     data: str | None = None
     risk: str | None = None
     separately_identifiable: bool | None = None
+    longitudinal_care: bool | None = None
+
+
+@strawberry.input
+class GlobalPeriodInput:
+    procedure_code: str
+    date_of_service: dt.date
+    global_days: int | None = None
 
 
 @strawberry.input
@@ -122,6 +132,7 @@ class ServiceInput:
     patient_requested_cosmetic: bool | None = None
     diagnoses: list[str] = strawberry.field(default_factory=list)
     staff_code: str | None = None
+    related_to_prior: str | None = None
 
 
 @strawberry.input(description="The canonical Encounter (see docs/encounter.schema.json).")
@@ -136,6 +147,7 @@ class EncounterInput:
     diagnoses: list[str] = strawberry.field(default_factory=list)
     note: str | None = None
     staff_codes: list[str] = strawberry.field(default_factory=list)
+    global_period: GlobalPeriodInput | None = None
 
 
 def to_payload(value: Any) -> Any:

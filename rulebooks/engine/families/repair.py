@@ -60,6 +60,8 @@ def select_repairs(ctx: CodingContext) -> None:
     sums: dict[tuple[str, str], RepairSum] = {}
     for service in ctx.services_of_kind("repair"):
         assert service.repair is not None  # guaranteed by the Encounter model
+        if service.repair.dehiscence is not None:
+            continue  # coded per wound by families/dehiscence.py, never summed
         complexity = service.repair.complexity
         group = family_group(service, REPAIR_GROUPS[complexity])
         if group is None:
@@ -76,15 +78,16 @@ def select_repairs(ctx: CodingContext) -> None:
     _reclassify_short_complex(ctx, sums)
     new_lines: list[tuple[int, WorkLine]] = []
     for entry in sums.values():
-        for code, units in _codes_for(entry):
-            reason = step_reason(
-                STEP,
-                f"{entry.complexity} repairs summed within one anatomic group",
-                complexity=entry.complexity,
-                anatomic_group=entry.group,
-                lengths_cm=entry.lengths_cm,
-                total_length_cm=entry.total_cm,
-            )
+        total_cm = entry.total_cm
+        reason = step_reason(
+            STEP,
+            f"{entry.complexity} repairs summed within one anatomic group",
+            complexity=entry.complexity,
+            anatomic_group=entry.group,
+            lengths_cm=entry.lengths_cm,
+            total_length_cm=total_cm,
+        )
+        for code, units in _codes_for(entry, total_cm):
             line = WorkLine(code=code, units=units, service_ids=list(entry.service_ids), reasons=[reason])
             new_lines.append((RANK[entry.complexity], line))
     new_lines.sort(key=lambda ranked: ranked[0])
@@ -132,9 +135,9 @@ def _reclassify_short_complex(ctx: CodingContext, sums: dict[tuple[str, str], Re
         )
 
 
-def _codes_for(entry: RepairSum) -> list[tuple[str, int]]:
+def _codes_for(entry: RepairSum, total_cm: float) -> list[tuple[str, int]]:
     if entry.complexity == "complex":
-        return complex_repair_lines(entry.group, entry.total_cm)
-    band = banded_code(f"repair_{entry.complexity}", entry.group, entry.total_cm)
+        return complex_repair_lines(entry.group, total_cm)
+    band = banded_code(f"repair_{entry.complexity}", entry.group, total_cm)
     assert band is not None
     return [(band.code, 1)]
