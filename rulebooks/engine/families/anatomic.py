@@ -97,6 +97,8 @@ def _side(text: str, laterality: str | None) -> str | None:
 
 def apply_anatomic_modifiers(ctx: CodingContext) -> None:
     """Each procedure line whose services all sit on the same one eyelid, finger or toe takes its modifier."""
+    if not any(anatomic_modifier(service.site, service.laterality) for service in ctx.encounter.services):
+        return  # most encounters: no site names one eyelid, finger or toe
     for line in ctx.claim_lines():
         if not is_procedure_with_global(line.code):
             continue  # E/M, drugs, pathology, add-on G-codes: no anatomic modifier
