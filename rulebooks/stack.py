@@ -22,7 +22,7 @@ from dsl.content_hash import content_hash
 from dsl.formatter import format_rulebook
 from dsl.parser import parse
 from dsl.runtime import CompiledRule, Decision, FiredAction, RuleOutcome, Trace
-from rulebooks.engine.context import CodingContext, WorkLine
+from rulebooks.engine.context import CodingContext, WorkLine, rule_reason
 from rulebooks.engine.families.destruction import premalignant_destruction_lines
 from rulebooks.models import Encounter, Reason, RulebookRef, RuleRef, Service, SourceSpan
 from rulebooks.rule_facts import FactPath, fact_reader, lines_of, service_facts
@@ -51,8 +51,9 @@ class LoadedRulebook:
     built: Build
     header: ast.Header | None
 
-    @property
+    @cached_property
     def ref(self) -> RulebookRef:
+        """Built once: every coding with the stack names its books."""
         return RulebookRef(name=self.name, version=self.version)
 
     def in_effect(self, date_of_service: dt.date) -> bool:
@@ -292,13 +293,9 @@ def _recorded(book: LoadedRulebook, outcome: RuleOutcome) -> _Recorded:
 
 
 def _reason(book: LoadedRulebook, outcome: RuleOutcome, message: str) -> Reason:
-    """Validated from a prepared dict by the model's own validator (as `step_reason` does)."""
     values = {k: v if type(v) in _JSON_SCALARS else _jsonable(v) for k, v in outcome.values.items()}
-    return _validate_reason({"rule": _rule_ref(book.name, book.version, outcome.rule_id, outcome.label, outcome.span),
-                             "message": message, "values": values})
-
-
-_validate_reason = Reason.__pydantic_validator__.validate_python
+    return rule_reason(_rule_ref(book.name, book.version, outcome.rule_id, outcome.label, outcome.span), message,
+                       values)
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -227,7 +227,7 @@ def _plan_of(book: LoadedRulebook, rule: CompiledRule) -> RulePlan:
             return RulePlan((), _always)
         screen = tuple(compiler.expr(part) for part in _conjuncts(node.guard)
                        if _reads_only_screen_facts(part, checked.typer.references))
-        return RulePlan(screen, compile_precheck(checked, (node.guard,), must_be_true=True))
+        return RulePlan(screen, compile_precheck(checked, (node.guard,), must_be_true=True), _rule_reads(node, checked))
     if node.condition is None:
         return RulePlan((), _always)
     screen_parts: list[Any] = []
@@ -246,29 +246,37 @@ def _plan_of(book: LoadedRulebook, rule: CompiledRule) -> RulePlan:
     return RulePlan(tuple(screen_parts), compile_precheck(checked, rest_parts), reads)
 
 
-def _rule_reads(node: ast.Rule, checked: Any) -> Reads | None:
-    """The non-screen facts a rule reads, or None when what it records may depend on more than
-    facts by name (a quantifier's variable, a table output).
+def _rule_reads(node: ast.Rule | ast.Table, checked: Any) -> Reads | None:
+    """The non-screen facts a rule or table reads, or None when what it records may depend on more
+    than facts by name (a quantifier's variable, a table output that hides a fact).
 
     Why: a rule is a function of the facts it reads, so what it recorded once (values compared,
     actions, their arguments and messages) holds for every service with the same screen key and
-    the same values of these facts; the stack then skips the traced run and the reasons.
+    the same values of these facts; the stack then skips the traced run and the reasons. A table
+    is one too: its guard and input columns read facts, its cells and outputs are constants, so
+    the row it matches and the outputs its actions use follow from the same values.
     """
     found: dict[str, None] = {}
     references = checked.typer.references
+    outputs = frozenset(node.outputs) if isinstance(node, ast.Table) else frozenset()
 
     def visit(expr: Any) -> bool:
         if isinstance(expr, ast.Quantified):
             return False
         if isinstance(expr, ast.Literal) and expr.kind == "string":
             for match in INTERPOLATION.finditer(expr.text):
-                found.setdefault(match.group(1))
+                name = match.group(1)
+                if name.split(".")[0] in outputs:  # an action's scope puts a table's outputs over the facts
+                    if name not in outputs:
+                        return False
+                    continue
+                found.setdefault(name)
             return True
         if isinstance(expr, ast.Path):
             reference = references.get(id(expr))
-            if reference is None or reference[0] == "valueset":
+            if reference is None or reference[0] == "valueset" or (reference[0] == "output" and expr.dotted in outputs):
                 return True
-            if reference[0] != "field":
+            if reference[0] != "field" or reference[1].split(".")[0] in outputs:
                 return False
             if reference[1] not in SCREEN_FIELDS:
                 found.setdefault(reference[1])
@@ -281,9 +289,14 @@ def _rule_reads(node: ast.Rule, checked: Any) -> Reads | None:
         bound = checked.actions.get(id(step))
         return bound is not None and all(visit(value) for _, value in bound.arguments)
 
-    if node.condition is not None and not visit(node.condition):
-        return None
-    if not all(visit_step(step) for step in node.actions):
+    if isinstance(node, ast.Table):
+        cells = [cell.value for row in node.rows for cell in row.inputs if isinstance(cell, ast.CellTest)]
+        values = [*node.inputs, *cells, *(value for row in node.rows for value in row.outputs if value is not None)]
+        if node.guard is not None:
+            values.append(node.guard)
+    else:
+        values = [] if node.condition is None else [node.condition]
+    if not all(visit(value) for value in values) or not all(visit_step(step) for step in node.actions):
         return None
     return tuple(tuple(path.split(".")) for path in found)
 

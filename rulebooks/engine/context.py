@@ -11,10 +11,12 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
 
 from rulebooks.dated_codesets import CodeSets, default_codesets
-from rulebooks.models import Encounter, Flag, Reason, Service
+from rulebooks.models import Encounter, Flag, Reason, RuleRef, Service
 
 Route = Literal["claim", "self_pay", "held"]
 PassFunction = Callable[["CodingContext"], None]
@@ -22,19 +24,44 @@ PassFunction = Callable[["CodingContext"], None]
 # to be denied as not reasonable and necessary (Medicare: GA with an ABN, GZ without).
 Classification = Literal["medical", "cosmetic", "borderline", "expected_denial"]
 DistinctModifier = Literal["59", "XS"]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-_validate_reason = Reason.__pydantic_validator__.validate_python
-_validate_flag = Flag.__pydantic_validator__.validate_python
+_new_instance = object.__new__
+_set_slot = object.__setattr__
+_FLAG_FIELDS = frozenset(Flag.model_fields)
+_STEP_REASON_FIELDS = frozenset(("step", "message", "values"))
+_RULE_REASON_FIELDS = frozenset(("rule", "message", "values"))
+
+
+def prevalidated(model: type[ModelT], fields: dict[str, Any], given: frozenset[str]) -> ModelT:
+    """The instance that validating the `given` fields gives, built without running the validator.
+
+    Why: a coding makes many reasons and flags, and validation was most of their cost, though it
+    checks nothing their builders' signatures do not: strings are typed, `values` is `Any` (kept as
+    it is) and a nested model is already validated and frozen, which pydantic takes as it is.
+    `fields` holds every field in declaration order, defaults included, as validation fills them;
+    `given` are the ones the caller set (pydantic's fields set, which `exclude_unset` reads).
+    tests/rulebooks/engine/test_flags.py proves the results equal to validated ones.
+    """
+    instance = _new_instance(model)
+    _set_slot(instance, "__dict__", fields)
+    _set_slot(instance, "__pydantic_fields_set__", set(given))
+    _set_slot(instance, "__pydantic_extra__", None)
+    _set_slot(instance, "__pydantic_private__", None)
+    return instance
 
 
 def step_reason(step: str, message: str, **values: Any) -> Reason:
-    """A reason produced by a built-in coding step (not a rule).
+    """A reason produced by a built-in coding step (not a rule); `values` is a fresh dict per call."""
+    return prevalidated(Reason, {"step": step, "rule": None, "message": message, "values": values},
+                        _STEP_REASON_FIELDS)
 
-    Validated from a dict by the model's own validator: the same checks and result as
-    `Reason(...)`, without the Python-level `__init__` call (a coding makes many reasons).
-    """
-    return _validate_reason({"step": step, "message": message, "values": values})
+
+def rule_reason(rule: RuleRef, message: str, values: dict[str, Any]) -> Reason:
+    """A reason produced by a rule of a stack, from a dict of values the caller made for it."""
+    return prevalidated(Reason, {"step": None, "rule": rule, "message": message, "values": values},
+                        _RULE_REASON_FIELDS)
 
 
 @functools.lru_cache(maxsize=4096, typed=True)
@@ -42,10 +69,16 @@ def shared_step_reason(step: str, message: str, **values: str | int | None) -> R
     """`step_reason` for a reason that recurs across encounters, frozen once and then shared.
 
     Why: most codings repeat the same few reasons ("first premalignant lesion", lesion_count=1),
-    and a cache hit costs a fraction of a validation. Only str, int and None values are taken:
+    and a cache hit costs a fraction of building one. Only str, int and None values are taken:
     `typed=True` keeps True apart from 1, while floats are left out because 0.0 == -0.0.
     """
     return step_reason(step, message, **values)
+
+
+def new_flag(code: str, reason: Reason, detail: str | None, service_ids: list[str] | None) -> Flag:
+    """A flag with one reason; the service ids are copied, as validation copies a list."""
+    return prevalidated(Flag, {"code": code, "detail": detail, "service_ids": list(service_ids or ()),
+                               "reasons": [reason]}, _FLAG_FIELDS)
 
 
 def for_kinds(*kinds: str) -> Callable[[PassFunction], PassFunction]:
@@ -231,9 +264,7 @@ class CodingContext:
     def flag(
         self, code: str, reason: Reason, *, detail: str | None = None, service_ids: list[str] | None = None
     ) -> None:
-        self.flags.append(
-            _validate_flag({"code": code, "detail": detail, "service_ids": service_ids or [], "reasons": [reason]})
-        )
+        self.flags.append(new_flag(code, reason, detail, service_ids))
 
     def hold(self, code: str, service: Service, query: str, reason: Reason) -> None:
         """Keep a service off the claim until the provider answers `query`."""

@@ -160,3 +160,80 @@ def test_a_traced_run_on_a_warm_stack_records_what_a_fresh_run_does() -> None:
     traced, fresh = warm.observed(trace=Trace()), _stack().observed()
     assert _coded_with_findings(traced, encounter) == _coded_with_findings(fresh, encounter)
     assert traced.journal and traced.journal == fresh.journal
+
+
+TABLES_CLINIC = '''rulebook "Table edges clinic"
+  effective 2026-06-01 until 2026-12-31
+
+table destruction-review "Destruction review by lesion count"
+  in policy
+  hit first
+  when service.kind = destruction
+  | service.count | => review                |
+  | > 15 lesions  | big_destruction_reviewed |
+  | > 5 lesions   | destruction_reviewed     |
+  then
+    flag review
+
+table destruction-query "A photograph of many lesions"
+  in policy
+  hit first
+  when service.kind = destruction
+  | service.count | => wanted      |
+  | > 25 lesions  | "a photograph" |
+  then
+    query provider "Attach {wanted} of the lesions on {service.site}."
+'''
+
+
+def _tables_stack() -> Stack:
+    texts = library_texts()
+    return stack_of([texts["National base"], TABLES_CLINIC])
+
+
+def _sited(encounter: Encounter, site: str) -> Encounter:
+    services = [service.model_copy(update={"site": site}) if service.kind == "destruction" else service
+                for service in encounter.services]
+    return encounter.model_copy(update={"services": services, "external_id": f"{encounter.external_id}-{site}"})
+
+
+def test_a_table_is_remembered_by_the_facts_it_reads() -> None:
+    """Tables record once per screen key and values of their reads, like rules: their input columns
+    and the facts their messages name count, the outputs they match do not need to."""
+    stack = _tables_stack()
+    book = stack.books[-1]
+    assert book.built.program is not None
+    tables = [(book, rule) for rule in book.built.program.rules]
+    reads = [stack._index._plan(book, rule).reads for book, rule in tables]
+    assert reads == [(("service", "count"),), (("service", "count"), ("service", "site"))]
+
+
+@pytest.mark.parametrize(
+    "encounters",
+    [
+        pytest.param([_encounter(counts=(3,)), _encounter(counts=(12,)), _encounter(counts=(20,)),
+                      _encounter(counts=(12,)), _encounter(counts=(3,))],
+                     id="a table matches its row by each encounter's count, not the first one's"),
+        pytest.param([_encounter(counts=(3, 20)), _encounter(counts=(20, 3)), _encounter(counts=(12, 12))],
+                     id="two services with one screen key but other counts match their own rows"),
+        pytest.param([_encounter(counts=(30,)), _sited(_encounter(counts=(30,)), "back"), _encounter(counts=(30,))],
+                     id="a table's message names each service's own site"),
+    ],
+)
+def test_a_warm_stack_with_tables_codes_like_a_fresh_one(encounters: list[Encounter]) -> None:
+    warm = _tables_stack()
+    for _ in range(2):
+        for encounter in encounters:
+            assert _coded(warm, encounter) == _coded(_tables_stack(), encounter)
+
+
+def test_the_tables_do_fire_where_they_should() -> None:
+    warm = _tables_stack()
+    for _ in range(2):
+        assert ("big_destruction_reviewed", ["d0"]) in _flags(_coded(warm, _encounter(counts=(20,))))
+        assert ("destruction_reviewed", ["d0"]) in _flags(_coded(warm, _encounter(counts=(12,))))
+        assert not {"big_destruction_reviewed", "destruction_reviewed"} & {
+            code for code, _ in _flags(_coded(warm, _encounter(counts=(3,))))}
+        for site in ("face", "back"):
+            held = _coded(warm, _sited(_encounter(counts=(30,)), site))["held_lines"]
+            assert {line["query"] for line in held} == {f"Attach a photograph of the lesions on {site}."}
