@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +12,7 @@ from dsl import ast
 from dsl.api import build, format_text
 from dsl.content_hash import content_hash
 from dsl.formatter import format_rulebook
-from dsl.parser import KEYWORDS, parse
+from dsl.parser import KEYWORDS, TOP_LEVEL, parse
 from rulebooks.vocabulary import dermatology_vocabulary
 from tests.dsl.dsl_helpers import TOY
 
@@ -224,6 +225,20 @@ FRAGMENTS = [
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=25).map("".join))
 def test_near_miss_rulebooks_only_ever_give_diagnostics(text: str) -> None:
     build(text, dermatology_vocabulary())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=200), st.lists(st.sampled_from(FRAGMENTS), max_size=25).map("".join)))
+def test_diagnostics_lie_in_the_text_and_a_broken_block_has_one_per_line(text: str) -> None:
+    """Recovery reports a later mistake only in a later statement, so never two on one line."""
+    for diagnostic in build(text, dermatology_vocabulary()).diagnostics:
+        assert 0 <= diagnostic.span.start <= diagnostic.span.end <= len(text)
+    cuts = sorted({0, *(match.start() for match in TOP_LEVEL.finditer(text)), len(text)})
+    for begin, end in pairwise(cuts):
+        block = parse(text[begin:end])
+        if block.rulebook.header is None and not block.rulebook.items:  # the block does not parse
+            lines = [diagnostic.span.line for diagnostic in block.diagnostics]
+            assert len(lines) == len(set(lines)), text[begin:end]
 
 
 LIBRARY_TEXTS = [p.read_text(encoding="utf-8") for p in
