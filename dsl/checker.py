@@ -52,6 +52,7 @@ class Checker(TableChecks):
         valuesets = {v.name: v for v in rulebook.of_type(ast.ValueSet)}
         self.typer = Typer(vocabulary, valuesets, self.diagnostics.append)
         self.result = CheckResult(rulebook, self.diagnostics, self.typer)
+        self.possible_atoms: dict[tuple[tuple[Atom, ...], tuple[type, ...]], bool] = {}
 
     def error(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic("error", code_, message, span, hint))
@@ -227,10 +228,21 @@ class Checker(TableChecks):
         return None
 
     def possible(self, condition: ast.Expr) -> bool:
+        """Whether some input meets the condition; asked once per distinct set of atoms, since rules
+        written from one pattern (a payer, a threshold) repeat the same few constraints."""
         atoms = self.atoms(condition, skip_other=True)
         if not atoms:
             return True
-        return satisfiable(atoms, {a.path: self.vocabulary.field_type(a.path) for a in atoms})
+        key = (tuple(atoms), tuple(type(a.value) for a in atoms))  # types too: 1 == 1.0 == True
+        try:
+            known, cacheable = self.possible_atoms.get(key), True
+        except TypeError:  # a constant that cannot be a key (none of the usual ones): just ask
+            known, cacheable = None, False
+        if known is None:
+            known = satisfiable(atoms, {a.path: self.vocabulary.field_type(a.path) for a in atoms})
+            if cacheable:
+                self.possible_atoms[key] = known
+        return known
 
     def rule_relations(self) -> None:
         """Repeated and conflicting rules, found by grouping rather than comparing every pair."""
@@ -238,14 +250,13 @@ class Checker(TableChecks):
         first_with: dict[tuple, ast.Rule] = {}
         choices: dict[tuple[str, str], list[ast.Rule]] = {}
         for rule in rules:
-            key = (rule.phase, rule.condition, rule.actions)
-            earlier = first_with.get(key)
-            if earlier is not None and earlier.id != rule.id:
+            # One lookup: hashing a rule's condition and actions walks their whole tree.
+            earlier = first_with.setdefault((rule.phase, rule.condition, rule.actions), rule)
+            if earlier.id != rule.id:
                 self.warn("rule.shadowed", f"rule `{rule.id}` repeats rule `{earlier.id}` (line "
                           f"{earlier.span.line}) and never changes the outcome", rule.span,
                           "delete one, or disable the earlier one in a later rulebook")
                 continue
-            first_with.setdefault(key, rule)
             for bound in _top_level_actions(rule, self.result):
                 if _single_choice(bound) or bound.spec.name in ("add_modifier", "remove_modifier"):
                     kind = "modifier" if "modifier" in bound.spec.name else bound.spec.name

@@ -20,6 +20,8 @@ from dsl.runtime import CompiledRule, Decision, FiredAction, RuleOutcome, Trace
 from dsl.typecheck import INTERPOLATION
 
 Fn = Callable[[dict[str, Any], "Trace | None"], Any]
+# The nodes that the checker may have folded into a constant (AST classes have no subclasses).
+CONSTANT_NODES = frozenset({ast.Literal, ast.ListExpr, ast.Union, ast.CodeRange})
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
@@ -198,12 +200,13 @@ class Compiler:
     # ---- expressions ----------------------------------------------------------------------------
 
     def expr(self, expr: ast.Expr) -> Fn:
-        node_id = id(expr)
-        if isinstance(expr, ast.Literal | ast.ListExpr | ast.Union | ast.CodeRange) and node_id in self.constants:
-            constant = self.constants[node_id]
+        if type(expr) in CONSTANT_NODES and id(expr) in self.constants:  # cheaper than isinstance of a union
+            constant = self.constants[id(expr)]
             return lambda facts, trace: constant
         if isinstance(expr, ast.Path):
             return self.path(expr)
+        if isinstance(expr, ast.Compare):
+            return self.compare(expr)
         if isinstance(expr, ast.BoolOp):
             return self.bool_op(expr)
         if isinstance(expr, ast.Not):
@@ -214,8 +217,6 @@ class Compiler:
                 return None if result is None else not result
 
             return negate
-        if isinstance(expr, ast.Compare):
-            return self.compare(expr)
         if isinstance(expr, ast.Member):
             return self.member(expr)
         if isinstance(expr, ast.Call):

@@ -38,7 +38,11 @@ def _write(value: Any, out: Callable[[str], None]) -> None:
         for text, name in layout:
             out(text)
             if name is not None:
-                _write(getattr(value, name), out)
+                field = getattr(value, name)
+                if type(field) is str:  # most fields: written here rather than in one more call
+                    out(encode_basestring(field))
+                else:
+                    _write(field, out)
         out("}")
     elif isinstance(value, tuple | list):
         out("[")

@@ -2,9 +2,10 @@
 
 Lark spends nearly all of a parse in generic machinery: a lexer object per parser state, each
 token pulled through three generators, a chain of wrapper objects around every reduction.
-`FastParser` drives the very same table in one loop, with one regular expression made of the
-very same terminals, and shapes each node by the options of the very same grammar rules, so
-`grammar.lark` stays the only definition of the syntax. It never reports an error: at the first
+`FastParser` drives the very same table in one loop, with regular expressions made of the very
+same terminals (for each first character, only those that can start with it), and shapes each
+node by the options of the very same grammar rules, so `grammar.lark` stays the only
+definition of the syntax. It never reports an error: at the first
 thing out of the ordinary (a character no terminal matches, a token the table has no action
 for) it declines, returning None, and the caller lets Lark parse the block, so every syntax
 diagnostic still comes from Lark.
@@ -13,6 +14,8 @@ diagnostic still comes from Lark.
 from __future__ import annotations
 
 import re
+import re._constants as sre  # the parsed form of a regular expression, for `_first_chars`
+import re._parser as sre_parse
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -25,8 +28,14 @@ from lark.tree import Meta
 # end_pos, end_line, end_column), or None for a node that covers no text.
 Span = tuple[int, int, int, int, int, int] | None
 Builder = Callable[[list[Any], list[Span]], tuple[Any, Span]]
+# How to reduce by a rule: (symbols popped, rule name, then how the node is made). A node of the
+# common shape (see `_builder`) is made in the main loop from its tree name and the indices of
+# the children it keeps (None: all); any other by calling its builder; a node that is its only
+# child has neither.
+Reduction = tuple[int, str, str | None, list[int] | None, Builder | None]
 new_token = Token._future_new  # Token(...) without the check for a deprecated keyword argument
-new_meta = object.__new__  # Meta() would set `empty` only for it to be overwritten at once
+new_str = str.__new__  # a Token made in place, as `new_token` makes it, saves a call per token
+new_object = object.__new__  # Meta() would set `empty` only for it to be overwritten at once
 
 
 class StatementEnds(Protocol):
@@ -47,13 +56,13 @@ class FastParser:
         self.end_states: dict[str, int] = dict(table.end_states)
         rules = {rule for actions in table.states.values() for action, rule in actions.values() if action is not Shift}
         kept = _terminals_ever_kept(rules)
-        self.reductions: list[tuple[int, str, Builder | None]] = []
+        self.reductions: list[Reduction] = []
         number: dict[Any, int] = {}
         nullable = _nullable(rules)
         for rule in rules:
             number[rule] = len(self.reductions)
-            builder = _builder(rule, lark.options.maybe_placeholders, nullable)
-            self.reductions.append((len(rule.expansion), str(rule.origin.name), builder))
+            self.reductions.append((len(rule.expansion), str(rule.origin.name),
+                                    *_builder(rule, lark.options.maybe_placeholders, nullable)))
         # A shift is the next state (>= 0), a reduction the complement of its number (< 0).
         self.states: dict[int, dict[str, int]] = {
             state: {str(symbol): arg if action is Shift else ~number[arg] for symbol, (action, arg) in actions.items()}
@@ -62,8 +71,9 @@ class FastParser:
         terminals = _lexer_order(lark.terminals)
         self.keywords = _keywords(terminals)
         embedded = {name for by_value in self.keywords.values() for name in by_value.values()}
-        self.pattern = re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})"
-                                           for t in terminals if t.name not in embedded))
+        lexed = [t for t in terminals if t.name not in embedded]
+        self.pattern = _alternatives(lexed)
+        self.by_first_char = _by_first_char(lexed)
         self.ignored = frozenset(lark.lexer_conf.ignore)
         self.kept = kept
 
@@ -78,13 +88,16 @@ class FastParser:
         span_stack: list[Span] = []
         line, line_start, position = 1, 0, 0
         span: Span = None  # of the last token kept
-        for match in self.pattern.finditer(text):
-            start_pos = match.start()
-            if start_pos != position:
+        by_first_char, any_first_char = self.by_first_char, self.pattern
+        length = len(text)
+        while position < length:
+            match = by_first_char.get(text[position], any_first_char).match(text, position)
+            if match is None:
                 return None  # a character no terminal matches
+            start_pos = position
+            position = end_pos = match.end()  # always further on: Lark refuses zero-width terminals
             kind: str = match.lastgroup  # type: ignore[assignment]  # every alternative is a named group
-            value = match.group()
-            position = end_pos = start_pos + len(value)
+            value = text[start_pos:end_pos]
             if kind in ignored:
                 if "\n" in value:
                     line += value.count("\n")
@@ -106,7 +119,9 @@ class FastParser:
             span = (start_pos, token_line, column, end_pos, line, end_column)
             token = None
             if kind in kept:
-                token = new_token(kind, value, start_pos, token_line, column, line, end_column, end_pos)
+                token = new_str(Token, value)
+                token.type, token.value, token.start_pos, token.end_pos = kind, value, start_pos, end_pos
+                token.line, token.column, token.end_line, token.end_column = token_line, column, line, end_column
             while True:
                 action = actions.get(kind)
                 if action is None:
@@ -116,10 +131,22 @@ class FastParser:
                     value_stack.append(token)
                     span_stack.append(span)
                     break
-                size, origin, build = reductions[~action]
-                if build is None:
-                    del state_stack[-1]
-                else:
+                size, origin, data, indices, build = reductions[~action]
+                if data is not None:  # the common shape, as `_simple_node` makes it
+                    first: Any = span_stack[-size]  # never None: see `first_fixed` in `_builder`
+                    last: Any = span_stack[-1]
+                    children = value_stack[-size:]
+                    if indices is not None:
+                        children = [children[index] for index in indices]
+                    del state_stack[-size:], value_stack[-size:], span_stack[-size:]
+                    meta = new_object(Meta)
+                    meta.start_pos, meta.line, meta.column = first[0], first[1], first[2]
+                    meta.end_pos, meta.end_line, meta.end_column = last[3], last[4], last[5]
+                    meta.empty = False
+                    value_stack.append(Tree(data, children, meta))
+                    span_stack.append(first if first is last else (first[0], first[1], first[2],
+                                                                   last[3], last[4], last[5]))
+                elif build is not None:
                     if size:
                         values = value_stack[-size:]
                         spans = span_stack[-size:]
@@ -129,11 +156,13 @@ class FastParser:
                     node, node_span = build(values, spans)
                     value_stack.append(node)
                     span_stack.append(node_span)
+                else:  # the node is its only child: only the state changes
+                    goto = state_stack[-1] = states[state_stack[-2]][origin]
+                    actions = states[goto]
+                    continue
                 goto = states[state_stack[-1]][origin]
                 state_stack.append(goto)
                 actions = states[goto]
-        if position != len(text):
-            return None
         if ends.ends_text() and span is not None:
             # The end of the text ends the last statement, just after its last token.
             end_pos, end_line, end_column = span[3:]
@@ -162,17 +191,20 @@ class FastParser:
                 return action
             self._reduce(self.reductions[~action], state_stack, value_stack, span_stack)
 
-    def _reduce(self, reduction: tuple[int, str, Builder | None], state_stack: list[int], value_stack: list[Any],
+    def _reduce(self, reduction: Reduction, state_stack: list[int], value_stack: list[Any],
                 span_stack: list[Span]) -> None:
         """One reduction, as the main loop of `parse` does it inline."""
-        size, origin, build = reduction
-        if build is None:
+        size, origin, data, indices, build = reduction
+        if data is None and build is None:
             del state_stack[-1]
         else:
             values, spans = value_stack[len(value_stack) - size:], span_stack[len(span_stack) - size:]
             del state_stack[len(state_stack) - size:], value_stack[len(value_stack) - size:]
             del span_stack[len(span_stack) - size:]
-            node, node_span = build(values, spans)
+            if build is None:
+                node, node_span = _simple_node(data, indices, values, spans)  # type: ignore[arg-type]
+            else:
+                node, node_span = build(values, spans)
             value_stack.append(node)
             span_stack.append(node_span)
         state_stack.append(self.states[state_stack[-1]][origin])
@@ -221,8 +253,10 @@ def _terminals_ever_kept(rules: set[Any]) -> frozenset[str]:
                      if symbol.is_term and (rule.options.keep_all_tokens or not symbol.filter_out))
 
 
-def _builder(rule: Any, maybe_placeholders: bool, nullable: frozenset[str]) -> Builder | None:
-    """How Lark's ParseTreeBuilder shapes a node of this rule, or None when the node is its only child.
+def _builder(rule: Any, maybe_placeholders: bool,
+             nullable: frozenset[str]) -> tuple[str | None, list[int] | None, Builder | None]:
+    """How Lark's ParseTreeBuilder shapes a node of this rule: (tree name, indices of the children
+    kept) for the common shape, a builder for any other, neither when the node is its only child.
 
     Mirrors lark.parse_tree_builder: the children kept (`filter_out` terminals dropped unless the
     rule is `!rule`), `_rule` children inlined, None for each absent `[...]`, `?rule` replaced by
@@ -245,7 +279,7 @@ def _builder(rule: Any, maybe_placeholders: bool, nullable: frozenset[str]) -> B
     trailing_nones = nones + nones_before[len(expansion)]
     plain = not trailing_nones and all(not inline and not added for _, inline, added in include)
     if expand_single and plain and len(expansion) == 1 and len(include) == 1:
-        return None  # `?rule: child`: the child is the node, with its own positions
+        return None, None, None  # `?rule: child`: the child is the node, with its own positions
     data = rule.alias or options.template_source or rule.origin.name
     indices = [index for index, _, _ in include]
     keeps_all = indices == list(range(len(expansion)))
@@ -253,7 +287,7 @@ def _builder(rule: Any, maybe_placeholders: bool, nullable: frozenset[str]) -> B
     first_fixed = bool(expansion) and expansion[0].name not in nullable
     last_fixed = bool(expansion) and expansion[-1].name not in nullable
     if plain and not expand_single and first_fixed and last_fixed:
-        return _simple_builder(data, None if keeps_all else indices)
+        return data, None if keeps_all else indices, None
 
     def build(values: list[Any], spans: list[Any]) -> tuple[Any, Span]:
         first: Any = None  # the first and last children's spans that are not None
@@ -293,33 +327,125 @@ def _builder(rule: Any, maybe_placeholders: bool, nullable: frozenset[str]) -> B
             if not isinstance(node, Tree):
                 return node, None
             if first is not None and node.meta.empty:
-                _placed(node.meta, first, last)
+                _place(node.meta, first, last)
         elif first is None:
             return Tree(data, children), None
         else:
-            return Tree(data, children, _placed(new_meta(Meta), first, last)), (*first[:3], *last[3:])
+            meta = new_object(Meta)
+            _place(meta, first, last)
+            return Tree(data, children, meta), (*first[:3], *last[3:])
         if first is None:
             return node, None
         return node, (*first[:3], *last[3:])
 
-    return build
+    return None, None, build
 
 
-def _simple_builder(data: str, indices: list[int] | None) -> Builder:
-    """The common shape, made cheap: a node whose first and last children cover text, and that
-    keeps its children as they are."""
-
-    def build(values: list[Any], spans: list[Any]) -> tuple[Any, Span]:
-        first, last = spans[0], spans[-1]  # never None: see `first_fixed`
-        children = values if indices is None else [values[index] for index in indices]
-        tree = Tree(data, children, _placed(new_meta(Meta), first, last))
-        return tree, first if first is last else (*first[:3], *last[3:])
-
-    return build
+def _simple_node(data: str, indices: list[int] | None, values: list[Any], spans: list[Any]) -> tuple[Tree, Span]:
+    """A node of the common shape: its first and last children cover text, it keeps its children
+    as they are. The main loop of `FastParser.parse` makes these inline, the very same way."""
+    first, last = spans[0], spans[-1]  # never None: see `first_fixed` in `_builder`
+    children = values if indices is None else [values[index] for index in indices]
+    meta = new_object(Meta)
+    _place(meta, first, last)
+    return Tree(data, children, meta), first if first is last else (*first[:3], *last[3:])
 
 
-def _placed(meta: Meta, first: tuple[int, ...], last: tuple[int, ...]) -> Meta:
-    """The meta of a node from its first and last positioned children, as Lark's propagation sets it."""
+def _place(meta: Meta, first: tuple[int, ...], last: tuple[int, ...]) -> None:
+    """Set a node's meta from its first and last positioned children, as Lark's propagation sets it."""
     meta.start_pos, meta.line, meta.column, meta.end_pos, meta.end_line, meta.end_column = *first[:3], *last[3:]
     meta.empty = False
-    return meta
+
+
+def _alternatives(terminals: list[TerminalDef]) -> re.Pattern[str]:
+    """One pattern trying the terminals in order, each a named group: the first that matches wins."""
+    return re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals))
+
+
+def _by_first_char(terminals: list[TerminalDef]) -> dict[str, re.Pattern[str]]:
+    """For each ASCII character, the pattern of only the terminals that can start with it.
+
+    Trying thirty alternatives for every token is most of the lexer's time; leaving out those
+    that cannot match there keeps the first that matches, so the token is the same. Characters
+    not in the dictionary are lexed with the full pattern.
+    """
+    firsts = [_first_chars(sre_parse.parse(t.pattern.to_regexp())) for t in terminals]
+    patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
+    by_char: dict[str, re.Pattern[str]] = {}
+    for char in _ASCII:
+        names = tuple(t.name for t, first in zip(terminals, firsts, strict=True) if first is None or char in first)
+        if names:
+            if names not in patterns:
+                patterns[names] = _alternatives([t for t in terminals if t.name in names])
+            by_char[char] = patterns[names]
+    return by_char
+
+
+_ASCII = [chr(code) for code in range(128)]
+_CATEGORIES = {sre.CATEGORY_DIGIT: r"\d", sre.CATEGORY_NOT_DIGIT: r"\D", sre.CATEGORY_SPACE: r"\s",
+               sre.CATEGORY_NOT_SPACE: r"\S", sre.CATEGORY_WORD: r"\w", sre.CATEGORY_NOT_WORD: r"\W"}
+_ZERO_WIDTH = (sre.ASSERT, sre.ASSERT_NOT, sre.AT)
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+
+
+def _first_chars(items: Any) -> frozenset[str] | None:
+    """The ASCII characters a parsed regular expression's match can start with, or None for
+    "any": a superset, erring towards None wherever the answer is not plain."""
+    if items.state.flags & sre.SRE_FLAG_IGNORECASE:  # `(?i)` for the whole pattern
+        return None
+    chars, can_be_empty = _sequence_first_chars(items)
+    return None if chars is None or can_be_empty else frozenset(chars)
+
+
+def _sequence_first_chars(items: Any) -> tuple[set[str] | None, bool]:
+    """(first characters, whether the sequence can match the empty text) of a parsed sequence.
+
+    A lookaround or anchor matches no text: it is skipped, which only makes the set larger.
+    """
+    chars: set[str] = set()
+    for op, argument in items:
+        if op in _ZERO_WIDTH:
+            continue
+        item_chars: set[str] | None
+        if op is sre.LITERAL:
+            item_chars, can_be_empty = {chr(argument)}, False
+        elif op is sre.IN:
+            item_chars, can_be_empty = _set_chars(argument), False
+        elif op is sre.BRANCH:
+            item_chars, can_be_empty = set(), False
+            for branch in argument[1]:
+                branch_chars, branch_empty = _sequence_first_chars(branch)
+                if branch_chars is None:
+                    return None, True
+                item_chars |= branch_chars
+                can_be_empty = can_be_empty or branch_empty
+        elif op is sre.SUBPATTERN and not argument[1] & sre.SRE_FLAG_IGNORECASE:
+            item_chars, can_be_empty = _sequence_first_chars(argument[3])
+        elif op is sre.ATOMIC_GROUP:
+            item_chars, can_be_empty = _sequence_first_chars(argument)
+        elif op in _REPEATS:
+            item_chars, can_be_empty = _sequence_first_chars(argument[2])
+            can_be_empty = can_be_empty or argument[0] == 0
+        else:
+            return None, True
+        if item_chars is None:
+            return None, True
+        chars |= item_chars
+        if not can_be_empty:
+            return chars, False
+    return chars, True
+
+
+def _set_chars(items: Any) -> set[str] | None:
+    """The ASCII characters in a parsed character set such as `[A-Za-z_\\d]`, None if negated."""
+    chars: set[str] = set()
+    for op, argument in items:
+        if op is sre.LITERAL:
+            chars.add(chr(argument))
+        elif op is sre.RANGE:
+            chars.update(chr(code) for code in range(argument[0], min(argument[1], 127) + 1))
+        elif op is sre.CATEGORY and argument in _CATEGORIES:
+            chars.update(char for char in _ASCII if re.fullmatch(_CATEGORIES[argument], char))
+        else:
+            return None
+    return chars

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re._parser as sre_parse
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
-from dsl import parser
+from dsl import ast, lalr, parser
 from dsl.content_hash import content_hash
 from dsl.formatter import format_rulebook
 from dsl.parser import START_RULES, fast_parser, lark_parser
@@ -168,3 +169,34 @@ def test_the_hash_written_in_one_pass_is_the_hash_of_the_canonical_json(rulebook
     rulebook = parser.parse(format_rulebook(rulebook)).rulebook
     payload = json.dumps(canonical(rulebook), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert content_hash(rulebook) == "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+@pytest.mark.parametrize(("pattern", "first"), [
+    ("a?b", frozenset("ab")),
+    ("(?>(\r?\n[\t ]*)+)(?!x)", frozenset("\r\n")),
+    (r"\d{4}-|[A-Z]\.", frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")),
+    ("(?i)ab", None),
+    ("(?i:ab)", None),
+    ("[^a]", None),
+    ("a*", None),
+], ids=["optional then literal", "atomic group and lookahead", "alternatives", "ignore case for all",
+        "ignore case in a group", "negated set", "can match nothing"])
+def test_first_characters_of_a_terminal_never_leave_one_out(pattern: str, first: frozenset[str] | None) -> None:
+    assert lalr._first_chars(sre_parse.parse(pattern)) == first
+
+
+def test_lexing_by_first_character_picks_the_terminal_the_full_pattern_picks() -> None:
+    reader = fast_parser()
+    texts = [path.read_text(encoding="utf-8") for path in LIBRARY + MALFORMED]
+    for text in texts:
+        for position in range(len(text)):
+            narrowed = reader.by_first_char.get(text[position], reader.pattern).match(text, position)
+            full = reader.pattern.match(text, position)
+            assert (narrowed and (narrowed.lastgroup, narrowed.end())) == (full and (full.lastgroup, full.end()))
+
+
+def test_spans_made_in_place_equal_spans_made_by_their_class() -> None:
+    rulebook = parser.parse((LIBRARY[0]).read_text(encoding="utf-8")).rulebook
+    spans = [item.span for item in rulebook.items]
+    assert all(span == ast.Span(**vars(span)) and set(vars(span)) == {f.name for f in dataclasses.fields(span)}
+               for span in spans)
