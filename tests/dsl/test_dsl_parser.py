@@ -82,6 +82,14 @@ def test_table_with_hit_policy_and_cells() -> None:
     assert second.inputs[0].op == "not in" and isinstance(second.inputs[1], ast.AnyValue)
 
 
+def test_a_cell_holding_an_escaped_backslash_splits_at_the_right_bar() -> None:
+    text = 'table t "t"\n  in decide\n  hit first\n  | note | => cap |\n  | "\\\\" | 5 lesions |\n'
+    result = parse(text)
+    assert result.ok, [d.message for d in result.diagnostics]
+    (row,) = result.rulebook.items[0].rows
+    assert row.inputs[0] == ast.CellTest("=", ast.Literal("string", "\\"))
+
+
 @pytest.mark.parametrize(
     ("text", "line", "column", "words"),
     [
