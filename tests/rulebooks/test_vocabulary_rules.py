@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from rulebooks import authoring
 from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
+from rulebooks.engine import code
+from rulebooks.models import Encounter
+from rulebooks.stack import stack_of
 from rulebooks.vocabulary import dermatology_vocabulary
 
 
@@ -77,3 +82,28 @@ def test_findings_are_the_labels_the_note_analysis_produces() -> None:
     from rulebooks.vocabulary import FINDINGS
 
     assert set(FINDINGS) == INDICATOR_LABELS | COSMETIC_LABELS
+
+
+RELATION_RULES = '''rulebook "Global period review"
+
+rule staged-review "Staged procedures inside a global period are reviewed"
+  in policy
+  when present(service.related_to_prior) and service.related_to_prior = staged
+  then
+    flag staged_in_global
+'''
+
+
+@pytest.mark.parametrize(("relation", "flagged"), [("staged", True), ("unrelated", False)])
+def test_rules_read_how_a_service_relates_to_the_earlier_procedure(relation: str, flagged: bool) -> None:
+    encounter = Encounter.model_validate({
+        "external_id": "global-1", "date_of_service": "2026-05-06", "provider": {"npi": "1234567893"},
+        "patient": {"id": "p1"}, "coverage": {"payer": "AETNA", "plan_type": "commercial"},
+        "diagnoses": ["C44.519"], "global_period": {"procedure_code": "11602", "date_of_service": "2026-05-01"},
+        "services": [{"id": "s1", "kind": "excision", "lesion_id": "L1", "site": "back", "lesion_size_cm": 1.0,
+                      "margin_cm": 0.2, "pathology": {"malignant": True}, "diagnoses": ["C44.519"],
+                      "related_to_prior": relation}],
+    })
+    coding = code(encounter, encounter_id="e1", coded_at=dt.datetime(2026, 5, 6, tzinfo=dt.UTC),
+                  stack=stack_of([RELATION_RULES]))
+    assert any(flag.code == "staged_in_global" for flag in coding.flags) is flagged
