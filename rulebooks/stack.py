@@ -26,7 +26,7 @@ from rulebooks.engine.context import CodingContext, WorkLine, rule_reason
 from rulebooks.engine.families.destruction import premalignant_destruction_lines
 from rulebooks.models import Encounter, Reason, RulebookRef, RuleRef, Service, SourceSpan
 from rulebooks.rule_facts import FactPath, fact_reader, lines_of, service_facts
-from rulebooks.stack_index import MAX_RECORDED, PhaseRules, Screened, StackIndex, screen_keys
+from rulebooks.stack_index import PhaseRules, Reads, ReadValues, Screened, StackIndex, screen_keys
 from rulebooks.vocabulary import dermatology_vocabulary
 
 LIBRARY = Path(__file__).parent / "library"
@@ -164,19 +164,15 @@ class Stack:
         service's facts before any action of the phase on it, as if every rule had run.
         """
         serial, reads, read_values, rules = phase_rules
-        recorded = self._index.recorded
-        memo: tuple[Any, ...] | None = None
-        if keyed is not None and read_values is not None and not (
-                keyed.unkeyable and not keyed.unkeyable.isdisjoint(reads)):
-            memo = (serial, read_values(keyed))
-            decided = recorded.get(memo)
+        values = _key_values(keyed, reads, read_values)
+        if values is None:
+            decided = self._decide(ctx, service, rules, keyed, trace)
+        else:
+            memo = (serial, values)
+            decided = self._index.recorded.get(memo)
             if decided is None:
                 decided = self._decide(ctx, service, rules, keyed, trace)
-                if len(recorded) >= MAX_RECORDED:
-                    recorded.clear()
-                recorded[memo] = decided
-        else:
-            decided = self._decide(ctx, service, rules, keyed, trace)
+                self._index.remember(memo, decided)
         journal = self.journal
         for outcome, undetermined, actions in decided:
             outcomes.append(outcome)
@@ -197,9 +193,10 @@ class Stack:
         decided: list[_Recorded] = []
         for book, rule, precheck, reads, read_values in rules:
             memo: tuple[Any, ...] | None = None
-            if keyed is not None and read_values is not None and not (
-                    keyed.unkeyable and not keyed.unkeyable.isdisjoint(reads or ())):
-                memo = (id(rule), keyed.number, read_values(keyed))
+            values = _key_values(keyed, reads or (), read_values)
+            if values is not None:
+                assert keyed is not None
+                memo = (id(rule), keyed.number, values)
                 found = recorded.get(memo)
                 if found is not None:
                     decided.extend(found)
@@ -214,11 +211,21 @@ class Stack:
                 rule.run(facts, trace, decision)
                 found = tuple(_recorded(book, outcome) for outcome in decision.outcomes)
             if memo is not None:
-                if len(recorded) >= MAX_RECORDED:
-                    recorded.clear()
-                recorded[memo] = found
+                self._index.remember(memo, found)
             decided.extend(found)
         return tuple(decided)
+
+
+def _key_values(keyed: _KeyedFacts | None, reads: Reads, read_values: ReadValues | None) -> Any:
+    """The values of `reads` for a memo key, or None when they do not make one: a coverage run
+    (no `keyed`), a rule not keyed by its reads, or a value read that is a record or a list of
+    records (known only once read, hence the check after reading)."""
+    if keyed is None or read_values is None:
+        return None
+    values = read_values(keyed)
+    if keyed.unkeyable and not keyed.unkeyable.isdisjoint(reads):
+        return None
+    return values
 
 
 _PER_CODING = ("rule_stack", "coding")

@@ -163,6 +163,12 @@ class StackIndex:
             found = self._screened[(mask, key)] = (number, chosen)
         return found
 
+    def remember(self, memo: tuple[Any, ...], outcome: Any) -> None:
+        """Keep what a rule (or a phase's rules) recorded, starting again past `MAX_RECORDED`."""
+        if len(self.recorded) >= MAX_RECORDED:
+            self.recorded.clear()
+        self.recorded[memo] = outcome
+
     def _mask(self, date_of_service: dt.date) -> tuple[bool, ...]:
         mask = self._in_effect.get(date_of_service)
         if mask is None:

@@ -237,3 +237,32 @@ def test_the_tables_do_fire_where_they_should() -> None:
         for site in ("face", "back"):
             held = _coded(warm, _sited(_encounter(counts=(30,)), site))["held_lines"]
             assert {line["query"] for line in held} == {f"Attach a photograph of the lesions on {site}."}
+
+
+STAGES_CLINIC = '''rulebook "Stage records clinic"
+
+rule many-stages "A tumor of more than two stages is reviewed"
+  in policy
+  when service.kind = mohs and count(service.mohs.stages) > 2
+  then
+    flag many_stages
+'''
+
+
+def _mohs(stages: int) -> Encounter:
+    return Encounter.model_validate({
+        "external_id": f"mohs-{stages}", "date_of_service": "2026-11-02", "provider": {"npi": "1234567893"},
+        "patient": {"id": "p1"}, "coverage": {"payer": "AETNA", "plan_type": "commercial"},
+        "diagnoses": ["C44.311"],
+        "services": [{"id": "s1", "kind": "mohs", "lesion_id": "T1", "site": "nose", "diagnoses": ["C44.311"],
+                      "mohs": {"tumor_id": "T1", "stages": [{"blocks": 1}] * stages}}],
+    })
+
+
+def test_a_rule_reading_a_list_of_records_runs_every_time_and_codes_like_a_fresh_stack() -> None:
+    """The stage records are no key: the rule runs each time, warm or not, and decides right."""
+    warm = stack_of([STAGES_CLINIC])
+    for stages in (3, 1, 3, 1):
+        coding = _coded_with_findings(warm, _mohs(stages))
+        assert coding == _coded_with_findings(stack_of([STAGES_CLINIC]), _mohs(stages))
+        assert ("many_stages" in [flag for flag, _ in _flags(coding)]) is (stages > 2)
