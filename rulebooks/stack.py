@@ -169,10 +169,11 @@ class Stack:
             decided = self._decide(ctx, service, rules, keyed, trace)
         else:
             memo = (serial, values)
-            decided = self._index.recorded.get(memo)
-            if decided is None:
-                decided = self._decide(ctx, service, rules, keyed, trace)
-                self._index.remember(memo, decided)
+            known: tuple[_Recorded, ...] | None = self._index.recorded.get(memo)
+            if known is None:
+                known = self._decide(ctx, service, rules, keyed, trace)
+                self._index.remember(memo, known)
+            decided = known
         journal = self.journal
         for outcome, undetermined, actions in decided:
             outcomes.append(outcome)
