@@ -178,23 +178,34 @@ REGIONS_OF_LESION_GROUP: dict[str, frozenset[str]] = {
 }
 
 
-@lru_cache(maxsize=1)
-def _phrase_pattern() -> re.Pattern[str]:
-    phrases = sorted(REGION_PHRASES, key=len, reverse=True)
-    return re.compile(r"\b(" + "|".join(re.escape(p) for p in phrases) + r")(?:s|es)?\b")
+class PhraseTable:
+    """Words a site is written with, each naming one value (a region, a code area): what one site
+    text names, if exactly one value. Shared by the regions below and the families that read a
+    site their own way (hidradenitis areas)."""
+
+    def __init__(self, phrases: dict[str, str]) -> None:
+        self.phrases = phrases
+        longest_first = sorted(phrases, key=len, reverse=True)
+        self.pattern = re.compile(r"\b(" + "|".join(re.escape(p) for p in longest_first) + r")(?:s|es)?\b")
+        self.named = lru_cache(maxsize=4096)(self._named)
+
+    def _named(self, site: str | None) -> str | None:
+        if not site:
+            return None
+        found = {self.phrases[match.group(1)] for match in self.pattern.finditer(site.lower())}
+        return found.pop() if len(found) == 1 else None
 
 
-@lru_cache(maxsize=4096)
+REGIONS = PhraseTable(REGION_PHRASES)
+
+
 def anatomic_region(site: str | None) -> str | None:
     """The one region the site text names, else None (unknown or more than one region).
 
     >>> anatomic_region("Left nasal ala"), anatomic_region("R dorsal hand"), anatomic_region("nose and cheek")
     ('nose', 'hand', None)
     """
-    if not site:
-        return None
-    regions = {REGION_PHRASES[m.group(1)] for m in _phrase_pattern().finditer(site.lower())}
-    return regions.pop() if len(regions) == 1 else None
+    return REGIONS.named(site)
 
 
 def family_group(service: Service, table: dict[str, str]) -> str | None:

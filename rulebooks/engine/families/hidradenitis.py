@@ -14,10 +14,8 @@ unverified, check against the CPT data file. The diagnosis must be hidradenitis 
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-
 from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, step_reason
+from rulebooks.engine.sites import PhraseTable
 from rulebooks.models import Service
 
 STEP = "select_hidradenitis_excisions"
@@ -47,10 +45,9 @@ AREA_PHRASES: dict[str, str] = {
     "umbilicus": "perianal_perineal_umbilical",
 }
 RANK = {"simple": 0, "intermediate": 1, "complex": 2}
-AREA_PATTERN = re.compile(r"\b(" + "|".join(sorted(AREA_PHRASES, key=len, reverse=True)) + r")s?\b")
+AREAS = PhraseTable(AREA_PHRASES)
 
 
-@lru_cache(maxsize=1024)
 def hidradenitis_area(site: str | None) -> str | None:
     """The one hidradenitis code area the site text names, else None (none, or two areas).
 
@@ -59,10 +56,7 @@ def hidradenitis_area(site: str | None) -> str | None:
     >>> hidradenitis_area("buttock"), hidradenitis_area("left axilla and groin")
     (None, None)
     """
-    if not site:
-        return None
-    areas = {AREA_PHRASES[match.group(1)] for match in AREA_PATTERN.finditer(site.lower())}
-    return areas.pop() if len(areas) == 1 else None
+    return AREAS.named(site)
 
 
 def _included_repairs_key(service: Service) -> tuple[str, str]:
