@@ -396,9 +396,13 @@ def _expected(error: UnexpectedInput) -> list[str]:
     return sorted(getattr(error, "accepts", None) or getattr(error, "expected", None) or [])
 
 
+def _expected_keywords(error: UnexpectedInput) -> list[str]:
+    return [name.lower() for name in _expected(error) if name.lower() in KEYWORDS]
+
+
 def _misspelt_keyword(error: UnexpectedInput) -> str | None:
     """The keyword the parser expected that the word it stumbled on misspells, if any."""
-    keywords = [name.lower() for name in _expected(error) if name.lower() in KEYWORDS]
+    keywords = _expected_keywords(error)
     if not isinstance(error, UnexpectedToken) or error.token.type != "NAME" or not keywords:
         return None
     return did_you_mean(str(error.token), keywords)
@@ -434,8 +438,7 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, index: LineIndex, offs
     message = f"expected {words}, found {found}"
     hint = None
     if token.type == "NAME":
-        keywords = [name.lower() for name in expected if name.lower() in KEYWORDS]
-        guess = did_you_mean(str(token), keywords or list(KEYWORDS))
+        guess = did_you_mean(str(token), _expected_keywords(error) or list(KEYWORDS))
         if guess:
             hint = f"did you mean `{guess}`?"
     if token.type == "RBRACE" or "RBRACE" in expected:
