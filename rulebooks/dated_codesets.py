@@ -18,10 +18,13 @@ import pathlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, get_args
+
+from rulebooks.cms_files import GlobalDays, MueLimit, PtpEdit, read_global_days, read_mue, read_ptp
 
 DATA_DIR = pathlib.Path(__file__).parent / "data"
-CodesetKind = Literal["icd10cm", "hcpcs", "ncci_ptp", "mue"]
+CodesetKind = Literal["icd10cm", "hcpcs", "ncci_ptp", "mue", "global_days"]
+CODESET_KINDS: tuple[CodesetKind, ...] = get_args(CodesetKind)
 BUILTIN_ICD10CM_FISCAL_YEAR = 2026
 BUILTIN_ICD10CM_FILE = "code-list-April-2026.txt"
 
@@ -54,30 +57,6 @@ class Icd10Release:
 
 
 @dataclass(frozen=True)
-class PtpEdit:
-    column1: str
-    column2: str
-    modifier_indicator: int
-    effective: dt.date
-    deleted: dt.date | None
-    source: str
-    note: str
-
-    def in_effect(self, date_of_service: dt.date) -> bool:
-        return self.effective <= date_of_service and (self.deleted is None or date_of_service < self.deleted)
-
-
-@dataclass(frozen=True)
-class MueLimit:
-    code: str
-    max_units: int
-    mai: int
-    effective: dt.date
-    source: str
-    note: str
-
-
-@dataclass(frozen=True)
 class SizeBand:
     code: str
     upper_inclusive: float | None
@@ -98,6 +77,14 @@ class HcpcsRelease:
     source: str
 
 
+@dataclass(frozen=True)
+class GlobalDaysRelease:
+    """Global surgery indicators from one MPFS relative value file (or our built-in subset)."""
+
+    effective: dt.date
+    by_code: dict[str, GlobalDays]
+
+
 @dataclass
 class CodeSets:
     """Every loaded set; the built-ins read once, newer files appended by `load`."""
@@ -106,6 +93,7 @@ class CodeSets:
     hcpcs: list[HcpcsRelease] = field(default_factory=list)
     ptp: dict[tuple[str, str], list[PtpEdit]] = field(default_factory=dict)
     mue: dict[str, list[MueLimit]] = field(default_factory=dict)
+    global_days: list[GlobalDaysRelease] = field(default_factory=list)  # oldest first
     _column1_index: dict[str, frozenset[str]] | None = field(default=None, repr=False)
     _indexed_pairs: int = field(default=-1, repr=False)
 
@@ -147,29 +135,44 @@ class CodeSets:
                 newest = limit
         return newest
 
-    def load(self, kind: CodesetKind, path: pathlib.Path | str, effective: dt.date) -> int:
-        """Add a file of `kind` in effect from `effective`; returns the number of entries read."""
+    def load(self, kind: CodesetKind, path: pathlib.Path | str, effective: dt.date, source: str | None = None) -> int:
+        """Add a file of `kind` in effect from `effective`; returns the number of entries kept.
+
+        `source` names the file in every reason that cites it (default: the file's name).
+        """
         path = pathlib.Path(path)
         if kind == "icd10cm":
-            release = read_icd10cm(path, fiscal_year(effective), effective)
+            release = read_icd10cm(path, fiscal_year(effective), effective, source)
             self.icd10cm = [r for r in self.icd10cm if r.fiscal_year != release.fiscal_year] + [release]
             return len(release.billable_by_code)
         if kind == "hcpcs":
-            hcpcs = read_hcpcs(path, effective)
+            hcpcs = read_hcpcs(path, effective, source)
             self.hcpcs = sorted([r for r in self.hcpcs if r.effective != effective] + [hcpcs],
                                 key=lambda release: release.effective)
             return len(hcpcs.codes)
         if kind == "ncci_ptp":
-            edits = read_ptp(path, default_effective=effective)
+            edits = read_ptp(path, default_effective=effective, keep=engine_code, source=source)
             for edit in edits:
                 self.ptp.setdefault((edit.column1, edit.column2), []).append(edit)
             return len(edits)
         if kind == "mue":
-            limits = read_mue(path, default_effective=effective)
+            limits = read_mue(path, default_effective=effective, source=source)
             for limit in limits:
                 self.mue.setdefault(limit.code, []).append(limit)
             return len(limits)
-        raise ValueError(f"unknown code set kind {kind!r}: expected icd10cm, hcpcs, ncci_ptp or mue")
+        if kind == "global_days":
+            days = GlobalDaysRelease(effective, {entry.code: entry for entry in read_global_days(path, source)})
+            self.global_days = sorted([r for r in self.global_days if r.effective != effective] + [days],
+                                      key=lambda r: r.effective)
+            return len(days.by_code)
+        raise ValueError(f"unknown code set kind {kind!r}: expected one of {', '.join(CODESET_KINDS)}")
+
+    def global_days_for(self, code: str, date_of_service: dt.date) -> GlobalDays | None:
+        """The code's global indicator from the newest release in effect on the date that lists it."""
+        for release in reversed(self.global_days):
+            if release.effective <= date_of_service and code in release.by_code:
+                return release.by_code[code]
+        return None
 
     def hcpcs_for(self, date_of_service: dt.date) -> HcpcsRelease | None:
         """The newest loaded HCPCS Level II release in effect on the date, if any."""
@@ -186,12 +189,14 @@ def default_codesets() -> CodeSets:
         sets.ptp.setdefault((edit.column1, edit.column2), []).append(edit)
     for limit in read_mue(DATA_DIR / "mue.csv"):
         sets.mue.setdefault(limit.code, []).append(limit)
+    builtin_days = read_global_days(DATA_DIR / "global_days.csv")
+    sets.global_days.append(GlobalDaysRelease(dt.date.min, {entry.code: entry for entry in builtin_days}))
     return sets
 
 
-def load_codeset(kind: CodesetKind, path: pathlib.Path | str, effective: dt.date) -> int:
+def load_codeset(kind: CodesetKind, path: pathlib.Path | str, effective: dt.date, source: str | None = None) -> int:
     """Load a newer CMS file into this process's code sets (for `cutis codesets load KIND FILE`)."""
-    return default_codesets().load(kind, path, effective)
+    return default_codesets().load(kind, path, effective, source)
 
 
 @lru_cache(maxsize=1)
@@ -258,40 +263,21 @@ def read_icd10cm(path: pathlib.Path, year: int, effective: dt.date, source: str 
     return Icd10Release(year, effective, billable, source or path.name)
 
 
-def _date(text: str | None, default: dt.date | None = None) -> dt.date | None:
-    text = (text or "").strip()
-    return dt.date.fromisoformat(text) if text else default
-
-
-def read_ptp(path: pathlib.Path, default_effective: dt.date | None = None) -> list[PtpEdit]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [
-            PtpEdit(
-                column1=row["column1"], column2=row["column2"], modifier_indicator=int(row["modifier_indicator"]),
-                effective=_date(row.get("effective_date"), default_effective) or dt.date.min,
-                deleted=_date(row.get("deletion_date")), source=row.get("source") or path.name,
-                note=row.get("note") or "",
-            )
-            for row in csv.DictReader(handle)
-        ]
-
-
-def read_mue(path: pathlib.Path, default_effective: dt.date | None = None) -> list[MueLimit]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [
-            MueLimit(
-                code=row["code"], max_units=int(row["mue_units"]), mai=int(row.get("mai") or 2),
-                effective=_date(row.get("effective_date"), default_effective) or dt.date.min,
-                source=row.get("source") or path.name, note=row.get("note") or "",
-            )
-            for row in csv.DictReader(handle)
-        ]
-
-
 HCPCS_LEVEL_II = re.compile(r"^[A-V][0-9]{4}$")
 
 
-def read_hcpcs(path: pathlib.Path, effective: dt.date) -> HcpcsRelease:
+def engine_code(code: str) -> bool:
+    """A code the engine can put on a claim: one of our CPT codes, or a Level II code (drugs come
+    from the encounter). CMS's practitioner PTP file holds some 700,000 pairs; only those between
+    two such codes can ever apply, and only they are kept in memory.
+
+    >>> engine_code("17000"), engine_code("J3301"), engine_code("27447")
+    (True, True, False)
+    """
+    return code in cpt_labels() or HCPCS_LEVEL_II.match(code) is not None
+
+
+def read_hcpcs(path: pathlib.Path, effective: dt.date, source: str | None = None) -> HcpcsRelease:
     """CMS's fixed-width HCPCS file (the code in the first five columns) or a CSV with a
     `HCPC`/`code` column; Level I (CPT) rows and duplicates (continuation lines) are skipped."""
     text = path.read_text(encoding="latin-1")
@@ -304,4 +290,4 @@ def read_hcpcs(path: pathlib.Path, effective: dt.date) -> HcpcsRelease:
     else:
         codes = {line[:5].strip().upper() for line in lines}
     valid = frozenset(code for code in codes if HCPCS_LEVEL_II.match(code))
-    return HcpcsRelease(effective=effective, codes=valid, source=path.name)
+    return HcpcsRelease(effective=effective, codes=valid, source=source or path.name)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from rulebooks.dated_codesets import CODESET_KINDS
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -304,13 +305,16 @@ def rules_explain(file: Path, encounter_file: Path, output_format: str) -> None:
         raise SystemExit(1)
 
 
-@main.group(help="Code sets: ICD-10-CM and HCPCS Level II releases, NCCI PTP and MUE files by effective date.")
+@main.group(help="Code sets: ICD-10-CM and HCPCS Level II releases, NCCI PTP, MUE and MPFS global days by "
+                  "effective date.")
 def codesets() -> None:
     pass
 
 
-@codesets.command("load", help="Check and install a CMS file of KIND (icd10cm, hcpcs, ncci_ptp, mue).")
-@click.argument("kind", type=click.Choice(["icd10cm", "hcpcs", "ncci_ptp", "mue"]))
+@codesets.command("load", help="Check and install a CMS file of KIND as CMS ships it: icd10cm (order or codes "
+                   "file), hcpcs (HCPC*_ANWEB.txt), ncci_ptp (practitioner PTP .txt), mue (practitioner services "
+                   ".csv), global_days (MPFS PPRRVU*.csv).")
+@click.argument("kind", type=click.Choice(CODESET_KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--effective", required=True, help="First date of service it applies to (YYYY-MM-DD).")
 @click.option("--source", default=None, help="Where the file came from (default: its file name).")

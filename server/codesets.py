@@ -10,9 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from rulebooks.dated_codesets import CodesetKind, CodeSets, load_codeset
-
-KINDS: tuple[CodesetKind, ...] = ("icd10cm", "hcpcs", "ncci_ptp", "mue")
+from rulebooks.dated_codesets import CODESET_KINDS, CodesetKind, CodeSets, load_codeset
 
 
 def manifest_path(data_dir: Path) -> Path:
@@ -26,10 +24,10 @@ def installed(data_dir: Path) -> list[dict[str, Any]]:
 
 def install(data_dir: Path, kind: CodesetKind, source_file: Path, effective: dt.date, source: str) -> dict[str, Any]:
     """Check the file by reading it (a bad file is refused before anything is stored), then keep it."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown code set kind {kind!r}: expected one of {', '.join(KINDS)}")
+    if kind not in CODESET_KINDS:
+        raise ValueError(f"unknown code set kind {kind!r}: expected one of {', '.join(CODESET_KINDS)}")
     try:
-        entries = CodeSets().load(kind, source_file, effective)
+        entries = CodeSets().load(kind, source_file, effective, source)
     except KeyError as error:
         raise ValueError(f"{source_file}: the column {error} is missing") from None
     except (ValueError, UnicodeDecodeError) as error:
@@ -66,6 +64,6 @@ def load_installed(data_dir: Path) -> int:
         path = data_dir / entry["file"]
         if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
             raise RuntimeError(f"{path}: checksum differs from the manifest; reinstall it with cutis codesets load")
-        load_codeset(entry["kind"], path, dt.date.fromisoformat(entry["effective"]))
+        load_codeset(entry["kind"], path, dt.date.fromisoformat(entry["effective"]), entry.get("source"))
         count += 1
     return count

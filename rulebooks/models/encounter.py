@@ -120,7 +120,8 @@ class GlobalPeriodFacts(Frozen):
     procedure_code: str = Field(description="The earlier procedure's CPT/HCPCS code (its primary code, not an add-on).")
     date_of_service: dt.date = Field(description="The earlier procedure's date (before this encounter's).")
     global_days: Literal[0, 10, 90] | None = Field(
-        default=None, description="Its global days when known; else from rulebooks/data/global_days.csv."
+        default=None,
+        description="Its global days when known; else from the code sets (built-in subset or a loaded MPFS file).",
     )
 
     @field_validator("procedure_code")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.server.graphql_ops import FIXTURES
 from tests.server.test_cli import cutis
@@ -39,7 +40,7 @@ def test_a_broken_file_is_refused_and_nothing_is_installed(tmp_path: Path) -> No
     broken.write_text("hcpcs,units\n11103,1\n")
     result = cutis("codesets", "load", "mue", str(broken), "--effective", "2027-01-01", env=env, check=False)
     assert result.returncode != 0
-    assert "the column 'code' is missing" in result.stderr
+    assert "line 2: expected a code, an MUE value and an adjudication indicator, found '11103,1'" in result.stderr
     assert "only the built-in sets" in cutis("codesets", "list", env=env).stdout
 
 
@@ -86,3 +87,86 @@ def test_a_loaded_hcpcs_release_flags_codes_it_does_not_know(tmp_path: Path) -> 
     assert [flag["detail"] for flag in unknown] == ["J3301 is not in the HCPCS Level II release effective 2027-01-01"]
     without = json.loads(cutis("code", str(path), "--format", "json").stdout)  # no release loaded: no such flag
     assert not [flag for flag in without["flags"] if flag["reasons"][0]["step"] == "check_hcpcs_codes"]
+
+
+PTP_TXT = (
+    "CPT only copyright 2026 American Medical Association. All rights reserved.\r\n"
+    "\r\n"
+    "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\t"
+    "Modifier 0=not allowed 1=allowed 9=not applicable\tPTP Edit Rationale\r\n"
+    "11104\t11103\t\t20270101\t*\t0\tsynthetic pair for this test\r\n"
+    "27447\t27446\t\t20270101\t*\t0\tsynthetic pair the engine can never bill\r\n"
+)
+MUE_CSV = (
+    '"CPT codes, descriptions and other data only are copyright 2026 American Medical Association."\n'
+    "HCPCS/CPT Code,Practitioner Services MUE Values,MUE Adjudication Indicator,MUE Rationale\n"
+    "11103,1,3 Date of Service Edit: Clinical,synthetic limit for this test\n"
+)
+
+
+def code_lines(encounter: dict[str, Any], tmp_path: Path, env: dict[str, str]) -> dict[str, Any]:
+    path = tmp_path / "enc.json"
+    path.write_text(json.dumps(encounter))
+    coding: dict[str, Any] = json.loads(cutis("code", str(path), "--format", "json", env=env).stdout)
+    return coding
+
+
+def test_cms_ptp_and_mue_files_load_as_cms_ships_them(tmp_path: Path) -> None:
+    env = {"CUTIS_DATA_DIR": str(tmp_path / "data")}
+    ptp, mue = tmp_path / "ccipra-v330r0-f1.txt", tmp_path / "MCR_MUE_PractitionerServices_Eff_01-01-2027.csv"
+    ptp.write_text(PTP_TXT, encoding="latin-1", newline="")
+    mue.write_text(MUE_CSV, encoding="latin-1")
+    loaded = cutis("codesets", "load", "ncci_ptp", str(ptp), "--effective", "2027-01-01", env=env).stdout
+    assert "installed 1 ncci_ptp entries" in loaded  # the knee pair can never be on a claim of ours: not kept
+    assert "installed 1 mue entries" in cutis("codesets", "load", "mue", str(mue), "--effective", "2027-01-01",
+                                              env=env).stdout
+    encounter = json.loads((FIXTURES / "biopsy_em.json").read_text())
+    before = code_lines({**encounter, "date_of_service": "2026-12-31"}, tmp_path, env)
+    after = code_lines({**encounter, "date_of_service": "2027-01-04"}, tmp_path, env)
+    assert "11103" in {line["code"] for line in before["claim_lines"]}
+    assert "11103" not in {line["code"] for line in after["claim_lines"]}
+    edits = [flag for flag in after["flags"] if flag["code"] == "edit_applied"]
+    sources = [reason["values"]["source"] for flag in edits for reason in flag["reasons"] if "11103" in flag["detail"]]
+    assert sources == ["ccipra-v330r0-f1.txt"], edits
+
+
+def test_a_mangled_cms_file_is_refused_with_its_line_and_nothing_is_installed(tmp_path: Path) -> None:
+    env = {"CUTIS_DATA_DIR": str(tmp_path / "data")}
+    ptp = tmp_path / "ptp.txt"
+    ptp.write_text(PTP_TXT.replace("20270101\t*\t0\tsynthetic pair for", "2027-01-01\t*\t0\tsynthetic pair for"))
+    result = cutis("codesets", "load", "ncci_ptp", str(ptp), "--effective", "2027-01-01", env=env, check=False)
+    assert result.returncode != 0
+    assert "line 4: the effective date is '2027-01-01'; expected YYYYMMDD or *" in result.stderr
+    assert "only the built-in sets" in cutis("codesets", "list", env=env).stdout
+
+
+def test_mpfs_global_days_decide_the_global_period_from_the_earlier_procedures_date(tmp_path: Path) -> None:
+    env = {"CUTIS_DATA_DIR": str(tmp_path / "data")}
+    pprrvu = tmp_path / "PPRRVU27_JAN.csv"
+    # A synthetic release that gives 17000 a 90-day global (the built-in subset says 010).
+    pprrvu.write_text(
+        ",,2027 National Physician Fee Schedule Relative Value File January Release,,\n"
+        ",,,STATUS,NOT USED FOR,WORK,PCTC,GLOB,PRE\n"
+        "HCPCS,MOD,DESCRIPTION,CODE,MEDICARE PAYMENT,RVU,IND,DAYS,OP\n"
+        "17000,,description not read,A,,0.61,0,090,0.1\n"
+        "88305,26,description not read,A,,0.75,1,XXX,0\n"
+    )
+    loaded = cutis("codesets", "load", "global_days", str(pprrvu), "--effective", "2027-01-01", env=env).stdout
+    assert "installed 1 global_days entries effective 2027-01-01" in loaded
+    visit: dict[str, Any] = {
+        "external_id": "GLOBAL-1", "date_of_service": "2027-02-15", "place_of_service": "11",
+        "provider": {"npi": "1234567893"}, "patient": {"id": "P-1", "age": 60},
+        "coverage": {"payer": "AETNA", "plan_type": "commercial"}, "diagnoses": ["L20.9"],
+        "services": [{"id": "v1", "kind": "em", "em": {"patient_status": "established", "level": 3},
+                      "related_to_prior": "unrelated", "diagnoses": ["L20.9"]}],
+    }
+    in_release = {**visit, "global_period": {"procedure_code": "17000", "date_of_service": "2027-01-10"}}
+    before_release = {**visit, "global_period": {"procedure_code": "17000", "date_of_service": "2026-12-30"},
+                      "date_of_service": "2027-01-20"}
+
+    def lines(coding: dict[str, Any]) -> list[tuple[str, list[str]]]:
+        return [(line["code"], line["modifiers"]) for line in coding["claim_lines"]]
+
+    assert lines(code_lines(in_release, tmp_path, env)) == [("99213", ["24"])]  # day 36 of 90
+    assert lines(code_lines(before_release, tmp_path, env)) == [("99213", [])]  # day 21 of the built-in 10
+    assert lines(code_lines(in_release, tmp_path, {})) == [("99213", [])]  # nothing loaded: the built-in 10 days

@@ -100,7 +100,7 @@ def apply_anatomic_modifiers(ctx: CodingContext) -> None:
     if not any(anatomic_modifier(service.site, service.laterality) for service in ctx.encounter.services):
         return  # most encounters: no site names one eyelid, finger or toe
     for line in ctx.claim_lines():
-        if not is_procedure_with_global(line.code):
+        if not is_procedure_with_global(line.code, ctx.encounter.date_of_service):
             continue  # E/M, drugs, pathology, add-on G-codes: no anatomic modifier
         found = {anatomic_modifier(ctx.service(sid).site, ctx.service(sid).laterality) for sid in line.service_ids}
         if len(found) != 1:

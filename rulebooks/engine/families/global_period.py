@@ -4,44 +4,31 @@ Why a policy pass after the NCCI pairs: 24/58/79 are NCCI-associated modifiers, 
 the pair check they would wrongly bypass a pair of today's lines; their subject is the earlier
 procedure, not today's pairs. The encounter says which earlier procedure (`global_period`) and
 each service how it relates to it (`related_to_prior`); the global days come from the encounter
-or the data file (rulebooks/data/global_days.csv, mostly unverified: load MPFS). A missing
-relation is asked for, never guessed: the line is held.
+or the code sets (rulebooks/data/global_days.csv, mostly unverified, until an MPFS relative value
+file is loaded with `cutis codesets load global_days`; the release in effect on the earlier
+procedure's date decides its global period). A missing relation is asked for, never guessed:
+the line is held.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
-from dataclasses import dataclass
+import datetime as dt
 
-from rulebooks.dated_codesets import DATA_DIR
+from rulebooks.dated_codesets import GlobalDays, default_codesets
 from rulebooks.engine.context import CodingContext, WorkLine, step_reason
 from rulebooks.models import Reason
 from rulebooks.models.encounter import GlobalPeriodFacts
 
 STEP = "apply_global_period_modifiers"
-DATA_FILE = "global_days.csv"
 POSTOPERATIVE_DAYS = {"010": 10, "090": 90}
 EM_PREFIX = "992"
 PROCEDURE_MODIFIERS = {"unrelated": "79", "staged": "58"}
+PROCEDURE_INDICATORS = frozenset({"000", "010", "090", "ZZZ"})
 
 
-@dataclass(frozen=True)
-class GlobalDays:
-    code: str
-    indicator: str  # 000 | 010 | 090 | ZZZ
-    source: str
-    status: str
-
-
-@functools.cache
-def global_days_table() -> dict[str, GlobalDays]:
-    """Code -> its global indicator, from rulebooks/data/global_days.csv (our subset of the MPFS)."""
-    with open(DATA_DIR / DATA_FILE, newline="", encoding="utf-8") as handle:
-        return {
-            row["code"]: GlobalDays(row["code"], row["global_days"], row["source"], row["status"])
-            for row in csv.DictReader(handle)
-        }
+def global_days(code: str, date_of_service: dt.date) -> GlobalDays | None:
+    """The code's global indicator in the release in effect on the date (built-in subset or a loaded MPFS)."""
+    return default_codesets().global_days_for(code, date_of_service)
 
 
 def postoperative_days(prior: GlobalPeriodFacts) -> tuple[int | None, str]:
@@ -56,15 +43,16 @@ def postoperative_days(prior: GlobalPeriodFacts) -> tuple[int | None, str]:
     """
     if prior.global_days is not None:
         return prior.global_days, "encounter"
-    entry = global_days_table().get(prior.procedure_code)
+    entry = global_days(prior.procedure_code, prior.date_of_service)
     if entry is None or entry.indicator == "ZZZ":
         return None, "unknown"
     return POSTOPERATIVE_DAYS.get(entry.indicator, 0), entry.source
 
 
-def is_procedure_with_global(code: str) -> bool:
+def is_procedure_with_global(code: str, date_of_service: dt.date) -> bool:
     """A procedure the global-surgery rules apply to (000/010/090 and add-ons), not E/M, drugs or pathology."""
-    return code in global_days_table()
+    entry = global_days(code, date_of_service)
+    return entry is not None and entry.indicator in PROCEDURE_INDICATORS
 
 
 def apply_global_period_modifiers(ctx: CodingContext) -> None:
@@ -93,7 +81,7 @@ def apply_global_period_modifiers(ctx: CodingContext) -> None:
     for line in list(ctx.claim_lines()):
         if line.code.startswith(EM_PREFIX):
             _em_in_global(ctx, line, values)
-        elif is_procedure_with_global(line.code):
+        elif is_procedure_with_global(line.code, ctx.encounter.date_of_service):
             _procedure_in_global(ctx, line, values)
 
 
