@@ -21,6 +21,8 @@ def service_facts(encounter: Encounter, service: Service, lines: Sequence[WorkLi
     if service.mohs is not None:
         mohs = {"stages": [{"blocks": stage.blocks} for stage in service.mohs.stages],
                 "stage_count": len(service.mohs.stages)}
+    em = service.em
+    prior = encounter.global_period
     facts: dict[str, Any] = {
         "payer": encounter.coverage.payer,
         "plan_type": encounter.coverage.plan_type,
@@ -50,6 +52,13 @@ def service_facts(encounter: Encounter, service: Service, lines: Sequence[WorkLi
             "diagnoses": [code.upper() for code in service.diagnoses],
             "staff_code": service.staff_code,
             "related_to_prior": service.related_to_prior,
+            "em": None if em is None else {"patient_status": em.patient_status, "level": em.level,
+                                           "separately_identifiable": em.separately_identifiable,
+                                           "longitudinal_care": em.longitudinal_care},
+        },
+        "global_period": None if prior is None else {
+            "procedure_code": prior.procedure_code.upper(), "date_of_service": prior.date_of_service,
+            "days_after": (encounter.date_of_service - prior.date_of_service).days,
         },
         "lines": [{"code": line.code, "units": line.units, "modifiers": list(line.modifiers)} for line in lines],
         "scores": {}, "therapy": {},
@@ -87,7 +96,7 @@ def fact_reader(path: FactPath) -> FactReader:
     Why: the rule stack keys what a rule recorded on the values of the facts the rule reads, for
     every service and phase; building every fact of a service for that costs more than the lookup
     saves. A path without a direct reader is read from `service_facts` itself, so both agree by
-    construction there; tests/rulebooks/test_rule_facts.py checks the direct readers field by field.
+    construction there; tests/rulebooks/test_stack_caches.py checks the direct readers field by field.
     """
     return _DIRECT_READERS.get(path) or functools.partial(_read_through_facts, path)
 
@@ -127,5 +136,6 @@ _DIRECT_READERS: dict[FactPath, FactReader] = {
                     "area_sq_cm", "prior_auth_number", "patient_requested_cosmetic", "staff_code")},
     **{("service", record, name): _part_of_service(record, name)
        for record, name in (("repair", "length_cm"), ("repair", "complexity"), ("pathology", "malignant"),
-                            ("drug", "hcpcs"), ("drug", "units"))},
+                            ("drug", "hcpcs"), ("drug", "units"), ("em", "patient_status"), ("em", "level"),
+                            ("em", "separately_identifiable"), ("em", "longitudinal_care"))},
 }

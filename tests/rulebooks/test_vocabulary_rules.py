@@ -107,3 +107,53 @@ def test_rules_read_how_a_service_relates_to_the_earlier_procedure(relation: str
     coding = code(encounter, encounter_id="e1", coded_at=dt.datetime(2026, 5, 6, tzinfo=dt.UTC),
                   stack=stack_of([RELATION_RULES]))
     assert any(flag.code == "staged_in_global" for flag in coding.flags) is flagged
+
+
+VISIT_RULES = '''rulebook "Visit review"
+
+rule em-soon-after-a-flap "An E/M within 30 days of a flap is reviewed"
+  in policy
+  when service.kind = em
+   and present(global_period.days_after) and global_period.days_after <= 30 days
+   and present(global_period.procedure_code) and global_period.procedure_code in 14000..14302
+  then
+    flag em_after_flap
+
+rule longitudinal-commercial "Longitudinal care documented for a commercial plan"
+  in policy
+  when plan_type = commercial
+   and present(service.em.longitudinal_care) and service.em.longitudinal_care = true
+  then
+    flag longitudinal_care_commercial
+'''
+
+
+@pytest.mark.parametrize(
+    ("prior", "longitudinal", "flags"),
+    [
+        pytest.param({"procedure_code": "14040", "date_of_service": "2026-04-20"}, None, ["em_after_flap"],
+                     id="16 days after a flap"),
+        pytest.param({"procedure_code": "14040", "date_of_service": "2026-03-01"}, None, [],
+                     id="66 days after a flap"),
+        pytest.param({"procedure_code": "17000", "date_of_service": "2026-05-01"}, None, [],
+                     id="after an AK destruction"),
+        pytest.param(None, True, ["longitudinal_care_commercial"], id="no earlier procedure, longitudinal care"),
+        pytest.param(None, None, [], id="neither documented: both rules stay quiet"),
+    ],
+)
+def test_rules_read_the_visit_and_the_earlier_procedure(prior: dict[str, str] | None, longitudinal: bool | None,
+                                                        flags: list[str]) -> None:
+    em: dict[str, object] = {"patient_status": "established", "level": 3}
+    if longitudinal is not None:
+        em["longitudinal_care"] = longitudinal
+    encounter = Encounter.model_validate({
+        "external_id": "visit-1", "date_of_service": "2026-05-06", "provider": {"npi": "1234567893"},
+        "patient": {"id": "p1"}, "coverage": {"payer": "AETNA", "plan_type": "commercial"},
+        "diagnoses": ["L20.9"], "global_period": prior,
+        "services": [{"id": "v1", "kind": "em", "em": em, "diagnoses": ["L20.9"],
+                      "related_to_prior": "unrelated" if prior else None}],
+    })
+    coding = code(encounter, encounter_id="e1", coded_at=dt.datetime(2026, 5, 6, tzinfo=dt.UTC),
+                  stack=stack_of([VISIT_RULES]))
+    raised = [flag.code for flag in coding.flags if flag.code in ("em_after_flap", "longitudinal_care_commercial")]
+    assert raised == flags
