@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.server.graphql_ops import FIXTURES
 from tests.server.test_cli import cutis
 
@@ -32,16 +34,6 @@ def test_a_newer_mue_file_applies_from_its_effective_date(tmp_path: Path) -> Non
     assert units_before["11103"] == 2
     assert units_after["11103"] == 1
     assert any(flag["code"] == "edit_applied" and "11103" in (flag["detail"] or "") for flag in coding_after["flags"])
-
-
-def test_a_broken_file_is_refused_and_nothing_is_installed(tmp_path: Path) -> None:
-    env = {"CUTIS_DATA_DIR": str(tmp_path / "data")}
-    broken = tmp_path / "mue.csv"
-    broken.write_text("hcpcs,units\n11103,1\n")
-    result = cutis("codesets", "load", "mue", str(broken), "--effective", "2027-01-01", env=env, check=False)
-    assert result.returncode != 0
-    assert "line 2: expected a code, an MUE value and an adjudication indicator, found '11103,1'" in result.stderr
-    assert "only the built-in sets" in cutis("codesets", "list", env=env).stdout
 
 
 def test_a_loaded_hcpcs_release_flags_codes_it_does_not_know(tmp_path: Path) -> None:
@@ -130,13 +122,26 @@ def test_cms_ptp_and_mue_files_load_as_cms_ships_them(tmp_path: Path) -> None:
     assert sources == ["ccipra-v330r0-f1.txt"], edits
 
 
-def test_a_mangled_cms_file_is_refused_with_its_line_and_nothing_is_installed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("kind", "text", "message"),
+    [
+        pytest.param("mue", "hcpcs,units\n11103,1\n",
+                     "line 2: expected a code, an MUE value and an adjudication indicator, found '11103,1'",
+                     id="an MUE file with too few columns"),
+        pytest.param("ncci_ptp", PTP_TXT.replace("\t20270101\t*\t0\tsynthetic pair for",
+                                                 "\t2027-01-01\t*\t0\tsynthetic pair for"),
+                     "line 4: the effective date is '2027-01-01'; expected YYYYMMDD or *",
+                     id="a PTP file with a date CMS does not write"),
+    ],
+)
+def test_a_mangled_file_is_refused_with_its_line_and_nothing_is_installed(tmp_path: Path, kind: str, text: str,
+                                                                          message: str) -> None:
     env = {"CUTIS_DATA_DIR": str(tmp_path / "data")}
-    ptp = tmp_path / "ptp.txt"
-    ptp.write_text(PTP_TXT.replace("20270101\t*\t0\tsynthetic pair for", "2027-01-01\t*\t0\tsynthetic pair for"))
-    result = cutis("codesets", "load", "ncci_ptp", str(ptp), "--effective", "2027-01-01", env=env, check=False)
+    mangled = tmp_path / "mangled.txt"
+    mangled.write_text(text)
+    result = cutis("codesets", "load", kind, str(mangled), "--effective", "2027-01-01", env=env, check=False)
     assert result.returncode != 0
-    assert "line 4: the effective date is '2027-01-01'; expected YYYYMMDD or *" in result.stderr
+    assert message in result.stderr
     assert "only the built-in sets" in cutis("codesets", "list", env=env).stdout
 
 
