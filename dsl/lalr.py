@@ -1,11 +1,14 @@
-"""Reads a clean block with Lark's own LALR table and terminals, building the tree Lark builds.
+"""Reads a clean block with Lark's own LALR table and terminals, making the nodes Lark would.
 
 Lark spends nearly all of a parse in generic machinery: a lexer object per parser state, each
 token pulled through three generators, a chain of wrapper objects around every reduction.
 `FastParser` drives the very same table in one loop, with regular expressions made of the very
 same terminals (for each first character, only those that can start with it), and shapes each
 node by the options of the very same grammar rules, so `grammar.lark` stays the only
-definition of the syntax. It never reports an error: at the first
+definition of the syntax. Like Lark's LALR `transformer=` option, it hands each node's children
+and position to the maker given for its rule, as they would reach a transformer of Lark's tree,
+instead of building the tree first; a rule with no maker becomes a `Tree` as Lark makes it.
+It never reports an error: at the first
 thing out of the ordinary (a character no terminal matches, a token the table has no action
 for) it declines, returning None, and the caller lets Lark parse the block, so every syntax
 diagnostic still comes from Lark.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import re
 import re._constants as sre  # the parsed form of a regular expression, for `_first_chars`
 import re._parser as sre_parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from lark import Lark, Token, Tree
@@ -27,29 +30,35 @@ from lark.tree import Meta
 # Positions of a node as Lark's position propagation sees them: (start_pos, line, column,
 # end_pos, end_line, end_column), or None for a node that covers no text.
 Span = tuple[int, int, int, int, int, int] | None
-Builder = Callable[[list[Any], list[Span]], tuple[Any, Span]]
-# How to reduce by a rule: (symbols popped, rule name, then how the node is made). A node of the
-# common shape (see `_builder`) is made in the main loop from its tree name and the indices of
-# the children it keeps (None: all); any other by calling its builder; a node that is its only
-# child has neither.
-Reduction = tuple[int, str, str | None, list[int] | None, Builder | None]
+# Makes the node of a rule from the object given to `parse`, its children and its span.
+Maker = Callable[[Any, list[Any], Span], Any]
+Builder = Callable[[Any, list[Any], list[Span]], tuple[Any, Span]]
+# How to reduce by a rule: (symbols popped, rule name, then how the node is made, then its maker
+# or None). A node of the common shape (see `_builder`) is made in the main loop from its tree
+# name and the indices of the children it keeps (None: all); any other by calling its builder;
+# a node that is its only child has neither.
+Reduction = tuple[int, str, str | None, list[int] | None, Builder | None, Maker | None]
 new_token = Token._future_new  # Token(...) without the check for a deprecated keyword argument
 new_str = str.__new__  # a Token made in place, as `new_token` makes it, saves a call per token
 new_object = object.__new__  # Meta() would set `empty` only for it to be overwritten at once
+END = "$END"  # what Lark's table expects at the end of the text
 
 
 class StatementEnds(Protocol):
-    """The post-lexer's decision, token by token, of which newlines end a statement."""
+    """The post-lexer's decision, token by token, of which newlines end a statement: asked only
+    about the `watched` token types, given the type of the last token kept."""
 
-    def keeps(self, token_type: str) -> bool: ...
+    watched: frozenset[str]
 
-    def ends_text(self) -> bool: ...
+    def keeps(self, token_type: str, previous: str | None) -> bool: ...
+
+    def ends_text(self, previous: str | None) -> bool: ...
 
 
 class FastParser:
     """One immutable reader per grammar: Lark's tables, re-encoded for a tight loop."""
 
-    def __init__(self, lark: Lark, statement_ends: Callable[[], StatementEnds]) -> None:
+    def __init__(self, lark: Lark, statement_ends: Callable[[], StatementEnds], makers: Mapping[str, Maker]) -> None:
         self.statement_ends = statement_ends
         table = lark.parser.parser.parser.parse_table  # the LALR table Lark itself parses with
         self.start_states: dict[str, int] = dict(table.start_states)
@@ -61,153 +70,153 @@ class FastParser:
         nullable = _nullable(rules)
         for rule in rules:
             number[rule] = len(self.reductions)
-            self.reductions.append((len(rule.expansion), str(rule.origin.name),
-                                    *_builder(rule, lark.options.maybe_placeholders, nullable)))
-        # A shift is the next state (>= 0), a reduction the complement of its number (< 0).
-        self.states: dict[int, dict[str, int]] = {
-            state: {str(symbol): arg if action is Shift else ~number[arg] for symbol, (action, arg) in actions.items()}
+            data, indices, build = _builder(rule, lark.options.maybe_placeholders, nullable, makers)
+            self.reductions.append((len(rule.expansion), str(rule.origin.name), data, indices, build,
+                                    None if data is None else _maker(data, makers)))
+        # A shift is the next state (>= 0), a reduction the complement of its number (< 0), and
+        # one to a node that is its only child (see `_builder`) the rule's name: a third of all
+        # reductions, where only the state changes.
+        self.states: dict[int, dict[str, Any]] = {
+            state: {str(symbol): arg if action is Shift else _action(self.reductions, number[arg])
+                    for symbol, (action, arg) in actions.items()}
             for state, actions in table.states.items()
         }
         terminals = _lexer_order(lark.terminals)
         self.keywords = _keywords(terminals)
         embedded = {name for by_value in self.keywords.values() for name in by_value.values()}
         lexed = [t for t in terminals if t.name not in embedded]
-        self.pattern = _alternatives(lexed)
-        self.by_first_char = _by_first_char(lexed)
         self.ignored = frozenset(lark.lexer_conf.ignore)
+        blanks = _skippable_blanks(lexed, self.ignored)
+        self.pattern = _alternatives(lexed, blanks)
+        self.by_first_char = _by_first_char(lexed, blanks)
         self.kept = kept
 
-    def parse(self, text: str, start: str) -> Tree | None:
-        """Lark's tree for `text` from rule `start`, or None to let Lark parse it and say what is wrong."""
+    def parse(self, text: str, start: str, nodes: Any) -> Any:
+        """The node of `text` from rule `start`, its makers called with `nodes` first, or None to
+        let Lark parse it and say what is wrong."""
         states, reductions, keywords, kept = self.states, self.reductions, self.keywords, self.kept
         ignored = self.ignored
         ends = self.statement_ends()
-        keeps = ends.keeps
+        keeps, watched = ends.keeps, ends.watched
+        previous: str | None = None  # the type of the last token kept
         state_stack = [self.start_states[start]]
+        end_state = self.end_states[start]
         value_stack: list[Any] = []
         span_stack: list[Span] = []
         line, line_start, position = 1, 0, 0
         span: Span = None  # of the last token kept
         by_first_char, any_first_char = self.by_first_char, self.pattern
         length = len(text)
-        while position < length:
-            match = by_first_char.get(text[position], any_first_char).match(text, position)
-            if match is None:
-                return None  # a character no terminal matches
-            start_pos = position
-            position = end_pos = match.end()  # always further on: Lark refuses zero-width terminals
-            kind: str = match.lastgroup  # type: ignore[assignment]  # every alternative is a named group
-            value = text[start_pos:end_pos]
-            if kind in ignored:
+        ended = False  # whether the newline that ends the text has been read (see below)
+        kind: str
+        while True:
+            token = None
+            if position < length:
+                match = by_first_char.get(text[position], any_first_char).match(text, position)
+                if match is None:
+                    return None  # a character no terminal matches
+                start_pos = position
+                position = match.end()  # always further on: Lark refuses zero-width terminals
+                kind = match.lastgroup  # type: ignore[assignment]  # every alternative is a named group
+                end_pos = match.end(kind)  # before the blanks skipped after the token
+                value = text[start_pos:end_pos]
+                if kind in ignored:
+                    if "\n" in value:
+                        line += value.count("\n")
+                        line_start = start_pos + value.rindex("\n") + 1
+                    continue
+                token_line, column = line, start_pos - line_start + 1
                 if "\n" in value:
                     line += value.count("\n")
                     line_start = start_pos + value.rindex("\n") + 1
-                continue
-            token_line, column = line, start_pos - line_start + 1
-            if "\n" in value:
-                line += value.count("\n")
-                line_start = start_pos + value.rindex("\n") + 1
-            actions = states[state_stack[-1]]
-            if kind in keywords:
-                # What the contextual lexer does: a word is a keyword only where the keyword is expected.
-                keyword = keywords[kind].get(value)
-                if keyword is not None and keyword in actions:
-                    kind = keyword
-            if not keeps(kind):
-                continue
-            end_column = end_pos - line_start + 1
-            span = (start_pos, token_line, column, end_pos, line, end_column)
-            token = None
-            if kind in kept:
-                token = new_str(Token, value)
-                token.type, token.value, token.start_pos, token.end_pos = kind, value, start_pos, end_pos
-                token.line, token.column, token.end_line, token.end_column = token_line, column, line, end_column
+                actions = states[state_stack[-1]]
+                if kind in keywords:
+                    # What the contextual lexer does: a word is a keyword only where the keyword is expected.
+                    keyword = keywords[kind].get(value)
+                    if keyword is not None and keyword in actions:
+                        kind = keyword
+                if kind in watched and not keeps(kind, previous):
+                    continue
+                previous = kind
+                end_column = end_pos - line_start + 1
+                span = (start_pos, token_line, column, end_pos, line, end_column)
+                if kind in kept:
+                    token = new_str(Token, value)
+                    token.type, token.value, token.start_pos, token.end_pos = kind, value, start_pos, end_pos
+                    token.line, token.column, token.end_line, token.end_column = token_line, column, line, end_column
+            elif not ended and ends.ends_text(previous) and span is not None:
+                # The end of the text ends the last statement, just after its last token.
+                ended = True
+                end_pos, end_line, end_column = span[3:]
+                kind, span = "_NL", (end_pos, end_line, end_column, end_pos, end_line, end_column)
+                if kind in kept:
+                    token = new_token(kind, "\n", end_pos, end_line, end_column, end_line, end_column, end_pos)
+                actions = states[state_stack[-1]]
+            else:
+                kind = END
+                actions = states[state_stack[-1]]
             while True:
                 action = actions.get(kind)
                 if action is None:
-                    return None
+                    return value_stack[-1] if kind is END and state_stack[-1] == end_state else None
+                if action.__class__ is str:  # the node is its only child: only the state changes
+                    goto = state_stack[-1] = states[state_stack[-2]][action]
+                    actions = states[goto]
+                    continue
                 if action >= 0:
+                    if kind is END:  # Lark stops at the end state, before it would shift `$END`
+                        return value_stack[-1] if state_stack[-1] == end_state else None
                     state_stack.append(action)
                     value_stack.append(token)
                     span_stack.append(span)
                     break
-                size, origin, data, indices, build = reductions[~action]
-                if data is not None:  # the common shape, as `_simple_node` makes it
+                size, origin, data, indices, build, make = reductions[~action]
+                if data is not None:  # the common shape: its first and last children cover text
                     first: Any = span_stack[-size]  # never None: see `first_fixed` in `_builder`
                     last: Any = span_stack[-1]
                     children = value_stack[-size:]
                     if indices is not None:
                         children = [children[index] for index in indices]
                     del state_stack[-size:], value_stack[-size:], span_stack[-size:]
-                    meta = new_object(Meta)
-                    meta.start_pos, meta.line, meta.column = first[0], first[1], first[2]
-                    meta.end_pos, meta.end_line, meta.end_column = last[3], last[4], last[5]
-                    meta.empty = False
-                    value_stack.append(Tree(data, children, meta))
-                    span_stack.append(first if first is last else (first[0], first[1], first[2],
-                                                                   last[3], last[4], last[5]))
-                elif build is not None:
+                    node_span = first if first is last else (first[0], first[1], first[2], last[3], last[4], last[5])
+                    if make is not None:
+                        value_stack.append(make(nodes, children, node_span))
+                    else:
+                        meta = new_object(Meta)
+                        meta.start_pos, meta.line, meta.column = first[0], first[1], first[2]
+                        meta.end_pos, meta.end_line, meta.end_column = last[3], last[4], last[5]
+                        meta.empty = False
+                        value_stack.append(Tree(data, children, meta))
+                    span_stack.append(node_span)
+                else:
                     if size:
                         values = value_stack[-size:]
                         spans = span_stack[-size:]
                         del state_stack[-size:], value_stack[-size:], span_stack[-size:]
                     else:
                         values, spans = [], []
-                    node, node_span = build(values, spans)
+                    node, node_span = build(nodes, values, spans)
                     value_stack.append(node)
                     span_stack.append(node_span)
-                else:  # the node is its only child: only the state changes
-                    goto = state_stack[-1] = states[state_stack[-2]][origin]
-                    actions = states[goto]
-                    continue
                 goto = states[state_stack[-1]][origin]
                 state_stack.append(goto)
                 actions = states[goto]
-        if ends.ends_text() and span is not None:
-            # The end of the text ends the last statement, just after its last token.
-            end_pos, end_line, end_column = span[3:]
-            action = self._reduce_before("_NL", state_stack, value_stack, span_stack)
-            if action is None:
-                return None
-            state_stack.append(action)
-            value_stack.append(new_token("_NL", "\n", end_pos, end_line, end_column, end_line, end_column, end_pos)
-                               if "_NL" in kept else None)
-            span_stack.append((end_pos, end_line, end_column, end_pos, end_line, end_column))
-        end_state = self.end_states[start]
-        while state_stack[-1] != end_state:
-            action = states[state_stack[-1]].get("$END")
-            if action is None or action >= 0:
-                return None  # the block ends in the middle of something
-            self._reduce(reductions[~action], state_stack, value_stack, span_stack)
-        result = value_stack[-1]
-        return result if isinstance(result, Tree) else None
 
-    def _reduce_before(self, kind: str, state_stack: list[int], value_stack: list[Any],
-                       span_stack: list[Span]) -> int | None:
-        """Reduce as the table says before a token of type `kind`; the state to shift to, or None."""
-        while True:
-            action = self.states[state_stack[-1]].get(kind)
-            if action is None or action >= 0:
-                return action
-            self._reduce(self.reductions[~action], state_stack, value_stack, span_stack)
 
-    def _reduce(self, reduction: Reduction, state_stack: list[int], value_stack: list[Any],
-                span_stack: list[Span]) -> None:
-        """One reduction, as the main loop of `parse` does it inline."""
-        size, origin, data, indices, build = reduction
-        if data is None and build is None:
-            del state_stack[-1]
-        else:
-            values, spans = value_stack[len(value_stack) - size:], span_stack[len(span_stack) - size:]
-            del state_stack[len(state_stack) - size:], value_stack[len(value_stack) - size:]
-            del span_stack[len(span_stack) - size:]
-            if build is None:
-                node, node_span = _simple_node(data, indices, values, spans)  # type: ignore[arg-type]
-            else:
-                node, node_span = build(values, spans)
-            value_stack.append(node)
-            span_stack.append(node_span)
-        state_stack.append(self.states[state_stack[-1]][origin])
+def _maker(data: str, makers: Mapping[str, Maker]) -> Maker | None:
+    """The maker of a rule's node. A `_rule`'s node, which its parent always inlines, is the list
+    of its children: a Lark tree would be made for nothing."""
+    return _children if data.startswith("_") else makers.get(data)
+
+
+def _children(nodes: Any, children: list[Any], span: Span) -> list[Any]:
+    return children
+
+
+def _action(reductions: list[Reduction], number: int) -> int | str:
+    """How the table of `FastParser` encodes a reduction by the rule numbered `number`."""
+    _, origin, data, _, build, _ = reductions[number]
+    return origin if data is None and build is None else ~number
 
 
 def _lexer_order(terminals: Iterable[TerminalDef]) -> list[TerminalDef]:
@@ -253,8 +262,8 @@ def _terminals_ever_kept(rules: set[Any]) -> frozenset[str]:
                      if symbol.is_term and (rule.options.keep_all_tokens or not symbol.filter_out))
 
 
-def _builder(rule: Any, maybe_placeholders: bool,
-             nullable: frozenset[str]) -> tuple[str | None, list[int] | None, Builder | None]:
+def _builder(rule: Any, maybe_placeholders: bool, nullable: frozenset[str],
+             makers: Mapping[str, Maker]) -> tuple[str | None, list[int] | None, Builder | None]:
     """How Lark's ParseTreeBuilder shapes a node of this rule: (tree name, indices of the children
     kept) for the common shape, a builder for any other, neither when the node is its only child.
 
@@ -289,7 +298,9 @@ def _builder(rule: Any, maybe_placeholders: bool,
     if plain and not expand_single and first_fixed and last_fixed:
         return data, None if keeps_all else indices, None
 
-    def build(values: list[Any], spans: list[Any]) -> tuple[Any, Span]:
+    make = _maker(data, makers)
+
+    def build(nodes: Any, values: list[Any], spans: list[Any]) -> tuple[Any, Span]:
         first: Any = None  # the first and last children's spans that are not None
         last: Any = None
         if first_fixed:
@@ -312,7 +323,7 @@ def _builder(rule: Any, maybe_placeholders: bool,
                 if added:
                     children += [None] * added
                 if inline:
-                    children += values[index].children
+                    children += values[index]  # the children of a `_rule`: see `_maker`
                 else:
                     children.append(values[index])
             if trailing_nones:
@@ -324,10 +335,15 @@ def _builder(rule: Any, maybe_placeholders: bool,
             if isinstance(node, Token):  # positions from the lexer: never None
                 return node, (node.start_pos, node.line, node.column, node.end_pos, node.end_line,  # type: ignore[return-value]
                               node.end_column)
-            if not isinstance(node, Tree):
+            if node is None:
                 return node, None
-            if first is not None and node.meta.empty:
+            # A node already made keeps its own position; its parent sees what this rule covers
+            # (`(a)` from its brackets), as Lark's propagation sees a node's container.
+            if isinstance(node, Tree) and first is not None and node.meta.empty:
                 _place(node.meta, first, last)
+        elif make is not None:
+            return make(nodes, children, None if first is None else (*first[:3], *last[3:])), (
+                None if first is None else (*first[:3], *last[3:]))
         elif first is None:
             return Tree(data, children), None
         else:
@@ -341,28 +357,46 @@ def _builder(rule: Any, maybe_placeholders: bool,
     return None, None, build
 
 
-def _simple_node(data: str, indices: list[int] | None, values: list[Any], spans: list[Any]) -> tuple[Tree, Span]:
-    """A node of the common shape: its first and last children cover text, it keeps its children
-    as they are. The main loop of `FastParser.parse` makes these inline, the very same way."""
-    first, last = spans[0], spans[-1]  # never None: see `first_fixed` in `_builder`
-    children = values if indices is None else [values[index] for index in indices]
-    meta = new_object(Meta)
-    _place(meta, first, last)
-    return Tree(data, children, meta), first if first is last else (*first[:3], *last[3:])
-
-
 def _place(meta: Meta, first: tuple[int, ...], last: tuple[int, ...]) -> None:
     """Set a node's meta from its first and last positioned children, as Lark's propagation sets it."""
     meta.start_pos, meta.line, meta.column, meta.end_pos, meta.end_line, meta.end_column = *first[:3], *last[3:]
     meta.empty = False
 
 
-def _alternatives(terminals: list[TerminalDef]) -> re.Pattern[str]:
-    """One pattern trying the terminals in order, each a named group: the first that matches wins."""
-    return re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals))
+def _alternatives(terminals: list[TerminalDef], blanks: str | None) -> re.Pattern[str]:
+    """One pattern trying the terminals in order, each a named group: the first that matches wins;
+    then any `blanks` (see `_skippable_blanks`), outside every group."""
+    alternatives = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
+    return re.compile(alternatives if blanks is None else f"(?:{alternatives})(?:{blanks})?")
 
 
-def _by_first_char(terminals: list[TerminalDef]) -> dict[str, re.Pattern[str]]:
+def _skippable_blanks(terminals: list[TerminalDef], ignored: frozenset[str]) -> str | None:
+    """The pattern of an ignored terminal made of blanks alone, such as `[\\t \\f]+`, if no other
+    terminal can start with a blank; else None.
+
+    The blanks after a token are then the next token, ignored, with no line break to count: the
+    lexer skips them in the same match as the token, which saves a turn of its loop for every
+    space between two words.
+    """
+    firsts = {t.name: _first_chars(sre_parse.parse(t.pattern.to_regexp())) for t in terminals}
+    for terminal in terminals:
+        parsed = sre_parse.parse(terminal.pattern.to_regexp())
+        if terminal.name not in ignored or parsed.state.flags & sre.SRE_FLAG_IGNORECASE or len(parsed) != 1:
+            continue
+        op, argument = parsed[0]
+        if op is not sre.MAX_REPEAT or argument[0] < 1 or argument[1] is not sre.MAXREPEAT or len(argument[2]) != 1:
+            continue
+        inner_op, items = argument[2][0]
+        blanks = _set_chars(items) if inner_op is sre.IN else None
+        if not blanks or blanks & {"\n", "\r"}:
+            continue
+        others = [first for name, first in firsts.items() if name != terminal.name]
+        if all(first is not None and not first & blanks for first in others):
+            return terminal.pattern.to_regexp()
+    return None
+
+
+def _by_first_char(terminals: list[TerminalDef], blanks: str | None) -> dict[str, re.Pattern[str]]:
     """For each ASCII character, the pattern of only the terminals that can start with it.
 
     Trying thirty alternatives for every token is most of the lexer's time; leaving out those
@@ -376,7 +410,7 @@ def _by_first_char(terminals: list[TerminalDef]) -> dict[str, re.Pattern[str]]:
         names = tuple(t.name for t, first in zip(terminals, firsts, strict=True) if first is None or char in first)
         if names:
             if names not in patterns:
-                patterns[names] = _alternatives([t for t in terminals if t.name in names])
+                patterns[names] = _alternatives([t for t in terminals if t.name in names], blanks)
             by_char[char] = patterns[names]
     return by_char
 

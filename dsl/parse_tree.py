@@ -1,4 +1,13 @@
-"""Turns a Lark parse tree into `dsl.ast`: the one place that knows Lark's tree shapes."""
+"""Turns a parse into `dsl.ast`: the one place that knows Lark's tree shapes.
+
+One method per grammar rule makes that rule's node from its children, as Lark's transformers
+do: the children are already `dsl.ast` nodes, Lark tokens, or `Tree`s of the few rules with no
+method of their own (clauses only their parent reads). The fast reader (`dsl.lalr`) calls the
+methods in `BUILDERS` as it reduces, so a clean block never becomes a Lark tree at all; a tree
+Lark parsed goes through `transform`, which calls the very same methods bottom-up. The span a
+method is given is Lark's position of the node relative to the block or cell, None for a node
+that covers no text.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +25,11 @@ from dsl.diagnostics import Diagnostic, LineIndex
 HIT_POLICIES = ("unique", "first", "priority", "collect")
 AGGREGATIONS = ("min", "max", "sum", "count")
 LITERAL_KINDS = {"NUMBER": "number", "QUANTITY": "quantity", "DATE": "date", "STRING": "string", "CODE": "code"}
-CellParser = Callable[[str, int, int], "Tree | Diagnostic"]
+WORD_TOKENS = frozenset(("NAME", "IN", "FOR", "NO", "BECAUSE", "NOT"))
+# A table cell's value (see `TreeToAst.table_cell`) or what is wrong with it.
+CellParser = Callable[[str, int, int], Any]
+# (start_pos, line, column, end_pos, end_line, end_column) relative to the block, or None.
+Position = tuple[int, int, int, int, int, int] | None
 new_object = object.__new__
 
 
@@ -30,47 +43,61 @@ class TreeToAst:
         line, column = index.position(offset)
         self.line_offset, self.column_offset = line - 1, column - 1
 
+    def transform(self, node: Any) -> Any:
+        """The value of a tree Lark parsed, made bottom-up by the methods the fast reader calls."""
+        if not isinstance(node, Tree):
+            return node
+        children = [self.transform(child) for child in node.children]
+        meta = node.meta
+        position = None if meta.empty else (meta.start_pos, meta.line, meta.column, meta.end_pos, meta.end_line,
+                                            meta.end_column)
+        make = BUILDERS.get(node.data)
+        return Tree(node.data, children, meta) if make is None else make(self, children, position)
+
     # ---- positions --------------------------------------------------------------------
 
-    def span(self, node: Tree | Token) -> ast.Span:
+    def at(self, position: Position) -> ast.Span:
         """Lark's own line/column, shifted to where this block or cell starts in the file."""
+        if position is None:
+            return self.index.span(self.offset, self.offset)
+        start_pos, line, column, end_pos, end_line, end_column = position
+        # ast.Span(...) would set each field through object.__setattr__, as a frozen dataclass does;
+        # filling the new object's attributes in place costs a quarter of that, for spans made by the thousand.
+        span = new_object(ast.Span)
+        fields = span.__dict__
+        fields["start"] = self.offset + start_pos
+        fields["end"] = self.offset + end_pos
+        fields["line"] = line + self.line_offset
+        fields["column"] = column + (self.column_offset if line == 1 else 0)
+        fields["end_line"] = end_line + self.line_offset
+        fields["end_column"] = end_column + (self.column_offset if end_line == 1 else 0)
+        return span
+
+    def span(self, node: Tree | Token) -> ast.Span:
+        """The span of a token, or of a tree left as a tree."""
         if isinstance(node, Token):
             start_pos, line, column = node.start_pos or 0, node.line or 1, node.column or 1
-            end_pos, end_line, end_column = node.end_pos or start_pos, node.end_line or line, node.end_column or column
-        else:
-            meta = node.meta
-            if meta.empty:
-                return self.index.span(self.offset, self.offset)
-            start_pos, line, column = meta.start_pos, meta.line, meta.column
-            end_pos, end_line, end_column = meta.end_pos, meta.end_line, meta.end_column
-        # ast.Span(...) would set each field through object.__setattr__, as a frozen dataclass does;
-        # filling the new object's attributes at once halves the cost of the spans made by the thousand.
-        span = new_object(ast.Span)
-        span.__dict__.update(start=self.offset + start_pos, end=self.offset + end_pos, line=line + self.line_offset,
-                             column=column + (self.column_offset if line == 1 else 0),
-                             end_line=end_line + self.line_offset,
-                             end_column=end_column + (self.column_offset if end_line == 1 else 0))
-        return span
+            return self.at((start_pos, line, column, node.end_pos or start_pos, node.end_line or line,
+                            node.end_column or column))
+        meta = node.meta
+        if meta.empty:
+            return self.at(None)
+        return self.at((meta.start_pos, meta.line, meta.column, meta.end_pos, meta.end_line, meta.end_column))
 
     def error(self, code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic("error", code, message, span, hint))
 
     # ---- file and items -------------------------------------------------------------------
 
-    def rulebook(self, tree: Tree, comments: list[Token]) -> ast.Rulebook:
+    def start(self, children: list[Any], position: Position) -> ast.Rulebook:
         header = None
         items: list[ast.Item] = []
-        for child in tree.children:
-            if not isinstance(child, Tree):
-                continue
-            data = str(child.data)  # a plain string: Lark's Token compares in Python
-            if data == "header":
-                header = self.header(child)
-            else:
-                item = getattr(self, "item_" + data)(child)
-                if item is not None:
-                    items.append(item)
-        return self.attach_comments(ast.Rulebook(header, tuple(items)), comments, self.index)
+        for child in children:
+            if isinstance(child, ast.Header):
+                header = child
+            elif child is not None:  # None: a table whose mistakes are reported
+                items.append(child)
+        return ast.Rulebook(header, tuple(items))
 
     @staticmethod
     def attach_comments(rulebook: ast.Rulebook, comments: list[Token], index: LineIndex) -> ast.Rulebook:
@@ -120,13 +147,13 @@ class TreeToAst:
                 trailing = leading + trailing
         return ast.Rulebook(rulebook.header, items, rulebook.span, tuple(trailing))
 
-    def header(self, tree: Tree) -> ast.Header:
-        name = _string(tree.children[0])
+    def header(self, children: list[Any], position: Position) -> ast.Header:
+        name = _string(children[0])
         payer = None
         extends: list[str] = []
         effective_from = effective_until = template_note = None
-        from_span = until_span = self.span(tree)
-        for child in tree.children[1:]:
+        span = from_span = until_span = self.at(position)
+        for child in children[1:]:
             if not isinstance(child, Tree):
                 continue
             if child.data == "payer_clause":
@@ -142,80 +169,79 @@ class TreeToAst:
             elif child.data == "template":
                 template_note = _string(child.children[0])
         return ast.Header(name, payer, tuple(extends), effective_from, effective_until, template_note,
-                          self.span(tree), from_span, until_span)
+                          span, from_span, until_span)
 
-    def item_valueset(self, tree: Tree) -> ast.ValueSet:
-        name, value = tree.children
-        return ast.ValueSet(str(name), self.expr(value), self.span(tree))
+    def valueset(self, children: list[Any], position: Position) -> ast.ValueSet:
+        name, value = children
+        return ast.ValueSet(str(name), self.expr(value), self.at(position))
 
-    def item_disable(self, tree: Tree) -> ast.Disable:
-        rule_id, why = tree.children
-        return ast.Disable(str(rule_id), _string(why), self.span(tree))
+    def disable(self, children: list[Any], position: Position) -> ast.Disable:
+        rule_id, why = children
+        return ast.Disable(str(rule_id), _string(why), self.at(position))
 
-    def item_rule(self, tree: Tree) -> ast.Rule:
-        rule_id, label, phase_tree, *rest = tree.children
+    def rule(self, children: list[Any], position: Position) -> ast.Rule:
+        rule_id, label, phase_tree, *rest = children
         condition = None
         actions: tuple[ast.Step, ...] = ()
         for child in rest:
-            data = str(child.data) if isinstance(child, Tree) else None
-            if data == "when_clause":
-                condition = self.expr(child.children[0])
-            elif data == "then_clause":
-                actions = self.steps(child)
+            if isinstance(child, WhenClause):
+                condition = child.condition
+            elif isinstance(child, tuple):
+                actions = child
         phase = phase_tree.children[1]
-        return ast.Rule(str(rule_id), _string(label), str(phase), condition, actions, self.span(tree),
+        return ast.Rule(str(rule_id), _string(label), str(phase), condition, actions, self.at(position),
                         self.span(phase))
 
-    def steps(self, then_clause: Tree) -> tuple[ast.Step, ...]:
+    def when_clause(self, children: list[Any], position: Position) -> WhenClause:
+        return WhenClause(self.expr(children[0]))
+
+    def then_clause(self, children: list[Any], position: Position) -> tuple[ast.Step, ...]:
         steps: list[ast.Step] = []
-        for line in then_clause.children:
-            steps.extend(self.step_line(line))
+        for line in children:
+            steps.extend(_steps(line))
         return tuple(steps)
 
-    def step_line(self, node: Tree) -> list[ast.Step]:
-        if node.data == "conditional":
-            return [self.conditional(node)]
-        return [self.action(child) for child in node.children if isinstance(child, Tree)]
+    def action_seq(self, children: list[Any], position: Position) -> list[ast.Step]:
+        return [child for child in children if isinstance(child, ast.Action)]  # the `and`s left out
 
-    def conditional(self, tree: Tree) -> ast.Conditional:
-        condition, then_seq, *rest = tree.children
+    def conditional(self, children: list[Any], position: Position) -> ast.Conditional:
+        condition, then_seq, *rest = children
         otherwise: list[ast.Step] = []
         for child in rest:
-            if isinstance(child, Tree):
-                otherwise.extend(self.step_line(child))
-        return ast.Conditional(self.expr(condition), tuple(self.step_line(then_seq)), tuple(otherwise),
-                               self.span(tree))
+            if child is not None:
+                otherwise.extend(_steps(child))
+        return ast.Conditional(self.expr(condition), tuple(then_seq), tuple(otherwise), self.at(position))
 
-    def action(self, tree: Tree) -> ast.Action:
-        return ast.Action(tuple(self.word(child) for child in tree.children), self.span(tree))
+    def action(self, children: list[Any], position: Position) -> ast.Action:
+        return ast.Action(tuple(self.word(child) for child in children), self.at(position))
 
-    def word(self, node: Tree | Token) -> ast.Expr:
-        if isinstance(node, Token) and node.type in ("NAME", "IN", "FOR", "NO", "BECAUSE", "NOT"):
+    def word(self, node: Any) -> ast.Expr:
+        if isinstance(node, Token) and node.type in WORD_TOKENS:
             return ast.Literal("name", str(node), self.span(node))
         return self.expr(node)
 
     # ---- tables -----------------------------------------------------------------------------
 
-    def item_table(self, tree: Tree) -> ast.Table | None:
-        table_id, label, phase_tree, *rest = tree.children
+    def table(self, children: list[Any], position: Position) -> ast.Table | None:
+        table_id, label, phase_tree, *rest = children
         hit_policy, aggregation, hit_span = "", None, self.span(phase_tree)
         guard = None
         rows: list[Tree] = []
         actions: tuple[ast.Step, ...] = ()
         for child in rest:
-            if not isinstance(child, Tree):
+            if isinstance(child, WhenClause):
+                guard = child.condition
+            elif isinstance(child, tuple):
+                actions = child
+            elif not isinstance(child, Tree):
                 continue
-            if child.data == "hit_policy":
+            elif child.data == "hit_policy":
                 hit_policy = str(child.children[0])
                 aggregation = str(child.children[1]) if len(child.children) > 1 else None
                 hit_span = self.span(child)
-            elif child.data == "when_clause":
-                guard = self.expr(child.children[0])
             elif child.data == "table_row":
                 rows.append(child)
-            elif child.data == "then_clause":
-                actions = self.steps(child)
-        span = self.span(tree)
+        span = self.at(position)
         if not hit_policy:
             self.error("table.missing_hit_policy",
                        f"table `{table_id}` does not say what happens when several rows match",
@@ -234,7 +260,7 @@ class TreeToAst:
                        "only `hit collect` takes min, max, sum or count")
             return None
         heading_row, *body = rows
-        headings = [self.cell(heading_row, begin, end, "header_cell") for begin, end in _cells(self, heading_row)]
+        headings = [self.table_cell(begin, end, "header_cell") for begin, end in _cells(self, heading_row)]
         if any(h is None for h in headings):
             return None
         inputs = tuple(h[1] for h in headings if h[0] == "input")
@@ -251,7 +277,7 @@ class TreeToAst:
                            f"this row has {len(bounds)} cells but the table has {len(kinds)} columns",
                            self.span(row), "every row needs one cell per column, `-` for any value")
                 continue
-            cells = [self.cell(row, b, e, "input_cell" if k == "input" else "output_cell")
+            cells = [self.table_cell(b, e, "input_cell" if k == "input" else "output_cell")
                      for (b, e), k in zip(bounds, kinds, strict=True)]
             if any(c is None for c in cells):
                 continue
@@ -262,39 +288,48 @@ class TreeToAst:
                          guard, inputs, outputs, tuple(table_rows), actions, span, self.span(phase_tree.children[1]),
                          hit_span)
 
-    def cell(self, row: Tree, begin: int, end: int, start: str) -> Any:
+    def table_cell(self, begin: int, end: int, start: str) -> Any:
+        """The cell `text[begin:end]` parsed from the start rule its column needs, or None if broken."""
         result = self.cell_parser(start, begin, end)
         if isinstance(result, Diagnostic):
             self.diagnostics.append(result)
             return None
-        sub = TreeToAst(self.text, self.index, begin, self.cell_parser)
-        node = result.children[0]
-        if start == "header_cell":
-            if node.data == "output_column":
-                return ("output", str(node.children[1]))
-            return ("input", sub.expr(node.children[0]))
-        if start == "input_cell":
-            if node.data == "any_value":
-                return ast.AnyValue(sub.span(node))
-            if node.data == "cell_compare":
-                return ast.CellTest(str(node.children[0].children[0]), sub.expr(node.children[1]), sub.span(node))
-            negated = len(node.children) == 2
-            value = node.children[-1]
-            value_node = sub.expr(value)
-            is_set = isinstance(value_node, ast.ListExpr | ast.CodeRange | ast.Union) or (
-                isinstance(value_node, ast.Literal) and value_node.kind == "code" and "*" in value_node.text)
-            op = ("not in" if negated else "in") if is_set else ("!=" if negated else "=")
-            return ast.CellTest(op, value_node, sub.span(node))
-        if start == "expect_cell":
-            return sub.expectation(node)
-        if isinstance(node, Tree) and node.data == "no_output":
-            return ast.Literal("name", "-", sub.span(node))
-        return sub.expr(node)
+        return result
+
+    # The start rules of cells, and the alternatives of their first rules.
+    def only_child(self, children: list[Any], position: Position) -> Any:
+        return children[0]
+
+    def output_cell(self, children: list[Any], position: Position) -> ast.Expr:
+        return self.expr(children[0])
+
+    def output_column(self, children: list[Any], position: Position) -> tuple[str, str]:
+        return ("output", str(children[1]))
+
+    def input_column(self, children: list[Any], position: Position) -> tuple[str, ast.Expr]:
+        return ("input", self.expr(children[0]))
+
+    def any_value(self, children: list[Any], position: Position) -> ast.AnyValue:
+        return ast.AnyValue(self.at(position))
+
+    def no_output(self, children: list[Any], position: Position) -> ast.Literal:
+        return ast.Literal("name", "-", self.at(position))
+
+    def cell_compare(self, children: list[Any], position: Position) -> ast.CellTest:
+        return ast.CellTest(children[0], self.expr(children[1]), self.at(position))
+
+    def cell_match(self, children: list[Any], position: Position) -> ast.CellTest:
+        negated = len(children) == 2
+        value_node = self.expr(children[-1])
+        is_set = isinstance(value_node, ast.ListExpr | ast.CodeRange | ast.Union) or (
+            isinstance(value_node, ast.Literal) and value_node.kind == "code" and "*" in value_node.text)
+        op = ("not in" if negated else "in") if is_set else ("!=" if negated else "=")
+        return ast.CellTest(op, value_node, self.at(position))
 
     # ---- criteria -------------------------------------------------------------------------------
 
-    def item_criteria(self, tree: Tree) -> ast.Criteria:
-        criteria_id, label, drug_clause, *rest = tree.children
+    def criteria(self, children: list[Any], position: Position) -> ast.Criteria:
+        criteria_id, label, drug_clause, *rest = children
         drug, _, indication = drug_clause.children
         requirements: list[ast.Requirement] = []
         approve_for = reauthorize_for = None
@@ -309,12 +344,12 @@ class TreeToAst:
                 if len(child.children) > 1 and isinstance(child.children[1], Tree):
                     reauthorize_for = _quantity(child.children[1].children[0])
         return ast.Criteria(str(criteria_id), _string(label), str(drug), self.expr(indication), tuple(requirements),
-                            approve_for, reauthorize_for, self.span(tree))
+                            approve_for, reauthorize_for, self.at(position))
 
     # ---- tests -------------------------------------------------------------------------------------
 
-    def item_test(self, tree: Tree) -> ast.Test:
-        name, *statements = tree.children
+    def test(self, children: list[Any], position: Position) -> ast.Test:
+        name, *statements = children
         given: list[ast.RecordField] = []
         expectations: list[ast.Expectation] = []
         examples: list[ast.Example] = []
@@ -322,14 +357,16 @@ class TreeToAst:
         for statement in statements:
             if not isinstance(statement, Tree):
                 continue
-            if statement.data == "given":
-                given.extend(self.record(statement.children[0]))
-            elif statement.data == "expect":
-                expectations.append(self.expectation(statement.children[0]))
+            made = statement.children[0]  # by `record` or `expectation`, for `given` or `expect`
+            if statement.data == "given" and isinstance(made, ast.Record):
+                given.extend(made.fields)
+            elif statement.data == "expect" and isinstance(made, ast.Expectation):
+                expectations.append(made)
             elif statement.data == "examples":
                 columns, rows = self.examples(statement)
                 examples.extend(rows)
-        return ast.Test(_string(name), tuple(given), tuple(expectations), tuple(examples), columns, self.span(tree))
+        return ast.Test(_string(name), tuple(given), tuple(expectations), tuple(examples), columns,
+                        self.at(position))
 
     def examples(self, statement: Tree) -> tuple[tuple[str, ...], list[ast.Example]]:
         heading_row, *rows = [c for c in statement.children if isinstance(c, Tree)]
@@ -341,7 +378,7 @@ class TreeToAst:
         fact_columns: list[ast.Path] = []
         for (begin, end), heading in zip(_cells(self, heading_row), headings, strict=True):
             if heading != "expect":
-                parsed = self.cell(heading_row, begin, end, "header_cell")
+                parsed = self.table_cell(begin, end, "header_cell")
                 if parsed is None or not isinstance(parsed[1], ast.Path):
                     self.error("test.examples_heading", f"`{heading}` is not a fact name", self.index.span(begin, end))
                     return (), []
@@ -360,89 +397,140 @@ class TreeToAst:
                 if heading == "expect":
                     parts = _split_expectations(self.text, begin, end)
                     for part_begin, part_end in parts:
-                        expectation = self.cell(row, part_begin, part_end, "expect_cell")
+                        expectation = self.table_cell(part_begin, part_end, "expect_cell")
                         if expectation is not None:
                             expectations.append(expectation)
                 else:
                     path = next(paths)
-                    value = self.cell(row, begin, end, "output_cell")
+                    value = self.table_cell(begin, end, "output_cell")
                     if value is not None and not (isinstance(value, ast.Literal) and value.text == "-"):
                         facts.append(ast.RecordField(path, value, self.index.span(begin, end)))
             examples.append(ast.Example(tuple(facts), tuple(expectations), self.span(row)))
         return tuple(p.dotted for p in fact_columns), examples
 
-    def expectation(self, tree: Tree) -> ast.Expectation:
+    def expectation(self, children: list[Any], position: Position) -> ast.Expectation:
         negated = False
         words: list[ast.Expr] = []
         because = None
-        for child in tree.children:
+        for child in children:
             if isinstance(child, Token) and child.type == "NO" and not words:
                 negated = True
             elif isinstance(child, Tree) and child.data == "because":
                 because = str(child.children[1])
             elif child is not None:
                 words.append(self.word(child))
-        return ast.Expectation(negated, tuple(words), because, self.span(tree))
+        return ast.Expectation(negated, tuple(words), because, self.at(position))
 
-    def record(self, tree: Tree) -> list[ast.RecordField]:
-        fields = []
-        for child in tree.children:
-            if isinstance(child, Tree) and child.data == "record_field":
-                path, value = child.children
-                path_node = self.expr(path)
-                assert isinstance(path_node, ast.Path)  # the grammar's record_field starts with a path
-                fields.append(ast.RecordField(path_node, self.expr(value), self.span(child)))
-        return fields
+    def record(self, children: list[Any], position: Position) -> ast.Record:
+        return ast.Record(tuple(child for child in children if isinstance(child, ast.RecordField)), self.at(position))
+
+    def record_field(self, children: list[Any], position: Position) -> ast.RecordField:
+        path, value = children
+        path_node = self.expr(path)
+        assert isinstance(path_node, ast.Path)  # the grammar's record_field starts with a path
+        return ast.RecordField(path_node, self.expr(value), self.at(position))
 
     # ---- expressions ------------------------------------------------------------------------------
 
-    def expr(self, node: Tree | Token) -> ast.Expr:
-        span = self.span(node)
-        if isinstance(node, Token):
-            kind = LITERAL_KINDS.get(node.type, "name")
-            text = _string(node) if kind == "string" else str(node)
-            if kind == "quantity":
-                text = _quantity(node)
-            return ast.Literal(kind, text, span)
-        data = str(node.data)  # a plain string: Lark's Token compares in Python, ten times over
-        if data == "path":  # the most common node by far: tested first
-            return ast.Path(tuple(str(c) for c in node.children), span)
-        if data == "or_expr":
-            return ast.BoolOp("or", tuple(self.expr(c) for c in _operands(node)), span)
-        if data == "and_expr":
-            return ast.BoolOp("and", tuple(self.expr(c) for c in _operands(node)), span)
-        if data == "negation":
-            return ast.Not(self.expr(node.children[1]), span)
-        if data == "compare":
-            left, op, right = node.children
-            return ast.Compare(str(op.children[0]), self.expr(left), self.expr(right), span)
-        if data == "member":
-            return ast.Member("in", self.expr(node.children[0]), self.expr(node.children[2]), span)
-        if data == "not_member":
-            return ast.Member("not in", self.expr(node.children[0]), self.expr(node.children[3]), span)
-        if data == "set_test":
-            return ast.Member(f"{node.children[1].children[0]} in", self.expr(node.children[0]),
-                              self.expr(node.children[3]),
-                              span)
-        if data == "union":
-            return ast.Union(tuple(self.expr(c) for c in _operands(node)), span)
-        if data == "quantified":
-            quantifier, variable, _, collection, condition = node.children
-            return ast.Quantified(str(quantifier.children[0]), str(variable), self.expr(collection),
-                                  self.expr(condition), span)
-        if data == "call":
-            function, *args = node.children
-            return ast.Call(str(function), tuple(self.expr(a) for a in args if a is not None), span)
-        if data == "list":
-            return ast.ListExpr(tuple(self.expr(c) for c in node.children if c is not None), span)
-        if data == "record":
-            return ast.Record(tuple(self.record(node)), span)
-        if data == "code_range":
-            low, _, high = node.children
-            low_node, high_node = self.expr(low), self.expr(high)
-            assert isinstance(low_node, ast.Literal) and isinstance(high_node, ast.Literal)  # code_bound tokens
-            return ast.CodeRange(low_node, high_node, span)
-        raise ValueError(f"unexpected tree {data}")  # pragma: no cover - the grammar has no other shapes
+    def expr(self, node: Any) -> ast.Expr:
+        """An expression: a token is a literal, anything else was made by its rule's method."""
+        if not isinstance(node, Token):
+            return node
+        kind = LITERAL_KINDS.get(node.type, "name")
+        text = _string(node) if kind == "string" else str(node)
+        if kind == "quantity":
+            text = _quantity(node)
+        return ast.Literal(kind, text, self.span(node))
+
+    def operands(self, children: list[Any]) -> tuple[ast.Expr, ...]:
+        """The operands of `a or b`, `a and b` or `a + b`: every other child, between the operators."""
+        return tuple([self.expr(c) if isinstance(c, Token) else c for c in children[::2]])
+
+    def path(self, children: list[Any], position: Position) -> ast.Path:
+        return ast.Path(tuple([c.value for c in children]), self.at(position))  # `.value`: a str, not a copy
+
+    def or_expr(self, children: list[Any], position: Position) -> ast.BoolOp:
+        return ast.BoolOp("or", self.operands(children), self.at(position))
+
+    def and_expr(self, children: list[Any], position: Position) -> ast.BoolOp:
+        return ast.BoolOp("and", self.operands(children), self.at(position))
+
+    def negation(self, children: list[Any], position: Position) -> ast.Not:
+        return ast.Not(self.expr(children[1]), self.at(position))
+
+    def compare(self, children: list[Any], position: Position) -> ast.Compare:
+        left, op, right = children
+        return ast.Compare(op, self.expr(left), self.expr(right), self.at(position))
+
+    def comp_op(self, children: list[Any], position: Position) -> str:
+        return str(children[0])
+
+    def member(self, children: list[Any], position: Position) -> ast.Member:
+        return ast.Member("in", self.expr(children[0]), self.expr(children[2]), self.at(position))
+
+    def not_member(self, children: list[Any], position: Position) -> ast.Member:
+        return ast.Member("not in", self.expr(children[0]), self.expr(children[3]), self.at(position))
+
+    def set_test(self, children: list[Any], position: Position) -> ast.Member:
+        return ast.Member(f"{children[1]} in", self.expr(children[0]), self.expr(children[3]), self.at(position))
+
+    def union(self, children: list[Any], position: Position) -> ast.Union:
+        return ast.Union(self.operands(children), self.at(position))
+
+    def quantified(self, children: list[Any], position: Position) -> ast.Quantified:
+        quantifier, variable, _, collection, condition = children
+        return ast.Quantified(quantifier, str(variable), self.expr(collection), self.expr(condition),
+                              self.at(position))
+
+    def quantifier(self, children: list[Any], position: Position) -> str:
+        return str(children[0])
+
+    def call(self, children: list[Any], position: Position) -> ast.Call:
+        function, *args = children
+        return ast.Call(str(function), tuple(self.expr(a) for a in args if a is not None), self.at(position))
+
+    def list_expr(self, children: list[Any], position: Position) -> ast.ListExpr:
+        return ast.ListExpr(tuple(self.expr(c) for c in children if c is not None), self.at(position))
+
+    def code_range(self, children: list[Any], position: Position) -> ast.CodeRange:
+        low, _, high = children
+        low_node, high_node = self.expr(low), self.expr(high)
+        assert isinstance(low_node, ast.Literal) and isinstance(high_node, ast.Literal)  # code_bound tokens
+        return ast.CodeRange(low_node, high_node, self.at(position))
+
+
+class WhenClause:
+    """A `when` line's condition, told apart from the other clauses of a rule or table by its class."""
+
+    __slots__ = ("condition",)
+
+    def __init__(self, condition: ast.Expr) -> None:
+        self.condition = condition
+
+
+# The method that makes each rule's node, by the rule's name in the tree (its alias, if it has
+# one). The rules not named here stay `Tree`s for their parent's method to read.
+BUILDERS: dict[str, Callable[[TreeToAst, list[Any], Position], Any]] = {
+    "start": TreeToAst.start, "header": TreeToAst.header, "valueset": TreeToAst.valueset,
+    "disable": TreeToAst.disable, "rule": TreeToAst.rule, "when_clause": TreeToAst.when_clause,
+    "then_clause": TreeToAst.then_clause, "action_seq": TreeToAst.action_seq, "conditional": TreeToAst.conditional,
+    "action": TreeToAst.action, "table": TreeToAst.table, "criteria": TreeToAst.criteria, "test": TreeToAst.test,
+    "expectation": TreeToAst.expectation, "record": TreeToAst.record, "record_field": TreeToAst.record_field,
+    "path": TreeToAst.path, "or_expr": TreeToAst.or_expr, "and_expr": TreeToAst.and_expr,
+    "negation": TreeToAst.negation, "compare": TreeToAst.compare, "comp_op": TreeToAst.comp_op,
+    "member": TreeToAst.member, "not_member": TreeToAst.not_member, "set_test": TreeToAst.set_test,
+    "union": TreeToAst.union, "quantified": TreeToAst.quantified, "quantifier": TreeToAst.quantifier,
+    "call": TreeToAst.call, "list": TreeToAst.list_expr, "code_range": TreeToAst.code_range,
+    "input_cell": TreeToAst.only_child, "header_cell": TreeToAst.only_child, "expect_cell": TreeToAst.only_child,
+    "output_cell": TreeToAst.output_cell, "output_column": TreeToAst.output_column,
+    "input_column": TreeToAst.input_column, "any_value": TreeToAst.any_value, "no_output": TreeToAst.no_output,
+    "cell_compare": TreeToAst.cell_compare, "cell_match": TreeToAst.cell_match,
+}
+
+
+def _steps(line: Any) -> list[ast.Step]:
+    """The steps of an action line: a conditional, or the actions of an `a and b` sequence."""
+    return [line] if isinstance(line, ast.Conditional) else line
 
 
 def _last_code_line(text: str, span: ast.Span, comments: list[Token]) -> int:
@@ -455,11 +543,6 @@ def _last_code_line(text: str, span: ast.Span, comments: list[Token]) -> int:
             chars[start : start + len(comment.value)] = " " * len(comment.value)
     code = "".join(chars).rstrip()
     return span.start + code.rfind("\n") + 1
-
-
-def _operands(node: Tree) -> list[Any]:
-    """The operands of `a or b`, `a and b` or `a + b`: the children but the operator tokens."""
-    return [c for c in node.children if not (isinstance(c, Token) and c.type in ("OR", "AND", "PLUS"))]
 
 
 def _string(token: Any) -> str:

@@ -1,15 +1,16 @@
 """Parse rulebook text into the AST, reporting every error in words a person acts on.
 
 Lark (LALR, contextual lexer) reads `grammar.lark`; a post-lexer decides which newlines end
-a statement. A clean block is read by `dsl.lalr`, which drives Lark's own tables and builds
-Lark's own tree about three times faster; whatever it declines, Lark parses and explains.
+a statement. A clean block is read by `dsl.lalr`, which drives Lark's own tables several times
+faster and makes the AST as it reads, through the methods of `dsl.parse_tree`; whatever it
+declines, Lark parses and explains, and the same methods turn Lark's tree into the AST.
 A file is cut into top-level blocks (a line starting at column 1 with `rule`, `table`,
 `valueset`, `criteria`, `test`, `disable` or `rulebook`) and each block is parsed on its own,
-so a mistake never spills into the next block, and an unchanged block is never parsed twice
-(nor turned into AST classes twice while it stays in place): an editor validating on every
-keystroke pays for the block that changed. Within a broken block each broken statement is
-replaced by a correct stand-in and the block parsed again, so every independent mistake is
-reported and none of the errors that merely follow from another is.
+so a mistake never spills into the next block, and an unchanged block is never read twice
+while it stays in place: an editor validating on every keystroke pays for the block that
+changed. Within a broken block each broken statement is replaced by a correct stand-in and
+the block parsed again, so every independent mistake is reported and none of the errors that
+merely follow from another is.
 Lark types stop here: `parse` returns `dsl.ast` classes and `Diagnostic`s.
 """
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -29,7 +31,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from dsl import ast
 from dsl.diagnostics import Diagnostic, LineIndex, did_you_mean
 from dsl.lalr import FastParser
-from dsl.parse_tree import TreeToAst
+from dsl.parse_tree import BUILDERS, TreeToAst
 
 START_RULES = ["start", "input_cell", "output_cell", "header_cell", "expect_cell"]
 TOP_LEVEL = re.compile(r"^(rulebook|rule|table|valueset|criteria|test|disable)\b", re.MULTILINE)
@@ -54,16 +56,18 @@ TOKEN_WORDS = {
 
 class StatementEnds:
     """Decides, token type by token type, which newlines end a statement (see the grammar's
-    first comment). Lark's post-lexer and the fast reader in `dsl.lalr` both ask it."""
+    first comment). Lark's post-lexer and the fast reader in `dsl.lalr` both ask it, about the
+    `watched` token types only: any other is always kept and changes nothing, so they save the
+    call for most tokens. Each says the type of the last token kept before (None: none yet)."""
 
-    __slots__ = ("closers", "previous")
+    __slots__ = ("closers",)
+    watched = frozenset({"_NL", *OPENERS, *OPENERS.values()})
 
     def __init__(self) -> None:
         self.closers: list[str] = []  # the closer expected for each open bracket; BLOCK is a test's `{`
-        self.previous: str | None = None  # the type of the last token kept
 
-    def keeps(self, token_type: str) -> bool:
-        closers, previous = self.closers, self.previous
+    def keeps(self, token_type: str, previous: str | None) -> bool:
+        closers = self.closers
         if token_type == "_NL":
             inside_brackets = closers and closers[-1] != "BLOCK"
             if inside_brackets or previous is None or previous in CONTINUES_AFTER or previous == "_NL":
@@ -73,12 +77,12 @@ class StatementEnds:
             closers.append("BLOCK" if is_test_block else OPENERS[token_type])
         elif closers and (token_type == closers[-1] or (token_type == "RBRACE" and closers[-1] == "BLOCK")):
             closers.pop()
-        self.previous = token_type
         return True
 
-    def ends_text(self) -> bool:
+    @staticmethod
+    def ends_text(previous: str | None) -> bool:
         """Whether the end of the text must end the last statement (it ends with no newline)."""
-        return self.previous is not None and self.previous != "_NL"
+        return previous is not None and previous != "_NL"
 
 
 class PostLexer:
@@ -88,12 +92,14 @@ class PostLexer:
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         ends = StatementEnds()
+        watched = ends.watched
         previous: Token | None = None
+        previous_type: str | None = None
         for token in stream:
-            if ends.keeps(token.type):
+            if token.type not in watched or ends.keeps(token.type, previous_type):
                 yield token
-                previous = token
-        if previous is not None and ends.ends_text():
+                previous, previous_type = token, token.type
+        if previous is not None and ends.ends_text(previous_type):
             # The end of the text ends the last statement, just after its last token.
             yield Token("_NL", "\n", start_pos=previous.end_pos, line=previous.end_line,
                         column=previous.end_column, end_line=previous.end_line, end_column=previous.end_column,
@@ -111,7 +117,7 @@ def lark_parser() -> Lark:
 @cache
 def fast_parser() -> FastParser:
     """Lark's own tables, driven without Lark's per-token machinery (see `dsl.lalr`)."""
-    return FastParser(lark_parser(), StatementEnds)
+    return FastParser(lark_parser(), StatementEnds, BUILDERS)
 
 
 @dataclass(frozen=True)
@@ -131,12 +137,9 @@ def parse(text: str) -> ParseResult:
 
 @lru_cache(maxsize=8192)
 def _block_tree(block: str, start: str = "start") -> Tree | UnexpectedInput:
-    """One block's parse tree (positions relative to the block), cached by its text: an editor
-    validating on every keystroke re-parses only the block that changed. The fast reader builds
-    the tree of a clean block; Lark parses whatever it declines, and says what is wrong."""
-    tree = fast_parser().parse(block, start)
-    if tree is not None:
-        return tree
+    """Lark's parse tree of a block or cell the fast reader declined (positions relative to it),
+    or what is wrong with it; cached by its text, as an editor asks again about the same broken
+    block on every keystroke elsewhere."""
     try:
         return lark_parser().parse(block, start=start)
     except UnexpectedInput as error:
@@ -188,12 +191,15 @@ def _parse_blocks(text: str, index: LineIndex) -> ParseResult:
         key = (chunk, begin, index.position(begin)[0])
         built = _BLOCK_ASTS.get(key)
         if built is None:
-            tree = _block_tree(chunk)
-            if isinstance(tree, UnexpectedInput):
-                diagnostics.extend(_broken_block_diagnostics(chunk, text, index, begin, end))
-                continue
             builder = TreeToAst(text, index, offset=begin, cell_parser=cell_parser)
-            built = builder.rulebook(tree, [])
+            built = fast_parser().parse(chunk, "start", builder)
+            if built is None:
+                tree = _block_tree(chunk)
+                if isinstance(tree, UnexpectedInput):
+                    diagnostics.extend(_broken_block_diagnostics(chunk, text, index, begin, end))
+                    continue
+                builder = TreeToAst(text, index, offset=begin, cell_parser=cell_parser)  # none of the reader's
+                built = builder.transform(tree)
             if builder.diagnostics:
                 diagnostics.extend(builder.diagnostics)
             else:
@@ -358,11 +364,15 @@ def _unclosed_brace(chunk: str, index: LineIndex, offset: int) -> Diagnostic | N
 def _cell_parser(text: str, index: LineIndex):
     """Parses one table cell with the start rule its column needs, positions kept."""
 
-    def parse_cell(start: str, begin: int, end: int) -> Tree | Diagnostic:
-        tree = _block_tree(text[begin:end], start)
+    def parse_cell(start: str, begin: int, end: int) -> Any:
+        cell = text[begin:end]
+        value = fast_parser().parse(cell, start, TreeToAst(text, index, begin, parse_cell))
+        if value is not None:
+            return value
+        tree = _block_tree(cell, start)
         if isinstance(tree, UnexpectedInput):
             return _syntax_diagnostic(tree, text, index, begin, end, what=_CELL_WORDS[start])
-        return tree
+        return TreeToAst(text, index, begin, parse_cell).transform(tree)
 
     return parse_cell
 

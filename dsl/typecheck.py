@@ -46,6 +46,7 @@ class Typer:
     fields_read: list[tuple[str, ast.Span]] = field(default_factory=list)
     guarded: set[str] = field(default_factory=set)
     _set_cache: dict[tuple[str, Type], Any] = field(default_factory=dict)
+    _inferring: set[str] = field(default_factory=set)  # the value sets whose type is being inferred
 
     def error(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.report(Diagnostic("error", code_, message, span, hint))
@@ -182,7 +183,12 @@ class Typer:
             self.references[id(path)] = ("output", head)
             return scope.outputs[head]
         if not rest and head in self.valuesets:
-            found = self.infer(self.valuesets[head].value, Scope(), quiet=True)
+            if head in self._inferring:
+                found = None  # a set defined by itself (`valueset x = x`) has no type of its own
+            else:
+                self._inferring.add(head)
+                found = self.infer(self.valuesets[head].value, Scope(), quiet=True)
+                self._inferring.discard(head)
             self.used_valuesets.add(head)
             self.references[id(path)] = ("valueset", head)
             return found

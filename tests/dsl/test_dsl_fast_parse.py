@@ -1,9 +1,11 @@
-"""The fast reader (`dsl.lalr`) either declines or builds exactly the tree Lark builds.
+"""The fast reader (`dsl.lalr`) either declines or makes exactly the AST Lark's tree makes.
 
-Compared node by node: rule names, children, token types, values and positions, and the
-positions of every node, for each block and table cell of the library, the malformed
-rulebooks and generated texts, with every start rule of the grammar. Also: the content hash,
-written in one pass for speed, is still the hash of the canonical JSON.
+Compared node by node, spans, comments and diagnostics included: the AST the reader makes as it
+reads against the AST `TreeToAst.transform` makes of Lark's tree, for each block and table cell
+of the library, the malformed rulebooks and generated texts, with every start rule of the
+grammar. Both call the same method per grammar rule, so this compares the children and positions
+each method is given. Also: the content hash, written in one pass for speed, is still the hash
+of the canonical JSON.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from lark.exceptions import UnexpectedInput
 
 from dsl import ast, lalr, parser
 from dsl.content_hash import content_hash
+from dsl.diagnostics import LineIndex
 from dsl.formatter import format_rulebook
+from dsl.parse_tree import TreeToAst
 from dsl.parser import START_RULES, fast_parser, lark_parser
 from tests.dsl.test_dsl_properties import FRAGMENTS, rulebooks
 
@@ -37,49 +41,52 @@ POSITIONS = ("start_pos", "line", "column", "end_pos", "end_line", "end_column")
 def pieces(text: str) -> list[tuple[str, str]]:
     """Every (text, start rule) the parser reads for this rulebook: its blocks and table cells."""
     read: list[tuple[str, str]] = []
-    real = parser._block_tree
+    real = lalr.FastParser.parse
 
-    def recording(block: str, start: str = "start") -> Any:
+    def recording(self: lalr.FastParser, block: str, start: str, nodes: Any) -> Any:
         read.append((block, start))
-        return real(block, start)
+        return real(self, block, start, nodes)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(parser, "_block_tree", recording)
+        patch.setattr(lalr.FastParser, "parse", recording)
+        parser.clear_caches()
         parser.parse(text)
     return read
 
 
-def lark_tree(text: str, start: str) -> Tree | None:
-    try:
-        return lark_parser().parse(text, start=start)
-    except UnexpectedInput:
-        return None
+def builder(text: str) -> TreeToAst:
+    index = LineIndex(text)
+    return TreeToAst(text, index, 0, parser._cell_parser(text, index))
 
 
-def assert_same(fast: Any, lark: Any, where: str = "") -> None:
-    if isinstance(lark, Tree):
-        assert isinstance(fast, Tree), where
-        assert (fast.data, type(fast.data)) == (lark.data, type(lark.data)), where
-        assert fast.meta.empty == lark.meta.empty, where
-        if not lark.meta.empty:
-            assert [getattr(fast.meta, p) for p in POSITIONS] == [getattr(lark.meta, p) for p in POSITIONS], where
-        assert len(fast.children) == len(lark.children), (where, fast.children, lark.children)
-        for number, (fast_child, lark_child) in enumerate(zip(fast.children, lark.children, strict=True)):
-            assert_same(fast_child, lark_child, f"{where}/{lark.data}[{number}]")
-    elif isinstance(lark, Token):
-        assert isinstance(fast, Token), where
-        assert (fast.type, fast.value) == (lark.type, lark.value), where
-        assert [getattr(fast, p) for p in POSITIONS] == [getattr(lark, p) for p in POSITIONS], where
-    else:
-        assert fast is None and lark is None, where
+def described(value: Any) -> Any:
+    """A value with everything it holds spelled out, spans too (they are left out of `==`)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, [(f.name, described(getattr(value, f.name))) for f in dataclasses.fields(value)])
+    if isinstance(value, tuple | list):
+        return (type(value).__name__, [described(item) for item in value])
+    if isinstance(value, Tree):
+        positions = None if value.meta.empty else [getattr(value.meta, p) for p in POSITIONS]
+        return ("Tree", str(value.data), type(value.data).__name__, positions, described(value.children))
+    if isinstance(value, Token):
+        return ("Token", value.type, value.value, [getattr(value, p) for p in POSITIONS])
+    return value
 
 
 def assert_declines_or_agrees(text: str, start: str) -> bool:
-    """True when the fast reader built the tree (and it is Lark's)."""
-    fast = fast_parser().parse(text, start)
+    """True when the fast reader made the AST (and it is the one Lark's tree makes)."""
+    fast_builder = builder(text)
+    fast = fast_parser().parse(text, start, fast_builder)
     if fast is None:
         return False
-    assert_same(fast, lark_tree(text, start), f"{start}: {text!r}")
+    try:
+        tree = lark_parser().parse(text, start=start)
+    except UnexpectedInput:
+        raise AssertionError(f"the fast reader read what Lark refuses, {start}: {text!r}") from None
+    lark_builder = builder(text)
+    lark = lark_builder.transform(tree)
+    assert described(fast) == described(lark), f"{start}: {text!r}"
+    assert described(fast_builder.diagnostics) == described(lark_builder.diagnostics), f"{start}: {text!r}"
     return True
 
 
@@ -91,7 +98,7 @@ def assert_agrees_on_rulebook(text: str) -> None:
 
 
 @pytest.mark.parametrize("path", LIBRARY + MALFORMED + DOCS, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_fast_reader_declines_or_builds_larks_tree(path: Path) -> None:
+def test_fast_reader_declines_or_makes_the_ast_of_larks_tree(path: Path) -> None:
     assert_agrees_on_rulebook(path.read_text(encoding="utf-8"))
 
 
@@ -102,8 +109,8 @@ def test_fast_reader_reads_every_clean_block_and_cell_of_the_library(path: Path)
 
 
 def test_a_broken_block_is_left_to_lark() -> None:
-    assert fast_parser().parse('rule r "r"\n  in decide\n  when x >\n  then\n    flag y\n', "start") is None
-    assert fast_parser().parse("rule r 'r'\n", "start") is None
+    for text in ('rule r "r"\n  in decide\n  when x >\n  then\n    flag y\n', "rule r 'r'\n"):
+        assert fast_parser().parse(text, "start", builder(text)) is None
 
 
 def test_end_of_text_ends_the_last_statement() -> None:
