@@ -24,7 +24,7 @@ from dsl.api import build
 from dsl.codegen import compile_phase
 from dsl.diagnostics import LineIndex
 from dsl.parse_tree import TreeToAst
-from dsl.parser import TOP_LEVEL, _cell_parser, clear_caches, fast_parser, lark_parser
+from dsl.parser import TOP_LEVEL, cell_parser, clear_caches, fast_parser, lark_parser
 from dsl.runtime import Decision, Trace
 from dsl.vocabulary import SYMBOL, ActionSpec, Field, Vocabulary, code, list_of, quantity
 
@@ -176,7 +176,7 @@ def block_parse_seconds(text: str) -> tuple[float, float]:
     starts = [match.start() for match in TOP_LEVEL.finditer(text)] + [len(text)]
     blocks = [(begin, text[begin:end]) for begin, end in pairwise(starts)]
     reader, lark, index = fast_parser(), lark_parser(), LineIndex(text)
-    cells = _cell_parser(text, index)
+    cells = cell_parser(text, index)
 
     def read(begin: int, block: str) -> Any:
         return reader.parse(block, "start", TreeToAst(text, index, begin, cells))

@@ -2,9 +2,9 @@
 
 Reports unknown names (with did-you-mean), type mismatches, invalid codes, actions used in
 the wrong phase, unreachable rules, duplicate (shadowed) rules, conflicting actions for the
-same input, table gaps and overlaps, unused value sets, and facts read without deciding
-what happens when they are missing (`missing.unguarded`: such a rule is *undetermined*
-for that encounter, reported in the trace, never silently false).
+same input, table gaps and overlaps, unused value sets and those defined through themselves,
+and facts read without deciding what happens when they are missing (`missing.unguarded`:
+such a rule is *undetermined* for that encounter, reported in the trace, never silently false).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dsl.analysis import Atom, conjunction, satisfiable
 from dsl.diagnostics import Diagnostic, did_you_mean
 from dsl.table_checks import TableChecks, match_action, word_of
 from dsl.typecheck import INTERPOLATION, Scope, Typer, compatible
+from dsl.valueset_cycles import valueset_cycles
 from dsl.vocabulary import ActionSpec, Type, Vocabulary, code, list_of
 
 
@@ -63,6 +64,7 @@ class Checker(TableChecks):
     def run(self) -> CheckResult:
         self.header()
         self.unique_names()
+        self.diagnostics.extend(valueset_cycles(self.typer.valuesets))
         for item in self.rulebook.items:
             if isinstance(item, ast.ValueSet):
                 # Codes are checked here; a set of names gets its type where it is used.

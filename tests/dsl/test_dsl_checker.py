@@ -102,3 +102,34 @@ def test_test_blocks_are_checked() -> None:
         rule("customer.tier = gold") + '\ntest "t" {\n  given {customer: {tierr: gold}}\n  expect mark x because q\n}\n'
     )
     assert codes(text) == ["name.unknown", "test.unknown_rule"]
+
+
+@pytest.mark.parametrize(
+    ("valuesets", "expected"),
+    [
+        pytest.param("valueset a = a\n", [(1, 14, "a")], id="a set named in its own definition"),
+        pytest.param("valueset a = [L57.0, a]\n", [(1, 22, "a")], id="a set listed inside itself"),
+        pytest.param("valueset a = b + [L57.0]\nvalueset b = [D22.5] + a\n", [(1, 14, "a")],
+                     id="two sets through each other: one error, at the first"),
+        pytest.param("valueset c = a\nvalueset a = b\nvalueset b = c + d\nvalueset d = [L57.0] + a\n",
+                     [(1, 14, "c")], id="one knot of four sets: one error"),
+        pytest.param("valueset b = b + a\nvalueset a = a\n", [(1, 14, "b"), (2, 14, "a")],
+                     id="two knots: two errors"),
+    ],
+)
+def test_a_value_set_defined_through_itself(valuesets: str, expected: list[tuple[int, int, str]]) -> None:
+    found = [d for d in built(valuesets + rule("order.codes any in a")).diagnostics if d.code == "valueset.cycle"]
+    assert [(d.span.line, d.span.column, d.message.split("`")[1]) for d in found] == expected
+    assert all(d.severity == "error" for d in found)
+
+
+def test_a_set_that_only_uses_a_knot_is_not_reported_again() -> None:
+    text = "valueset a = b\nvalueset b = a\nvalueset c = [L57.0] + a\n" + rule("order.codes any in c")
+    assert codes(text).count("valueset.cycle") == 1
+    assert codes("valueset a = [L57.0]\nvalueset b = a + a\n" + rule("order.codes any in b")) == []
+
+
+def test_the_message_names_the_way_back() -> None:
+    (diagnostic,) = built("valueset a = b\nvalueset b = a\n" + rule("order.codes any in a")).diagnostics
+    assert diagnostic.message == ("value set `a` is defined through itself: it uses `b`, which uses `a`, "
+                                  "so none of them has members")

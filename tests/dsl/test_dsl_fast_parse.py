@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
-from dsl import ast, lalr, parser
+from dsl import ast, lalr, lalr_lexing, parser
 from dsl.content_hash import content_hash
 from dsl.diagnostics import LineIndex
 from dsl.formatter import format_rulebook
@@ -56,7 +56,7 @@ def pieces(text: str) -> list[tuple[str, str]]:
 
 def builder(text: str) -> TreeToAst:
     index = LineIndex(text)
-    return TreeToAst(text, index, 0, parser._cell_parser(text, index))
+    return TreeToAst(text, index, 0, parser.cell_parser(text, index))
 
 
 def described(value: Any) -> Any:
@@ -189,7 +189,7 @@ def test_the_hash_written_in_one_pass_is_the_hash_of_the_canonical_json(rulebook
 ], ids=["optional then literal", "atomic group and lookahead", "alternatives", "ignore case for all",
         "ignore case in a group", "negated set", "can match nothing"])
 def test_first_characters_of_a_terminal_never_leave_one_out(pattern: str, first: frozenset[str] | None) -> None:
-    assert lalr._first_chars(sre_parse.parse(pattern)) == first
+    assert lalr_lexing.first_chars(sre_parse.parse(pattern)) == first
 
 
 def test_lexing_by_first_character_picks_the_terminal_the_full_pattern_picks() -> None:

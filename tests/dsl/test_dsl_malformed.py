@@ -70,6 +70,16 @@ def test_diagnostics_snapshot(path: Path, snapshot) -> None:
             ],
             id="three mistakes, three diagnostics, no cascade",
         ),
+        pytest.param(
+            "46_valueset_defined_by_itself",
+            [
+                (1, 20, "valueset.cycle", "define it by its codes, ranges or symbols, or by value sets that do not "
+                 "lead back to it"),
+                (3, 36, "valueset.cycle", "define it by its codes, ranges or symbols, or by value sets that do not "
+                 "lead back to it"),
+            ],
+            id="value sets defined through themselves point at the name that leads back",
+        ),
     ],
 )
 def test_key_positions_by_hand(name: str, expected: list[tuple[int, int, str, str | None]]) -> None:

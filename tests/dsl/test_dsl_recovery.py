@@ -31,8 +31,8 @@ def positions_of(text: str) -> list[tuple[int, int]]:
         ),
         pytest.param(
             'rule r "r"\n  inn policy\n  then\n    add modifier XS to lines in [17000..17004\n',
-            [(2, 7), (4, 46)],
-            id="a misspelt phase line the parser half reads, then an unclosed list",
+            [(2, 3), (4, 46)],
+            id="a misspelt phase keyword, then an unclosed list",
         ),
         pytest.param(
             'rule r "r\n  in policy\n  when service.count >\n  then\n    flag x\n    flag y (\n',
@@ -92,6 +92,21 @@ def test_independent_mistakes_in_one_block_are_all_reported(text: str, expected:
     ],
 )
 def test_an_error_that_follows_from_another_is_not_reported(text: str, expected: tuple[int, int, str]) -> None:
+    assert errors_of(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param('rule r "r"\n  inn policy\n  then\n    flag x\n', (2, 3, "expected `in`, found `inn`"),
+                     id="a misspelt keyword is named whole, not cut after the keyword it starts with"),
+        pytest.param('rule r "r"\n  inpolicy\n  then\n    flag x\n', (2, 3, "expected `in`, found `inpolicy`"),
+                     id="a keyword glued to the next word is not read as the two"),
+        pytest.param('rule r "r"\n  in policy\n  thenflag x\n', (3, 3, "expected `then` or `when`, found `thenflag`"),
+                     id="nor is a glued then"),
+    ],
+)
+def test_a_keyword_is_a_whole_word(text: str, expected: tuple[int, int, str]) -> None:
     assert errors_of(text) == [expected]
 
 

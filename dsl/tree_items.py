@@ -1,0 +1,108 @@
+"""Makes the AST of the plain items: the rulebook header, value sets, disables, rules, criteria.
+
+A rule's `then` clause and its actions are made here too; a table's `then` clause is the same
+node (see `dsl.tree_tables`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lark import Tree
+
+from dsl import ast
+from dsl.tree_expressions import ExpressionMaker, Position, WhenClause, quantity_text, unquote
+
+
+class ItemMaker(ExpressionMaker):
+    """The makers of the header, value sets, disables, rules (with their actions) and criteria."""
+
+    def header(self, children: list[Any], position: Position) -> ast.Header:
+        name = unquote(children[0])
+        payer = None
+        extends: list[str] = []
+        effective_from = effective_until = template_note = None
+        span = from_span = until_span = self.at(position)
+        for child in children[1:]:
+            if not isinstance(child, Tree):
+                continue
+            if child.data == "payer_clause":
+                payer = str(child.children[0])
+            elif child.data == "extends":
+                extends.append(unquote(child.children[0]))
+            elif child.data == "effective":
+                effective_from = str(child.children[0])
+                from_span = self.span(child.children[0])
+                if len(child.children) > 1 and isinstance(child.children[1], Tree):
+                    effective_until = str(child.children[1].children[0])
+                    until_span = self.span(child.children[1].children[0])
+            elif child.data == "template":
+                template_note = unquote(child.children[0])
+        return ast.Header(name, payer, tuple(extends), effective_from, effective_until, template_note,
+                          span, from_span, until_span)
+
+    def valueset(self, children: list[Any], position: Position) -> ast.ValueSet:
+        name, value = children
+        return ast.ValueSet(str(name), self.expr(value), self.at(position))
+
+    def disable(self, children: list[Any], position: Position) -> ast.Disable:
+        rule_id, why = children
+        return ast.Disable(str(rule_id), unquote(why), self.at(position))
+
+    def rule(self, children: list[Any], position: Position) -> ast.Rule:
+        rule_id, label, phase_tree, *rest = children
+        condition = None
+        actions: tuple[ast.Step, ...] = ()
+        for child in rest:
+            if isinstance(child, WhenClause):
+                condition = child.condition
+            elif isinstance(child, tuple):
+                actions = child
+        phase = phase_tree.children[1]
+        return ast.Rule(str(rule_id), unquote(label), str(phase), condition, actions, self.at(position),
+                        self.span(phase))
+
+    def then_clause(self, children: list[Any], position: Position) -> tuple[ast.Step, ...]:
+        steps: list[ast.Step] = []
+        for line in children:
+            steps.extend(_steps(line))
+        return tuple(steps)
+
+    def action_seq(self, children: list[Any], position: Position) -> list[ast.Step]:
+        return [child for child in children if isinstance(child, ast.Action)]  # the `and`s left out
+
+    def conditional(self, children: list[Any], position: Position) -> ast.Conditional:
+        condition, then_seq, *rest = children
+        otherwise: list[ast.Step] = []
+        for child in rest:
+            if child is not None:
+                otherwise.extend(_steps(child))
+        return ast.Conditional(self.expr(condition), tuple(then_seq), tuple(otherwise), self.at(position))
+
+    def action(self, children: list[Any], position: Position) -> ast.Action:
+        return ast.Action(tuple(self.word(child) for child in children), self.at(position))
+
+    # ---- criteria -------------------------------------------------------------------------------
+
+    def criteria(self, children: list[Any], position: Position) -> ast.Criteria:
+        criteria_id, label, drug_clause, *rest = children
+        drug, _, indication = drug_clause.children
+        requirements: list[ast.Requirement] = []
+        approve_for = reauthorize_for = None
+        for child in rest:
+            if not isinstance(child, Tree):
+                continue
+            if child.data == "requirement":
+                requirements.append(ast.Requirement(self.expr(child.children[0]), unquote(child.children[1]),
+                                                    self.span(child)))
+            elif child.data == "approval":
+                approve_for = quantity_text(child.children[0])
+                if len(child.children) > 1 and isinstance(child.children[1], Tree):
+                    reauthorize_for = quantity_text(child.children[1].children[0])
+        return ast.Criteria(str(criteria_id), unquote(label), str(drug), self.expr(indication), tuple(requirements),
+                            approve_for, reauthorize_for, self.at(position))
+
+
+def _steps(line: Any) -> list[ast.Step]:
+    """The steps of an action line: a conditional, or the actions of an `a and b` sequence."""
+    return [line] if isinstance(line, ast.Conditional) else line
