@@ -60,12 +60,17 @@ def service_facts(encounter: Encounter, service: Service, lines: Sequence[WorkLi
             "procedure_code": prior.procedure_code.upper(), "date_of_service": prior.date_of_service,
             "days_after": (encounter.date_of_service - prior.date_of_service).days,
         },
-        "lines": [{"code": line.code, "units": line.units, "modifiers": list(line.modifiers)} for line in lines],
+        "lines": line_facts(lines),
         "scores": {}, "therapy": {},
     }
     if extra:
         facts.update(extra)
     return facts
+
+
+def line_facts(lines: Sequence[WorkLine]) -> list[dict[str, Any]]:
+    """The `lines` fact: what a rule sees of the claim lines a service contributes to."""
+    return [{"code": line.code, "units": line.units, "modifiers": list(line.modifiers)} for line in lines]
 
 
 def lines_of(ctx: CodingContext, service: Service) -> list[WorkLine]:

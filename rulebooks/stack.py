@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -21,24 +21,15 @@ from dsl.api import Build, build, render_diagnostics
 from dsl.content_hash import content_hash
 from dsl.formatter import format_rulebook
 from dsl.parser import parse
-from dsl.runtime import CompiledRule, Decision, FiredAction, RuleOutcome, Trace
+from dsl.runtime import CompiledRule, Decision, RuleOutcome, Trace
 from rulebooks.engine.context import CodingContext, WorkLine, rule_reason
-from rulebooks.engine.families.destruction import premalignant_destruction_lines
 from rulebooks.models import Encounter, Reason, RulebookRef, RuleRef, Service, SourceSpan
-from rulebooks.rule_facts import FactPath, fact_reader, lines_of, service_facts
+from rulebooks.rule_facts import FactPath, fact_reader, line_facts, lines_of, service_facts
+from rulebooks.stack_actions import ACTION_HANDLERS, ActionHandler
 from rulebooks.stack_index import PhaseRules, Reads, ReadValues, Screened, StackIndex, screen_keys
 from rulebooks.vocabulary import dermatology_vocabulary
 
 LIBRARY = Path(__file__).parent / "library"
-
-# Recoding after a lesion cap: the family function that turns a lesion count into lines,
-# keyed by the codes it produces. The rule language says "cap lesions of service at 10";
-# which codes that means is the code family's business, not the language's.
-LesionRecoder = Callable[[int], list[tuple[str, int]]]
-LESION_RECODERS: dict[frozenset[str], LesionRecoder] = {
-    frozenset({"17000", "17003", "17004"}): premalignant_destruction_lines,
-}
-
 
 class RulebookError(Exception):
     """A rulebook in a stack does not compile; the message lists every diagnostic."""
@@ -203,7 +194,9 @@ class Stack:
                     decided.extend(found)
                     continue
             if facts is None:
-                facts = service_facts(ctx.encounter, service, lines_of(ctx, service), self.findings.get(service.id, ()))
+                lines = lines_of(ctx, service)
+                facts = (service_facts(ctx.encounter, service, lines, self.findings.get(service.id, ()))
+                         if keyed is None else keyed.facts(lines))
             if precheck is not None and not precheck(facts):
                 found = ()  # False for this service: the traced run would record nothing
             else:
@@ -239,11 +232,22 @@ class _KeyedFacts(dict[FactPath, Any]):
     `unkeyable` holds the paths whose value is not a plain value (a record or a list of records):
     a rule reading one runs as usual."""
 
-    __slots__ = ("encounter", "findings", "number", "service", "unkeyable")
+    __slots__ = ("encounter", "findings", "number", "service", "unkeyable", "without_lines")
 
     def __init__(self, encounter: Encounter, service: Service, findings: Sequence[str], number: int) -> None:
         self.encounter, self.service, self.findings, self.number = encounter, service, findings, number
         self.unkeyable: frozenset[FactPath] = frozenset()
+        self.without_lines: dict[str, Any] | None = None
+
+    def facts(self, lines: Sequence[WorkLine]) -> dict[str, Any]:
+        """`service_facts` of the service with these lines: all but the lines are built once per
+        coding and shared by the phases (rules only read their facts)."""
+        without_lines = self.without_lines
+        if without_lines is None:
+            without_lines = self.without_lines = service_facts(self.encounter, self.service, (), self.findings)
+        facts = dict(without_lines)
+        facts["lines"] = line_facts(lines)
+        return facts
 
     def __missing__(self, path: FactPath) -> Any:
         value = fact_reader(path)(self.encounter, self.service, self.findings)
@@ -326,100 +330,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
-
-
-# ---- actions -------------------------------------------------------------------------------
-
-
-def apply_action(ctx: CodingContext, service: Service, action: FiredAction, reason: Reason) -> None:
-    arguments = action.arguments
-    handler = ACTION_HANDLERS[action.action]
-    handler(ctx, service, arguments, reason)
-
-
-def _classify(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
-    ctx.classifications[service.id] = arguments["class"]
-    ctx.flag("rule_classification", reason, detail=arguments["class"], service_ids=[service.id])
-
-
-def _query(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
-    message = arguments["message"]
-    for line in lines_of(ctx, service):
-        line.route = "held"
-        line.query = message
-        line.reasons.append(reason)
-    ctx.flag("provider_query", reason, detail=message, service_ids=[service.id])
-
-
-def _cap_lesions(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
-    """Recode the service's lesion-counted lines from the capped count, through the code family."""
-    cap = int(arguments["count"])
-    for codes, recode in LESION_RECODERS.items():
-        family_lines = [line for line in lines_of(ctx, service) if line.code in codes]
-        if not family_lines:
-            continue
-        service_ids = list(dict.fromkeys(sid for line in family_lines for sid in line.service_ids))
-        lesions = sum(ctx.service(sid).count or 1 for sid in service_ids)
-        if lesions <= cap:
-            continue
-        # The family's own reasons described the uncapped count (e.g. "15 or more: 17004 alone");
-        # the new lines say what they are coded from instead.
-        recoded = Reason(step="cap_lesions", message=f"{lesions} lesions documented; coded from {cap} under the "
-                         "payer's cap", values={"documented_lesions": lesions, "capped_at": cap,
-                                                "replaced": [line.code for line in family_lines]})
-        for line in family_lines:
-            ctx.lines.remove(line)
-        for code, units in recode(cap):
-            ctx.lines.append(WorkLine(code=code, units=units, service_ids=service_ids, reasons=[recoded, reason]))
-
-
-def _require_prior_auth(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
-    codes = arguments["codes"]
-    matching = [line.code for line in lines_of(ctx, service) if line.code in codes]
-    if matching:
-        ctx.flag("prior_auth_required", reason, detail=", ".join(sorted(set(matching))), service_ids=[service.id])
-
-
-def _flag(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
-    detail = reason.rule.rule_id if reason.rule else None
-    ctx.flag(arguments["code"], reason, detail=detail, service_ids=[service.id])
-
-
-def _add_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
-    for line in lines_of(ctx, service):
-        if line.code in arguments["codes"]:
-            line.add_modifier(arguments["modifier"], reason)
-
-
-def _remove_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
-    for line in lines_of(ctx, service):
-        if line.code in arguments["codes"] and arguments["modifier"] in line.modifiers:
-            line.modifiers.remove(arguments["modifier"])
-            line.reasons.append(reason)
-
-
-def _bundle(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
-    code, into = arguments["code"], arguments["into"]
-    if not any(line.code == into for line in ctx.claim_lines()):
-        return
-    for line in [line for line in lines_of(ctx, service) if line.code == code]:
-        ctx.remove_line(line, reason, detail=f"{code} bundled into {into}")
-
-
-def _route(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
-    destination = arguments["destination"]
-    for line in [line for line in ctx.lines if service.id in line.service_ids and line.route != "held"]:
-        if line.route != destination:
-            line.route = destination
-            line.reasons.append(reason)
-
-
-ActionHandler = Callable[[CodingContext, Service, dict[str, Any], Reason], None]
-ACTION_HANDLERS: dict[str, ActionHandler] = {
-    "classify": _classify, "query_provider": _query, "cap_lesions": _cap_lesions,
-    "require_prior_auth": _require_prior_auth, "flag": _flag, "add_modifier": _add_modifier,
-    "remove_modifier": _remove_modifier, "bundle": _bundle, "route": _route,
-}
 
 
 def stack_of(texts: Sequence[str]) -> Stack:

@@ -32,7 +32,7 @@ import itertools
 import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dsl import ast
 from dsl.codegen import compile_precheck
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 SCREEN_FIELDS = ("service.kind", "plan_type", "payer", "place_of_service", "service.diagnoses", "service.site_group",
                  "service.technique", "service.patient_requested_cosmetic", "patient.sex")
 ScreenKey = tuple[Any, ...]
+T = TypeVar("T")
 Chosen = tuple[tuple["LoadedRulebook", CompiledRule], ...]
 Conjunct = Callable[[dict[str, Any], None], Any]
 Precheck = Callable[[dict[str, Any]], bool]
@@ -57,8 +58,9 @@ Precheck = Callable[[dict[str, Any]], bool]
 Reads = tuple[tuple[str, ...], ...]
 #: Gives the values of a rule's reads, in a form fit for a key, from a service's values by path.
 ReadValues = Callable[[Mapping[tuple[str, ...], Any]], Any]
-#: A phase's rules for a service: (book, rule, precheck or None to run it always, reads, their getter).
-Screened = tuple[tuple["LoadedRulebook", CompiledRule, "Precheck | None", "Reads | None", "ReadValues | None"], ...]
+#: A phase's rule for a service: (book, rule, precheck or None to run it always, reads, their getter).
+ScreenedRule = tuple["LoadedRulebook", CompiledRule, "Precheck | None", "Reads | None", "ReadValues | None"]
+Screened = tuple[ScreenedRule, ...]
 #: A phase's screened rules for a screen key with what keys them together: (serial, the union of
 #: their reads, the getter of its values or None when one rule is not keyed, the rules). The serial
 #: is never reused, so it can name the list in `StackIndex.recorded` for as long as the stack lives.
@@ -93,7 +95,8 @@ def _screen_facts(key: ScreenKey) -> dict[str, Any]:
 class RulePlan:
     """How to decide cheaply that a rule records nothing: its screen, then its precheck.
 
-    `screen`: the conjuncts that read only screen facts (decided once per screen key).
+    `screen`: the conjuncts that read only screen facts (decided once per screen key), less those
+    in `kind_screen`, which read only the service's kind (decided once per kind).
     `precheck`: the rest of the condition without a trace; False only when the traced run would
     record nothing (a rule's remaining conjunct is False, a table's guard is not True).
     """
@@ -101,6 +104,7 @@ class RulePlan:
     screen: tuple[Conjunct, ...]
     precheck: Precheck
     reads: Reads | None = None
+    kind_screen: tuple[Conjunct, ...] = ()
 
 
 class StackIndex:
@@ -117,6 +121,9 @@ class StackIndex:
         self._key_numbers: dict[ScreenKey, int] = {}
         self._next_number = itertools.count()
         self._plans: dict[int, RulePlan] = {}
+        self._of_kind: dict[tuple[str, tuple[bool, ...], str],
+                            tuple[tuple[tuple[Conjunct, ...], ScreenedRule], ...]] = {}
+        self._entries: dict[int, ScreenedRule] = {}
         #: What a rule recorded, by rule, screen key number and the values of its other reads
         #: (`RulePlan.reads`); and what a phase's rules recorded for a service together, by the
         #: serial of `PhaseRules` and the values of all their reads.
@@ -124,7 +131,9 @@ class StackIndex:
 
     def rules(self, phase: str, date_of_service: dt.date) -> Chosen:
         """The rules of a phase in stack order for the books in effect on the date."""
-        mask = self._mask(date_of_service)
+        return self._chosen(phase, self._mask(date_of_service))
+
+    def _chosen(self, phase: str, mask: tuple[bool, ...]) -> Chosen:
         chosen = self._rules.get((phase, mask))
         if chosen is None:
             books = [book for book, in_effect in zip(self.books, mask, strict=True) if in_effect]
@@ -148,12 +157,7 @@ class StackIndex:
             facts = _screen_facts(key)
             chosen = {}
             for phase in self._phases:
-                plans = [(book, rule, self._plan(book, rule)) for book, rule in self.rules(phase, date_of_service)]
-                screened = tuple(
-                    (book, rule, plan.precheck, *_keyed_reads(plan.reads))
-                    for book, rule, plan in plans
-                    if all(conjunct(facts, None) is not False for conjunct in plan.screen)
-                )
+                screened = _passing(self._kind_rules(phase, mask, key[0]), facts)
                 if screened:
                     chosen[phase] = _phase_rules_of(next(self._serials), screened)
             if len(self._screened) >= MAX_SCREENED:
@@ -162,6 +166,30 @@ class StackIndex:
                 self.recorded.clear()
             found = self._screened[(mask, key)] = (number, chosen)
         return found
+
+    def _kind_rules(self, phase: str, mask: tuple[bool, ...],
+                    kind: str) -> tuple[tuple[tuple[Conjunct, ...], ScreenedRule], ...]:
+        """The phase's rules whose conjuncts on the kind alone are not False for `kind`, in stack
+        order, each with the rest of its screen.
+
+        Why: most rules name the one kind they are about, so a new screen key of a kind tests the
+        rest of its screen on the few rules of that kind, not on every rule of the stack.
+        """
+        found = self._of_kind.get((phase, mask, kind))
+        if found is None:
+            facts = {"service": {"kind": kind}}
+            plans = [(self._plan(book, rule), self._entry(book, rule)) for book, rule in self._chosen(phase, mask)]
+            chosen = _passing(tuple((plan.kind_screen, (plan.screen, entry)) for plan, entry in plans), facts)
+            found = self._of_kind[(phase, mask, kind)] = chosen
+        return found
+
+    def _entry(self, book: LoadedRulebook, rule: CompiledRule) -> ScreenedRule:
+        """The rule as a phase lists it for a service: with its precheck, reads and their getter."""
+        entry = self._entries.get(id(rule))
+        if entry is None:
+            plan = self._plan(book, rule)
+            entry = self._entries[id(rule)] = (book, rule, plan.precheck, *_keyed_reads(plan.reads))
+        return entry
 
     def remember(self, memo: tuple[Any, ...], outcome: Any) -> None:
         """Keep what a rule (or a phase's rules) recorded, starting again past `MAX_RECORDED`."""
@@ -180,6 +208,19 @@ class StackIndex:
         if plan is None:
             plan = self._plans[id(rule)] = _plan_of(book, rule)
         return plan
+
+
+def _passing(screens: tuple[tuple[tuple[Conjunct, ...], T], ...], facts: dict[str, Any]) -> tuple[T, ...]:
+    """The items whose screen has no conjunct that is False for `facts` (three-valued `and` is
+    False as soon as one is), in order. A plain loop: a new screen key tests many rules."""
+    passing = []
+    for screen, item in screens:
+        for conjunct in screen:
+            if conjunct(facts, None) is False:
+                break
+        else:
+            passing.append(item)
+    return tuple(passing)
 
 
 def _keyed_reads(reads: Reads | None) -> tuple[Reads | None, ReadValues | None]:
@@ -231,25 +272,35 @@ def _plan_of(book: LoadedRulebook, rule: CompiledRule) -> RulePlan:
     if isinstance(node, ast.Table):
         if node.guard is None:
             return RulePlan((), _always)
-        screen = tuple(compiler.expr(part) for part in _conjuncts(node.guard)
-                       if _reads_only_screen_facts(part, checked.typer.references))
-        return RulePlan(screen, compile_precheck(checked, (node.guard,), must_be_true=True), _rule_reads(node, checked))
+        kind_screen, screen, _ = _split_screen(compiler, node.guard, checked.typer.references)
+        return RulePlan(screen, compile_precheck(checked, (node.guard,), must_be_true=True), _rule_reads(node, checked),
+                        kind_screen)
     if node.condition is None:
         return RulePlan((), _always)
-    screen_parts: list[Any] = []
-    rest_parts: list[Any] = []
-    for part in _conjuncts(node.condition):
-        reads_screen = _reads_only_screen_facts(part, checked.typer.references)
-        if reads_screen:
-            screen_parts.append(compiler.expr(part))
-        else:
-            rest_parts.append(part)
+    kind_screen, screen, rest_parts = _split_screen(compiler, node.condition, checked.typer.references)
     # Three-valued `and` is False exactly when one conjunct is False; the screen conjuncts are
     # known not to be False for the services that reach the precheck.
     reads = _rule_reads(node, checked)
     if not rest_parts:
-        return RulePlan(tuple(screen_parts), _always, reads)
-    return RulePlan(tuple(screen_parts), compile_precheck(checked, rest_parts), reads)
+        return RulePlan(screen, _always, reads, kind_screen)
+    return RulePlan(screen, compile_precheck(checked, rest_parts), reads, kind_screen)
+
+
+def _split_screen(compiler: Compiler, condition: Any, references: dict[int, tuple[Any, ...]]
+                  ) -> tuple[tuple[Conjunct, ...], tuple[Conjunct, ...], list[Any]]:
+    """The condition's conjuncts: compiled, those that read only the kind and the other screen
+    ones; and, as they are, the rest."""
+    kind_parts: list[Conjunct] = []
+    screen_parts: list[Conjunct] = []
+    rest_parts: list[Any] = []
+    for part in _conjuncts(condition):
+        if _reads_only(part, references, _KIND_FIELDS):
+            kind_parts.append(compiler.expr(part))
+        elif _reads_only(part, references, SCREEN_FIELDS):
+            screen_parts.append(compiler.expr(part))
+        else:
+            rest_parts.append(part)
+    return tuple(kind_parts), tuple(screen_parts), rest_parts
 
 
 def _rule_reads(node: ast.Rule | ast.Table, checked: Any) -> Reads | None:
@@ -322,16 +373,19 @@ def _conjuncts(condition: Any) -> Iterator[Any]:
         yield condition
 
 
-def _reads_only_screen_facts(expr: Any, references: dict[int, tuple[Any, ...]]) -> bool:
-    """Whether every fact the expression reads is a screen field (constants and value sets are fine)."""
+_KIND_FIELDS = ("service.kind",)
+
+
+def _reads_only(expr: Any, references: dict[int, tuple[Any, ...]], fields: tuple[str, ...]) -> bool:
+    """Whether every fact the expression reads is one of `fields` (constants and value sets are fine)."""
     if isinstance(expr, ast.Quantified):
         return False  # binds a variable: reads more than the screen facts
     if isinstance(expr, ast.Path):
         reference = references.get(id(expr))
         return reference is None or reference[0] == "valueset" or (
-            reference[0] == "field" and reference[1] in SCREEN_FIELDS
+            reference[0] == "field" and reference[1] in fields
         )
-    return all(_reads_only_screen_facts(child, references) for child in _children(expr))
+    return all(_reads_only(child, references, fields) for child in _children(expr))
 
 
 def _children(node: Any) -> Iterator[Any]:

@@ -28,7 +28,11 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 _new_instance = object.__new__
-_set_slot = object.__setattr__
+# BaseModel's slots, set through their descriptors: cheaper than `object.__setattr__` by name.
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _FLAG_FIELDS = frozenset(Flag.model_fields)
 _STEP_REASON_FIELDS = frozenset(("step", "message", "values"))
 _RULE_REASON_FIELDS = frozenset(("rule", "message", "values"))
@@ -45,10 +49,10 @@ def prevalidated(model: type[ModelT], fields: dict[str, Any], given: frozenset[s
     tests/rulebooks/engine/test_flags.py proves the results equal to validated ones.
     """
     instance = _new_instance(model)
-    _set_slot(instance, "__dict__", fields)
-    _set_slot(instance, "__pydantic_fields_set__", set(given))
-    _set_slot(instance, "__pydantic_extra__", None)
-    _set_slot(instance, "__pydantic_private__", None)
+    _set_dict(instance, fields)
+    _set_fields_set(instance, set(given))
+    _set_extra(instance, None)
+    _set_private(instance, None)
     return instance
 
 

@@ -158,16 +158,24 @@ def phase_passes(kinds: frozenset[str]) -> tuple[tuple[str, tuple[Pass, ...]], .
     Why: a `for_kinds` pass tests the encounter's kinds on every run, and most encounters have
     2 or 3 kinds out of 15; choosing here (and calling the unguarded pass, whose guard would
     pass) leaves a run only the calls that code something. The order of each phase is kept.
+    Mixes of 1 to 6 kinds out of 15 are many, so a new set is chosen from `_GUARDED_PHASES`.
     """
     return tuple(
-        (name, tuple(_unguarded(run_pass) for run_pass in passes if _applies(run_pass, kinds)))
-        for name, passes in PHASES
+        (name, tuple(run_pass for wanted, run_pass in passes if wanted is None or not wanted.isdisjoint(kinds)))
+        for name, passes in _GUARDED_PHASES
     )
 
 
 def _unguarded(run_pass: Pass) -> Pass:
     """The pass inside a `for_kinds` guard (the caller has already made the guard's test)."""
     return run_pass.__wrapped__ if hasattr(run_pass, "kinds") else run_pass  # type: ignore[attr-defined]
+
+
+#: Each phase's passes as (the kinds of a `for_kinds` guard or None, the pass without its guard).
+_GUARDED_PHASES: tuple[tuple[str, tuple[tuple[frozenset[str] | None, Pass], ...]], ...] = tuple(
+    (name, tuple((getattr(run_pass, "kinds", None), _unguarded(run_pass)) for run_pass in passes))
+    for name, passes in PHASES
+)
 
 
 def code(

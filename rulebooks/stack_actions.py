@@ -1,0 +1,117 @@
+"""What a rule stack's actions do to a coding: one handler per action of the rule language.
+
+Each handler changes the `CodingContext` for one service and records the rule's `Reason` on what
+it changed; `rulebooks.stack` keeps which handlers a rule's outcome calls, with their arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dsl.runtime import FiredAction
+from rulebooks.engine.context import CodingContext, WorkLine, new_flag
+from rulebooks.engine.families.destruction import premalignant_destruction_lines
+from rulebooks.models import Reason, Service
+from rulebooks.rule_facts import lines_of
+
+# Recoding after a lesion cap: the family function that turns a lesion count into lines,
+# keyed by the codes it produces. The rule language says "cap lesions of service at 10";
+# which codes that means is the code family's business, not the language's.
+LesionRecoder = Callable[[int], list[tuple[str, int]]]
+LESION_RECODERS: dict[frozenset[str], LesionRecoder] = {
+    frozenset({"17000", "17003", "17004"}): premalignant_destruction_lines,
+}
+
+
+
+def apply_action(ctx: CodingContext, service: Service, action: FiredAction, reason: Reason) -> None:
+    arguments = action.arguments
+    handler = ACTION_HANDLERS[action.action]
+    handler(ctx, service, arguments, reason)
+
+
+def _classify(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    ctx.classifications[service.id] = arguments["class"]
+    ctx.flag("rule_classification", reason, detail=arguments["class"], service_ids=[service.id])
+
+
+def _query(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    message = arguments["message"]
+    for line in lines_of(ctx, service):
+        line.route = "held"
+        line.query = message
+        line.reasons.append(reason)
+    ctx.flag("provider_query", reason, detail=message, service_ids=[service.id])
+
+
+def _cap_lesions(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    """Recode the service's lesion-counted lines from the capped count, through the code family."""
+    cap = int(arguments["count"])
+    for codes, recode in LESION_RECODERS.items():
+        family_lines = [line for line in lines_of(ctx, service) if line.code in codes]
+        if not family_lines:
+            continue
+        service_ids = list(dict.fromkeys(sid for line in family_lines for sid in line.service_ids))
+        lesions = sum(ctx.service(sid).count or 1 for sid in service_ids)
+        if lesions <= cap:
+            continue
+        # The family's own reasons described the uncapped count (e.g. "15 or more: 17004 alone");
+        # the new lines say what they are coded from instead.
+        recoded = Reason(step="cap_lesions", message=f"{lesions} lesions documented; coded from {cap} under the "
+                         "payer's cap", values={"documented_lesions": lesions, "capped_at": cap,
+                                                "replaced": [line.code for line in family_lines]})
+        for line in family_lines:
+            ctx.lines.remove(line)
+        for code, units in recode(cap):
+            ctx.lines.append(WorkLine(code=code, units=units, service_ids=service_ids, reasons=[recoded, reason]))
+
+
+def _require_prior_auth(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    codes = arguments["codes"]
+    matching = [line.code for line in lines_of(ctx, service) if line.code in codes]
+    if matching:
+        ctx.flag("prior_auth_required", reason, detail=", ".join(sorted(set(matching))), service_ids=[service.id])
+
+
+def _flag(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    """`ctx.flag` without its keyword call: most of what a stack applies to a coding is flags."""
+    rule = reason.rule
+    ctx.flags.append(new_flag(arguments["code"], reason, rule.rule_id if rule else None, [service.id]))
+
+
+def _add_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    for line in lines_of(ctx, service):
+        if line.code in arguments["codes"]:
+            line.add_modifier(arguments["modifier"], reason)
+
+
+def _remove_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    for line in lines_of(ctx, service):
+        if line.code in arguments["codes"] and arguments["modifier"] in line.modifiers:
+            line.modifiers.remove(arguments["modifier"])
+            line.reasons.append(reason)
+
+
+def _bundle(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    code, into = arguments["code"], arguments["into"]
+    if not any(line.code == into for line in ctx.claim_lines()):
+        return
+    for line in [line for line in lines_of(ctx, service) if line.code == code]:
+        ctx.remove_line(line, reason, detail=f"{code} bundled into {into}")
+
+
+def _route(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    destination = arguments["destination"]
+    for line in [line for line in ctx.lines if service.id in line.service_ids and line.route != "held"]:
+        if line.route != destination:
+            line.route = destination
+            line.reasons.append(reason)
+
+
+ActionHandler = Callable[[CodingContext, Service, dict[str, Any], Reason], None]
+ACTION_HANDLERS: dict[str, ActionHandler] = {
+    "classify": _classify, "query_provider": _query, "cap_lesions": _cap_lesions,
+    "require_prior_auth": _require_prior_auth, "flag": _flag, "add_modifier": _add_modifier,
+    "remove_modifier": _remove_modifier, "bundle": _bundle, "route": _route,
+}
