@@ -124,7 +124,17 @@ def _part_of_service(record: str, name: str) -> FactReader:
     return read
 
 
+def _days_after_prior(encounter: Encounter, service: Service, findings: Sequence[str]) -> Any:
+    prior = encounter.global_period
+    return None if prior is None else (encounter.date_of_service - prior.date_of_service).days
+
+
 _DIRECT_READERS: dict[FactPath, FactReader] = {
+    ("global_period", "procedure_code"): lambda encounter, service, findings:
+        None if encounter.global_period is None else encounter.global_period.procedure_code.upper(),
+    ("global_period", "date_of_service"): lambda encounter, service, findings:
+        None if encounter.global_period is None else encounter.global_period.date_of_service,
+    ("global_period", "days_after"): _days_after_prior,
     ("payer",): lambda encounter, service, findings: encounter.coverage.payer,
     ("plan_type",): lambda encounter, service, findings: encounter.coverage.plan_type,
     ("date_of_service",): lambda encounter, service, findings: encounter.date_of_service,

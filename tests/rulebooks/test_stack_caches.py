@@ -14,6 +14,7 @@ from dsl.runtime import Trace
 from rulebooks.coding import code_encounter
 from rulebooks.engine import code
 from rulebooks.models import Encounter
+from rulebooks.models.encounter import GlobalPeriodFacts
 from rulebooks.rule_facts import fact_at, fact_reader, service_facts
 from rulebooks.stack import Stack, library_texts, stack_of
 from rulebooks.vocabulary import FIELDS
@@ -91,6 +92,8 @@ def _flags(coding: dict[str, Any]) -> list[tuple[str, list[str]]]:
 def test_every_fact_reader_reads_what_the_rules_see() -> None:
     encounters = [Encounter.model_validate(_payload(path.name)) for path in sorted(FIXTURES.glob("*.json"))]
     encounters.append(_encounter(counts=(12,)))
+    encounters.append(encounters[0].model_copy(update={"global_period": GlobalPeriodFacts(
+        procedure_code="14040", date_of_service=encounters[0].date_of_service - dt.timedelta(days=12))}))
     paths = [tuple(field.path.split(".")) for field in FIELDS if not field.path.startswith("lines")]
     for encounter in encounters:
         for service in encounter.services:
