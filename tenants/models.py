@@ -40,7 +40,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)  # sealed (tenants.secrets)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_totp_step: Mapped[int | None] = mapped_column(default=None)
@@ -59,6 +59,9 @@ class Membership(TenantScoped, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Pending until the person logs in: the clinic sees the name it typed, not the account's.
+    invited_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
 
 
 class ApiKey(TenantScoped, Base):
@@ -90,6 +93,7 @@ class LoginSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    second_factor_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class PasswordResetToken(Base):

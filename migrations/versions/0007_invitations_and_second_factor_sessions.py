@@ -1,0 +1,44 @@
+"""Invitations that reveal nothing, sessions that remember their second factor, sealed TOTP secrets.
+
+- memberships.invited_name / accepted_at: a person added to a clinic is pending until they log
+  in; until then the clinic sees only the name it typed, never the account's own.
+- login_sessions.second_factor_at: when the session was opened with a TOTP code; roles that need
+  a second factor act only through such a session.
+- users.totp_secret holds the secret sealed with a key from settings (longer than the plain
+  base32 secret).
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("memberships") as batch:
+        batch.add_column(sa.Column("invited_name", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE memberships SET accepted_at = created_at")
+    with op.batch_alter_table("login_sessions") as batch:
+        batch.add_column(sa.Column("second_factor_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("users") as batch:
+        batch.alter_column("totp_secret", type_=sa.String(length=255), existing_nullable=True)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.alter_column("totp_secret", type_=sa.String(length=64), existing_nullable=True)
+    with op.batch_alter_table("login_sessions") as batch:
+        batch.drop_column("second_factor_at")
+    with op.batch_alter_table("memberships") as batch:
+        batch.drop_column("accepted_at")
+        batch.drop_column("invited_name")
