@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import global_session, tenant_session
-from tenants import auth as people
-from tenants import totp
+from server.people import AddedMember, AlreadyMember, add_member
 from tenants.audit import record
 from tenants.keys import issue_api_key
-from tenants.models import Membership, Tenant, User
-from tenants.roles import ROLES_REQUIRING_TOTP, parse_scopes
+from tenants.models import Tenant
+from tenants.roles import parse_scopes
 
 
 async def create_tenant(factory: async_sessionmaker[AsyncSession], slug: str, name: str) -> uuid.UUID:
@@ -37,13 +34,6 @@ async def tenant_id_by_slug(factory: async_sessionmaker[AsyncSession], slug: str
     return tenant_id
 
 
-@dataclass(frozen=True)
-class AddedUser:
-    user_id: uuid.UUID
-    generated_password: str | None
-    totp_uri: str | None
-
-
 async def add_user(
     factory: async_sessionmaker[AsyncSession],
     tenant_slug: str,
@@ -51,26 +41,17 @@ async def add_user(
     name: str,
     role: str,
     password: str | None = None,
-) -> AddedUser:
+) -> AddedMember:
+    """The CLI's `cutis user add`: the same rules as the API's addUser (nothing of an existing
+    account is read, set or shown; the person enrolls a second factor at their first login)."""
     tenant_id = await tenant_id_by_slug(factory, tenant_slug)
-    generated = None
     async with tenant_session(factory, tenant_id) as session:
-        user = (
-            await session.execute(select(User).where(User.email == people.normalise_email(email)))
-        ).scalar_one_or_none()
-        if user is None:
-            if password is None:
-                generated = password = secrets.token_urlsafe(18)
-            user = await people.create_user(session, email, name, password)
-        if (await session.execute(select(Membership.id).where(Membership.user_id == user.id))).first():
-            raise ValueError(f"{email} is already in {tenant_slug}")
-        uri = None
-        if role in ROLES_REQUIRING_TOTP and user.totp_secret is None:
-            user.totp_secret = totp.new_secret()
-            uri = totp.provisioning_uri(user.totp_secret, user.email)
-        session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=role))
-        record(session, tenant_id, "user.add", "admin", object_type="User", object_ids=[user.id], detail=role)
-        return AddedUser(user.id, generated, uri)
+        try:
+            added = await add_member(session, tenant_id, email, name, role, password)
+        except AlreadyMember:
+            raise ValueError(f"{email} is already in {tenant_slug}") from None
+        record(session, tenant_id, "user.add", "admin", object_type="User", object_ids=[added.user_id], detail=role)
+        return added
 
 
 async def create_key(

@@ -23,6 +23,7 @@ from server.encounters import FeeCache
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
 from server.logs import quiet_parameter_loggers
 from server.mail import MailboxMailer
+from server.people import Outgoing
 from server.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from server.settings import Settings
 
@@ -33,7 +34,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     load_installed(settings.data_dir)
     engine = create_engine(settings)
     factory = create_session_factory(engine)
-    queue: JobQueue = ArqQueue(settings.redis_url) if settings.redis_url else InProcessQueue(factory)
+    mailer = MailboxMailer(settings.data_dir / "mailbox")
+    queue: JobQueue = (
+        ArqQueue(settings.redis_url)
+        if settings.redis_url
+        else InProcessQueue(factory, Outgoing(mailer, settings.public_url))
+    )
     limiter = (
         RedisRateLimiter(settings.redis_url, settings.rate_limit_per_minute)
         if settings.redis_url
@@ -43,7 +49,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         session_factory=factory,
         queue=queue,
         settings=settings,
-        mailer=MailboxMailer(settings.data_dir / "mailbox"),
+        mailer=mailer,
+        secret_box=settings.secret_box(),
         rate_limiter=limiter,
         key_cache=KeyCache(),
         fee_cache=FeeCache(),

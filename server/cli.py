@@ -135,7 +135,11 @@ def user() -> None:
     pass
 
 
-@user.command("add", help="Add a person to a clinic with a role (creating the account if new).")
+@user.command(
+    "add",
+    help="Add a person to a clinic with a role (creating the account if new; an existing account's "
+    "password and second factor are never touched).",
+)
 @click.argument("email")
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
 @click.option(
@@ -155,11 +159,10 @@ def user_add(email: str, tenant_slug: str, role: str, name: str | None, password
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"{email} is {role} of {tenant_slug}")
+    click.echo(f"{email} is {role} of {tenant_slug} (pending until they log in)")
     if result.generated_password:
         click.echo(f"password (shown once): {result.generated_password}")
-    if result.totp_uri:
-        click.echo(f"second factor (add to an authenticator app, shown once): {result.totp_uri}")
+    click.echo("roles that need a second factor enroll one at their first login")
 
 
 @main.group(help="API keys.")
@@ -305,15 +308,19 @@ def rules_explain(file: Path, encounter_file: Path, output_format: str) -> None:
         raise SystemExit(1)
 
 
-@main.group(help="Code sets: ICD-10-CM and HCPCS Level II releases, NCCI PTP, MUE and MPFS global days by "
-                  "effective date.")
+@main.group(
+    help="Code sets: ICD-10-CM and HCPCS Level II releases, NCCI PTP, MUE and MPFS global days by effective date."
+)
 def codesets() -> None:
     pass
 
 
-@codesets.command("load", help="Check and install a CMS file of KIND as CMS ships it: icd10cm (order or codes "
-                   "file), hcpcs (HCPC*_ANWEB.txt), ncci_ptp (practitioner PTP .txt), mue (practitioner services "
-                   ".csv), global_days (MPFS PPRRVU*.csv).")
+@codesets.command(
+    "load",
+    help="Check and install a CMS file of KIND as CMS ships it: icd10cm (order or codes "
+    "file), hcpcs (HCPC*_ANWEB.txt), ncci_ptp (practitioner PTP .txt), mue (practitioner services "
+    ".csv), global_days (MPFS PPRRVU*.csv).",
+)
 @click.argument("kind", type=click.Choice(CODESET_KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--effective", required=True, help="First date of service it applies to (YYYY-MM-DD).")

@@ -14,6 +14,7 @@ from rulebooks.engine import FeeSchedules
 from server.db import global_session, tenant_session
 from server.models import FeeScheduleEntry, Membership, Payer, RulebookRecord, Tenant, User
 from tenants.auth import create_user
+from tenants.base import utcnow
 from tenants.keys import IssuedKey, issue_api_key
 
 DEMO_SLUG = "demo"
@@ -102,7 +103,7 @@ async def _seed_demo_manager(session: AsyncSession, tenant_id: uuid.UUID) -> Non
     if user is None:
         user = await create_user(session, DEMO_MANAGER_EMAIL, "Pat Manager", DEMO_MANAGER_PASSWORD)
     if (await session.execute(select(Membership.id).where(Membership.user_id == user.id))).first() is None:
-        session.add(Membership(tenant_id=tenant_id, user_id=user.id, role="practice_manager"))
+        session.add(Membership(tenant_id=tenant_id, user_id=user.id, role="practice_manager", accepted_at=utcnow()))
 
 
 async def issue_demo_key(factory: async_sessionmaker[AsyncSession], name: str = "demo key") -> IssuedKey:

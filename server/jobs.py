@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.db import tenant_session
 from server.encounters import CODE_ENCOUNTER_JOB, code_stored_encounter
 from server.models import EncounterRecord, OutboxMessage
+from server.people import MAIL_INVITATION_JOB, Outgoing, send_invitation
 from tenants.base import utcnow
 from tenants.lookups import run_as_system
 
@@ -34,7 +35,23 @@ class JobQueue(Protocol):
     async def close(self) -> None: ...
 
 
-async def run_outbox_job(factory: async_sessionmaker[AsyncSession], outbox_id: uuid.UUID, tenant_id: uuid.UUID) -> str:
+async def _code_encounter(session: AsyncSession, subject_id: uuid.UUID, outgoing: Outgoing | None) -> None:
+    record = await session.get(EncounterRecord, subject_id)
+    if record is None:
+        raise LookupError("encounter of the outbox row is gone")
+    await code_stored_encounter(session, record)
+
+
+JobHandler = Callable[[AsyncSession, uuid.UUID, "Outgoing | None"], Awaitable[None]]
+JOBS: dict[str, JobHandler] = {CODE_ENCOUNTER_JOB: _code_encounter, MAIL_INVITATION_JOB: send_invitation}
+
+
+async def run_outbox_job(
+    factory: async_sessionmaker[AsyncSession],
+    outbox_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    outgoing: Outgoing | None = None,
+) -> str:
     """Run the job an outbox row names, inside its tenant; returns the final status. Idempotent."""
     async with tenant_session(factory, tenant_id) as session:
         message = await session.get(OutboxMessage, outbox_id)
@@ -45,16 +62,14 @@ async def run_outbox_job(factory: async_sessionmaker[AsyncSession], outbox_id: u
         job, subject_id = message.job, message.subject_id
     try:
         async with tenant_session(factory, tenant_id) as session:
-            if job != CODE_ENCOUNTER_JOB:
+            handler = JOBS.get(job)
+            if handler is None:
                 raise ValueError(f"unknown job {job!r}")
-            record = await session.get(EncounterRecord, subject_id)
-            if record is None:
-                raise LookupError("encounter of the outbox row is gone")
             message = await session.get(OutboxMessage, outbox_id, with_for_update=True)
             assert message is not None
             if message.status == "done":  # a concurrent run finished first
                 return "done"
-            await code_stored_encounter(session, record)
+            await handler(session, subject_id, outgoing)
             message.status = "done"
             message.attempts += 1
             message.finished_at = utcnow()
@@ -125,8 +140,9 @@ async def sweep_stale(
 class InProcessQueue:
     """The embedded mode's queue: the same job function, run as an asyncio task in the app."""
 
-    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, factory: async_sessionmaker[AsyncSession], outgoing: Outgoing | None = None) -> None:
         self._factory = factory
+        self._outgoing = outgoing
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: set[uuid.UUID] = set()
 
@@ -142,7 +158,7 @@ class InProcessQueue:
         try:
             for attempt in range(MAX_ATTEMPTS):
                 try:
-                    await run_outbox_job(self._factory, ref.outbox_id, ref.tenant_id)
+                    await run_outbox_job(self._factory, ref.outbox_id, ref.tenant_id, self._outgoing)
                     return
                 except RetryLater:
                     await asyncio.sleep(0.05 * (attempt + 1))

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenants.secrets import SecretBox
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "var"
 
@@ -31,6 +33,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     rate_limit_per_minute: int = 600
     cookie_secure: bool = True
+    totp_key: str | None = None
 
     @property
     def owner_database_url(self) -> str:
@@ -44,6 +47,25 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    def secret_box(self) -> SecretBox:
+        """What seals TOTP secrets at rest: CUTIS_TOTP_KEY; in development a key file kept in the data
+        folder (created once, readable by its owner only); production refuses to start without one."""
+        if self.totp_key:
+            return SecretBox(self.totp_key)
+        if self.is_production:
+            raise SystemExit("CUTIS_TOTP_KEY is required in production (it seals second-factor secrets at rest)")
+        path = self.data_dir / "totp.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first
+                pass
+            else:
+                with os.fdopen(descriptor, "w") as handle:
+                    handle.write(secrets.token_urlsafe(32))
+        return SecretBox(path.read_text().strip())
 
     @property
     def uses_redis(self) -> bool:
@@ -65,4 +87,5 @@ class Settings:
             public_url=env.get("CUTIS_PUBLIC_URL") or f"http://127.0.0.1:{int(env.get('CUTIS_PORT', defaults.port))}",
             cookie_secure=env.get("CUTIS_COOKIE_SECURE", "1") not in ("0", "false", "no"),
             rate_limit_per_minute=int(env.get("CUTIS_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute)),
+            totp_key=env.get("CUTIS_TOTP_KEY") or None,
         )

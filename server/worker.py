@@ -11,13 +11,17 @@ from server.codesets import load_installed
 from server.db import create_engine, create_session_factory
 from server.jobs import ArqQueue, RetryLater, redis_settings, run_outbox_job, sweep_stale
 from server.logs import quiet_parameter_loggers
+from server.mail import MailboxMailer
+from server.people import Outgoing
 from server.settings import Settings
 
 
 async def code_encounter(ctx: dict[str, Any], outbox_id: str, tenant_id: str) -> str:
     """arq entry point: ids only (no PHI in job arguments)."""
     try:
-        return await run_outbox_job(ctx["session_factory"], uuid.UUID(outbox_id), uuid.UUID(tenant_id))
+        return await run_outbox_job(
+            ctx["session_factory"], uuid.UUID(outbox_id), uuid.UUID(tenant_id), ctx.get("outgoing")
+        )
     except RetryLater as retry:
         raise Retry(defer=min(2**retry.attempts, 60)) from retry
 
@@ -37,6 +41,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         ctx["engine"] = create_engine(settings)
         ctx["session_factory"] = create_session_factory(ctx["engine"])
         ctx["queue"] = ArqQueue(settings.redis_url or "")
+        ctx["outgoing"] = Outgoing(MailboxMailer(settings.data_dir / "mailbox"), settings.public_url)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         await ctx["queue"].close()

@@ -1,7 +1,10 @@
 """People log in: password (Argon2id), lockout, TOTP for owners and reviewers, sessions, resets.
 
 Messages never tell whether an email exists: every failure reads the same, and an unknown
-email costs the same Argon2 verification as a wrong password.
+email costs the same Argon2 verification as a wrong password. A person enrolls their own second
+factor (never a clinic for them): the first login that needs one hands out a new secret after the
+password is right and opens no session until a code from it comes back. A session remembers
+whether it was opened with a second factor; roles that need one act only through such a session.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenants import totp
 from tenants.base import utcnow
 from tenants.keys import Principal, digest
-from tenants.lookups import memberships_of
+from tenants.lookups import Grant, memberships_of
 from tenants.models import LoginSession, PasswordResetToken, User
 from tenants.passwords import DUMMY_HASH, hash_password, verify_password
 from tenants.roles import ROLE_PERMISSIONS, ROLES_REQUIRING_TOTP
+from tenants.secrets import SecretBox
+
+TOTP_PURPOSE = "users.totp_secret"
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
@@ -29,9 +35,17 @@ SESSION_LIFETIME = dt.timedelta(hours=12)
 RESET_LIFETIME = dt.timedelta(hours=1)
 LOGIN_FAILED = "The email or password is not right, or the account is locked for a while after repeated failures."
 RESET_SENT = "If that email belongs to an account, a reset link is on its way."
+ENROLL = (
+    "Your role needs a second factor: add this key to your authenticator app, "
+    "then log in again with the 6-digit code it shows."
+)
+INVITATION_NEEDS_SECOND_FACTOR = (
+    "a clinic added you with a role that needs a second factor: add this key to your authenticator "
+    "app and log in again with its code to accept"
+)
+SECOND_FACTOR_NEEDED = "your role needs a session opened with your second factor: log out and log in with your code"
 
 SendMail = Callable[[str, str, str], Awaitable[None]]
-
 
 
 def normalise_email(email: str) -> str:
@@ -46,17 +60,30 @@ class LoginOutcome:
     session_token: str | None = None
     csrf_token: str | None = None
     totp_required: bool = False
+    totp_enrollment_uri: str | None = None
+    second_factor: bool = False
 
 
 async def create_user(
-    session: AsyncSession, email: str, name: str, password: str, *, vendor_staff: bool = False, with_totp: bool = False
+    session: AsyncSession,
+    email: str,
+    name: str,
+    password: str,
+    *,
+    vendor_staff: bool = False,
+    totp_secret: str | None = None,
+    box: SecretBox | None = None,
 ) -> User:
+    """A new account; `totp_secret` (sealed with `box`) enrolls a second factor at once (tests, seeding)."""
+    if totp_secret is not None and box is None:
+        raise ValueError("a TOTP secret is stored sealed: give the box")
     user = User(
         email=normalise_email(email),
         name=name,
         password_hash=hash_password(password),
         is_vendor_staff=vendor_staff,
-        totp_secret=totp.new_secret() if with_totp else None,
+        totp_secret=box.seal(totp_secret, TOTP_PURPOSE) if box and totp_secret else None,
+        totp_enrolled_at=utcnow() if totp_secret else None,
     )
     session.add(user)
     await session.flush()
@@ -64,8 +91,15 @@ async def create_user(
 
 
 async def login(
-    session: AsyncSession, email: str, password: str, totp_code: str | None = None, *, now: dt.datetime | None = None
+    session: AsyncSession,
+    email: str,
+    password: str,
+    totp_code: str | None = None,
+    *,
+    box: SecretBox,
+    now: dt.datetime | None = None,
 ) -> LoginOutcome:
+    """Check the credentials; a session only for a person with at least one clinic (fail closed)."""
     now = now or utcnow()
     user = (await session.execute(select(User).where(User.email == normalise_email(email)))).scalar_one_or_none()
     if user is None:
@@ -76,33 +110,87 @@ async def login(
         if not locked:
             await _count_failure(session, user, now)
         return LoginOutcome(False, LOGIN_FAILED, user_id=user.id)
-    roles = {role for _, role in await memberships_of(session, user.id)}
-    if roles & ROLES_REQUIRING_TOTP:
-        if user.totp_secret is None:
-            return LoginOutcome(
-                False,
-                "Your role needs a second factor, and none is enrolled: ask an owner to enroll one for you.",
-                user_id=user.id,
-            )
-        if not totp_code:
-            return LoginOutcome(
-                False, "Enter the 6-digit code from your authenticator app.", user_id=user.id, totp_required=True
-            )
-        step = totp.verify(user.totp_secret, totp_code, now=now.timestamp(), last_used_step=user.last_totp_step)
-        if step is None:
-            await _count_failure(session, user, now)
-            return LoginOutcome(
-                False, "That code is not right or was already used.", user_id=user.id, totp_required=True
-            )
-        user.last_totp_step = step
+    grants = await memberships_of(session, user.id)
+    if not grants:
+        return LoginOutcome(False, LOGIN_FAILED, user_id=user.id)
+    second_factor_at, offer = None, None
+    if totp_code or _second_factor_required(user, grants):
+        refused = await _check_second_factor(session, user, totp_code, box, now)
+        if refused is not None:
+            return refused
+        second_factor_at = now
+    elif any(g.role in ROLES_REQUIRING_TOTP for g in grants):
+        # Another clinic's invitation needs a second factor: offered, not forced (it waits pending).
+        offer = await _enrollment_uri(session, user, box)
     user.failed_logins = 0
     user.locked_until = None
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     session.add(
-        LoginSession(token_sha256=digest(token), csrf_token=csrf, user_id=user.id, expires_at=now + SESSION_LIFETIME)
+        LoginSession(
+            token_sha256=digest(token),
+            csrf_token=csrf,
+            user_id=user.id,
+            expires_at=now + SESSION_LIFETIME,
+            second_factor_at=second_factor_at,
+        )
     )
     await session.flush()
-    return LoginOutcome(True, "logged in", user_id=user.id, session_token=token, csrf_token=csrf)
+    return LoginOutcome(
+        True,
+        "logged in" if offer is None else "logged in; " + INVITATION_NEEDS_SECOND_FACTOR,
+        user_id=user.id,
+        session_token=token,
+        csrf_token=csrf,
+        totp_enrollment_uri=offer,
+        second_factor=second_factor_at is not None,
+    )
+
+
+def _second_factor_required(user: User, grants: list[Grant]) -> bool:
+    """Once enrolled, always; else when a clinic the person works in needs it, or when the only way
+    in is an invitation whose role needs it. Another clinic's invitation alone never locks anyone out."""
+    if user.totp_enrolled_at is not None:
+        return True
+    accepted = [g for g in grants if g.accepted]
+    considered = accepted or grants
+    return any(g.role in ROLES_REQUIRING_TOTP for g in considered)
+
+
+async def _enrollment_uri(session: AsyncSession, user: User, box: SecretBox) -> str:
+    """A second-factor key in enrollment (made once, kept until confirmed by a first code)."""
+    if user.totp_secret is None:
+        user.totp_secret = box.seal(totp.new_secret(), TOTP_PURPOSE)
+        await session.flush()
+    return totp.provisioning_uri(box.open(user.totp_secret, TOTP_PURPOSE), user.email)
+
+
+async def _check_second_factor(
+    session: AsyncSession, user: User, totp_code: str | None, box: SecretBox, now: dt.datetime
+) -> LoginOutcome | None:
+    """None when the code is right; else the refusal. Enrolls on the way when none is confirmed yet."""
+    enrolling = user.totp_enrolled_at is None
+    uri = await _enrollment_uri(session, user, box) if enrolling else None
+    assert user.totp_secret is not None
+    secret = box.open(user.totp_secret, TOTP_PURPOSE)
+    if not totp_code:
+        message = ENROLL if enrolling else "Enter the 6-digit code from your authenticator app."
+        return LoginOutcome(False, message, user_id=user.id, totp_required=True, totp_enrollment_uri=uri)
+    step = totp.verify(secret, totp_code, now=now.timestamp(), last_used_step=user.last_totp_step)
+    if step is None:
+        await _count_failure(session, user, now)
+        return LoginOutcome(
+            False,
+            "That code is not right or was already used.",
+            user_id=user.id,
+            totp_required=True,
+            totp_enrollment_uri=uri,
+        )
+    user.last_totp_step = step
+    if enrolling:
+        user.totp_enrolled_at = now
+    if SecretBox.needs_resealing(user.totp_secret):
+        user.totp_secret = box.seal(secret, TOTP_PURPOSE)
+    return None
 
 
 async def _count_failure(session: AsyncSession, user: User, now: dt.datetime) -> None:
@@ -110,7 +198,17 @@ async def _count_failure(session: AsyncSession, user: User, now: dt.datetime) ->
     if user.failed_logins >= MAX_FAILED_LOGINS:
         user.locked_until = now + LOCKOUT
         user.failed_logins = 0
+        await end_sessions(session, user.id, now)
     await session.flush()
+
+
+async def end_sessions(session: AsyncSession, user_id: uuid.UUID, now: dt.datetime) -> None:
+    """End every live session of a person (lockout, password reset)."""
+    await session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
 
 
 async def session_user(
@@ -146,9 +244,15 @@ class NotGranted(Exception):
     """The named clinic is not one of the person's clinics."""
 
 
-async def user_principal(session: AsyncSession, user: User, requested_tenant: uuid.UUID | None) -> Principal:
-    """The principal for a person in one clinic: the one they named (X-Cutis-Tenant) or their only one."""
-    memberships = dict(await memberships_of(session, user.id))
+async def user_principal(
+    session: AsyncSession, user: User, login_session: LoginSession, requested_tenant: uuid.UUID | None
+) -> Principal:
+    """The principal for a person in one clinic: the one they named (X-Cutis-Tenant) or their only one.
+
+    A role that needs a second factor grants nothing through a session opened without one (a person
+    promoted since they logged in with a password alone must log in again with their code).
+    """
+    memberships = {g.tenant_id: g.role for g in await memberships_of(session, user.id) if g.accepted}
     if requested_tenant is not None:
         if requested_tenant not in memberships:
             raise NotGranted("no grant for that clinic")
@@ -159,25 +263,39 @@ async def user_principal(session: AsyncSession, user: User, requested_tenant: uu
             raise NoTenantChosen("choose a clinic with the X-Cutis-Tenant header")
         tenant = candidates[0]
     role = memberships[tenant]
+    if role in ROLES_REQUIRING_TOTP and login_session.second_factor_at is None:
+        return Principal(tenant_id=tenant, user_id=user.id, role=role, second_factor_missing=True)
     return Principal(tenant_id=tenant, user_id=user.id, role=role, permissions=ROLE_PERMISSIONS[role])
 
 
-async def request_password_reset(session: AsyncSession, email: str, send_mail: SendMail, reset_url: str) -> str:
-    """Mail a single-use, expiring reset link if the email is known; the answer is the same either way."""
+async def issue_reset_token(session: AsyncSession, user_id: uuid.UUID, lifetime: dt.timedelta = RESET_LIFETIME) -> str:
+    """A single-use, expiring token to choose a password with; only its digest is stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(PasswordResetToken(token_sha256=digest(token), user_id=user_id, expires_at=utcnow() + lifetime))
+    await session.flush()
+    return token
+
+
+async def request_password_reset(
+    session: AsyncSession, email: str, send_mail: SendMail, reset_url: str
+) -> tuple[str, Callable[[], Awaitable[None]] | None]:
+    """The answer (the same whether the email is known or not) and, if it is, the mail to send
+    once the token has committed (a rolled-back operation mails nothing)."""
     user = (await session.execute(select(User).where(User.email == normalise_email(email)))).scalar_one_or_none()
-    if user is not None and user.disabled_at is None:
-        token = secrets.token_urlsafe(32)
-        session.add(
-            PasswordResetToken(token_sha256=digest(token), user_id=user.id, expires_at=utcnow() + RESET_LIFETIME)
-        )
-        await session.flush()
+    if user is None or user.disabled_at is not None:
+        return RESET_SENT, None
+    token = await issue_reset_token(session, user.id)
+    address = user.email
+
+    async def send() -> None:
         await send_mail(
-            user.email,
+            address,
             "Reset your cutis password",
             f"Open this link within an hour to choose a new password:\n{reset_url}?token={token}\n"
             "If you did not ask for this, ignore this message.",
         )
-    return RESET_SENT
+
+    return RESET_SENT, send
 
 
 class ResetRefused(Exception):
@@ -197,11 +315,7 @@ async def reset_password(session: AsyncSession, token: str, new_password: str) -
     user.failed_logins = 0
     user.locked_until = None
     found.used_at = now
-    await session.execute(
-        update(LoginSession)
-        .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
-        .values(ended_at=now)
-    )
+    await end_sessions(session, user.id, now)
     await session.flush()
     return user.id
 

@@ -32,6 +32,8 @@ class Principal:
     user_id: uuid.UUID | None = None
     role: str | None = None
     permissions: frozenset[Permission] = frozenset()
+    # a role that needs a second factor, through a session opened without one: it grants nothing
+    second_factor_missing: bool = False
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions

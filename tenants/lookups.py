@@ -46,19 +46,37 @@ async def api_key_by_prefix(session: AsyncSession, prefix: str) -> KeyRecord | N
     return KeyRecord(key.id, key.tenant_id, key.secret_sha256, key.scopes, key.expires_at, key.revoked_at)
 
 
-async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
-    """(tenant id, role) for every clinic this person belongs to or is granted."""
+@dataclass(frozen=True)
+class Grant:
+    """A person's role in one clinic; a pending one (added, not yet logged in since) grants nothing."""
+
+    tenant_id: uuid.UUID
+    role: str
+    accepted: bool
+
+
+async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[Grant]:
+    """Every clinic this person belongs to, is granted, or was added to and has not yet accepted."""
     if _is_postgres(session):
         rows = (await session.execute(text("SELECT * FROM cutis_memberships_of(:u)"), {"u": user_id})).all()
-        return [(uuid.UUID(str(tenant)), role) for tenant, role in rows]
+        return [Grant(uuid.UUID(str(tenant)), role, bool(accepted)) for tenant, role, accepted in rows]
     session.info[SYSTEM_KEY] = True
     try:
         rows = (
-            await session.execute(select(Membership.tenant_id, Membership.role).where(Membership.user_id == user_id))
+            await session.execute(
+                select(Membership.tenant_id, Membership.role, Membership.accepted_at).where(
+                    Membership.user_id == user_id
+                )
+            )
         ).all()
     finally:
         session.info.pop(SYSTEM_KEY, None)
-    return [(tenant, role) for tenant, role in rows]
+    return [Grant(tenant, role, accepted_at is not None) for tenant, role, accepted_at in rows]
+
+
+async def accepted_memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """(tenant id, role) of the memberships that grant something."""
+    return [(grant.tenant_id, grant.role) for grant in await memberships_of(session, user_id) if grant.accepted]
 
 
 async def run_as_system(session: AsyncSession, statement):

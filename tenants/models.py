@@ -41,6 +41,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
     totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)  # sealed (tenants.secrets)
+    totp_enrolled_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # confirmed by a first code
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_totp_step: Mapped[int | None] = mapped_column(default=None)
@@ -61,7 +62,7 @@ class Membership(TenantScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Pending until the person logs in: the clinic sees the name it typed, not the account's.
     invited_name: Mapped[str | None] = mapped_column(String(200), default=None)
-    accepted_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class ApiKey(TenantScoped, Base):

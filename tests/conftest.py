@@ -105,6 +105,7 @@ def redis_url() -> str:
 @pytest.fixture
 def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
     from server.settings import Settings
+    from tests.factories import TOTP_KEY
 
     def make(database_url: str, redis_url: str | None = None) -> Settings:
         return Settings(
@@ -113,6 +114,7 @@ def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
             data_dir=tmp_path,
             secret_key="test-secret",
             web_dist=tmp_path / "no-web",
+            totp_key=TOTP_KEY,
         )
 
     return make

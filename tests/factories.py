@@ -13,10 +13,14 @@ from server.demo import DATA_DIR, demo_fee_rows
 from server.models import FeeScheduleEntry, Payer
 from tenants import totp
 from tenants.auth import create_user
+from tenants.base import utcnow
 from tenants.keys import issue_api_key
 from tenants.models import Membership, Tenant
+from tenants.roles import ROLES_REQUIRING_TOTP
+from tenants.secrets import SecretBox
 
 PASSWORD = "correct horse battery staple"
+TOTP_KEY = "test key that seals second factors"  # the tests' Settings.totp_key (tests/conftest.py)
 
 
 @dataclass
@@ -47,15 +51,12 @@ async def make_clinic(factory: Any, name: str = "clinic", roles: tuple[str, ...]
         clinic.key = (await issue_api_key(session, tenant_id, "test key")).plaintext
         for role in roles:
             email = f"{role}-{uuid.uuid4().hex[:6]}@{tenant.slug}.test"
+            secret = totp.new_secret() if role in ROLES_REQUIRING_TOTP else None
             user = await create_user(
-                session,
-                email,
-                role.replace("_", " ").title(),
-                PASSWORD,
-                with_totp=role in ("owner", "compliance_reviewer"),
+                session, email, role.replace("_", " ").title(), PASSWORD, totp_secret=secret, box=SecretBox(TOTP_KEY)
             )
-            session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=role))
-            clinic.people[role] = (email, user.totp_secret)
+            session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=role, accepted_at=utcnow()))
+            clinic.people[role] = (email, secret)
     return clinic
 
 

@@ -5,7 +5,9 @@
 - login_sessions.second_factor_at: when the session was opened with a TOTP code; roles that need
   a second factor act only through such a session.
 - users.totp_secret holds the secret sealed with a key from settings (longer than the plain
-  base32 secret).
+  base32 secret); users.totp_enrolled_at is set when the person confirmed it with a first code
+  (a secret without it is an enrollment in progress, which the person started themselves).
+- cutis_memberships_of also says whether each membership is accepted (PostgreSQL).
 
 Revision ID: 0007
 Revises: 0006
@@ -32,10 +34,34 @@ def upgrade() -> None:
         batch.add_column(sa.Column("second_factor_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("users") as batch:
         batch.alter_column("totp_secret", type_=sa.String(length=255), existing_nullable=True)
+        batch.add_column(sa.Column("totp_enrolled_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE users SET totp_enrolled_at = created_at WHERE totp_secret IS NOT NULL")
+    if op.get_bind().dialect.name == "postgresql":
+        _memberships_function(with_acceptance=True)
+
+
+def _memberships_function(*, with_acceptance: bool) -> None:
+    accepted = ", accepted boolean" if with_acceptance else ""
+    accepted_value = ", accepted_at IS NOT NULL" if with_acceptance else ""
+    op.execute("DROP FUNCTION IF EXISTS cutis_memberships_of(uuid)")
+    op.execute(
+        f"""
+        CREATE FUNCTION cutis_memberships_of(person uuid)
+        RETURNS TABLE (tenant_id uuid, role text{accepted})
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+          SELECT tenant_id, role{accepted_value} FROM memberships WHERE user_id = person
+        $$
+        """
+    )
+    op.execute("REVOKE ALL ON FUNCTION cutis_memberships_of(uuid) FROM PUBLIC")
+    op.execute("GRANT EXECUTE ON FUNCTION cutis_memberships_of(uuid) TO cutis_app")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _memberships_function(with_acceptance=False)
     with op.batch_alter_table("users") as batch:
+        batch.drop_column("totp_enrolled_at")
         batch.alter_column("totp_secret", type_=sa.String(length=64), existing_nullable=True)
     with op.batch_alter_table("login_sessions") as batch:
         batch.drop_column("second_factor_at")

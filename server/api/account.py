@@ -13,9 +13,10 @@ from server.api.common import InvalidInput, context
 from server.api.identity import SESSION_COOKIE
 from server.api.ids import to_global_id
 from server.db import tenant_session
+from server.people import accept_invitations
 from tenants import audit
 from tenants import auth as people
-from tenants.lookups import memberships_of
+from tenants.lookups import accepted_memberships_of
 from tenants.models import Tenant, User
 from tenants.passwords import WeakPassword
 
@@ -39,6 +40,9 @@ class Me:
     role: str | None
     permissions: list[str]
     api_key_id: strawberry.ID | None
+    second_factor_needed: bool = strawberry.field(
+        description="Your role in this clinic needs a session opened with your second factor: log in again."
+    )
 
 
 @strawberry.type
@@ -47,6 +51,10 @@ class LoginResult:
     message: str
     totp_required: bool
     csrf_token: str | None
+    totp_enrollment_uri: str | None = strawberry.field(
+        description="Your role needs a second factor and none is enrolled: add this otpauth:// key to an "
+        "authenticator app and log in again with its code. Given only after the password was right."
+    )
 
 
 @strawberry.type
@@ -70,7 +78,7 @@ async def _audit_auth(info: Info, user_id: uuid.UUID | None, action: str, outcom
 
     async def write() -> None:
         async with factory() as session, session.begin():
-            tenants = [tenant for tenant, _ in await memberships_of(session, user_id)]
+            tenants = [tenant for tenant, _ in await accepted_memberships_of(session, user_id)]
         for tenant_id in tenants:
             async with tenant_session(factory, tenant_id) as session:
                 audit.record(
@@ -124,7 +132,7 @@ class AccountQueries:
             async with ctx.lock:
                 session = await ctx.session()
                 user = await session.get(User, ctx.user_id)
-                pairs = await memberships_of(session, ctx.user_id)
+                pairs = await accepted_memberships_of(session, ctx.user_id)
                 names = dict(
                     (
                         await session.execute(
@@ -151,6 +159,7 @@ class AccountQueries:
             api_key_id=strawberry.ID(to_global_id("ApiKey", principal.api_key_id))
             if principal and principal.api_key_id
             else None,
+            second_factor_needed=bool(principal and principal.second_factor_missing),
         )
 
 
@@ -160,12 +169,25 @@ class AccountMutations:
     async def login(self, info: Info, email: str, password: str, totp_code: str | None = None) -> LoginResult:
         ctx = context(info)
         async with ctx.lock:
-            outcome = await people.login(await ctx.session(), email, password, totp_code)
+            outcome = await people.login(await ctx.session(), email, password, totp_code, box=ctx.services.secret_box)
         if outcome.ok and outcome.session_token and outcome.csrf_token:
-            _set_cookies(info, outcome.session_token, outcome.csrf_token)
+            token, csrf, user_id = outcome.session_token, outcome.csrf_token, outcome.user_id
+            second_factor = outcome.second_factor
+            assert user_id is not None
+
+            async def start_session() -> None:
+                """Only a committed session gets its cookies; then the person accepts pending clinics."""
+                _set_cookies(info, token, csrf)
+                await accept_invitations(ctx.services.session_factory, user_id, second_factor=second_factor)
+
+            ctx.after_commit.append(start_session)
         await _audit_auth(info, outcome.user_id, "login", "ok" if outcome.ok else "refused")
         return LoginResult(
-            ok=outcome.ok, message=outcome.message, totp_required=outcome.totp_required, csrf_token=outcome.csrf_token
+            ok=outcome.ok,
+            message=outcome.message,
+            totp_required=outcome.totp_required,
+            csrf_token=outcome.csrf_token,
+            totp_enrollment_uri=outcome.totp_enrollment_uri,
         )
 
     @strawberry.mutation(description="End this browser session.")
@@ -185,9 +207,11 @@ class AccountMutations:
     async def request_password_reset(self, info: Info, email: str) -> ResetRequested:
         ctx = context(info)
         async with ctx.lock:
-            message = await people.request_password_reset(
+            message, send = await people.request_password_reset(
                 await ctx.session(), email, ctx.services.mailer.send, ctx.services.settings.public_url + "/reset"
             )
+        if send is not None:
+            ctx.after_commit.append(send)
         return ResetRequested(message=message)
 
     @strawberry.mutation(description="Choose a new password with a reset token; ends every session of that person.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from typing import Annotated
 
 import strawberry
@@ -12,19 +11,21 @@ from strawberry.types import Info
 
 from server.api.common import Forbidden, InvalidInput, Node, NotFoundError, allowed, context, require
 from server.api.ids import from_global_id, to_global_id
-from tenants import auth as people
-from tenants import totp
+from server.jobs import OutboxRef
+from server.people import AlreadyMember, add_member, invitation_outbox
+from tenants.auth import normalise_email
 from tenants.keys import issue_api_key
 from tenants.models import ROLES, ApiKey, Membership, User
-from tenants.roles import ROLES_REQUIRING_TOTP, Permission, parse_scopes
+from tenants.roles import Permission, parse_scopes
 
 
 @strawberry.type
 class ClinicUser(Node):
     email: str
-    name: str
+    name: str = strawberry.field(description="While pending, the name your clinic typed when adding them.")
     role: str
-    second_factor_enrolled: bool
+    second_factor_enrolled: bool = strawberry.field(description="Always false while pending.")
+    pending: bool = strawberry.field(description="Added, and not logged in since: the role grants nothing yet.")
 
 
 @strawberry.type
@@ -62,7 +63,8 @@ class UserAdded:
     user: ClinicUser
     invitation_sent: bool
     totp_provisioning_uri: str | None = strawberry.field(
-        description="For roles that need a second factor: hand it to the person out of band, once."
+        description="Always null: a person enrolls their own second factor when they log in.",
+        deprecation_reason="People enroll their own second factor at login (LoginResult.totpEnrollmentUri).",
     )
 
 
@@ -80,13 +82,16 @@ ChangeRoleResult = Annotated[
 RemoveUserResult = Annotated[Removed | NotFoundError | Forbidden, strawberry.union("RemoveUserResult")]
 
 
-def _user(user: User, role: str) -> ClinicUser:
+def _user(user: User, membership: Membership) -> ClinicUser:
+    """A person as their clinic sees them: a pending member shows only what the clinic typed."""
+    pending = membership.accepted_at is None
     return ClinicUser(
         id=strawberry.ID(to_global_id("User", user.id)),
         email=user.email,
-        name=user.name,
-        role=role,
-        second_factor_enrolled=user.totp_secret is not None,
+        name=membership.invited_name or user.name if pending else user.name,
+        role=membership.role,
+        second_factor_enrolled=not pending and user.totp_enrolled_at is not None,
+        pending=pending,
     )
 
 
@@ -99,10 +104,10 @@ class AdminQueries:
         async with ctx.lock:
             rows = (
                 await (await ctx.session()).execute(
-                    select(User, Membership.role).join(Membership, Membership.user_id == User.id).order_by(User.email)
+                    select(User, Membership).join(Membership, Membership.user_id == User.id).order_by(User.email)
                 )
             ).all()
-        return [_user(user, role) for user, role in rows]
+        return [_user(user, membership) for user, membership in rows]
 
     @strawberry.field(description="Your clinic's API keys (never their secrets).")
     async def api_keys(self, info: Info) -> list[ApiKeyInfo]:
@@ -115,7 +120,11 @@ class AdminQueries:
 
 @strawberry.type
 class AdminMutations:
-    @strawberry.mutation(description="Add a person to your clinic with a role; a new person gets a set-password mail.")
+    @strawberry.mutation(
+        description="Add a person to your clinic with a role. They are mailed a link; the membership "
+        "is pending until they log in (roles that need a second factor enroll one then). The reply is "
+        "the same whether or not the email already has an account."
+    )
     async def add_user(self, info: Info, email: str, name: str, role: str) -> AddUserResult:
         ctx = context(info)
         principal = allowed(info, Permission.USERS_ADMIN)
@@ -127,34 +136,24 @@ class AdminMutations:
             return InvalidInput.single("email", "not an email address")
         async with ctx.lock:
             session = await ctx.session()
-            user = (
-                await session.execute(select(User).where(User.email == people.normalise_email(email)))
-            ).scalar_one_or_none()
-            invited = user is None
-            if user is None:
-                user = await people.create_user(session, email, name, secrets.token_urlsafe(24))
-            existing = (
-                await session.execute(select(Membership).where(Membership.user_id == user.id))
-            ).scalar_one_or_none()
-            if existing is not None:
-                return InvalidInput.single("email", "this person is already in your clinic")
-            uri = None
-            if role in ROLES_REQUIRING_TOTP and user.totp_secret is None:
-                user.totp_secret = totp.new_secret()
-                uri = totp.provisioning_uri(user.totp_secret, user.email)
-            session.add(Membership(tenant_id=principal.tenant_id, user_id=user.id, role=role))
-            if invited:
-                await people.request_password_reset(
-                    session, user.email, ctx.services.mailer.send, ctx.services.settings.public_url + "/reset"
-                )
-            else:
-                await ctx.services.mailer.send(
-                    user.email, "You were added to a clinic on cutis", "Log in with your existing password to see it."
-                )
+            try:
+                added = await add_member(session, principal.tenant_id, email, name, role)
+            except AlreadyMember as error:
+                return InvalidInput.single("email", str(error))
+            message = invitation_outbox(principal.tenant_id, added.membership_id)
+            session.add(message)
             await session.flush()
-            await ctx.audit("user.add", "admin", object_type="User", object_ids=[user.id], detail=role)
-        # Always "sent": whether the person already had an account elsewhere is not this clinic's business.
-        return UserAdded(user=_user(user, role), invitation_sent=True, totp_provisioning_uri=uri)
+            ctx.relay_after_commit.append(OutboxRef(message.id, principal.tenant_id))
+            await ctx.audit("user.add", "admin", object_type="User", object_ids=[added.user_id], detail=role)
+        invited = ClinicUser(
+            id=strawberry.ID(to_global_id("User", added.user_id)),
+            email=normalise_email(email),
+            name=name,
+            role=role,
+            second_factor_enrolled=False,
+            pending=True,
+        )
+        return UserAdded(user=invited, invitation_sent=True, totp_provisioning_uri=None)
 
     @strawberry.mutation(description="Change a person's role in your clinic.")
     async def change_user_role(self, info: Info, id: strawberry.ID, role: str) -> ChangeRoleResult:
@@ -183,7 +182,7 @@ class AdminMutations:
             membership, user = found
             membership.role = role
             await ctx.audit("user.role", "admin", object_type="User", object_ids=[user.id], detail=role)
-        return _user(user, role)
+        return _user(user, membership)
 
     @strawberry.mutation(description="Remove a person from your clinic (their account stays for other clinics).")
     async def remove_user(self, info: Info, id: strawberry.ID) -> RemoveUserResult:

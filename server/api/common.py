@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from server.api.context import CutisContext
 from server.errors import InputInvalid
+from tenants.auth import SECOND_FACTOR_NEEDED
 from tenants.keys import Principal
 from tenants.roles import Permission
 
@@ -137,6 +138,8 @@ def allowed(info: Info, permission: Permission) -> Principal | Forbidden:
     principal = context(info).require_principal()
     if principal.can(permission):
         return principal
+    if principal.second_factor_missing:
+        return Forbidden(message=SECOND_FACTOR_NEEDED, permission=permission.value)
     return Forbidden(message=f"your role or key does not allow {permission.value}", permission=permission.value)
 
 

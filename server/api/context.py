@@ -30,6 +30,7 @@ class Services:
     queue: JobQueue
     settings: Any
     mailer: Any = None
+    secret_box: Any = None
     rate_limiter: Any = None
     key_cache: Any = None
     fee_cache: Any = None

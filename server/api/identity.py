@@ -120,7 +120,7 @@ async def _identify_person(services: Any, login_token: str, headers: Any) -> Ide
         if requested is False or requested is True:
             return Identity(user_id=user.id, login_token=login_token, problem="X-Cutis-Tenant is not a clinic id")
         try:
-            principal = await user_principal(session, user, requested or None)
+            principal = await user_principal(session, user, login_session, requested or None)
         except NoTenantChosen as error:
             return Identity(user_id=user.id, login_token=login_token, problem=str(error))
         except NotGranted as error:

@@ -78,7 +78,7 @@ class NodeQuery:
             if model is User:
                 found = (
                     await session.execute(
-                        select(User, Membership.role)
+                        select(User, Membership)
                         .join(Membership, Membership.user_id == User.id)
                         .where(User.id == object_id)
                     )

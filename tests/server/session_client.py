@@ -7,7 +7,7 @@ from typing import Any
 from tests.factories import PASSWORD, current_code
 
 LOGIN = """mutation Login($email: String!, $password: String!, $totp: String) {
-  login(email: $email, password: $password, totpCode: $totp) { ok message totpRequired csrfToken }
+  login(email: $email, password: $password, totpCode: $totp) { ok message totpRequired csrfToken totpEnrollmentUri }
 }"""
 
 
