@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from server.api.common import Forbidden, InvalidInput, Node, NotFoundError, allowed, context, require
+from server.api.common import Forbidden, InvalidInput, Node, NotFoundError, RolledBack, allowed, context, require
 from server.api.ids import from_global_id, to_global_id
 from server.jobs import OutboxRef
 from server.people import AlreadyMember, add_member, invitation_outbox
@@ -73,13 +73,15 @@ class Removed:
     id: strawberry.ID
 
 
-AddUserResult = Annotated[UserAdded | InvalidInput | Forbidden, strawberry.union("AddUserResult")]
-CreateKeyResult = Annotated[CreatedApiKey | InvalidInput | Forbidden, strawberry.union("CreateApiKeyResult")]
-RevokeKeyResult = Annotated[ApiKeyInfo | NotFoundError | Forbidden, strawberry.union("RevokeApiKeyResult")]
-ChangeRoleResult = Annotated[
-    ClinicUser | NotFoundError | InvalidInput | Forbidden, strawberry.union("ChangeRoleResult")
+AddUserResult = Annotated[UserAdded | InvalidInput | Forbidden | RolledBack, strawberry.union("AddUserResult")]
+CreateKeyResult = Annotated[
+    CreatedApiKey | InvalidInput | Forbidden | RolledBack, strawberry.union("CreateApiKeyResult")
 ]
-RemoveUserResult = Annotated[Removed | NotFoundError | Forbidden, strawberry.union("RemoveUserResult")]
+RevokeKeyResult = Annotated[ApiKeyInfo | NotFoundError | Forbidden | RolledBack, strawberry.union("RevokeApiKeyResult")]
+ChangeRoleResult = Annotated[
+    ClinicUser | NotFoundError | InvalidInput | Forbidden | RolledBack, strawberry.union("ChangeRoleResult")
+]
+RemoveUserResult = Annotated[Removed | NotFoundError | Forbidden | RolledBack, strawberry.union("RemoveUserResult")]
 
 
 def _user(user: User, membership: Membership) -> ClinicUser:

@@ -11,7 +11,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from server.api.common import Forbidden, InvalidInput, Node, allowed, context, require
+from server.api.common import Forbidden, InvalidInput, Node, RolledBack, allowed, context, require
 from server.api.ids import to_global_id
 from server.models import FeeScheduleEntry, Payer
 from tenants.models import Tenant
@@ -84,8 +84,8 @@ class Clinic(Node):
         return [Fee(schedule=schedule, code=row.code, fee=str(row.fee)) for row in rows]
 
 
-SavePayerResult = Annotated[PayerInfo | InvalidInput | Forbidden, strawberry.union("SavePayerResult")]
-SetFeeResult = Annotated[Fee | InvalidInput | Forbidden, strawberry.union("SetFeeResult")]
+SavePayerResult = Annotated[PayerInfo | InvalidInput | Forbidden | RolledBack, strawberry.union("SavePayerResult")]
+SetFeeResult = Annotated[Fee | InvalidInput | Forbidden | RolledBack, strawberry.union("SetFeeResult")]
 
 
 @strawberry.enum

@@ -51,6 +51,20 @@ class InvalidInput:
         return cls(message=message, fields=[FieldProblem(path=path, message=message)])
 
 
+ROLLED_BACK = (
+    "nothing was stored: another operation in this document failed, and one document is one transaction; "
+    "send this operation again"
+)
+
+
+@strawberry.type(
+    description="This operation succeeded on its own, but another in the same document failed, so the "
+    "whole document was rolled back: nothing of it was stored, no secret it returned exists."
+)
+class RolledBack:
+    message: str
+
+
 @strawberry.type(description="No such object in your clinic (it may exist elsewhere; you cannot know).")
 class NotFoundError:
     message: str

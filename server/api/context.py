@@ -49,6 +49,8 @@ class CutisContext(BaseContext, kw_only=True):
     relay_after_commit: list[OutboxRef] = msgspec.field(default_factory=list)
     after_commit: list[Any] = msgspec.field(default_factory=list)
     failed: bool = False
+    # (response key, field node, fragments) of each mutation that answered success, in order
+    succeeded: list[Any] = msgspec.field(default_factory=list)
 
     def require_principal(self) -> Principal:
         if self.principal is None:

@@ -20,6 +20,7 @@ from server.api.common import (
     InvalidInput,
     Node,
     NotFoundError,
+    RolledBack,
     allowed,
     connection,
     context,
@@ -189,10 +190,10 @@ class AnsweredQuery:
 
 CheckDocumentationResult = Annotated[DocumentationCheck | InvalidInput, strawberry.union("CheckDocumentationResult")]
 AnswerQueryResult = Annotated[
-    AnsweredQuery | InvalidInput | NotFoundError | Forbidden, strawberry.union("AnswerQueryResult")
+    AnsweredQuery | InvalidInput | NotFoundError | Forbidden | RolledBack, strawberry.union("AnswerQueryResult")
 ]
 WithdrawQueryResult = Annotated[
-    ProviderQuery | InvalidInput | NotFoundError | Forbidden, strawberry.union("WithdrawQueryResult")
+    ProviderQuery | InvalidInput | NotFoundError | Forbidden | RolledBack, strawberry.union("WithdrawQueryResult")
 ]
 
 

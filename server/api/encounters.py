@@ -22,6 +22,7 @@ from server.api.common import (
     InvalidInput,
     Node,
     NotFoundError,
+    RolledBack,
     allowed,
     connection,
     context,
@@ -124,9 +125,11 @@ class EncounterFilter:
     external_id: str | None = None
 
 
-CodeEncounterResult = Annotated[CodedEncounter | InvalidInput | Forbidden, strawberry.union("CodeEncounterResult")]
+CodeEncounterResult = Annotated[
+    CodedEncounter | InvalidInput | Forbidden | RolledBack, strawberry.union("CodeEncounterResult")
+]
 SubmitEncounterResult = Annotated[
-    SubmittedEncounter | InvalidInput | Forbidden, strawberry.union("SubmitEncounterResult")
+    SubmittedEncounter | InvalidInput | Forbidden | RolledBack, strawberry.union("SubmitEncounterResult")
 ]
 EncounterResult = Annotated[Encounter | NotFoundError, strawberry.union("EncounterResult")]
 

@@ -17,7 +17,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from rulebooks.models.encounter import ICD10_FORMAT, PROCEDURE_CODE_FORMAT
-from server.api.common import Forbidden, InvalidInput, Node, NotFoundError, allowed, context
+from server.api.common import Forbidden, InvalidInput, Node, NotFoundError, RolledBack, allowed, context
 from server.api.ids import from_global_id, to_global_id
 from server.models import CodingRecord, EncounterRecord
 from server.models import LineOverride as LineOverrideRow
@@ -83,7 +83,7 @@ class ReplacementLine:
 
 
 OverrideLineResult = Annotated[
-    LineOverride | InvalidInput | NotFoundError | Forbidden, strawberry.union("OverrideLineResult")
+    LineOverride | InvalidInput | NotFoundError | Forbidden | RolledBack, strawberry.union("OverrideLineResult")
 ]
 
 

@@ -10,7 +10,17 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from server.api.common import Conflict, Forbidden, InvalidInput, Node, NotFoundError, allowed, context, require
+from server.api.common import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    Node,
+    NotFoundError,
+    RolledBack,
+    allowed,
+    context,
+    require,
+)
 from server.api.ids import from_global_id, to_global_id
 from server.models import RulebookRecord
 from tenants.base import utcnow
@@ -50,9 +60,11 @@ class Rulebook(Node):
 
 
 RulebookResult = Annotated[Rulebook | NotFoundError, strawberry.union("RulebookResult")]
-CreateRulebookResult = Annotated[Rulebook | InvalidInput | Forbidden, strawberry.union("CreateRulebookResult")]
+CreateRulebookResult = Annotated[
+    Rulebook | InvalidInput | Forbidden | RolledBack, strawberry.union("CreateRulebookResult")
+]
 SaveDraftResult = Annotated[
-    Rulebook | Conflict | NotFoundError | InvalidInput | Forbidden, strawberry.union("SaveDraftResult")
+    Rulebook | Conflict | NotFoundError | InvalidInput | Forbidden | RolledBack, strawberry.union("SaveDraftResult")
 ]
 
 

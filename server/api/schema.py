@@ -8,7 +8,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    ValidationRule,
+)
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from sqlalchemy import select
 from strawberry.extensions import (
@@ -29,7 +38,7 @@ from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUse
 from server.api.audit import AuditEventInfo, AuditQueries
 from server.api.authoring import AuthoringQueries
 from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
-from server.api.common import Conflict, Forbidden, InvalidInput, Node, NotFoundError, context
+from server.api.common import ROLLED_BACK, Conflict, Forbidden, InvalidInput, Node, NotFoundError, RolledBack, context
 from server.api.documentation import DocumentationMutations, DocumentationQueries, ProviderQuery
 from server.api.encounters import Encounter, EncounterMutations, EncounterQueries
 from server.api.ids import parse_global_id
@@ -141,22 +150,26 @@ class OperationTransaction(SchemaExtension):
 
     A mutation answering with a typed failure (InvalidInput, NotFoundError, Forbidden,
     Conflict) counts as failed. Then relay the committed outbox rows and run after-commit work (never before commit: a
-    job must not see a row that might still roll back).
+    job must not see a row that might still roll back). When the document rolls back, every mutation
+    that had answered success answers `RolledBack` instead: no id or secret of something that does
+    not exist leaves the server.
     """
 
     def resolve(self, _next: Any, root: Any, info: GraphQLResolveInfo, *args: Any, **kwargs: Any) -> Any:
         result = _next(root, info, *args, **kwargs)
         if info.parent_type.name != "Mutation":
             return result
-        return self._note_failure(result, info)
+        return self._note_outcome(result, info)
 
     @staticmethod
-    async def _note_failure(result: Any, info: GraphQLResolveInfo) -> Any:
-        """A mutation that answers with a typed failure rolls the whole operation back."""
+    async def _note_outcome(result: Any, info: GraphQLResolveInfo) -> Any:
+        """A typed failure rolls the whole operation back; a success is remembered to be withdrawn then."""
         if inspect.isawaitable(result):
             result = await result
         if isinstance(result, FAILURES):
             info.context.failed = True
+        else:
+            info.context.succeeded.append((info.path.key, info.field_nodes[0], info.fragments))
         return result
 
     async def on_execute(self) -> AsyncIterator[None]:
@@ -172,11 +185,71 @@ class OperationTransaction(SchemaExtension):
                 result.data = None
                 result.errors = [GraphQLError("internal error")]
             return
-        if ok:
-            if ctx.relay_after_commit:
-                await relay(ctx.services.session_factory, ctx.services.queue, list(ctx.relay_after_commit))
-            for work in ctx.after_commit:
-                await work()
+        if not ok:
+            _withdraw_successes(result, ctx.succeeded)
+            return
+        if ctx.relay_after_commit:
+            await relay(ctx.services.session_factory, ctx.services.queue, list(ctx.relay_after_commit))
+        for work in ctx.after_commit:
+            await work()
+
+
+def _withdraw_successes(result: Any, succeeded: list[tuple[str, FieldNode, dict[str, Any]]]) -> None:
+    """Each mutation that answered success answers RolledBack, shaped by what the document selected."""
+    data = getattr(result, "data", None)
+    if not data:
+        return
+    for key, field, fragments in succeeded:
+        if data.get(key) is not None:
+            data[key] = _rolled_back_selection(field.selection_set, fragments)
+
+
+def _rolled_back_selection(selection_set: Any, fragments: dict[str, Any]) -> dict[str, Any]:
+    """The fields a document asked of a RolledBack (its __typename, and `message` in a fragment on it).
+
+    >>> from graphql import parse
+    >>> document = parse("mutation { a { __typename ... on RolledBack { why: message } ... on Other { x } } }")
+    >>> field = document.definitions[0].selection_set.selections[0]
+    >>> _rolled_back_selection(field.selection_set, {})["__typename"]
+    'RolledBack'
+    >>> sorted(_rolled_back_selection(field.selection_set, {}))
+    ['__typename', 'why']
+    """
+    shaped: dict[str, Any] = {}
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            key = selection.alias.value if selection.alias else selection.name.value
+            if selection.name.value == "__typename":
+                shaped[key] = "RolledBack"
+            elif selection.name.value == "message":
+                shaped[key] = ROLLED_BACK
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            condition, inner = selection.type_condition, selection.selection_set
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
+            fragment = fragments[selection.name.value]
+            condition, inner = fragment.type_condition, fragment.selection_set
+        else:
+            continue
+        if condition is None or condition.name.value == "RolledBack":
+            shaped.update(_rolled_back_selection(inner, fragments))
+    return shaped
+
+
+ACCOUNT_OPERATIONS = frozenset({"login", "logout", "requestPasswordReset", "resetPassword"})
+
+
+class AccountOperationsAlone(ValidationRule):
+    """login, logout and the password operations set cookies or send mail: each goes alone in its document,
+    so that no other operation's failure can roll back what the browser or a mailbox already holds."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        if node.operation != OperationType.MUTATION:
+            return
+        names = [s.name.value for s in node.selection_set.selections if isinstance(s, FieldNode)]
+        account = sorted(ACCOUNT_OPERATIONS.intersection(names))
+        if account and len(node.selection_set.selections) > 1:
+            self.report_error(GraphQLError(f"`{account[0]}` must be the only operation of its mutation document", node))
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -205,6 +278,7 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
     rules = [
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=30).validation_rules,
+        AccountOperationsAlone,
     ]
     if production:
         rules.append(NoSchemaIntrospectionCustomRule)
@@ -230,5 +304,6 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
             Clinic,
             LineOverride,
             ProviderQuery,
+            RolledBack,
         ],
     )
