@@ -15,6 +15,7 @@ from sqlalchemy import text
 from strawberry.litestar import make_graphql_controller
 
 from server.api.context import CutisContext, Services
+from server.api.http import strict_graphql_controller
 from server.api.identity import KeyCache, identify
 from server.api.schema import build_schema
 from server.codesets import load_installed
@@ -69,12 +70,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             remote_addr=request.client.host if request.client else None,
         )
 
-    graphql_controller = make_graphql_controller(
-        build_schema(production=settings.is_production),
-        path="/graphql",
-        context_getter=graphql_context,
-        graphql_ide=None if settings.is_production else "graphiql",
-        allow_queries_via_get=False,
+    graphql_controller = strict_graphql_controller(
+        make_graphql_controller(
+            build_schema(production=settings.is_production),
+            path="/graphql",
+            context_getter=graphql_context,
+            graphql_ide=None if settings.is_production else "graphiql",
+            allow_queries_via_get=False,
+        )
     )
 
     @get("/healthz", media_type=MediaType.JSON)
