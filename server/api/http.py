@@ -7,15 +7,27 @@ refusals in plain text; clients of this API read `errors[].extensions.code` what
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from cross_web import HTTPException
 from litestar import MediaType, Request, Response
+from litestar.exceptions import TooManyRequestsException
 from strawberry.litestar.controller import GraphQLController
 
 BODY_MUST_BE_AN_OBJECT = "the request body must be a JSON object with a `query` string"
 _CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 _REASONS = {"Unsupported content type": "the request body must be sent with Content-Type: application/json"}
+
+
+class RateLimited(TooManyRequestsException):
+    """The credential spent its budget; the client may retry after `retry_after_seconds`."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(
+            f"rate limit exceeded: retry in {retry_after_seconds} seconds",
+            headers={"Retry-After": str(retry_after_seconds)},
+        )
 
 
 class MalformedBody(ValueError):
@@ -119,10 +131,22 @@ def graphql_error_response(
     )
 
 
+def _rate_limited(request: Request[Any, Any, Any], error: RateLimited) -> Response[dict[str, Any]]:
+    return graphql_error_response(
+        429,
+        error.detail,
+        code="RATE_LIMITED",
+        headers={"Retry-After": str(error.retry_after_seconds)},
+        retryAfterSeconds=error.retry_after_seconds,
+    )
+
+
 def strict_graphql_controller(controller: type[GraphQLController]) -> type[GraphQLController]:
     """The controller from `make_graphql_controller`, reading bodies strictly and refusing in JSON."""
 
     class StrictGraphQLController(controller):  # type: ignore[valid-type,misc]
+        exception_handlers: ClassVar[dict[type[Exception], Any]] = {RateLimited: _rate_limited}
+
         def parse_json(self, data: str | bytes) -> Any:
             # Strawberry calls this for the POSTed JSON body (queries over GET and multipart are off).
             try:

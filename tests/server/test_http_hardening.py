@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -197,6 +199,21 @@ class TestRateLimitReplies:
         _assert_told_when_to_retry(responses[2])
 
 
+@contextmanager
+def _ratelimit_records(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Litestar's logging setup (at app creation) replaces the root handlers, so listen on the logger itself."""
+    logger = logging.getLogger("server.ratelimit")
+    replaced = caplog.handler not in logging.getLogger().handlers
+    if replaced:
+        logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="server.ratelimit"):
+            yield
+    finally:
+        if replaced:
+            logger.removeHandler(caplog.handler)
+
+
 class TestRedisOutage:
     """The limiter guards the API; an unreachable Redis must not take the API down with it."""
 
@@ -208,7 +225,7 @@ class TestRedisOutage:
         closed_port = "redis://127.0.0.1:1/0"
         app = create_app(replace(settings_for(database_url, closed_port), rate_limit_per_minute=3))
         clinic = await make_clinic(app.state.services.session_factory)
-        with caplog.at_level(logging.WARNING, logger="server.ratelimit"):
+        with _ratelimit_records(caplog):
             responses = await _statuses(app, clinic.key, 5)
         await _close(app)
         assert [r.status_code for r in responses] == [200, 200, 200, 429, 429]
@@ -240,7 +257,7 @@ class TestRedisOutage:
 
         storage = limiter._redis_storage  # the test reaches in to simulate an outage of this process's link
         monkeypatch.setattr(storage, "acquire_entry", refuse)
-        with caplog.at_level(logging.WARNING, logger="server.ratelimit"):
+        with _ratelimit_records(caplog):
             assert [await limiter.hit("key:b") for _ in range(3)] == [True, True, False]  # local window limits
         assert await limiter.seconds_until_reset("key:b") >= 1
         monkeypatch.undo()
