@@ -59,8 +59,12 @@ class RedisRateLimiter:
         self._pool = ConnectionPool.from_url(
             redis_url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
         )
+        # `connection_pool` is documented by RedisStorage, though its options are typed as scalars.
         self._redis_storage = RedisStorage(
-            f"async+{redis_url}", implementation="redispy", key_prefix="cutis:rl", connection_pool=self._pool
+            f"async+{redis_url}",
+            implementation="redispy",
+            key_prefix="cutis:rl",
+            connection_pool=self._pool,  # type: ignore[arg-type]
         )
         self._shared = MovingWindowRateLimiter(self._redis_storage)
         self._local = MemoryRateLimiter(per_minute)
