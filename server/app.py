@@ -8,13 +8,13 @@ from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.datastructures import State
-from litestar.exceptions import TooManyRequestsException
 from litestar.response import File
 from litestar.static_files import create_static_files_router
 from sqlalchemy import text
 from strawberry.litestar import make_graphql_controller
 
 from server.api.context import CutisContext, Services
+from server.api.http import RateLimited, strict_graphql_controller
 from server.api.identity import KeyCache, identify
 from server.api.schema import build_schema
 from server.codesets import load_installed
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             else f"ip:{request.client.host if request.client else 'unknown'}"
         )
         if not await limiter.hit(credential):
-            raise TooManyRequestsException("rate limit exceeded: slow down and retry in a minute")
+            raise RateLimited(retry_after_seconds=await limiter.seconds_until_reset(credential))
         return CutisContext(
             services=services,
             principal=identity.principal,
@@ -76,12 +76,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             remote_addr=request.client.host if request.client else None,
         )
 
-    graphql_controller = make_graphql_controller(
-        build_schema(production=settings.is_production),
-        path="/graphql",
-        context_getter=graphql_context,
-        graphql_ide=None if settings.is_production else "graphiql",
-        allow_queries_via_get=False,
+    graphql_controller = strict_graphql_controller(
+        make_graphql_controller(
+            build_schema(production=settings.is_production),
+            path="/graphql",
+            context_getter=graphql_context,
+            graphql_ide=None if settings.is_production else "graphiql",
+            allow_queries_via_get=False,
+        )
     )
 
     @get("/healthz", media_type=MediaType.JSON)

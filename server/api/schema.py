@@ -30,6 +30,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -44,6 +45,7 @@ from server.api.encounters import Encounter, EncounterMutations, EncounterQuerie
 from server.api.ids import parse_global_id
 from server.api.overrides import LineOverride, OverrideMutations
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
+from server.api.suggestions import strip_name_suggestions
 from server.errors import CutisError
 from server.jobs import relay
 from server.models import EncounterRecord, Payer, ProviderQueryRecord, RulebookRecord
@@ -262,6 +264,11 @@ def _should_mask(error: GraphQLError) -> bool:
 class CutisSchema(strawberry.Schema):
     """Logs unexpected errors by type and path only: a message or traceback may quote PHI."""
 
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        """With `disable_field_suggestions` (production): every kind of suggestion, not only fields'."""
+        error.message = strip_name_suggestions(error.message)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         for error in errors:
             if _should_mask(error):
@@ -294,6 +301,7 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
         query=Query,
         mutation=Mutation,
         extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=production),
         types=[
             Encounter,
             Rulebook,
