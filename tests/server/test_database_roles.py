@@ -1,0 +1,178 @@
+"""Production roles: migrations run by a plain owner (no superuser, no BYPASSRLS), the app as `cutis_app`.
+
+The roles are created exactly as README.md ("Database roles") tells a DBA to: `cutis_app` first,
+then an owner without CREATEROLE that owns the database. Roles are cluster-wide, so the owner's
+name is unique to this test and dropped afterwards; `cutis_app` is shared by every test database
+and is created only when missing, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import POSTGRES_ADMIN_URL, need_service
+from tests.factories import Clinic, make_clinic
+
+pytestmark = pytest.mark.postgres
+
+CREATE_APP_ROLE = """
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cutis_app') THEN
+    CREATE ROLE cutis_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
+END $$
+"""
+
+
+@dataclass(frozen=True)
+class PlainOwnerDatabase:
+    owner: str
+    owner_url: str
+    app_url: str
+
+
+@pytest.fixture(scope="module")
+def plain_owner_database() -> Iterator[PlainOwnerDatabase]:
+    """A database owned and migrated by a NOSUPERUSER NOBYPASSRLS NOCREATEROLE role."""
+    need_service("PostgreSQL", POSTGRES_ADMIN_URL)
+    import psycopg
+
+    from server.migrate import upgrade
+
+    suffix = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    owner, name = f"cutis_owner_{suffix}", f"cutis_plain_owner_{suffix}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        with contextlib.suppress(psycopg.errors.UniqueViolation):  # another session created it just now
+            admin.execute(CREATE_APP_ROLE)
+        admin.execute(f"CREATE ROLE {owner} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        admin.execute(f'CREATE DATABASE "{name}" OWNER {owner}')
+    parsed = urlparse(POSTGRES_ADMIN_URL)
+    server = f"{parsed.hostname}:{parsed.port or 5432}"
+    database = PlainOwnerDatabase(
+        owner=owner,
+        owner_url=f"postgresql://{owner}@{server}/{name}",
+        app_url=f"postgresql://cutis_app@{server}/{name}",
+    )
+    try:
+        upgrade(database.owner_url)
+        yield database
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f"DROP ROLE IF EXISTS {owner}")
+
+
+async def _make_clinic_as_app(app_url: str) -> Clinic:
+    from server.db import create_engine, create_session_factory
+    from server.settings import Settings
+
+    engine = create_engine(Settings(database_url=app_url, secret_key="test-secret"))
+    try:
+        return await make_clinic(create_session_factory(engine), "plain-owner", roles=("biller",))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded(plain_owner_database: PlainOwnerDatabase) -> tuple[Clinic, uuid.UUID, uuid.UUID]:
+    """One clinic (API key, a person) and one pending outbox row, written by the app role."""
+    import psycopg
+
+    clinic = asyncio.run(_make_clinic_as_app(plain_owner_database.app_url))
+    outbox_id = uuid.uuid4()
+    with psycopg.connect(plain_owner_database.app_url) as connection, connection.transaction():
+        connection.execute("SELECT set_config('app.tenant_id', %s, true)", (str(clinic.tenant_id),))
+        connection.execute(
+            "INSERT INTO outbox (id, tenant_id, job, subject_id, status, attempts, created_at) "
+            "VALUES (%s, %s, 'code_encounter', %s, 'pending', 0, now() - interval '1 hour')",
+            (outbox_id, clinic.tenant_id, uuid.uuid4()),
+        )
+        user_id = connection.execute("SELECT user_id FROM memberships").fetchone()[0]  # type: ignore[index]
+    return clinic, user_id, outbox_id
+
+
+def test_the_owner_is_plain_and_the_app_is_not_the_owner(plain_owner_database: PlainOwnerDatabase) -> None:
+    import psycopg
+
+    with psycopg.connect(plain_owner_database.app_url) as connection:
+        roles = {
+            name: flags
+            for name, *flags in connection.execute(
+                "SELECT rolname, rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = ANY(%s)",
+                ([plain_owner_database.owner, "cutis_app"],),
+            )
+        }
+        assert roles[plain_owner_database.owner] == [False, False, False]
+        assert roles["cutis_app"][:2] == [False, False]
+        owners = {row[0] for row in connection.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")}
+        assert owners == {plain_owner_database.owner}
+        # a policy TO the owner must not reach the app through role membership
+        (member,) = connection.execute("SELECT pg_has_role('cutis_app', %s, 'USAGE')", (plain_owner_database.owner,))
+        assert member == (False,)
+
+
+async def test_lookups_before_a_tenant_is_known_find_their_rows(plain_owner_database, seeded) -> None:  # type: ignore[no-untyped-def]
+    from server.db import create_engine, create_session_factory
+    from server.jobs import stale_outbox
+    from server.settings import Settings
+    from tenants.lookups import api_key_by_prefix, memberships_of
+
+    clinic, user_id, outbox_id = seeded
+    engine = create_engine(Settings(database_url=plain_owner_database.app_url, secret_key="test-secret"))
+    factory = create_session_factory(engine)
+    try:
+        async with factory() as session, session.begin():
+            key = await api_key_by_prefix(session, clinic.key.split("_")[1])
+            memberships = await memberships_of(session, user_id)
+        stale = await stale_outbox(factory, dt.datetime.now(dt.UTC))
+    finally:
+        await engine.dispose()
+    assert key is not None and key.tenant_id == clinic.tenant_id
+    assert memberships == [(clinic.tenant_id, "biller")]
+    assert [(ref.outbox_id, ref.tenant_id) for ref in stale] == [(outbox_id, clinic.tenant_id)]
+
+
+def test_the_app_role_still_sees_nothing_without_a_tenant(plain_owner_database, seeded) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    with psycopg.connect(plain_owner_database.app_url) as connection:
+        for table in ("api_keys", "memberships", "outbox"):
+            assert connection.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+
+
+async def test_an_api_key_authenticates_over_http(plain_owner_database, seeded, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    clinic, _, _ = seeded
+    settings = Settings(
+        database_url=plain_owner_database.app_url,
+        data_dir=tmp_path,
+        secret_key="test-secret",
+        web_dist=tmp_path / "no-web",
+    )
+    app = create_app(settings)
+    services = app.state.services
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://cutis.test") as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": "query { clinic { name } }"},
+                headers={"Authorization": f"Bearer {clinic.key}"},
+            )
+    finally:
+        await services.queue.close()
+        await services.session_factory.kw["bind"].dispose()
+    assert response.status_code == 200
+    assert response.json() == {"data": {"clinic": {"name": "plain-owner"}}}
