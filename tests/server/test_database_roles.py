@@ -40,9 +40,9 @@ class PlainOwnerDatabase:
     app_url: str
 
 
-@pytest.fixture(scope="module")
-def plain_owner_database() -> Iterator[PlainOwnerDatabase]:
-    """A database owned and migrated by a NOSUPERUSER NOBYPASSRLS NOCREATEROLE role."""
+@contextlib.contextmanager
+def _plain_owner_database(revision: str = "head") -> Iterator[PlainOwnerDatabase]:
+    """A database owned and migrated by a NOSUPERUSER NOBYPASSRLS NOCREATEROLE role, dropped after."""
     need_service("PostgreSQL", POSTGRES_ADMIN_URL)
     import psycopg
 
@@ -63,12 +63,18 @@ def plain_owner_database() -> Iterator[PlainOwnerDatabase]:
         app_url=f"postgresql://cutis_app@{server}/{name}",
     )
     try:
-        upgrade(database.owner_url)
+        upgrade(database.owner_url, revision)
         yield database
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f"DROP ROLE IF EXISTS {owner}")
+
+
+@pytest.fixture(scope="module")
+def plain_owner_database() -> Iterator[PlainOwnerDatabase]:
+    with _plain_owner_database() as database:
+        yield database
 
 
 async def _make_clinic_as_app(app_url: str) -> Clinic:
@@ -176,3 +182,24 @@ async def test_an_api_key_authenticates_over_http(plain_owner_database, seeded, 
         await services.session_factory.kw["bind"].dispose()
     assert response.status_code == 200
     assert response.json() == {"data": {"clinic": {"name": "plain-owner"}}}
+
+
+def test_the_owner_may_only_read_what_the_lookups_read(plain_owner_database: PlainOwnerDatabase) -> None:
+    """The owner's own policy is SELECT-only, on the three lookup tables; nothing else loosens."""
+    import psycopg
+
+    with psycopg.connect(plain_owner_database.owner_url) as connection:
+        policies = connection.execute(
+            "SELECT tablename, cmd, roles::text[] FROM pg_policies "
+            "WHERE schemaname = 'public' AND policyname <> 'tenant_isolation' ORDER BY tablename"
+        ).fetchall()
+    owner = [plain_owner_database.owner]
+    assert policies == [("api_keys", "SELECT", owner), ("memberships", "SELECT", owner), ("outbox", "SELECT", owner)]
+
+
+def test_down_to_0007_and_up_again_as_the_plain_owner(plain_owner_database: PlainOwnerDatabase) -> None:
+    from server.migrate import downgrade, upgrade
+
+    downgrade(plain_owner_database.owner_url, "0007")
+    upgrade(plain_owner_database.owner_url)
+    upgrade(plain_owner_database.owner_url)  # already at head: nothing to do, nothing fails
