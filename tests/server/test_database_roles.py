@@ -203,3 +203,34 @@ def test_down_to_0007_and_up_again_as_the_plain_owner(plain_owner_database: Plai
     downgrade(plain_owner_database.owner_url, "0007")
     upgrade(plain_owner_database.owner_url)
     upgrade(plain_owner_database.owner_url)  # already at head: nothing to do, nothing fails
+
+
+def test_0007_accepts_existing_memberships_under_a_plain_owner() -> None:
+    """Data steps of a migration must not be hidden by FORCE RLS from the owner that runs them."""
+    import psycopg
+
+    from server.migrate import upgrade
+
+    with _plain_owner_database("0006") as database:
+        tenant_id, user_id = uuid.uuid4(), uuid.uuid4()
+        with psycopg.connect(database.app_url) as connection, connection.transaction():
+            connection.execute(
+                "INSERT INTO tenants (id, slug, name, settings, created_at) VALUES (%s, %s, 'c', '{}', now())",
+                (tenant_id, f"c-{tenant_id.hex[:8]}"),
+            )
+            connection.execute(
+                "INSERT INTO users (id, email, name, password_hash, failed_logins, is_vendor_staff, created_at) "
+                "VALUES (%s, %s, 'p', 'x', 0, false, now())",
+                (user_id, f"{user_id.hex}@c.test"),
+            )
+            connection.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+            connection.execute(
+                "INSERT INTO memberships (id, tenant_id, user_id, role, created_at) "
+                "VALUES (%s, %s, %s, 'biller', now())",
+                (uuid.uuid4(), tenant_id, user_id),
+            )
+        upgrade(database.owner_url)
+        with psycopg.connect(database.app_url) as connection, connection.transaction():
+            connection.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+            accepted = connection.execute("SELECT accepted_at IS NOT NULL FROM memberships").fetchall()
+        assert accepted == [(True,)]
