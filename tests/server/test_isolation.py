@@ -2,7 +2,11 @@
 
 Every query and mutation that takes an id answers "not found" (never "forbidden", which would
 confirm the id exists); every list shows only B's rows; writes land in B. The suite counts its
-attempts and prints the count. A schema test makes sure no id-taking field escapes the suite.
+attempts and prints the count. B also aims through ids inside filters, the external ids two
+clinics share (the EHR's payer and encounter ids), and cursors cut from A's pages.
+
+Schema tests make sure nothing escapes the suite: every argument or input field (walked
+recursively) that is an ID, is named like one, or is a cursor, and every Node type.
 """
 
 from __future__ import annotations
