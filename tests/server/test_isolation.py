@@ -2,7 +2,11 @@
 
 Every query and mutation that takes an id answers "not found" (never "forbidden", which would
 confirm the id exists); every list shows only B's rows; writes land in B. The suite counts its
-attempts and prints the count. A schema test makes sure no id-taking field escapes the suite.
+attempts and prints the count. B also aims through ids inside filters, the external ids two
+clinics share (the EHR's payer and encounter ids), and cursors cut from A's pages.
+
+Schema tests make sure nothing escapes the suite: every argument or input field (walked
+recursively) that is an ID, is named like one, or is a cursor, and every Node type.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 from graphql import build_schema as parse_sdl
 
+from server.api.ids import parse_global_id
 from server.export import GRAPHQL_SCHEMA
 from tests.factories import make_clinic
 from tests.server.graphql_ops import FIXTURES, camel, encounter_input, gql, operation
@@ -49,7 +54,51 @@ ID_MUTATIONS = {
         'reason: "taking over") { __typename } }',
     ),
 }
-NODE_KINDS = ("encounter", "rulebook", "user", "key", "payer", "audit", "tenant", "query")
+# Node type (server/api/schema.py NODE_TYPES) -> the kind of A's object aimed at through node(id:)
+NODE_KIND_OF_TYPE = {
+    "Encounter": "encounter",
+    "Rulebook": "rulebook",
+    "Payer": "payer",
+    "ApiKey": "key",
+    "AuditEvent": "audit",
+    "User": "user",
+    "Tenant": "tenant",
+    "LineOverride": "override",
+    "ProviderQuery": "query",
+}
+# ids inside input objects: (input type, field) -> a query aiming it at one of A's ids
+INPUT_ID_QUERIES = {
+    ("AuditFilter", "actorUserId"): (
+        "person",
+        "query($id: ID!) { auditEvents(first: 100, filter: {actorUserId: $id}) { nodes { id objectIds } } }",
+    ),
+}
+# external ids (the EHR's and the clearinghouse's, shared across clinics), aimed in the attempts below
+EXTERNAL_ID_ARGUMENTS = {
+    "Query.payerByExternalId(externalId)",
+    "EncounterFilter.externalId",
+    "ProviderQueryFilter.externalId",
+    "Mutation.savePayer(ehrPayerId)",  # B saves the ids A uses: B's payer, A's untouched
+    "Mutation.savePayer(clearinghousePayerId)",
+    "EncounterInput.externalId",  # B submits A's encounter id: a new encounter of B's
+}
+# "after" cursors of A's pages, replayed by B
+CURSOR_LISTS = {
+    "encounters": "query($after: String) { encounters(first: 100, after: $after) "
+    "{ nodes { id externalId } pageInfo { endCursor } } }",
+    "auditEvents": "query($after: String) { auditEvents(first: 100, after: $after) "
+    "{ nodes { id objectIds } pageInfo { endCursor } } }",
+    "providerQueries": "query($after: String) { providerQueries(first: 100, after: $after) "
+    "{ nodes { id externalId } pageInfo { endCursor } } }",
+}
+# id-like fields that name things inside the submitted document and are never looked up
+DOCUMENT_LOCAL_IDS = {
+    "CoverageInput.memberId",
+    "MohsInput.tumorId",
+    "PatientInput.id",
+    "ServiceInput.id",
+    "ServiceInput.lesionId",
+}
 LISTS = {
     "encounters": "query { encounters(first: 100) { nodes { id externalId } } }",
     "rulebooks": "query { rulebooks { id name } }",
@@ -68,6 +117,16 @@ def _ids_in(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(_ids_in(v) for v in value)) if value else set()
     return {value} if isinstance(value, str) else set()
+
+
+def _node_ids(value: Any) -> set[str]:
+    """The values of every `id` field in a response (not the other strings: external ids are shared)."""
+    if isinstance(value, dict):
+        found = {value["id"]} if isinstance(value.get("id"), str) else set()
+        return found.union(*(_node_ids(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_node_ids(v) for v in value))
+    return set()
 
 
 async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
@@ -98,6 +157,17 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
     ids["tenant"] = payers["data"]["clinic"]["id"]
     audit = await as_person(client, "query { auditEvents(first: 1) { nodes { id } } }", None, headers)
     ids["audit"] = audit["data"]["auditEvents"]["nodes"][0]["id"]
+    me = await as_person(client, "query { users { id email } }", None, headers)
+    ids["person"] = next(u["id"] for u in me["data"]["users"] if u["email"] == clinic.people["owner"][0])
+    overridden = await gql(
+        client,
+        'mutation($id: ID!) { overrideLine(codingId: $id, lineIndex: 0, reason: "pathology says incisional", '
+        'line: {code: "11106", units: 1, diagnoses: ["D48.5"]}) { __typename ... on LineOverride { id } } }',
+        {"id": ids["coding"]},
+        clinic.key,
+    )
+    assert overridden["data"]["overrideLine"]["__typename"] == "LineOverride", overridden
+    ids["override"] = overridden["data"]["overrideLine"]["id"]
     return clinic, headers, ids
 
 
@@ -131,10 +201,11 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
             if credential == "key" and "errors" not in body and body["data"][name]["__typename"] == "Forbidden":
                 continue  # keys may not administer at all: refused before any lookup
             assert body["data"][name]["__typename"] == "NotFoundError", (credential, name, body)
-        for kind in NODE_KINDS:
+        for type_name, kind in NODE_KIND_OF_TYPE.items():
+            assert parse_global_id(a_ids[kind])[0] == type_name, (type_name, kind)  # type: ignore[index]
             body = await call("query($id: ID!) { node(id: $id) { id } }", {"id": a_ids[kind]})
             attempts += 1
-            assert body["data"]["node"] is None, (credential, kind, body)
+            assert body["data"]["node"] is None, (credential, type_name, body)
         for name, query in LISTS.items():
             body = await call(query)
             attempts += 1
@@ -169,14 +240,169 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
     assert attempts >= 40
 
 
+async def test_clinic_b_cannot_reach_clinic_a_through_filters_external_ids_and_cursors(app_client) -> None:
+    async with app_client.another_browser() as browser_b:
+        await _filters_external_ids_and_cursors(app_client, browser_b)
+
+
+PAYER_BY_EXTERNAL_ID = (
+    "query($system: PayerIdSystem!, $id: String!) "
+    "{ payerByExternalId(system: $system, externalId: $id) { id code name } }"
+)
+SAVE_PAYER = (
+    'mutation($name: String!, $ehr: String, $ch: String) { savePayer(code: "HUMANA", name: $name, '
+    'planType: "commercial", ehrPayerId: $ehr, clearinghousePayerId: $ch) { __typename ... on PayerInfo { id } } }'
+)
+
+
+async def _filters_external_ids_and_cursors(app_client: Any, browser_b: Any) -> None:
+    factory = app_client.app_services.session_factory
+    clinic_a, headers_a, a_ids = await _clinic_a_objects(app_client, factory)
+    clinic_b = await make_clinic(factory, "clinic-b", roles=("owner",))
+    headers_b = await login(browser_b, *clinic_b.people["owner"])
+    attempts = 0
+
+    async def as_b(query: str, variables: dict[str, Any] | None = None) -> Any:
+        body = await as_person(browser_b, query, variables, headers_b)
+        assert "errors" not in body, body
+        return body["data"]
+
+    async def as_a(query: str, variables: dict[str, Any] | None = None) -> Any:
+        body = await as_person(app_client, query, variables, headers_a)
+        assert "errors" not in body, body
+        return body["data"]
+
+    a_encounters = await as_a("query { encounters(first: 100) { nodes { id externalId } } }")
+    a_external_ids = {node["externalId"] for node in a_encounters["encounters"]["nodes"]}
+    a_queries = await as_a("query { providerQueries(first: 100) { nodes { id externalId } } }")
+    a_all_ids = set(a_ids.values()) | _node_ids(a_encounters) | _node_ids(a_queries)
+    assert a_external_ids and a_queries["providerQueries"]["nodes"]
+
+    # ids inside input objects
+    for (type_name, field), (kind, query) in INPUT_ID_QUERIES.items():
+        body = await as_b(query, {"id": a_ids[kind]})
+        attempts += 1
+        assert not (_ids_in(body) & a_all_ids), (type_name, field, body)
+        assert _node_ids(body) == set(), (type_name, field, body)  # A's person acted in no event of B's
+
+    # external ids: the EHR's ids are the same in every clinic; B only ever finds its own
+    for external_id in sorted(a_external_ids | {q["externalId"] for q in a_queries["providerQueries"]["nodes"]}):
+        for name, query in (
+            ("encounters", "query($x: String) { encounters(first: 100, filter: {externalId: $x}) { nodes { id } } }"),
+            (
+                "providerQueries",
+                "query($x: String) { providerQueries(first: 100, filter: {externalId: $x}) { nodes { id } } }",
+            ),
+        ):
+            body = await as_b(query, {"x": external_id})
+            attempts += 1
+            assert body[name]["nodes"] == [], (name, external_id, body)
+    saved_a = await as_a(SAVE_PAYER, {"name": "A's Humana", "ehr": "SHARED-61101", "ch": "SHARED-HUM77"})
+    only_a = await as_a(
+        'mutation { savePayer(code: "AETNA", name: "A only", planType: "commercial", ehrPayerId: "A-ONLY-1", '
+        'clearinghousePayerId: "A-ONLY-2") { __typename } }'
+    )
+    assert only_a["savePayer"]["__typename"] == "PayerInfo"
+    for system, external_id in (("ehr", "A-ONLY-1"), ("clearinghouse", "A-ONLY-2")):
+        body = await as_b(PAYER_BY_EXTERNAL_ID, {"system": system, "id": external_id})
+        attempts += 1
+        assert body["payerByExternalId"] is None, (system, body)
+    saved_b = await as_b(SAVE_PAYER, {"name": "B's Humana", "ehr": "SHARED-61101", "ch": "SHARED-HUM77"})
+    attempts += 1
+    payer_a, payer_b = saved_a["savePayer"]["id"], saved_b["savePayer"]["id"]
+    assert payer_a != payer_b
+    for system, external_id in (("ehr", "SHARED-61101"), ("clearinghouse", "SHARED-HUM77")):
+        body = await as_b(PAYER_BY_EXTERNAL_ID, {"system": system, "id": external_id})
+        attempts += 1
+        assert body["payerByExternalId"] == {"id": payer_b, "code": "HUMANA", "name": "B's Humana"}, body
+        mine = await as_a(PAYER_BY_EXTERNAL_ID, {"system": system, "id": external_id})
+        assert mine["payerByExternalId"] == {"id": payer_a, "code": "HUMANA", "name": "A's Humana"}, mine
+
+    # cursors from A's pages: B's rows (all older than A's newest), never A's
+    borderline = json.loads((FIXTURES / "borderline_sk.json").read_text())
+    for payload in (encounter_input(), camel(borderline)):
+        coded = await gql(browser_b, operation("CodeEncounter"), {"input": payload}, clinic_b.key)
+        assert coded["data"]["codeEncounter"]["__typename"] == "CodedEncounter", coded
+    # A's newest rows, so that every row of B's is older than A's cursor
+    await gql(app_client, operation("CodeEncounter"), {"input": camel(borderline)}, clinic_a.key)
+    await as_a(SAVE_PAYER, {"name": "A's Humana again", "ehr": "SHARED-61101", "ch": "SHARED-HUM77"})
+    for name, query in CURSOR_LISTS.items():
+        a_page = await as_a(query.replace("first: 100", "first: 1"), {"after": None})
+        a_all_ids |= _node_ids(a_page)
+        cursor = a_page[name]["pageInfo"]["endCursor"]
+        assert cursor, (name, a_page)
+        b_everything = await as_b(query, {"after": None})
+        b_after = await as_b(query, {"after": cursor})
+        attempts += 1
+        b_ids = {node["id"] for node in b_everything[name]["nodes"]}
+        b_after_ids = {node["id"] for node in b_after[name]["nodes"]}
+        assert b_after_ids, (name, "B has rows older than A's cursor: the attempt must not be vacuous")
+        assert b_after_ids <= b_ids, (name, b_after)
+        assert not (_ids_in(b_after) & a_all_ids), (name, b_after)
+        assert not (b_after_ids & _node_ids(a_page)), (name, b_after)
+    print(f"\nfilter, external id and cursor attempts refused or contained: {attempts}")
+    assert attempts >= len(INPUT_ID_QUERIES) + len(CURSOR_LISTS) + 6
+
+
+def _named_type(type_: Any) -> Any:
+    while hasattr(type_, "of_type"):
+        type_ = type_.of_type
+    return type_
+
+
+def _id_like(name: str, type_: Any) -> bool:
+    """An ID, anything named like one (`externalId`, `payerId`, `id`), or a page cursor."""
+    return _named_type(type_).name == "ID" or name.lower().endswith("id") or name == "after"
+
+
+def _id_like_places(schema: Any) -> set[str]:
+    """Every argument and input field through which a client can name an object, inputs walked recursively."""
+    from graphql import GraphQLInputObjectType, GraphQLObjectType
+
+    places: set[str] = set()
+
+    def walk_input(input_type: Any, seen: frozenset[str]) -> None:
+        if input_type.name in seen:
+            return
+        for field_name, field in input_type.fields.items():
+            named = _named_type(field.type)
+            if isinstance(named, GraphQLInputObjectType):
+                walk_input(named, seen | {input_type.name})
+            elif _id_like(field_name, field.type):
+                places.add(f"{input_type.name}.{field_name}")
+
+    for type_name, object_type in schema.type_map.items():
+        if type_name.startswith("__") or not isinstance(object_type, GraphQLObjectType):
+            continue
+        for field_name, field in object_type.fields.items():
+            for arg_name, arg in field.args.items():
+                named = _named_type(arg.type)
+                if isinstance(named, GraphQLInputObjectType):
+                    walk_input(named, frozenset())
+                elif _id_like(arg_name, arg.type):
+                    places.add(f"{type_name}.{field_name}({arg_name})")
+    return places
+
+
 def test_every_id_argument_is_in_the_isolation_suite() -> None:
-    """A new field taking an id must be added to this suite before it can ship."""
+    """A new way to name an object (argument, input field, external id, cursor) must be attacked here first."""
     schema = parse_sdl(GRAPHQL_SCHEMA.read_text())
-    covered = set(ID_QUERIES) | set(ID_MUTATIONS) | {"node"}
-    taking_ids = set()
-    for root in (schema.query_type, schema.mutation_type):
-        assert root is not None
-        for name, field in root.fields.items():
-            if any(str(arg.type).startswith("ID") for arg in field.args.values()):
-                taking_ids.add(name)
-    assert taking_ids <= covered, f"not covered by the isolation suite: {sorted(taking_ids - covered)}"
+    covered = (
+        {f"Query.{name}(id)" for name in ID_QUERIES}
+        | {"Query.explainRulebook(encounterId)", "Query.node(id)"}
+        | {f"Mutation.{name}(id)" for name in ID_MUTATIONS}
+        | {"Mutation.overrideLine(codingId)"}
+        | {f"{type_name}.{field}" for type_name, field in INPUT_ID_QUERIES}
+        | EXTERNAL_ID_ARGUMENTS
+        | {f"Query.{name}(after)" for name in CURSOR_LISTS}
+        | DOCUMENT_LOCAL_IDS
+    )
+    places = _id_like_places(schema)
+    assert places <= covered, f"not covered by the isolation suite: {sorted(places - covered)}"
+    assert covered - DOCUMENT_LOCAL_IDS - places <= {"Query.explainRulebook(id)", "Mutation.overrideLine(id)"}
+
+
+def test_every_node_type_is_attempted() -> None:
+    from server.api.schema import NODE_TYPES
+
+    assert set(NODE_KIND_OF_TYPE) == set(NODE_TYPES)
