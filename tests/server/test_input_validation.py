@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from server.api.validation import DEFAULT_MAX_ITEMS, MAX_PROBLEMS, ORDINARY, Limit, Problems, clean_value
 from server.db import tenant_session
 from server.models import EncounterRecord, Payer, ProviderQueryRecord, RulebookRecord
 from tests.factories import make_clinic
@@ -280,3 +281,55 @@ class TestAddendum:
             assert (await session.execute(select(func.count()).select_from(EncounterRecord))).scalar_one() == 1
             statuses = (await session.execute(select(ProviderQueryRecord.status))).scalars().all()
         assert statuses == ["open"]
+
+
+class TestTheWalk:
+    """The layer's walk on its own, for what GraphQL over HTTP cannot carry to it (a NaN Float)."""
+
+    @pytest.mark.parametrize(
+        ("value", "limit", "cleaned", "problems"),
+        [
+            pytest.param(float("nan"), ORDINARY, None, ["x: a finite number (not NaN or Infinity)"], id="NaN"),
+            pytest.param(float("-inf"), ORDINARY, None, ["x: a finite number (not NaN or Infinity)"], id="-Infinity"),
+            pytest.param(1.5, ORDINARY, 1.5, [], id="a finite number passes"),
+            pytest.param("  AETNA ", ORDINARY, "AETNA", [], id="an identifier is trimmed"),
+            pytest.param("  as typed ", Limit(trim=False), "  as typed ", [], id="text is kept as typed"),
+            pytest.param(
+                {"deep": ["ok", "n\x00"]},
+                ORDINARY,
+                None,
+                ["x.deep.1: contains a NUL character, which text cannot hold"],
+                id="a path reaches into JSON-like values",
+            ),
+            pytest.param(
+                ["a"] * 3, Limit(max_items=2), None, ["x: at most 2 items (this has 3)"], id="a list over its limit"
+            ),
+        ],
+    )
+    def test_a_value_is_cleaned_or_its_problem_named(
+        self, value: Any, limit: Limit, cleaned: Any, problems: list[str]
+    ) -> None:
+        found = Problems()
+        result = clean_value(value, None, limit, "x", found)
+        assert [f"{p.path}: {p.message}" for p in found.found] == problems
+        if cleaned is not None:
+            assert result == cleaned
+
+    def test_a_huge_bad_input_gets_a_bounded_answer(self) -> None:
+        found = Problems()
+        clean_value(["\x00"] * 100, None, Limit(max_items=1000), "x", found)
+        assert len(found.found) == MAX_PROBLEMS
+
+
+async def test_a_list_argument_without_its_own_limit_has_the_default(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("owner",))
+    headers = await login(app_client, *clinic.people["owner"])
+    document = """mutation($scopes: [String!]) { createApiKey(name: "k", scopes: $scopes) {
+      __typename ... on InvalidInput { fields { path message } } } }"""
+    body = await post(app_client, document, {"scopes": ["encounters:read"] * (DEFAULT_MAX_ITEMS + 1)}, headers)
+    assert body["data"]["createApiKey"] == {
+        "__typename": "InvalidInput",
+        "fields": [
+            {"path": "scopes", "message": f"at most {DEFAULT_MAX_ITEMS} items (this has {DEFAULT_MAX_ITEMS + 1})"}
+        ],
+    }
