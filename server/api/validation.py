@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInputType,
     GraphQLList,
@@ -143,6 +145,8 @@ def clean_value(value: Any, graphql_type: GraphQLInputType | None, limit: Limit,
     if value is None:
         return None
     nullable = get_nullable_type(graphql_type) if graphql_type is not None else None
+    if isinstance(value, Enum) or isinstance(nullable, GraphQLEnumType):  # one of the schema's own values
+        return value
     if isinstance(value, str):
         if limit.trim:
             value = value.strip()
