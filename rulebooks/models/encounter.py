@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 ICD10_FORMAT = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
 PROCEDURE_CODE_FORMAT = re.compile(r"^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$")
 NPI_FORMAT = re.compile(r"^[0-9]{10}$")
+MAX_NOTE_CHARS = 100_000
+MAX_SERVICES = 50
+MAX_DIAGNOSES = 50
 
 ServiceKind = Literal[
     "em",
@@ -191,9 +194,9 @@ class Encounter(Frozen):
     provider: Provider
     patient: Patient
     coverage: Coverage
-    diagnoses: list[str] = Field(default_factory=list, max_length=50)
-    note: str | None = Field(default=None, max_length=100_000)
-    services: list[Service] = Field(min_length=1, max_length=50)
+    diagnoses: list[str] = Field(default_factory=list, max_length=MAX_DIAGNOSES)
+    note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
+    services: list[Service] = Field(min_length=1, max_length=MAX_SERVICES)
     staff_codes: list[str] = Field(default_factory=list)
     global_period: GlobalPeriodFacts | None = Field(
         default=None, description="An earlier procedure whose postoperative (global) period may include this visit."

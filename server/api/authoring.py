@@ -24,8 +24,6 @@ from server.api.inputs import EncounterInput, to_payload
 from server.errors import InputInvalid, NotFound
 from tenants.roles import Permission
 
-MAX_TEXT = 1_000_000
-
 
 @strawberry.type(description="One problem in a rulebook text, where and why, with a hint when there is one.")
 class Diagnostic:
@@ -124,12 +122,6 @@ ExplainRulebookResult = Annotated[
 ]
 
 
-def _text(text: str) -> str:
-    if len(text) > MAX_TEXT:
-        raise InputInvalid(f"a rulebook is at most {MAX_TEXT} characters", [])
-    return text
-
-
 def _report(raw: dict[str, Any]) -> TestReport:
     coverage = raw.get("coverage")
     return TestReport(
@@ -172,12 +164,12 @@ class AuthoringQueries:
     @strawberry.field(description="Every diagnostic of a rulebook text (errors and warnings), for the editor.")
     def validate_rulebook(self, info: Info, text: str) -> list[Diagnostic]:
         require(info, Permission.RULEBOOKS_READ)
-        return [diagnostic(d) for d in authoring.check(_text(text))]
+        return [diagnostic(d) for d in authoring.check(text)]
 
     @strawberry.field(description="The canonical formatting of a rulebook text (the formatter has no options).")
     def format_rulebook(self, info: Info, text: str) -> FormatResult:
         require(info, Permission.RULEBOOKS_READ)
-        result = authoring.format(_text(text))
+        result = authoring.format(text)
         return FormatResult(
             text=result["text"], changed=result["changed"], diagnostics=[diagnostic(d) for d in result["diagnostics"]]
         )
@@ -185,7 +177,7 @@ class AuthoringQueries:
     @strawberry.field(description="Run the rulebook's own tests: pass/fail, expected vs actual, fired rules, coverage.")
     def test_rulebook(self, info: Info, text: str) -> TestReport:
         require(info, Permission.RULEBOOKS_READ)
-        return _report(authoring.run_tests(_text(text)))
+        return _report(authoring.run_tests(text))
 
     @strawberry.field(description="Try a rulebook text on an encounter (given inline, or one of your clinic's by id).")
     async def explain_rulebook(
@@ -211,7 +203,7 @@ class AuthoringQueries:
             model = EncounterModel.model_validate(record.payload)
         async with ctx.lock:
             fees = await ctx.services.fee_cache.get(await ctx.session(), ctx.require_principal().tenant_id)
-        raw = authoring.explain(_text(text), model, fees=fees)
+        raw = authoring.explain(text, model, fees=fees)
         coding = raw.get("coding")
         return ExplainResult(
             coding=types.coding_type(CodingModel.model_validate(coding), model.external_id) if coding else None,

@@ -161,7 +161,7 @@ class ClinicMutations:
             amount = Decimal(fee).quantize(Decimal("0.01"))
         except InvalidOperation:
             amount = Decimal(-1)
-        if amount < 0 or amount > Decimal("99999999"):
+        if not amount.is_finite() or amount < 0 or amount > Decimal("99999999"):
             return InvalidInput.single("fee", "a fee is a non-negative amount such as 125.00")
         async with ctx.lock:
             session = await ctx.session()

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from rulebooks.models import Encounter as EncounterModel
+from rulebooks.models.encounter import MAX_NOTE_CHARS
 from server import encounters
 from server.api import types
 from server.api.common import (
@@ -263,7 +264,7 @@ class DocumentationMutations:
         principal = allowed(info, Permission.ENCOUNTERS_WRITE)
         if isinstance(principal, Forbidden):
             return principal
-        if not addendum.strip() or len(addendum) > MAX_ADDENDUM:
+        if not addendum.strip():  # its length, NUL and surrogates: server.api.validation
             return InvalidInput.single("addendum", f"the addendum is 1 to {MAX_ADDENDUM} characters")
         async with ctx.lock:
             row = await _open_query(info, id)
@@ -274,6 +275,12 @@ class DocumentationMutations:
             assert previous is not None
             payload = dict(previous.payload)
             payload["note"] = ((payload.get("note") or "") + f"\n\nAddendum: {addendum.strip()}").strip()
+            if len(payload["note"]) > MAX_NOTE_CHARS:
+                return InvalidInput.single(
+                    "addendum",
+                    f"with this addendum the note would have {len(payload['note']):,} characters; "
+                    f"a note has at most {MAX_NOTE_CHARS:,} (shorten the addendum)",
+                )
             record = await encounters.store_encounter(
                 session, principal.tenant_id, EncounterModel.model_validate(payload)
             )

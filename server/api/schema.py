@@ -46,6 +46,7 @@ from server.api.ids import parse_global_id
 from server.api.overrides import LineOverride, OverrideMutations
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.api.suggestions import strip_name_suggestions
+from server.api.validation import InputValidation
 from server.errors import CutisError
 from server.jobs import relay
 from server.models import EncounterRecord, Payer, ProviderQueryRecord, RulebookRecord
@@ -290,6 +291,7 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
     if production:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
+        InputValidation,  # inside OperationTransaction (the last resolve hook wraps the others): a refusal rolls back
         OperationTransaction,
         lambda: MaxTokensLimiter(max_token_count=5000),
         lambda: ParserCache(maxsize=256),
