@@ -143,7 +143,7 @@ async def test_lookups_before_a_tenant_is_known_find_their_rows(plain_owner_data
     finally:
         await engine.dispose()
     assert key is not None and key.tenant_id == clinic.tenant_id
-    assert memberships == [(clinic.tenant_id, "biller")]
+    assert [(g.tenant_id, g.role, g.accepted) for g in memberships] == [(clinic.tenant_id, "biller", True)]
     assert [(ref.outbox_id, ref.tenant_id) for ref in stale] == [(outbox_id, clinic.tenant_id)]
 
 
