@@ -37,8 +37,9 @@ class MalformedBody(ValueError):
 def read_graphql_body(raw: bytes | str) -> dict[str, Any]:
     """The request object of a POSTed JSON body, or MalformedBody saying what is wrong with it.
 
-    Strict where `json.loads` is lenient: UTF-8 only, and no half surrogate pairs, which are not text
-    and fail later in a database driver or a log line.
+    Strict where `json.loads` is lenient: UTF-8 only, and no half surrogate pairs in the document or
+    the names (they are not text, and fail later in a database driver or a log line); in a variable's
+    value the input validation layer refuses one with its field path (InvalidInput).
 
     >>> read_graphql_body(b'{"query": "{ clinic { name } }"}')
     {'query': '{ clinic { name } }'}
@@ -75,7 +76,9 @@ def read_graphql_body(raw: bytes | str) -> dict[str, Any]:
     _expect(body, "variables", dict, "a JSON object (or null)")
     _expect(body, "operationName", str, "a string (or null)")
     _expect(body, "extensions", dict, "a JSON object (or null)")
-    if _has_lone_surrogate(body):
+    # A variable's value is left to the input validation layer, which answers with its field path.
+    variable_names = list(body.get("variables") or {})
+    if _has_lone_surrogate([variable_names, *(v for k, v in body.items() if k != "variables")]):
         raise MalformedBody(
             "the request body has a \\u escape of half a UTF-16 surrogate pair (\\ud800 to \\udfff) "
             "without its other half: strings must be Unicode text"

@@ -249,7 +249,7 @@ class TestClinicMutations:
         document = """mutation($bad: String!) { first: createRulebook(name: "kept?") { __typename }
           second: createRulebook(name: $bad) { __typename } }"""
         body = await post(app_client, document, {"bad": "nul\x00"}, headers)
-        assert body["data"] == {"first": {"__typename": "Rulebook"}, "second": {"__typename": "InvalidInput"}}
+        assert body["data"] == {"first": {"__typename": "RolledBack"}, "second": {"__typename": "InvalidInput"}}
         async with tenant_session(app_client.app_services.session_factory, clinic.tenant_id) as session:
             assert (await session.execute(select(func.count()).select_from(RulebookRecord))).scalar_one() == 0
 
