@@ -5,33 +5,29 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import global_session, tenant_session
 from server.people import AddedMember, AlreadyMember, add_member
+from tenants import accounts
 from tenants.audit import record
 from tenants.keys import issue_api_key
-from tenants.models import Tenant
 from tenants.roles import parse_scopes
 
 
 async def create_tenant(factory: async_sessionmaker[AsyncSession], slug: str, name: str) -> uuid.UUID:
     async with global_session(factory) as session:
-        if (await session.execute(select(Tenant.id).where(Tenant.slug == slug))).first():
+        if await accounts.clinic_by_slug(session, slug):
             raise ValueError(f"a clinic with slug {slug!r} exists")
-        tenant = Tenant(slug=slug, name=name)
-        session.add(tenant)
-        await session.flush()
-        return tenant.id
+        return await accounts.create_clinic(session, slug, name)
 
 
 async def tenant_id_by_slug(factory: async_sessionmaker[AsyncSession], slug: str) -> uuid.UUID:
     async with global_session(factory) as session:
-        tenant_id = (await session.execute(select(Tenant.id).where(Tenant.slug == slug))).scalar_one_or_none()
-    if tenant_id is None:
+        clinic = await accounts.clinic_by_slug(session, slug)
+    if clinic is None:
         raise ValueError(f"no clinic with slug {slug!r}")
-    return tenant_id
+    return clinic.id
 
 
 async def add_user(

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rulebooks.engine import FeeSchedules
 from server.db import global_session, tenant_session
-from server.models import FeeScheduleEntry, Membership, Payer, RulebookRecord, Tenant, User
+from server.models import FeeScheduleEntry, Membership, Payer, RulebookRecord
+from tenants import accounts
 from tenants.auth import create_user
 from tenants.base import utcnow
 from tenants.keys import IssuedKey, issue_api_key
@@ -38,12 +39,8 @@ def demo_fee_schedules() -> FeeSchedules:
 async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> uuid.UUID:
     """Create the demo tenant if absent, with payers and fee schedules; returns its id."""
     async with global_session(factory) as session:
-        tenant = (await session.execute(select(Tenant).where(Tenant.slug == DEMO_SLUG))).scalar_one_or_none()
-        if tenant is None:
-            tenant = Tenant(slug=DEMO_SLUG, name="Demo Dermatology Clinic")
-            session.add(tenant)
-            await session.flush()
-        tenant_id = tenant.id
+        clinic = await accounts.clinic_by_slug(session, DEMO_SLUG)
+        tenant_id = clinic.id if clinic else await accounts.create_clinic(session, DEMO_SLUG, "Demo Dermatology Clinic")
     async with tenant_session(factory, tenant_id) as session:
         known_payers = set((await session.execute(select(Payer.code))).scalars())
         with (DATA_DIR / "payers.csv").open() as handle:
@@ -99,11 +96,12 @@ DEMO_MANAGER_PASSWORD = "demo-manager-password"  # the embedded demo only; docum
 
 
 async def _seed_demo_manager(session: AsyncSession, tenant_id: uuid.UUID) -> None:
-    user = (await session.execute(select(User).where(User.email == DEMO_MANAGER_EMAIL))).scalar_one_or_none()
-    if user is None:
-        user = await create_user(session, DEMO_MANAGER_EMAIL, "Pat Manager", DEMO_MANAGER_PASSWORD)
-    if (await session.execute(select(Membership.id).where(Membership.user_id == user.id))).first() is None:
-        session.add(Membership(tenant_id=tenant_id, user_id=user.id, role="practice_manager", accepted_at=utcnow()))
+    account = await accounts.account_by_email(session, DEMO_MANAGER_EMAIL)
+    person = (
+        account.id if account else await create_user(session, DEMO_MANAGER_EMAIL, "Pat Manager", DEMO_MANAGER_PASSWORD)
+    )
+    if (await session.execute(select(Membership.id).where(Membership.user_id == person))).first() is None:
+        session.add(Membership(tenant_id=tenant_id, user_id=person, role="practice_manager", accepted_at=utcnow()))
 
 
 async def issue_demo_key(factory: async_sessionmaker[AsyncSession], name: str = "demo key") -> IssuedKey:

@@ -19,14 +19,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import tenant_session
 from server.models import OutboxMessage
-from tenants import auth
+from tenants import accounts, auth
+from tenants.accounts import Member
 from tenants.base import utcnow
 from tenants.lookups import memberships_of
-from tenants.models import Membership, Tenant, User
+from tenants.models import Membership
 from tenants.roles import ROLES_REQUIRING_TOTP
 
 MAIL_INVITATION_JOB = "mail.invitation"
 INVITATION_LIFETIME = auth.RESET_LIFETIME * 72  # three days to choose a password
+
+
+async def clinic_people(session: AsyncSession, person: uuid.UUID | None = None) -> list[tuple[Member, Membership]]:
+    """The people of the session's clinic with their memberships (or the one person), by email."""
+    statement = select(Membership)
+    if person is not None:
+        statement = statement.where(Membership.user_id == person)
+    memberships = {m.user_id: m for m in (await session.execute(statement)).scalars()}
+    if not memberships:
+        return []
+    return [(member, memberships[member.id]) for member in await accounts.members(session, person)]
 
 
 class AlreadyMember(Exception):
@@ -45,18 +57,20 @@ async def add_member(
 ) -> AddedMember:
     """Add a person to the session's clinic as a pending member; creates the account if the email is new."""
     address = auth.normalise_email(email)
-    user = (await session.execute(select(User).where(User.email == address))).scalar_one_or_none()
+    account = await accounts.account_by_email(session, address)
     generated = None
-    if user is None:
+    if account is None:
         if password is None:
             generated = password = secrets.token_urlsafe(18)
-        user = await auth.create_user(session, address, name, password)
-    elif (await session.execute(select(Membership.id).where(Membership.user_id == user.id))).first():
+        person = await auth.create_user(session, address, name, password)
+    elif (await session.execute(select(Membership.id).where(Membership.user_id == account.id))).first():
         raise AlreadyMember("this person is already in your clinic")
-    membership = Membership(tenant_id=tenant_id, user_id=user.id, role=role, invited_name=name, accepted_at=None)
+    else:
+        person = account.id
+    membership = Membership(tenant_id=tenant_id, user_id=person, role=role, invited_name=name, accepted_at=None)
     session.add(membership)
     await session.flush()
-    return AddedMember(user.id, membership.id, generated)
+    return AddedMember(person, membership.id, generated)
 
 
 def invitation_outbox(tenant_id: uuid.UUID, membership_id: uuid.UUID) -> OutboxMessage:
@@ -79,10 +93,11 @@ async def send_invitation(session: AsyncSession, membership_id: uuid.UUID, outgo
     membership = await session.get(Membership, membership_id)
     if membership is None:
         raise LookupError("membership of the invitation is gone")
-    user = await session.get(User, membership.user_id)
-    clinic = await session.get(Tenant, membership.tenant_id)
-    if user is None or clinic is None or user.disabled_at is not None:
+    people = await accounts.members(session, membership.user_id)
+    clinics = await accounts.clinics(session, [membership.tenant_id])
+    if not people or not clinics or people[0].disabled_at is not None:
         return
+    user, clinic = people[0], clinics[0]
     token = await auth.issue_reset_token(session, user.id, INVITATION_LIFETIME)
     await outgoing.mailer.send(
         user.email,

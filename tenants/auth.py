@@ -15,14 +15,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenants import totp
+from tenants import accounts, totp
+from tenants.accounts import Account, LiveSession
 from tenants.base import utcnow
 from tenants.keys import Principal, digest
 from tenants.lookups import Grant, memberships_of
-from tenants.models import LoginSession, PasswordResetToken, User
 from tenants.passwords import DUMMY_HASH, hash_password, verify_password
 from tenants.roles import ROLE_PERMISSIONS, ROLES_REQUIRING_TOTP
 from tenants.secrets import SecretBox
@@ -73,21 +72,19 @@ async def create_user(
     vendor_staff: bool = False,
     totp_secret: str | None = None,
     box: SecretBox | None = None,
-) -> User:
-    """A new account; `totp_secret` (sealed with `box`) enrolls a second factor at once (tests, seeding)."""
+) -> uuid.UUID:
+    """A new account's id; `totp_secret` (sealed with `box`) enrolls a second factor at once (tests, seeding)."""
     if totp_secret is not None and box is None:
         raise ValueError("a TOTP secret is stored sealed: give the box")
-    user = User(
-        email=normalise_email(email),
-        name=name,
-        password_hash=hash_password(password),
-        is_vendor_staff=vendor_staff,
+    return await accounts.create_account(
+        session,
+        normalise_email(email),
+        name,
+        hash_password(password),
+        vendor_staff=vendor_staff,
         totp_secret=box.seal(totp_secret, TOTP_PURPOSE) if box and totp_secret else None,
         totp_enrolled_at=utcnow() if totp_secret else None,
     )
-    session.add(user)
-    await session.flush()
-    return user
 
 
 async def login(
@@ -101,7 +98,7 @@ async def login(
 ) -> LoginOutcome:
     """Check the credentials; a session only for a person with at least one clinic (fail closed)."""
     now = now or utcnow()
-    user = (await session.execute(select(User).where(User.email == normalise_email(email)))).scalar_one_or_none()
+    user = await accounts.account_by_email(session, normalise_email(email))
     if user is None:
         verify_password(DUMMY_HASH, password)
         return LoginOutcome(False, LOGIN_FAILED)
@@ -124,17 +121,9 @@ async def login(
         offer = await _enrollment_uri(session, user, box)
     user.failed_logins = 0
     user.locked_until = None
+    await accounts.save_login_state(session, user)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-    session.add(
-        LoginSession(
-            token_sha256=digest(token),
-            csrf_token=csrf,
-            user_id=user.id,
-            expires_at=now + SESSION_LIFETIME,
-            second_factor_at=second_factor_at,
-        )
-    )
-    await session.flush()
+    await accounts.open_session(session, digest(token), csrf, user.id, now + SESSION_LIFETIME, second_factor_at)
     return LoginOutcome(
         True,
         "logged in" if offer is None else "logged in; " + INVITATION_NEEDS_SECOND_FACTOR,
@@ -146,7 +135,7 @@ async def login(
     )
 
 
-def _second_factor_required(user: User, grants: list[Grant]) -> bool:
+def _second_factor_required(user: Account, grants: list[Grant]) -> bool:
     """Once enrolled, always; else when a clinic the person works in needs it, or when the only way
     in is an invitation whose role needs it. Another clinic's invitation alone never locks anyone out."""
     if user.totp_enrolled_at is not None:
@@ -156,16 +145,16 @@ def _second_factor_required(user: User, grants: list[Grant]) -> bool:
     return any(g.role in ROLES_REQUIRING_TOTP for g in considered)
 
 
-async def _enrollment_uri(session: AsyncSession, user: User, box: SecretBox) -> str:
+async def _enrollment_uri(session: AsyncSession, user: Account, box: SecretBox) -> str:
     """A second-factor key in enrollment (made once, kept until confirmed by a first code)."""
     if user.totp_secret is None:
         user.totp_secret = box.seal(totp.new_secret(), TOTP_PURPOSE)
-        await session.flush()
+        await accounts.save_login_state(session, user)
     return totp.provisioning_uri(box.open(user.totp_secret, TOTP_PURPOSE), user.email)
 
 
 async def _check_second_factor(
-    session: AsyncSession, user: User, totp_code: str | None, box: SecretBox, now: dt.datetime
+    session: AsyncSession, user: Account, totp_code: str | None, box: SecretBox, now: dt.datetime
 ) -> LoginOutcome | None:
     """None when the code is right; else the refusal. Enrolls on the way when none is confirmed yet."""
     enrolling = user.totp_enrolled_at is None
@@ -193,35 +182,21 @@ async def _check_second_factor(
     return None
 
 
-async def _count_failure(session: AsyncSession, user: User, now: dt.datetime) -> None:
+async def _count_failure(session: AsyncSession, user: Account, now: dt.datetime) -> None:
     user.failed_logins += 1
     if user.failed_logins >= MAX_FAILED_LOGINS:
         user.locked_until = now + LOCKOUT
         user.failed_logins = 0
-        await end_sessions(session, user.id, now)
-    await session.flush()
-
-
-async def end_sessions(session: AsyncSession, user_id: uuid.UUID, now: dt.datetime) -> None:
-    """End every live session of a person (lockout, password reset)."""
-    await session.execute(
-        update(LoginSession)
-        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
-        .values(ended_at=now)
-    )
+        await accounts.end_sessions(session, user.id, now)
+    await accounts.save_login_state(session, user)
 
 
 async def session_user(
     session: AsyncSession, token: str, *, now: dt.datetime | None = None
-) -> tuple[User, LoginSession] | None:
+) -> tuple[Account, LiveSession] | None:
+    """The person and their session for a session cookie, while the session lives."""
     now = now or utcnow()
-    found = (
-        await session.execute(
-            select(LoginSession, User)
-            .join(User, User.id == LoginSession.user_id)
-            .where(LoginSession.token_sha256 == digest(token))
-        )
-    ).first()
+    found = await accounts.session_by_token(session, digest(token))
     if found is None:
         return None
     login_session, user = found
@@ -231,9 +206,7 @@ async def session_user(
 
 
 async def logout(session: AsyncSession, token: str) -> None:
-    await session.execute(
-        update(LoginSession).where(LoginSession.token_sha256 == digest(token)).values(ended_at=utcnow())
-    )
+    await accounts.end_session(session, digest(token), utcnow())
 
 
 class NoTenantChosen(Exception):
@@ -245,7 +218,7 @@ class NotGranted(Exception):
 
 
 async def user_principal(
-    session: AsyncSession, user: User, login_session: LoginSession, requested_tenant: uuid.UUID | None
+    session: AsyncSession, user: Account, login_session: LiveSession, requested_tenant: uuid.UUID | None
 ) -> Principal:
     """The principal for a person in one clinic: the one they named (X-Cutis-Tenant) or their only one.
 
@@ -271,8 +244,7 @@ async def user_principal(
 async def issue_reset_token(session: AsyncSession, user_id: uuid.UUID, lifetime: dt.timedelta = RESET_LIFETIME) -> str:
     """A single-use, expiring token to choose a password with; only its digest is stored."""
     token = secrets.token_urlsafe(32)
-    session.add(PasswordResetToken(token_sha256=digest(token), user_id=user_id, expires_at=utcnow() + lifetime))
-    await session.flush()
+    await accounts.store_reset_token(session, digest(token), user_id, utcnow() + lifetime)
     return token
 
 
@@ -281,7 +253,7 @@ async def request_password_reset(
 ) -> tuple[str, Callable[[], Awaitable[None]] | None]:
     """The answer (the same whether the email is known or not) and, if it is, the mail to send
     once the token has committed (a rolled-back operation mails nothing)."""
-    user = (await session.execute(select(User).where(User.email == normalise_email(email)))).scalar_one_or_none()
+    user = await accounts.account_by_email(session, normalise_email(email))
     if user is None or user.disabled_at is not None:
         return RESET_SENT, None
     token = await issue_reset_token(session, user.id)
@@ -303,21 +275,12 @@ class ResetRefused(Exception):
 
 
 async def reset_password(session: AsyncSession, token: str, new_password: str) -> uuid.UUID:
-    now = utcnow()
-    found = (
-        await session.execute(select(PasswordResetToken).where(PasswordResetToken.token_sha256 == digest(token)))
-    ).scalar_one_or_none()
-    if found is None or found.used_at is not None or _aware(found.expires_at) <= now:
+    """Spend a reset token on a new password; ends every session of that person."""
+    password_hash = hash_password(new_password)  # a weak password is refused before the token is spent
+    person = await accounts.reset_password(session, digest(token), password_hash, utcnow())
+    if person is None:
         raise ResetRefused("This reset link is not valid any more; ask for a new one.")
-    user = await session.get(User, found.user_id)
-    assert user is not None
-    user.password_hash = hash_password(new_password)
-    user.failed_logins = 0
-    user.locked_until = None
-    found.used_at = now
-    await end_sessions(session, user.id, now)
-    await session.flush()
-    return user.id
+    return person
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -11,11 +11,11 @@ from typing import Any
 from server.db import global_session, tenant_session
 from server.demo import DATA_DIR, demo_fee_rows
 from server.models import FeeScheduleEntry, Payer
-from tenants import totp
+from tenants import accounts, totp
 from tenants.auth import create_user
 from tenants.base import utcnow
 from tenants.keys import issue_api_key
-from tenants.models import Membership, Tenant
+from tenants.models import Membership
 from tenants.roles import ROLES_REQUIRING_TOTP
 from tenants.secrets import SecretBox
 
@@ -32,11 +32,9 @@ class Clinic:
 
 async def make_clinic(factory: Any, name: str = "clinic", roles: tuple[str, ...] = ()) -> Clinic:
     """A clinic with the demo payers and fees, an all-scopes API key, and one person per role."""
+    slug = f"{name}-{uuid.uuid4().hex[:8]}"
     async with global_session(factory) as session:
-        tenant = Tenant(slug=f"{name}-{uuid.uuid4().hex[:8]}", name=name)
-        session.add(tenant)
-        await session.flush()
-        tenant_id = tenant.id
+        tenant_id = await accounts.create_clinic(session, slug, name)
     clinic = Clinic(tenant_id=tenant_id, key="")
     async with tenant_session(factory, tenant_id) as session:
         with (DATA_DIR / "payers.csv").open() as handle:
@@ -50,12 +48,12 @@ async def make_clinic(factory: Any, name: str = "clinic", roles: tuple[str, ...]
             )
         clinic.key = (await issue_api_key(session, tenant_id, "test key")).plaintext
         for role in roles:
-            email = f"{role}-{uuid.uuid4().hex[:6]}@{tenant.slug}.test"
+            email = f"{role}-{uuid.uuid4().hex[:6]}@{slug}.test"
             secret = totp.new_secret() if role in ROLES_REQUIRING_TOTP else None
-            user = await create_user(
+            person = await create_user(
                 session, email, role.replace("_", " ").title(), PASSWORD, totp_secret=secret, box=SecretBox(TOTP_KEY)
             )
-            session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=role, accepted_at=utcnow()))
+            session.add(Membership(tenant_id=tenant_id, user_id=person, role=role, accepted_at=utcnow()))
             clinic.people[role] = (email, secret)
     return clinic
 

@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from server.api.common import InvalidInput, context
@@ -14,10 +13,10 @@ from server.api.identity import SESSION_COOKIE
 from server.api.ids import to_global_id
 from server.db import tenant_session
 from server.people import accept_invitations
-from tenants import audit
+from tenants import accounts, audit
 from tenants import auth as people
+from tenants.accounts import Account
 from tenants.lookups import accepted_memberships_of
-from tenants.models import Tenant, User
 from tenants.passwords import WeakPassword
 
 CSRF_COOKIE = "cutis_csrf"
@@ -126,20 +125,15 @@ class AccountQueries:
     async def me(self, info: Info) -> Me:
         ctx = context(info)
         principal = ctx.principal
-        user: User | None = None
+        user: Account | None = None
         memberships: list[ClinicMembership] = []
-        if ctx.user_id is not None:
+        if ctx.user_id is not None and ctx.login_token is not None:
             async with ctx.lock:
                 session = await ctx.session()
-                user = await session.get(User, ctx.user_id)
+                found = await people.session_user(session, ctx.login_token)
+                user = found[0] if found else None
                 pairs = await accepted_memberships_of(session, ctx.user_id)
-                names = dict(
-                    (
-                        await session.execute(
-                            select(Tenant.id, Tenant.name).where(Tenant.id.in_([t for t, _ in pairs]))
-                        )
-                    ).all()
-                )
+                names = {clinic.id: clinic.name for clinic in await accounts.clinics(session, [t for t, _ in pairs])}
             memberships = [
                 ClinicMembership(
                     tenant_id=strawberry.ID(to_global_id("Tenant", t)), tenant_name=names.get(t, ""), role=role

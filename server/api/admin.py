@@ -12,10 +12,11 @@ from strawberry.types import Info
 from server.api.common import Forbidden, InvalidInput, Node, NotFoundError, RolledBack, allowed, context, require
 from server.api.ids import from_global_id, to_global_id
 from server.jobs import OutboxRef
-from server.people import AlreadyMember, add_member, invitation_outbox
+from server.people import AlreadyMember, add_member, clinic_people, invitation_outbox
+from tenants.accounts import Member
 from tenants.auth import normalise_email
 from tenants.keys import issue_api_key
-from tenants.models import ROLES, ApiKey, Membership, User
+from tenants.models import ROLES, ApiKey, Membership
 from tenants.roles import Permission, parse_scopes
 
 
@@ -84,7 +85,7 @@ ChangeRoleResult = Annotated[
 RemoveUserResult = Annotated[Removed | NotFoundError | Forbidden | RolledBack, strawberry.union("RemoveUserResult")]
 
 
-def _user(user: User, membership: Membership) -> ClinicUser:
+def _user(user: Member, membership: Membership) -> ClinicUser:
     """A person as their clinic sees them: a pending member shows only what the clinic typed."""
     pending = membership.accepted_at is None
     return ClinicUser(
@@ -104,11 +105,7 @@ class AdminQueries:
         ctx = context(info)
         require(info, Permission.USERS_ADMIN)
         async with ctx.lock:
-            rows = (
-                await (await ctx.session()).execute(
-                    select(User, Membership).join(Membership, Membership.user_id == User.id).order_by(User.email)
-                )
-            ).all()
+            rows = await clinic_people(await ctx.session())
         return [_user(user, membership) for user, membership in rows]
 
     @strawberry.field(description="Your clinic's API keys (never their secrets).")
@@ -168,20 +165,10 @@ class AdminMutations:
         user_id = from_global_id(str(id), "User")
         async with ctx.lock:
             session = await ctx.session()
-            found = (
-                (
-                    await session.execute(
-                        select(Membership, User)
-                        .join(User, User.id == Membership.user_id)
-                        .where(Membership.user_id == user_id)
-                    )
-                ).first()
-                if user_id
-                else None
-            )
-            if found is None:
+            found = await clinic_people(session, user_id) if user_id else []
+            if not found:
                 return NotFoundError(message="no such person in your clinic")
-            membership, user = found
+            ((user, membership),) = found
             membership.role = role
             await ctx.audit("user.role", "admin", object_type="User", object_ids=[user.id], detail=role)
         return _user(user, membership)

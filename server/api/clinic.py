@@ -14,7 +14,7 @@ from strawberry.types import Info
 from server.api.common import Forbidden, InvalidInput, Node, RolledBack, allowed, context, require
 from server.api.ids import to_global_id
 from server.models import FeeScheduleEntry, Payer
-from tenants.models import Tenant
+from tenants import accounts
 from tenants.roles import Permission
 
 PAYER_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
@@ -110,8 +110,7 @@ class ClinicQueries:
         ctx = context(info)
         principal = require(info, Permission.CLINIC_READ)
         async with ctx.lock:
-            tenant = await (await ctx.session()).get(Tenant, principal.tenant_id)
-        assert tenant is not None
+            (tenant,) = await accounts.clinics(await ctx.session(), [principal.tenant_id])
         return Clinic(id=strawberry.ID(to_global_id("Tenant", tenant.id)), slug=tenant.slug, name=tenant.name)
 
 

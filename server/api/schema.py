@@ -35,7 +35,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from server.api.account import AccountMutations, AccountQueries
-from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser
+from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser, _user
 from server.api.audit import AuditEventInfo, AuditQueries
 from server.api.authoring import AuthoringQueries
 from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
@@ -51,7 +51,9 @@ from server.errors import CutisError
 from server.jobs import relay
 from server.models import EncounterRecord, Payer, ProviderQueryRecord, RulebookRecord
 from server.models import LineOverride as LineOverrideRow
-from tenants.models import ApiKey, AuditEvent, Membership, Tenant, User
+from server.people import clinic_people
+from tenants import accounts
+from tenants.models import ApiKey, AuditEvent, Tenant, User
 from tenants.roles import Permission
 
 log = logging.getLogger("cutis.graphql")
@@ -88,23 +90,13 @@ class NodeQuery:
         async with ctx.lock:
             session = await ctx.session()
             if model is User:
-                found = (
-                    await session.execute(
-                        select(User, Membership)
-                        .join(Membership, Membership.user_id == User.id)
-                        .where(User.id == object_id)
-                    )
-                ).first()
-                if found is None:
-                    return None
-                from server.api.admin import _user
-
-                return _user(*found)
+                found = await clinic_people(session, object_id)
+                return _user(*found[0]) if found else None
             if model is Tenant:
                 if object_id != principal.tenant_id:
                     return None
-                tenant = await session.get(Tenant, object_id)
-                return Clinic(id=id, slug=tenant.slug, name=tenant.name) if tenant else None
+                (tenant,) = await accounts.clinics(session, [object_id])
+                return Clinic(id=id, slug=tenant.slug, name=tenant.name)
             row = (await session.execute(select(model).where(model.id == object_id))).scalar_one_or_none()
         if row is None:
             return None

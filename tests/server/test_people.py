@@ -13,10 +13,8 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-
 from server.db import global_session
-from tenants import totp
+from tenants import accounts, totp
 from tests.factories import PASSWORD, TOTP_KEY, current_code, make_clinic
 from tests.server.session_client import LOGIN, as_person, login
 
@@ -48,10 +46,8 @@ def _without_identity(reply: dict) -> dict:  # type: ignore[type-arg]
 
 
 async def _account(factory: Any, email: str) -> Any:
-    from tenants.models import User
-
     async with global_session(factory) as session:
-        return (await session.execute(select(User).where(User.email == email))).scalar_one()
+        return await accounts.account_by_email(session, email)
 
 
 class TestAddingSomeoneWithAnAccountElsewhere:
@@ -156,13 +152,11 @@ async def test_cli_user_add_sets_no_credential_of_an_existing_account(database_u
     try:
         clinic_a = await make_clinic(factory, "clinic-a", roles=("biller",))
         clinic_b = await make_clinic(factory, "clinic-b")
-        from tenants.models import Tenant
-
         async with global_session(factory) as session:
-            slug_b = (await session.get(Tenant, clinic_b.tenant_id)).slug  # type: ignore[union-attr]
+            (clinic,) = await accounts.clinics(session, [clinic_b.tenant_id])
         victim = clinic_a.people["biller"][0]
         before = await _account(factory, victim)
-        added = await add_user(factory, slug_b, victim, "Typed", "owner")
+        added = await add_user(factory, clinic.slug, victim, "Typed", "owner")
         after = await _account(factory, victim)
         assert added.generated_password is None
         assert (after.totp_secret, after.password_hash, after.name) == (None, before.password_hash, before.name)
@@ -236,14 +230,12 @@ async def test_totp_secrets_are_sealed_at_rest(app_client) -> None:
 
 
 async def test_a_secret_stored_before_sealing_still_works_and_is_sealed_at_login(app_client) -> None:
-    from sqlalchemy import update
-
-    from tenants.models import User
-
     factory = app_client.app_services.session_factory
     clinic = await make_clinic(factory, roles=("owner",))
     email, secret = clinic.people["owner"]
     async with global_session(factory) as session:
-        await session.execute(update(User).where(User.email == email).values(totp_secret=secret))
+        account = await accounts.account_by_email(session, email)
+        account.totp_secret = secret  # as written before sealing existed
+        await accounts.save_login_state(session, account)
     assert (await _login_result(app_client, email, code=current_code(secret)))["ok"] is True
     assert (await _account(factory, email)).totp_secret.startswith("v1:")
