@@ -20,9 +20,11 @@ from dsl import ast
 
 
 def content_hash(rulebook: ast.Rulebook) -> str:
+    """Defined for any AST the parser makes, even one of text with errors (a lone surrogate
+    included: the parser reports it, the hash still names the text)."""
     parts: list[str] = []
     _write(rulebook, parts.append)
-    return "sha256:" + hashlib.sha256("".join(parts).encode("utf-8")).hexdigest()[:16]
+    return "sha256:" + hashlib.sha256("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _write(value: Any, out: Callable[[str], None]) -> None:

@@ -139,9 +139,13 @@ def action(node: ast.Action) -> str:
 
 
 def word(node: ast.Expr) -> str:
+    """A word of an action as the grammar reads it: a literal, list or range stands alone; any
+    other expression (a fact, a call, a comparison) is a word only in parentheses."""
     if isinstance(node, ast.Literal) and node.kind == "name":
         return node.text
-    return expr(node, LEVELS["atom"])
+    if isinstance(node, ast.Literal | ast.ListExpr | ast.CodeRange):
+        return expr(node, LEVELS["atom"])
+    return f"({expr(node)})"
 
 
 def table(node: ast.Table) -> list[Line]:

@@ -31,6 +31,7 @@ from dsl import ast
 from dsl.diagnostics import Diagnostic, LineIndex
 from dsl.grammar import KEYWORDS, START_RULES, StatementEnds, block_tree, lark_parser
 from dsl.lalr import FastParser
+from dsl.nesting import DEEPEST_NESTING, may_nest_too_deep, too_deep_node, too_deep_tree
 from dsl.parse_tree import BUILDERS, CellParser, TreeToAst
 from dsl.recovery import MOST_ERRORS_PER_BLOCK, broken_block_diagnostics, syntax_diagnostic, syntax_errors
 
@@ -38,6 +39,9 @@ __all__ = ["KEYWORDS", "MOST_ERRORS_PER_BLOCK", "START_RULES", "TOP_LEVEL", "Par
            "clear_caches", "fast_parser", "lark_parser", "parse"]
 
 TOP_LEVEL = re.compile(r"^(rulebook|rule|table|valueset|criteria|test|disable)\b", re.MULTILINE)
+# Half of a UTF-16 surrogate pair on its own is not a character: no file holds one, but text
+# pasted into the editor can, and it could never be stored or published.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -113,8 +117,14 @@ def _parse_blocks(text: str, index: LineIndex) -> ParseResult:
                 if isinstance(tree, UnexpectedInput):
                     diagnostics.extend(broken_block_diagnostics(chunk, text, index, begin, end))
                     continue
+                if may_nest_too_deep(chunk) and (deep := too_deep_tree(tree)) is not None:
+                    diagnostics.append(_too_deep(_tree_span(deep, chunk, index, begin), "block"))
+                    continue  # Lark's transformer recurses: never hand it the tree
                 builder = TreeToAst(text, index, offset=begin, cell_parser=cells)  # none of the reader's
                 built = builder.transform(tree)
+            if may_nest_too_deep(chunk) and (node := too_deep_node(built)) is not None:
+                diagnostics.append(_too_deep(getattr(node, "span", built.items[0].span), "block"))
+                continue
             if builder.diagnostics:
                 diagnostics.extend(builder.diagnostics)
             else:
@@ -123,9 +133,31 @@ def _parse_blocks(text: str, index: LineIndex) -> ParseResult:
         if block.header is not None and header is None:
             header = block.header
         items.extend(block.items)
+    diagnostics.extend(_lone_surrogates(text, index))
     comments.extend(Token("COMMENT", m.group(0), start_pos=m.start()) for m in _comments(text))
     rulebook = TreeToAst.attach_comments(ast.Rulebook(header, tuple(items)), comments, index)
     return ParseResult(rulebook, tuple(diagnostics))
+
+
+def _lone_surrogates(text: str, index: LineIndex) -> list[Diagnostic]:
+    return [Diagnostic("error", "syntax.invalid_character",
+                       f"U+{ord(match.group(0)):04X} is half of a character, not a character (a broken emoji or "
+                       "accented letter, usually from copying text)", index.span(match.start(), match.end()),
+                       "delete it, or type the character again")
+            for match in LONE_SURROGATE.finditer(text)]
+
+
+def _too_deep(span: ast.Span, what: str) -> Diagnostic:
+    return Diagnostic("error", "syntax.too_deep", f"this {what} nests more than {DEEPEST_NESTING} levels deep "
+                      "(brackets, `not`s or `else if`s inside one another)", span,
+                      "split it: name a part as a value set, or move it into a rule of its own")
+
+
+def _tree_span(tree: Any, chunk: str, index: LineIndex, begin: int) -> ast.Span:
+    meta = tree.meta
+    if meta.empty:
+        return index.span(begin, begin + len(chunk.rstrip()))
+    return index.span(begin + meta.start_pos, begin + meta.end_pos)
 
 
 def cell_parser(text: str, index: LineIndex) -> CellParser:
@@ -140,6 +172,8 @@ def cell_parser(text: str, index: LineIndex) -> CellParser:
         tree = block_tree(cell, start)
         if isinstance(tree, UnexpectedInput):
             return syntax_diagnostic(tree, text, index, begin, end, what=_CELL_WORDS[start])
+        if may_nest_too_deep(cell) and (deep := too_deep_tree(tree)) is not None:
+            return _too_deep(_tree_span(deep, cell, index, begin), "table cell")
         return TreeToAst(text, index, begin, parse_cell).transform(tree)
 
     return parse_cell

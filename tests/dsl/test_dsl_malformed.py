@@ -80,6 +80,14 @@ def test_diagnostics_snapshot(path: Path, snapshot) -> None:
             ],
             id="value sets defined through themselves point at the name that leads back",
         ),
+        pytest.param(
+            "47_nested_too_deeply",
+            [
+                (3, 318, "syntax.too_deep", "split it: name a part as a value set, or move it into a rule of its own"),
+                (9, 8, "name.unknown", "did you mean `service.count`?"),
+            ],
+            id="a block nested too deep points at the 63rd negation, and the next block is still checked",
+        ),
     ],
 )
 def test_key_positions_by_hand(name: str, expected: list[tuple[int, int, str, str | None]]) -> None:
