@@ -39,6 +39,7 @@ R = TypeVar("R")
 GRACE_SECONDS = 5.0  # past the budget, before a worker whose own timer did not fire is presumed stuck
 START_SECONDS = 120.0  # a first pool waits for the fork server to build the engine (seconds, once per process)
 WARM_UP_MODULE = "server.cpu_warmup"
+WORKER_NICENESS = 10  # the event loop's short answers come first; heavy work takes the cores they leave
 
 
 class Cpu(Protocol):
@@ -174,6 +175,7 @@ def _start_worker(data_dir: str) -> None:
     from server.codesets import load_installed
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle: it shuts the pool down
+    os.nice(WORKER_NICENESS)
     signal.signal(signal.SIGALRM, _on_timer)
     load_installed(Path(data_dir))
 
