@@ -76,6 +76,8 @@ class CpuPool:
         self.dispatched = 0  # operations sent to the pool so far (tests prove a refused document sent none)
         self._data_dir = data_dir
         self._pool: ProcessPoolExecutor | None = None
+        self._ready: asyncio.Future[int] | None = None  # the first worker's answer: the pool is up
+        self._closed = False
         self._slots = asyncio.Semaphore(self.processes)  # one per worker; freed when the worker is
 
     async def start(self) -> None:
@@ -104,6 +106,7 @@ class CpuPool:
 
     def shutdown(self) -> None:
         """Stop the workers (the app's shutdown): nothing waits for a runaway to finish."""
+        self._closed = True
         pool, self._pool = self._pool, None
         if pool is not None:
             _kill_workers(pool)
@@ -129,15 +132,24 @@ class CpuPool:
         return pool, future
 
     async def _current_pool(self) -> ProcessPoolExecutor:
+        """The pool, once its first worker answers: every caller waits for that, none is charged for it."""
+        if self._closed:
+            raise RuntimeError("the CPU pool is shut down")
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([WARM_UP_MODULE])
-            pool = ProcessPoolExecutor(
+            self._pool = ProcessPoolExecutor(
                 self.processes, mp_context=context, initializer=_start_worker, initargs=(str(self._data_dir),)
             )
-            self._pool = pool
-            await asyncio.wait_for(asyncio.wrap_future(pool.submit(os.getpid)), START_SECONDS)
-        return self._pool
+            self._ready = asyncio.wrap_future(self._pool.submit(os.getpid))
+        pool, ready = self._pool, self._ready
+        assert ready is not None  # set with the pool
+        try:
+            await asyncio.wait_for(asyncio.shield(ready), START_SECONDS)
+        except (TimeoutError, BrokenProcessPool):
+            self._replace(pool)
+            raise
+        return pool
 
     def _replace(self, pool: ProcessPoolExecutor) -> None:
         """Kill the pool's workers; the next operation starts a new pool."""

@@ -31,6 +31,20 @@ class TestRun:
         answers = await asyncio.gather(*(small_pool.run(cpu_operations.sleep_then_answer, 0.3) for _ in range(3)))
         assert answers == ["answered"] * 3
 
+    async def test_callers_of_a_cold_pool_wait_for_its_first_worker_without_being_charged(self, tmp_path: Path) -> None:
+        pool = CpuPool(tmp_path, processes=2, budget_seconds=0.5, grace_seconds=0.05)
+        try:
+            pids = await asyncio.gather(*(pool.run(cpu_operations.worker_pid) for _ in range(4)))
+            assert len(pids) == 4 and os.getpid() not in pids
+        finally:
+            pool.shutdown()
+
+    async def test_a_shut_down_pool_takes_no_more_work(self, small_pool: CpuPool) -> None:
+        await small_pool.run(cpu_operations.worker_pid)
+        small_pool.shutdown()
+        with pytest.raises(RuntimeError, match="shut down"):
+            await small_pool.run(cpu_operations.worker_pid)
+
 
 class TestBudget:
     async def test_runaway_python_is_stopped_and_the_same_worker_serves_on(self, small_pool: CpuPool) -> None:
