@@ -34,20 +34,23 @@ def bare_app(database_url: str, tenant_id: str) -> Any:
     """The same work as codeEncounter behind a plain JSON route: parse, store, code, store."""
     from litestar import Litestar, post
 
+    from server.cpu import CpuPool
     from server.db import create_engine, create_session_factory, tenant_session
     from server.encounters import code_stored_encounter, parse_encounter, store_encounter
     from server.settings import Settings
 
-    engine = create_engine(Settings(database_url=database_url))
+    settings = Settings(database_url=database_url)
+    engine = create_engine(settings)
     factory = create_session_factory(engine)
     tenant = uuid.UUID(tenant_id)
+    cpu = CpuPool(settings.data_dir, budget_seconds=settings.cpu_budget_seconds)  # as the app codes: off the loop
 
     @post("/bare/encounters")
     async def code_encounter(data: dict[str, Any]) -> dict[str, Any]:
         encounter = parse_encounter(data)
         async with tenant_session(factory, tenant) as session:
             record = await store_encounter(session, tenant, encounter)
-            coding, _ = await code_stored_encounter(session, record)
+            coding, _ = await code_stored_encounter(session, record, cpu=cpu)
         return coding.model_dump(mode="json")
 
     return Litestar(route_handlers=[code_encounter])

@@ -18,6 +18,7 @@ from server.api.http import RateLimited, strict_graphql_controller
 from server.api.identity import KeyCache, identify
 from server.api.schema import build_schema
 from server.codesets import load_installed
+from server.cpu import CpuPool
 from server.db import create_engine, create_session_factory, global_session
 from server.encounters import FeeCache
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
@@ -35,10 +36,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = create_engine(settings)
     factory = create_session_factory(engine)
     mailer = MailboxMailer(settings.data_dir / "mailbox")
+    cpu = CpuPool(settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds)
     queue: JobQueue = (
         ArqQueue(settings.redis_url)
         if settings.redis_url
-        else InProcessQueue(factory, Outgoing(mailer, settings.public_url))
+        else InProcessQueue(factory, Outgoing(mailer, settings.public_url), cpu)
     )
     limiter = (
         RedisRateLimiter(settings.redis_url, settings.rate_limit_per_minute)
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         rate_limiter=limiter,
         key_cache=KeyCache(),
         fee_cache=FeeCache(),
+        cpu=cpu,
     )
 
     async def graphql_context(request: Request[Any, Any, Any]) -> CutisContext:
@@ -104,10 +107,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await cpu.start()  # ready means ready: the first heavy request does not wait for the workers
         try:
             yield
         finally:
             await queue.close()
+            cpu.shutdown()
             await limiter.close()
             await engine.dispose()
 

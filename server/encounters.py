@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rulebooks.coding import code_encounter, payer_stack
 from rulebooks.engine import FeeSchedules
 from rulebooks.models import Coding, Encounter
+from server.cpu import Cpu
 from server.errors import FieldError, InputInvalid, NotFound
 from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage, ProviderQueryRecord
 from tenants.base import utcnow
@@ -121,26 +123,74 @@ async def load_fee_schedules(session: AsyncSession) -> FeeSchedules:
     return fees
 
 
+@dataclass(frozen=True)
+class HeldQuestion:
+    """What the note analysis asks the provider about one held service (plain data, from a worker)."""
+
+    topic: str
+    missing: tuple[str, ...]
+
+
+def code_in_worker(
+    encounter: Encounter, encounter_id: str, coded_at: dt.datetime, fees: FeeSchedules
+) -> tuple[Coding, dict[str, HeldQuestion]]:
+    """Analyse the note and code with the payer's rule stack: the CPU-heavy part, run in a CpuPool worker.
+
+    Returns plain, picklable results: the Coding, and the documentation's questions by service id.
+    """
+    coded = code_encounter(
+        encounter, encounter_id=encounter_id, coded_at=coded_at, fees=fees, stack=payer_stack(encounter.coverage.payer)
+    )
+    questions = {
+        query.service_id: HeldQuestion(topic=query.topic, missing=tuple(query.missing))
+        for query in coded.documentation.queries
+    }
+    return coded.coding, questions
+
+
+def analyse_documentation(encounter: Encounter) -> dict[str, Any]:
+    """The note's findings, classifications and queries as plain data (`checkDocumentation`), in a CpuPool worker."""
+    from rulebooks.notes import check_documentation
+
+    return check_documentation(encounter).to_dict()
+
+
+async def code_off_loop(
+    cpu: Cpu,
+    record: EncounterRecord,
+    fees: FeeSchedules,
+    encounter: Encounter | None = None,
+    coded_at: dt.datetime | None = None,
+) -> tuple[Coding, dict[str, HeldQuestion]]:
+    """`code_in_worker` for a stored encounter version, in the CPU pool. Touches no session: a
+    resolver calls it without holding the request's session lock."""
+    encounter = encounter if encounter is not None else Encounter.model_validate(record.payload)
+    return await cpu.run(code_in_worker, encounter, str(record.id), coded_at or utcnow(), fees)
+
+
 async def code_stored_encounter(
     session: AsyncSession,
     record: EncounterRecord,
+    *,
+    cpu: Cpu,
     coded_at: dt.datetime | None = None,
     fees: FeeSchedules | None = None,
     encounter: Encounter | None = None,
 ) -> tuple[Coding, CodingRecord]:
-    """Analyse the note, code with the payer's rule stack, store the coding and open its queries.
+    """Analyse the note, code with the payer's rule stack, store the coding and open its queries."""
+    fees = fees if fees is not None else await load_fee_schedules(session)
+    coded = await code_off_loop(cpu, record, fees, encounter, coded_at)
+    return await store_coding(session, record, coded)
+
+
+async def store_coding(
+    session: AsyncSession, record: EncounterRecord, coded: tuple[Coding, dict[str, HeldQuestion]]
+) -> tuple[Coding, CodingRecord]:
+    """Store the coding and open its queries.
 
     Open queries of earlier versions of the same encounter are withdrawn: this version supersedes them.
     """
-    encounter = encounter if encounter is not None else Encounter.model_validate(record.payload)
-    coded = code_encounter(
-        encounter,
-        encounter_id=str(record.id),
-        coded_at=coded_at or utcnow(),
-        fees=fees if fees is not None else await load_fee_schedules(session),
-        stack=payer_stack(encounter.coverage.payer),
-    )
-    coding = coded.coding
+    coding, questions = coded
     coding_record = CodingRecord(
         id=uuid.uuid4(),
         created_at=utcnow(),
@@ -164,10 +214,9 @@ async def code_stored_encounter(
             query.status, query.resolved_at = "withdrawn", now
     # Every held line is a question to the provider: the documentation's own, a rule's, or a
     # coding step's (an E/M level, a biopsy technique); one open query per held service.
-    documented = {query.service_id: query for query in coded.documentation.queries}
     for line in coding.held_lines:
         for service_id in line.service_ids:
-            source = documented.get(service_id)
+            source = questions.get(service_id)
             session.add(
                 ProviderQueryRecord(
                     tenant_id=record.tenant_id,

@@ -45,3 +45,19 @@ class Unauthenticated(CutisError):
 
 class Forbidden(CutisError):
     code = "forbidden"
+
+
+class OperationTooCostly(CutisError):
+    """An operation overran its CPU budget and was stopped; the server is unaffected."""
+
+    code = "operation_too_costly"
+
+    def __init__(self, budget_seconds: float) -> None:
+        super().__init__(
+            f"this operation was too costly: it did not finish within its budget of {budget_seconds:g} seconds "
+            "of computation, and was stopped; send a smaller input (a shorter note or rulebook, fewer services "
+            "or tests)"
+        )
+        self.budget_seconds = budget_seconds
+        # graphql-core copies an original error's `extensions` into the GraphQL error
+        self.extensions = {"code": "OPERATION_TOO_COSTLY", "budgetSeconds": budget_seconds}

@@ -11,14 +11,16 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.cpu import Cpu, InlineCpu
 from server.db import tenant_session
 from server.encounters import CODE_ENCOUNTER_JOB, code_stored_encounter
+from server.errors import OperationTooCostly
 from server.models import EncounterRecord, OutboxMessage
 from server.people import MAIL_INVITATION_JOB, Outgoing, send_invitation
 from tenants.base import utcnow
@@ -35,15 +37,27 @@ class JobQueue(Protocol):
     async def close(self) -> None: ...
 
 
-async def _code_encounter(session: AsyncSession, subject_id: uuid.UUID, outgoing: Outgoing | None) -> None:
+@dataclass(frozen=True)
+class JobTools:
+    """What a job may use besides its session: the mailer (invitations) and the CPU pool (coding)."""
+
+    outgoing: Outgoing | None = None
+    cpu: Cpu = field(default_factory=InlineCpu)
+
+
+async def _code_encounter(session: AsyncSession, subject_id: uuid.UUID, tools: JobTools) -> None:
     record = await session.get(EncounterRecord, subject_id)
     if record is None:
         raise LookupError("encounter of the outbox row is gone")
-    await code_stored_encounter(session, record)
+    await code_stored_encounter(session, record, cpu=tools.cpu)
 
 
-JobHandler = Callable[[AsyncSession, uuid.UUID, "Outgoing | None"], Awaitable[None]]
-JOBS: dict[str, JobHandler] = {CODE_ENCOUNTER_JOB: _code_encounter, MAIL_INVITATION_JOB: send_invitation}
+async def _send_invitation(session: AsyncSession, subject_id: uuid.UUID, tools: JobTools) -> None:
+    await send_invitation(session, subject_id, tools.outgoing)
+
+
+JobHandler = Callable[[AsyncSession, uuid.UUID, JobTools], Awaitable[None]]
+JOBS: dict[str, JobHandler] = {CODE_ENCOUNTER_JOB: _code_encounter, MAIL_INVITATION_JOB: _send_invitation}
 
 
 async def run_outbox_job(
@@ -51,8 +65,13 @@ async def run_outbox_job(
     outbox_id: uuid.UUID,
     tenant_id: uuid.UUID,
     outgoing: Outgoing | None = None,
+    cpu: Cpu | None = None,
 ) -> str:
-    """Run the job an outbox row names, inside its tenant; returns the final status. Idempotent."""
+    """Run the job an outbox row names, inside its tenant; returns the final status. Idempotent.
+
+    Without `cpu` the coding runs in this process (a command-line run has no event loop to keep free).
+    """
+    tools = JobTools(outgoing, cpu) if cpu is not None else JobTools(outgoing)
     async with tenant_session(factory, tenant_id) as session:
         message = await session.get(OutboxMessage, outbox_id)
         if message is None or message.tenant_id != tenant_id:
@@ -69,7 +88,7 @@ async def run_outbox_job(
             assert message is not None
             if message.status == "done":  # a concurrent run finished first
                 return "done"
-            await handler(session, subject_id, outgoing)
+            await handler(session, subject_id, tools)
             message.status = "done"
             message.attempts += 1
             message.finished_at = utcnow()
@@ -82,7 +101,9 @@ async def run_outbox_job(
             assert message is not None
             message.attempts += 1
             message.error = type(error).__name__
-            message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
+            # an overrun is no accident of timing: the same input would overrun again
+            given_up = message.attempts >= MAX_ATTEMPTS or isinstance(error, OperationTooCostly)
+            message.status = "failed" if given_up else "pending"
             status = message.status
         log.warning("job failed", extra={"job": job, "outbox_id": str(outbox_id), "error": type(error).__name__})
         if status == "pending":
@@ -140,9 +161,12 @@ async def sweep_stale(
 class InProcessQueue:
     """The embedded mode's queue: the same job function, run as an asyncio task in the app."""
 
-    def __init__(self, factory: async_sessionmaker[AsyncSession], outgoing: Outgoing | None = None) -> None:
+    def __init__(
+        self, factory: async_sessionmaker[AsyncSession], outgoing: Outgoing | None = None, cpu: Cpu | None = None
+    ) -> None:
         self._factory = factory
         self._outgoing = outgoing
+        self._cpu = cpu  # the app's pool: the coding must not run on the app's event loop
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: set[uuid.UUID] = set()
 
@@ -158,7 +182,7 @@ class InProcessQueue:
         try:
             for attempt in range(MAX_ATTEMPTS):
                 try:
-                    await run_outbox_job(self._factory, ref.outbox_id, ref.tenant_id, self._outgoing)
+                    await run_outbox_job(self._factory, ref.outbox_id, ref.tenant_id, self._outgoing, self._cpu)
                     return
                 except RetryLater:
                     await asyncio.sleep(0.05 * (attempt + 1))

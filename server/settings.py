@@ -34,6 +34,10 @@ class Settings:
     rate_limit_per_minute: int = 600
     cookie_secure: bool = True
     totp_key: str | None = None
+    cpu_processes: int | None = None  # CPU worker processes; None: one per core
+    # Wall-clock seconds one CPU-heavy operation may take in its worker; the costliest legitimate
+    # call (a 1 MB rulebook, a 100,000-character note) takes about 2 s on a quiet core.
+    cpu_budget_seconds: float = 15.0
 
     @property
     def owner_database_url(self) -> str:
@@ -88,4 +92,6 @@ class Settings:
             cookie_secure=env.get("CUTIS_COOKIE_SECURE", "1") not in ("0", "false", "no"),
             rate_limit_per_minute=int(env.get("CUTIS_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute)),
             totp_key=env.get("CUTIS_TOTP_KEY") or None,
+            cpu_processes=int(env["CUTIS_CPU_PROCESSES"]) if env.get("CUTIS_CPU_PROCESSES") else None,
+            cpu_budget_seconds=float(env.get("CUTIS_CPU_BUDGET_SECONDS") or defaults.cpu_budget_seconds),
         )

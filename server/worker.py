@@ -8,6 +8,7 @@ from typing import Any
 from arq import Retry, cron
 
 from server.codesets import load_installed
+from server.cpu import CpuPool
 from server.db import create_engine, create_session_factory
 from server.jobs import ArqQueue, RetryLater, redis_settings, run_outbox_job, sweep_stale
 from server.logs import quiet_parameter_loggers
@@ -20,7 +21,7 @@ async def code_encounter(ctx: dict[str, Any], outbox_id: str, tenant_id: str) ->
     """arq entry point: ids only (no PHI in job arguments)."""
     try:
         return await run_outbox_job(
-            ctx["session_factory"], uuid.UUID(outbox_id), uuid.UUID(tenant_id), ctx.get("outgoing")
+            ctx["session_factory"], uuid.UUID(outbox_id), uuid.UUID(tenant_id), ctx.get("outgoing"), ctx["cpu"]
         )
     except RetryLater as retry:
         raise Retry(defer=min(2**retry.attempts, 60)) from retry
@@ -42,8 +43,13 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         ctx["session_factory"] = create_session_factory(ctx["engine"])
         ctx["queue"] = ArqQueue(settings.redis_url or "")
         ctx["outgoing"] = Outgoing(MailboxMailer(settings.data_dir / "mailbox"), settings.public_url)
+        # arq runs several jobs at once on one event loop: coding there would serialize them
+        ctx["cpu"] = CpuPool(
+            settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds
+        )
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        ctx["cpu"].shutdown()
         await ctx["queue"].close()
         await ctx["engine"].dispose()
 

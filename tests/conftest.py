@@ -115,6 +115,7 @@ def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
             secret_key="test-secret",
             web_dist=tmp_path / "no-web",
             totp_key=TOTP_KEY,
+            cpu_processes=1,  # the CPU pool is real in tests, and small: other suites share the cores
         )
 
     return make
@@ -152,4 +153,5 @@ async def app_client(database_url: str, settings_for) -> AsyncIterator:  # type:
         )
         yield client
     await services.queue.close()
+    services.cpu.shutdown()
     await services.session_factory.kw["bind"].dispose()

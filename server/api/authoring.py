@@ -1,8 +1,8 @@
 """The rule editor's operations: validate, format, test and explain a rulebook text; the vocabulary.
 
-All are pure functions of the text (and, for explain, an encounter) run by `rulebooks.authoring`;
-nothing is stored. Diagnostics share one shape with the CLI: line/column from 1 and code-point
-offsets from 0.
+All are pure functions of the text (and, for explain, an encounter) run by `rulebooks.authoring`
+in the app's CPU pool (`server.cpu`), never on the event loop; nothing is stored. Diagnostics
+share one shape with the CLI: line/column from 1 and code-point offsets from 0.
 """
 
 from __future__ import annotations
@@ -162,22 +162,22 @@ def _report(raw: dict[str, Any]) -> TestReport:
 @strawberry.type
 class AuthoringQueries:
     @strawberry.field(description="Every diagnostic of a rulebook text (errors and warnings), for the editor.")
-    def validate_rulebook(self, info: Info, text: str) -> list[Diagnostic]:
+    async def validate_rulebook(self, info: Info, text: str) -> list[Diagnostic]:
         require(info, Permission.RULEBOOKS_READ)
-        return [diagnostic(d) for d in authoring.check(text)]
+        return [diagnostic(d) for d in await context(info).services.cpu.run(authoring.check, text)]
 
     @strawberry.field(description="The canonical formatting of a rulebook text (the formatter has no options).")
-    def format_rulebook(self, info: Info, text: str) -> FormatResult:
+    async def format_rulebook(self, info: Info, text: str) -> FormatResult:
         require(info, Permission.RULEBOOKS_READ)
-        result = authoring.format(text)
+        result = await context(info).services.cpu.run(authoring.format, text)
         return FormatResult(
             text=result["text"], changed=result["changed"], diagnostics=[diagnostic(d) for d in result["diagnostics"]]
         )
 
     @strawberry.field(description="Run the rulebook's own tests: pass/fail, expected vs actual, fired rules, coverage.")
-    def test_rulebook(self, info: Info, text: str) -> TestReport:
+    async def test_rulebook(self, info: Info, text: str) -> TestReport:
         require(info, Permission.RULEBOOKS_READ)
-        return _report(authoring.run_tests(text))
+        return _report(await context(info).services.cpu.run(authoring.run_tests, text))
 
     @strawberry.field(description="Try a rulebook text on an encounter (given inline, or one of your clinic's by id).")
     async def explain_rulebook(
@@ -203,7 +203,7 @@ class AuthoringQueries:
             model = EncounterModel.model_validate(record.payload)
         async with ctx.lock:
             fees = await ctx.services.fee_cache.get(await ctx.session(), ctx.require_principal().tenant_id)
-        raw = authoring.explain(text, model, fees=fees)
+        raw = await ctx.services.cpu.run(authoring.explain, text, model, fees=fees)
         coding = raw.get("coding")
         return ExplainResult(
             coding=types.coding_type(CodingModel.model_validate(coding), model.external_id) if coding else None,

@@ -34,6 +34,7 @@ class Services:
     rate_limiter: Any = None
     key_cache: Any = None
     fee_cache: Any = None
+    cpu: Any = None  # server.cpu.CpuPool: every CPU-heavy call of a request runs there
 
 
 class CutisContext(BaseContext, kw_only=True):

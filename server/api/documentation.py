@@ -204,15 +204,13 @@ class DocumentationQueries:
         description="Findings, classifications and provider queries for an encounter, at chart-open "
         "time. Nothing is stored."
     )
-    def check_documentation(self, info: Info, encounter: EncounterInput) -> CheckDocumentationResult:
+    async def check_documentation(self, info: Info, encounter: EncounterInput) -> CheckDocumentationResult:
         require(info, Permission.ENCOUNTERS_READ)
-        from rulebooks.notes import check_documentation
-
         try:
             model = encounters.parse_encounter(to_payload(encounter))
         except InputInvalid as error:
             return InvalidInput.from_error(error)
-        return documentation_check(check_documentation(model).to_dict())
+        return documentation_check(await context(info).services.cpu.run(encounters.analyse_documentation, model))
 
     @strawberry.field(description="The provider query worklist, newest first.")
     async def provider_queries(
@@ -287,7 +285,10 @@ class DocumentationMutations:
             row.status, row.addendum, row.answered_encounter_id = "answered", addendum.strip(), record.id
             row.resolved_by, row.resolved_at = principal.user_id, utcnow()
             await session.flush()
-            coding, coding_record = await encounters.code_stored_encounter(session, record)
+            fees = await encounters.load_fee_schedules(session)
+        coded = await encounters.code_off_loop(ctx.services.cpu, record, fees)  # the lock is free meanwhile
+        async with ctx.lock:
+            coding, coding_record = await encounters.store_coding(await ctx.session(), record, coded)
             await ctx.audit(
                 "provider_query.answer", "phi_write", object_type="ProviderQuery", object_ids=[row.id, record.id]
             )

@@ -210,11 +210,10 @@ class EncounterMutations:
             if not isinstance(stored, tuple):
                 return stored
             record, encounter = stored
-            session = await ctx.session()
-            fees = await ctx.services.fee_cache.get(session, record.tenant_id)
-            coding, coding_record = await encounters.code_stored_encounter(
-                session, record, fees=fees, encounter=encounter
-            )
+            fees = await ctx.services.fee_cache.get(await ctx.session(), record.tenant_id)
+        coded = await encounters.code_off_loop(ctx.services.cpu, record, fees, encounter)  # the lock is free meanwhile
+        async with ctx.lock:
+            coding, coding_record = await encounters.store_coding(await ctx.session(), record, coded)
         encounter_type = Encounter.from_record(record)
         return CodedEncounter(
             encounter=encounter_type, coding=types.coding_type(coding, str(encounter_type.id), coding_record.id)

@@ -40,6 +40,7 @@ from server.api.audit import AuditEventInfo, AuditQueries
 from server.api.authoring import AuthoringQueries
 from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
 from server.api.common import ROLLED_BACK, Conflict, Forbidden, InvalidInput, Node, NotFoundError, RolledBack, context
+from server.api.cost import QueryCostLimit
 from server.api.documentation import DocumentationMutations, DocumentationQueries, ProviderQuery
 from server.api.encounters import Encounter, EncounterMutations, EncounterQueries
 from server.api.ids import parse_global_id
@@ -278,6 +279,7 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
     rules = [
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=30).validation_rules,
+        QueryCostLimit,  # before any resolver: CPU-heavy fields within the budget (server.api.cost)
         AccountOperationsAlone,
     ]
     if production:

@@ -42,3 +42,33 @@ async def gql(
     response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+LESION_CAP_RULE = """rule cap-{n} "Cap of {n} actinic keratoses per session, variant {n}"
+  in policy
+  when service.kind = destruction
+   and service.diagnoses any in actinic_keratosis
+   and present(service.count)
+   and service.count > {n} lesions
+  then
+    cap lesions of service at {n} lesions
+    flag payer_lesion_cap_applied
+"""
+
+
+RULEBOOK_HEADER = """rulebook "Lesion caps" for payer AETNA
+  effective 2026-01-01
+
+valueset actinic_keratosis = [L57.0]
+"""
+
+
+def big_rulebook(max_chars: int) -> str:
+    """A valid rulebook of distinct rules, as long as fits in `max_chars`: about a second of CPU per MB to check."""
+    rules = [RULEBOOK_HEADER]
+    length, number = len(RULEBOOK_HEADER) + 1, 1
+    while length + len(LESION_CAP_RULE.format(n=number)) + 1 <= max_chars:
+        rules.append(LESION_CAP_RULE.format(n=number))
+        length += len(rules[-1]) + 1
+        number += 1
+    return "\n".join(rules)

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import event, func, select
 
+from server.cpu import InlineCpu
 from server.db import tenant_session
 from server.models import EncounterRecord, RulebookRecord
 from tests.factories import make_clinic
@@ -85,6 +86,8 @@ async def test_a_failed_mutation_leaves_nothing_behind(app_client, monkeypatch: 
         raise RuntimeError("engine failure with PHI: Jane Doe")
 
     monkeypatch.setattr("server.encounters.code_encounter", explode)
+    # the engine is patched in this process, so the coding runs here rather than in a CPU pool worker
+    monkeypatch.setattr(app_client.app_services, "cpu", InlineCpu())
     body = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
     assert body["errors"][0]["message"] == "internal error"  # masked: no PHI, no stack trace
     assert "Jane" not in str(body)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from server.cpu import InlineCpu
 from tests.factories import make_clinic
 from tests.server.graphql_ops import encounter_input, gql, operation
 
@@ -34,6 +35,8 @@ async def test_no_phi_in_logs(app_client, caplog: pytest.LogCaptureFixture, monk
         raise RuntimeError(f"crash while reading {NOTE_MARKER} / {PATIENT_ID}")
 
     monkeypatch.setattr("server.encounters.code_encounter", explode)
+    # the engine is patched in this process, so the coding runs here rather than in a CPU pool worker
+    monkeypatch.setattr(app_client.app_services, "cpu", InlineCpu())
     body = await gql(app_client, operation("CodeEncounter"), {"input": _phi_encounter()}, clinic.key)
     assert body["errors"][0]["message"] == "internal error"
     logged = "\n".join(record.getMessage() + str(record.exc_text or "") for record in caplog.records)
