@@ -43,7 +43,7 @@ async def list_payers(session: AsyncSession) -> list[Payer]:
     return list((await session.execute(select(Payer).order_by(Payer.code))).scalars().all())
 
 
-async def get_payer(session: AsyncSession, payer_id: uuid.UUID) -> Payer:
+async def get_payer(session: AsyncSession, payer_id: uuid.UUID | None) -> Payer:
     return await get_by_id(session, Payer, payer_id, NO_SUCH_PAYER)
 
 

@@ -84,13 +84,19 @@ async def global_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIter
         yield session
 
 
-async def get_by_id(session: AsyncSession, model: type[Row], object_id: uuid.UUID, missing: str) -> Row:
+async def get_by_id(session: AsyncSession, model: type[Row], object_id: uuid.UUID | None, missing: str) -> Row:
     """The row of the session's clinic with that id, else NotFound(missing).
+
+    `None` stands for an id the client sent that names nothing (not one this API gave out): the same
+    answer as a row of another clinic.
 
     A SELECT rather than `session.get`: the tenant filter (and row-level security) applies to the
     statement, so the answer never comes from an identity map that holds another clinic's row.
     """
-    row = (await session.execute(select(model).where(model.id == object_id))).scalar_one_or_none()  # type: ignore[attr-defined]
+    if object_id is None:
+        raise NotFound(missing)
+    statement = select(model).where(model.id == object_id)  # type: ignore[attr-defined]
+    row = (await session.execute(statement)).scalar_one_or_none()
     if row is None:
         raise NotFound(missing)
     return row

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Generic, TypeVar, overload
 
 import strawberry
 from strawberry.types import Info
 
 from server.api.context import CutisContext
-from server.api.ids import from_global_id
 from server.errors import Conflict as ConflictError
 from server.errors import Forbidden as ForbiddenError
 from server.errors import InputInvalid, NotFound, Refusal
@@ -130,15 +128,6 @@ def require(info: Info, permission: Permission) -> Principal:
     if isinstance(result, Forbidden):
         raise ForbiddenError(result.message, result.permission)
     return result
-
-
-def own_id(global_id: str, type_name: str, missing: str) -> uuid.UUID:
-    """The uuid inside a global id of `type_name`; any other id is refused as NotFound(missing),
-    the same answer as an id of another clinic."""
-    object_id = from_global_id(str(global_id), type_name)
-    if object_id is None:
-        raise NotFound(missing)
-    return object_id
 
 
 @overload
