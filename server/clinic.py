@@ -21,6 +21,7 @@ from server.errors import InputInvalid, NotFound
 from server.models import FeeScheduleEntry, Payer
 from tenants import accounts
 from tenants.accounts import Clinic
+from tenants.scoping import session_tenant
 
 PAYER_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
 PROCEDURE_CODE = re.compile(r"^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$")
@@ -30,8 +31,11 @@ MAX_FEE = Decimal("99999999")  # Numeric(10, 2)
 NO_SUCH_PAYER = "no such payer in your clinic"
 
 
-async def get_clinic(session: AsyncSession, tenant_id: uuid.UUID) -> Clinic:
-    """The clinic itself, read through the one door to the shared tenants table."""
+async def get_clinic(session: AsyncSession, tenant_id: uuid.UUID | None) -> Clinic:
+    """The session's own clinic, read through the one door to the shared tenants table; any other
+    clinic's id is not found (a clinic sees no other)."""
+    if tenant_id is None or tenant_id != session_tenant(session.sync_session):
+        raise NotFound("no such clinic")
     found = await accounts.clinics(session, [tenant_id])
     if not found:
         raise NotFound("no such clinic")
