@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import get_by_id
@@ -25,7 +25,7 @@ class AuditQuery:
 
     category: str | None = None
     action: str | None = None
-    by_actor: bool = False  # when set, only events of `actor_user_id`
+    by_actor: bool = False  # when set, only events of `actor_user_id` (None: an id naming nobody, so none)
     actor_user_id: uuid.UUID | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None  # exclusive
@@ -41,7 +41,9 @@ async def audit_events(
     if query.action:
         statement = statement.where(AuditEvent.action == query.action)
     if query.by_actor:
-        statement = statement.where(AuditEvent.actor_user_id == query.actor_user_id)
+        # `== None` would be IS NULL: the events of API keys and the system, not "nobody's"
+        by_actor = AuditEvent.actor_user_id == query.actor_user_id if query.actor_user_id else false()
+        statement = statement.where(by_actor)
     if query.since:
         statement = statement.where(AuditEvent.occurred_at >= query.since)
     if query.until:
