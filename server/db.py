@@ -5,15 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from server.errors import NotFound
 from server.settings import Settings
 from tenants.scoping import TENANT_KEY, install_tenant_scoping
+
+Row = TypeVar("Row")
 
 
 def async_url(url: str) -> str:
@@ -79,3 +82,21 @@ async def global_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIter
     """A session with no tenant: global tables only (tenants, people); tenant tables show no rows."""
     async with factory() as session, session.begin():
         yield session
+
+
+async def get_by_id(session: AsyncSession, model: type[Row], object_id: uuid.UUID | None, missing: str) -> Row:
+    """The row of the session's clinic with that id, else NotFound(missing).
+
+    `None` stands for an id the client sent that names nothing (not one this API gave out): the same
+    answer as a row of another clinic.
+
+    A SELECT rather than `session.get`: the tenant filter (and row-level security) applies to the
+    statement, so the answer never comes from an identity map that holds another clinic's row.
+    """
+    if object_id is None:
+        raise NotFound(missing)
+    statement = select(model).where(model.id == object_id)  # type: ignore[attr-defined]
+    row = (await session.execute(statement)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(missing)
+    return row

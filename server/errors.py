@@ -30,13 +30,30 @@ class InputInvalid(CutisError):
     def __post_init__(self) -> None:
         super().__init__(self.message)
 
+    @classmethod
+    def at(cls, path: str, message: str) -> InputInvalid:
+        """One field refused: the message names the problem, the path says where."""
+        return cls(message, [FieldError(path=path, message=message)])
+
     def __str__(self) -> str:
         details = "; ".join(f"{f.path}: {f.message}" for f in self.fields)
         return f"{self.message}: {details}" if details else self.message
 
 
 class NotFound(CutisError):
+    """No such object in the caller's clinic (it may exist elsewhere; the caller cannot know)."""
+
     code = "not_found"
+
+
+class Conflict(CutisError):
+    """The change was based on an older revision; nothing was overwritten."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, current_revision: int) -> None:
+        super().__init__(message)
+        self.current_revision = current_revision
 
 
 class Unauthenticated(CutisError):
@@ -45,6 +62,15 @@ class Unauthenticated(CutisError):
 
 class Forbidden(CutisError):
     code = "forbidden"
+
+    def __init__(self, message: str, permission: str = "") -> None:
+        super().__init__(message)
+        self.permission = permission
+
+
+# What a service refuses with; the API answers each with its typed result (server/api/common.py `refused`).
+Refusal = InputInvalid | NotFound | Conflict | Forbidden
+REFUSALS = (InputInvalid, NotFound, Conflict, Forbidden)  # the same, for `except`
 
 
 class OperationTooCostly(CutisError):

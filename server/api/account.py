@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from server.api.common import InvalidInput, context
+from server import people
+from server.api.common import InvalidInput, context, refused
 from server.api.identity import SESSION_COOKIE
 from server.api.ids import to_global_id
-from server.db import tenant_session
-from server.people import accept_invitations
-from tenants import accounts, audit
-from tenants import auth as people
+from server.errors import InputInvalid
+from tenants import auth
 from tenants.accounts import Account
-from tenants.lookups import accepted_memberships_of
-from tenants.passwords import WeakPassword
 
 CSRF_COOKIE = "cutis_csrf"
 
@@ -67,32 +65,13 @@ class PasswordChanged:
 
 
 async def _audit_auth(info: Info, user_id: uuid.UUID | None, action: str, outcome: str) -> None:
-    """Auth events go to every clinic the person belongs to, each in its own tenant transaction,
-    after the operation commits (a refused login still commits its failure count)."""
+    """Auth events are recorded after the operation commits (a refused login still commits its failure count)."""
     if user_id is None:
         return
     ctx = context(info)
-    factory = ctx.services.session_factory
-    remote_addr = ctx.remote_addr
-
-    async def write() -> None:
-        async with factory() as session, session.begin():
-            tenants = [tenant for tenant, _ in await accepted_memberships_of(session, user_id)]
-        for tenant_id in tenants:
-            async with tenant_session(factory, tenant_id) as session:
-                audit.record(
-                    session,
-                    tenant_id,
-                    action,
-                    "auth",
-                    user_id=user_id,
-                    object_type="User",
-                    object_ids=[user_id],
-                    remote_addr=remote_addr,
-                    outcome=outcome,
-                )
-
-    ctx.after_commit.append(write)
+    ctx.after_commit.append(
+        partial(people.record_auth_event, ctx.services.session_factory, user_id, action, outcome, ctx.remote_addr)
+    )
 
 
 def _set_cookies(info: Info, token: str, csrf: str) -> None:
@@ -105,7 +84,7 @@ def _set_cookies(info: Info, token: str, csrf: str) -> None:
         secure=secure,
         samesite="strict",
         path="/",
-        max_age=int(people.SESSION_LIFETIME.total_seconds()),
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
     )
     # Readable by the page so that it can echo it in X-CSRF-Token (double submit).
     response.set_cookie(
@@ -115,7 +94,7 @@ def _set_cookies(info: Info, token: str, csrf: str) -> None:
         secure=secure,
         samesite="strict",
         path="/",
-        max_age=int(people.SESSION_LIFETIME.total_seconds()),
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
     )
 
 
@@ -129,16 +108,11 @@ class AccountQueries:
         memberships: list[ClinicMembership] = []
         if ctx.user_id is not None and ctx.login_token is not None:
             async with ctx.lock:
-                session = await ctx.session()
-                found = await people.session_user(session, ctx.login_token)
-                user = found[0] if found else None
-                pairs = await accepted_memberships_of(session, ctx.user_id)
-                names = {clinic.id: clinic.name for clinic in await accounts.clinics(session, [t for t, _ in pairs])}
+                identity = await people.identify(await ctx.session(), ctx.login_token, ctx.user_id)
+            user = identity.account
             memberships = [
-                ClinicMembership(
-                    tenant_id=strawberry.ID(to_global_id("Tenant", t)), tenant_name=names.get(t, ""), role=role
-                )
-                for t, role in pairs
+                ClinicMembership(tenant_id=strawberry.ID(to_global_id("Tenant", t)), tenant_name=name, role=role)
+                for t, name, role in identity.clinics
             ]
         if user is None and principal is None:
             ctx.require_principal()
@@ -163,7 +137,7 @@ class AccountMutations:
     async def login(self, info: Info, email: str, password: str, totp_code: str | None = None) -> LoginResult:
         ctx = context(info)
         async with ctx.lock:
-            outcome = await people.login(await ctx.session(), email, password, totp_code, box=ctx.services.secret_box)
+            outcome = await auth.login(await ctx.session(), email, password, totp_code, box=ctx.services.secret_box)
         if outcome.ok and outcome.session_token and outcome.csrf_token:
             token, csrf, user_id = outcome.session_token, outcome.csrf_token, outcome.user_id
             second_factor = outcome.second_factor
@@ -172,7 +146,7 @@ class AccountMutations:
             async def start_session() -> None:
                 """Only a committed session gets its cookies; then the person accepts pending clinics."""
                 _set_cookies(info, token, csrf)
-                await accept_invitations(ctx.services.session_factory, user_id, second_factor=second_factor)
+                await people.accept_invitations(ctx.services.session_factory, user_id, second_factor=second_factor)
 
             ctx.after_commit.append(start_session)
         await _audit_auth(info, outcome.user_id, "login", "ok" if outcome.ok else "refused")
@@ -190,7 +164,7 @@ class AccountMutations:
         if ctx.login_token is None:
             return False
         async with ctx.lock:
-            await people.logout(await ctx.session(), ctx.login_token)
+            await auth.logout(await ctx.session(), ctx.login_token)
         response: Any = ctx.response
         response.delete_cookie(SESSION_COOKIE, path="/")
         response.delete_cookie(CSRF_COOKIE, path="/")
@@ -201,7 +175,7 @@ class AccountMutations:
     async def request_password_reset(self, info: Info, email: str) -> ResetRequested:
         ctx = context(info)
         async with ctx.lock:
-            message, send = await people.request_password_reset(
+            message, send = await auth.request_password_reset(
                 await ctx.session(), email, ctx.services.mailer.send, ctx.services.settings.public_url + "/reset"
             )
         if send is not None:
@@ -211,12 +185,10 @@ class AccountMutations:
     @strawberry.mutation(description="Choose a new password with a reset token; ends every session of that person.")
     async def reset_password(self, info: Info, token: str, new_password: str) -> PasswordChanged | InvalidInput:
         ctx = context(info)
-        try:
-            async with ctx.lock:
-                user_id = await people.reset_password(await ctx.session(), token, new_password)
-        except people.ResetRefused as error:
-            return InvalidInput.single("token", str(error))
-        except WeakPassword as error:
-            return InvalidInput.single("newPassword", str(error))
+        async with ctx.lock:
+            try:
+                user_id = await people.choose_password(await ctx.session(), token, new_password)
+            except InputInvalid as error:
+                return refused(error)
         await _audit_auth(info, user_id, "password.reset", "ok")
         return PasswordChanged(message="Your password is changed; log in with it.")

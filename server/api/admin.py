@@ -6,18 +6,26 @@ import datetime as dt
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
-from server.api.common import Forbidden, InvalidInput, Node, NotFoundError, RolledBack, allowed, context, require
+from server import people
+from server.api.common import (
+    Forbidden,
+    InvalidInput,
+    Node,
+    NotFoundError,
+    RolledBack,
+    allowed,
+    context,
+    refused,
+    require,
+)
 from server.api.ids import from_global_id, to_global_id
+from server.errors import InputInvalid, NotFound
 from server.jobs import OutboxRef
-from server.people import AlreadyMember, add_member, clinic_people, invitation_outbox
 from tenants.accounts import Member
-from tenants.auth import normalise_email
-from tenants.keys import issue_api_key
-from tenants.models import ROLES, ApiKey, Membership
-from tenants.roles import Permission, parse_scopes
+from tenants.models import ApiKey, Membership
+from tenants.roles import Permission
 
 
 @strawberry.type
@@ -105,7 +113,7 @@ class AdminQueries:
         ctx = context(info)
         require(info, Permission.USERS_ADMIN)
         async with ctx.lock:
-            rows = await clinic_people(await ctx.session())
+            rows = await people.clinic_people(await ctx.session())
         return [_user(user, membership) for user, membership in rows]
 
     @strawberry.field(description="Your clinic's API keys (never their secrets).")
@@ -113,7 +121,7 @@ class AdminQueries:
         ctx = context(info)
         require(info, Permission.KEYS_ADMIN)
         async with ctx.lock:
-            rows = (await (await ctx.session()).execute(select(ApiKey).order_by(ApiKey.created_at))).scalars().all()
+            rows = await people.list_api_keys(await ctx.session())
         return [ApiKeyInfo.from_row(row) for row in rows]
 
 
@@ -129,30 +137,22 @@ class AdminMutations:
         principal = allowed(info, Permission.USERS_ADMIN)
         if isinstance(principal, Forbidden):
             return principal
-        if role not in ROLES:
-            return InvalidInput.single("role", f"unknown role; one of {', '.join(ROLES)}")
-        if "@" not in email or len(email) > 320:
-            return InvalidInput.single("email", "not an email address")
         async with ctx.lock:
-            session = await ctx.session()
             try:
-                added = await add_member(session, principal.tenant_id, email, name, role)
-            except AlreadyMember as error:
-                return InvalidInput.single("email", str(error))
-            message = invitation_outbox(principal.tenant_id, added.membership_id)
-            session.add(message)
-            await session.flush()
-            ctx.relay_after_commit.append(OutboxRef(message.id, principal.tenant_id))
-            await ctx.audit("user.add", "admin", object_type="User", object_ids=[added.user_id], detail=role)
-        invited = ClinicUser(
-            id=strawberry.ID(to_global_id("User", added.user_id)),
-            email=normalise_email(email),
+                invited = await people.invite_member(await ctx.session(), principal.tenant_id, email, name, role)
+            except InputInvalid as error:
+                return refused(error)
+            ctx.relay_after_commit.append(OutboxRef(invited.outbox_id, principal.tenant_id))
+            await ctx.audit("user.add", "admin", object_type="User", object_ids=[invited.user_id], detail=role)
+        user = ClinicUser(
+            id=strawberry.ID(to_global_id("User", invited.user_id)),
+            email=invited.email,
             name=name,
             role=role,
             second_factor_enrolled=False,
             pending=True,
         )
-        return UserAdded(user=invited, invitation_sent=True, totp_provisioning_uri=None)
+        return UserAdded(user=user, invitation_sent=True, totp_provisioning_uri=None)
 
     @strawberry.mutation(description="Change a person's role in your clinic.")
     async def change_user_role(self, info: Info, id: strawberry.ID, role: str) -> ChangeRoleResult:
@@ -160,16 +160,11 @@ class AdminMutations:
         principal = allowed(info, Permission.USERS_ADMIN)
         if isinstance(principal, Forbidden):
             return principal
-        if role not in ROLES:
-            return InvalidInput.single("role", f"unknown role; one of {', '.join(ROLES)}")
-        user_id = from_global_id(str(id), "User")
         async with ctx.lock:
-            session = await ctx.session()
-            found = await clinic_people(session, user_id) if user_id else []
-            if not found:
-                return NotFoundError(message="no such person in your clinic")
-            ((user, membership),) = found
-            membership.role = role
+            try:
+                user, membership = await people.change_role(await ctx.session(), from_global_id(str(id), "User"), role)
+            except (InputInvalid, NotFound) as error:
+                return refused(error)
             await ctx.audit("user.role", "admin", object_type="User", object_ids=[user.id], detail=role)
         return _user(user, membership)
 
@@ -179,18 +174,12 @@ class AdminMutations:
         principal = allowed(info, Permission.USERS_ADMIN)
         if isinstance(principal, Forbidden):
             return principal
-        user_id = from_global_id(str(id), "User")
         async with ctx.lock:
-            session = await ctx.session()
-            membership = (
-                (await session.execute(select(Membership).where(Membership.user_id == user_id))).scalar_one_or_none()
-                if user_id
-                else None
-            )
-            if membership is None:
-                return NotFoundError(message="no such person in your clinic")
-            await session.delete(membership)
-            await ctx.audit("user.remove", "admin", object_type="User", object_ids=[membership.user_id])
+            try:
+                user_id = await people.remove_member(await ctx.session(), from_global_id(str(id), "User"))
+            except NotFound as error:
+                return refused(error)
+            await ctx.audit("user.remove", "admin", object_type="User", object_ids=[user_id])
         return Removed(id=id)
 
     @strawberry.mutation(description="Create an API key; its secret is returned once.")
@@ -201,14 +190,11 @@ class AdminMutations:
         principal = allowed(info, Permission.KEYS_ADMIN)
         if isinstance(principal, Forbidden):
             return principal
-        try:
-            stored_scopes = parse_scopes(scopes or ["*"])
-        except ValueError as error:
-            return InvalidInput.single("scopes", str(error))
-        if expires_at is not None and expires_at.tzinfo is None:
-            return InvalidInput.single("expiresAt", "give a time zone (for example 2027-01-01T00:00:00Z)")
         async with ctx.lock:
-            issued = await issue_api_key(await ctx.session(), principal.tenant_id, name, expires_at, stored_scopes)
+            try:
+                issued = await people.create_api_key(await ctx.session(), principal.tenant_id, name, scopes, expires_at)
+            except InputInvalid as error:
+                return refused(error)
             await ctx.audit("key.create", "admin", object_type="ApiKey", object_ids=[issued.key.id])
         return CreatedApiKey(key=ApiKeyInfo.from_row(issued.key), secret=issued.plaintext)
 
@@ -218,18 +204,11 @@ class AdminMutations:
         principal = allowed(info, Permission.KEYS_ADMIN)
         if isinstance(principal, Forbidden):
             return principal
-        key_id = from_global_id(str(id), "ApiKey")
         async with ctx.lock:
-            session = await ctx.session()
-            key = (
-                (await session.execute(select(ApiKey).where(ApiKey.id == key_id))).scalar_one_or_none()
-                if key_id
-                else None
-            )
-            if key is None:
-                return NotFoundError(message="no such API key in your clinic")
-            if key.revoked_at is None:
-                key.revoked_at = dt.datetime.now(dt.UTC)
+            try:
+                key = await people.revoke_api_key(await ctx.session(), from_global_id(str(id), "ApiKey"))
+            except NotFound as error:
+                return refused(error)
             ctx.services.key_cache.evict_key(key.id)
             await ctx.audit("key.revoke", "admin", object_type="ApiKey", object_ids=[key.id])
         return ApiKeyInfo.from_row(key)

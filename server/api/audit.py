@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
-from server.api.common import Connection, Node, connection, context, paged, require
+from server import audit
+from server.api.common import Connection, Node, connection, context, require
 from server.api.ids import from_global_id, to_global_id
 from tenants.models import AuditEvent
 from tenants.roles import Permission
@@ -63,21 +63,16 @@ class AuditQueries:
     ) -> Connection[AuditEventInfo]:
         ctx = context(info)
         require(info, Permission.AUDIT_READ)
-        statement = select(AuditEvent)
+        query = audit.AuditQuery()
         if filter is not None:
-            if filter.category:
-                statement = statement.where(AuditEvent.category == filter.category)
-            if filter.action:
-                statement = statement.where(AuditEvent.action == filter.action)
-            if filter.actor_user_id:
-                statement = statement.where(
-                    AuditEvent.actor_user_id == from_global_id(str(filter.actor_user_id), "User")
-                )
-            if filter.since:
-                statement = statement.where(AuditEvent.occurred_at >= filter.since)
-            if filter.until:
-                statement = statement.where(AuditEvent.occurred_at < filter.until)
-        statement, limit = paged(statement, first, after, AuditEvent.occurred_at, AuditEvent.id)
+            query = audit.AuditQuery(
+                category=filter.category,
+                action=filter.action,
+                by_actor=bool(filter.actor_user_id),
+                actor_user_id=from_global_id(str(filter.actor_user_id), "User") if filter.actor_user_id else None,
+                since=filter.since,
+                until=filter.until,
+            )
         async with ctx.lock:
-            rows = list((await (await ctx.session()).execute(statement)).scalars().all())
+            rows, limit = await audit.audit_events(await ctx.session(), query, first, after)
         return connection(rows, limit, AuditEventInfo.from_row, lambda row: (row.occurred_at, row.id))

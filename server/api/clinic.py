@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
-from server.api.common import Forbidden, InvalidInput, Node, RolledBack, allowed, context, require
+from server import clinic
+from server.api.common import Forbidden, InvalidInput, Node, RolledBack, allowed, context, refused, require
 from server.api.ids import to_global_id
-from server.models import FeeScheduleEntry, Payer
+from server.errors import InputInvalid
+from server.models import Payer
 from tenants import accounts
 from tenants.roles import Permission
-
-PAYER_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
-PROCEDURE_CODE = re.compile(r"^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$")
 
 
 @strawberry.enum
@@ -59,28 +55,22 @@ class Clinic(Node):
     slug: str
     name: str
 
+    @classmethod
+    def from_clinic(cls, clinic: accounts.Clinic) -> Clinic:
+        return cls(id=strawberry.ID(to_global_id("Tenant", clinic.id)), slug=clinic.slug, name=clinic.name)
+
     @strawberry.field
     async def payers(self, info: Info) -> list[PayerInfo]:
         ctx = context(info)
         async with ctx.lock:
-            rows = (await (await ctx.session()).execute(select(Payer).order_by(Payer.code))).scalars().all()
+            rows = await clinic.list_payers(await ctx.session())
         return [PayerInfo.from_row(row) for row in rows]
 
     @strawberry.field
     async def fee_schedule(self, info: Info, schedule: FeeScheduleKind) -> list[Fee]:
         ctx = context(info)
         async with ctx.lock:
-            rows = (
-                (
-                    await (await ctx.session()).execute(
-                        select(FeeScheduleEntry)
-                        .where(FeeScheduleEntry.schedule == schedule.value)
-                        .order_by(FeeScheduleEntry.code)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            rows = await clinic.fee_schedule(await ctx.session(), schedule.value)
         return [Fee(schedule=schedule, code=row.code, fee=str(row.fee)) for row in rows]
 
 
@@ -100,9 +90,10 @@ class ClinicQueries:
     async def payer_by_external_id(self, info: Info, system: PayerIdSystem, external_id: str) -> PayerInfo | None:
         ctx = context(info)
         require(info, Permission.CLINIC_READ)
-        column = Payer.ehr_payer_id if system is PayerIdSystem.ehr else Payer.clearinghouse_payer_id
         async with ctx.lock:
-            row = (await (await ctx.session()).execute(select(Payer).where(column == external_id))).scalars().first()
+            row = await clinic.payer_by_external_id(
+                await ctx.session(), external_id, clearinghouse=system is PayerIdSystem.clearinghouse
+            )
         return PayerInfo.from_row(row) if row else None
 
     @strawberry.field(description="Your clinic (from your credentials; never chosen by an argument).")
@@ -110,8 +101,8 @@ class ClinicQueries:
         ctx = context(info)
         principal = require(info, Permission.CLINIC_READ)
         async with ctx.lock:
-            (tenant,) = await accounts.clinics(await ctx.session(), [principal.tenant_id])
-        return Clinic(id=strawberry.ID(to_global_id("Tenant", tenant.id)), slug=tenant.slug, name=tenant.name)
+            found = await clinic.get_clinic(await ctx.session(), principal.tenant_id)
+        return Clinic.from_clinic(found)
 
 
 @strawberry.type
@@ -130,21 +121,12 @@ class ClinicMutations:
         principal = allowed(info, Permission.CLINIC_ADMIN)
         if isinstance(principal, Forbidden):
             return principal
-        if not PAYER_CODE.match(code):
-            return InvalidInput.single("code", "a payer code is 2-32 capitals, digits, - or _ (e.g. AETNA)")
-        if plan_type not in ("commercial", "medicare_ffs", "medicare_advantage", "medicaid", "self_pay"):
-            return InvalidInput.single(
-                "planType", "one of commercial, medicare_ffs, medicare_advantage, medicaid, self_pay"
-            )
+        fields = clinic.PayerFields(code, name, plan_type, ehr_payer_id, clearinghouse_payer_id)
         async with ctx.lock:
-            session = await ctx.session()
-            payer = (await session.execute(select(Payer).where(Payer.code == code))).scalar_one_or_none()
-            if payer is None:
-                payer = Payer(tenant_id=principal.tenant_id, code=code, name=name, plan_type=plan_type)
-                session.add(payer)
-            payer.name, payer.plan_type = name, plan_type
-            payer.ehr_payer_id, payer.clearinghouse_payer_id = ehr_payer_id, clearinghouse_payer_id
-            await session.flush()
+            try:
+                payer = await clinic.save_payer(await ctx.session(), principal.tenant_id, fields)
+            except InputInvalid as error:
+                return refused(error)
             await ctx.audit("payer.save", "admin", object_type="Payer", object_ids=[payer.id])
         return PayerInfo.from_row(payer)
 
@@ -154,28 +136,11 @@ class ClinicMutations:
         principal = allowed(info, Permission.CLINIC_ADMIN)
         if isinstance(principal, Forbidden):
             return principal
-        if not PROCEDURE_CODE.match(code):
-            return InvalidInput.single("code", "a CPT or HCPCS code such as 17000 or J0585")
-        try:
-            amount = Decimal(fee).quantize(Decimal("0.01"))
-        except InvalidOperation:
-            amount = Decimal(-1)
-        if not amount.is_finite() or amount < 0 or amount > Decimal("99999999"):
-            return InvalidInput.single("fee", "a fee is a non-negative amount such as 125.00")
         async with ctx.lock:
-            session = await ctx.session()
-            entry = (
-                await session.execute(
-                    select(FeeScheduleEntry).where(
-                        FeeScheduleEntry.schedule == schedule.value, FeeScheduleEntry.code == code
-                    )
-                )
-            ).scalar_one_or_none()
-            if entry is None:
-                entry = FeeScheduleEntry(tenant_id=principal.tenant_id, schedule=schedule.value, code=code, fee=amount)
-                session.add(entry)
-            entry.fee = amount
-            await session.flush()
+            try:
+                entry = await clinic.set_fee(await ctx.session(), principal.tenant_id, schedule.value, code, fee)
+            except InputInvalid as error:
+                return refused(error)
             ctx.services.fee_cache.evict(principal.tenant_id)
             await ctx.audit("fee.set", "admin", object_type="FeeScheduleEntry", object_ids=[entry.id])
-        return Fee(schedule=schedule, code=code, fee=str(amount))
+        return Fee(schedule=schedule, code=entry.code, fee=str(entry.fee))

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import uuid
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import strawberry
-from sqlalchemy import and_, or_
 from strawberry.types import Info
 
 from server.api.context import CutisContext
-from server.errors import InputInvalid
+from server.errors import Conflict as ConflictError
+from server.errors import Forbidden as ForbiddenError
+from server.errors import InputInvalid, NotFound, Refusal
+from server.paging import encode_cursor
+from server.paging import paged as paged  # the SQL half of paging; resolvers of other contexts still import it here
 from tenants.auth import SECOND_FACTOR_NEEDED
 from tenants.keys import Principal
 from tenants.roles import Permission
 
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
 T = TypeVar("T")
 
 
@@ -104,26 +102,6 @@ class Connection(Generic[T]):
         return [edge.node for edge in self.edges]
 
 
-def page_size(first: int | None) -> int:
-    if first is None:
-        return DEFAULT_PAGE_SIZE
-    if first < 1 or first > MAX_PAGE_SIZE:
-        raise InputInvalid("page size out of range", [])
-    return first
-
-
-def encode_cursor(moment: dt.datetime, object_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{object_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID] | None:
-    try:
-        moment, _, raw = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return dt.datetime.fromisoformat(moment), uuid.UUID(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
 def connection(rows: list[Any], limit: int, to_node: Any, key: Any) -> Connection[Any]:
     """A page from `limit + 1` fetched rows; `key(row)` gives (created_at, id) for the cursor."""
     page = rows[:limit]
@@ -132,19 +110,6 @@ def connection(rows: list[Any], limit: int, to_node: Any, key: Any) -> Connectio
         edges=edges,
         page_info=PageInfo(has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None),
     )
-
-
-def paged(statement: Any, first: int | None, after: str | None, time_column: Any, id_column: Any) -> tuple[Any, int]:
-    """Newest first, after the cursor, one row more than the page (to know if another follows)."""
-    limit = page_size(first)
-    statement = statement.order_by(time_column.desc(), id_column.desc())
-    if after:
-        position = decode_cursor(after)
-        if position is None:
-            raise InputInvalid("the `after` cursor is not one this API gave out", [])
-        moment, last_id = position
-        statement = statement.where(or_(time_column < moment, and_(time_column == moment, id_column < last_id)))
-    return statement.limit(limit + 1), limit
 
 
 def allowed(info: Info, permission: Permission) -> Principal | Forbidden:
@@ -161,7 +126,24 @@ def require(info: Info, permission: Permission) -> Principal:
     """For queries: the principal, or a FORBIDDEN GraphQL error."""
     result = allowed(info, permission)
     if isinstance(result, Forbidden):
-        from server.errors import Forbidden as ForbiddenError
-
-        raise ForbiddenError(result.message)
+        raise ForbiddenError(result.message, result.permission)
     return result
+
+
+@overload
+def refused(error: InputInvalid) -> InvalidInput: ...
+@overload
+def refused(error: NotFound) -> NotFoundError: ...
+@overload
+def refused(error: ConflictError) -> Conflict: ...
+@overload
+def refused(error: ForbiddenError) -> Forbidden: ...
+def refused(error: Refusal) -> InvalidInput | NotFoundError | Conflict | Forbidden:
+    """A service's refusal as the GraphQL typed result that says so: the one place they are mapped."""
+    if isinstance(error, InputInvalid):
+        return InvalidInput.from_error(error)
+    if isinstance(error, NotFound):
+        return NotFoundError(message=error.message)
+    if isinstance(error, ConflictError):
+        return Conflict(message=error.message, current_revision=error.current_revision)
+    return Forbidden(message=error.message, permission=error.permission)

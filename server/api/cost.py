@@ -29,7 +29,7 @@ from graphql import (
     get_nullable_type,
 )
 
-from server.api.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from server.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 QUERY_BUDGET = 10
 

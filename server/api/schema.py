@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -19,7 +22,7 @@ from graphql import (
     ValidationRule,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -34,6 +37,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from server import audit, clinic, overrides, people
 from server.api.account import AccountMutations, AccountQueries
 from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser, _user
 from server.api.audit import AuditEventInfo, AuditQueries
@@ -48,28 +52,46 @@ from server.api.overrides import LineOverride, OverrideMutations
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.api.suggestions import strip_name_suggestions
 from server.api.validation import InputValidation
-from server.errors import CutisError
+from server.db import get_by_id
+from server.encounters import get_encounter
+from server.errors import CutisError, NotFound
 from server.jobs import relay
-from server.models import EncounterRecord, Payer, ProviderQueryRecord, RulebookRecord
-from server.models import LineOverride as LineOverrideRow
-from server.people import clinic_people
-from tenants import accounts
-from tenants.models import ApiKey, AuditEvent, Tenant, User
+from server.models import ProviderQueryRecord, RulebookRecord
 from tenants.roles import Permission
 
 log = logging.getLogger("cutis.graphql")
 FAILURES = (InvalidInput, NotFoundError, Forbidden, Conflict)
 
-NODE_TYPES: dict[str, tuple[Any, Permission | None]] = {
-    "Encounter": (EncounterRecord, Permission.ENCOUNTERS_READ),
-    "Rulebook": (RulebookRecord, Permission.RULEBOOKS_READ),
-    "Payer": (Payer, Permission.CLINIC_READ),
-    "ApiKey": (ApiKey, Permission.KEYS_ADMIN),
-    "AuditEvent": (AuditEvent, Permission.AUDIT_READ),
-    "User": (User, Permission.USERS_ADMIN),
-    "Tenant": (Tenant, Permission.CLINIC_READ),
-    "LineOverride": (LineOverrideRow, Permission.ENCOUNTERS_READ),
-    "ProviderQuery": (ProviderQueryRecord, Permission.ENCOUNTERS_READ),
+
+@dataclass(frozen=True)
+class NodeKind:
+    """How node(id:) answers one type: who may see it, the service lookup (NotFound when the
+    session's clinic has no such object), and the GraphQL type made of what it found."""
+
+    permission: Permission
+    lookup: Callable[[AsyncSession, uuid.UUID], Awaitable[Any]]
+    to_node: Callable[[Any], Node]
+
+
+def _row_of(model: Any) -> Callable[[AsyncSession, uuid.UUID], Awaitable[Any]]:
+    """The tenant-scoped lookup of a context that has no service lookup of its own yet (rulebooks, provider queries)."""
+    return partial(_get_row, model)
+
+
+async def _get_row(model: Any, session: AsyncSession, object_id: uuid.UUID) -> Any:
+    return await get_by_id(session, model, object_id, "not found")
+
+
+NODE_TYPES: dict[str, NodeKind] = {
+    "Encounter": NodeKind(Permission.ENCOUNTERS_READ, get_encounter, Encounter.from_record),
+    "Rulebook": NodeKind(Permission.RULEBOOKS_READ, _row_of(RulebookRecord), Rulebook.from_row),
+    "Payer": NodeKind(Permission.CLINIC_READ, clinic.get_payer, PayerInfo.from_row),
+    "ApiKey": NodeKind(Permission.KEYS_ADMIN, people.get_api_key, ApiKeyInfo.from_row),
+    "AuditEvent": NodeKind(Permission.AUDIT_READ, audit.get_audit_event, AuditEventInfo.from_row),
+    "User": NodeKind(Permission.USERS_ADMIN, people.get_person, lambda found: _user(*found)),
+    "Tenant": NodeKind(Permission.CLINIC_READ, clinic.get_clinic, Clinic.from_clinic),
+    "LineOverride": NodeKind(Permission.ENCOUNTERS_READ, overrides.get_override, LineOverride.from_row),
+    "ProviderQuery": NodeKind(Permission.ENCOUNTERS_READ, _row_of(ProviderQueryRecord), ProviderQuery.from_row),
 }
 
 
@@ -80,37 +102,18 @@ class NodeQuery:
         ctx = context(info)
         principal = ctx.require_principal()
         parsed = parse_global_id(str(id))
-        if parsed is None:
+        if parsed is None or parsed[0] not in NODE_TYPES:
             return None
         type_name, object_id = parsed
-        if type_name not in NODE_TYPES:
-            return None
-        model, permission = NODE_TYPES[type_name]
-        if permission is not None and not principal.can(permission):
+        kind = NODE_TYPES[type_name]
+        if not principal.can(kind.permission):
             return None
         async with ctx.lock:
-            session = await ctx.session()
-            if model is User:
-                found = await clinic_people(session, object_id)
-                return _user(*found[0]) if found else None
-            if model is Tenant:
-                if object_id != principal.tenant_id:
-                    return None
-                (tenant,) = await accounts.clinics(session, [object_id])
-                return Clinic(id=id, slug=tenant.slug, name=tenant.name)
-            row = (await session.execute(select(model).where(model.id == object_id))).scalar_one_or_none()
-        if row is None:
-            return None
-        converters: dict[str, Any] = {
-            "Encounter": Encounter.from_record,
-            "Rulebook": Rulebook.from_row,
-            "Payer": PayerInfo.from_row,
-            "ApiKey": ApiKeyInfo.from_row,
-            "AuditEvent": AuditEventInfo.from_row,
-            "LineOverride": LineOverride.from_row,
-            "ProviderQuery": ProviderQuery.from_row,
-        }
-        return converters[type_name](row)
+            try:
+                found = await kind.lookup(await ctx.session(), object_id)
+            except NotFound:
+                return None
+        return kind.to_node(found)
 
 
 Query = merge_types(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from server.errors import InputInvalid
+from server.overrides import Replacement, check_replacement
 from tests.factories import make_clinic
 from tests.server.graphql_ops import encounter_input, operation
 from tests.server.session_client import as_person, login
@@ -88,3 +92,36 @@ async def test_a_practice_manager_cannot_override(app_client) -> None:
         headers,
     )
     assert body["data"]["overrideLine"]["__typename"] == "Forbidden"
+
+
+class TestCheckReplacement:
+    """The override checks of server/overrides.py on their own: the first problem, on its field."""
+
+    REASON = "pathology says incisional"
+
+    @pytest.mark.parametrize(
+        ("line", "reason", "path"),
+        [
+            pytest.param(Replacement("1110", 1), REASON, "line.code", id="a code that is no CPT or HCPCS code"),
+            pytest.param(Replacement("11106", 0), REASON, "line.units", id="no units"),
+            pytest.param(Replacement("11106", 1000), REASON, "line.units", id="a thousand units"),
+            pytest.param(Replacement("11106", 1, ["2"]), REASON, "line.modifiers", id="a one-character modifier"),
+            pytest.param(
+                Replacement("11106", 1, ["25", "59", "XS", "RT", "LT"]), REASON, "line.modifiers", id="five modifiers"
+            ),
+            pytest.param(
+                Replacement("11106", 1, diagnoses=["L57.0"]), REASON, "line.diagnoses", id="a diagnosis not coded"
+            ),
+            pytest.param(
+                Replacement("11106", 1, diagnoses=["C44.319"] * 5), REASON, "line.diagnoses", id="five pointers"
+            ),
+            pytest.param(Replacement("11106", 1), "  ok  ", "reason", id="a reason of one word"),
+        ],
+    )
+    def test_a_bad_replacement_is_refused_on_its_field(self, line: Replacement, reason: str, path: str) -> None:
+        with pytest.raises(InputInvalid) as refused:
+            check_replacement(line, ["C44.319"], reason)
+        assert [problem.path for problem in refused.value.fields] == [path]
+
+    def test_a_line_the_claim_can_carry_passes(self) -> None:
+        check_replacement(Replacement("11106", 1, ["25", "XS"], ["C44.319"]), ["C44.319", "L57.0"], self.REASON)
