@@ -54,7 +54,10 @@ def _measurement(rng: random.Random) -> str:
 
 def _drug_list(rng: random.Random) -> str:
     drugs = rng.sample(DRUGS, rng.randint(3, 6))
-    return "tried " + ", ".join(f"{drug} {rng.choice(DRUG_OUTCOMES)}" if rng.random() < 0.5 else drug for drug in drugs)
+    joint = rng.choice((", ", ", ", " then "))  # "then" starts a clause of its own for the response
+    return "tried " + joint.join(
+        f"{drug} {rng.choice(DRUG_OUTCOMES)}" if rng.random() < 0.5 else drug for drug in drugs
+    )
 
 
 def _negation(rng: random.Random) -> str:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right, insort
 from functools import cache
 from typing import Any
 
@@ -76,21 +77,62 @@ def keep_longest(candidates: list[Candidate]) -> list[Candidate]:
     """Step 2: among overlapping candidates of one label keep the longest (then the earliest).
 
     Measurements claim their text first: "4 mm margins" is a margin, so no size overlaps it.
+    Each family's kept spans never overlap one another, so one look at the kept span that
+    starts last before a candidate ends tells whether the candidate clashes (`KeptSpans`):
+    the cost grows with the number of candidates times its logarithm, not its square.
     """
     kept: list[Candidate] = []
-    by_length = sorted(candidates, key=lambda c: (-(c[2] - c[1]), c[1]))
-    measurement_labels = {"size", "margin", "repair_length"}
-    for candidate in by_length:
+    spans_by_family: dict[str, KeptSpans] = {}
+    for candidate in sorted(candidates, key=lambda c: (-(c[2] - c[1]), c[1])):
         label, start, end = candidate[0], candidate[1], candidate[2]
-        clash = False
-        for other in kept:
-            same_family = other[0] == label or (label in measurement_labels and other[0] in measurement_labels)
-            if same_family and start < other[2] and other[1] < end:
-                clash = True
-                break
-        if not clash:
+        spans = spans_by_family.setdefault(family_of(label), KeptSpans())
+        if not spans.clashes(start, end):
+            spans.add(start, end)
             kept.append(candidate)
     return kept
+
+
+MEASUREMENT_LABELS = frozenset({"size", "margin", "repair_length"})
+
+
+def family_of(label: str) -> str:
+    """Labels that may not overlap one another: the measurements together, any other label alone."""
+    return "measurement" if label in MEASUREMENT_LABELS else label
+
+
+class KeptSpans:
+    """Pairwise non-overlapping ``[start, end)`` spans, sorted, with the overlap test `keep_longest` uses.
+
+    Two spans clash when ``start < other_end and other_start < end``. Kept spans never clash with
+    one another, so sorted by start their ends are sorted too (an empty span is kept apart: it may
+    sit where another begins), and the kept spans that start before ``end`` clash with
+    ``[start, end)`` exactly when the last of them ends after ``start``.
+
+    >>> spans = KeptSpans(); spans.add(4, 9)
+    >>> spans.clashes(0, 4), spans.clashes(8, 12), spans.clashes(9, 9), spans.clashes(5, 5)
+    (False, True, False, True)
+    """
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.empty: list[int] = []  # positions of kept empty spans, sorted
+
+    def clashes(self, start: int, end: int) -> bool:
+        before_end = bisect_left(self.starts, end)
+        if before_end and self.ends[before_end - 1] > start:
+            return True
+        # an empty kept span [p, p) clashes when start < p < end
+        index = bisect_right(self.empty, start)
+        return index < len(self.empty) and self.empty[index] < end
+
+    def add(self, start: int, end: int) -> None:
+        if start == end:
+            insort(self.empty, start)
+            return
+        index = bisect_left(self.starts, start)
+        self.starts.insert(index, start)
+        self.ends.insert(index, end)
 
 
 def assign_context(text: str, candidates: list[Candidate], starts: list[int]) -> list[Finding]:
@@ -145,14 +187,17 @@ _PROCEDURE_SENTENCE = re.compile(
 def drop_procedural_bleeding(text: str, findings: list[Finding], starts: list[int]) -> list[Finding]:
     """Step 6: "minimal bleeding" during the procedure, or bleeding beside "hemostasis", is not a symptom."""
     bounds = [*starts, len(text)]
+    procedure_sentences: dict[int, bool] = {}  # read each sentence once, however many findings it holds
     kept = []
     for finding in findings:
         if finding.label == "bleeding":
             sentence = sentence_index(starts, finding.start)
             before = text[max(bounds[sentence], finding.start - 30) : finding.start]
-            if _PROCEDURAL_BLEEDING.search(before) or _PROCEDURE_SENTENCE.search(
-                text[bounds[sentence] : bounds[sentence + 1]]
-            ):
+            if sentence not in procedure_sentences:
+                procedure_sentences[sentence] = bool(
+                    _PROCEDURE_SENTENCE.search(text[bounds[sentence] : bounds[sentence + 1]])
+                )
+            if _PROCEDURAL_BLEEDING.search(before) or procedure_sentences[sentence]:
                 continue
         kept.append(finding)
     return kept
@@ -161,13 +206,18 @@ def drop_procedural_bleeding(text: str, findings: list[Finding], starts: list[in
 def add_irritation_causes(text: str, findings: list[Finding], starts: list[int]) -> list[Finding]:
     """Step 5: each irritation gets the kind of irritant named in it, or else in its sentence."""
     bounds = [*starts, len(text)]
+    sentence_causes: dict[int, str | None] = {}  # read each sentence once, however many findings it holds
     result = []
     for finding in findings:
         if finding.label == "irritation":
             cause = irritant_kind(finding.text)
             if cause is None:
                 sentence = sentence_index(starts, finding.start)
-                cause = irritant_kind(_without_procedure_words(text[bounds[sentence] : bounds[sentence + 1]]))
+                if sentence not in sentence_causes:
+                    sentence_causes[sentence] = irritant_kind(
+                        _without_procedure_words(text[bounds[sentence] : bounds[sentence + 1]])
+                    )
+                cause = sentence_causes[sentence]
             if cause is not None:
                 finding = Finding(
                     finding.label, finding.start, finding.end, finding.text, finding.context,
