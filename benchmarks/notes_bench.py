@@ -38,6 +38,7 @@ figures: the corpus fragments (about 50 characters each), and generated visit no
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -204,6 +205,7 @@ def report_scaling(kinds: list[str], runs: int) -> None:
             encounter = scaling_encounter(adversarial_note(kind, size))
             times = []
             for _ in range(runs):
+                gc.collect()  # start each run without the previous run's garbage (the collector stays on)
                 cpu = time.process_time()
                 check_documentation(encounter)
                 times.append(time.process_time() - cpu)
