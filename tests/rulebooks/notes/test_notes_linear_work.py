@@ -1,13 +1,13 @@
 """Note analysis does work in proportion to the note: counted, not timed, so the test cannot flake.
 
-The work counted is what our code does: the lines of rulebooks/notes that run, and the
-characters handed to its regular expressions (every compiled pattern of every rulebooks.notes
-module goes through a counting stand-in, charged the whole stretch of text it is given). On the
-seeded adversarial notes, ten times the text may cost at most 1.3 times ten times the work.
-medspaCy's ConText is not counted: it works a sentence at a time, and the note's sentences are
-short in every kind here but the run-on ones, where its cost grows with the square of the
-sentence (see the benchmark's scaling section). The last test shows the counter catching the
-quadratic steps these replaced.
+The work counted is what the analysis runs in Python: the lines of rulebooks/notes (ConText
+scopes included, rulebooks/notes/context_scopes.py) and of medspaCy's ConText graph (run only
+as a fallback), and the characters handed to rulebooks.notes' regular expressions (every
+compiled pattern of its modules goes through a counting stand-in, charged the whole stretch of
+text it is given). On the seeded adversarial notes, run-on sentences included, ten times the
+text may cost at most 1.3 times ten times the work. Not counted: spaCy's tokenizer and
+matchers (compiled, linear). The last test shows the counter catching the quadratic steps
+these replaced.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
+from medspacy import context as medspacy_context
 
 from benchmarks.adversarial_notes import KINDS, adversarial_note
 from rulebooks.models.encounter import Encounter
@@ -42,8 +43,9 @@ from tests.rulebooks.notes import test_notes_linear_equivalence
 from tests.rulebooks.notes.test_notes_linear_equivalence import PLAIN_STEPS, plain_keep_longest
 
 NOTES_DIR = str(Path(extract.__file__).resolve().parent)
+MEDSPACY_CONTEXT_DIR = str(Path(medspacy_context.__file__).resolve().parent)
 #: The plain steps the equivalence test keeps are counted too, when patched in.
-COUNTED_FILES = (NOTES_DIR, str(Path(test_notes_linear_equivalence.__file__).resolve()))
+COUNTED_FILES = (NOTES_DIR, MEDSPACY_CONTEXT_DIR, str(Path(test_notes_linear_equivalence.__file__).resolve()))
 MODULES: tuple[ModuleType, ...] = (
     extract, quantities, prior_auth, sites, lexicon, mapping, pipeline, classify, test_notes_linear_equivalence
 )  # fmt: skip
@@ -192,6 +194,9 @@ def test_ten_times_the_note_costs_about_ten_times_the_work(kind: str) -> None:
         pytest.param("measurements_run_on", extract, "keep_longest", plain_keep_longest, id="overlap check"),
         pytest.param("drugs_run_on", *PLAIN_STEPS[1], id="clause of each drug"),
         pytest.param("measurements_run_on", *PLAIN_STEPS[5], id="sentence before each measurement"),
+        pytest.param(
+            "negations_run_on", pipeline, "sentence_categories", pipeline.medspacy_categories, id="medspaCy ConText"
+        ),
     ],
 )
 def test_the_counter_catches_the_quadratic_steps_these_replaced(
