@@ -63,7 +63,11 @@ class Modifier:
             frozenset(rule.excluded_types) if rule.excluded_types is not None else None,
             frozenset(rule.terminated_by),
         )  # fmt: skip
-        modifier.kind = (modifier.category, modifier.allowed_types, modifier.excluded_types, modifier.terminated_by)
+        # everything `may_limit` reads of the modifier being limited
+        modifier.kind = (
+            modifier.direction == "TERMINATE", modifier.category, modifier.allowed_types, modifier.excluded_types,
+            modifier.terminated_by,
+        )  # fmt: skip
         modifier.scope_start, modifier.scope_end = first_scope(modifier, rule.max_scope, doc_length)
         return modifier
 
