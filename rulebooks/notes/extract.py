@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_right, insort
 from functools import cache
 from typing import Any
 
@@ -77,15 +77,18 @@ def keep_longest(candidates: list[Candidate]) -> list[Candidate]:
     """Step 2: among overlapping candidates of one label keep the longest (then the earliest).
 
     Measurements claim their text first: "4 mm margins" is a margin, so no size overlaps it.
-    Each family's kept spans never overlap one another, so one look at the kept span that
-    starts last before a candidate ends tells whether the candidate clashes (`KeptSpans`):
-    the cost grows with the number of candidates times its logarithm, not its square.
+    Whether a candidate overlaps one already kept is read from the characters the kept ones
+    cover (`KeptSpans`), so the cost grows with the candidates' lengths, not with their number
+    squared.
     """
     kept: list[Candidate] = []
+    length = max((c[2] for c in candidates), default=0)
     spans_by_family: dict[str, KeptSpans] = {}
     for candidate in sorted(candidates, key=lambda c: (-(c[2] - c[1]), c[1])):
         label, start, end = candidate[0], candidate[1], candidate[2]
-        spans = spans_by_family.setdefault(family_of(label), KeptSpans())
+        spans = spans_by_family.get(family_of(label))
+        if spans is None:
+            spans = spans_by_family[family_of(label)] = KeptSpans(length)
         if not spans.clashes(start, end):
             spans.add(start, end)
             kept.append(candidate)
@@ -101,38 +104,38 @@ def family_of(label: str) -> str:
 
 
 class KeptSpans:
-    """Pairwise non-overlapping ``[start, end)`` spans, sorted, with the overlap test `keep_longest` uses.
+    """The ``[start, end)`` spans kept so far in one family, as the characters they cover.
 
-    Two spans clash when ``start < other_end and other_start < end``. Kept spans never clash with
-    one another, so sorted by start their ends are sorted too (an empty span is kept apart: it may
-    sit where another begins), and the kept spans that start before ``end`` clash with
-    ``[start, end)`` exactly when the last of them ends after ``start``.
+    Two spans clash when ``start < other_end and other_start < end``. Kept spans never clash
+    with one another, so a non-empty span clashes with a kept one exactly when it covers a
+    covered character; an empty span ``[p, p)`` when ``p`` lies strictly inside a kept span
+    (the characters on both sides of ``p`` covered, and no kept span starting at ``p``). Kept
+    empty spans (which no pattern yields, but the rule is general) are listed apart.
 
-    >>> spans = KeptSpans(); spans.add(4, 9)
+    >>> spans = KeptSpans(12); spans.add(4, 9)
     >>> spans.clashes(0, 4), spans.clashes(8, 12), spans.clashes(9, 9), spans.clashes(5, 5)
     (False, True, False, True)
     """
 
-    def __init__(self) -> None:
-        self.starts: list[int] = []
-        self.ends: list[int] = []
+    def __init__(self, length: int) -> None:
+        self.covered = bytearray(length + 1)
+        self.starts = bytearray(length + 1)
         self.empty: list[int] = []  # positions of kept empty spans, sorted
 
     def clashes(self, start: int, end: int) -> bool:
-        before_end = bisect_left(self.starts, end)
-        if before_end and self.ends[before_end - 1] > start:
+        if start < end and self.covered.find(1, start, end) != -1:
             return True
-        # an empty kept span [p, p) clashes when start < p < end
-        index = bisect_right(self.empty, start)
+        if start == end and start > 0 and self.covered[start - 1] and self.covered[start] and not self.starts[start]:
+            return True
+        index = bisect_right(self.empty, start)  # a kept empty span [p, p) clashes when start < p < end
         return index < len(self.empty) and self.empty[index] < end
 
     def add(self, start: int, end: int) -> None:
         if start == end:
             insort(self.empty, start)
             return
-        index = bisect_left(self.starts, start)
-        self.starts.insert(index, start)
-        self.ends.insert(index, end)
+        self.covered[start:end] = b"\x01" * (end - start)
+        self.starts[start] = 1
 
 
 def assign_context(text: str, candidates: list[Candidate], starts: list[int]) -> list[Finding]:

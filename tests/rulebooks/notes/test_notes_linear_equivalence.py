@@ -16,7 +16,7 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.adversarial_notes import KINDS, adversarial_note
@@ -261,8 +261,10 @@ def test_generated_notes_analyse_as_before(words: list[str], joint: str) -> None
         max_size=40,
     )
 )
+@example([("size", 0, 4), ("size", 4, 4), ("margin", 4, 0)])  # an empty span where two kept ones meet
+@example([("site", 0, 8), ("site", 4, 0), ("site", 2, 0), ("site", 8, 0)])  # inside, and at the edges
 def test_keep_longest_keeps_what_the_pairwise_check_kept(spans: list[tuple[str, int, int]]) -> None:
-    """Empty spans included: the one shape the interval index treats apart."""
+    """Empty spans included: the one shape the covered-characters test treats apart."""
     candidates = [(label, start, start + length, {}, False) for label, start, length in spans]
     assert extract.keep_longest(list(candidates)) == plain_keep_longest(list(candidates))
 
