@@ -22,6 +22,13 @@ corpus convention does not label), q018 and heldout2 k032 ("?KA vs SCC", "? SCC"
 suspicions of malignancy), heldout3 m023 ("two colors" is the C of ABCDE), heldout2 k037 ("at pt
 request" is a patient request).
 
+Scaling (``--scaling-only`` runs just this section): ``check_documentation`` on the adversarial
+notes of benchmarks/adversarial_notes.py (dense measurements, drug lists, negations, mixes; in
+sentences and run on without a sentence break) at 10,000, 50,000 and 100,000 characters, CPU
+median of ``--scaling-runs``, with t(50k)/t(10k) and t(100k)/t(10k). Linear is 5x and 10x; the
+target is at most 1.3 times that. The 10k run of the same kind, in the same process, is the
+baseline, so the machine's speed and load cancel out of the ratios.
+
 Throughput is CPU time of this process (time.process_time), so "per core" is not skewed by
 other load on the shared machine; latency is wall-clock (what an EHR waits). Two throughput
 figures: the corpus fragments (about 50 characters each), and generated visit notes of 1,100 to
@@ -31,6 +38,7 @@ figures: the corpus fragments (about 50 characters each), and generated visit no
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -39,6 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.*` when run as a script
 
+from benchmarks.adversarial_notes import KINDS, adversarial_note
 from benchmarks.realistic_notes import realistic_notes
 from rulebooks.models.encounter import Encounter
 from rulebooks.notes import analyze_note, check_documentation
@@ -80,11 +89,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="passes over the corpus for throughput")
     parser.add_argument("--latency-runs", type=int, default=200)
     parser.add_argument("--errors", action="store_true", help="print every miss and false alarm")
+    parser.add_argument("--scaling-only", action="store_true", help="only the adversarial scaling section")
+    parser.add_argument("--scaling-runs", type=int, default=3, help="runs per kind and size (the median is shown)")
+    parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS, help="adversarial kinds to scale")
+    parser.add_argument(
+        "--no-gc", action="store_true", help="scaling runs with the cyclic garbage collector off (its full passes)"
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
     analyze_note("warm-up: no bleeding.")
     print(f"pipeline build (first call): {time.perf_counter() - started:.2f} s")
+    if args.scaling_only:
+        report_scaling(args.kinds, args.scaling_runs, collector=not args.no_gc)
+        return
 
     files = sorted(CORPUS.glob("*.jsonl"))
     everything: list[Fragment] = []
@@ -152,6 +170,69 @@ def main() -> None:
     )  # fmt: skip
     report_latency("check_documentation, same note, 5 services", lambda: check_documentation(encounter),
                    args.latency_runs)  # fmt: skip
+    print()
+    report_scaling(args.kinds, args.scaling_runs, collector=not args.no_gc)
+
+
+SCALING_SIZES = (10_000, 50_000, 100_000)
+#: How far above linear a ratio may be: t(50k)/t(10k) <= 1.3 * 5 and t(100k)/t(10k) <= 1.3 * 10.
+LINEAR_SLACK = 1.3
+
+
+def scaling_encounter(note: str) -> Encounter:
+    """An encounter of three services (two sited, one not) around an adversarial note."""
+    return Encounter.model_validate(
+        {
+            "external_id": "scaling", "date_of_service": "2026-05-04", "provider": {"npi": "1234567893"},
+            "patient": {"id": "p"}, "coverage": {"payer": "MCR", "plan_type": "medicare_ffs"},
+            "diagnoses": ["L82.1", "D22.5"], "note": note,
+            "services": [
+                {"id": "s1", "kind": "shave", "site": "left cheek", "diagnoses": ["L82.1"]},
+                {"id": "s2", "kind": "shave", "site": "back", "diagnoses": ["D22.5"]},
+                {"id": "s3", "kind": "destruction", "diagnoses": ["L82.1"]},
+            ],
+        }
+    )  # fmt: skip
+
+
+def report_scaling(kinds: list[str], runs: int, collector: bool = True) -> None:
+    """Median CPU time of check_documentation per adversarial kind and size, and its growth from 10k.
+
+    ``collector=False`` times with CPython's cyclic collector off: a full pass walks the whole
+    process heap (about 150 ms here) and the first ones come once a run keeps some 30,000 new
+    objects alive, so a 100k run pays two that the 10k baseline does not.
+    """
+    print(
+        f"scaling: check_documentation on adversarial notes, CPU median of {runs} runs"
+        f"{'' if collector else ', garbage collector off'}; "
+        f"target t(50k)/t(10k) <= {LINEAR_SLACK * 5:.1f} and t(100k)/t(10k) <= {LINEAR_SLACK * 10:.1f} "
+        f"(<= {LINEAR_SLACK}x the linear ratio)"
+    )
+    for kind in kinds:
+        medians = []
+        for size in SCALING_SIZES:
+            encounter = scaling_encounter(adversarial_note(kind, size))
+            times = []
+            for _ in range(runs):
+                gc.collect()  # start each run without the previous run's garbage
+                if not collector:
+                    gc.disable()
+                cpu = time.process_time()
+                check_documentation(encounter)
+                times.append(time.process_time() - cpu)
+                gc.enable()
+            medians.append(statistics.median(times))
+        ratios = [median / medians[0] for median in medians[1:]]
+        met = all(
+            ratio <= LINEAR_SLACK * size / SCALING_SIZES[0]
+            for ratio, size in zip(ratios, SCALING_SIZES[1:], strict=True)
+        )
+        print(
+            f"  {kind:20} 10k {medians[0] * 1000:8.1f} ms  50k {medians[1] * 1000:8.1f} ms  "
+            f"100k {medians[2] * 1000:8.1f} ms  t50/t10 {ratios[0]:5.2f} (linear 5)  "
+            f"t100/t10 {ratios[1]:5.2f} (linear 10)  {'met' if met else 'NOT met'}",
+            flush=True,
+        )
 
 
 def report_latency(name: str, call: Callable[[], object], runs: int) -> None:

@@ -384,6 +384,22 @@ def check_documentation_command(file: Path, output_format: str) -> None:
         click.echo(f"QUERY for service {query['service_id']}: {query['text']}")
 
 
+def refuse_long_note(file: Path, payload: Any) -> None:
+    """A note longer than the API accepts is refused before any analysis, saying by how much.
+
+    Note analysis is linear in the note, but the limit is the contract every entry point keeps;
+    the message gives lengths only, never the text (PHI).
+    """
+    from rulebooks.models.encounter import MAX_NOTE_CHARS
+
+    note = payload.get("note") if isinstance(payload, dict) else None
+    if isinstance(note, str) and len(note) > MAX_NOTE_CHARS:
+        raise click.ClickException(
+            f"{file}: note: {len(note):,} characters; a note has at most {MAX_NOTE_CHARS:,} "
+            f"({len(note) - MAX_NOTE_CHARS:,} too many: split it into separate encounters or addenda)"
+        )
+
+
 def _encounter_from_file(file: Path) -> Any:
     from server.encounters import parse_encounter
     from server.errors import InputInvalid
@@ -392,6 +408,7 @@ def _encounter_from_file(file: Path) -> Any:
         payload = json.loads(file.read_text())
     except json.JSONDecodeError as error:
         raise click.ClickException(f"{file}: line {error.lineno}, column {error.colno}: {error.msg}") from None
+    refuse_long_note(file, payload)
     try:
         return parse_encounter(payload)
     except InputInvalid as error:

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from rulebooks.models.encounter import Encounter
 from rulebooks.notes.criteria import COMMERCIAL, MEDICARE
 from rulebooks.notes.documentation import check_documentation
@@ -22,7 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("encounter", type=Path, help="an Encounter as JSON")
     parser.add_argument("--payer-criteria", choices=["MEDICARE", "COMMERCIAL"], default=None)
     args = parser.parse_args(argv)
-    encounter = Encounter.model_validate_json(args.encounter.read_text(encoding="utf-8"))
+    try:
+        encounter = Encounter.model_validate_json(args.encounter.read_text(encoding="utf-8"))
+    except ValidationError as error:  # name the field and why; never echo its value (a note is PHI)
+        for issue in error.errors(include_url=False, include_input=False):
+            location = ".".join(str(part) for part in issue["loc"]) or "encounter"
+            print(f"{args.encounter}: {location}: {issue['msg']}", file=sys.stderr)
+        return 2
     criteria = {"MEDICARE": MEDICARE, "COMMERCIAL": COMMERCIAL}.get(args.payer_criteria or "")
     result = check_documentation(encounter, criteria)
     json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False)

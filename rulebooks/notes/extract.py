@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right, insort
 from functools import cache
 from typing import Any
 
@@ -76,21 +77,65 @@ def keep_longest(candidates: list[Candidate]) -> list[Candidate]:
     """Step 2: among overlapping candidates of one label keep the longest (then the earliest).
 
     Measurements claim their text first: "4 mm margins" is a margin, so no size overlaps it.
+    Whether a candidate overlaps one already kept is read from the characters the kept ones
+    cover (`KeptSpans`), so the cost grows with the candidates' lengths, not with their number
+    squared.
     """
     kept: list[Candidate] = []
-    by_length = sorted(candidates, key=lambda c: (-(c[2] - c[1]), c[1]))
-    measurement_labels = {"size", "margin", "repair_length"}
-    for candidate in by_length:
+    length = max((c[2] for c in candidates), default=0)
+    spans_by_family: dict[str, KeptSpans] = {}
+    for candidate in sorted(candidates, key=lambda c: (-(c[2] - c[1]), c[1])):
         label, start, end = candidate[0], candidate[1], candidate[2]
-        clash = False
-        for other in kept:
-            same_family = other[0] == label or (label in measurement_labels and other[0] in measurement_labels)
-            if same_family and start < other[2] and other[1] < end:
-                clash = True
-                break
-        if not clash:
+        spans = spans_by_family.get(family_of(label))
+        if spans is None:
+            spans = spans_by_family[family_of(label)] = KeptSpans(length)
+        if not spans.clashes(start, end):
+            spans.add(start, end)
             kept.append(candidate)
     return kept
+
+
+MEASUREMENT_LABELS = frozenset({"size", "margin", "repair_length"})
+
+
+def family_of(label: str) -> str:
+    """Labels that may not overlap one another: the measurements together, any other label alone."""
+    return "measurement" if label in MEASUREMENT_LABELS else label
+
+
+class KeptSpans:
+    """The ``[start, end)`` spans kept so far in one family, as the characters they cover.
+
+    Two spans clash when ``start < other_end and other_start < end``. Kept spans never clash
+    with one another, so a non-empty span clashes with a kept one exactly when it covers a
+    covered character; an empty span ``[p, p)`` when ``p`` lies strictly inside a kept span
+    (the characters on both sides of ``p`` covered, and no kept span starting at ``p``). Kept
+    empty spans (which no pattern yields, but the rule is general) are listed apart.
+
+    >>> spans = KeptSpans(12); spans.add(4, 9)
+    >>> spans.clashes(0, 4), spans.clashes(8, 12), spans.clashes(9, 9), spans.clashes(5, 5)
+    (False, True, False, True)
+    """
+
+    def __init__(self, length: int) -> None:
+        self.covered = bytearray(length + 1)
+        self.starts = bytearray(length + 1)
+        self.empty: list[int] = []  # positions of kept empty spans, sorted
+
+    def clashes(self, start: int, end: int) -> bool:
+        if start < end and self.covered.find(1, start, end) != -1:
+            return True
+        if start == end and start > 0 and self.covered[start - 1] and self.covered[start] and not self.starts[start]:
+            return True
+        index = bisect_right(self.empty, start)  # a kept empty span [p, p) clashes when start < p < end
+        return index < len(self.empty) and self.empty[index] < end
+
+    def add(self, start: int, end: int) -> None:
+        if start == end:
+            insort(self.empty, start)
+            return
+        self.covered[start:end] = b"\x01" * (end - start)
+        self.starts[start] = 1
 
 
 def assign_context(text: str, candidates: list[Candidate], starts: list[int]) -> list[Finding]:
@@ -145,14 +190,17 @@ _PROCEDURE_SENTENCE = re.compile(
 def drop_procedural_bleeding(text: str, findings: list[Finding], starts: list[int]) -> list[Finding]:
     """Step 6: "minimal bleeding" during the procedure, or bleeding beside "hemostasis", is not a symptom."""
     bounds = [*starts, len(text)]
+    procedure_sentences: dict[int, bool] = {}  # read each sentence once, however many findings it holds
     kept = []
     for finding in findings:
         if finding.label == "bleeding":
             sentence = sentence_index(starts, finding.start)
             before = text[max(bounds[sentence], finding.start - 30) : finding.start]
-            if _PROCEDURAL_BLEEDING.search(before) or _PROCEDURE_SENTENCE.search(
-                text[bounds[sentence] : bounds[sentence + 1]]
-            ):
+            if sentence not in procedure_sentences:
+                procedure_sentences[sentence] = bool(
+                    _PROCEDURE_SENTENCE.search(text[bounds[sentence] : bounds[sentence + 1]])
+                )
+            if _PROCEDURAL_BLEEDING.search(before) or procedure_sentences[sentence]:
                 continue
         kept.append(finding)
     return kept
@@ -161,13 +209,18 @@ def drop_procedural_bleeding(text: str, findings: list[Finding], starts: list[in
 def add_irritation_causes(text: str, findings: list[Finding], starts: list[int]) -> list[Finding]:
     """Step 5: each irritation gets the kind of irritant named in it, or else in its sentence."""
     bounds = [*starts, len(text)]
+    sentence_causes: dict[int, str | None] = {}  # read each sentence once, however many findings it holds
     result = []
     for finding in findings:
         if finding.label == "irritation":
             cause = irritant_kind(finding.text)
             if cause is None:
                 sentence = sentence_index(starts, finding.start)
-                cause = irritant_kind(_without_procedure_words(text[bounds[sentence] : bounds[sentence + 1]]))
+                if sentence not in sentence_causes:
+                    sentence_causes[sentence] = irritant_kind(
+                        _without_procedure_words(text[bounds[sentence] : bounds[sentence + 1]])
+                    )
+                cause = sentence_causes[sentence]
             if cause is not None:
                 finding = Finding(
                     finding.label, finding.start, finding.end, finding.text, finding.context,

@@ -23,6 +23,7 @@ asks the provider, rather than billing a cosmetic removal as medical.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from rulebooks.models.encounter import Encounter, Service
@@ -119,7 +120,9 @@ def _anchors(findings: Findings) -> dict[int, Anchor]:
     for finding in findings.items:
         if finding.label == "site":
             sites_by_sentence.setdefault(sentence_index(starts, finding.start), []).append(finding)
+    site_starts = {sentence: [site.start for site in sites] for sentence, sites in sites_by_sentence.items()}
     lesion_cache: dict[int, tuple[str, ...]] = {}
+    new_line_cache: dict[int, bool] = {}
 
     def lesion_prefixes(sentence: int) -> tuple[str, ...]:
         if sentence not in lesion_cache:
@@ -129,6 +132,11 @@ def _anchors(findings: Findings) -> dict[int, Anchor]:
             )
         return lesion_cache[sentence]
 
+    def ends_a_line(sentence: int) -> bool:
+        if sentence not in new_line_cache:
+            new_line_cache[sentence] = "\n" in text[bounds[sentence] : bounds[sentence + 1]].rstrip(" \t")
+        return new_line_cache[sentence]
+
     anchors: dict[int, Anchor] = {}
     for index, finding in enumerate(findings.items):
         if finding.label == "site":
@@ -137,12 +145,12 @@ def _anchors(findings: Findings) -> dict[int, Anchor]:
         nearby = [current]
         while len(nearby) < LOOK_BACK_SENTENCES and nearby[-1] > 0:
             previous = nearby[-1] - 1
-            if "\n" in text[bounds[previous] : bounds[previous + 1]].rstrip(" \t"):
+            if ends_a_line(previous):
                 break  # a new line starts a new entry: never inherit across it
             nearby.append(previous)
         site = next(
             (
-                min(sites_by_sentence[sentence], key=lambda s: abs(s.start - finding.start))
+                nearest_site(sites_by_sentence[sentence], site_starts[sentence], finding.start)
                 for sentence in nearby
                 if sentence in sites_by_sentence
             ),
@@ -151,6 +159,21 @@ def _anchors(findings: Findings) -> dict[int, Anchor]:
         prefixes = next((found for sentence in nearby if (found := lesion_prefixes(sentence))), ())
         anchors[index] = Anchor(site, prefixes)
     return anchors
+
+
+def nearest_site(sites: list[Finding], starts: list[int], offset: int) -> Finding:
+    """The site whose start is nearest ``offset`` (the earlier on a tie), by bisection.
+
+    ``sites`` are in order of position (a Findings is), so the nearest start is one of the two
+    around ``offset``; of sites starting at one place the first in the list is taken, as ``min`` does.
+    """
+    after = bisect_left(starts, offset)
+    if after == 0:
+        return sites[0]
+    before = bisect_left(starts, starts[after - 1])
+    if after == len(sites) or offset - starts[before] <= starts[after] - offset:
+        return sites[before]
+    return sites[after]
 
 
 def _lesion_matches(service: Service, encounter: Encounter, prefixes: tuple[str, ...]) -> bool:

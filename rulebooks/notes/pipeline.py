@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from rulebooks.notes.context_rules import RULES
+from rulebooks.notes.context_scopes import Modifier, ScopeGraph, supported, target_categories
 
 TARGET_GROUP = "cutis_targets"
 _lock = threading.Lock()
@@ -97,9 +98,10 @@ def run_context(text: str, targets: list[tuple[int, int, str]], starts: list[int
     Doc: the same answer as one Doc for the note, without ConText's targets x modifiers cost
     over the whole note (three times slower on a 2,000-character note; chunks of a few
     sentences were slower too). ``starts`` are the note's sentence starts, if already known.
+    Within a sentence, scopes are worked out by `context_scopes` (the same answer as medspaCy's
+    component, in time that grows with the sentence, not its square).
     """
     nlp = build_pipeline()
-    context = nlp.get_pipe("medspacy_context")
     starts = starts if starts is not None else sentence_starts(text)
     bounds = [*starts, len(text)]
     by_sentence: dict[int, list[int]] = {}
@@ -116,9 +118,50 @@ def run_context(text: str, targets: list[tuple[int, int, str]], starts: list[int
             doc.char_span(targets[i][0] - offset, targets[i][1] - offset, label=targets[i][2], alignment_mode="expand")
             for i in indexes
         ]
-        doc.spans[TARGET_GROUP] = [span for span in spans if span is not None]
-        context(doc)
-        for index, span in zip(indexes, spans, strict=True):
-            if span is not None:
-                categories[index] = {modifier.category for modifier in span._.modifiers}
+        found = [(index, span) for index, span in zip(indexes, spans, strict=True) if span is not None]
+        found_categories = sentence_categories(doc, [span for _, span in found])
+        for (index, _span), span_categories in zip(found, found_categories, strict=True):
+            categories[index] = span_categories
     return categories
+
+
+def sentence_categories(doc: Any, spans: list[Any]) -> list[set[str]]:
+    """ConText categories of each target span of a one-sentence Doc, by `context_scopes`.
+
+    Spans with the same characters share their ConText modifiers, as in medspaCy (spaCy keys a
+    span's extension values by its characters). Falls back to medspaCy's component when the
+    matches are not what `context_scopes` supports.
+    """
+    matcher = build_context_matcher()
+    matches = matcher(doc)
+    rules = [matcher.rule_map[doc.vocab[match_id].text] for match_id, _start, _end in matches]
+    if not supported(rules, [(start, end) for _id, start, end in matches]):
+        return medspacy_categories(doc, spans)
+    modifiers = [
+        Modifier.of(rule, start, end, len(doc)) for rule, (_id, start, end) in zip(rules, matches, strict=True)
+    ]
+    ScopeGraph(modifiers).update_scopes()
+    per_span = target_categories(modifiers, [(span.start, span.end, span.label_.upper()) for span in spans])
+    shared: dict[tuple[int, int], set[str]] = {}
+    for span, span_categories in zip(spans, per_span, strict=True):
+        shared.setdefault((span.start_char, span.end_char), set()).update(span_categories)
+    return [set(shared[span.start_char, span.end_char]) for span in spans]
+
+
+def medspacy_categories(doc: Any, spans: list[Any]) -> list[set[str]]:
+    """ConText categories of each target span of a one-sentence Doc, by medspaCy's own component."""
+    doc.spans[TARGET_GROUP] = spans
+    build_pipeline().get_pipe("medspacy_context")(doc)
+    return [{modifier.category for modifier in span._.modifiers} for span in spans]
+
+
+@lru_cache(maxsize=1)
+def build_context_matcher() -> Any:
+    """medspaCy's matcher with the ConText component's rules, in its order (so the same rule ids and matches)."""
+    from medspacy.common.medspacy_matcher import MedspacyMatcher
+
+    nlp = build_pipeline()
+    with _lock:
+        matcher = MedspacyMatcher(nlp, name="medspacy_context", phrase_matcher_attr="LOWER", prune=True)
+        matcher.add(nlp.get_pipe("medspacy_context").rules)
+    return matcher

@@ -8,6 +8,8 @@ read them as written; which numbers satisfy which payer is the rule language's b
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 from typing import Any
 
 from rulebooks.notes.fastscan import prescanned_finditer, scan_text, with_first_character_hint
@@ -124,34 +126,121 @@ DATE = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[.;\n]|\bthen\b|\bafter\b")
+_CLAUSE_START = re.compile(r"[.;\n]")
 
 
-def _clause(text: str, start: int, end: int) -> tuple[int, int]:
-    """The clause a drug mention sits in: from the previous to the next sentence or clause break."""
-    left = max((m.end() for m in re.finditer(r"[.;\n]", text[:start])), default=0)
-    right_match = _CLAUSE_END.search(text, end)
-    right = right_match.start() if right_match else len(text)
-    return left, right
+class Clauses:
+    """The clause around each mention, from one scan of the note's breaks (not one scan per mention).
+
+    A clause runs from just after the last ".", ";" or line break before a mention to the next
+    break, "then" or "after" at or after its end. The breaks are found once and looked up by
+    bisection, and what a clause says is read once however many mentions share it (`memo`).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lefts = [match.end() for match in _CLAUSE_START.finditer(text)]
+        # Matches of _CLAUSE_END never overlap (one break character, or a whole word), so the first
+        # that starts at or after a position is the one ``_CLAUSE_END.search(text, position)`` finds.
+        self.rights = [match.start() for match in _CLAUSE_END.finditer(text)]
+        self.word_breaks = [position for position in self.rights if text[position] not in ".;\n"]
+        self.memo: dict[tuple[str, int, int], Any] = {}
+
+    def around(self, start: int, end: int) -> tuple[int, int]:
+        """``(left, right)`` of the clause holding the mention ``[start, end)``."""
+        before = bisect_right(self.lefts, start)
+        left = self.lefts[before - 1] if before else 0
+        after = bisect_left(self.rights, end)
+        right = self.rights[after] if after < len(self.rights) else len(self.text)
+        return left, right
+
+    def treatment_reading(self, left: int, right: int) -> TreatmentReading:
+        """What clause ``[left, right)`` says of a treatment, read a stretch at a time.
+
+        "tried MTX then CsA then ..." gives clauses that share their start and end at each
+        "then": each is the one before it and one more stretch, so it is read as that (no
+        response, duration or date pattern can match across a "then" or "after", which has
+        no pattern's words and starts after a non-word character).
+        """
+        cuts: list[int] = []  # the "then"/"after" starts inside the clause not yet read, last first
+        end = right
+        while ("treatment", left, end) not in self.memo:
+            index = bisect_left(self.word_breaks, end) - 1
+            if index < 0 or self.word_breaks[index] <= left:
+                self.memo["treatment", left, end] = TreatmentReading.of(self.text[left:end])
+                break
+            cuts.append(end)
+            end = self.word_breaks[index]
+        while cuts:
+            cut, end = end, cuts.pop()
+            self.memo["treatment", left, end] = self.memo["treatment", left, cut].then(
+                TreatmentReading.of(self.text[cut:end])
+            )
+        return self.memo["treatment", left, right]
+
+    def first_after(self, pattern: re.Pattern[str], position: int, right: int) -> str | None:
+        """What ``pattern.search(text[position:right])`` finds, for a ``position`` inside clause ``right``.
+
+        Each pattern's matches in a clause are found once, then looked up by bisection, so many
+        mentions in one long clause do not each read it to its end. Exact for the patterns used
+        here: their matches are whole words or numbers (``\\b`` on both sides), never overlap
+        one another, and none can start at ``position``, the end of a word followed by a non-word
+        character; nor, as the clause ends at a break, run past ``right``.
+        """
+        left = self.around(position, position)[0]
+        key = (pattern.pattern, left, right)
+        if key not in self.memo:
+            matches = list(pattern.finditer(self.text, left, right))
+            self.memo[key] = ([match.start() for match in matches], [match.group(0) for match in matches])
+        starts, texts = self.memo[key]
+        index = bisect_left(starts, position)
+        return texts[index] if index < len(starts) else None
+
+
+@dataclass(frozen=True)
+class TreatmentReading:
+    """The response, duration and dates a clause gives a treatment (``rank``: the response's place)."""
+
+    rank: int
+    duration: str | None
+    dates: tuple[str, ...]
+
+    @classmethod
+    def of(cls, clause: str) -> TreatmentReading:
+        """The first response (in `_RESPONSES` order) written in the clause, its first duration, its dates."""
+        rank = next((rank for rank, (_, pattern) in enumerate(_RESPONSES) if pattern.search(clause)), len(_RESPONSES))
+        duration = _DURATION.search(clause)
+        return cls(
+            rank,
+            f"{duration.group('n')} {duration.group('unit')}" if duration else None,
+            tuple(m.group(0) for m in DATE.finditer(clause)),
+        )
+
+    def then(self, later: TreatmentReading) -> TreatmentReading:
+        """The reading of this clause followed by a later stretch of text."""
+        return TreatmentReading(min(self.rank, later.rank), self.duration or later.duration, self.dates + later.dates)
+
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if self.rank < len(_RESPONSES):
+            values["response"] = _RESPONSES[self.rank][0]
+        if self.duration:
+            values["duration"] = self.duration
+        if self.dates:
+            values["dates"] = list(self.dates)
+        return values
 
 
 def find_treatments(text: str) -> list[Quantity]:
     """Each drug or class mentioned, with the response, duration and dates written in its clause."""
     found: list[Quantity] = []
+    clauses = Clauses(text)
     for match in prescanned_finditer(_DRUG_PATTERN, text, scan_text(text)):
         name = match.group(0)
         drug_class = next((cls for pattern, cls in _DRUG_LOOKUP if pattern.match(name)), "other")
-        left, right = _clause(text, match.start(), match.end())
-        clause = text[left:right]
+        left, right = clauses.around(match.start(), match.end())
         values: dict[str, Any] = {"drug": name.lower(), "drug_class": drug_class}
-        response = next((label for label, pattern in _RESPONSES if pattern.search(clause)), None)
-        if response:
-            values["response"] = response
-        duration = _DURATION.search(clause)
-        if duration:
-            values["duration"] = f"{duration.group('n')} {duration.group('unit')}"
-        dates = [m.group(0) for m in DATE.finditer(clause)]
-        if dates:
-            values["dates"] = dates
+        values.update(clauses.treatment_reading(left, right).values())
         found.append(("treatment", match.start(), match.end(), values))
     return found
 
@@ -171,15 +260,22 @@ _TB_RESULT = (
 def find_tb_screening(text: str) -> list[Quantity]:
     """TB tests with their result and date, read from the same sentence."""
     found: list[Quantity] = []
+    clauses = Clauses(text)
     for match in prescanned_finditer(_TB_TEST, text, scan_text(text)):
-        left, right = _clause(text, match.start(), match.end())
-        clause = text[match.end() : right] or text[left:right]
+        left, right = clauses.around(match.start(), match.end())
         values: dict[str, Any] = {"test": match.group(0)}
-        result = next((label for label, pattern in _TB_RESULT if pattern.search(clause)), None)
+        if match.end() < right:  # the rest of the clause after the test
+            result = next((label for label, pattern in _TB_RESULT if clauses.first_after(pattern, match.end(), right)),
+                          None)  # fmt: skip
+            date = clauses.first_after(DATE, match.end(), right)
+        else:  # nothing after the test in its clause: the clause before it
+            clause = text[left:right]
+            result = next((label for label, pattern in _TB_RESULT if pattern.search(clause)), None)
+            date_match = DATE.search(clause)
+            date = date_match.group(0) if date_match else None
         if result:
             values["result"] = result
-        date = DATE.search(clause)
         if date:
-            values["date"] = date.group(0)
+            values["date"] = date
         found.append(("tb_screening", match.start(), match.end(), values))
     return found

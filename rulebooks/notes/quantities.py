@@ -10,6 +10,7 @@ size at all when it is a tuberculin induration ("PPD 0 mm").
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 from rulebooks.notes.fastscan import (
@@ -103,7 +104,7 @@ _LESION_WORDS = re.compile(
     r"|BCC|SCC|margin)\b",
     re.IGNORECASE,
 )
-_SENTENCE_START = re.compile(r"[.;!?\n](?=[^.;!?\n]*$)")
+_BREAK = re.compile(r"[.;!?\n]")
 
 _MOHS_CONTEXT = re.compile(r"\b(?:mohs|blocks?|layers?|MMS)\b", re.IGNORECASE)
 _STAGES = with_first_character_hint(
@@ -125,25 +126,45 @@ def _to_cm(value: float, unit: str) -> float:
     return round(value / 10 if unit.lower() == "mm" else value, 3)
 
 
-def _sentence_before(text: str, start: int) -> str:
-    before = text[:start]
-    boundary = _SENTENCE_START.search(before)
-    return before[boundary.end() :] if boundary else before
+class RepairWords:
+    """Where repair and lesion words end in each stretch between sentence breaks, found once per stretch.
 
+    Why: a measurement is a repair length when the nearest describing word before it in its
+    sentence names a repair; reading the sentence up to each measurement again costs the
+    square of a long sentence dense with measurements. A word never spans a break character
+    (".;!?" or a line break) nor ends right where a measurement starts (which is never after a
+    word character), so the words before a measurement are those of its whole stretch that
+    end before it.
+    """
 
-def _nearest_is_repair(text: str, start: int) -> bool:
-    """True when the nearest describing word before a measurement names a repair, not a lesion."""
-    before = _sentence_before(text, start)
-    repair = [m.end() for m in _REPAIR_WORDS.finditer(before)]
-    lesion = [m.end() for m in _LESION_WORDS.finditer(before)]
-    if not repair:
-        return False
-    return not lesion or max(repair) > max(lesion)
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.breaks = [match.start() for match in _BREAK.finditer(text)]
+        self.stretches: dict[int, tuple[list[int], list[int]]] = {}
+
+    def nearest_is_repair(self, start: int) -> bool:
+        """True when the nearest describing word before ``start`` names a repair, not a lesion."""
+        index = bisect_left(self.breaks, start)
+        left = self.breaks[index - 1] + 1 if index else 0
+        if left not in self.stretches:
+            right = self.breaks[index] if index < len(self.breaks) else len(self.text)
+            stretch = self.text[left:right]
+            self.stretches[left] = (
+                [left + m.end() for m in _REPAIR_WORDS.finditer(stretch)],
+                [left + m.end() for m in _LESION_WORDS.finditer(stretch)],
+            )
+        repair_ends, lesion_ends = self.stretches[left]
+        repair = bisect_right(repair_ends, start)
+        if not repair:
+            return False
+        lesion = bisect_right(lesion_ends, start)
+        return not lesion or repair_ends[repair - 1] > lesion_ends[lesion - 1]
 
 
 def find_measurements(text: str) -> list[Quantity]:
     """Sizes, margins and repair lengths, each in centimetres."""
     found: list[Quantity] = []
+    repair_words = RepairWords(text)
     for match in _MEASURE.finditer(text):
         unit = match.group("unit")
         dims = [float(match.group(g)) for g in ("a", "b", "c") if match.group(g)]
@@ -157,7 +178,7 @@ def find_measurements(text: str) -> list[Quantity]:
             found.append(("margin", start, end + after.end(), {"value_cm": dims_cm[0]}))
         elif before:
             found.append(("margin", start - (len(before.group(0))), end, {"value_cm": dims_cm[0]}))
-        elif len(dims) == 1 and _nearest_is_repair(text, start):
+        elif len(dims) == 1 and repair_words.nearest_is_repair(start):
             found.append(("repair_length", start, end, {"value_cm": dims_cm[0]}))
         else:
             found.append(("size", start, end, {"value_cm": max(dims_cm), "dimensions_cm": dims_cm}))

@@ -105,3 +105,14 @@ def test_check_documentation_cli(tmp_path: Path) -> None:
     assert "QUERY for service sh1: Document a symptom" in result.stdout
     as_json = json.loads(cutis("check-documentation", str(FIXTURES / "borderline_sk.json"), "--format", "json").stdout)
     assert as_json["classifications"]["sh1"]["category"] == "borderline"
+
+
+def test_check_documentation_cli_refuses_a_note_over_the_limit(tmp_path: Path) -> None:
+    encounter = json.loads((FIXTURES / "borderline_sk.json").read_text())
+    encounter["note"] = "Pt denies bleeding. " * 5_001  # 100,020 characters
+    file = tmp_path / "long.json"
+    file.write_text(json.dumps(encounter))
+    result = cutis("check-documentation", str(file), check=False)
+    assert result.returncode == 1
+    assert f"{file}: note: 100,020 characters; a note has at most 100,000 (20 too many" in result.stderr
+    assert "denies" not in result.stderr + result.stdout  # lengths only: the note is PHI

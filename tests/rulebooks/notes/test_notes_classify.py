@@ -557,3 +557,15 @@ def test_command_line_prints_the_documentation_result(tmp_path, capsys) -> None:
     output = json.loads(capsys.readouterr().out)
     assert output["classifications"]["s1"]["category"] == "borderline"
     assert output["classifications"]["s1"]["criteria"] == "COMMERCIAL"
+
+
+def test_command_line_refuses_a_note_over_the_limit_without_echoing_it(tmp_path, capsys) -> None:
+    from rulebooks.notes.__main__ import main
+
+    path = tmp_path / "enc.json"
+    enc = encounter("SK on the left cheek.", [("s1", "shave", "cheek", "left", ["L82.1"])])
+    path.write_text(enc.model_dump_json().replace("SK on the left cheek.", "denies pain. " * 7_700), encoding="utf-8")
+    assert main([str(path)]) == 2
+    error = capsys.readouterr().err
+    assert f"{path}: note: String should have at most 100000 characters" in error
+    assert "denies" not in error
