@@ -218,7 +218,7 @@ def supported(rules: Sequence[Any], matches: Sequence[tuple[int, int]]) -> bool:
     )
 
 
-def target_categories(modifiers: list[Modifier], targets: Sequence[tuple[int, int, str]]) -> tuple[list[set[str]], int]:
+def target_categories(modifiers: list[Modifier], targets: Sequence[tuple[int, int, str]]) -> list[set[str]]:
     """The categories of the modifiers that modify each target ``(start_token, end_token, LABEL)``.
 
     ``ConTextModifier.modifies``: the target starts or ends inside the scope, does not touch
