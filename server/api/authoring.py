@@ -19,7 +19,7 @@ from rulebooks.models import Encounter as EncounterModel
 from server import encounters
 from server.api import types
 from server.api.common import InvalidInput, NotFoundError, context, require
-from server.api.encounters import load_encounter
+from server.api.ids import from_global_id
 from server.api.inputs import EncounterInput, to_payload
 from server.errors import InputInvalid, NotFound
 from tenants.roles import Permission
@@ -196,7 +196,9 @@ class AuthoringQueries:
             require(info, Permission.ENCOUNTERS_READ)
             async with ctx.lock:
                 try:
-                    record = await load_encounter(ctx, str(encounter_id))
+                    record = await encounters.get_encounter(
+                        await ctx.session(), from_global_id(str(encounter_id), "Encounter")
+                    )
                 except NotFound as error:
                     return NotFoundError(message=error.message)
                 await ctx.audit("encounter.explain", "phi_read", object_type="Encounter", object_ids=[record.id])
