@@ -157,13 +157,6 @@ def code_in_worker(
     return coded.coding, questions
 
 
-def analyse_documentation(encounter: Encounter) -> dict[str, Any]:
-    """The note's findings, classifications and queries as plain data (`checkDocumentation`), in a CpuPool worker."""
-    from rulebooks.notes import check_documentation
-
-    return check_documentation(encounter).to_dict()
-
-
 @dataclass(frozen=True)
 class CodedVersion:
     """A stored encounter version and its coding, as stored."""

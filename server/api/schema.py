@@ -37,7 +37,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from server import audit, clinic, overrides, people
+from server import audit, clinic, documentation, overrides, people
 from server.api.account import AccountMutations, AccountQueries
 from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser, _user
 from server.api.audit import AuditEventInfo, AuditQueries
@@ -56,7 +56,7 @@ from server.db import get_by_id
 from server.encounters import get_encounter
 from server.errors import CutisError, NotFound
 from server.jobs import relay
-from server.models import ProviderQueryRecord, RulebookRecord
+from server.models import RulebookRecord
 from tenants.roles import Permission
 
 log = logging.getLogger("cutis.graphql")
@@ -91,7 +91,7 @@ NODE_TYPES: dict[str, NodeKind] = {
     "User": NodeKind(Permission.USERS_ADMIN, people.get_person, lambda found: _user(*found)),
     "Tenant": NodeKind(Permission.CLINIC_READ, clinic.get_clinic, Clinic.from_clinic),
     "LineOverride": NodeKind(Permission.ENCOUNTERS_READ, overrides.get_override, LineOverride.from_row),
-    "ProviderQuery": NodeKind(Permission.ENCOUNTERS_READ, _row_of(ProviderQueryRecord), ProviderQuery.from_row),
+    "ProviderQuery": NodeKind(Permission.ENCOUNTERS_READ, documentation.get_provider_query, ProviderQuery.from_row),
 }
 
 
