@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
@@ -84,8 +85,11 @@ async def global_session(factory: async_sessionmaker[AsyncSession]) -> AsyncIter
         yield session
 
 
-async def get_by_id(session: AsyncSession, model: type[Row], object_id: uuid.UUID | None, missing: str) -> Row:
-    """The row of the session's clinic with that id, else NotFound(missing).
+async def get_by_id(
+    session: AsyncSession, model: type[Row], object_id: uuid.UUID | None, missing: str, *, for_update: bool = False
+) -> Row:
+    """The row of the session's clinic with that id, else NotFound(missing); `for_update` locks it
+    until the transaction ends (a change that checks the row's state first).
 
     `None` stands for an id the client sent that names nothing (not one this API gave out): the same
     answer as a row of another clinic.
@@ -96,7 +100,31 @@ async def get_by_id(session: AsyncSession, model: type[Row], object_id: uuid.UUI
     if object_id is None:
         raise NotFound(missing)
     statement = select(model).where(model.id == object_id)  # type: ignore[attr-defined]
+    if for_update:
+        statement = statement.with_for_update()
     row = (await session.execute(statement)).scalar_one_or_none()
     if row is None:
         raise NotFound(missing)
     return row
+
+
+class SessionTurns(Protocol):
+    """Turns at a session that others share: a service that awaits the CPU pool between its reads and
+    writes takes the session only for each turn, never while it waits.
+
+    Why: a GraphQL operation's sibling resolvers share one session (`CutisContext.turn` is its lock);
+    coding an encounter takes seconds in the pool, and siblings go on meanwhile.
+    """
+
+    def turn(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
+@dataclass(frozen=True)
+class SessionAlone:
+    """Turns at a session nobody else uses (a job, the command line): every turn is granted at once."""
+
+    session: AsyncSession
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[AsyncSession]:
+        yield self.session

@@ -1,9 +1,15 @@
-"""Encounters: validate, store a new version, code, store the coding, enqueue through the outbox."""
+"""Encounters: validate, store a new version, code, store the coding, enqueue through the outbox;
+read them back (one, a page, the latest codings).
+
+The coding itself runs in the CPU pool, dispatched from one place (`code_version`), which holds no
+session while it waits (`server.db.SessionTurns`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,12 +23,15 @@ from rulebooks.coding import code_encounter, payer_stack
 from rulebooks.engine import FeeSchedules
 from rulebooks.models import Coding, Encounter
 from server.cpu import Cpu
-from server.errors import FieldError, InputInvalid, NotFound
+from server.db import SessionAlone, SessionTurns, get_by_id
+from server.errors import FieldError, InputInvalid
 from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage, ProviderQueryRecord
+from server.paging import paged
 from tenants.base import utcnow
 
 CODE_ENCOUNTER_JOB = "code_encounter"
 VERSION_ATTEMPTS = 5
+NO_SUCH_ENCOUNTER = "no encounter with that id"
 
 
 def parse_encounter(payload: Any) -> Encounter:
@@ -148,24 +157,45 @@ def code_in_worker(
     return coded.coding, questions
 
 
-def analyse_documentation(encounter: Encounter) -> dict[str, Any]:
-    """The note's findings, classifications and queries as plain data (`checkDocumentation`), in a CpuPool worker."""
-    from rulebooks.notes import check_documentation
+@dataclass(frozen=True)
+class CodedVersion:
+    """A stored encounter version and its coding, as stored."""
 
-    return check_documentation(encounter).to_dict()
+    record: EncounterRecord
+    coding: Coding
+    coding_record: CodingRecord
 
 
-async def code_off_loop(
-    cpu: Cpu,
+async def code_now(
+    turns: SessionTurns, cpu: Cpu, fee_cache: FeeCache, tenant_id: uuid.UUID, payload: Any
+) -> CodedVersion:
+    """Validate and store the encounter as a new version, and code it now (`codeEncounter`).
+
+    Refuses with `InputInvalid` before anything is stored or sent to the pool.
+    """
+    encounter = parse_encounter(payload)
+    async with turns.turn() as session:
+        record = await store_encounter(session, tenant_id, encounter)
+        fees = await fee_cache.get(session, tenant_id)
+    return await code_version(turns, record, cpu=cpu, fees=fees, encounter=encounter)
+
+
+async def code_version(
+    turns: SessionTurns,
     record: EncounterRecord,
+    *,
+    cpu: Cpu,
     fees: FeeSchedules,
     encounter: Encounter | None = None,
     coded_at: dt.datetime | None = None,
-) -> tuple[Coding, dict[str, HeldQuestion]]:
-    """`code_in_worker` for a stored encounter version, in the CPU pool. Touches no session: a
-    resolver calls it without holding the request's session lock."""
+) -> CodedVersion:
+    """Code a stored encounter version in the CPU pool (holding no turn meanwhile), then store the coding
+    and open its queries: the one place coding is dispatched."""
     encounter = encounter if encounter is not None else Encounter.model_validate(record.payload)
-    return await cpu.run(code_in_worker, encounter, str(record.id), coded_at or utcnow(), fees)
+    coded = await cpu.run(code_in_worker, encounter, str(record.id), coded_at or utcnow(), fees)
+    async with turns.turn() as session:
+        coding, coding_record = await store_coding(session, record, coded)
+    return CodedVersion(record, coding, coding_record)
 
 
 async def code_stored_encounter(
@@ -177,10 +207,12 @@ async def code_stored_encounter(
     fees: FeeSchedules | None = None,
     encounter: Encounter | None = None,
 ) -> tuple[Coding, CodingRecord]:
-    """Analyse the note, code with the payer's rule stack, store the coding and open its queries."""
+    """`code_version` for a session nobody shares (the coding job, the command line), with the clinic's fees."""
     fees = fees if fees is not None else await load_fee_schedules(session)
-    coded = await code_off_loop(cpu, record, fees, encounter, coded_at)
-    return await store_coding(session, record, coded)
+    coded = await code_version(
+        SessionAlone(session), record, cpu=cpu, fees=fees, encounter=encounter, coded_at=coded_at
+    )
+    return coded.coding, coded.coding_record
 
 
 async def store_coding(
@@ -241,10 +273,53 @@ async def enqueue_coding(session: AsyncSession, record: EncounterRecord) -> Outb
     return message
 
 
-async def get_encounter(session: AsyncSession, encounter_id: uuid.UUID) -> EncounterRecord:
-    record = await session.get(EncounterRecord, encounter_id)
-    # session.get may answer from the identity map; the tenant filter applies to the SELECT,
-    # so check the tenant explicitly as well.
-    if record is None or record.tenant_id != session.info.get("tenant_id"):
-        raise NotFound("no encounter with that id")
-    return record
+async def submit(session: AsyncSession, tenant_id: uuid.UUID, payload: Any) -> tuple[EncounterRecord, OutboxMessage]:
+    """Validate and store the encounter as a new version, to be coded in the background (`submitEncounter`):
+    the version and the outbox row that the relay enqueues after commit."""
+    record = await store_encounter(session, tenant_id, parse_encounter(payload))
+    return record, await enqueue_coding(session, record)
+
+
+async def get_encounter(session: AsyncSession, encounter_id: uuid.UUID | None) -> EncounterRecord:
+    return await get_by_id(session, EncounterRecord, encounter_id, NO_SUCH_ENCOUNTER)
+
+
+@dataclass(frozen=True)
+class EncounterQuery:
+    """Which encounter versions: each given criterion narrows the list (none given: every version)."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    payer: str | None = None
+    status: str | None = None
+    external_id: str | None = None
+
+
+async def list_encounters(
+    session: AsyncSession, query: EncounterQuery, first: int | None, after: str | None
+) -> tuple[list[EncounterRecord], int]:
+    """A page of the clinic's encounter versions, newest first (one more row than the page) and the page size."""
+    statement = select(EncounterRecord)
+    if query.date_from:
+        statement = statement.where(EncounterRecord.date_of_service >= query.date_from)
+    if query.date_to:
+        statement = statement.where(EncounterRecord.date_of_service <= query.date_to)
+    if query.payer:
+        statement = statement.where(EncounterRecord.payer_code == query.payer)
+    if query.status:
+        statement = statement.where(EncounterRecord.status == query.status)
+    if query.external_id:
+        statement = statement.where(EncounterRecord.external_id == query.external_id)
+    statement, limit = paged(statement, first, after, EncounterRecord.created_at, EncounterRecord.id)
+    return list((await session.execute(statement)).scalars().all()), limit
+
+
+async def latest_codings(session: AsyncSession, encounter_ids: Sequence[uuid.UUID]) -> list[CodingRecord | None]:
+    """Each encounter version's latest coding (or None), in the order of `encounter_ids`: one query for a page."""
+    statement = (
+        select(CodingRecord)
+        .where(CodingRecord.encounter_id.in_(encounter_ids))
+        .order_by(CodingRecord.created_at, CodingRecord.id)
+    )
+    latest = {row.encounter_id: row for row in (await session.execute(statement)).scalars().all()}
+    return [latest.get(encounter_id) for encounter_id in encounter_ids]

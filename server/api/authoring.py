@@ -1,7 +1,7 @@
 """The rule editor's operations: validate, format, test and explain a rulebook text; the vocabulary.
 
-All are pure functions of the text (and, for explain, an encounter) run by `rulebooks.authoring`
-in the app's CPU pool (`server.cpu`), never on the event loop; nothing is stored. Diagnostics
+All are pure functions of the text (and, for explain, an encounter), run in the app's CPU pool by
+server/rulebook_drafts.py, never on the event loop; nothing is stored. Diagnostics
 share one shape with the CLI: line/column from 1 and code-point offsets from 0.
 """
 
@@ -13,13 +13,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from rulebooks import authoring
-from rulebooks.models import Coding as CodingModel
-from rulebooks.models import Encounter as EncounterModel
-from server import encounters
+from server import rulebook_drafts
 from server.api import types
-from server.api.common import InvalidInput, NotFoundError, context, require
-from server.api.encounters import load_encounter
+from server.api.common import InvalidInput, NotFoundError, context, refused, require
+from server.api.ids import from_global_id
 from server.api.inputs import EncounterInput, to_payload
 from server.errors import InputInvalid, NotFound
 from tenants.roles import Permission
@@ -164,12 +161,12 @@ class AuthoringQueries:
     @strawberry.field(description="Every diagnostic of a rulebook text (errors and warnings), for the editor.")
     async def validate_rulebook(self, info: Info, text: str) -> list[Diagnostic]:
         require(info, Permission.RULEBOOKS_READ)
-        return [diagnostic(d) for d in await context(info).services.cpu.run(authoring.check, text)]
+        return [diagnostic(d) for d in await rulebook_drafts.diagnose(context(info).services.cpu, text)]
 
     @strawberry.field(description="The canonical formatting of a rulebook text (the formatter has no options).")
     async def format_rulebook(self, info: Info, text: str) -> FormatResult:
         require(info, Permission.RULEBOOKS_READ)
-        result = await context(info).services.cpu.run(authoring.format, text)
+        result = await rulebook_drafts.format_text(context(info).services.cpu, text)
         return FormatResult(
             text=result["text"], changed=result["changed"], diagnostics=[diagnostic(d) for d in result["diagnostics"]]
         )
@@ -177,36 +174,38 @@ class AuthoringQueries:
     @strawberry.field(description="Run the rulebook's own tests: pass/fail, expected vs actual, fired rules, coverage.")
     async def test_rulebook(self, info: Info, text: str) -> TestReport:
         require(info, Permission.RULEBOOKS_READ)
-        return _report(await context(info).services.cpu.run(authoring.run_tests, text))
+        return _report(await rulebook_drafts.run_tests(context(info).services.cpu, text))
 
     @strawberry.field(description="Try a rulebook text on an encounter (given inline, or one of your clinic's by id).")
     async def explain_rulebook(
         self, info: Info, text: str, encounter: EncounterInput | None = None, encounter_id: strawberry.ID | None = None
     ) -> ExplainRulebookResult:
         ctx = context(info)
-        require(info, Permission.RULEBOOKS_READ)
-        if (encounter is None) == (encounter_id is None):
-            return InvalidInput.single("encounter", "give either `encounter` or `encounterId`")
-        if encounter is not None:
-            try:
-                model = encounters.parse_encounter(to_payload(encounter))
-            except InputInvalid as error:
-                return InvalidInput.from_error(error)
-        else:
-            require(info, Permission.ENCOUNTERS_READ)
+        principal = require(info, Permission.RULEBOOKS_READ)
+        stored = None
+        if encounter_id is not None:
+            stored = rulebook_drafts.StoredEncounter(from_global_id(str(encounter_id), "Encounter"))
+            if encounter is None:
+                require(info, Permission.ENCOUNTERS_READ)
+        try:  # takes the session in turns: never held while the rules run in the CPU pool
+            explained = await rulebook_drafts.explain(
+                ctx,
+                ctx.services.cpu,
+                ctx.services.fee_cache,
+                principal.tenant_id,
+                text,
+                to_payload(encounter) if encounter is not None else None,
+                stored,
+            )
+        except (InputInvalid, NotFound) as error:
+            return refused(error)
+        if explained.encounter_read is not None:
             async with ctx.lock:
-                try:
-                    record = await load_encounter(ctx, str(encounter_id))
-                except NotFound as error:
-                    return NotFoundError(message=error.message)
-                await ctx.audit("encounter.explain", "phi_read", object_type="Encounter", object_ids=[record.id])
-            model = EncounterModel.model_validate(record.payload)
-        async with ctx.lock:
-            fees = await ctx.services.fee_cache.get(await ctx.session(), ctx.require_principal().tenant_id)
-        raw = await ctx.services.cpu.run(authoring.explain, text, model, fees=fees)
-        coding = raw.get("coding")
+                await ctx.audit(
+                    "encounter.explain", "phi_read", object_type="Encounter", object_ids=[explained.encounter_read]
+                )
         return ExplainResult(
-            coding=types.coding_type(CodingModel.model_validate(coding), model.external_id) if coding else None,
+            coding=types.coding_type(explained.coding, explained.external_id) if explained.coding else None,
             trace=[
                 TraceEntry(
                     rule=t["rule"],
@@ -219,12 +218,12 @@ class AuthoringQueries:
                     row=t.get("row"),
                     actions=t["actions"],
                 )
-                for t in raw.get("trace", [])
+                for t in explained.trace
             ],
-            diagnostics=[diagnostic(d) for d in raw.get("diagnostics", [])],
+            diagnostics=[diagnostic(d) for d in explained.diagnostics],
         )
 
     @strawberry.field(description="Fields, actions, value sets, units and keywords: highlighting and completion.")
     def rule_vocabulary(self, info: Info) -> JSON:
         require(info, Permission.RULEBOOKS_READ)
-        return cast(JSON, authoring.vocabulary())
+        return cast(JSON, rulebook_drafts.vocabulary())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +66,13 @@ class CutisContext(BaseContext, kw_only=True):
         if self._lock is None:
             self._lock = asyncio.Lock()
         return self._lock
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[AsyncSession]:
+        """The session under the lock (`server.db.SessionTurns`): for services that await the CPU pool
+        between their reads and writes, and so must not hold the lock throughout."""
+        async with self.lock:
+            yield await self.session()
 
     async def session(self) -> AsyncSession:
         """The operation's one session and transaction, scoped to the principal's tenant (if any)."""

@@ -7,13 +7,10 @@ from enum import Enum
 from typing import Annotated, Any, cast
 
 import strawberry
-from sqlalchemy import select
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from rulebooks.models import Encounter as EncounterModel
-from rulebooks.models.encounter import MAX_NOTE_CHARS
-from server import encounters
+from server import documentation
 from server.api import types
 from server.api.common import (
     Connection,
@@ -25,18 +22,15 @@ from server.api.common import (
     allowed,
     connection,
     context,
-    paged,
+    refused,
     require,
 )
 from server.api.encounters import Encounter
 from server.api.ids import from_global_id, to_global_id
 from server.api.inputs import EncounterInput, to_payload
-from server.errors import InputInvalid
-from server.models import EncounterRecord, ProviderQueryRecord
-from tenants.base import utcnow
+from server.errors import InputInvalid, NotFound
+from server.models import ProviderQueryRecord
 from tenants.roles import Permission
-
-MAX_ADDENDUM = 20_000
 
 
 @strawberry.type(description="Something the note says, with where: [start, end) in code points.")
@@ -207,10 +201,10 @@ class DocumentationQueries:
     async def check_documentation(self, info: Info, encounter: EncounterInput) -> CheckDocumentationResult:
         require(info, Permission.ENCOUNTERS_READ)
         try:
-            model = encounters.parse_encounter(to_payload(encounter))
+            result = await documentation.check_documentation(context(info).services.cpu, to_payload(encounter))
         except InputInvalid as error:
-            return InvalidInput.from_error(error)
-        return documentation_check(await context(info).services.cpu.run(encounters.analyse_documentation, model))
+            return refused(error)
+        return documentation_check(result)
 
     @strawberry.field(description="The provider query worklist, newest first.")
     async def provider_queries(
@@ -218,37 +212,16 @@ class DocumentationQueries:
     ) -> Connection[ProviderQuery]:
         ctx = context(info)
         require(info, Permission.ENCOUNTERS_READ)
-        statement = select(ProviderQueryRecord)
+        query = documentation.QueryFilter()
         if filter is not None:
-            if filter.status:
-                statement = statement.where(ProviderQueryRecord.status == filter.status.value)
-            if filter.external_id:
-                statement = statement.where(ProviderQueryRecord.external_id == filter.external_id)
-            if filter.topic:
-                statement = statement.where(ProviderQueryRecord.topic == filter.topic)
-        statement, limit = paged(statement, first, after, ProviderQueryRecord.created_at, ProviderQueryRecord.id)
-        async with ctx.lock:
-            rows = list((await (await ctx.session()).execute(statement)).scalars().all())
-        return connection(rows, limit, ProviderQuery.from_row, lambda row: (row.created_at, row.id))
-
-
-async def _open_query(info: Info, query_id: strawberry.ID) -> ProviderQueryRecord | NotFoundError | InvalidInput:
-    ctx = context(info)
-    record_id = from_global_id(str(query_id), "ProviderQuery")
-    row = (
-        (
-            await (await ctx.session()).execute(
-                select(ProviderQueryRecord).where(ProviderQueryRecord.id == record_id).with_for_update()
+            query = documentation.QueryFilter(
+                status=filter.status.value if filter.status else None,
+                external_id=filter.external_id,
+                topic=filter.topic,
             )
-        ).scalar_one_or_none()
-        if record_id
-        else None
-    )
-    if row is None:
-        return NotFoundError(message="no provider query with that id")
-    if row.status != "open":
-        return InvalidInput.single("id", f"this query is already {row.status}")
-    return row
+        async with ctx.lock:
+            rows, limit = await documentation.provider_queries(await ctx.session(), query, first, after)
+        return connection(rows, limit, ProviderQuery.from_row, lambda row: (row.created_at, row.id))
 
 
 @strawberry.type
@@ -262,41 +235,25 @@ class DocumentationMutations:
         principal = allowed(info, Permission.ENCOUNTERS_WRITE)
         if isinstance(principal, Forbidden):
             return principal
-        if not addendum.strip():  # its length, NUL and surrogates: server.api.validation
-            return InvalidInput.single("addendum", f"the addendum is 1 to {MAX_ADDENDUM} characters")
-        async with ctx.lock:
-            row = await _open_query(info, id)
-            if not isinstance(row, ProviderQueryRecord):
-                return row
-            session = await ctx.session()
-            previous = await session.get(EncounterRecord, row.encounter_id)
-            assert previous is not None
-            payload = dict(previous.payload)
-            payload["note"] = ((payload.get("note") or "") + f"\n\nAddendum: {addendum.strip()}").strip()
-            if len(payload["note"]) > MAX_NOTE_CHARS:
-                return InvalidInput.single(
-                    "addendum",
-                    f"with this addendum the note would have {len(payload['note']):,} characters; "
-                    f"a note has at most {MAX_NOTE_CHARS:,} (shorten the addendum)",
-                )
-            record = await encounters.store_encounter(
-                session, principal.tenant_id, EncounterModel.model_validate(payload)
+        try:  # takes the session in turns: never held while the coding runs in the CPU pool
+            answered = await documentation.answer_query(
+                ctx, ctx.services.cpu, principal, from_global_id(str(id), "ProviderQuery"), addendum
             )
-            row.status, row.addendum, row.answered_encounter_id = "answered", addendum.strip(), record.id
-            row.resolved_by, row.resolved_at = principal.user_id, utcnow()
-            await session.flush()
-            fees = await encounters.load_fee_schedules(session)
-        coded = await encounters.code_off_loop(ctx.services.cpu, record, fees)  # the lock is free meanwhile
+        except (InputInvalid, NotFound) as error:
+            return refused(error)
+        record = answered.coded.record
         async with ctx.lock:
-            coding, coding_record = await encounters.store_coding(await ctx.session(), record, coded)
             await ctx.audit(
-                "provider_query.answer", "phi_write", object_type="ProviderQuery", object_ids=[row.id, record.id]
+                "provider_query.answer",
+                "phi_write",
+                object_type="ProviderQuery",
+                object_ids=[answered.query.id, record.id],
             )
         encounter = Encounter.from_record(record)
         return AnsweredQuery(
-            query=ProviderQuery.from_row(row),
+            query=ProviderQuery.from_row(answered.query),
             encounter=encounter,
-            coding=types.coding_type(coding, str(encounter.id), coding_record.id),
+            coding=types.coding_type(answered.coded.coding, str(encounter.id), answered.coded.coding_record.id),
         )
 
     @strawberry.mutation(description="Withdraw a query (asked in error, or the service is no longer billed).")
@@ -305,13 +262,13 @@ class DocumentationMutations:
         principal = allowed(info, Permission.ENCOUNTERS_WRITE)
         if isinstance(principal, Forbidden):
             return principal
-        if len(reason.strip()) < 5:
-            return InvalidInput.single("reason", "say why the query is withdrawn")
         async with ctx.lock:
-            row = await _open_query(info, id)
-            if not isinstance(row, ProviderQueryRecord):
-                return row
-            row.status, row.resolved_by, row.resolved_at = "withdrawn", principal.user_id, utcnow()
+            try:
+                row = await documentation.withdraw_query(
+                    await ctx.session(), principal, from_global_id(str(id), "ProviderQuery"), reason
+                )
+            except (InputInvalid, NotFound) as error:
+                return refused(error)
             await ctx.audit(
                 "provider_query.withdraw",
                 "phi_write",

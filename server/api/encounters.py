@@ -8,12 +8,10 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from rulebooks.models import Coding as CodingModel
-from rulebooks.models import Encounter as EncounterModel
 from server import encounters
 from server.api import types
 from server.api.common import (
@@ -26,7 +24,7 @@ from server.api.common import (
     allowed,
     connection,
     context,
-    paged,
+    refused,
     require,
 )
 from server.api.context import CutisContext
@@ -44,20 +42,7 @@ def coding_loader(ctx: CutisContext) -> DataLoader[uuid.UUID, CodingRecord | Non
 
         async def load(ids: list[uuid.UUID]) -> list[CodingRecord | None]:
             async with ctx.lock:
-                session = await ctx.session()
-                rows = (
-                    (
-                        await session.execute(
-                            select(CodingRecord)
-                            .where(CodingRecord.encounter_id.in_(ids))
-                            .order_by(CodingRecord.created_at, CodingRecord.id)
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-            latest = {row.encounter_id: row for row in rows}
-            return [latest.get(i) for i in ids]
+                return await encounters.latest_codings(await ctx.session(), ids)
 
         ctx.loaders["coding"] = DataLoader(load_fn=load)
     return ctx.loaders["coding"]
@@ -134,13 +119,6 @@ SubmitEncounterResult = Annotated[
 EncounterResult = Annotated[Encounter | NotFoundError, strawberry.union("EncounterResult")]
 
 
-async def load_encounter(ctx: CutisContext, global_id: str) -> EncounterRecord:
-    encounter_id = from_global_id(global_id, "Encounter")
-    if encounter_id is None:
-        raise NotFound("no encounter with that id")
-    return await encounters.get_encounter(await ctx.session(), encounter_id)
-
-
 @strawberry.type
 class EncounterQueries:
     @strawberry.field(description="An encounter version of your clinic, with its latest coding.")
@@ -149,9 +127,9 @@ class EncounterQueries:
         require(info, Permission.ENCOUNTERS_READ)
         async with ctx.lock:
             try:
-                record = await load_encounter(ctx, str(id))
+                record = await encounters.get_encounter(await ctx.session(), from_global_id(str(id), "Encounter"))
             except NotFound as error:
-                return NotFoundError(message=error.message)
+                return refused(error)
             await ctx.audit("encounter.read", "phi_read", object_type="Encounter", object_ids=[record.id])
         return Encounter.from_record(record)
 
@@ -161,43 +139,21 @@ class EncounterQueries:
     ) -> Connection[Encounter]:
         ctx = context(info)
         require(info, Permission.ENCOUNTERS_READ)
-        statement = select(EncounterRecord)
+        query = encounters.EncounterQuery()
         if filter is not None:
-            if filter.date_from:
-                statement = statement.where(EncounterRecord.date_of_service >= filter.date_from)
-            if filter.date_to:
-                statement = statement.where(EncounterRecord.date_of_service <= filter.date_to)
-            if filter.payer:
-                statement = statement.where(EncounterRecord.payer_code == filter.payer)
-            if filter.status:
-                statement = statement.where(EncounterRecord.status == filter.status.value)
-            if filter.external_id:
-                statement = statement.where(EncounterRecord.external_id == filter.external_id)
-        statement, limit = paged(statement, first, after, EncounterRecord.created_at, EncounterRecord.id)
+            query = encounters.EncounterQuery(
+                date_from=filter.date_from,
+                date_to=filter.date_to,
+                payer=filter.payer,
+                status=filter.status.value if filter.status else None,
+                external_id=filter.external_id,
+            )
         async with ctx.lock:
-            rows = list((await (await ctx.session()).execute(statement)).scalars().all())
+            rows, limit = await encounters.list_encounters(await ctx.session(), query, first, after)
             await ctx.audit(
                 "encounter.list", "phi_read", object_type="Encounter", object_ids=[row.id for row in rows[:limit]]
             )
         return connection(rows, limit, Encounter.from_record, lambda row: (row.created_at, row.id))
-
-
-async def _store_input(
-    info: Info, input: EncounterInput, action: str
-) -> tuple[EncounterRecord, EncounterModel] | InvalidInput | Forbidden:
-    """Both entry points: the caller may write, the input is a valid Encounter, a new version is stored
-    (and audited). Call with the context's lock held."""
-    ctx = context(info)
-    principal = allowed(info, Permission.ENCOUNTERS_WRITE)
-    if isinstance(principal, Forbidden):
-        return principal
-    try:
-        encounter = encounters.parse_encounter(to_payload(input))
-    except InputInvalid as error:
-        return InvalidInput.from_error(error)
-    record = await encounters.store_encounter(await ctx.session(), principal.tenant_id, encounter)
-    await ctx.audit(action, "phi_write", object_type="Encounter", object_ids=[record.id])
-    return record, encounter
 
 
 @strawberry.type
@@ -205,28 +161,33 @@ class EncounterMutations:
     @strawberry.mutation(description="Validate, store and code an encounter now; returns the explained coding.")
     async def code_encounter(self, info: Info, input: EncounterInput) -> CodeEncounterResult:
         ctx = context(info)
+        principal = allowed(info, Permission.ENCOUNTERS_WRITE)
+        if isinstance(principal, Forbidden):
+            return principal
+        try:  # takes the session in turns: never held while the coding runs in the CPU pool
+            coded = await encounters.code_now(
+                ctx, ctx.services.cpu, ctx.services.fee_cache, principal.tenant_id, to_payload(input)
+            )
+        except InputInvalid as error:
+            return refused(error)
         async with ctx.lock:
-            stored = await _store_input(info, input, "encounter.code")
-            if not isinstance(stored, tuple):
-                return stored
-            record, encounter = stored
-            fees = await ctx.services.fee_cache.get(await ctx.session(), record.tenant_id)
-        coded = await encounters.code_off_loop(ctx.services.cpu, record, fees, encounter)  # the lock is free meanwhile
-        async with ctx.lock:
-            coding, coding_record = await encounters.store_coding(await ctx.session(), record, coded)
-        encounter_type = Encounter.from_record(record)
+            await ctx.audit("encounter.code", "phi_write", object_type="Encounter", object_ids=[coded.record.id])
+        encounter = Encounter.from_record(coded.record)
         return CodedEncounter(
-            encounter=encounter_type, coding=types.coding_type(coding, str(encounter_type.id), coding_record.id)
+            encounter=encounter, coding=types.coding_type(coded.coding, str(encounter.id), coded.coding_record.id)
         )
 
     @strawberry.mutation(description="Validate and store an encounter, and code it in the background.")
     async def submit_encounter(self, info: Info, input: EncounterInput) -> SubmitEncounterResult:
         ctx = context(info)
+        principal = allowed(info, Permission.ENCOUNTERS_WRITE)
+        if isinstance(principal, Forbidden):
+            return principal
         async with ctx.lock:
-            stored = await _store_input(info, input, "encounter.submit")
-            if not isinstance(stored, tuple):
-                return stored
-            record, _ = stored
-            message = await encounters.enqueue_coding(await ctx.session(), record)
+            try:
+                record, message = await encounters.submit(await ctx.session(), principal.tenant_id, to_payload(input))
+            except InputInvalid as error:
+                return refused(error)
             ctx.relay_after_commit.append(OutboxRef(message.id, record.tenant_id))
+            await ctx.audit("encounter.submit", "phi_write", object_type="Encounter", object_ids=[record.id])
         return SubmittedEncounter(encounter=Encounter.from_record(record))

@@ -7,9 +7,9 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
+from server import rulebook_drafts
 from server.api.common import (
     Conflict,
     Forbidden,
@@ -19,14 +19,14 @@ from server.api.common import (
     RolledBack,
     allowed,
     context,
+    refused,
     require,
 )
 from server.api.ids import from_global_id, to_global_id
+from server.errors import Conflict as ConflictError
+from server.errors import InputInvalid, NotFound
 from server.models import RulebookRecord
-from tenants.base import utcnow
 from tenants.roles import Permission
-
-MAX_RULEBOOK_CHARS = 1_000_000  # enforced for every rulebook text argument by server.api.validation
 
 
 @strawberry.enum
@@ -74,27 +74,20 @@ class RulebookQueries:
     async def rulebooks(self, info: Info, payer: str | None = None) -> list[Rulebook]:
         ctx = context(info)
         require(info, Permission.RULEBOOKS_READ)
-        statement = select(RulebookRecord).order_by(RulebookRecord.payer_code, RulebookRecord.name)
-        if payer is not None:
-            statement = statement.where(RulebookRecord.payer_code == payer)
         async with ctx.lock:
-            rows = (await (await ctx.session()).execute(statement)).scalars().all()
+            rows = await rulebook_drafts.list_rulebooks(await ctx.session(), payer)
         return [Rulebook.from_row(row) for row in rows]
 
     @strawberry.field
     async def rulebook(self, info: Info, id: strawberry.ID) -> RulebookResult:
         ctx = context(info)
         require(info, Permission.RULEBOOKS_READ)
-        rulebook_id = from_global_id(str(id), "Rulebook")
         async with ctx.lock:
-            row = (
-                (
-                    await (await ctx.session()).execute(select(RulebookRecord).where(RulebookRecord.id == rulebook_id))
-                ).scalar_one_or_none()
-                if rulebook_id
-                else None
-            )
-        return Rulebook.from_row(row) if row else NotFoundError(message="no rulebook with that id")
+            try:
+                row = await rulebook_drafts.get_rulebook(await ctx.session(), from_global_id(str(id), "Rulebook"))
+            except NotFound as error:
+                return refused(error)
+        return Rulebook.from_row(row)
 
 
 @strawberry.type
@@ -112,23 +105,13 @@ class RulebookMutations:
         principal = allowed(info, Permission.RULEBOOKS_WRITE)
         if isinstance(principal, Forbidden):
             return principal
-        if not name.strip():  # its length, NUL and surrogates: server.api.validation (which also trims it)
-            return InvalidInput.single("name", "a rulebook needs a name of 1 to 200 characters")
         async with ctx.lock:
-            session = await ctx.session()
-            taken = (await session.execute(select(RulebookRecord.id).where(RulebookRecord.name == name))).first()
-            if taken:
-                return InvalidInput.single("name", "your clinic already has a rulebook with that name")
-            row = RulebookRecord(
-                tenant_id=principal.tenant_id,
-                name=name.strip(),
-                payer_code=payer,
-                layer=layer.value,
-                draft_text=text,
-                draft_updated_by=principal.user_id,
-            )
-            session.add(row)
-            await session.flush()
+            try:
+                row = await rulebook_drafts.create_rulebook(
+                    await ctx.session(), principal, name, payer, layer.value, text
+                )
+            except InputInvalid as error:
+                return refused(error)
             await ctx.audit("rulebook.create", "rules", object_type="Rulebook", object_ids=[row.id])
         return Rulebook.from_row(row)
 
@@ -143,30 +126,13 @@ class RulebookMutations:
         principal = allowed(info, Permission.RULEBOOKS_WRITE)
         if isinstance(principal, Forbidden):
             return principal
-        rulebook_id = from_global_id(str(id), "Rulebook")
         async with ctx.lock:
-            session = await ctx.session()
-            row = (
-                (
-                    await session.execute(
-                        select(RulebookRecord).where(RulebookRecord.id == rulebook_id).with_for_update()
-                    )
-                ).scalar_one_or_none()
-                if rulebook_id
-                else None
-            )
-            if row is None:
-                return NotFoundError(message="no rulebook with that id")
-            if row.draft_revision != base_revision:
-                return Conflict(
-                    message=f"this draft was saved by someone else since revision {base_revision}; "
-                    "reload it and apply your change again",
-                    current_revision=row.draft_revision,
+            try:
+                row = await rulebook_drafts.save_draft(
+                    await ctx.session(), principal, from_global_id(str(id), "Rulebook"), text, base_revision
                 )
-            row.draft_text = text
-            row.draft_revision += 1
-            row.draft_updated_at = utcnow()
-            row.draft_updated_by = principal.user_id
+            except (NotFound, ConflictError) as error:
+                return refused(error)
             await ctx.audit(
                 "rulebook.draft.save",
                 "rules",

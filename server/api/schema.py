@@ -7,7 +7,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import strawberry
@@ -37,7 +36,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from server import audit, clinic, overrides, people
+from server import audit, clinic, documentation, overrides, people, rulebook_drafts
 from server.api.account import AccountMutations, AccountQueries
 from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser, _user
 from server.api.audit import AuditEventInfo, AuditQueries
@@ -52,11 +51,9 @@ from server.api.overrides import LineOverride, OverrideMutations
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.api.suggestions import strip_name_suggestions
 from server.api.validation import InputValidation
-from server.db import get_by_id
 from server.encounters import get_encounter
 from server.errors import CutisError, NotFound
 from server.jobs import relay
-from server.models import ProviderQueryRecord, RulebookRecord
 from tenants.roles import Permission
 
 log = logging.getLogger("cutis.graphql")
@@ -73,25 +70,16 @@ class NodeKind:
     to_node: Callable[[Any], Node]
 
 
-def _row_of(model: Any) -> Callable[[AsyncSession, uuid.UUID], Awaitable[Any]]:
-    """The tenant-scoped lookup of a context that has no service lookup of its own yet (rulebooks, provider queries)."""
-    return partial(_get_row, model)
-
-
-async def _get_row(model: Any, session: AsyncSession, object_id: uuid.UUID) -> Any:
-    return await get_by_id(session, model, object_id, "not found")
-
-
 NODE_TYPES: dict[str, NodeKind] = {
     "Encounter": NodeKind(Permission.ENCOUNTERS_READ, get_encounter, Encounter.from_record),
-    "Rulebook": NodeKind(Permission.RULEBOOKS_READ, _row_of(RulebookRecord), Rulebook.from_row),
+    "Rulebook": NodeKind(Permission.RULEBOOKS_READ, rulebook_drafts.get_rulebook, Rulebook.from_row),
     "Payer": NodeKind(Permission.CLINIC_READ, clinic.get_payer, PayerInfo.from_row),
     "ApiKey": NodeKind(Permission.KEYS_ADMIN, people.get_api_key, ApiKeyInfo.from_row),
     "AuditEvent": NodeKind(Permission.AUDIT_READ, audit.get_audit_event, AuditEventInfo.from_row),
     "User": NodeKind(Permission.USERS_ADMIN, people.get_person, lambda found: _user(*found)),
     "Tenant": NodeKind(Permission.CLINIC_READ, clinic.get_clinic, Clinic.from_clinic),
     "LineOverride": NodeKind(Permission.ENCOUNTERS_READ, overrides.get_override, LineOverride.from_row),
-    "ProviderQuery": NodeKind(Permission.ENCOUNTERS_READ, _row_of(ProviderQueryRecord), ProviderQuery.from_row),
+    "ProviderQuery": NodeKind(Permission.ENCOUNTERS_READ, documentation.get_provider_query, ProviderQuery.from_row),
 }
 
 

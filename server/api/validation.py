@@ -28,10 +28,10 @@ from strawberry.extensions import SchemaExtension
 
 from rulebooks.models.encounter import MAX_DIAGNOSES, MAX_NOTE_CHARS, MAX_SERVICES
 from server.api.common import InvalidInput
-from server.api.documentation import MAX_ADDENDUM
-from server.api.rulebooks import MAX_RULEBOOK_CHARS
+from server.documentation import MAX_ADDENDUM
 from server.errors import FieldError, InputInvalid
 from server.models import EncounterRecord, FeeScheduleEntry, Payer, ProviderQueryRecord, RulebookRecord
+from server.rulebook_drafts import MAX_RULEBOOK_CHARS
 from tenants.models import ApiKey, AuditEvent, User
 
 DEFAULT_MAX_CHARS = 200  # names, the longest ordinary strings, are String(200) columns
