@@ -7,8 +7,10 @@ The truth is in the database; Redis only delivers (STACK-NOTES: arq is maintenan
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -173,14 +175,26 @@ class InProcessQueue:
         await self.drain()
 
 
-class ArqQueue:
-    """The production queue: arq over Redis, job id = outbox id."""
+class QueueUnavailable(Exception):
+    """Redis did not answer a moment ago; the outbox row stays pending and the sweeper sends it."""
 
-    def __init__(self, redis_url: str) -> None:
+
+class ArqQueue:
+    """The production queue: arq over Redis, job id = outbox id.
+
+    Fails fast while Redis is down (no connection retries, and no new attempt for a few seconds after a
+    failure): a request that committed must not wait on the delivery mechanism.
+    """
+
+    def __init__(self, redis_url: str, *, retry_redis_after_seconds: float = 2.0) -> None:
         self._redis_url = redis_url
         self._pool: Any = None
+        self._retry_redis_after_seconds = retry_redis_after_seconds
+        self._down_until: float | None = None  # monotonic clock; None while Redis answers
 
     async def _connect(self) -> Any:
+        if self._down_until is not None and time.monotonic() < self._down_until:
+            raise QueueUnavailable("Redis did not answer a moment ago")
         if self._pool is None:
             from arq import create_pool
 
@@ -188,16 +202,33 @@ class ArqQueue:
         return self._pool
 
     async def enqueue(self, ref: OutboxRef) -> None:
-        pool = await self._connect()
-        await pool.enqueue_job(CODE_ENCOUNTER_JOB, str(ref.outbox_id), str(ref.tenant_id), _job_id=str(ref.outbox_id))
+        try:
+            pool = await self._connect()
+            await pool.enqueue_job(
+                CODE_ENCOUNTER_JOB, str(ref.outbox_id), str(ref.tenant_id), _job_id=str(ref.outbox_id)
+            )
+        except QueueUnavailable:
+            raise
+        except Exception:
+            await self._redis_failed()
+            raise
+        self._down_until = None
+
+    async def _redis_failed(self) -> None:
+        self._down_until = time.monotonic() + self._retry_redis_after_seconds
+        await self.close()  # its connections may be to a Redis that restarted: connect afresh next time
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                await pool.aclose()
+            except Exception as error:  # closing a pool to a Redis that is gone
+                log.debug("closing the Redis pool failed (%s)", type(error).__name__)
 
 
 def redis_settings(redis_url: str) -> Any:
+    """arq's settings for this URL, failing fast: whoever connects decides when to try again."""
     from arq.connections import RedisSettings
 
-    return RedisSettings.from_dsn(redis_url)
+    return dataclasses.replace(RedisSettings.from_dsn(redis_url), conn_retries=0, conn_timeout=2)
