@@ -12,8 +12,9 @@ from server.db import tenant_session
 from server.models import OutboxMessage
 from tests.factories import make_clinic
 from tests.server.graphql_ops import encounter_input, gql, operation
-from tests.server.test_worker import redis_app_client  # noqa: F401 (a fixture)
+from tests.server import test_worker
 
+redis_app_client = test_worker.redis_app_client  # the production path's fixture, shared
 CLOSED_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
@@ -200,7 +201,7 @@ class TestSweeperResendsWorkRedisLost:
         assert await _codings(factory, clinic.tenant_id) == 1
 
     async def test_a_job_that_failed_in_arq_while_its_row_is_pending_is_sent_again(self, redis_app_client) -> None:
-        """arq gave up (e.g. PostgreSQL was down through every try) and keeps a result: that must not block resending."""
+        """arq gave up (say PostgreSQL was down through every try) and keeps a result: that must not block resending."""
         from arq.constants import result_key_prefix
         from redis.asyncio import Redis
 
