@@ -29,6 +29,13 @@ from tenants.lookups import run_as_system
 log = logging.getLogger("cutis.jobs")
 MAX_ATTEMPTS = 5
 STALE_AFTER = dt.timedelta(minutes=5)
+"""Without a way to ask the queue whether it still holds a job: re-send a pending row after this long."""
+RESEND_AFTER = dt.timedelta(seconds=5)
+"""With arq: a pending row sent this long ago whose job Redis no longer holds is sent again."""
+JOB_OWNER_KEY_PREFIX = "cutis:job-owner:"
+"""+ job id -> the token of the worker process running it (set by the job when it starts)."""
+WORKER_ALIVE_KEY_PREFIX = "cutis:worker-alive:"
+"""+ worker token: refreshed every second by each live worker, expires a few seconds after it dies."""
 
 
 class JobQueue(Protocol):
@@ -112,8 +119,8 @@ async def relay(factory: async_sessionmaker[AsyncSession], queue: JobQueue, refs
         await queue.enqueue(ref)
         async with tenant_session(factory, ref.tenant_id) as session:
             message = await session.get(OutboxMessage, ref.outbox_id)
-            if message is not None and message.enqueued_at is None:
-                message.enqueued_at = utcnow()
+            if message is not None and message.status == "pending":
+                message.enqueued_at = utcnow()  # the last sending: the sweeper gives it RESEND_AFTER to show up
 
 
 async def stale_outbox(factory: async_sessionmaker[AsyncSession], cutoff: dt.datetime) -> list[OutboxRef]:
@@ -131,10 +138,22 @@ async def stale_outbox(factory: async_sessionmaker[AsyncSession], cutoff: dt.dat
 
 
 async def sweep_stale(
-    factory: async_sessionmaker[AsyncSession], queue: JobQueue, stale_after: dt.timedelta = STALE_AFTER
+    factory: async_sessionmaker[AsyncSession],
+    queue: JobQueue,
+    stale_after: dt.timedelta = STALE_AFTER,
+    resend_after: dt.timedelta = RESEND_AFTER,
 ) -> int:
-    """Re-enqueue rows a crash between commit and enqueue left behind (arq#300's remedy)."""
-    refs = await stale_outbox(factory, utcnow() - stale_after)
+    """Send again the pending rows whose delivery was lost; returns how many were sent.
+
+    Lost: never enqueued (a crash or a Redis outage between commit and enqueue, arq#300's case), or
+    enqueued but no longer held by Redis (Redis restarted; arq gave up on it). A queue that can tell
+    (arq) is asked after `resend_after`; any other is trusted for `stale_after`. Sending twice is
+    harmless: the job locks its row and skips a done one.
+    """
+    if isinstance(queue, ArqQueue):
+        refs = await queue.undelivered(await stale_outbox(factory, utcnow() - resend_after))
+    else:
+        refs = await stale_outbox(factory, utcnow() - stale_after)
     await relay(factory, queue, refs)
     return len(refs)
 
@@ -213,6 +232,61 @@ class ArqQueue:
             await self._redis_failed()
             raise
         self._down_until = None
+
+    async def undelivered(self, refs: Sequence[OutboxRef]) -> list[OutboxRef]:
+        """The rows whose job Redis no longer holds, made ready to be sent again.
+
+        A job is held while its job key exists (queued, or waiting to retry) or while a live worker
+        runs it. A worker killed mid-job leaves arq's in-progress key for job_timeout + 10 s: when
+        the job's owner no longer refreshes its alive key, the in-progress key is deleted so that a
+        live worker picks the queued job again. A result kept for a row still pending (arq gave up on
+        it) is deleted, or arq would refuse the same job id.
+        """
+        if not refs:
+            return []
+        from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
+
+        try:
+            pool = await self._connect()
+            async with pool.pipeline(transaction=False) as pipe:
+                for ref in refs:
+                    job_id = str(ref.outbox_id)
+                    pipe.exists(job_key_prefix + job_id)
+                    pipe.exists(in_progress_key_prefix + job_id)
+                    pipe.exists(result_key_prefix + job_id)
+                    pipe.get(JOB_OWNER_KEY_PREFIX + job_id)
+                answers = await pipe.execute()
+            owners = sorted({owner for owner in answers[3::4] if owner is not None})
+            alive_answers = await pool.mget([WORKER_ALIVE_KEY_PREFIX + o.decode() for o in owners]) if owners else []
+            alive = {owner for owner, answer in zip(owners, alive_answers, strict=True) if answer is not None}
+            lost: list[OutboxRef] = []
+            forget: list[str] = []
+            freed = 0
+            for index, ref in enumerate(refs):
+                job_id = str(ref.outbox_id)
+                queued, running, finished, owner = answers[4 * index : 4 * index + 4]
+                if running and owner in alive:
+                    continue
+                if running:  # its worker died: free the job for a live worker
+                    forget.append(in_progress_key_prefix + job_id)
+                    freed += 1
+                    if queued:
+                        continue
+                elif queued:
+                    continue
+                if finished:
+                    forget += [result_key_prefix + job_id, retry_key_prefix + job_id]
+                lost.append(ref)
+            if forget:
+                await pool.delete(*forget)
+        except QueueUnavailable:
+            raise
+        except Exception:
+            await self._redis_failed()
+            raise
+        if freed or lost:
+            log.info("sweeper: %d jobs lost by Redis, %d freed from dead workers", len(lost), freed)
+        return lost
 
     async def _redis_failed(self) -> None:
         self._down_until = time.monotonic() + self._retry_redis_after_seconds

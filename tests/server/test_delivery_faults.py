@@ -11,8 +11,8 @@ from sqlalchemy import select
 from server.db import tenant_session
 from server.models import OutboxMessage
 from tests.factories import make_clinic
-from tests.server.graphql_ops import encounter_input, gql, operation
 from tests.server import test_worker
+from tests.server.graphql_ops import encounter_input, gql, operation
 
 redis_app_client = test_worker.redis_app_client  # the production path's fixture, shared
 CLOSED_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -125,10 +125,10 @@ class TestSweeperResendsWorkRedisLost:
         await _age_enqueued_at(factory, clinic.tenant_id, seconds=10)
         queue = ArqQueue(client.settings.redis_url)
         try:
-            assert await sweep_stale(factory, queue) == 1
+            assert await sweep_stale(factory, queue) >= 1  # other tests' rows may wait in the same database
         finally:
             await queue.close()
-        assert [q.decode() for q in await redis.zrange("arq:queue", 0, -1)] == [str(outbox_id)]
+        assert str(outbox_id).encode() in await redis.zrange("arq:queue", 0, -1)
         await redis.aclose()
         await run_worker_burst(client.settings)
         assert (await _only_outbox_row(factory, clinic.tenant_id)).status == "done"
@@ -136,6 +136,7 @@ class TestSweeperResendsWorkRedisLost:
 
     async def test_a_job_still_queued_is_left_alone(self, redis_app_client) -> None:
         from server.jobs import ArqQueue, sweep_stale
+        from tenants.base import utcnow
 
         client = redis_app_client
         factory = client.app_services.session_factory
@@ -144,9 +145,11 @@ class TestSweeperResendsWorkRedisLost:
         await _age_enqueued_at(factory, clinic.tenant_id, seconds=10)
         queue = ArqQueue(client.settings.redis_url)
         try:
-            assert await sweep_stale(factory, queue) == 0
+            await sweep_stale(factory, queue)
         finally:
             await queue.close()
+        sent_at = (await _only_outbox_row(factory, clinic.tenant_id)).enqueued_at
+        assert (utcnow() - sent_at.replace(tzinfo=utcnow().tzinfo)).total_seconds() >= 9  # not sent again
 
     async def test_a_job_held_by_a_dead_worker_is_freed(self, redis_app_client) -> None:
         """A SIGKILLed worker leaves arq's in-progress key for job_timeout + 10 s; no live worker owns it."""
@@ -218,8 +221,8 @@ class TestSweeperResendsWorkRedisLost:
         await _age_enqueued_at(factory, clinic.tenant_id, seconds=10)
         queue = ArqQueue(client.settings.redis_url)
         try:
-            assert await sweep_stale(factory, queue) == 1
+            assert await sweep_stale(factory, queue) >= 1  # other tests' rows may wait in the same database
         finally:
             await queue.close()
-        assert [q.decode() for q in await redis.zrange("arq:queue", 0, -1)] == [str(outbox_id)]
+        assert str(outbox_id).encode() in await redis.zrange("arq:queue", 0, -1)
         await redis.aclose()
