@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import tenant_session
@@ -36,6 +37,8 @@ JOB_OWNER_KEY_PREFIX = "cutis:job-owner:"
 """+ job id -> the token of the worker process running it (set by the job when it starts)."""
 WORKER_ALIVE_KEY_PREFIX = "cutis:worker-alive:"
 """+ worker token: refreshed every second by each live worker, expires a few seconds after it dies."""
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError, OSError)
+"""The database did not answer: the job waits and tries again, without spending one of its attempts."""
 
 
 class JobQueue(Protocol):
@@ -84,6 +87,8 @@ async def run_outbox_job(
             message.finished_at = utcnow()
         log.info("job done", extra={"job": job, "outbox_id": str(outbox_id)})
         return "done"
+    except DATABASE_UNREACHABLE:
+        raise
     except Exception as error:
         # Only the error's type is kept: its message may quote PHI from the encounter.
         async with tenant_session(factory, tenant_id) as session:
