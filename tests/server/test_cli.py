@@ -15,13 +15,16 @@ import pytest
 
 from tests.server.graphql_ops import FIXTURES, encounter_input, operation
 
-CUTIS = str(Path(sys.executable).parent / "cutis")
+REPO = Path(__file__).resolve().parents[2]
+# `cutis` as `python -m server.cli` from this checkout: the console script imports whichever checkout
+# the virtualenv was installed from, which need not be the one under test.
+CUTIS = [sys.executable, "-m", "server.cli"]
 ENCOUNTER = FIXTURES / "biopsy_em.json"
 
 
 def cutis(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [CUTIS, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
+        [*CUTIS, *args], cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
     )
     if check:
         assert result.returncode == 0, result.stderr
@@ -116,7 +119,12 @@ def test_embedded_server_end_to_end_over_http(tmp_path: Path) -> None:
     assert key.startswith("cutis_")
     assert cutis("demo", "key", env=env).stdout.strip() != key  # a NEW key each time
     process = subprocess.Popen(
-        [CUTIS, "serve"], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*CUTIS, "serve"],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{env['CUTIS_PORT']}"
@@ -170,7 +178,8 @@ def test_cutis_worker_process_codes_submitted_encounters(postgres_database, redi
     }
     key = cutis("demo", "key", env=env).stdout.strip()
     process = subprocess.Popen(
-        [CUTIS, "serve", "--no-upgrade"],
+        [*CUTIS, "serve", "--no-upgrade"],
+        cwd=REPO,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -203,11 +212,7 @@ def test_cutis_worker_process_codes_submitted_encounters(postgres_database, redi
 
 
 def _worktree_cli(*args: str) -> list[str]:
-    """`cutis ...` run from this checkout's code (the console script may belong to another checkout)."""
-    return [sys.executable, "-m", "server.cli", *args]
-
-
-REPO = Path(__file__).resolve().parents[2]
+    return [*CUTIS, *args]
 
 
 def _wait_until_coded(base: str, key: str, encounter_id: str, seconds: float) -> dict:  # type: ignore[type-arg]
