@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -120,12 +120,21 @@ class OutboxRef:
 
 async def relay(factory: async_sessionmaker[AsyncSession], queue: JobQueue, refs: Sequence[OutboxRef]) -> None:
     """Enqueue committed outbox rows; the outbox id is the job id, so a repeat is harmless."""
-    for ref in refs:
-        await queue.enqueue(ref)
-        async with tenant_session(factory, ref.tenant_id) as session:
-            message = await session.get(OutboxMessage, ref.outbox_id)
-            if message is not None and message.status == "pending":
-                message.enqueued_at = utcnow()  # the last sending: the sweeper gives it RESEND_AFTER to show up
+    sent: dict[uuid.UUID, list[uuid.UUID]] = {}
+    try:
+        for ref in refs:
+            await queue.enqueue(ref)
+            sent.setdefault(ref.tenant_id, []).append(ref.outbox_id)
+    finally:  # what was sent is stamped, even when Redis failed part way
+        for tenant_id, outbox_ids in sent.items():
+            async with tenant_session(factory, tenant_id) as session:
+                # the last sending: the sweeper gives a job RESEND_AFTER to show up in Redis
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.status == "pending")
+                    .values(enqueued_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
 
 
 async def stale_outbox(factory: async_sessionmaker[AsyncSession], cutoff: dt.datetime) -> list[OutboxRef]:

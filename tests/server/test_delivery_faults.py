@@ -113,6 +113,7 @@ class TestSweeperResendsWorkRedisLost:
         from redis.asyncio import Redis
 
         from server.jobs import ArqQueue, sweep_stale
+        from tenants.base import utcnow
         from tests.server.test_worker import run_worker_burst
 
         client = redis_app_client
@@ -130,6 +131,8 @@ class TestSweeperResendsWorkRedisLost:
             await queue.close()
         assert str(outbox_id).encode() in await redis.zrange("arq:queue", 0, -1)
         await redis.aclose()
+        sent_at = (await _only_outbox_row(factory, clinic.tenant_id)).enqueued_at
+        assert (utcnow() - sent_at.replace(tzinfo=utcnow().tzinfo)).total_seconds() < 5  # stamped as sent again
         await run_worker_burst(client.settings)
         assert (await _only_outbox_row(factory, clinic.tenant_id)).status == "done"
         assert await _codings(factory, clinic.tenant_id) == 1
