@@ -62,10 +62,12 @@ def serve(host: str | None, port: int | None, workers: int, upgrade: bool) -> No
 @main.command(help="Run the arq worker against CUTIS_REDIS_URL (jobs from the outbox).")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 def worker(burst: bool) -> None:
+    import logging
     import signal
 
     from server.worker import run_worker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
 
     async def until_stopped() -> None:

@@ -129,7 +129,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
 
 
 async def run_worker(
-    settings: Settings, *, burst: bool = False, first_delay_seconds: float = 0.5, max_delay_seconds: float = 5.0
+    settings: Settings, *, burst: bool = False, first_delay_seconds: float = 0.5, max_delay_seconds: float = 2.0
 ) -> None:
     """`cutis worker`: arq's Worker, started again whenever Redis goes away; never exits for an outage.
 
