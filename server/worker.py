@@ -77,6 +77,24 @@ async def _every(seconds: float, action: Callable[[], Awaitable[Any]], what: str
         await asyncio.sleep(seconds)
 
 
+def warm_up() -> None:
+    """Build the notes pipeline and compile the shipped payers' rule stacks before taking jobs.
+
+    Otherwise the first job of each worker process pays for them (seconds) while holding its job,
+    and a worker restarted often does little else.
+    """
+    import csv
+
+    from rulebooks.coding import payer_stack
+    from rulebooks.notes import analyze_note
+    from server.demo import DATA_DIR
+
+    analyze_note("Shave biopsy of a changing lesion on the left forearm; no bleeding.")
+    with (DATA_DIR / "payers.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            payer_stack(row["code"])
+
+
 def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any]:
     """Keyword arguments for `arq.Worker`, bound to these settings (no module-level config)."""
     if not settings.redis_url:
@@ -89,6 +107,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         ctx["session_factory"] = create_session_factory(ctx["engine"])
         ctx["queue"] = ArqQueue(settings.redis_url or "")
         ctx["outgoing"] = Outgoing(MailboxMailer(settings.data_dir / "mailbox"), settings.public_url)
+        await asyncio.to_thread(warm_up)
         ctx["worker_token"] = uuid.uuid4().hex
         redis = ctx["redis"]
         alive_key = WORKER_ALIVE_KEY_PREFIX + ctx["worker_token"]
@@ -105,6 +124,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         ctx["background"] = [asyncio.create_task(_every(HEARTBEAT_EVERY_SECONDS, heartbeat, "worker heartbeat"))]
         if not burst:
             ctx["background"].append(asyncio.create_task(_every(SWEEP_EVERY_SECONDS, sweep_once, "outbox sweep")))
+        log.info("worker ready")
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         for task in ctx.pop("background", []):
