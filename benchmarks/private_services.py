@@ -6,6 +6,7 @@ The machine's shared servers are never touched: these run from a temporary folde
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -75,10 +76,8 @@ class PrivateRedis:
         if not self.pidfile.exists():
             return
         pid = int(self.pidfile.read_text().strip())
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.pidfile.unlink(missing_ok=True)
         _wait_for_port(self.port, up=False)
 
@@ -122,8 +121,6 @@ class PrivatePostgres:
 
     def cleanup(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(subprocess.CalledProcessError):
                 self.stop("immediate")
-            except subprocess.CalledProcessError:
-                pass
         shutil.rmtree(self.directory, ignore_errors=True)
