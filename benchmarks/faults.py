@@ -3,7 +3,7 @@
 Everything runs privately (a throwaway PostgreSQL cluster and redis-server on free ports, an app
 server and a `cutis worker` from this checkout); the machine's shared servers are never touched.
 
-    .venv/bin/python benchmarks/faults.py [--count 10000] [--clients 8] [--kill-every 4]
+    .venv/bin/python benchmarks/faults.py [--count 10000] [--clients 8] [--kill-every 6]
 
 How a client tells a committed attempt from a refused one: after any refusal (connection error,
 5xx, GraphQL error, RolledBack) it asks `encounters(filter: {externalId})` before sending again.
@@ -443,7 +443,7 @@ def _union_overlap(intervals: list[tuple[float, float]], start: float, end: floa
 
 
 async def run_drill(
-    count: int = 10_000, clients: int = 8, kill_every_seconds: float = 4.0, settle_seconds: float = 120
+    count: int = 10_000, clients: int = 8, kill_every_seconds: float = 6.0, settle_seconds: float = 120
 ) -> Report:
     """Start the private stack, run the drill, wait (bounded) for the coding, and report."""
     import httpx
@@ -483,7 +483,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=10_000, help="submitEncounter items (distinct externalIds)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
-    parser.add_argument("--kill-every", type=float, default=4.0, help="seconds between worker SIGKILLs")
+    parser.add_argument("--kill-every", type=float, default=6.0, help="seconds a worker is up (ready) before its SIGKILL")
     args = parser.parse_args()
     started = time.monotonic()
     report = asyncio.run(run_drill(args.count, args.clients, args.kill_every))
