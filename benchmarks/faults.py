@@ -443,7 +443,7 @@ def _union_overlap(intervals: list[tuple[float, float]], start: float, end: floa
 
 
 async def run_drill(
-    count: int = 10_000, clients: int = 8, kill_every_seconds: float = 6.0, settle_seconds: float = 120
+    count: int = 10_000, clients: int = 8, kill_every_seconds: float = 6.0, settle_seconds: float | None = None
 ) -> Report:
     """Start the private stack, run the drill, wait (bounded) for the coding, and report."""
     import httpx
@@ -467,7 +467,8 @@ async def run_drill(
         await chaos
         if stack.worker is None or stack.worker.poll() is not None:
             stack.start_worker()
-        await asyncio.to_thread(_wait_until_coded, stack.owner_url, run, len(drill.accepted), settle_seconds)
+        settle = settle_seconds if settle_seconds is not None else max(120.0, count * 0.03)
+        await asyncio.to_thread(_wait_until_coded, stack.owner_url, run, len(drill.accepted), settle)
         return _report(drill, stack.owner_url, run)
     finally:
         await asyncio.to_thread(stack.stop)
@@ -483,10 +484,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=10_000, help="submitEncounter items (distinct externalIds)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
-    parser.add_argument("--kill-every", type=float, default=6.0, help="seconds a worker is up (ready) before its SIGKILL")
+    parser.add_argument("--kill-every", type=float, default=6.0, help="seconds a worker is ready before SIGKILL")
+    parser.add_argument("--settle", type=float, default=None, help="seconds to wait for the backlog after the load")
     args = parser.parse_args()
     started = time.monotonic()
-    report = asyncio.run(run_drill(args.count, args.clients, args.kill_every))
+    report = asyncio.run(run_drill(args.count, args.clients, args.kill_every, args.settle))
     for line in report.lines():
         print(line)
     print(f"drill took {time.monotonic() - started:.0f} s; targets {'met' if report.meets_targets() else 'MISSED'}")
