@@ -97,6 +97,7 @@ class Report:
     committed_despite_refusal: int
     coded_exactly_once: int
     lost: int
+    lost_still_pending: int
     doubled: int
     worker_kills: int
     redis_restarts: int
@@ -115,7 +116,8 @@ class Report:
             f"  of which had committed (answer lost)     {self.committed_despite_refusal}"
             " (found by externalId, not sent again)",
             f"coded exactly once                         {self.coded_exactly_once}",
-            f"lost (accepted, never coded)               {self.lost}",
+            f"lost (accepted, never coded)               {self.lost}"
+            f" (of which still pending in the outbox when the wait ended, i.e. backlog: {self.lost_still_pending})",
             f"doubled (>1 coding, or >1 version)         {self.doubled}",
             f"faults                                     {self.worker_kills} worker SIGKILLs,"
             f" {self.redis_restarts} Redis restart, {self.postgres_restarts} PostgreSQL restart",
@@ -370,6 +372,14 @@ def _report(drill: Drill, owner_url: str, run: str) -> Report:
             " ON e.id = c.encounter_id WHERE e.external_id LIKE %s GROUP BY c.encounter_id",
             (f"{run}-%",),
         ).fetchall()
+        pending = {
+            row[0]
+            for row in connection.execute(
+                "SELECT subject_id FROM outbox WHERE status = 'pending' AND subject_id IN"
+                " (SELECT id FROM encounters WHERE external_id LIKE %s)",
+                (f"{run}-%",),
+            ).fetchall()
+        }
         attempts = connection.execute(
             "SELECT status, attempts, error, count(*) FROM outbox GROUP BY 1, 2, 3 ORDER BY 1, 2"
         ).fetchall()
@@ -378,7 +388,7 @@ def _report(drill: Drill, owner_url: str, run: str) -> Report:
     coded = {encounter_id: (count, _as_epoch(first)) for encounter_id, count, first in codings}
     versions_of = Counter(external_id for external_id, _, _ in versions)
     outages = [o for o in drill.outages if o.ended is not None]
-    exactly_once = lost = doubled = 0
+    exactly_once = lost = lost_still_pending = doubled = 0
     longest_after_return = longest_wall = 0.0
     slowest: list[tuple[float, float, float]] = []
     for external_id, encounter_id, created_at in versions:
@@ -387,6 +397,7 @@ def _report(drill: Drill, owner_url: str, run: str) -> Report:
             continue
         if count == 0:
             lost += 1
+            lost_still_pending += encounter_id in pending
             continue
         if count == 1:
             exactly_once += 1
@@ -418,6 +429,7 @@ def _report(drill: Drill, owner_url: str, run: str) -> Report:
         committed_despite_refusal=len(drill.committed_despite_refusal),
         coded_exactly_once=exactly_once,
         lost=lost,
+        lost_still_pending=lost_still_pending,
         doubled=doubled,
         worker_kills=sum(1 for o in drill.outages if o.what == "worker"),
         redis_restarts=sum(1 for o in drill.outages if o.what == "redis"),

@@ -37,7 +37,7 @@ JOB_OWNER_KEY_PREFIX = "cutis:job-owner:"
 """+ job id -> the token of the worker process running it (set by the job when it starts)."""
 WORKER_ALIVE_KEY_PREFIX = "cutis:worker-alive:"
 """+ worker token: refreshed every second by each live worker, expires a few seconds after it dies."""
-DATABASE_UNREACHABLE = (OperationalError, InterfaceError, OSError)
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 """The database did not answer: the job waits and tries again, without spending one of its attempts."""
 
 
