@@ -30,7 +30,8 @@ async def test_no_work_is_refused_lost_or_doubled_through_worker_redis_and_postg
     from benchmarks.faults import run_drill
 
     _need_server_binaries()
-    report = await run_drill(count=1000, clients=8, kill_every_seconds=6.0, settle_seconds=90)
+    # paced below one worker's capacity on a shared CI machine: the target is recovery, not throughput
+    report = await run_drill(count=1000, clients=4, kill_every_seconds=6.0, settle_seconds=90, rate_per_second=12)
     print("\n".join(report.lines()))
     assert report.worker_kills >= 3 and report.redis_restarts == 1 and report.postgres_restarts == 1
     assert report.submitted == report.accepted == 1000
