@@ -393,7 +393,7 @@ def _report(drill: Drill, owner_url: str, run: str) -> Report:
         print(f"outbox rows by status, attempts, last error: {attempts}", file=sys.stderr)
     coded = {encounter_id: (count, _as_epoch(first)) for encounter_id, count, first in codings}
     versions_of = Counter(external_id for external_id, _, _ in versions)
-    outages = [o for o in drill.outages if o.ended is not None]
+    windows = [(o.began, o.ended) for o in drill.outages if o.ended is not None]
     exactly_once = lost = lost_still_pending = doubled = 0
     longest_after_return = longest_wall = 0.0
     slowest: list[tuple[float, float, float]] = []
@@ -410,8 +410,8 @@ def _report(drill: Drill, owner_url: str, run: str) -> Report:
         else:
             doubled += 1
         accepted_at = _as_epoch(created_at)
-        start = max([accepted_at, *(o.ended for o in outages if o.began <= accepted_at <= o.ended)])  # type: ignore[type-var]
-        down = _union_overlap([(o.began, o.ended) for o in outages], start, coded_at)  # type: ignore[misc]
+        start = max([accepted_at, *(ended for began, ended in windows if began <= accepted_at <= ended)])
+        down = _union_overlap(windows, start, coded_at)
         longest_after_return = max(longest_after_return, coded_at - start - down)
         longest_wall = max(longest_wall, coded_at - accepted_at)
         slowest.append((coded_at - start - down, accepted_at, coded_at))
