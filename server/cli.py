@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -61,12 +62,25 @@ def serve(host: str | None, port: int | None, workers: int, upgrade: bool) -> No
 @main.command(help="Run the arq worker against CUTIS_REDIS_URL (jobs from the outbox).")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 def worker(burst: bool) -> None:
-    from arq.worker import Worker
+    import logging
+    import signal
 
-    from server.worker import worker_settings
+    from server.worker import run_worker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
-    Worker(**worker_settings(settings, burst=burst)).run()
+
+    async def until_stopped() -> None:
+        """SIGTERM or SIGINT ends it (jobs cut short roll back and are sent again); a Redis outage does not."""
+        main_task = asyncio.current_task()
+        assert main_task is not None
+        loop = asyncio.get_running_loop()
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop, main_task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await run_worker(settings, burst=burst)
+
+    asyncio.run(until_stopped())
 
 
 @main.group(help="Database schema.")

@@ -7,14 +7,17 @@ The truth is in the database; Redis only delivers (STACK-NOTES: arq is maintenan
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.cpu import Cpu, InlineCpu
@@ -29,6 +32,15 @@ from tenants.lookups import run_as_system
 log = logging.getLogger("cutis.jobs")
 MAX_ATTEMPTS = 5
 STALE_AFTER = dt.timedelta(minutes=5)
+"""Without a way to ask the queue whether it still holds a job: re-send a pending row after this long."""
+RESEND_AFTER = dt.timedelta(seconds=5)
+"""With arq: a pending row sent this long ago whose job Redis no longer holds is sent again."""
+JOB_OWNER_KEY_PREFIX = "cutis:job-owner:"
+"""+ job id -> the token of the worker process running it (set by the job when it starts)."""
+WORKER_ALIVE_KEY_PREFIX = "cutis:worker-alive:"
+"""+ worker token: refreshed every second by each live worker, expires a few seconds after it dies."""
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
+"""The database did not answer: the job waits and tries again, without spending one of its attempts."""
 
 
 class JobQueue(Protocol):
@@ -94,6 +106,8 @@ async def run_outbox_job(
             message.finished_at = utcnow()
         log.info("job done", extra={"job": job, "outbox_id": str(outbox_id)})
         return "done"
+    except DATABASE_UNREACHABLE:
+        raise
     except Exception as error:
         # Only the error's type is kept: its message may quote PHI from the encounter.
         async with tenant_session(factory, tenant_id) as session:
@@ -127,12 +141,21 @@ class OutboxRef:
 
 async def relay(factory: async_sessionmaker[AsyncSession], queue: JobQueue, refs: Sequence[OutboxRef]) -> None:
     """Enqueue committed outbox rows; the outbox id is the job id, so a repeat is harmless."""
-    for ref in refs:
-        await queue.enqueue(ref)
-        async with tenant_session(factory, ref.tenant_id) as session:
-            message = await session.get(OutboxMessage, ref.outbox_id)
-            if message is not None and message.enqueued_at is None:
-                message.enqueued_at = utcnow()
+    sent: dict[uuid.UUID, list[uuid.UUID]] = {}
+    try:
+        for ref in refs:
+            await queue.enqueue(ref)
+            sent.setdefault(ref.tenant_id, []).append(ref.outbox_id)
+    finally:  # what was sent is stamped, even when Redis failed part way
+        for tenant_id, outbox_ids in sent.items():
+            async with tenant_session(factory, tenant_id) as session:
+                # the last sending: the sweeper gives a job RESEND_AFTER to show up in Redis
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.status == "pending")
+                    .values(enqueued_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
 
 
 async def stale_outbox(factory: async_sessionmaker[AsyncSession], cutoff: dt.datetime) -> list[OutboxRef]:
@@ -150,10 +173,22 @@ async def stale_outbox(factory: async_sessionmaker[AsyncSession], cutoff: dt.dat
 
 
 async def sweep_stale(
-    factory: async_sessionmaker[AsyncSession], queue: JobQueue, stale_after: dt.timedelta = STALE_AFTER
+    factory: async_sessionmaker[AsyncSession],
+    queue: JobQueue,
+    stale_after: dt.timedelta = STALE_AFTER,
+    resend_after: dt.timedelta = RESEND_AFTER,
 ) -> int:
-    """Re-enqueue rows a crash between commit and enqueue left behind (arq#300's remedy)."""
-    refs = await stale_outbox(factory, utcnow() - stale_after)
+    """Send again the pending rows whose delivery was lost; returns how many were sent.
+
+    Lost: never enqueued (a crash or a Redis outage between commit and enqueue, arq#300's case), or
+    enqueued but no longer held by Redis (Redis restarted; arq gave up on it). A queue that can tell
+    (arq) is asked after `resend_after`; any other is trusted for `stale_after`. Sending twice is
+    harmless: the job locks its row and skips a done one.
+    """
+    if isinstance(queue, ArqQueue):
+        refs = await queue.undelivered(await stale_outbox(factory, utcnow() - resend_after))
+    else:
+        refs = await stale_outbox(factory, utcnow() - stale_after)
     await relay(factory, queue, refs)
     return len(refs)
 
@@ -197,14 +232,26 @@ class InProcessQueue:
         await self.drain()
 
 
-class ArqQueue:
-    """The production queue: arq over Redis, job id = outbox id."""
+class QueueUnavailable(Exception):
+    """Redis did not answer a moment ago; the outbox row stays pending and the sweeper sends it."""
 
-    def __init__(self, redis_url: str) -> None:
+
+class ArqQueue:
+    """The production queue: arq over Redis, job id = outbox id.
+
+    Fails fast while Redis is down (no connection retries, and no new attempt for a few seconds after a
+    failure): a request that committed must not wait on the delivery mechanism.
+    """
+
+    def __init__(self, redis_url: str, *, retry_redis_after_seconds: float = 2.0) -> None:
         self._redis_url = redis_url
         self._pool: Any = None
+        self._retry_redis_after_seconds = retry_redis_after_seconds
+        self._down_until: float | None = None  # monotonic clock; None while Redis answers
 
     async def _connect(self) -> Any:
+        if self._down_until is not None and time.monotonic() < self._down_until:
+            raise QueueUnavailable("Redis did not answer a moment ago")
         if self._pool is None:
             from arq import create_pool
 
@@ -212,16 +259,88 @@ class ArqQueue:
         return self._pool
 
     async def enqueue(self, ref: OutboxRef) -> None:
-        pool = await self._connect()
-        await pool.enqueue_job(CODE_ENCOUNTER_JOB, str(ref.outbox_id), str(ref.tenant_id), _job_id=str(ref.outbox_id))
+        try:
+            pool = await self._connect()
+            await pool.enqueue_job(
+                CODE_ENCOUNTER_JOB, str(ref.outbox_id), str(ref.tenant_id), _job_id=str(ref.outbox_id)
+            )
+        except QueueUnavailable:
+            raise
+        except Exception:
+            await self._redis_failed()
+            raise
+        self._down_until = None
+
+    async def undelivered(self, refs: Sequence[OutboxRef]) -> list[OutboxRef]:
+        """The rows whose job Redis no longer holds, made ready to be sent again.
+
+        A job is held while its job key exists (queued, or waiting to retry) or while a live worker
+        runs it. A worker killed mid-job leaves arq's in-progress key for job_timeout + 10 s: when
+        the job's owner no longer refreshes its alive key, the in-progress key is deleted so that a
+        live worker picks the queued job again. A result kept for a row still pending (arq gave up on
+        it) is deleted, or arq would refuse the same job id.
+        """
+        if not refs:
+            return []
+        from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
+
+        try:
+            pool = await self._connect()
+            async with pool.pipeline(transaction=False) as pipe:
+                for ref in refs:
+                    job_id = str(ref.outbox_id)
+                    pipe.exists(job_key_prefix + job_id)
+                    pipe.exists(in_progress_key_prefix + job_id)
+                    pipe.exists(result_key_prefix + job_id)
+                    pipe.get(JOB_OWNER_KEY_PREFIX + job_id)
+                answers = await pipe.execute()
+            owners = sorted({owner for owner in answers[3::4] if owner is not None})
+            alive_answers = await pool.mget([WORKER_ALIVE_KEY_PREFIX + o.decode() for o in owners]) if owners else []
+            alive = {owner for owner, answer in zip(owners, alive_answers, strict=True) if answer is not None}
+            lost: list[OutboxRef] = []
+            forget: list[str] = []
+            freed = 0
+            for index, ref in enumerate(refs):
+                job_id = str(ref.outbox_id)
+                queued, running, finished, owner = answers[4 * index : 4 * index + 4]
+                if running and owner in alive:
+                    continue
+                if running:  # its worker died: free the job for a live worker
+                    forget.append(in_progress_key_prefix + job_id)
+                    freed += 1
+                    if queued:
+                        continue
+                elif queued:
+                    continue
+                if finished:
+                    forget += [result_key_prefix + job_id, retry_key_prefix + job_id]
+                lost.append(ref)
+            if forget:
+                await pool.delete(*forget)
+        except QueueUnavailable:
+            raise
+        except Exception:
+            await self._redis_failed()
+            raise
+        if freed or lost:
+            log.info("sweeper: %d jobs lost by Redis, %d freed from dead workers", len(lost), freed)
+        return lost
+
+    async def _redis_failed(self) -> None:
+        self._down_until = time.monotonic() + self._retry_redis_after_seconds
+        await self.close()  # its connections may be to a Redis that restarted: connect afresh next time
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                await pool.aclose()
+            except Exception as error:  # closing a pool to a Redis that is gone
+                log.debug("closing the Redis pool failed (%s)", type(error).__name__)
 
 
 def redis_settings(redis_url: str) -> Any:
+    """arq's settings for this URL, failing fast: whoever connects decides when to try again."""
     from arq.connections import RedisSettings
 
-    return RedisSettings.from_dsn(redis_url)
+    return dataclasses.replace(RedisSettings.from_dsn(redis_url), conn_retries=0, conn_timeout=2)

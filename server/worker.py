@@ -1,34 +1,99 @@
-"""The arq worker (`cutis worker`): runs outbox jobs delivered through Redis, and sweeps stale rows."""
+"""The arq worker (`cutis worker`): runs outbox jobs delivered through Redis, and sweeps the outbox.
+
+Redis only delivers. When it goes away the worker does not exit: it waits, with backoff, and starts
+arq's Worker again; the sweeper then sends again what Redis lost. When PostgreSQL goes away a job
+waits and retries without spending one of its row's attempts.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from arq import Retry, cron
+from arq import Retry
+from arq.worker import Worker
+from redis.exceptions import RedisError
 
 from server.codesets import load_installed
 from server.cpu import CpuPool
 from server.db import create_engine, create_session_factory
-from server.jobs import ArqQueue, RetryLater, redis_settings, run_outbox_job, sweep_stale
+from server.jobs import (
+    DATABASE_UNREACHABLE,
+    JOB_OWNER_KEY_PREFIX,
+    WORKER_ALIVE_KEY_PREFIX,
+    ArqQueue,
+    RetryLater,
+    redis_settings,
+    run_outbox_job,
+    sweep_stale,
+)
 from server.logs import quiet_parameter_loggers
 from server.mail import MailboxMailer
 from server.people import Outgoing
 from server.settings import Settings
 
+log = logging.getLogger("cutis.worker")
+JOB_TIMEOUT_SECONDS = 120
+SWEEP_EVERY_SECONDS = 3.0
+HEARTBEAT_EVERY_SECONDS = 1.0
+ALIVE_FOR_SECONDS = 4.0
+"""A worker that has not refreshed its alive key for this long is dead: its jobs are freed."""
+REDIS_UNREACHABLE = (RedisError, OSError, asyncio.TimeoutError)
+DATABASE_RETRY_SECONDS = 2
+
 
 async def code_encounter(ctx: dict[str, Any], outbox_id: str, tenant_id: str) -> str:
     """arq entry point: ids only (no PHI in job arguments)."""
+    await ctx["redis"].psetex(
+        JOB_OWNER_KEY_PREFIX + ctx["job_id"], (JOB_TIMEOUT_SECONDS + 10) * 1000, ctx["worker_token"]
+    )
     try:
         return await run_outbox_job(
             ctx["session_factory"], uuid.UUID(outbox_id), uuid.UUID(tenant_id), ctx.get("outgoing"), ctx["cpu"]
         )
     except RetryLater as retry:
         raise Retry(defer=min(2**retry.attempts, 60)) from retry
+    except DATABASE_UNREACHABLE as error:
+        log.warning("job waits for the database (%s)", type(error).__name__)
+        raise Retry(defer=DATABASE_RETRY_SECONDS) from error
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
     return await sweep_stale(ctx["session_factory"], ctx["queue"])
+
+
+async def _every(seconds: float, action: Callable[[], Awaitable[Any]], what: str) -> None:
+    """Run `action` every `seconds` until cancelled; a failure is logged by type and the loop goes on."""
+    while True:
+        try:
+            await action()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("%s failed (%s)", what, type(error).__name__)
+        await asyncio.sleep(seconds)
+
+
+def warm_up() -> None:
+    """Build the notes pipeline and compile the shipped payers' rule stacks before taking jobs.
+
+    Otherwise the first job of each worker process pays for them (seconds) while holding its job,
+    and a worker restarted often does little else.
+    """
+    import csv
+
+    from rulebooks.coding import payer_stack
+    from rulebooks.notes import analyze_note
+    from server.demo import DATA_DIR
+
+    analyze_note("Shave biopsy of a changing lesion on the left forearm; no bleeding.")
+    with (DATA_DIR / "payers.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            payer_stack(row["code"])
 
 
 def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any]:
@@ -47,20 +112,85 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         ctx["cpu"] = CpuPool(
             settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds
         )
+        await ctx["cpu"].start()  # the pool's processes warm up before the first job, as the app's do
+        await asyncio.to_thread(warm_up)
+        ctx["worker_token"] = uuid.uuid4().hex
+        redis = ctx["redis"]
+        alive_key = WORKER_ALIVE_KEY_PREFIX + ctx["worker_token"]
+
+        async def heartbeat() -> None:
+            await redis.psetex(alive_key, int(ALIVE_FOR_SECONDS * 1000), b"1")
+
+        async def sweep_once() -> None:
+            # Every worker runs this loop; one sweep at a time across them is enough.
+            if await redis.set("cutis:sweeping", b"1", nx=True, px=int(SWEEP_EVERY_SECONDS * 900)):
+                await sweep(ctx)
+
+        await heartbeat()
+        ctx["background"] = [asyncio.create_task(_every(HEARTBEAT_EVERY_SECONDS, heartbeat, "worker heartbeat"))]
+        if not burst:
+            ctx["background"].append(asyncio.create_task(_every(SWEEP_EVERY_SECONDS, sweep_once, "outbox sweep")))
+        log.info("worker ready")
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        ctx["cpu"].shutdown()
-        await ctx["queue"].close()
-        await ctx["engine"].dispose()
+        for task in ctx.pop("background", []):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if "cpu" in ctx:
+            ctx.pop("cpu").shutdown()
+        if "queue" in ctx:
+            await ctx.pop("queue").close()
+        if "engine" in ctx:
+            await ctx.pop("engine").dispose()
 
     return {
         "functions": [code_encounter],
-        "cron_jobs": [cron(sweep, second={0, 30}, run_at_startup=True)],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(settings.redis_url),
         "burst": burst,
         "max_tries": 6,
-        "job_timeout": 120,
+        "job_timeout": JOB_TIMEOUT_SECONDS,
         "keep_result": 3600,
     }
+
+
+async def run_worker(
+    settings: Settings, *, burst: bool = False, first_delay_seconds: float = 0.5, max_delay_seconds: float = 2.0
+) -> None:
+    """`cutis worker`: arq's Worker, started again whenever Redis goes away; never exits for an outage.
+
+    Waits between starts with exponential backoff (reset once a worker got going), logging the error's
+    type only: Redis's errors name its host and port.
+    """
+    delay = first_delay_seconds
+    while True:
+        worker = Worker(**worker_settings(settings, burst=burst), handle_signals=False)
+        try:
+            await worker.async_run()
+            return  # a burst worker found the queue empty
+        except REDIS_UNREACHABLE as error:
+            if "worker_token" in worker.ctx:  # it had started: this is a new outage
+                delay = first_delay_seconds
+            log.warning("worker: Redis did not answer (%s); starting again in %.1f s", type(error).__name__, delay)
+        finally:
+            await _close(worker)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_delay_seconds)
+
+
+async def _close(worker: Worker) -> None:
+    """arq's `close` talks to Redis, which may be gone: cancel the jobs, shut down, drop the pool."""
+    tasks = list(worker.tasks.values())
+    for task in tasks:
+        task.cancel()  # a job cut short rolls back; its row stays pending and is sent again
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if worker.on_shutdown is not None:
+        with contextlib.suppress(Exception):
+            await worker.on_shutdown(worker.ctx)
+    pool = worker._pool  # arq has no public way to drop its pool without a Redis round trip
+    worker._pool = None
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            await pool.close(close_connection_pool=True)

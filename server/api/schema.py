@@ -137,9 +137,10 @@ class OperationTransaction(SchemaExtension):
 
     A mutation answering with a typed failure (InvalidInput, NotFoundError, Forbidden,
     Conflict) counts as failed. Then relay the committed outbox rows and run after-commit work (never before commit: a
-    job must not see a row that might still roll back). When the document rolls back, every mutation
-    that had answered success answers `RolledBack` instead: no id or secret of something that does
-    not exist leaves the server.
+    job must not see a row that might still roll back). A relay that fails (Redis down) changes nothing the client
+    sees: the work is committed, and a retry would only store a second version; the sweeper sends the row.
+    When the document rolls back, every mutation that had answered success answers `RolledBack` instead:
+    no id or secret of something that does not exist leaves the server.
     """
 
     def resolve(self, _next: Any, root: Any, info: GraphQLResolveInfo, *args: Any, **kwargs: Any) -> Any:
@@ -176,7 +177,10 @@ class OperationTransaction(SchemaExtension):
             _withdraw_successes(result, ctx.succeeded)
             return
         if ctx.relay_after_commit:
-            await relay(ctx.services.session_factory, ctx.services.queue, list(ctx.relay_after_commit))
+            try:
+                await relay(ctx.services.session_factory, ctx.services.queue, list(ctx.relay_after_commit))
+            except Exception as error:  # committed already: the outbox sweeper delivers it; the answer stays a success
+                log.warning("relay after commit failed (%s); the outbox sweeper will send it", type(error).__name__)
         for work in ctx.after_commit:
             await work()
 

@@ -15,13 +15,16 @@ import pytest
 
 from tests.server.graphql_ops import FIXTURES, encounter_input, operation
 
-CUTIS = str(Path(sys.executable).parent / "cutis")
+REPO = Path(__file__).resolve().parents[2]
+# `cutis` as `python -m server.cli` from this checkout: the console script imports whichever checkout
+# the virtualenv was installed from, which need not be the one under test.
+CUTIS = [sys.executable, "-m", "server.cli"]
 ENCOUNTER = FIXTURES / "biopsy_em.json"
 
 
 def cutis(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [CUTIS, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
+        [*CUTIS, *args], cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
     )
     if check:
         assert result.returncode == 0, result.stderr
@@ -116,7 +119,12 @@ def test_embedded_server_end_to_end_over_http(tmp_path: Path) -> None:
     assert key.startswith("cutis_")
     assert cutis("demo", "key", env=env).stdout.strip() != key  # a NEW key each time
     process = subprocess.Popen(
-        [CUTIS, "serve"], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*CUTIS, "serve"],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{env['CUTIS_PORT']}"
@@ -170,7 +178,8 @@ def test_cutis_worker_process_codes_submitted_encounters(postgres_database, redi
     }
     key = cutis("demo", "key", env=env).stdout.strip()
     process = subprocess.Popen(
-        [CUTIS, "serve", "--no-upgrade"],
+        [*CUTIS, "serve", "--no-upgrade"],
+        cwd=REPO,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -200,3 +209,92 @@ def test_cutis_worker_process_codes_submitted_encounters(postgres_database, redi
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def _worktree_cli(*args: str) -> list[str]:
+    return [*CUTIS, *args]
+
+
+def _wait_until_coded(base: str, key: str, encounter_id: str, seconds: float) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + seconds
+    while True:
+        encounter = httpx.post(
+            f"{base}/graphql",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+            json={"query": operation("Encounter"), "variables": {"id": encounter_id}},
+        ).json()["data"]["encounter"]
+        if encounter["status"] == "coded" or time.monotonic() > deadline:
+            return encounter  # type: ignore[no-any-return]
+        time.sleep(0.2)
+
+
+def _submit(base: str, key: str, external_id: str) -> str:
+    response = httpx.post(
+        f"{base}/graphql",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+        json={"query": operation("SubmitEncounter"), "variables": {"input": encounter_input(external_id=external_id)}},
+    )
+    return response.json()["data"]["submitEncounter"]["encounter"]["id"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_cutis_worker_outlives_a_redis_restart(postgres_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`cutis worker` stays up while Redis is gone, and codes what is submitted after Redis returns.
+
+    A private redis-server (no persistence) is killed and started again on the same port."""
+    from benchmarks.private_services import PrivateRedis
+
+    redis = PrivateRedis()
+    redis.start()
+    env = {
+        **os.environ,
+        "CUTIS_DATABASE_URL": postgres_database.app_url,
+        "CUTIS_MIGRATION_DATABASE_URL": postgres_database.owner_url,
+        "CUTIS_REDIS_URL": redis.url,
+        "CUTIS_PORT": str(_free_port()),
+        "CUTIS_DATA_DIR": str(tmp_path),
+    }
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        key = subprocess.run(
+            _worktree_cli("demo", "key"), cwd=REPO, env=env, capture_output=True, text=True, check=True, timeout=120
+        ).stdout.strip()
+        server = subprocess.Popen(
+            _worktree_cli("serve", "--no-upgrade"),
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        processes.append(server)
+        worker = subprocess.Popen(
+            _worktree_cli("worker"), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        processes.append(worker)
+        base = f"http://127.0.0.1:{env['CUTIS_PORT']}"
+        _wait_healthy(base, server)
+        before = _submit(base, key, "RESTART-BEFORE")
+        assert _wait_until_coded(base, key, before, 60)["status"] == "coded"
+
+        redis.kill()
+        during = _submit(base, key, "RESTART-DURING")  # accepted: Redis is not a dependency of accepting work
+        time.sleep(4)
+        assert worker.poll() is None, "the worker exited when Redis went away"
+        redis.start()
+        after = _submit(base, key, "RESTART-AFTER")
+        assert _wait_until_coded(base, key, after, 30)["status"] == "coded"
+        assert _wait_until_coded(base, key, during, 30)["status"] == "coded"
+        assert worker.poll() is None
+        worker.terminate()
+        output, _ = worker.communicate(timeout=30)
+        assert worker.returncode is not None
+        assert redis.url not in output and f"127.0.0.1:{redis.port}" not in output  # errors by type only
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        redis.cleanup()
