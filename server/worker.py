@@ -78,24 +78,6 @@ async def _every(seconds: float, action: Callable[[], Awaitable[Any]], what: str
         await asyncio.sleep(seconds)
 
 
-def warm_up() -> None:
-    """Build the notes pipeline and compile the shipped payers' rule stacks before taking jobs.
-
-    Otherwise the first job of each worker process pays for them (seconds) while holding its job,
-    and a worker restarted often does little else.
-    """
-    import csv
-
-    from rulebooks.coding import payer_stack
-    from rulebooks.notes import analyze_note
-    from server.demo import DATA_DIR
-
-    analyze_note("Shave biopsy of a changing lesion on the left forearm; no bleeding.")
-    with (DATA_DIR / "payers.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            payer_stack(row["code"])
-
-
 def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any]:
     """Keyword arguments for `arq.Worker`, bound to these settings (no module-level config)."""
     if not settings.redis_url:
@@ -112,8 +94,9 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         ctx["cpu"] = CpuPool(
             settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds
         )
-        await ctx["cpu"].start()  # the pool's processes warm up before the first job, as the app's do
-        await asyncio.to_thread(warm_up)
+        # The pool's processes build the notes pipeline and the shipped rule stacks before the first job
+        # (coding runs there, not in this process), so a restarted worker is ready when it says so.
+        await ctx["cpu"].start()
         ctx["worker_token"] = uuid.uuid4().hex
         redis = ctx["redis"]
         alive_key = WORKER_ALIVE_KEY_PREFIX + ctx["worker_token"]
