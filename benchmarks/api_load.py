@@ -78,6 +78,7 @@ async def _drive(url: str, make_request: Any, requests: int, concurrency: int) -
     counter = iter(range(requests))
 
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
+
         async def worker() -> None:
             nonlocal failures
             for index in counter:
@@ -125,33 +126,59 @@ def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         upgrade(owner_url)
-        env = {**os.environ, "CUTIS_DATABASE_URL": app_url, "CUTIS_MIGRATION_DATABASE_URL": owner_url,
-               "CUTIS_RATE_LIMIT_PER_MINUTE": "1000000", "PYTHONPATH": str(REPO)}
+        env = {
+            **os.environ,
+            "CUTIS_DATABASE_URL": app_url,
+            "CUTIS_MIGRATION_DATABASE_URL": owner_url,
+            "CUTIS_RATE_LIMIT_PER_MINUTE": "1000000",
+            "PYTHONPATH": str(REPO),
+        }
         env.pop("CUTIS_REDIS_URL", None)
         cutis = str(Path(sys.executable).parent / "cutis")
         key = subprocess.run([cutis, "demo", "key"], env=env, capture_output=True, text=True, check=True).stdout.strip()
-        tenant_id = subprocess.run([cutis, "demo", "seed"], env=env, capture_output=True, text=True,
-                                   check=True).stdout.strip().rsplit(" ", 1)[-1]
+        tenant_id = (
+            subprocess.run([cutis, "demo", "seed"], env=env, capture_output=True, text=True, check=True)
+            .stdout.strip()
+            .rsplit(" ", 1)[-1]
+        )
         graphql_port, bare_port, scaled_port = _free_port(), _free_port(), _free_port()
-        processes.append(subprocess.Popen([cutis, "serve", "--no-upgrade", "--port", str(graphql_port)], env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        processes.append(subprocess.Popen([cutis, "serve", "--no-upgrade", "--workers", str(os.cpu_count() or 2),
-                                           "--port", str(scaled_port)], env=env, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
-        bare = (f"import sys; sys.path.insert(0, {str(REPO)!r}); import uvicorn; "
-                f"from benchmarks.api_load import bare_app; "
-                f"uvicorn.run(bare_app({app_url!r}, {tenant_id!r}), host='127.0.0.1', port={bare_port}, "
-                f"log_level='warning')")
-        processes.append(subprocess.Popen([sys.executable, "-c", bare], env=env, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
+        processes.append(
+            subprocess.Popen(
+                [cutis, "serve", "--no-upgrade", "--port", str(graphql_port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [cutis, "serve", "--no-upgrade", "--workers", str(os.cpu_count() or 2), "--port", str(scaled_port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        bare = (
+            f"import sys; sys.path.insert(0, {str(REPO)!r}); import uvicorn; "
+            f"from benchmarks.api_load import bare_app; "
+            f"uvicorn.run(bare_app({app_url!r}, {tenant_id!r}), host='127.0.0.1', port={bare_port}, "
+            f"log_level='warning')"
+        )
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-c", bare], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
         _wait(graphql_port, processes[0])
         _wait(scaled_port, processes[1])
         _wait(bare_port, processes[2])
 
         def graphql_request(index: int) -> tuple[dict[str, Any], dict[str, str]]:
             payload = {**ENCOUNTER, "external_id": f"G-{index}"}
-            return ({"query": CODE_ENCOUNTER, "variables": {"input": _camel(payload)}},
-                    {"Authorization": f"Bearer {key}"})
+            return (
+                {"query": CODE_ENCOUNTER, "variables": {"input": _camel(payload)}},
+                {"Authorization": f"Bearer {key}"},
+            )
 
         def bare_request(index: int) -> tuple[dict[str, Any], dict[str, str]]:
             return {**ENCOUNTER, "external_id": f"B-{index}"}, {}
@@ -171,14 +198,20 @@ def main() -> None:
                 "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
                 "failures": failures,
             }
-        print(f"PostgreSQL, {args.requests} requests, concurrency {args.concurrency}, generator on the same "
-              f"{os.cpu_count()} cores; the first two are one server process each (the overhead ratio)")
+        print(
+            f"PostgreSQL, {args.requests} requests, concurrency {args.concurrency}, generator on the same "
+            f"{os.cpu_count()} cores; the first two are one server process each (the overhead ratio)"
+        )
         for label, figures in results.items():
-            print(f"  {label:<24} {figures['throughput']:7.1f} req/s   p50 {figures['p50_ms']:6.1f} ms   "
-                  f"p99 {figures['p99_ms']:6.1f} ms   failures {figures['failures']}")
+            print(
+                f"  {label:<24} {figures['throughput']:7.1f} req/s   p50 {figures['p50_ms']:6.1f} ms   "
+                f"p99 {figures['p99_ms']:6.1f} ms   failures {figures['failures']}"
+            )
         bare_figures, graphql_figures = results["bare Litestar route"], results["GraphQL codeEncounter"]
-        print(f"  GraphQL + auth overhead: {bare_figures['throughput'] / graphql_figures['throughput']:.2f}x "
-              f"throughput, {graphql_figures['p50_ms'] / bare_figures['p50_ms']:.2f}x p50 latency (target <= 1.5x)")
+        print(
+            f"  GraphQL + auth overhead: {bare_figures['throughput'] / graphql_figures['throughput']:.2f}x "
+            f"throughput, {graphql_figures['p50_ms'] / bare_figures['p50_ms']:.2f}x p50 latency (target <= 1.5x)"
+        )
     finally:
         for process in processes:
             process.terminate()

@@ -38,15 +38,20 @@ DIAGNOSES = ["L57.0", "L82.1", "D22.5", "L91.8", "L82.0", "C44.311", "D48.5", "L
 
 VOCABULARY = Vocabulary(
     phases=("decide",),
-    fields=(Field("payer", SYMBOL, required=True), Field("procedure_code", code("cpt"), required=True),
-            Field("lesion_count", quantity("lesions"), required=True),
-            Field("stages", quantity("stages"), required=True),
-            Field("diagnoses", list_of(code("icd10")), required=True)),
-    actions=(ActionSpec("cap", "cap lesions at {count}", (("count", quantity("lesions")),), ("decide",)),
-             ActionSpec("flag", "flag {code}", (("code", SYMBOL),), ("decide",))),
+    fields=(
+        Field("payer", SYMBOL, required=True),
+        Field("procedure_code", code("cpt"), required=True),
+        Field("lesion_count", quantity("lesions"), required=True),
+        Field("stages", quantity("stages"), required=True),
+        Field("diagnoses", list_of(code("icd10")), required=True),
+    ),
+    actions=(
+        ActionSpec("cap", "cap lesions at {count}", (("count", quantity("lesions")),), ("decide",)),
+        ActionSpec("flag", "flag {code}", (("code", SYMBOL),), ("decide",)),
+    ),
 )
 
-RULEBOOK = f'''rulebook "Benchmark reference decision"
+RULEBOOK = f"""rulebook "Benchmark reference decision"
 
 valueset symptomatic = [{", ".join(SYMPTOMATIC)}]
 valueset prior_auth_payers = [{", ".join(PA_PAYERS)}]
@@ -76,7 +81,7 @@ rule mohs-prior-auth "Prior authorization for Mohs with more than 2 stages"
    and payer in prior_auth_payers
   then
     flag prior_auth
-'''
+"""
 
 AK_CODES = frozenset({"17000", "17001", "17002", "17003", "17004"})
 CAPS = {"UHC": 15, "AETNA": 10}
@@ -104,35 +109,68 @@ def zen_model() -> dict[str, Any]:
     symptomatic = ", ".join(f"'{c}'" for c in SYMPTOMATIC)
     pa_payers = ", ".join(f"'{p}'" for p in PA_PAYERS)
     ak = "'17000', '17001', '17002', '17003', '17004'"
-    table = {"hitPolicy": "first",
-             "inputs": [{"id": "p", "name": "payer", "field": "payer"},
-                        {"id": "c", "name": "procedure", "field": "procedure_code"},
-                        {"id": "n", "name": "lesions", "field": "lesion_count"}],
-             "outputs": [{"id": "o", "name": "cap", "field": "cap"}],
-             "rules": [{"_id": "r1", "p": "'UHC'", "c": ak, "n": "> 15", "o": "15"},
-                       {"_id": "r2", "p": "'AETNA'", "c": ak, "n": "> 10", "o": "10"},
-                       {"_id": "r3", "p": "not in ['UHC', 'AETNA']", "c": ak, "n": "> 14", "o": "14"}]}
-    expressions = {"expressions": [
-        {"id": "e1", "key": "cosmetic",
-         "value": f"procedure_code == '11200' and none(diagnoses, # in [{symptomatic}])"},
-        {"id": "e2", "key": "prior_auth",
-         "value": f"procedure_code == '17312' and stages > 2 and payer in [{pa_payers}]"}]}
-    return {"nodes": [
-        {"id": "in", "type": "inputNode", "name": "input", "position": {"x": 0, "y": 0}},
-        {"id": "t", "type": "decisionTableNode", "name": "caps", "content": table, "position": {"x": 1, "y": 0}},
-        {"id": "x", "type": "expressionNode", "name": "flags", "content": expressions, "position": {"x": 1, "y": 1}},
-        {"id": "out", "type": "outputNode", "name": "output", "position": {"x": 2, "y": 0}}],
-        "edges": [{"id": "a", "sourceId": "in", "targetId": "t", "type": "edge"},
-                  {"id": "b", "sourceId": "in", "targetId": "x", "type": "edge"},
-                  {"id": "c", "sourceId": "t", "targetId": "out", "type": "edge"},
-                  {"id": "d", "sourceId": "x", "targetId": "out", "type": "edge"}]}
+    table = {
+        "hitPolicy": "first",
+        "inputs": [
+            {"id": "p", "name": "payer", "field": "payer"},
+            {"id": "c", "name": "procedure", "field": "procedure_code"},
+            {"id": "n", "name": "lesions", "field": "lesion_count"},
+        ],
+        "outputs": [{"id": "o", "name": "cap", "field": "cap"}],
+        "rules": [
+            {"_id": "r1", "p": "'UHC'", "c": ak, "n": "> 15", "o": "15"},
+            {"_id": "r2", "p": "'AETNA'", "c": ak, "n": "> 10", "o": "10"},
+            {"_id": "r3", "p": "not in ['UHC', 'AETNA']", "c": ak, "n": "> 14", "o": "14"},
+        ],
+    }
+    expressions = {
+        "expressions": [
+            {
+                "id": "e1",
+                "key": "cosmetic",
+                "value": f"procedure_code == '11200' and none(diagnoses, # in [{symptomatic}])",
+            },
+            {
+                "id": "e2",
+                "key": "prior_auth",
+                "value": f"procedure_code == '17312' and stages > 2 and payer in [{pa_payers}]",
+            },
+        ]
+    }
+    return {
+        "nodes": [
+            {"id": "in", "type": "inputNode", "name": "input", "position": {"x": 0, "y": 0}},
+            {"id": "t", "type": "decisionTableNode", "name": "caps", "content": table, "position": {"x": 1, "y": 0}},
+            {
+                "id": "x",
+                "type": "expressionNode",
+                "name": "flags",
+                "content": expressions,
+                "position": {"x": 1, "y": 1},
+            },
+            {"id": "out", "type": "outputNode", "name": "output", "position": {"x": 2, "y": 0}},
+        ],
+        "edges": [
+            {"id": "a", "sourceId": "in", "targetId": "t", "type": "edge"},
+            {"id": "b", "sourceId": "in", "targetId": "x", "type": "edge"},
+            {"id": "c", "sourceId": "t", "targetId": "out", "type": "edge"},
+            {"id": "d", "sourceId": "x", "targetId": "out", "type": "edge"},
+        ],
+    }
 
 
 def varied_inputs(count: int) -> list[dict[str, Any]]:
     rng = random.Random(20261127)
-    return [{"payer": rng.choice(PAYERS), "procedure_code": rng.choice(PROCEDURES),
-             "lesion_count": rng.randint(1, 30), "stages": rng.randint(1, 5),
-             "diagnoses": rng.sample(DIAGNOSES, rng.randint(0, 3))} for _ in range(count)]
+    return [
+        {
+            "payer": rng.choice(PAYERS),
+            "procedure_code": rng.choice(PROCEDURES),
+            "lesion_count": rng.randint(1, 30),
+            "stages": rng.randint(1, 5),
+            "diagnoses": rng.sample(DIAGNOSES, rng.randint(0, 3)),
+        }
+        for _ in range(count)
+    ]
 
 
 def outputs_of(decision: Decision) -> dict[str, Any]:
@@ -145,8 +183,9 @@ def outputs_of(decision: Decision) -> dict[str, Any]:
     return outputs
 
 
-def median_seconds(decide: Callable[[dict[str, Any]], Any], inputs: list[dict[str, Any]],
-                   rounds: int = ROUNDS) -> float:
+def median_seconds(
+    decide: Callable[[dict[str, Any]], Any], inputs: list[dict[str, Any]], rounds: int = ROUNDS
+) -> float:
     """Median over rounds of one pass over all inputs (results dropped, as a caller would)."""
     timings = []
     for _ in range(rounds):
@@ -161,9 +200,11 @@ def generated_rulebook(rules: int) -> str:
     parts = ['rulebook "Generated"\n', "valueset symptomatic = [L57.0, L82.0, D48.5]\n"]
     for number in range(rules):
         payer = PAYERS[number % len(PAYERS)]
-        parts.append(f'rule generated-{number} "Generated rule {number}"\n  in decide\n'
-                     f"  when payer = {payer}\n   and lesion_count > {number % 30} lesions\n"
-                     f"   and diagnoses none in symptomatic\n  then\n    flag rule_{number}\n")
+        parts.append(
+            f'rule generated-{number} "Generated rule {number}"\n  in decide\n'
+            f"  when payer = {payer}\n   and lesion_count > {number % 30} lesions\n"
+            f"   and diagnoses none in symptomatic\n  then\n    flag rule_{number}\n"
+        )
     return "\n".join(parts)
 
 
@@ -236,7 +277,8 @@ def main() -> None:
     results["rule language, generated Python"] = median_seconds(generated, inputs)
     results["rule language, closures"] = median_seconds(run_compiled, inputs)
     results["rule language, explained (trace + values)"] = median_seconds(
-        lambda facts: run_compiled(facts, Trace()), inputs)
+        lambda facts: run_compiled(facts, Trace()), inputs
+    )
     try:
         import zen
     except ImportError:  # pragma: no cover - zen-engine is a dev dependency
@@ -254,11 +296,14 @@ def main() -> None:
         engine.evaluate("reference", inputs[0])
         results["zen-engine, ZenDecision.evaluate (untraced)"] = median_seconds(decision.evaluate, inputs, rounds=3)
         results["zen-engine, ZenEngine.evaluate (untraced)"] = median_seconds(
-            lambda facts: engine.evaluate("reference", facts), inputs, rounds=3)
-        results["zen-engine, loaded decision (untraced)"] = min(results["zen-engine, ZenDecision.evaluate (untraced)"],
-                                                                results["zen-engine, ZenEngine.evaluate (untraced)"])
-        results["zen-engine, loaded decision (traced)"] = median_seconds(
-            lambda facts: decision.evaluate(facts, {"trace": True}), inputs[:20_000], rounds=3) * 5
+            lambda facts: engine.evaluate("reference", facts), inputs, rounds=3
+        )
+        results["zen-engine, loaded decision (untraced)"] = min(
+            results["zen-engine, ZenDecision.evaluate (untraced)"], results["zen-engine, ZenEngine.evaluate (untraced)"]
+        )
+        results["zen-engine, loaded decision (traced)"] = (
+            median_seconds(lambda facts: decision.evaluate(facts, {"trace": True}), inputs[:20_000], rounds=3) * 5
+        )
 
     print(f"Reference decision over {INPUTS:,} varied inputs, median of {ROUNDS} rounds (zen: 3)")
     baseline = results["hand-written Python"]
@@ -283,21 +328,26 @@ def main() -> None:
         big = build(text, VOCABULARY)
         timings.append(time.perf_counter() - start)
     assert big.program is not None and len(big.program.rules) == 1_000
-    print(f"Parse + check + compile of a generated 1,000-rule rulebook ({text.count(chr(10)):,} lines): "
-          f"{statistics.median(timings) * 1000:.0f} ms median (target < 300 ms); grammar tables built once per "
-          f"process: {grammar_seconds * 1000:.0f} ms, excluded")
+    print(
+        f"Parse + check + compile of a generated 1,000-rule rulebook ({text.count(chr(10)):,} lines): "
+        f"{statistics.median(timings) * 1000:.0f} ms median (target < 300 ms); grammar tables built once per "
+        f"process: {grammar_seconds * 1000:.0f} ms, excluded"
+    )
 
     fast_reader, lark_alone = block_parse_seconds(text)
-    print(f"  of which reading its blocks into the AST: {fast_reader * 1000:.0f} ms median with the fast reader, "
-          f"{lark_alone * 1000:.0f} ms with Lark ({lark_alone / fast_reader:.1f}x)")
+    print(
+        f"  of which reading its blocks into the AST: {fast_reader * 1000:.0f} ms median with the fast reader, "
+        f"{lark_alone * 1000:.0f} ms with Lark ({lark_alone / fast_reader:.1f}x)"
+    )
 
     three_hundred = generated_rulebook(43)
     lines = three_hundred.count("\n")
     cold, keystroke = [], []
     for round_number in range(ROUNDS * 2):
         # A keystroke: one rule changes (a typo in a field name), the other blocks are as they were.
-        edited = three_hundred.replace(f"lesion_count > {round_number % 30} lesions",
-                                       f"lesion_cuont > {round_number % 30} lesions", 1)
+        edited = three_hundred.replace(
+            f"lesion_count > {round_number % 30} lesions", f"lesion_cuont > {round_number % 30} lesions", 1
+        )
         clear_caches()
         start = time.perf_counter()
         build(three_hundred, VOCABULARY)
@@ -306,8 +356,10 @@ def main() -> None:
         found = build(edited, VOCABULARY).diagnostics
         keystroke.append(time.perf_counter() - start)
         assert any(d.code == "name.unknown" for d in found)
-    print(f"Diagnostics for a {lines}-line rulebook: {statistics.median(cold) * 1000:.1f} ms median from cold, "
-          f"{statistics.median(keystroke) * 1000:.1f} ms median after a one-rule edit (target < 50 ms)")
+    print(
+        f"Diagnostics for a {lines}-line rulebook: {statistics.median(cold) * 1000:.1f} ms median from cold, "
+        f"{statistics.median(keystroke) * 1000:.1f} ms median after a one-rule edit (target < 50 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -34,65 +34,176 @@ from rulebooks.stack import Stack, library_stack
 
 CODED_AT = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
 PLANS = ("commercial", "medicare_ffs", "medicare_advantage", "medicaid")
-SITES = ("back", "chest", "left forearm", "right thigh", "scalp", "neck", "right hand", "left cheek", "nose",
-         "forehead", "right ear", "left lower leg")
+SITES = (
+    "back",
+    "chest",
+    "left forearm",
+    "right thigh",
+    "scalp",
+    "neck",
+    "right hand",
+    "left cheek",
+    "nose",
+    "forehead",
+    "right ear",
+    "left lower leg",
+)
 
 
 def _service(rng: random.Random, index: int) -> tuple[dict[str, Any], list[str]]:
     """One service of a random family, with the diagnoses it links."""
     sid, lesion, site = f"s{index}", f"L{index}", rng.choice(SITES)
-    family = rng.choice(("biopsy", "ak", "benign", "vascular", "malignant_destruction", "skin_tags", "shave",
-                         "excision", "repair", "flap", "graft", "mohs", "injection", "cosmetic", "em"))
+    family = rng.choice(
+        (
+            "biopsy",
+            "ak",
+            "benign",
+            "vascular",
+            "malignant_destruction",
+            "skin_tags",
+            "shave",
+            "excision",
+            "repair",
+            "flap",
+            "graft",
+            "mohs",
+            "injection",
+            "cosmetic",
+            "em",
+        )
+    )
     if family == "biopsy":
-        return {"id": sid, "kind": "biopsy", "technique": rng.choice(("tangential", "punch", "incisional")),
-                "lesion_id": lesion, "site": site, "diagnoses": ["D49.2"]}, ["D49.2"]
+        return {
+            "id": sid,
+            "kind": "biopsy",
+            "technique": rng.choice(("tangential", "punch", "incisional")),
+            "lesion_id": lesion,
+            "site": site,
+            "diagnoses": ["D49.2"],
+        }, ["D49.2"]
     if family == "ak":
-        return {"id": sid, "kind": "destruction", "count": rng.randint(1, 30), "site": site,
-                "diagnoses": ["L57.0"]}, ["L57.0"]
+        return {"id": sid, "kind": "destruction", "count": rng.randint(1, 30), "site": site, "diagnoses": ["L57.0"]}, [
+            "L57.0"
+        ]
     if family == "benign":
-        return {"id": sid, "kind": "destruction", "count": rng.randint(1, 20), "site": site,
-                "diagnoses": ["B07.8"]}, ["B07.8"]
+        return {"id": sid, "kind": "destruction", "count": rng.randint(1, 20), "site": site, "diagnoses": ["B07.8"]}, [
+            "B07.8"
+        ]
     if family == "vascular":
-        return {"id": sid, "kind": "destruction", "area_sq_cm": rng.uniform(2, 80), "site": site,
-                "diagnoses": ["Q82.5"]}, ["Q82.5"]
+        return {
+            "id": sid,
+            "kind": "destruction",
+            "area_sq_cm": rng.uniform(2, 80),
+            "site": site,
+            "diagnoses": ["Q82.5"],
+        }, ["Q82.5"]
     if family == "malignant_destruction":
-        return {"id": sid, "kind": "destruction", "lesion_size_cm": rng.uniform(0.2, 5), "site": site,
-                "lesion_id": lesion, "diagnoses": ["C44.519"]}, ["C44.519"]
+        return {
+            "id": sid,
+            "kind": "destruction",
+            "lesion_size_cm": rng.uniform(0.2, 5),
+            "site": site,
+            "lesion_id": lesion,
+            "diagnoses": ["C44.519"],
+        }, ["C44.519"]
     if family == "skin_tags":
-        return {"id": sid, "kind": "skin_tag_removal", "count": rng.randint(1, 40), "site": "neck",
-                "diagnoses": ["L91.8"]}, ["L91.8"]
+        return {
+            "id": sid,
+            "kind": "skin_tag_removal",
+            "count": rng.randint(1, 40),
+            "site": "neck",
+            "diagnoses": ["L91.8"],
+        }, ["L91.8"]
     if family == "shave":
-        return {"id": sid, "kind": "shave", "lesion_size_cm": rng.uniform(0.2, 3), "site": site,
-                "lesion_id": lesion, "diagnoses": ["D22.5"]}, ["D22.5"]
+        return {
+            "id": sid,
+            "kind": "shave",
+            "lesion_size_cm": rng.uniform(0.2, 3),
+            "site": site,
+            "lesion_id": lesion,
+            "diagnoses": ["D22.5"],
+        }, ["D22.5"]
     if family == "excision":
-        return {"id": sid, "kind": "excision", "lesion_id": lesion, "site": site,
-                "lesion_size_cm": rng.uniform(0.3, 3), "margin_cm": rng.choice((0.1, 0.2, 0.4)),
-                "pathology": {"malignant": rng.random() < 0.6}, "diagnoses": ["C44.519"]}, ["C44.519"]
+        return {
+            "id": sid,
+            "kind": "excision",
+            "lesion_id": lesion,
+            "site": site,
+            "lesion_size_cm": rng.uniform(0.3, 3),
+            "margin_cm": rng.choice((0.1, 0.2, 0.4)),
+            "pathology": {"malignant": rng.random() < 0.6},
+            "diagnoses": ["C44.519"],
+        }, ["C44.519"]
     if family == "repair":
-        return {"id": sid, "kind": "repair", "lesion_id": lesion, "site": site,
-                "repair": {"length_cm": rng.uniform(0.5, 15),
-                           "complexity": rng.choice(("simple", "intermediate", "complex"))},
-                "diagnoses": ["C44.519"]}, ["C44.519"]
+        return {
+            "id": sid,
+            "kind": "repair",
+            "lesion_id": lesion,
+            "site": site,
+            "repair": {
+                "length_cm": rng.uniform(0.5, 15),
+                "complexity": rng.choice(("simple", "intermediate", "complex")),
+            },
+            "diagnoses": ["C44.519"],
+        }, ["C44.519"]
     if family == "flap":
-        return {"id": sid, "kind": "adjacent_tissue_transfer", "lesion_id": lesion, "site": site,
-                "area_sq_cm": rng.uniform(3, 100), "diagnoses": ["C44.319"]}, ["C44.319"]
+        return {
+            "id": sid,
+            "kind": "adjacent_tissue_transfer",
+            "lesion_id": lesion,
+            "site": site,
+            "area_sq_cm": rng.uniform(3, 100),
+            "diagnoses": ["C44.319"],
+        }, ["C44.319"]
     if family == "graft":
-        return {"id": sid, "kind": "graft", "technique": rng.choice(("FTSG", "STSG")), "lesion_id": lesion,
-                "site": site, "area_sq_cm": rng.uniform(3, 150), "diagnoses": ["C44.311"]}, ["C44.311"]
+        return {
+            "id": sid,
+            "kind": "graft",
+            "technique": rng.choice(("FTSG", "STSG")),
+            "lesion_id": lesion,
+            "site": site,
+            "area_sq_cm": rng.uniform(3, 150),
+            "diagnoses": ["C44.311"],
+        }, ["C44.311"]
     if family == "mohs":
         stages = [{"blocks": rng.randint(1, 8)} for _ in range(rng.randint(1, 4))]
-        return {"id": sid, "kind": "mohs", "lesion_id": lesion, "site": site,
-                "mohs": {"tumor_id": lesion, "stages": stages}, "diagnoses": ["C44.311"]}, ["C44.311"]
+        return {
+            "id": sid,
+            "kind": "mohs",
+            "lesion_id": lesion,
+            "site": site,
+            "mohs": {"tumor_id": lesion, "stages": stages},
+            "diagnoses": ["C44.311"],
+        }, ["C44.311"]
     if family == "injection":
-        return {"id": sid, "kind": "injection", "technique": "intralesional", "count": rng.randint(1, 10),
-                "site": site, "drug": {"hcpcs": "J3301", "units": rng.randint(1, 8), "wasted_units": 0},
-                "diagnoses": ["L91.0"]}, ["L91.0"]
+        return {
+            "id": sid,
+            "kind": "injection",
+            "technique": "intralesional",
+            "count": rng.randint(1, 10),
+            "site": site,
+            "drug": {"hcpcs": "J3301", "units": rng.randint(1, 8), "wasted_units": 0},
+            "diagnoses": ["L91.0"],
+        }, ["L91.0"]
     if family == "cosmetic":
-        return {"id": sid, "kind": "destruction", "count": rng.randint(1, 5), "site": site,
-                "patient_requested_cosmetic": True, "diagnoses": ["L82.1"]}, ["L82.1"]
-    return {"id": sid, "kind": "em", "diagnoses": ["L40.0"],
-            "em": {"patient_status": "established", "level": rng.randint(2, 5),
-                   "separately_identifiable": rng.random() < 0.5}}, ["L40.0"]
+        return {
+            "id": sid,
+            "kind": "destruction",
+            "count": rng.randint(1, 5),
+            "site": site,
+            "patient_requested_cosmetic": True,
+            "diagnoses": ["L82.1"],
+        }, ["L82.1"]
+    return {
+        "id": sid,
+        "kind": "em",
+        "diagnoses": ["L40.0"],
+        "em": {
+            "patient_status": "established",
+            "level": rng.randint(2, 5),
+            "separately_identifiable": rng.random() < 0.5,
+        },
+    }, ["L40.0"]
 
 
 def generate(count: int, seed: int) -> Iterator[Encounter]:
@@ -103,12 +214,17 @@ def generate(count: int, seed: int) -> Iterator[Encounter]:
             service, linked = _service(rng, index)
             services.append(service)
             diagnoses.extend(d for d in linked if d not in diagnoses)
-        yield Encounter.model_validate({
-            "external_id": f"bench-{number}", "date_of_service": "2026-05-01",
-            "provider": {"npi": "1234567893"}, "patient": {"id": f"p{number}", "age": 70},
-            "coverage": {"payer": "BENCH", "plan_type": rng.choice(PLANS), "abn_on_file": False},
-            "diagnoses": diagnoses, "services": services,
-        })
+        yield Encounter.model_validate(
+            {
+                "external_id": f"bench-{number}",
+                "date_of_service": "2026-05-01",
+                "provider": {"npi": "1234567893"},
+                "patient": {"id": f"p{number}", "age": 70},
+                "coverage": {"payer": "BENCH", "plan_type": rng.choice(PLANS), "abn_on_file": False},
+                "diagnoses": diagnoses,
+                "services": services,
+            }
+        )
 
 
 def baseline(encounter: Encounter) -> list[tuple[str, int]]:
@@ -159,8 +275,9 @@ def stacked_engine(stack: Stack) -> Callable[[Encounter], Any]:
     return run
 
 
-def median_rates(functions: dict[str, Callable[[Encounter], Any]], encounters: list[Encounter],
-                 rounds: int) -> dict[str, float]:
+def median_rates(
+    functions: dict[str, Callable[[Encounter], Any]], encounters: list[Encounter], rounds: int
+) -> dict[str, float]:
     """Each function's median rate over `rounds`, the functions taking turns within each round."""
     samples: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(rounds):
@@ -184,15 +301,19 @@ def main() -> None:
     engine(mix[0])  # read the code sets once, as a running process would have
     with_stack(mix[0])
     services = sum(len(e.services) for e in mix)
-    print(f"mix: {len(mix)} encounters, {services} services ({services / len(mix):.1f} per encounter); "
-          f"rule stack: {len(stack.books)} rulebooks, {rules} rules ({rule_count(clinic_rules)} generated)")
+    print(
+        f"mix: {len(mix)} encounters, {services} services ({services / len(mix):.1f} per encounter); "
+        f"rule stack: {len(stack.books)} rulebooks, {rules} rules ({rule_count(clinic_rules)} generated)"
+    )
     rates = median_rates({"engine": engine, "stack": with_stack, "baseline": baseline}, mix, args.rounds)
     print(f"engine:   {rates['engine']:10,.0f} encounters/s (one core, built-in passes only)")
     print(f"stack:    {rates['stack']:10,.0f} encounters/s (one core, built-in passes + {rules}-rule stack)")
     print(f"baseline: {rates['baseline']:10,.0f} encounters/s (plain lines, no reasons or edits)")
-    print(f"ratio:    {rates['baseline'] / rates['engine']:10.1f}x built-in passes, "
-          f"{rates['baseline'] / rates['stack']:.1f}x with the stack (the cost of explanation, bundling, edits, "
-          "routing and rules)")
+    print(
+        f"ratio:    {rates['baseline'] / rates['engine']:10.1f}x built-in passes, "
+        f"{rates['baseline'] / rates['stack']:.1f}x with the stack (the cost of explanation, bundling, edits, "
+        "routing and rules)"
+    )
     for name in ("engine", "stack"):
         print(f"target:   5,000 encounters/s per core ({name}) -> {'met' if rates[name] >= 5000 else 'NOT met'}")
     if args.replay:
@@ -202,8 +323,10 @@ def main() -> None:
             with_stack(encounter)
             replayed += 1
         elapsed = time.process_time() - started
-        print(f"replay:   {replayed:,} generated encounters through the {rules}-rule stack in {elapsed:.1f} s "
-              f"({replayed / elapsed:,.0f}/s including building each Encounter)")
+        print(
+            f"replay:   {replayed:,} generated encounters through the {rules}-rule stack in {elapsed:.1f} s "
+            f"({replayed / elapsed:,.0f}/s including building each Encounter)"
+        )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,9 @@ def dense_note(max_chars: int) -> str:
     """Corpus fragments (nearly every one a finding) back to back: the costliest note to analyse."""
     from rulebooks.notes.evaluation import load_corpus
 
-    fragments = [f.text for path in sorted((REPO / "tests/rulebooks/notes/corpus").glob("*.jsonl"))
-                 for f in load_corpus(path)]
+    fragments = [
+        f.text for path in sorted((REPO / "tests/rulebooks/notes/corpus").glob("*.jsonl")) for f in load_corpus(path)
+    ]
     parts, length, index = [], 0, 0
     while length < max_chars:
         parts.append(fragments[index % len(fragments)])
@@ -72,12 +73,16 @@ def heavy_documents() -> list[tuple[str, str, dict[str, Any]]]:
     rulebook = big_rulebook(MAX_RULEBOOK_CHARS - 10_000)
     encounter = encounter_input(note=dense_note(MAX_NOTE_CHARS))
     return [
-        ("validateRulebook",
-         f"query($t: String!) {{ {aliased('validateRulebook', 'text: $t', '{ severity code message }')} }}",
-         {"t": rulebook}),
-        ("checkDocumentation",
-         f"query($e: EncounterInput!) {{ {aliased('checkDocumentation', 'encounter: $e', CHECK_SELECTION)} }}",
-         {"e": encounter}),
+        (
+            "validateRulebook",
+            f"query($t: String!) {{ {aliased('validateRulebook', 'text: $t', '{ severity code message }')} }}",
+            {"t": rulebook},
+        ),
+        (
+            "checkDocumentation",
+            f"query($e: EncounterInput!) {{ {aliased('checkDocumentation', 'encounter: $e', CHECK_SELECTION)} }}",
+            {"e": encounter},
+        ),
     ]
 
 
@@ -88,8 +93,9 @@ def _free_port() -> int:
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], env=env, cwd=REPO, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args], env=env, cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
@@ -142,12 +148,15 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def summary(label: str, poller: HealthPoller) -> str:
     values = poller.latencies_ms
-    return (f"  /healthz {label:<22} n={len(values):4d}  p50 {statistics.median(values):7.1f} ms  "
-            f"p99 {percentile(values, 0.99):7.1f} ms  max {max(values):7.1f} ms  failures {poller.failures}")
+    return (
+        f"  /healthz {label:<22} n={len(values):4d}  p50 {statistics.median(values):7.1f} ms  "
+        f"p99 {percentile(values, 0.99):7.1f} ms  max {max(values):7.1f} ms  failures {poller.failures}"
+    )
 
 
-async def send_heavy(url: str, key: str, documents: list[tuple[str, str, dict[str, Any]]], rounds: int,
-                     senders: int) -> list[tuple[str, float, str]]:
+async def send_heavy(
+    url: str, key: str, documents: list[tuple[str, str, dict[str, Any]]], rounds: int, senders: int
+) -> list[tuple[str, float, str]]:
     """`senders` clients per document, each sending it `rounds` times; (field, seconds, outcome) per request."""
     import httpx
 
@@ -157,15 +166,19 @@ async def send_heavy(url: str, key: str, documents: list[tuple[str, str, dict[st
         body = json.dumps({"query": query, "variables": variables})
         for _ in range(rounds):
             started = time.perf_counter()
-            response = await client.post(f"{url}/graphql", content=body, headers={
-                "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+            response = await client.post(
+                f"{url}/graphql",
+                content=body,
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            )
             answer = response.json()
             codes = sorted({e.get("extensions", {}).get("code", "error") for e in answer.get("errors") or []})
             outcomes.append((field, time.perf_counter() - started, ",".join(codes) or "ok"))
 
     async with httpx.AsyncClient(timeout=600) as client:
-        await asyncio.gather(*(sender(client, field, query, variables) for field, query, variables in documents
-                               for _ in range(senders)))
+        await asyncio.gather(
+            *(sender(client, field, query, variables) for field, query, variables in documents for _ in range(senders))
+        )
     return outcomes
 
 
@@ -181,17 +194,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cutis-healthz-") as data_dir:
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "CUTIS_DATA_DIR": data_dir, "CUTIS_PORT": str(port), "CUTIS_HOST": "127.0.0.1",
-               "CUTIS_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/cutis.sqlite3",
-               "CUTIS_RATE_LIMIT_PER_MINUTE": "1000000", "PYTHONPATH": str(REPO)}
-        for name in ("CUTIS_REDIS_URL", "CUTIS_MIGRATION_DATABASE_URL", "CUTIS_CPU_PROCESSES",
-                     "CUTIS_CPU_BUDGET_SECONDS"):
+        env = {
+            **os.environ,
+            "CUTIS_DATA_DIR": data_dir,
+            "CUTIS_PORT": str(port),
+            "CUTIS_HOST": "127.0.0.1",
+            "CUTIS_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/cutis.sqlite3",
+            "CUTIS_RATE_LIMIT_PER_MINUTE": "1000000",
+            "PYTHONPATH": str(REPO),
+        }
+        for name in (
+            "CUTIS_REDIS_URL",
+            "CUTIS_MIGRATION_DATABASE_URL",
+            "CUTIS_CPU_PROCESSES",
+            "CUTIS_CPU_BUDGET_SECONDS",
+        ):
             env.pop(name, None)
         _cli(env, "db", "upgrade")
         _cli(env, "demo", "seed")
         key = _cli(env, "demo", "key")
-        server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--no-upgrade"], env=env, cwd=REPO,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--no-upgrade"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             _wait_until_healthy(url, server)
             baseline = HealthPoller(url)
@@ -211,20 +239,26 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
 
-    print(f"cutis serve (embedded, SQLite), {os.cpu_count()} cores shared with the load generator; "
-          f"query cost budget {QUERY_BUDGET}")
+    print(
+        f"cutis serve (embedded, SQLite), {os.cpu_count()} cores shared with the load generator; "
+        f"query cost budget {QUERY_BUDGET}"
+    )
     for field, _, variables in documents:
         size = len(json.dumps(variables))
         mine = [o for o in outcomes if o[0] == field]
-        print(f"  heavy: {QUERY_BUDGET // FIELD_COSTS['Query.' + field]} x {field} per request over {size:,} bytes "
-              f"of variables; {len(mine)} requests ({args.senders} at a time), median "
-              f"{statistics.median(o[1] for o in mine):.1f} s, outcomes {sorted({o[2] for o in mine})}")
+        print(
+            f"  heavy: {QUERY_BUDGET // FIELD_COSTS['Query.' + field]} x {field} per request over {size:,} bytes "
+            f"of variables; {len(mine)} requests ({args.senders} at a time), median "
+            f"{statistics.median(o[1] for o in mine):.1f} s, outcomes {sorted({o[2] for o in mine})}"
+        )
     print(f"  heavy load ran {heavy_seconds:.1f} s")
     print(summary("without load", baseline))
     print(summary("under heavy load", loaded))
     p99 = percentile(loaded.latencies_ms, 0.99)
-    print(f"  target: p99 < {TARGET_P99_MS:.0f} ms under load -> {'met' if p99 < TARGET_P99_MS else 'NOT met'} "
-          f"({p99:.1f} ms; baseline p99 {percentile(baseline.latencies_ms, 0.99):.1f} ms)")
+    print(
+        f"  target: p99 < {TARGET_P99_MS:.0f} ms under load -> {'met' if p99 < TARGET_P99_MS else 'NOT met'} "
+        f"({p99:.1f} ms; baseline p99 {percentile(baseline.latencies_ms, 0.99):.1f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,16 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-COMPLAINTS = ("spot on back", "lesions on scalp", "growth on nose", "rash on arms", "mole check",
-              "skin tags on neck", "annual skin exam", "follow-up of biopsy site")
+COMPLAINTS = (
+    "spot on back",
+    "lesions on scalp",
+    "growth on nose",
+    "rash on arms",
+    "mole check",
+    "skin tags on neck",
+    "annual skin exam",
+    "follow-up of biopsy site",
+)
 HISTORY = (
     "Patient is a {age} year old {sex} who presents for evaluation.",
     "Referred by primary care for a lesion noted at annual physical.",
@@ -49,22 +57,38 @@ PLAN = (
     "Counseled on sun protection, broad-spectrum sunscreen SPF 30 or higher, and protective clothing.",
     "Return to clinic in 6 months for a full skin exam, sooner as needed.",
 )
-DIAGNOSES = ("Seborrheic keratosis", "Actinic keratosis", "Neoplasm of uncertain behavior", "Acrochordon",
-             "Verruca vulgaris", "Basal cell carcinoma")
+DIAGNOSES = (
+    "Seborrheic keratosis",
+    "Actinic keratosis",
+    "Neoplasm of uncertain behavior",
+    "Acrochordon",
+    "Verruca vulgaris",
+    "Basal cell carcinoma",
+)
 
 
-def realistic_note(rng: random.Random, fragments: Sequence[str], min_chars: int = 1100,
-                   max_chars: int = 2000) -> str:
+def realistic_note(rng: random.Random, fragments: Sequence[str], min_chars: int = 1100, max_chars: int = 2000) -> str:
     """One note with the usual sections, a few fragments placed where a provider writes them."""
     chosen = rng.sample(list(fragments), rng.randint(3, 6))
-    history = [HISTORY[0].format(age=rng.randint(25, 90), sex=rng.choice(("man", "woman"))),
-               *rng.sample(HISTORY[1:], 3), *chosen[:2]]
+    history = [
+        HISTORY[0].format(age=rng.randint(25, 90), sex=rng.choice(("man", "woman"))),
+        *rng.sample(HISTORY[1:], 3),
+        *chosen[:2],
+    ]
     exam = [*EXAM[:2], *rng.sample(EXAM[2:], 2), *chosen[2:4]]
-    plan = [f"1. {rng.choice(DIAGNOSES)}: {chosen[4] if len(chosen) > 4 else 'discussed options.'}",
-            f"2. {rng.choice(DIAGNOSES)}: {chosen[5] if len(chosen) > 5 else 'monitor.'}",
-            *rng.sample(PLAN, 4)]
-    sections = [f"CC: {rng.choice(COMPLAINTS)}.", "HPI: " + " ".join(history), *BACKGROUND,
-                " ".join(exam), "Assessment and plan:", *plan]
+    plan = [
+        f"1. {rng.choice(DIAGNOSES)}: {chosen[4] if len(chosen) > 4 else 'discussed options.'}",
+        f"2. {rng.choice(DIAGNOSES)}: {chosen[5] if len(chosen) > 5 else 'monitor.'}",
+        *rng.sample(PLAN, 4),
+    ]
+    sections = [
+        f"CC: {rng.choice(COMPLAINTS)}.",
+        "HPI: " + " ".join(history),
+        *BACKGROUND,
+        " ".join(exam),
+        "Assessment and plan:",
+        *plan,
+    ]
     note = "\n".join(sections)
     spare = [sentence for sentence in PLAN + EXAM if sentence not in note]
     while len(note) < min_chars and spare:

@@ -13,7 +13,23 @@ from dsl.runtime import Decision, FiredAction, RuleOutcome, Trace, run_rules
 from dsl.vocabulary import ActionSpec, Field, Type, Vocabulary
 
 __all__ = [
-    "ActionSpec", "Build", "Decision", "Diagnostic", "Field", "FiredAction", "Formatted", "RuleOutcome", "Trace",
-    "Type", "Vocabulary", "build", "check_text", "content_hash", "format_text", "parse", "render_diagnostics",
-    "run_rules", "test_text",
+    "ActionSpec",
+    "Build",
+    "Decision",
+    "Diagnostic",
+    "Field",
+    "FiredAction",
+    "Formatted",
+    "RuleOutcome",
+    "Trace",
+    "Type",
+    "Vocabulary",
+    "build",
+    "check_text",
+    "content_hash",
+    "format_text",
+    "parse",
+    "render_diagnostics",
+    "run_rules",
+    "test_text",
 ]

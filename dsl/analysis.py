@@ -42,8 +42,7 @@ def matches(op: str, value: Any, candidate: Any) -> bool:
     if op == "!=":
         return not _same(candidate, value)
     try:
-        return {"<": candidate < value, "<=": candidate <= value, ">": candidate > value,
-                ">=": candidate >= value}[op]
+        return {"<": candidate < value, "<=": candidate <= value, ">": candidate > value, ">=": candidate >= value}[op]
     except TypeError:
         return False
 
@@ -113,11 +112,14 @@ class TableFinding:
     example: tuple[tuple[str, Any], ...]
 
 
-def analyse_table(columns: list[tuple[str, Type | None]], rows: list[list[tuple[str, Any] | None]],
-                  hit_policy: str) -> list[TableFinding]:
+def analyse_table(
+    columns: list[tuple[str, Type | None]], rows: list[list[tuple[str, Any] | None]], hit_policy: str
+) -> list[TableFinding]:
     """Gaps (no row matches), overlaps (unique: two rows match) and rows no input reaches first."""
-    points = [candidates([cell[1] for row in rows for cell in [row[i]] if cell is not None], type_)
-              for i, (_, type_) in enumerate(columns)]
+    points = [
+        candidates([cell[1] for row in rows for cell in [row[i]] if cell is not None], type_)
+        for i, (_, type_) in enumerate(columns)
+    ]
     total = 1
     for column_points in points:
         total *= max(1, len(column_points))
@@ -127,9 +129,11 @@ def analyse_table(columns: list[tuple[str, Type | None]], rows: list[list[tuple[
     reached_first = [False] * len(rows)
     gap_seen = overlap_seen = False
     for point in itertools.product(*points):
-        matched = [number for number, row in enumerate(rows)
-                   if all(cell is None or matches(cell[0], cell[1], value)
-                          for cell, value in zip(row, point, strict=True))]
+        matched = [
+            number
+            for number, row in enumerate(rows)
+            if all(cell is None or matches(cell[0], cell[1], value) for cell, value in zip(row, point, strict=True))
+        ]
         example = tuple((name, value) for (name, _), value in zip(columns, point, strict=True))
         if not matched and not gap_seen:
             findings.append(TableFinding("gap", (), example))

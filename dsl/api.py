@@ -92,8 +92,9 @@ def check_text(text: str, vocabulary: Vocabulary) -> list[dict[str, Any]]:
     return [d.to_json() for d in build(text, vocabulary).diagnostics]
 
 
-def render_diagnostics(text: str, diagnostics: tuple[Diagnostic, ...] | list[Diagnostic],
-                       filename: str = "<rulebook>") -> str:
+def render_diagnostics(
+    text: str, diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], filename: str = "<rulebook>"
+) -> str:
     index = LineIndex(text)
     return "\n".join(render(d, index, filename) for d in diagnostics)
 
@@ -118,8 +119,12 @@ def test_text(text: str, vocabulary: Vocabulary, harness: Harness = plain_harnes
     """Run a rulebook's own tests: results with expected vs actual, fired rules, coverage."""
     built = build(text, vocabulary)
     if built.program is None or built.checked is None:
-        return {"passed": False, "diagnostics": [d.to_json() for d in built.diagnostics], "results": [],
-                "coverage": None}
+        return {
+            "passed": False,
+            "diagnostics": [d.to_json() for d in built.diagnostics],
+            "results": [],
+            "coverage": None,
+        }
     report: TestReport = run_checked_tests(built.checked, built.program, harness)
     return {**report.to_json(), "diagnostics": [d.to_json() for d in built.diagnostics]}
 

@@ -80,8 +80,12 @@ class Checker(TableChecks):
         self.rule_relations()
         for valueset in self.rulebook.of_type(ast.ValueSet):
             if valueset.name not in self.typer.used_valuesets:
-                self.warn("valueset.unused", f"value set `{valueset.name}` is not used by any rule", valueset.span,
-                          "remove it, or use it in a condition")
+                self.warn(
+                    "valueset.unused",
+                    f"value set `{valueset.name}` is not used by any rule",
+                    valueset.span,
+                    "remove it, or use it in a condition",
+                )
         unique = {(d.span.start, d.span.end, d.code, d.message): d for d in self.diagnostics}
         self.diagnostics[:] = sorted(unique.values(), key=lambda d: (d.span.start, d.code))
         return self.result
@@ -97,11 +101,19 @@ class Checker(TableChecks):
                 try:
                     dt.date.fromisoformat(text)
                 except ValueError:
-                    self.error("value.bad_date", f"{text} is not a date on the calendar", span,
-                               "write the date as year-month-day, e.g. 2026-01-01")
+                    self.error(
+                        "value.bad_date",
+                        f"{text} is not a date on the calendar",
+                        span,
+                        "write the date as year-month-day, e.g. 2026-01-01",
+                    )
         if header.effective_from and header.effective_until and header.effective_until < header.effective_from:
-            self.error("header.dates", "the rulebook ends before it starts", header.until_span,
-                       "`until` must be on or after `effective`")
+            self.error(
+                "header.dates",
+                "the rulebook ends before it starts",
+                header.until_span,
+                "`until` must be on or after `effective`",
+            )
 
     def unique_names(self) -> None:
         seen: dict[tuple[str, str], ast.Item] = {}
@@ -111,9 +123,12 @@ class Checker(TableChecks):
                 continue
             if key in seen:
                 what = "test" if key[0] == "test" else "rule" if key[0] == "rule" else key[0]
-                self.error("name.duplicate", f"{what} `{key[1]}` is defined twice; the first one (line "
-                           f"{seen[key].span.line}) would be shadowed", item.span,
-                           "give each a stable id of its own, or delete one")
+                self.error(
+                    "name.duplicate",
+                    f"{what} `{key[1]}` is defined twice; the first one (line {seen[key].span.line}) would be shadowed",
+                    item.span,
+                    "give each a stable id of its own, or delete one",
+                )
             else:
                 seen[key] = item
 
@@ -121,8 +136,12 @@ class Checker(TableChecks):
         if phase in self.vocabulary.phases:
             return True
         guess = did_you_mean(phase, self.vocabulary.phases)
-        self.error("phase.unknown", f"`{phase}` is not a phase of the pipeline", span,
-                   f"did you mean `{guess}`?" if guess else "phases: " + ", ".join(self.vocabulary.phases))
+        self.error(
+            "phase.unknown",
+            f"`{phase}` is not a phase of the pipeline",
+            span,
+            f"did you mean `{guess}`?" if guess else "phases: " + ", ".join(self.vocabulary.phases),
+        )
         return False
 
     # ---- rules ----------------------------------------------------------------------------
@@ -136,8 +155,12 @@ class Checker(TableChecks):
         self.steps(rule.actions, Scope(), rule.phase if phase_ok else None)
         self.missing_guards(rule.id, read_before)
         if rule.condition is not None and not self.possible(rule.condition):
-            self.warn("rule.unreachable", f"rule `{rule.id}` can never fire: its conditions contradict each other",
-                      rule.span, "check the numbers and values compared with the same fact")
+            self.warn(
+                "rule.unreachable",
+                f"rule `{rule.id}` can never fire: its conditions contradict each other",
+                rule.span,
+                "check the numbers and values compared with the same fact",
+            )
 
     def missing_guards(self, rule_id: str, read_before: int) -> None:
         reported: set[str] = set()
@@ -148,9 +171,13 @@ class Checker(TableChecks):
             if field_type is not None and field_type.kind == "list":
                 continue  # an absent list is an empty list
             reported.add(path)
-            self.warn("missing.unguarded", f"`{path}` may be missing from an encounter; `{rule_id}` is then "
-                      "undetermined (reported in the trace, never silently false)", span,
-                      f"say what happens with `missing({path})`, e.g. `missing({path}) or ...`")
+            self.warn(
+                "missing.unguarded",
+                f"`{path}` may be missing from an encounter; `{rule_id}` is then "
+                "undetermined (reported in the trace, never silently false)",
+                span,
+                f"say what happens with `missing({path})`, e.g. `missing({path}) or ...`",
+            )
 
     def steps(self, steps: tuple[ast.Step, ...], scope: Scope, phase: str | None) -> None:
         for step in steps:
@@ -168,8 +195,12 @@ class Checker(TableChecks):
             if arguments is None:
                 continue
             if phase is not None and spec.phases and phase not in spec.phases:
-                self.error("action.wrong_phase", f"`{spec.template}` cannot be used in the {phase} phase",
-                           action.span, "it belongs in: " + ", ".join(spec.phases))
+                self.error(
+                    "action.wrong_phase",
+                    f"`{spec.template}` cannot be used in the {phase} phase",
+                    action.span,
+                    "it belongs in: " + ", ".join(spec.phases),
+                )
             for name, value in arguments:
                 self.typer.coerce(value, spec.param_type(name), scope)
                 if isinstance(value, ast.Literal) and value.kind == "string":
@@ -179,22 +210,34 @@ class Checker(TableChecks):
         first = (word_of(words[0]) if words else None) or ""
         same_verb = [s for s in self.vocabulary.actions if s.words[0] == first]
         if same_verb:
-            self.error("action.unknown", f"`{_sentence(words)}` is not a form of `{first}` the vocabulary knows",
-                       action.span, "write it as: " + " or ".join(f"`{s.template}`" for s in same_verb))
+            self.error(
+                "action.unknown",
+                f"`{_sentence(words)}` is not a form of `{first}` the vocabulary knows",
+                action.span,
+                "write it as: " + " or ".join(f"`{s.template}`" for s in same_verb),
+            )
             return
         guess = did_you_mean(first, sorted({s.words[0] for s in self.vocabulary.actions}))
-        hint = f"did you mean `{guess}`?" if guess else "actions: " + ", ".join(
-            sorted({s.words[0] for s in self.vocabulary.actions}))
-        self.error("action.unknown", f"`{first}` is not an action", action.words[0].span if words else action.span,
-                   hint)
+        hint = (
+            f"did you mean `{guess}`?"
+            if guess
+            else "actions: " + ", ".join(sorted({s.words[0] for s in self.vocabulary.actions}))
+        )
+        self.error(
+            "action.unknown", f"`{first}` is not an action", action.words[0].span if words else action.span, hint
+        )
 
     def interpolations(self, literal: ast.Literal, scope: Scope) -> None:
         for match in INTERPOLATION.finditer(literal.text):
             path = match.group(1)
             if self.vocabulary.field_type(path) is None and path.split(".")[0] not in scope.outputs:
                 guess = did_you_mean(path, self.vocabulary.field_names())
-                self.error("name.unknown", f"`{{{path}}}` in this text is not a known fact", literal.span,
-                           f"did you mean `{{{guess}}}`?" if guess else None)
+                self.error(
+                    "name.unknown",
+                    f"`{{{path}}}` in this text is not a known fact",
+                    literal.span,
+                    f"did you mean `{{{guess}}}`?" if guess else None,
+                )
 
     # ---- decidable relations between rules ---------------------------------------------------
 
@@ -255,9 +298,13 @@ class Checker(TableChecks):
             # One lookup: hashing a rule's condition and actions walks their whole tree.
             earlier = first_with.setdefault((rule.phase, rule.condition, rule.actions), rule)
             if earlier.id != rule.id:
-                self.warn("rule.shadowed", f"rule `{rule.id}` repeats rule `{earlier.id}` (line "
-                          f"{earlier.span.line}) and never changes the outcome", rule.span,
-                          "delete one, or disable the earlier one in a later rulebook")
+                self.warn(
+                    "rule.shadowed",
+                    f"rule `{rule.id}` repeats rule `{earlier.id}` (line "
+                    f"{earlier.span.line}) and never changes the outcome",
+                    rule.span,
+                    "delete one, or disable the earlier one in a later rulebook",
+                )
                 continue
             for bound in _top_level_actions(rule, self.result):
                 if _single_choice(bound) or bound.spec.name in ("add_modifier", "remove_modifier"):
@@ -271,9 +318,13 @@ class Checker(TableChecks):
                         continue
                     conflict = self.conflict(earlier, later)
                     if conflict:
-                        self.warn("rule.conflict", f"rules `{earlier.id}` and `{later.id}` can both fire for the "
-                                  f"same service with opposite actions ({conflict})", later.span,
-                                  "make their conditions exclusive, or decide which one wins by disabling the other")
+                        self.warn(
+                            "rule.conflict",
+                            f"rules `{earlier.id}` and `{later.id}` can both fire for the "
+                            f"same service with opposite actions ({conflict})",
+                            later.span,
+                            "make their conditions exclusive, or decide which one wins by disabling the other",
+                        )
 
     def conflict(self, first: ast.Rule, second: ast.Rule) -> str | None:
         a, b = _top_level_actions(first, self.result), _top_level_actions(second, self.result)
@@ -310,25 +361,40 @@ class Checker(TableChecks):
         for expectation in expectations:
             if expectation.because and expectation.because not in known_ids and not extends:
                 guess = did_you_mean(expectation.because, known_ids)
-                self.error("test.unknown_rule", f"`{expectation.because}` is not a rule of this rulebook",
-                           expectation.span, f"did you mean `{guess}`?" if guess else None)
+                self.error(
+                    "test.unknown_rule",
+                    f"`{expectation.because}` is not a rule of this rulebook",
+                    expectation.span,
+                    f"did you mean `{guess}`?" if guess else None,
+                )
         if not expectations:
-            self.warn("test.no_expectation", f"test \"{test.name}\" expects nothing, so it can never fail",
-                      test.span, "add `expect ...`")
+            self.warn(
+                "test.no_expectation",
+                f'test "{test.name}" expects nothing, so it can never fail',
+                test.span,
+                "add `expect ...`",
+            )
 
     def fact(self, record_field: ast.RecordField, prefix: str) -> None:
         path = prefix + record_field.path.dotted
         expected = self.vocabulary.field_type(path)
         value = record_field.value
-        if expected is None and isinstance(value, ast.Record) and any(
-                name.startswith(path + ".") for name in self.vocabulary.field_names()):
+        if (
+            expected is None
+            and isinstance(value, ast.Record)
+            and any(name.startswith(path + ".") for name in self.vocabulary.field_names())
+        ):
             for inner in value.fields:
                 self.fact(inner, path + ".")
             return
         if expected is None:
             guess = did_you_mean(path, self.vocabulary.field_names())
-            self.error("name.unknown", f"`{path}` is not a known fact", record_field.path.span,
-                       f"did you mean `{guess}`?" if guess else None)
+            self.error(
+                "name.unknown",
+                f"`{path}` is not a known fact",
+                record_field.path.span,
+                f"did you mean `{guess}`?" if guess else None,
+            )
             return
         if isinstance(value, ast.Record):
             for inner in value.fields:

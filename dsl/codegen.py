@@ -118,8 +118,10 @@ class Generator:
                 definite_columns.add(name)
         outputs = list(table.outputs)
         for index, output in enumerate(outputs):
-            if all(row.outputs[index] is not None and self.constants.get(id(row.outputs[index])) is not None
-                   for row in table.rows):
+            if all(
+                row.outputs[index] is not None and self.constants.get(id(row.outputs[index])) is not None
+                for row in table.rows
+            ):
                 self.definite_outputs.add(output)
         matched = self.fresh("_m")
         lines.append(f"{pad}{matched} = None")
@@ -180,8 +182,12 @@ class Generator:
         runner = self.constant(compiled.run)
         decision = self.constant(Decision)
         name = self.fresh("_d")
-        return [f"    {name} = {decision}()", f"    {runner}(facts, None, {name})",
-                f"    for _a in {name}.actions:", "        fired.append((_a.rule_id, _a.action, _a.arguments))"]
+        return [
+            f"    {name} = {decision}()",
+            f"    {runner}(facts, None, {name})",
+            f"    for _a in {name}.actions:",
+            "        fired.append((_a.rule_id, _a.action, _a.arguments))",
+        ]
 
     def output_name(self, output: str) -> str:
         return "_out_" + output.replace("-", "_")
@@ -225,14 +231,22 @@ class Generator:
                 return f"({element} {expr.test} {members or pool})"
             members = self.set_members(expr.collection)
             if members is not None and expr.test in ("any in", "none in"):
-                return f"(not {members}.isdisjoint({element}))" if expr.test == "any in" else \
-                    f"{members}.isdisjoint({element})"
+                return (
+                    f"(not {members}.isdisjoint({element}))"
+                    if expr.test == "any in"
+                    else f"{members}.isdisjoint({element})"
+                )
             if isinstance(self.constants.get(id(expr.collection)), CodeSet):
-                return {"any in": f"{pool}.any_of({element})", "all in": f"{pool}.all_of({element})",
-                        "none in": f"(not {pool}.any_of({element}))"}[expr.test]
-            return {"any in": f"any(_e in {pool} for _e in {element})",
-                    "all in": f"(bool({element}) and all(_e in {pool} for _e in {element}))",
-                    "none in": f"(not any(_e in {pool} for _e in {element}))"}[expr.test]
+                return {
+                    "any in": f"{pool}.any_of({element})",
+                    "all in": f"{pool}.all_of({element})",
+                    "none in": f"(not {pool}.any_of({element}))",
+                }[expr.test]
+            return {
+                "any in": f"any(_e in {pool} for _e in {element})",
+                "all in": f"(bool({element}) and all(_e in {pool} for _e in {element}))",
+                "none in": f"(not any(_e in {pool} for _e in {element}))",
+            }[expr.test]
         return self.atom(expr)
 
     def emit(self, expr: ast.Expr, target: str, pad: str) -> list[str]:
@@ -267,25 +281,33 @@ class Generator:
             left_code, right_code = self.value(expr.left), self.value(expr.right)
             if self.is_constant(expr.right):
                 return f"(None if ({left} := {left_code}) is None else {left} {OPERATORS[expr.op]} {right_code})"
-            return (f"(None if ({left} := {left_code}) is None or ({right} := {right_code})"
-                    f" is None else {left} {OPERATORS[expr.op]} {right})")
+            return (
+                f"(None if ({left} := {left_code}) is None or ({right} := {right_code})"
+                f" is None else {left} {OPERATORS[expr.op]} {right})"
+            )
         if isinstance(expr, ast.Member):
             element = self.fresh()
             pool = self.value(expr.collection)
             is_code_set = isinstance(self.constants.get(id(expr.collection)), CodeSet)
-            test = {"in": f"{element} in {pool}", "not in": f"{element} not in {pool}",
-                    "any in": f"{pool}.any_of({element})" if is_code_set else
-                    f"any(_e in {pool} for _e in {element})",
-                    "all in": f"{pool}.all_of({element})" if is_code_set else
-                    f"(bool({element}) and all(_e in {pool} for _e in {element}))",
-                    "none in": f"not {pool}.any_of({element})" if is_code_set else
-                    f"not any(_e in {pool} for _e in {element})"}[expr.test]
+            test = {
+                "in": f"{element} in {pool}",
+                "not in": f"{element} not in {pool}",
+                "any in": f"{pool}.any_of({element})" if is_code_set else f"any(_e in {pool} for _e in {element})",
+                "all in": f"{pool}.all_of({element})"
+                if is_code_set
+                else f"(bool({element}) and all(_e in {pool} for _e in {element}))",
+                "none in": f"not {pool}.any_of({element})"
+                if is_code_set
+                else f"not any(_e in {pool} for _e in {element})",
+            }[expr.test]
             if self.is_constant(expr.collection):
                 return f"(None if ({element} := {self.value(expr.element)}) is None else {test})"
             holder = self.fresh()
             test = test.replace(pool, holder)
-            return (f"(None if ({element} := {self.value(expr.element)}) is None or ({holder} := "
-                    f"{pool}) is None else {test})")
+            return (
+                f"(None if ({element} := {self.value(expr.element)}) is None or ({holder} := "
+                f"{pool}) is None else {test})"
+            )
         if isinstance(expr, ast.Call):
             argument = self.value(expr.args[0])
             if expr.function == "missing":
@@ -300,13 +322,25 @@ class Generator:
         seek = {"any": "True", "all": "False", "none": "True"}[expr.quantifier]
         found = {"any": "True", "all": "False", "none": "False"}[expr.quantifier]
         otherwise = {"any": "False", "all": "True", "none": "True"}[expr.quantifier]
-        lines = [f"{pad}{items} = {self.value(expr.collection)}", f"{pad}if {items} is None:",
-                 f"{pad}    {target} = None", f"{pad}else:", f"{pad}    {unknown} = False",
-                 f"{pad}    {target} = None", f"{pad}    for {variable} in {items}:"]
+        lines = [
+            f"{pad}{items} = {self.value(expr.collection)}",
+            f"{pad}if {items} is None:",
+            f"{pad}    {target} = None",
+            f"{pad}else:",
+            f"{pad}    {unknown} = False",
+            f"{pad}    {target} = None",
+            f"{pad}    for {variable} in {items}:",
+        ]
         lines.extend(self.emit(expr.condition, part, pad + "        "))
-        lines += [f"{pad}        if {part} is {seek}:", f"{pad}            {target} = {found}",
-                  f"{pad}            break", f"{pad}        if {part} is None:", f"{pad}            {unknown} = True",
-                  f"{pad}    else:", f"{pad}        {target} = None if {unknown} else {otherwise}"]
+        lines += [
+            f"{pad}        if {part} is {seek}:",
+            f"{pad}            {target} = {found}",
+            f"{pad}            break",
+            f"{pad}        if {part} is None:",
+            f"{pad}            {unknown} = True",
+            f"{pad}    else:",
+            f"{pad}        {target} = None if {unknown} else {otherwise}",
+        ]
         return lines
 
     def variable(self, name: str) -> str:
@@ -377,8 +411,9 @@ def compile_phase(checked: CheckResult, phase: str) -> Callable[[dict[str, Any]]
     return namespace["decide"]
 
 
-def compile_precheck(checked: CheckResult, conjuncts: Sequence[ast.Expr], *,
-                     must_be_true: bool = False) -> Callable[[dict[str, Any]], bool]:
+def compile_precheck(
+    checked: CheckResult, conjuncts: Sequence[ast.Expr], *, must_be_true: bool = False
+) -> Callable[[dict[str, Any]], bool]:
     """`facts -> bool`, False as soon as one conjunct is False (with `must_be_true`: is not True).
 
     Why: a rule stack decides which rules record nothing before running the traced closures of

@@ -23,7 +23,12 @@ Fn = Callable[[dict[str, Any], "Trace | None"], Any]
 # The nodes that the checker may have folded into a constant (AST classes have no subclasses).
 CONSTANT_NODES = frozenset({ast.Literal, ast.ListExpr, ast.Union, ast.CodeRange})
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 
@@ -50,8 +55,9 @@ def compile_rulebook(checked: CheckResult, version: str = "") -> Program:
         elif isinstance(item, ast.Table):
             rules.append(compiler.table(item))
     header = checked.rulebook.header
-    return Program(header.name if header else "", version, header, tuple(rules),
-                   tuple(checked.rulebook.of_type(ast.Criteria)))
+    return Program(
+        header.name if header else "", version, header, tuple(rules), tuple(checked.rulebook.of_type(ast.Criteria))
+    )
 
 
 class Compiler:
@@ -74,11 +80,15 @@ class Compiler:
                 steps(facts, trace, fired)
                 decision.actions.extend(fired)
                 if trace is not None:
-                    decision.outcomes.append(RuleOutcome(rule_id, label, span, "fired", dict(trace.values),
-                                                         tuple(trace.missing), tuple(fired)))
+                    decision.outcomes.append(
+                        RuleOutcome(
+                            rule_id, label, span, "fired", dict(trace.values), tuple(trace.missing), tuple(fired)
+                        )
+                    )
             elif result is None and trace is not None:
-                decision.outcomes.append(RuleOutcome(rule_id, label, span, "undetermined", dict(trace.values),
-                                                     tuple(trace.missing)))
+                decision.outcomes.append(
+                    RuleOutcome(rule_id, label, span, "undetermined", dict(trace.values), tuple(trace.missing))
+                )
 
         return CompiledRule(rule.id, rule.label, rule.phase, rule.span, run)
 
@@ -137,10 +147,15 @@ class Compiler:
         columns = [(self.expr(column), _name(column)) for column in table.inputs]
         rows = []
         for number, row in enumerate(table.rows, 1):
-            tests = [(index, _cell_test(cell, self.constants)) for index, cell in enumerate(row.inputs)
-                     if isinstance(cell, ast.CellTest)]
-            outputs = {name: (None if value is None else self.constants.get(id(value)))
-                       for name, value in zip(table.outputs, row.outputs, strict=True)}
+            tests = [
+                (index, _cell_test(cell, self.constants))
+                for index, cell in enumerate(row.inputs)
+                if isinstance(cell, ast.CellTest)
+            ]
+            outputs = {
+                name: (None if value is None else self.constants.get(id(value)))
+                for name, value in zip(table.outputs, row.outputs, strict=True)
+            }
             rows.append((number, tests, outputs))
         steps = self.steps(table.actions, table.id, table.label)
         policy, aggregation = table.hit_policy, table.aggregation
@@ -178,8 +193,9 @@ class Compiler:
                         break
             if not matched:
                 if undetermined and trace is not None:
-                    decision.outcomes.append(RuleOutcome(table_id, label, span, "undetermined", dict(trace.values),
-                                                         tuple(trace.missing)))
+                    decision.outcomes.append(
+                        RuleOutcome(table_id, label, span, "undetermined", dict(trace.values), tuple(trace.missing))
+                    )
                 return
             outputs = _combine(matched, aggregation) if policy == "collect" else matched[0][1]
             scope = {**facts, **outputs}
@@ -191,9 +207,18 @@ class Compiler:
                 decision.actions.append(fired[-1])
             if trace is not None:
                 row_number = matched[0][0] if len(matched) == 1 else None
-                decision.outcomes.append(RuleOutcome(table_id, label, span, "fired",
-                                                     {**trace.values, **outputs}, tuple(trace.missing),
-                                                     tuple(fired), row_number))
+                decision.outcomes.append(
+                    RuleOutcome(
+                        table_id,
+                        label,
+                        span,
+                        "fired",
+                        {**trace.values, **outputs},
+                        tuple(trace.missing),
+                        tuple(fired),
+                        row_number,
+                    )
+                )
 
         return CompiledRule(table.id, table.label, table.phase, table.span, run)
 

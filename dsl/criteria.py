@@ -45,8 +45,9 @@ class CriteriaResult:
         return "met"
 
 
-def evaluate_criteria(checked: CheckResult, criteria_id: str, facts: dict[str, Any],
-                      diagnoses_fact: str = "diagnoses") -> CriteriaResult:
+def evaluate_criteria(
+    checked: CheckResult, criteria_id: str, facts: dict[str, Any], diagnoses_fact: str = "diagnoses"
+) -> CriteriaResult:
     """Evaluate one criteria block of a checked rulebook over the facts."""
     criteria = next(c for c in checked.rulebook.of_type(ast.Criteria) if c.id == criteria_id)
     compiler = Compiler(checked)
@@ -58,7 +59,17 @@ def evaluate_criteria(checked: CheckResult, criteria_id: str, facts: dict[str, A
         trace = Trace()
         outcome = compiler.expr(requirement.condition)(facts, trace)
         status = {True: "met", False: "unmet"}.get(outcome, "undetermined")
-        results.append(RequirementResult(requirement.label, status, dict(trace.values), tuple(trace.missing),
-                                         requirement.span.line))
-    return CriteriaResult(criteria.id, criteria.label, criteria.drug, indicated, tuple(results),
-                          criteria.approve_for, criteria.reauthorize_for)
+        results.append(
+            RequirementResult(
+                requirement.label, status, dict(trace.values), tuple(trace.missing), requirement.span.line
+            )
+        )
+    return CriteriaResult(
+        criteria.id,
+        criteria.label,
+        criteria.drug,
+        indicated,
+        tuple(results),
+        criteria.approve_for,
+        criteria.reauthorize_for,
+    )

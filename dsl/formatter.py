@@ -39,8 +39,10 @@ def header(node: ast.Header) -> str:
     lines = [f"rulebook {string(node.name)}" + (f" for payer {node.payer}" if node.payer else "")]
     lines.extend(f"{INDENT}extends {string(name)}" for name in node.extends)
     if node.effective_from:
-        lines.append(f"{INDENT}effective {node.effective_from}"
-                     + (f" until {node.effective_until}" if node.effective_until else ""))
+        lines.append(
+            f"{INDENT}effective {node.effective_from}"
+            + (f" until {node.effective_until}" if node.effective_until else "")
+        )
     if node.template_note is not None:
         lines.append(f"{INDENT}template {string(node.template_note)}")
     return "\n".join(lines)
@@ -77,9 +79,11 @@ def valueset(node: ast.ValueSet) -> list[Line]:
     one_line = first + expr(node.value)
     if len(one_line) <= WRAP_AT or not isinstance(node.value, ast.ListExpr):
         return [(one_line, node.span.start)]
-    return [(f"{first}[", node.span.start),
-            *((f"{INDENT}{expr(item)},", item.span.start) for item in node.value.items),
-            ("]", node.value.span.end - 1)]
+    return [
+        (f"{first}[", node.span.start),
+        *((f"{INDENT}{expr(item)},", item.span.start) for item in node.value.items),
+        ("]", node.value.span.end - 1),
+    ]
 
 
 def disable(node: ast.Disable) -> list[Line]:
@@ -87,8 +91,10 @@ def disable(node: ast.Disable) -> list[Line]:
 
 
 def rule(node: ast.Rule) -> list[Line]:
-    lines: list[Line] = [(f"rule {node.id} {string(node.label)}", node.span.start),
-                         (f"{INDENT}in {node.phase}", node.phase_span.start)]
+    lines: list[Line] = [
+        (f"rule {node.id} {string(node.label)}", node.span.start),
+        (f"{INDENT}in {node.phase}", node.phase_span.start),
+    ]
     if node.condition is not None:
         lines.extend(condition(node.condition))
     lines.extend(then_block(node.actions))
@@ -101,8 +107,10 @@ def condition(node: ast.Expr, keyword: str = "when") -> list[Line]:
         first, *rest = node.operands
         level = LEVELS["and"] + 1 if node.op == "and" else LEVELS["or"] + 1
         joiner = f"{INDENT}{' ' if node.op == 'and' else '  '}{node.op} "
-        return [(f"{INDENT}{keyword} {expr(first, level)}", first.span.start),
-                *((joiner + expr(part, level), part.span.start) for part in rest)]
+        return [
+            (f"{INDENT}{keyword} {expr(first, level)}", first.span.start),
+            *((joiner + expr(part, level), part.span.start) for part in rest),
+        ]
     return [(f"{INDENT}{keyword} {expr(node)}", node.span.start)]
 
 
@@ -150,8 +158,10 @@ def word(node: ast.Expr) -> str:
 
 def table(node: ast.Table) -> list[Line]:
     lines: list[Line] = [
-        (f"table {node.id} {string(node.label)}", node.span.start), (f"{INDENT}in {node.phase}", node.phase_span.start),
-        (f"{INDENT}hit {node.hit_policy}" + (f" {node.aggregation}" if node.aggregation else ""), node.hit_span.start)]
+        (f"table {node.id} {string(node.label)}", node.span.start),
+        (f"{INDENT}in {node.phase}", node.phase_span.start),
+        (f"{INDENT}hit {node.hit_policy}" + (f" {node.aggregation}" if node.aggregation else ""), node.hit_span.start),
+    ]
     if node.guard is not None:
         lines.extend(condition(node.guard))
     heading = [expr(column) for column in node.inputs] + [f"=> {name}" for name in node.outputs]
@@ -165,8 +175,10 @@ def table(node: ast.Table) -> list[Line]:
 
 def grid(rows: list[list[str]], pad: str = INDENT) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [pad + "| " + " | ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)) + " |"
-            for row in rows]
+    return [
+        pad + "| " + " | ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)) + " |"
+        for row in rows
+    ]
 
 
 def cell(node: ast.Cell) -> str:
@@ -179,7 +191,8 @@ def cell(node: ast.Cell) -> str:
         return f"not {value}"
     if node.op == "=":
         set_like = isinstance(node.value, ast.ListExpr | ast.CodeRange | ast.Union) or (
-            isinstance(node.value, ast.Literal) and node.value.kind == "code" and "*" in node.value.text)
+            isinstance(node.value, ast.Literal) and node.value.kind == "code" and "*" in node.value.text
+        )
         return f"= {value}" if set_like else value
     if node.op == "!=":
         return f"!= {value}"
@@ -191,12 +204,19 @@ def output(node: ast.Expr | None) -> str:
 
 
 def criteria(node: ast.Criteria) -> list[Line]:
-    lines: list[Line] = [(f"criteria {node.id} {string(node.label)}", node.span.start),
-                         (f"{INDENT}drug {node.drug} for {expr(node.indication)}", node.indication.span.start)]
+    lines: list[Line] = [
+        (f"criteria {node.id} {string(node.label)}", node.span.start),
+        (f"{INDENT}drug {node.drug} for {expr(node.indication)}", node.indication.span.start),
+    ]
     lines.extend((f"{INDENT}require {expr(r.condition)} {string(r.label)}", r.span.start) for r in node.requirements)
     if node.approve_for:
-        lines.append((f"{INDENT}approve {node.approve_for}"
-                      + (f" reauthorize {node.reauthorize_for}" if node.reauthorize_for else ""), None))
+        lines.append(
+            (
+                f"{INDENT}approve {node.approve_for}"
+                + (f" reauthorize {node.reauthorize_for}" if node.reauthorize_for else ""),
+                None,
+            )
+        )
     return lines
 
 
@@ -204,8 +224,9 @@ def test(node: ast.Test) -> list[Line]:
     lines: list[Line] = [(f"test {string(node.name)} {{", node.span.start)]
     if node.given:
         lines.append((f"{INDENT}given {{", None))
-        lines.extend((f"{INDENT * 2}{field.path.dotted}: {expr(field.value)}", field.span.start)
-                     for field in node.given)
+        lines.extend(
+            (f"{INDENT * 2}{field.path.dotted}: {expr(field.value)}", field.span.start) for field in node.given
+        )
         lines.append((f"{INDENT}}}", None))
     lines.extend((f"{INDENT}expect {expectation(e)}", e.span.start) for e in node.expectations)
     if node.examples:
@@ -214,8 +235,10 @@ def test(node: ast.Test) -> list[Line]:
         rows = []
         for example in node.examples:
             facts = {field.path.dotted: expr(field.value) for field in example.facts}
-            rows.append([facts.get(column, "-") for column in node.example_columns]
-                        + ["; ".join(expectation(e) for e in example.expectations)])
+            rows.append(
+                [facts.get(column, "-") for column in node.example_columns]
+                + ["; ".join(expectation(e) for e in example.expectations)]
+            )
         anchors = [None, *(example.span.start for example in node.examples)]
         lines.extend(zip(grid([heading, *rows], INDENT * 2), anchors, strict=True))
     lines.append(("}", None))
@@ -261,8 +284,10 @@ def _expr(node: ast.Expr) -> str:
     if isinstance(node, ast.Call):
         return f"{node.function}(" + ", ".join(expr(arg) for arg in node.args) + ")"
     if isinstance(node, ast.Quantified):
-        return (f"{node.quantifier} {node.variable} in {expr(node.collection, LEVELS['union'])}: "
-                f"{expr(node.condition, LEVELS['not'])}")
+        return (
+            f"{node.quantifier} {node.variable} in {expr(node.collection, LEVELS['union'])}: "
+            f"{expr(node.condition, LEVELS['not'])}"
+        )
     if isinstance(node, ast.Compare):
         return f"{expr(node.left, LEVELS['union'])} {node.op} {expr(node.right, LEVELS['union'])}"
     if isinstance(node, ast.Member):
@@ -282,6 +307,10 @@ def string(text: str) -> str:
 
 
 ITEM_FORMATTERS: dict[type, Callable[[Any], list[Line]]] = {
-    ast.ValueSet: valueset, ast.Disable: disable, ast.Rule: rule, ast.Table: table, ast.Criteria: criteria,
+    ast.ValueSet: valueset,
+    ast.Disable: disable,
+    ast.Rule: rule,
+    ast.Table: table,
+    ast.Criteria: criteria,
     ast.Test: test,
 }

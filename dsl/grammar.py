@@ -15,9 +15,38 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
 
 START_RULES = ["start", "input_cell", "output_cell", "header_cell", "expect_cell"]
-KEYWORDS = ("rulebook", "rule", "table", "valueset", "criteria", "test", "disable", "when", "then", "else",
-            "if", "and", "or", "not", "in", "hit", "given", "expect", "because", "examples", "extends",
-            "effective", "until", "template", "require", "approve", "reauthorize", "drug", "for", "payer")
+KEYWORDS = (
+    "rulebook",
+    "rule",
+    "table",
+    "valueset",
+    "criteria",
+    "test",
+    "disable",
+    "when",
+    "then",
+    "else",
+    "if",
+    "and",
+    "or",
+    "not",
+    "in",
+    "hit",
+    "given",
+    "expect",
+    "because",
+    "examples",
+    "extends",
+    "effective",
+    "until",
+    "template",
+    "require",
+    "approve",
+    "reauthorize",
+    "drug",
+    "for",
+    "payer",
+)
 
 # Tokens after which a newline never ends a statement, and before which it never does.
 # (Not after a comparison operator: `when x >` at the end of a line is a mistake to report
@@ -81,17 +110,32 @@ class PostLexer:
                 previous, previous_type = token, token.type
         if previous is not None and ends.ends_text(previous_type):
             # The end of the text ends the last statement, just after its last token.
-            yield Token("_NL", "\n", start_pos=previous.end_pos, line=previous.end_line,
-                        column=previous.end_column, end_line=previous.end_line, end_column=previous.end_column,
-                        end_pos=previous.end_pos)
+            yield Token(
+                "_NL",
+                "\n",
+                start_pos=previous.end_pos,
+                line=previous.end_line,
+                column=previous.end_column,
+                end_line=previous.end_line,
+                end_column=previous.end_column,
+                end_pos=previous.end_pos,
+            )
 
 
 @cache
 def lark_parser() -> Lark:
     """Built once per process: the LALR tables are immutable and shared."""
     grammar = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual", start=START_RULES, postlex=PostLexer(),
-                propagate_positions=True, maybe_placeholders=True, cache=False)
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        start=START_RULES,
+        postlex=PostLexer(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=False,
+    )
 
 
 @lru_cache(maxsize=8192)

@@ -76,14 +76,24 @@ class FastParser:
         for rule in rules:
             number[rule] = len(self.reductions)
             data, indices, build = node_shape(rule, lark.options.maybe_placeholders, nullable, makers)
-            self.reductions.append((len(rule.expansion), str(rule.origin.name), data, indices, build,
-                                    None if data is None else maker_of(data, makers)))
+            self.reductions.append(
+                (
+                    len(rule.expansion),
+                    str(rule.origin.name),
+                    data,
+                    indices,
+                    build,
+                    None if data is None else maker_of(data, makers),
+                )
+            )
         # A shift is the next state (>= 0), a reduction the complement of its number (< 0), and
         # one to a node that is its only child (see `node_shape`) the rule's name: a third of all
         # reductions, where only the state changes.
         self.states: dict[int, dict[str, Any]] = {
-            state: {str(symbol): arg if action is Shift else encoded_action(self.reductions, number[arg])
-                    for symbol, (action, arg) in actions.items()}
+            state: {
+                str(symbol): arg if action is Shift else encoded_action(self.reductions, number[arg])
+                for symbol, (action, arg) in actions.items()
+            }
             for state, actions in table.states.items()
         }
         terminals = lexer_order(lark.terminals)
@@ -206,5 +216,3 @@ class FastParser:
                 goto = states[state_stack[-1]][origin]
                 state_stack.append(goto)
                 actions = states[goto]
-
-

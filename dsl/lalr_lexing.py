@@ -34,8 +34,11 @@ def keyword_terminals(terminals: list[TerminalDef]) -> dict[str, dict[str, str]]
             continue
         regexp = re.compile(terminal.pattern.to_regexp())
         for string in strings:
-            if (string.priority == terminal.priority and set(string.pattern.flags) <= set(terminal.pattern.flags)
-                    and regexp.fullmatch(string.pattern.value)):
+            if (
+                string.priority == terminal.priority
+                and set(string.pattern.flags) <= set(terminal.pattern.flags)
+                and regexp.fullmatch(string.pattern.value)
+            ):
                 found.setdefault(terminal.name, {})[string.pattern.value] = string.name
     return found
 
@@ -93,8 +96,14 @@ def patterns_by_first_char(terminals: list[TerminalDef], blanks: str | None) -> 
 
 
 _ASCII = [chr(code) for code in range(128)]
-_CATEGORIES = {sre.CATEGORY_DIGIT: r"\d", sre.CATEGORY_NOT_DIGIT: r"\D", sre.CATEGORY_SPACE: r"\s",
-               sre.CATEGORY_NOT_SPACE: r"\S", sre.CATEGORY_WORD: r"\w", sre.CATEGORY_NOT_WORD: r"\W"}
+_CATEGORIES = {
+    sre.CATEGORY_DIGIT: r"\d",
+    sre.CATEGORY_NOT_DIGIT: r"\D",
+    sre.CATEGORY_SPACE: r"\s",
+    sre.CATEGORY_NOT_SPACE: r"\S",
+    sre.CATEGORY_WORD: r"\w",
+    sre.CATEGORY_NOT_WORD: r"\W",
+}
 _ZERO_WIDTH = (sre.ASSERT, sre.ASSERT_NOT, sre.AT)
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 

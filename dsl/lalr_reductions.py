@@ -52,7 +52,8 @@ def nullable_rules(rules: set[Any]) -> frozenset[str]:
         changed = False
         for rule in rules:
             if rule.origin.name not in nullable and all(
-                    not symbol.is_term and symbol.name in nullable for symbol in rule.expansion):
+                not symbol.is_term and symbol.name in nullable for symbol in rule.expansion
+            ):
                 nullable.add(rule.origin.name)
                 changed = True
     return frozenset(nullable)
@@ -60,12 +61,17 @@ def nullable_rules(rules: set[Any]) -> frozenset[str]:
 
 def terminals_ever_kept(rules: set[Any]) -> frozenset[str]:
     """Terminals that some rule keeps as a child; the others only lend their positions."""
-    return frozenset(symbol.name for rule in rules for symbol in rule.expansion
-                     if symbol.is_term and (rule.options.keep_all_tokens or not symbol.filter_out))
+    return frozenset(
+        symbol.name
+        for rule in rules
+        for symbol in rule.expansion
+        if symbol.is_term and (rule.options.keep_all_tokens or not symbol.filter_out)
+    )
 
 
-def node_shape(rule: Any, maybe_placeholders: bool, nullable: frozenset[str],
-             makers: Mapping[str, Maker]) -> tuple[str | None, list[int] | None, Builder | None]:
+def node_shape(
+    rule: Any, maybe_placeholders: bool, nullable: frozenset[str], makers: Mapping[str, Maker]
+) -> tuple[str | None, list[int] | None, Builder | None]:
     """How Lark's ParseTreeBuilder shapes a node of this rule: (tree name, indices of the children
     kept) for the common shape, a builder for any other, neither when the node is its only child.
 
@@ -135,8 +141,14 @@ def node_shape(rule: Any, maybe_placeholders: bool, nullable: frozenset[str],
         if expand_single and len(children) == 1:
             node = children[0]
             if isinstance(node, Token):  # positions from the lexer: never None
-                return node, (node.start_pos, node.line, node.column, node.end_pos, node.end_line,  # type: ignore[return-value]
-                              node.end_column)
+                return node, (
+                    node.start_pos,
+                    node.line,
+                    node.column,
+                    node.end_pos,
+                    node.end_line,  # type: ignore[return-value]
+                    node.end_column,
+                )
             if node is None:
                 return node, None
             # A node already made keeps its own position; its parent sees what this rule covers
@@ -145,7 +157,8 @@ def node_shape(rule: Any, maybe_placeholders: bool, nullable: frozenset[str],
                 _place(node.meta, first, last)
         elif make is not None:
             return make(nodes, children, None if first is None else (*first[:3], *last[3:])), (
-                None if first is None else (*first[:3], *last[3:]))
+                None if first is None else (*first[:3], *last[3:])
+            )
         elif first is None:
             return Tree(data, children), None
         else:
@@ -163,4 +176,3 @@ def _place(meta: Meta, first: tuple[int, ...], last: tuple[int, ...]) -> None:
     """Set a node's meta from its first and last positioned children, as Lark's propagation sets it."""
     meta.start_pos, meta.line, meta.column, meta.end_pos, meta.end_line, meta.end_column = *first[:3], *last[3:]
     meta.empty = False
-

@@ -42,8 +42,11 @@ class TreeToAst(ItemMaker, TableMaker, RulebookTestMaker):
             return node
         children = [self.transform(child) for child in node.children]
         meta = node.meta
-        position = None if meta.empty else (meta.start_pos, meta.line, meta.column, meta.end_pos, meta.end_line,
-                                            meta.end_column)
+        position = (
+            None
+            if meta.empty
+            else (meta.start_pos, meta.line, meta.column, meta.end_pos, meta.end_line, meta.end_column)
+        )
         make = BUILDERS.get(node.data)
         return Tree(node.data, children, meta) if make is None else make(self, children, position)
 
@@ -96,7 +99,8 @@ class TreeToAst(ItemMaker, TableMaker, RulebookTestMaker):
                 trailing.append(text)
         items = tuple(
             replace(item, comments=tuple(by_item.get(number, ())), inner_comments=tuple(inner.get(number, ())))
-            if number in by_item or number in inner else item
+            if number in by_item or number in inner
+            else item
             for number, item in enumerate(items_list)
         )
         if rulebook.header is not None and leading:
@@ -111,20 +115,47 @@ class TreeToAst(ItemMaker, TableMaker, RulebookTestMaker):
 # The method that makes each rule's node, by the rule's name in the tree (its alias, if it has
 # one). The rules not named here stay `Tree`s for their parent's method to read.
 BUILDERS: dict[str, Callable[[TreeToAst, list[Any], Position], Any]] = {
-    "start": TreeToAst.start, "header": TreeToAst.header, "valueset": TreeToAst.valueset,
-    "disable": TreeToAst.disable, "rule": TreeToAst.rule, "when_clause": TreeToAst.when_clause,
-    "then_clause": TreeToAst.then_clause, "action_seq": TreeToAst.action_seq, "conditional": TreeToAst.conditional,
-    "action": TreeToAst.action, "table": TreeToAst.table, "criteria": TreeToAst.criteria, "test": TreeToAst.test,
-    "expectation": TreeToAst.expectation, "record": TreeToAst.record, "record_field": TreeToAst.record_field,
-    "path": TreeToAst.path, "or_expr": TreeToAst.or_expr, "and_expr": TreeToAst.and_expr,
-    "negation": TreeToAst.negation, "compare": TreeToAst.compare, "comp_op": TreeToAst.comp_op,
-    "member": TreeToAst.member, "not_member": TreeToAst.not_member, "set_test": TreeToAst.set_test,
-    "union": TreeToAst.union, "quantified": TreeToAst.quantified, "quantifier": TreeToAst.quantifier,
-    "call": TreeToAst.call, "list": TreeToAst.list_expr, "code_range": TreeToAst.code_range,
-    "input_cell": TreeToAst.only_child, "header_cell": TreeToAst.only_child, "expect_cell": TreeToAst.only_child,
-    "output_cell": TreeToAst.output_cell, "output_column": TreeToAst.output_column,
-    "input_column": TreeToAst.input_column, "any_value": TreeToAst.any_value, "no_output": TreeToAst.no_output,
-    "cell_compare": TreeToAst.cell_compare, "cell_match": TreeToAst.cell_match,
+    "start": TreeToAst.start,
+    "header": TreeToAst.header,
+    "valueset": TreeToAst.valueset,
+    "disable": TreeToAst.disable,
+    "rule": TreeToAst.rule,
+    "when_clause": TreeToAst.when_clause,
+    "then_clause": TreeToAst.then_clause,
+    "action_seq": TreeToAst.action_seq,
+    "conditional": TreeToAst.conditional,
+    "action": TreeToAst.action,
+    "table": TreeToAst.table,
+    "criteria": TreeToAst.criteria,
+    "test": TreeToAst.test,
+    "expectation": TreeToAst.expectation,
+    "record": TreeToAst.record,
+    "record_field": TreeToAst.record_field,
+    "path": TreeToAst.path,
+    "or_expr": TreeToAst.or_expr,
+    "and_expr": TreeToAst.and_expr,
+    "negation": TreeToAst.negation,
+    "compare": TreeToAst.compare,
+    "comp_op": TreeToAst.comp_op,
+    "member": TreeToAst.member,
+    "not_member": TreeToAst.not_member,
+    "set_test": TreeToAst.set_test,
+    "union": TreeToAst.union,
+    "quantified": TreeToAst.quantified,
+    "quantifier": TreeToAst.quantifier,
+    "call": TreeToAst.call,
+    "list": TreeToAst.list_expr,
+    "code_range": TreeToAst.code_range,
+    "input_cell": TreeToAst.only_child,
+    "header_cell": TreeToAst.only_child,
+    "expect_cell": TreeToAst.only_child,
+    "output_cell": TreeToAst.output_cell,
+    "output_column": TreeToAst.output_column,
+    "input_column": TreeToAst.input_column,
+    "any_value": TreeToAst.any_value,
+    "no_output": TreeToAst.no_output,
+    "cell_compare": TreeToAst.cell_compare,
+    "cell_match": TreeToAst.cell_match,
 }
 
 

@@ -35,8 +35,18 @@ from dsl.nesting import DEEPEST_NESTING, may_nest_too_deep, too_deep_node, too_d
 from dsl.parse_tree import BUILDERS, CellParser, TreeToAst
 from dsl.recovery import MOST_ERRORS_PER_BLOCK, broken_block_diagnostics, syntax_diagnostic, syntax_errors
 
-__all__ = ["KEYWORDS", "MOST_ERRORS_PER_BLOCK", "START_RULES", "TOP_LEVEL", "ParseResult", "cell_parser",
-           "clear_caches", "fast_parser", "lark_parser", "parse"]
+__all__ = [
+    "KEYWORDS",
+    "MOST_ERRORS_PER_BLOCK",
+    "START_RULES",
+    "TOP_LEVEL",
+    "ParseResult",
+    "cell_parser",
+    "clear_caches",
+    "fast_parser",
+    "lark_parser",
+    "parse",
+]
 
 TOP_LEVEL = re.compile(r"^(rulebook|rule|table|valueset|criteria|test|disable)\b", re.MULTILINE)
 # Half of a UTF-16 surrogate pair on its own is not a character: no file holds one, but text
@@ -140,17 +150,28 @@ def _parse_blocks(text: str, index: LineIndex) -> ParseResult:
 
 
 def _lone_surrogates(text: str, index: LineIndex) -> list[Diagnostic]:
-    return [Diagnostic("error", "syntax.invalid_character",
-                       f"U+{ord(match.group(0)):04X} is half of a character, not a character (a broken emoji or "
-                       "accented letter, usually from copying text)", index.span(match.start(), match.end()),
-                       "delete it, or type the character again")
-            for match in LONE_SURROGATE.finditer(text)]
+    return [
+        Diagnostic(
+            "error",
+            "syntax.invalid_character",
+            f"U+{ord(match.group(0)):04X} is half of a character, not a character (a broken emoji or "
+            "accented letter, usually from copying text)",
+            index.span(match.start(), match.end()),
+            "delete it, or type the character again",
+        )
+        for match in LONE_SURROGATE.finditer(text)
+    ]
 
 
 def _too_deep(span: ast.Span, what: str) -> Diagnostic:
-    return Diagnostic("error", "syntax.too_deep", f"this {what} nests more than {DEEPEST_NESTING} levels deep "
-                      "(brackets, `not`s or `else if`s inside one another)", span,
-                      "split it: name a part as a value set, or move it into a rule of its own")
+    return Diagnostic(
+        "error",
+        "syntax.too_deep",
+        f"this {what} nests more than {DEEPEST_NESTING} levels deep "
+        "(brackets, `not`s or `else if`s inside one another)",
+        span,
+        "split it: name a part as a value set, or move it into a rule of its own",
+    )
 
 
 def _tree_span(tree: Any, chunk: str, index: LineIndex, begin: int) -> ast.Span:
@@ -185,4 +206,3 @@ _CELL_WORDS = {
     "header_cell": "a column heading: a fact such as `service.kind`, or `=> name` for an output",
     "expect_cell": "an expectation such as `flag payer_lesion_cap_applied because ak-cap-10`",
 }
-

@@ -19,11 +19,23 @@ from dsl.diagnostics import Diagnostic, LineIndex, did_you_mean
 from dsl.grammar import KEYWORDS, block_tree, lark_parser
 
 TOKEN_WORDS = {
-    "NAME": "a name", "STRING": 'a quoted text such as "Aetna commercial"', "NUMBER": "a number",
-    "QUANTITY": "a number with its unit such as 10 lesions", "DATE": "a date such as 2026-01-01",
-    "CODE": "a code such as L57.0", "_NL": "the end of the line", "$END": "the end of the file",
-    "VBAR": "`|`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`",
-    "RSQB": "`]`", "LBRACE": "`{`", "RBRACE": "`}`", "COMMA": "`,`", "COLON": "`:`",
+    "NAME": "a name",
+    "STRING": 'a quoted text such as "Aetna commercial"',
+    "NUMBER": "a number",
+    "QUANTITY": "a number with its unit such as 10 lesions",
+    "DATE": "a date such as 2026-01-01",
+    "CODE": "a code such as L57.0",
+    "_NL": "the end of the line",
+    "$END": "the end of the file",
+    "VBAR": "`|`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
 }
 
 
@@ -46,12 +58,28 @@ def broken_block_diagnostics(chunk: str, text: str, index: LineIndex, begin: int
 # marked broken.
 MOST_ERRORS_PER_BLOCK = 10
 STAND_INS = {
-    "rulebook": 'rulebook ""', "extends": 'extends ""', "effective": "effective 2026-01-01",
-    "template": 'template ""', "rule": 'rule x ""', "table": 'table x ""', "criteria": 'criteria x ""',
-    "test": 'test "" {', "valueset": "valueset x = x", "disable": 'disable x ""', "in": "in x",
-    "when": "when x", "then": "then", "hit": "hit x", "|": "|x|", "drug": "drug x for x",
-    "require": 'require x ""', "approve": "approve 1 day", "given": "given {}", "expect": "expect x",
-    "examples": "examples", "}": "}",
+    "rulebook": 'rulebook ""',
+    "extends": 'extends ""',
+    "effective": "effective 2026-01-01",
+    "template": 'template ""',
+    "rule": 'rule x ""',
+    "table": 'table x ""',
+    "criteria": 'criteria x ""',
+    "test": 'test "" {',
+    "valueset": "valueset x = x",
+    "disable": 'disable x ""',
+    "in": "in x",
+    "when": "when x",
+    "then": "then",
+    "hit": "hit x",
+    "|": "|x|",
+    "drug": "drug x for x",
+    "require": 'require x ""',
+    "approve": "approve 1 day",
+    "given": "given {}",
+    "expect": "expect x",
+    "examples": "examples",
+    "}": "}",
 }  # `require x ""` is also a fine action line, in case `require` began one
 ACTION_STAND_IN = "x"  # any other statement is an action line: `flag x`, `if ... then ...`
 # Strings (one followed by a test's `{` swallows it: that brace opens a block, not a bracket)
@@ -171,8 +199,13 @@ def _unclosed_brace(chunk: str, index: LineIndex, offset: int) -> Diagnostic | N
     if not opened:
         return None
     start = offset + opened[0]
-    return Diagnostic("error", "syntax.unclosed_block", "this `{` is never closed: the block needs a `}` before "
-                      "the next rule, table or test", index.span(start, start + 1), "add `}` on a line of its own")
+    return Diagnostic(
+        "error",
+        "syntax.unclosed_block",
+        "this `{` is never closed: the block needs a `}` before the next rule, table or test",
+        index.span(start, start + 1),
+        "add `}` on a line of its own",
+    )
 
 
 # ---- one error, in words ---------------------------------------------------------------
@@ -211,8 +244,9 @@ def _misspelt_keyword(error: UnexpectedInput) -> str | None:
     return did_you_mean(str(error.token), keywords)
 
 
-def syntax_diagnostic(error: UnexpectedInput, text: str, index: LineIndex, offset: int, end: int,
-                       what: str | None = None) -> Diagnostic:
+def syntax_diagnostic(
+    error: UnexpectedInput, text: str, index: LineIndex, offset: int, end: int, what: str | None = None
+) -> Diagnostic:
     """Say where, what was found, what was expected in words, and a likely fix, for an error in
     the block or cell `text[offset:end]`. The span never runs past the text, even for an error
     found at its very end."""
@@ -221,7 +255,7 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, index: LineIndex, offse
     if isinstance(error, UnexpectedCharacters):
         char = text[start] if start < len(text) else ""
         message = f"unexpected character {char!r}"
-        hint = "Quote text with double quotes \"...\"." if char in "'`" else None
+        hint = 'Quote text with double quotes "...".' if char in "'`" else None
         if char == "*":
             hint = "patterns are for ICD-10-CM codes such as D22.*; for CPT codes use a range such as 17000..17004"
         if char == '"':
@@ -277,9 +311,12 @@ def _expected_words(expected: list[str]) -> str:
             words.append(word)
     if "NAME" in expected and "NUMBER" in expected:
         # Somewhere a value goes: say so once instead of listing every kind of token.
-        keywords = [w for w in words if w.startswith("`") and w.strip("`").isalpha()
-                    and w.strip("`") not in ("any", "all", "none", "not")]
-        words = [*keywords[:4], "a value such as 10 lesions, L57.0, destruction or \"text\""]
+        keywords = [
+            w
+            for w in words
+            if w.startswith("`") and w.strip("`").isalpha() and w.strip("`") not in ("any", "all", "none", "not")
+        ]
+        words = [*keywords[:4], 'a value such as 10 lesions, L57.0, destruction or "text"']
     elif "a name" in words and len(words) > 6:
         words = [*[w for w in words if w.startswith("`") and w.strip("`").isalpha()][:6], "a name"]
     if not words:

@@ -114,8 +114,13 @@ class CompiledRule:
     run: Callable[[dict[str, Any], Trace | None, Decision], None]
 
 
-def run_rules(rules: list[CompiledRule] | tuple[CompiledRule, ...], facts: dict[str, Any], *,
-              explain: bool = False, trace: Trace | None = None) -> Decision:
+def run_rules(
+    rules: list[CompiledRule] | tuple[CompiledRule, ...],
+    facts: dict[str, Any],
+    *,
+    explain: bool = False,
+    trace: Trace | None = None,
+) -> Decision:
     """Evaluate rules in order over one input; `explain` records every rule's reasons."""
     decision = Decision()
     if explain and trace is None:

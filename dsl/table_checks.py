@@ -77,8 +77,11 @@ class TableChecks:
         if table.aggregation in ("min", "max", "sum"):
             for name, type_ in outputs.items():
                 if type_ is not None and type_.kind not in ("number", "quantity"):
-                    self.error("table.aggregation_type", f"`collect {table.aggregation}` needs numbers, but output "
-                               f"`{name}` is {type_.describe()}", table.hit_span)
+                    self.error(
+                        "table.aggregation_type",
+                        f"`collect {table.aggregation}` needs numbers, but output `{name}` is {type_.describe()}",
+                        table.hit_span,
+                    )
         scope = Scope(outputs={name: t or Type("symbol") for name, t in outputs.items()})
         self.steps(table.actions, scope, table.phase if phase_ok else None)
         self.missing_guards(table.id, read_before)
@@ -106,24 +109,37 @@ class TableChecks:
         visit(table.actions)
         return uses
 
-    def table_findings(self, table: ast.Table, column_types: list[Type | None],
-                       cells_by_row: list[list[tuple[str, Any] | None]]) -> None:
+    def table_findings(
+        self, table: ast.Table, column_types: list[Type | None], cells_by_row: list[list[tuple[str, Any] | None]]
+    ) -> None:
         names = [_describe_column(column) for column in table.inputs]
         findings = analyse_table(list(zip(names, column_types, strict=True)), cells_by_row, table.hit_policy)
         for finding in findings:
             example = ", ".join(f"{name} = {_show(value)}" for name, value in finding.example)
             if finding.kind == "gap" and table.hit_policy != "collect":
-                self.warn("table.gap", f"no row of table `{table.id}` matches some inputs, e.g. {example}",
-                          table.span, "add a row for them, or a last row of `-` cells as the default")
+                self.warn(
+                    "table.gap",
+                    f"no row of table `{table.id}` matches some inputs, e.g. {example}",
+                    table.span,
+                    "add a row for them, or a last row of `-` cells as the default",
+                )
             elif finding.kind == "overlap":
                 first, second = (table.rows[i] for i in finding.rows)
-                self.error("table.overlap", f"rows on lines {first.span.line} and {second.span.line} both match "
-                           f"{example}, but the table is `hit unique`", second.span,
-                           "make the rows exclusive, or use `hit first` if the order decides")
+                self.error(
+                    "table.overlap",
+                    f"rows on lines {first.span.line} and {second.span.line} both match "
+                    f"{example}, but the table is `hit unique`",
+                    second.span,
+                    "make the rows exclusive, or use `hit first` if the order decides",
+                )
             elif finding.kind == "masked":
                 row = table.rows[finding.rows[0]]
-                self.warn("table.masked_row", "this row can never be the first match: rows above it match "
-                          "every input it matches", row.span, "move it up, or remove it")
+                self.warn(
+                    "table.masked_row",
+                    "this row can never be the first match: rows above it match every input it matches",
+                    row.span,
+                    "move it up, or remove it",
+                )
 
 
 def match_action(spec: ActionSpec, words: tuple[ast.Expr, ...]) -> list[tuple[str, ast.Expr]] | None:

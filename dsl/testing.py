@@ -61,9 +61,15 @@ class TestResult:
     example: int | None = None  # the examples row, counted from 1
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "line": self.line, "example": self.example,
-                "fired": list(self.fired), "observed": list(self.observed),
-                "expectations": [e.__dict__ for e in self.expectations]}
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "line": self.line,
+            "example": self.example,
+            "fired": list(self.fired),
+            "observed": list(self.observed),
+            "expectations": [e.__dict__ for e in self.expectations],
+        }
 
 
 @dataclass(frozen=True)
@@ -77,13 +83,20 @@ class Coverage:
         points = len(self.rules) + len(self.rows) + 2 * len(self.conditions)
         if points == 0:
             return 100.0
-        covered = sum(self.rules.values()) + sum(self.rows.values()) + sum(
-            int(t) + int(f) for t, f in self.conditions.values())
+        covered = (
+            sum(self.rules.values())
+            + sum(self.rows.values())
+            + sum(int(t) + int(f) for t, f in self.conditions.values())
+        )
         return round(100.0 * covered / points, 1)
 
     def to_json(self) -> dict[str, Any]:
-        return {"percent": self.percent, "rules": self.rules, "rows": self.rows,
-                "conditions": {k: {"true": t, "false": f} for k, (t, f) in self.conditions.items()}}
+        return {
+            "percent": self.percent,
+            "rules": self.rules,
+            "rows": self.rows,
+            "conditions": {k: {"true": t, "false": f} for k, (t, f) in self.conditions.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -96,8 +109,11 @@ class TestReport:
         return all(result.passed for result in self.results)
 
     def to_json(self) -> dict[str, Any]:
-        return {"passed": self.passed, "results": [r.to_json() for r in self.results],
-                "coverage": self.coverage.to_json()}
+        return {
+            "passed": self.passed,
+            "results": [r.to_json() for r in self.results],
+            "coverage": self.coverage.to_json(),
+        }
 
 
 def plain_harness(program: Program, facts: dict[str, Any], trace: Trace) -> Run:
@@ -108,8 +124,9 @@ def plain_harness(program: Program, facts: dict[str, Any], trace: Trace) -> Run:
         decision.actions.extend(part.actions)
         decision.outcomes.extend(part.outcomes)
     observations = tuple(Observation(a.words, (a.rule_id,)) for a in decision.actions)
-    return Run(observations, tuple(decision.fired()),
-               tuple(o.rule_id for o in decision.outcomes if o.status == "undetermined"))
+    return Run(
+        observations, tuple(decision.fired()), tuple(o.rule_id for o in decision.outcomes if o.status == "undetermined")
+    )
 
 
 def run_tests(checked: CheckResult, program: Program, harness: Harness = plain_harness) -> TestReport:
@@ -127,8 +144,17 @@ def run_tests(checked: CheckResult, program: Program, harness: Harness = plain_h
             run = harness(program, facts, trace)
             fired_anywhere.update(run.fired)
             checks = tuple(judge(e, run) for e in expectations)
-            results.append(TestResult(test.name, all(c.passed for c in checks), test.span.line, checks, run.fired,
-                                      tuple(o.text for o in run.observations), case_number))
+            results.append(
+                TestResult(
+                    test.name,
+                    all(c.passed for c in checks),
+                    test.span.line,
+                    checks,
+                    run.fired,
+                    tuple(o.text for o in run.observations),
+                    case_number,
+                )
+            )
     return TestReport(tuple(results), coverage(checked, trace, fired_anywhere))
 
 
@@ -143,8 +169,13 @@ def judge(expectation: ast.Expectation, run: Run) -> ExpectationResult:
     if expectation.negated:
         if matching:
             rules = sorted({r for o in matching for r in o.rule_ids})
-            return ExpectationResult(text, False, f"expected no `{' '.join(words)}`, but got `{matching[0].text}`"
-                                     + (f" from {', '.join(rules)}" if rules else ""), expectation.span.line)
+            return ExpectationResult(
+                text,
+                False,
+                f"expected no `{' '.join(words)}`, but got `{matching[0].text}`"
+                + (f" from {', '.join(rules)}" if rules else ""),
+                expectation.span.line,
+            )
         return ExpectationResult(text, True, "", expectation.span.line)
     if not matching:
         similar = [o.text for o in run.observations if o.words[:1] == words[:1]]
@@ -154,8 +185,12 @@ def judge(expectation: ast.Expectation, run: Run) -> ExpectationResult:
         by = [o for o in matching if expectation.because in o.rule_ids]
         if not by:
             rules = sorted({r for o in matching for r in o.rule_ids}) or ["no rule (a coding step)"]
-            return ExpectationResult(text, False, f"`{' '.join(words)}` came from {', '.join(rules)}, not from "
-                                     f"{expectation.because}", expectation.span.line)
+            return ExpectationResult(
+                text,
+                False,
+                f"`{' '.join(words)}` came from {', '.join(rules)}, not from {expectation.because}",
+                expectation.span.line,
+            )
     return ExpectationResult(text, True, "", expectation.span.line)
 
 
@@ -225,7 +260,8 @@ def _atoms(item: ast.Rule | ast.Table) -> list[ast.Expr]:
 
     def visit(node: Any) -> None:
         if isinstance(node, ast.Compare | ast.Member | ast.Quantified) or (
-                isinstance(node, ast.Call) and node.function in ("missing", "present")):
+            isinstance(node, ast.Call) and node.function in ("missing", "present")
+        ):
             found.append(node)
             if isinstance(node, ast.Quantified):
                 visit(node.condition)

@@ -61,8 +61,9 @@ class ExpressionMaker:
         """The span of a token, or of a tree left as a tree."""
         if isinstance(node, Token):
             start_pos, line, column = node.start_pos or 0, node.line or 1, node.column or 1
-            return self.at((start_pos, line, column, node.end_pos or start_pos, node.end_line or line,
-                            node.end_column or column))
+            return self.at(
+                (start_pos, line, column, node.end_pos or start_pos, node.end_line or line, node.end_column or column)
+            )
         meta = node.meta
         if meta.empty:
             return self.at(None)
@@ -134,8 +135,7 @@ class ExpressionMaker:
 
     def quantified(self, children: list[Any], position: Position) -> ast.Quantified:
         quantifier, variable, _, collection, condition = children
-        return ast.Quantified(quantifier, str(variable), self.expr(collection), self.expr(condition),
-                              self.at(position))
+        return ast.Quantified(quantifier, str(variable), self.expr(collection), self.expr(condition), self.at(position))
 
     def quantifier(self, children: list[Any], position: Position) -> str:
         return str(children[0])

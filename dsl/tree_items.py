@@ -38,8 +38,9 @@ class ItemMaker(ExpressionMaker):
                     until_span = self.span(child.children[1].children[0])
             elif child.data == "template":
                 template_note = unquote(child.children[0])
-        return ast.Header(name, payer, tuple(extends), effective_from, effective_until, template_note,
-                          span, from_span, until_span)
+        return ast.Header(
+            name, payer, tuple(extends), effective_from, effective_until, template_note, span, from_span, until_span
+        )
 
     def valueset(self, children: list[Any], position: Position) -> ast.ValueSet:
         name, value = children
@@ -59,8 +60,9 @@ class ItemMaker(ExpressionMaker):
             elif isinstance(child, tuple):
                 actions = child
         phase = phase_tree.children[1]
-        return ast.Rule(str(rule_id), unquote(label), str(phase), condition, actions, self.at(position),
-                        self.span(phase))
+        return ast.Rule(
+            str(rule_id), unquote(label), str(phase), condition, actions, self.at(position), self.span(phase)
+        )
 
     def then_clause(self, children: list[Any], position: Position) -> tuple[ast.Step, ...]:
         steps: list[ast.Step] = []
@@ -93,14 +95,23 @@ class ItemMaker(ExpressionMaker):
             if not isinstance(child, Tree):
                 continue
             if child.data == "requirement":
-                requirements.append(ast.Requirement(self.expr(child.children[0]), unquote(child.children[1]),
-                                                    self.span(child)))
+                requirements.append(
+                    ast.Requirement(self.expr(child.children[0]), unquote(child.children[1]), self.span(child))
+                )
             elif child.data == "approval":
                 approve_for = quantity_text(child.children[0])
                 if len(child.children) > 1 and isinstance(child.children[1], Tree):
                     reauthorize_for = quantity_text(child.children[1].children[0])
-        return ast.Criteria(str(criteria_id), unquote(label), str(drug), self.expr(indication), tuple(requirements),
-                            approve_for, reauthorize_for, self.at(position))
+        return ast.Criteria(
+            str(criteria_id),
+            unquote(label),
+            str(drug),
+            self.expr(indication),
+            tuple(requirements),
+            approve_for,
+            reauthorize_for,
+            self.at(position),
+        )
 
 
 def _steps(line: Any) -> list[ast.Step]:

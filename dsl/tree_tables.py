@@ -42,19 +42,29 @@ class TableMaker(ExpressionMaker):
                 rows.append(child)
         span = self.at(position)
         if not hit_policy:
-            self.error("table.missing_hit_policy",
-                       f"table `{table_id}` does not say what happens when several rows match",
-                       self.span(phase_tree),
-                       "add a line `hit first`, `hit unique`, `hit priority` or `hit collect max` after the phase")
+            self.error(
+                "table.missing_hit_policy",
+                f"table `{table_id}` does not say what happens when several rows match",
+                self.span(phase_tree),
+                "add a line `hit first`, `hit unique`, `hit priority` or `hit collect max` after the phase",
+            )
             return None
         if hit_policy not in HIT_POLICIES:
             guess = did_you_mean(hit_policy, HIT_POLICIES)
-            self.error("table.unknown_hit_policy", f"`{hit_policy}` is not a hit policy", hit_span,
-                       f"did you mean `{guess}`?" if guess else "use unique, first, priority or collect")
+            self.error(
+                "table.unknown_hit_policy",
+                f"`{hit_policy}` is not a hit policy",
+                hit_span,
+                f"did you mean `{guess}`?" if guess else "use unique, first, priority or collect",
+            )
             return None
         if aggregation is not None and (hit_policy != "collect" or aggregation not in AGGREGATIONS):
-            self.error("table.bad_aggregation", f"`{aggregation}` cannot follow `hit {hit_policy}`", hit_span,
-                       "only `hit collect` takes min, max, sum or count")
+            self.error(
+                "table.bad_aggregation",
+                f"`{aggregation}` cannot follow `hit {hit_policy}`",
+                hit_span,
+                "only `hit collect` takes min, max, sum or count",
+            )
             return None
         heading_row, *body = rows
         headings = [self.table_cell(begin, end, "header_cell") for begin, end in cell_bounds(self, heading_row)]
@@ -63,27 +73,48 @@ class TableMaker(ExpressionMaker):
         inputs = tuple(h[1] for h in headings if h[0] == "input")
         outputs = tuple(h[1] for h in headings if h[0] == "output")
         if not outputs and not actions:
-            self.error("table.no_output", f"table `{table_id}` has no output column and no `then` actions",
-                       self.span(heading_row), "add a column `=> name` or a `then` block that uses the row")
+            self.error(
+                "table.no_output",
+                f"table `{table_id}` has no output column and no `then` actions",
+                self.span(heading_row),
+                "add a column `=> name` or a `then` block that uses the row",
+            )
         kinds = [h[0] for h in headings]
         table_rows: list[ast.TableRow] = []
         for row in body:
             bounds = cell_bounds(self, row)
             if len(bounds) != len(kinds):
-                self.error("table.row_width",
-                           f"this row has {len(bounds)} cells but the table has {len(kinds)} columns",
-                           self.span(row), "every row needs one cell per column, `-` for any value")
+                self.error(
+                    "table.row_width",
+                    f"this row has {len(bounds)} cells but the table has {len(kinds)} columns",
+                    self.span(row),
+                    "every row needs one cell per column, `-` for any value",
+                )
                 continue
-            cells = [self.table_cell(b, e, "input_cell" if k == "input" else "output_cell")
-                     for (b, e), k in zip(bounds, kinds, strict=True)]
+            cells = [
+                self.table_cell(b, e, "input_cell" if k == "input" else "output_cell")
+                for (b, e), k in zip(bounds, kinds, strict=True)
+            ]
             if any(c is None for c in cells):
                 continue
             input_cells = tuple(c for c, k in zip(cells, kinds, strict=True) if k == "input")
             output_cells = tuple(c for c, k in zip(cells, kinds, strict=True) if k == "output")
             table_rows.append(ast.TableRow(input_cells, output_cells, self.span(row)))
-        return ast.Table(str(table_id), unquote(label), str(phase_tree.children[1]), hit_policy, aggregation,
-                         guard, inputs, outputs, tuple(table_rows), actions, span, self.span(phase_tree.children[1]),
-                         hit_span)
+        return ast.Table(
+            str(table_id),
+            unquote(label),
+            str(phase_tree.children[1]),
+            hit_policy,
+            aggregation,
+            guard,
+            inputs,
+            outputs,
+            tuple(table_rows),
+            actions,
+            span,
+            self.span(phase_tree.children[1]),
+            hit_span,
+        )
 
     # The start rules of cells, and the alternatives of their first rules.
     def only_child(self, children: list[Any], position: Position) -> Any:
@@ -111,7 +142,8 @@ class TableMaker(ExpressionMaker):
         negated = len(children) == 2
         value_node = self.expr(children[-1])
         is_set = isinstance(value_node, ast.ListExpr | ast.CodeRange | ast.Union) or (
-            isinstance(value_node, ast.Literal) and value_node.kind == "code" and "*" in value_node.text)
+            isinstance(value_node, ast.Literal) and value_node.kind == "code" and "*" in value_node.text
+        )
         op = ("not in" if negated else "in") if is_set else ("!=" if negated else "=")
         return ast.CellTest(op, value_node, self.at(position))
 

@@ -33,15 +33,18 @@ class RulebookTestMaker(ExpressionMaker):
             elif statement.data == "examples":
                 columns, rows = self.examples(statement)
                 examples.extend(rows)
-        return ast.Test(unquote(name), tuple(given), tuple(expectations), tuple(examples), columns,
-                        self.at(position))
+        return ast.Test(unquote(name), tuple(given), tuple(expectations), tuple(examples), columns, self.at(position))
 
     def examples(self, statement: Tree) -> tuple[tuple[str, ...], list[ast.Example]]:
         heading_row, *rows = [c for c in statement.children if isinstance(c, Tree)]
         headings = [self.text[b:e].strip() for b, e in cell_bounds(self, heading_row)]
         if "expect" not in headings:
-            self.error("test.examples_without_expect", "an examples table needs an `expect` column",
-                       self.span(heading_row), "add a last column `expect` saying what each row should produce")
+            self.error(
+                "test.examples_without_expect",
+                "an examples table needs an `expect` column",
+                self.span(heading_row),
+                "add a last column `expect` saying what each row should produce",
+            )
             return (), []
         fact_columns: list[ast.Path] = []
         for (begin, end), heading in zip(cell_bounds(self, heading_row), headings, strict=True):
@@ -55,8 +58,11 @@ class RulebookTestMaker(ExpressionMaker):
         for row in rows:
             bounds = cell_bounds(self, row)
             if len(bounds) != len(headings):
-                self.error("table.row_width", f"this row has {len(bounds)} cells but the examples have "
-                           f"{len(headings)} columns", self.span(row))
+                self.error(
+                    "table.row_width",
+                    f"this row has {len(bounds)} cells but the examples have {len(headings)} columns",
+                    self.span(row),
+                )
                 continue
             facts: list[ast.RecordField] = []
             expectations: list[ast.Expectation] = []

@@ -21,8 +21,11 @@ from dsl.vocabulary import BOOL, DATE, INTEGER, NUMBER, STRING, SYMBOL, UNITS, T
 ICD_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{0,4})?\*?$|^[A-Z][0-9]\*$")
 CPT_SHAPE = re.compile(r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$")
 BOOLEAN_WORDS = {"true": True, "yes": True, "false": False, "no": False}
-FUNCTIONS = {"missing": "whether a fact is missing", "present": "whether a fact is present",
-             "count": "how many items a list has"}
+FUNCTIONS = {
+    "missing": "whether a fact is missing",
+    "present": "whether a fact is present",
+    "count": "how many items a list has",
+}
 INTERPOLATION = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 
 
@@ -69,8 +72,12 @@ class Typer:
         else:
             found = self.infer(expr, scope)
             if found is not None and found.kind != "bool":
-                self.error("type.not_a_condition", f"this is {found.describe()}, not a yes-or-no condition",
-                           expr.span, "compare it with something, e.g. `service.count > 10 lesions`")
+                self.error(
+                    "type.not_a_condition",
+                    f"this is {found.describe()}, not a yes-or-no condition",
+                    expr.span,
+                    "compare it with something, e.g. `service.count > 10 lesions`",
+                )
 
     def compare(self, expr: ast.Compare, scope: Scope) -> None:
         left = self.infer(expr.left, scope, quiet=True)
@@ -84,11 +91,19 @@ class Typer:
         else:
             self.coerce(expr.right, left, scope)
         if expr.op not in ("=", "!=") and left.kind not in ("number", "quantity", "date"):
-            self.error("type.not_ordered", f"`{expr.op}` needs numbers or dates, but this is {left.describe()}",
-                       expr.span, "use `=` or `!=`, or `in` for a set")
+            self.error(
+                "type.not_ordered",
+                f"`{expr.op}` needs numbers or dates, but this is {left.describe()}",
+                expr.span,
+                "use `=` or `!=`, or `in` for a set",
+            )
         if left.kind == "list":
-            self.error("type.list_compared", "a list cannot be compared with `=`", expr.span,
-                       "use `any in`, `all in` or `none in` to test a list against a set")
+            self.error(
+                "type.list_compared",
+                "a list cannot be compared with `=`",
+                expr.span,
+                "use `any in`, `all in` or `none in` to test a list against a set",
+            )
 
     def member(self, expr: ast.Member, scope: Scope) -> None:
         element = self.infer(expr.element, scope)
@@ -96,14 +111,22 @@ class Typer:
             return
         if expr.test in ("in", "not in"):
             if element.kind == "list":
-                self.error("type.list_in_set", "this is a list: say whether any, all or none of it must be in the set",
-                           expr.element.span, f"write `{_text(expr.element)} any in ...`")
+                self.error(
+                    "type.list_in_set",
+                    "this is a list: say whether any, all or none of it must be in the set",
+                    expr.element.span,
+                    f"write `{_text(expr.element)} any in ...`",
+                )
                 return
             self.coerce(expr.collection, list_of(element), scope)
             return
         if element.kind != "list" or element.element is None:
-            self.error("type.not_a_list", f"`{expr.test}` tests a list, but this is {element.describe()}",
-                       expr.element.span, "use `in` for a single value")
+            self.error(
+                "type.not_a_list",
+                f"`{expr.test}` tests a list, but this is {element.describe()}",
+                expr.element.span,
+                "use `in` for a single value",
+            )
             return
         self.coerce(expr.collection, element, scope)
 
@@ -112,8 +135,11 @@ class Typer:
         if collection is None:
             return
         if collection.kind != "list" or collection.element is None:
-            self.error("type.not_a_list", f"`{expr.quantifier} ... in` needs a list, but this is "
-                       f"{collection.describe()}", expr.collection.span)
+            self.error(
+                "type.not_a_list",
+                f"`{expr.quantifier} ... in` needs a list, but this is {collection.describe()}",
+                expr.collection.span,
+            )
             return
         self.condition(expr.condition, scope.bind(expr.variable, collection.element))
 
@@ -211,8 +237,12 @@ class Typer:
             if inner is None:
                 names = [name for name, _ in type_.fields]
                 guess = did_you_mean(part, names)
-                self.error("name.unknown_field", f"`{part}` is not a fact of {type_.describe()}", path.span,
-                           f"did you mean `{guess}`?" if guess else f"known: {', '.join(names) or 'none'}")
+                self.error(
+                    "name.unknown_field",
+                    f"`{part}` is not a fact of {type_.describe()}",
+                    path.span,
+                    f"did you mean `{guess}`?" if guess else f"known: {', '.join(names) or 'none'}",
+                )
                 return None
             type_ = inner
         self.references[id(path)] = reference
@@ -234,8 +264,12 @@ class Typer:
     def call(self, call: ast.Call, scope: Scope) -> Type | None:
         if call.function not in FUNCTIONS:
             guess = did_you_mean(call.function, list(FUNCTIONS))
-            self.error("name.unknown_function", f"`{call.function}` is not a function of the language", call.span,
-                       f"did you mean `{guess}`?" if guess else "functions: " + ", ".join(FUNCTIONS))
+            self.error(
+                "name.unknown_function",
+                f"`{call.function}` is not a function of the language",
+                call.span,
+                f"did you mean `{guess}`?" if guess else "functions: " + ", ".join(FUNCTIONS),
+            )
             return None
         if len(call.args) != 1:
             self.error("call.arguments", f"`{call.function}` takes one fact", call.span)
@@ -243,8 +277,7 @@ class Typer:
         argument = call.args[0]
         if call.function in ("missing", "present"):
             if not isinstance(argument, ast.Path):
-                self.error("call.not_a_fact", f"`{call.function}` takes a fact such as `service.count`",
-                           argument.span)
+                self.error("call.not_a_fact", f"`{call.function}` takes a fact such as `service.count`", argument.span)
                 return BOOL
             self.infer(argument, scope)
             self.guarded.add(argument.dotted)
@@ -270,8 +303,12 @@ class Typer:
         if isinstance(expr, ast.Literal) and expr.kind == "quantity" and expected.kind in ("quantity", "number"):
             unit = expr.text.split(" ")[1]
             if expected.kind == "quantity" and not same_dimension(unit, expected.unit or ""):
-                self.error("type.unit_mismatch", f"`{expr.text}` is measured in {unit}, but this fact is "
-                           f"{expected.describe()}", expr.span, f"write it in {expected.unit}")
+                self.error(
+                    "type.unit_mismatch",
+                    f"`{expr.text}` is measured in {unit}, but this fact is {expected.describe()}",
+                    expr.span,
+                    f"write it in {expected.unit}",
+                )
                 return
             self.constants[id(expr)] = quantity_value(expr.text, expected.unit)
             return
@@ -302,8 +339,12 @@ class Typer:
                 self.constants[id(node)] = word
                 return
             guess = did_you_mean(word, expected.symbols)
-            self.error("value.unknown_symbol", f"`{word}` is not {expected.describe()}", node.span,
-                       f"did you mean `{guess}`?" if guess else None)
+            self.error(
+                "value.unknown_symbol",
+                f"`{word}` is not {expected.describe()}",
+                node.span,
+                f"did you mean `{guess}`?" if guess else None,
+            )
         elif kind == "symbol":
             self.constants[id(node)] = word
         elif kind == "bool":
@@ -314,16 +355,25 @@ class Typer:
         elif kind == "code":
             self.coerce_code(node, word, expected.system or "", allow_pattern=False)
         elif kind == "string":
-            self.error("type.mismatch", f"expected a quoted text, found `{word}`", node.span,
-                       f'write "{word}" in double quotes')
+            self.error(
+                "type.mismatch",
+                f"expected a quoted text, found `{word}`",
+                node.span,
+                f'write "{word}" in double quotes',
+            )
         else:
             self.unknown_name(node, Scope()) if isinstance(node, ast.Path) else self.error(
-                "type.mismatch", f"expected {expected.describe()}, found `{word}`", node.span)
+                "type.mismatch", f"expected {expected.describe()}, found `{word}`", node.span
+            )
 
     def coerce_code(self, node: ast.Expr, text: str, system: str, allow_pattern: bool) -> str | None:
         if "*" in text and not allow_pattern:
-            self.error("value.pattern_as_code", f"`{text}` stands for many codes, not one", node.span,
-                       "test it with `in`, e.g. `service.diagnoses any in [D22.*]`")
+            self.error(
+                "value.pattern_as_code",
+                f"`{text}` stands for many codes, not one",
+                node.span,
+                "test it with `in`, e.g. `service.diagnoses any in [D22.*]`",
+            )
             return None
         shape_ok = bool(ICD_SHAPE.match(text)) if system == "icd10" else True
         if system == "cpt":
@@ -373,8 +423,11 @@ class Typer:
             return
         found = self.infer(expr, scope)
         if found is not None and not compatible(found, expected):
-            self.error("type.mismatch", f"expected a set of {element.describe().split(' ', 1)[1]}s, found "
-                       f"{found.describe()}", expr.span)
+            self.error(
+                "type.mismatch",
+                f"expected a set of {element.describe().split(' ', 1)[1]}s, found {found.describe()}",
+                expr.span,
+            )
 
     def _members(self, expr: ast.Expr, element: Type, scope: Scope) -> list[tuple[str, Any]] | None:
         """(kind, value) pairs: ('exact', v), ('prefix', p) or ('range', (low, high)); None on error."""
@@ -403,8 +456,11 @@ class Typer:
             if low is None or high is None:
                 return None
             if len(low) != len(high) or low > high:
-                self.error("value.bad_range", f"`{expr.low.text}..{expr.high.text}` is empty: the first code "
-                           "must come before the second", expr.span)
+                self.error(
+                    "value.bad_range",
+                    f"`{expr.low.text}..{expr.high.text}` is empty: the first code must come before the second",
+                    expr.span,
+                )
                 return None
             return [("range", (low, high))]
         if isinstance(expr, ast.Literal) and "*" in expr.text:
@@ -445,7 +501,8 @@ def _make_set(element: Type, members: list[tuple[str, Any]]) -> Any:
 def compatible(found: Type, expected: Type) -> bool:
     if found.kind != expected.kind:
         return (found.kind == "number" and expected.kind == "quantity") or (
-            found.kind == "quantity" and expected.kind == "number")
+            found.kind == "quantity" and expected.kind == "number"
+        )
     if found.kind == "quantity":
         return same_dimension(found.unit or "", expected.unit or "")
     if found.kind == "code":

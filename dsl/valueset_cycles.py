@@ -29,14 +29,21 @@ def valueset_cycles(valuesets: dict[str, ast.ValueSet]) -> list[Diagnostic]:
         reported |= knot
         cycle = _shortest_cycle(name, uses, knot)
         reference = next(path for path in uses[name] if path.parts[0] == cycle[1])
-        diagnostics.append(Diagnostic("error", "valueset.cycle", _message(cycle), reference.span,
-                                      "define it by its codes, ranges or symbols, or by value sets that do not "
-                                      "lead back to it"))
+        diagnostics.append(
+            Diagnostic(
+                "error",
+                "valueset.cycle",
+                _message(cycle),
+                reference.span,
+                "define it by its codes, ranges or symbols, or by value sets that do not lead back to it",
+            )
+        )
     return diagnostics
 
 
-def _references(expr: ast.Expr, valuesets: dict[str, ast.ValueSet], bound: frozenset[str] = frozenset()
-                ) -> Iterator[ast.Path]:
+def _references(
+    expr: ast.Expr, valuesets: dict[str, ast.ValueSet], bound: frozenset[str] = frozenset()
+) -> Iterator[ast.Path]:
     """The names of the rulebook's value sets in an expression, first to last; not a variable of
     `any x in ...` that hides a set of the same name."""
     if isinstance(expr, ast.Path):

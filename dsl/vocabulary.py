@@ -16,11 +16,26 @@ from typing import Any
 # Units by dimension, with the factor to the dimension's base unit. Counts of different
 # things (lesions, stages) are different dimensions: 10 lesions is not 10 stages.
 UNITS: dict[str, tuple[str, float]] = {
-    "day": ("time", 1.0), "days": ("time", 1.0), "week": ("time", 7.0), "weeks": ("time", 7.0),
-    "month": ("time", 30.4375), "months": ("time", 30.4375), "year": ("time", 365.25), "years": ("time", 365.25),
-    "mm": ("length", 0.1), "cm": ("length", 1.0), "sq_cm": ("area", 1.0), "%": ("percent", 1.0),
-    "lesion": ("lesions", 1.0), "lesions": ("lesions", 1.0), "stage": ("stages", 1.0), "stages": ("stages", 1.0),
-    "block": ("blocks", 1.0), "blocks": ("blocks", 1.0), "unit": ("units", 1.0), "units": ("units", 1.0),
+    "day": ("time", 1.0),
+    "days": ("time", 1.0),
+    "week": ("time", 7.0),
+    "weeks": ("time", 7.0),
+    "month": ("time", 30.4375),
+    "months": ("time", 30.4375),
+    "year": ("time", 365.25),
+    "years": ("time", 365.25),
+    "mm": ("length", 0.1),
+    "cm": ("length", 1.0),
+    "sq_cm": ("area", 1.0),
+    "%": ("percent", 1.0),
+    "lesion": ("lesions", 1.0),
+    "lesions": ("lesions", 1.0),
+    "stage": ("stages", 1.0),
+    "stages": ("stages", 1.0),
+    "block": ("blocks", 1.0),
+    "blocks": ("blocks", 1.0),
+    "unit": ("units", 1.0),
+    "units": ("units", 1.0),
     "mg": ("mass", 1.0),
 }
 
@@ -50,8 +65,13 @@ class Type:
             return f"a list of {self.element.describe().split(' ', 1)[1]}s"
         if self.kind == "record":
             return f"a {self.name or 'record'}"
-        return {"bool": "yes or no", "number": "a number", "date": "a date", "string": "a quoted text",
-                "symbol": "a name"}.get(self.kind, self.kind)
+        return {
+            "bool": "yes or no",
+            "number": "a number",
+            "date": "a date",
+            "string": "a quoted text",
+            "symbol": "a name",
+        }.get(self.kind, self.kind)
 
     def field(self, name: str) -> Type | None:
         for field_name, field_type in self.fields:
@@ -173,18 +193,64 @@ class Vocabulary:
         """What the web editor needs to highlight and complete rulebook text."""
         return {
             "phases": list(self.phases),
-            "fields": [{"path": f.path, "type": type_json(f.type), "doc": f.doc, "required": f.required}
-                       for f in self.fields],
-            "actions": [{"name": a.name, "template": a.template, "phases": list(a.phases), "doc": a.doc,
-                         "params": {n: type_json(t) for n, t in a.params}} for a in self.actions],
-            "valueSets": {name: {"type": type_json(t), "values": list(values)}
-                          for name, (t, values) in self.value_sets.items()},
+            "fields": [
+                {"path": f.path, "type": type_json(f.type), "doc": f.doc, "required": f.required} for f in self.fields
+            ],
+            "actions": [
+                {
+                    "name": a.name,
+                    "template": a.template,
+                    "phases": list(a.phases),
+                    "doc": a.doc,
+                    "params": {n: type_json(t) for n, t in a.params},
+                }
+                for a in self.actions
+            ],
+            "valueSets": {
+                name: {"type": type_json(t), "values": list(values)} for name, (t, values) in self.value_sets.items()
+            },
             "units": sorted(UNITS),
-            "keywords": ["rulebook", "for", "payer", "extends", "effective", "until", "template", "valueset",
-                         "rule", "in", "when", "then", "if", "else", "and", "or", "not", "any", "all", "none",
-                         "missing", "table", "hit", "unique", "first", "priority", "collect", "criteria", "drug",
-                         "require", "approve", "reauthorize", "test", "given", "expect", "no", "because",
-                         "examples", "disable"],
+            "keywords": [
+                "rulebook",
+                "for",
+                "payer",
+                "extends",
+                "effective",
+                "until",
+                "template",
+                "valueset",
+                "rule",
+                "in",
+                "when",
+                "then",
+                "if",
+                "else",
+                "and",
+                "or",
+                "not",
+                "any",
+                "all",
+                "none",
+                "missing",
+                "table",
+                "hit",
+                "unique",
+                "first",
+                "priority",
+                "collect",
+                "criteria",
+                "drug",
+                "require",
+                "approve",
+                "reauthorize",
+                "test",
+                "given",
+                "expect",
+                "no",
+                "because",
+                "examples",
+                "disable",
+            ],
         }
 
 

@@ -50,25 +50,44 @@ def stack_diagnostics(built: Build) -> list[Diagnostic]:
     for parent in header.extends if header is not None else ():
         if parent not in library and header is not None:
             guess = did_you_mean(parent, list(library))
-            found.append(Diagnostic("error", "stack.unknown_rulebook", f"no rulebook named \"{parent}\" in the "
-                                    "library", header.span, f'did you mean "{guess}"?' if guess else None))
+            found.append(
+                Diagnostic(
+                    "error",
+                    "stack.unknown_rulebook",
+                    f'no rulebook named "{parent}" in the library',
+                    header.span,
+                    f'did you mean "{guess}"?' if guess else None,
+                )
+            )
     own = {item.id for item in built.rulebook.items if isinstance(item, ast.Rule | ast.Table)}
     inherited = {rule.id for book in _parents(built) for rule in book.built.program.rules}  # type: ignore[union-attr]
     for disable in built.rulebook.of_type(ast.Disable):
         if disable.rule_id not in inherited:
             guess = did_you_mean(disable.rule_id, sorted(inherited))
-            found.append(Diagnostic("warning", "stack.unknown_rule", f"no rulebook this one extends has a rule "
-                                    f"`{disable.rule_id}`, so disabling it changes nothing", disable.span,
-                                    f"did you mean `{guess}`?" if guess else None))
+            found.append(
+                Diagnostic(
+                    "warning",
+                    "stack.unknown_rule",
+                    f"no rulebook this one extends has a rule `{disable.rule_id}`, so disabling it changes nothing",
+                    disable.span,
+                    f"did you mean `{guess}`?" if guess else None,
+                )
+            )
     if header is not None and header.extends:
         known = own | inherited
         for test in built.rulebook.of_type(ast.Test):
             for expectation in (*test.expectations, *(e for ex in test.examples for e in ex.expectations)):
                 if expectation.because and expectation.because not in known:
                     guess = did_you_mean(expectation.because, sorted(known))
-                    found.append(Diagnostic("error", "test.unknown_rule", f"`{expectation.because}` is not a rule of "
-                                            "this rulebook or of those it extends", expectation.span,
-                                            f"did you mean `{guess}`?" if guess else None))
+                    found.append(
+                        Diagnostic(
+                            "error",
+                            "test.unknown_rule",
+                            f"`{expectation.because}` is not a rule of this rulebook or of those it extends",
+                            expectation.span,
+                            f"did you mean `{guess}`?" if guess else None,
+                        )
+                    )
     return found
 
 
@@ -83,25 +102,35 @@ def run_tests(text: str) -> dict[str, Any]:
     rules, observations, and AST coverage (rules, table rows, both outcomes of each condition)."""
     built = build(text, dermatology_vocabulary())
     if built.program is None or built.checked is None:
-        return {"passed": False, "results": [], "coverage": None,
-                "diagnostics": [d.to_json() for d in built.diagnostics]}
+        return {
+            "passed": False,
+            "results": [],
+            "coverage": None,
+            "diagnostics": [d.to_json() for d in built.diagnostics],
+        }
     parents = _parents(built)
     header = built.rulebook.header
 
     def harness(program: Any, facts: dict[str, Any], trace: Trace) -> Run:
-        stack = Stack((*parents, _loaded(built))).observed(findings={"s1": facts.get("findings") or []},
-                                                           trace=trace)
+        stack = Stack((*parents, _loaded(built))).observed(findings={"s1": facts.get("findings") or []}, trace=trace)
         coding = code(encounter_from_facts(facts, header), encounter_id="test", coded_at=CODED_AT, stack=stack)
         journal = stack.journal or []
-        return Run(observations(coding, journal), tuple(o.rule_id for o in journal if o.status == "fired"),
-                   tuple(o.rule_id for o in journal if o.status == "undetermined"))
+        return Run(
+            observations(coding, journal),
+            tuple(o.rule_id for o in journal if o.status == "fired"),
+            tuple(o.rule_id for o in journal if o.status == "undetermined"),
+        )
 
     report = run_checked_tests(built.checked, built.program, harness)
     return {**report.to_json(), "diagnostics": [d.to_json() for d in built.diagnostics]}
 
 
-def explain(text: str, encounter: Encounter | dict[str, Any],
-            findings: dict[str, list[str]] | None = None, fees: FeeSchedules | None = None) -> dict[str, Any]:
+def explain(
+    text: str,
+    encounter: Encounter | dict[str, Any],
+    findings: dict[str, list[str]] | None = None,
+    fees: FeeSchedules | None = None,
+) -> dict[str, Any]:
     """Code an encounter with this rulebook on top of what it extends: the Coding, and every
     rule that fired or was undetermined with the values it compared.
 
@@ -114,18 +143,30 @@ def explain(text: str, encounter: Encounter | dict[str, Any],
         encounter = Encounter.model_validate(encounter)
     stack = Stack((*_parents(built), _loaded(built)))
     if findings is None:
-        coded = code_encounter(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT, fees=fees,
-                               stack=stack)
+        coded = code_encounter(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT, fees=fees, stack=stack)
         coding, stack = coded.coding, coded.stack or stack
     else:
         stack = stack.observed(findings=findings)
         coding = code(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT, stack=stack, fees=fees)
-    trace = [{"rule": o.rule_id, "label": o.label, "status": o.status, "line": o.span.line,
-              "column": o.span.column, "values": {k: _json(v) for k, v in o.values.items()},
-              "missing": list(o.missing), "row": o.row,
-              "actions": [" ".join(a.words) for a in o.actions]} for o in stack.journal or []]
-    return {"coding": coding.model_dump(mode="json"), "trace": trace,
-            "diagnostics": [d.to_json() for d in built.diagnostics]}
+    trace = [
+        {
+            "rule": o.rule_id,
+            "label": o.label,
+            "status": o.status,
+            "line": o.span.line,
+            "column": o.span.column,
+            "values": {k: _json(v) for k, v in o.values.items()},
+            "missing": list(o.missing),
+            "row": o.row,
+            "actions": [" ".join(a.words) for a in o.actions],
+        }
+        for o in stack.journal or []
+    ]
+    return {
+        "coding": coding.model_dump(mode="json"),
+        "trace": trace,
+        "diagnostics": [d.to_json() for d in built.diagnostics],
+    }
 
 
 def _json(value: Any) -> Any:
@@ -184,8 +225,12 @@ def observations(coding: Coding, journal: list[Any]) -> tuple[Observation, ...]:
     found: list[Observation] = []
     for line in coding.claim_lines:
         rules = tuple(r.rule.rule_id for r in line.reasons if r.rule)
-        found.append(Observation(("line", line.code, "units", str(line.units),
-                                  *(w for m in line.modifiers for w in ("modifier", m))), rules))
+        found.append(
+            Observation(
+                ("line", line.code, "units", str(line.units), *(w for m in line.modifiers for w in ("modifier", m))),
+                rules,
+            )
+        )
     if coding.claim_lines:
         found.append(Observation(("claim", "lines")))
     for line in coding.self_pay_lines:
@@ -217,11 +262,22 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
     payer = facts.get("payer") or (header.payer if header and header.payer else "TEST")
     plan_type = facts.get("plan_type") or ("medicare_ffs" if str(payer).startswith("MEDICARE") else "commercial")
     date_of_service = facts.get("date_of_service") or (
-        dt.date.fromisoformat(header.effective_from) if header and header.effective_from else dt.date(2026, 6, 1))
+        dt.date.fromisoformat(header.effective_from) if header and header.effective_from else dt.date(2026, 6, 1)
+    )
     patient = facts.get("patient") or {}
     service: dict[str, Any] = {"id": "s1", "kind": service_facts.get("kind", "other")}
-    for name in ("technique", "site", "site_group", "laterality", "lesion_size_cm", "margin_cm", "area_sq_cm",
-                 "prior_auth_number", "patient_requested_cosmetic", "staff_code"):
+    for name in (
+        "technique",
+        "site",
+        "site_group",
+        "laterality",
+        "lesion_size_cm",
+        "margin_cm",
+        "area_sq_cm",
+        "prior_auth_number",
+        "patient_requested_cosmetic",
+        "staff_code",
+    ):
         if service_facts.get(name) is not None:
             service[name] = service_facts[name]
     if service_facts.get("count") is not None:
@@ -235,12 +291,17 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
     if isinstance(service_facts.get("pathology"), dict):
         service["pathology"] = service_facts["pathology"]
     service["diagnoses"] = service_diagnoses
-    return Encounter.model_validate({
-        "external_id": "test", "date_of_service": date_of_service, "provider": {"npi": TEST_NPI},
-        "patient": {"id": "test-patient", "age": _int(patient.get("age")), "sex": patient.get("sex")},
-        "coverage": {"payer": str(payer), "plan_type": plan_type}, "diagnoses": diagnoses,
-        "services": [service],
-    })
+    return Encounter.model_validate(
+        {
+            "external_id": "test",
+            "date_of_service": date_of_service,
+            "provider": {"npi": TEST_NPI},
+            "patient": {"id": "test-patient", "age": _int(patient.get("age")), "sex": patient.get("sex")},
+            "coverage": {"payer": str(payer), "plan_type": plan_type},
+            "diagnoses": diagnoses,
+            "services": [service],
+        }
+    )
 
 
 def _icd(value: Any) -> str:

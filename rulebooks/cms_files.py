@@ -71,17 +71,24 @@ class GlobalDays:
     status: str
 
 
-def read_ptp(path: pathlib.Path, default_effective: dt.date | None = None,
-             keep: Callable[[str], bool] | None = None, source: str | None = None) -> list[PtpEdit]:
+def read_ptp(
+    path: pathlib.Path,
+    default_effective: dt.date | None = None,
+    keep: Callable[[str], bool] | None = None,
+    source: str | None = None,
+) -> list[PtpEdit]:
     """Our CSV (`column1,column2,modifier_indicator,...`) or CMS's practitioner PTP text file; from the
     latter only the pairs of two codes `keep` accepts (every row is still checked)."""
     text = path.read_text(encoding="latin-1")
     if text.startswith("column1,"):
         return [
             PtpEdit(
-                column1=row["column1"], column2=row["column2"], modifier_indicator=int(row["modifier_indicator"]),
+                column1=row["column1"],
+                column2=row["column2"],
+                modifier_indicator=int(row["modifier_indicator"]),
                 effective=_iso_date(row.get("effective_date"), default_effective) or dt.date.min,
-                deleted=_iso_date(row.get("deletion_date")), source=row.get("source") or source or path.name,
+                deleted=_iso_date(row.get("deletion_date")),
+                source=row.get("source") or source or path.name,
                 note=row.get("note") or "",
             )
             for row in csv.DictReader(io.StringIO(text))
@@ -96,37 +103,54 @@ def read_ptp(path: pathlib.Path, default_effective: dt.date | None = None,
             raise CmsFileError(f"line {number}: the modifier indicator is {indicator!r}; expected 0, 1 or 9")
         if keep is not None and not (keep(cells[0]) and keep(cells[1])):
             continue
-        edits.append(PtpEdit(column1=cells[0].strip(), column2=cells[1].strip(), modifier_indicator=int(indicator),
-                             effective=effective, deleted=_cms_date(cells[4], number, "deletion date"),
-                             source=source or path.name, note=cells[6].strip() if len(cells) > 6 else ""))
+        edits.append(
+            PtpEdit(
+                column1=cells[0].strip(),
+                column2=cells[1].strip(),
+                modifier_indicator=int(indicator),
+                effective=effective,
+                deleted=_cms_date(cells[4], number, "deletion date"),
+                source=source or path.name,
+                note=cells[6].strip() if len(cells) > 6 else "",
+            )
+        )
     return edits
 
 
-def read_mue(path: pathlib.Path, default_effective: dt.date | None = None,
-             source: str | None = None) -> list[MueLimit]:
+def read_mue(path: pathlib.Path, default_effective: dt.date | None = None, source: str | None = None) -> list[MueLimit]:
     """Our CSV (`code,mue_units,mai,...`) or CMS's practitioner services MUE file."""
     text = path.read_text(encoding="latin-1")
     if text.startswith("code,"):
         return [
             MueLimit(
-                code=row["code"], max_units=int(row["mue_units"]), mai=int(row.get("mai") or 2),
+                code=row["code"],
+                max_units=int(row["mue_units"]),
+                mai=int(row.get("mai") or 2),
                 effective=_iso_date(row.get("effective_date"), default_effective) or dt.date.min,
-                source=row.get("source") or source or path.name, note=row.get("note") or "",
+                source=row.get("source") or source or path.name,
+                note=row.get("note") or "",
             )
             for row in csv.DictReader(io.StringIO(text))
         ]
     limits = []
-    for number, cells in _data_rows(text, "a code, an MUE value and an adjudication indicator", first_cells=1,
-                                    least=3):
+    for number, cells in _data_rows(text, "a code, an MUE value and an adjudication indicator", first_cells=1, least=3):
         units, mai = cells[1].strip(), cells[2].strip()[:1]
         if not units.isdigit():
             raise CmsFileError(f"line {number}: the MUE value is {cells[1].strip()!r}; expected a whole number")
         if mai not in ("1", "2", "3"):
-            raise CmsFileError(f"line {number}: the adjudication indicator is {cells[2].strip()!r}; "
-                               "expected one starting 1, 2 or 3")
-        limits.append(MueLimit(code=cells[0].strip(), max_units=int(units), mai=int(mai),
-                               effective=default_effective or dt.date.min, source=source or path.name,
-                               note=cells[3].strip() if len(cells) > 3 else ""))
+            raise CmsFileError(
+                f"line {number}: the adjudication indicator is {cells[2].strip()!r}; expected one starting 1, 2 or 3"
+            )
+        limits.append(
+            MueLimit(
+                code=cells[0].strip(),
+                max_units=int(units),
+                mai=int(mai),
+                effective=default_effective or dt.date.min,
+                source=source or path.name,
+                note=cells[3].strip() if len(cells) > 3 else "",
+            )
+        )
     return limits
 
 
@@ -134,30 +158,45 @@ def read_global_days(path: pathlib.Path, source: str | None = None) -> list[Glob
     """Our CSV (`code,global_days,source,status`) or CMS's MPFS relative value file (PPRRVU)."""
     text = path.read_text(encoding="latin-1")
     if text.startswith("code,"):
-        return [GlobalDays(row["code"], row["global_days"], row["source"], row["status"])
-                for row in csv.DictReader(io.StringIO(text))]
+        return [
+            GlobalDays(row["code"], row["global_days"], row["source"], row["status"])
+            for row in csv.DictReader(io.StringIO(text))
+        ]
     rows = list(csv.reader(io.StringIO(text)))
-    header_at = next((index for index, row in enumerate(rows)
-                      if len(row) > 2 and row[0].strip().upper() == "HCPCS" and row[1].strip().upper() == "MOD"), None)
+    header_at = next(
+        (
+            index
+            for index, row in enumerate(rows)
+            if len(row) > 2 and row[0].strip().upper() == "HCPCS" and row[1].strip().upper() == "MOD"
+        ),
+        None,
+    )
     if header_at is None:
         raise CmsFileError("no header row starting HCPCS,MOD: not an MPFS relative value file")
     caption = rows[header_at - 1] if header_at else []
-    column = next((index for index, name in enumerate(rows[header_at])
-                   if name.strip().upper() == "GLOB DAYS"
-                   or (name.strip().upper() == "DAYS" and index < len(caption)
-                       and caption[index].strip().upper() == "GLOB")), None)
+    column = next(
+        (
+            index
+            for index, name in enumerate(rows[header_at])
+            if name.strip().upper() == "GLOB DAYS"
+            or (name.strip().upper() == "DAYS" and index < len(caption) and caption[index].strip().upper() == "GLOB")
+        ),
+        None,
+    )
     if column is None:
         raise CmsFileError(f"line {header_at + 1}: no GLOB DAYS column in the header")
     days = []
-    for number, row in enumerate(rows[header_at + 1:], start=header_at + 2):
+    for number, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if not row or not row[0].strip() or row[1].strip():
             continue  # a blank row, or a component (26, TC, 53) of a code read from its own row
         code, indicator = row[0].strip().upper(), row[column].strip().upper() if column < len(row) else ""
         if not CODE.match(code):
             raise CmsFileError(f"line {number}: {code!r} is not a CPT/HCPCS code")
         if indicator not in GLOBAL_INDICATORS:
-            raise CmsFileError(f"line {number}: the global days of {code} are {indicator!r}; "
-                               f"expected one of {', '.join(sorted(GLOBAL_INDICATORS))}")
+            raise CmsFileError(
+                f"line {number}: the global days of {code} are {indicator!r}; "
+                f"expected one of {', '.join(sorted(GLOBAL_INDICATORS))}"
+            )
         days.append(GlobalDays(code, indicator, source or path.name, "loaded"))
     return days
 

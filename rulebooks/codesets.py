@@ -23,19 +23,45 @@ HCPCS_LEVEL_II = re.compile(r"^[A-V]\d{4}$")
 CPT_FIRST, CPT_LAST = "00100", "99607"
 
 MODIFIERS = {
-    "22": "increased procedural services", "24": "unrelated E/M in a global period",
-    "25": "significant, separately identifiable E/M", "26": "professional component",
-    "50": "bilateral procedure", "51": "multiple procedures", "52": "reduced services",
-    "53": "discontinued procedure", "57": "decision for surgery", "58": "staged or related procedure",
-    "59": "distinct procedural service", "76": "repeat procedure, same physician",
-    "77": "repeat procedure, another physician", "78": "unplanned return to the OR",
-    "79": "unrelated procedure in a global period", "91": "repeat laboratory test", "95": "telehealth",
-    "XE": "separate encounter", "XS": "separate structure", "XP": "separate practitioner",
-    "XU": "unusual non-overlapping service", "GA": "ABN on file", "GX": "voluntary ABN", "GY": "statutorily excluded",
-    "GZ": "ABN expected denial, none on file", "KX": "requirements met", "JW": "drug wasted", "JZ": "no drug wasted",
-    "RT": "right side", "LT": "left side", "GC": "teaching physician", "TC": "technical component",
-    "E1": "upper left eyelid", "E2": "lower left eyelid", "E3": "upper right eyelid", "E4": "lower right eyelid",
-    "FA": "left hand, thumb", **{f"F{n}": "finger" for n in range(1, 10)}, "TA": "left foot, great toe",
+    "22": "increased procedural services",
+    "24": "unrelated E/M in a global period",
+    "25": "significant, separately identifiable E/M",
+    "26": "professional component",
+    "50": "bilateral procedure",
+    "51": "multiple procedures",
+    "52": "reduced services",
+    "53": "discontinued procedure",
+    "57": "decision for surgery",
+    "58": "staged or related procedure",
+    "59": "distinct procedural service",
+    "76": "repeat procedure, same physician",
+    "77": "repeat procedure, another physician",
+    "78": "unplanned return to the OR",
+    "79": "unrelated procedure in a global period",
+    "91": "repeat laboratory test",
+    "95": "telehealth",
+    "XE": "separate encounter",
+    "XS": "separate structure",
+    "XP": "separate practitioner",
+    "XU": "unusual non-overlapping service",
+    "GA": "ABN on file",
+    "GX": "voluntary ABN",
+    "GY": "statutorily excluded",
+    "GZ": "ABN expected denial, none on file",
+    "KX": "requirements met",
+    "JW": "drug wasted",
+    "JZ": "no drug wasted",
+    "RT": "right side",
+    "LT": "left side",
+    "GC": "teaching physician",
+    "TC": "technical component",
+    "E1": "upper left eyelid",
+    "E2": "lower left eyelid",
+    "E3": "upper right eyelid",
+    "E4": "lower right eyelid",
+    "FA": "left hand, thumb",
+    **{f"F{n}": "finger" for n in range(1, 10)},
+    "TA": "left foot, great toe",
     **{f"T{n}": "toe" for n in range(1, 10)},
 }
 
@@ -64,8 +90,10 @@ class Icd10Index:
                 return None
             return f"no ICD-10-CM code starts with `{text[:-1]}`, so `{text}` matches nothing"
         if code in self.categories:
-            return (f"`{text}` is an ICD-10-CM category, not a billable code: a diagnosis is never exactly "
-                    f"`{text}`; write `{text}{'.' if '.' not in text and len(text) == 3 else ''}*` for all its codes")
+            return (
+                f"`{text}` is an ICD-10-CM category, not a billable code: a diagnosis is never exactly "
+                f"`{text}`; write `{text}{'.' if '.' not in text and len(text) == 3 else ''}*` for all its codes"
+            )
         if code in self.codes:
             return None
         near = [c for c in self.starting_with(code[:3]) if c not in self.categories]

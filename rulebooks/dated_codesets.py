@@ -147,8 +147,9 @@ class CodeSets:
             return len(release.billable_by_code)
         if kind == "hcpcs":
             hcpcs = read_hcpcs(path, effective, source)
-            self.hcpcs = sorted([r for r in self.hcpcs if r.effective != effective] + [hcpcs],
-                                key=lambda release: release.effective)
+            self.hcpcs = sorted(
+                [r for r in self.hcpcs if r.effective != effective] + [hcpcs], key=lambda release: release.effective
+            )
             return len(hcpcs.codes)
         if kind == "ncci_ptp":
             edits = read_ptp(path, default_effective=effective, keep=engine_code, source=source)
@@ -162,8 +163,9 @@ class CodeSets:
             return len(limits)
         if kind == "global_days":
             days = GlobalDaysRelease(effective, {entry.code: entry for entry in read_global_days(path, source)})
-            self.global_days = sorted([r for r in self.global_days if r.effective != effective] + [days],
-                                      key=lambda r: r.effective)
+            self.global_days = sorted(
+                [r for r in self.global_days if r.effective != effective] + [days], key=lambda r: r.effective
+            )
             return len(days.by_code)
         raise ValueError(f"unknown code set kind {kind!r}: expected one of {', '.join(CODESET_KINDS)}")
 
@@ -241,8 +243,12 @@ def builtin_icd10cm() -> Icd10Release:
     if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a project dependency
         raise RuntimeError("the simple-icd-10-cm package is not installed")
     path = pathlib.Path(next(iter(spec.submodule_search_locations))) / "data" / BUILTIN_ICD10CM_FILE
-    return read_icd10cm(path, BUILTIN_ICD10CM_FISCAL_YEAR, fiscal_year_start(BUILTIN_ICD10CM_FISCAL_YEAR),
-                        source=f"simple-icd-10-cm {BUILTIN_ICD10CM_FILE}")
+    return read_icd10cm(
+        path,
+        BUILTIN_ICD10CM_FISCAL_YEAR,
+        fiscal_year_start(BUILTIN_ICD10CM_FISCAL_YEAR),
+        source=f"simple-icd-10-cm {BUILTIN_ICD10CM_FILE}",
+    )
 
 
 def read_icd10cm(path: pathlib.Path, year: int, effective: dt.date, source: str | None = None) -> Icd10Release:
@@ -284,8 +290,9 @@ def read_hcpcs(path: pathlib.Path, effective: dt.date, source: str | None = None
     lines = text.splitlines()
     header = lines[0].lower() if lines else ""
     if "," in header and ("hcpc" in header or "code" in header):
-        column = next(name for name in next(csv.reader([lines[0]])) if name.strip().lower() in ("hcpc", "hcpcs",
-                                                                                               "code"))
+        column = next(
+            name for name in next(csv.reader([lines[0]])) if name.strip().lower() in ("hcpc", "hcpcs", "code")
+        )
         codes = {row[column].strip().upper() for row in csv.DictReader(lines)}
     else:
         codes = {line[:5].strip().upper() for line in lines}

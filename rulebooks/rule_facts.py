@@ -15,12 +15,19 @@ from rulebooks.engine.context import CodingContext, WorkLine
 from rulebooks.models import Encounter, Service
 
 
-def service_facts(encounter: Encounter, service: Service, lines: Sequence[WorkLine] = (),
-                  findings: Sequence[str] = (), extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def service_facts(
+    encounter: Encounter,
+    service: Service,
+    lines: Sequence[WorkLine] = (),
+    findings: Sequence[str] = (),
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     mohs = None
     if service.mohs is not None:
-        mohs = {"stages": [{"blocks": stage.blocks} for stage in service.mohs.stages],
-                "stage_count": len(service.mohs.stages)}
+        mohs = {
+            "stages": [{"blocks": stage.blocks} for stage in service.mohs.stages],
+            "stage_count": len(service.mohs.stages),
+        }
     em = service.em
     prior = encounter.global_period
     facts: dict[str, Any] = {
@@ -41,9 +48,13 @@ def service_facts(encounter: Encounter, service: Service, lines: Sequence[WorkLi
             "lesion_size_cm": service.lesion_size_cm,
             "margin_cm": service.margin_cm,
             "area_sq_cm": service.area_sq_cm,
-            "repair": None if service.repair is None else {"length_cm": service.repair.length_cm,
-                                                            "complexity": service.repair.complexity,
-                                                            "dehiscence": service.repair.dehiscence},
+            "repair": None
+            if service.repair is None
+            else {
+                "length_cm": service.repair.length_cm,
+                "complexity": service.repair.complexity,
+                "dehiscence": service.repair.dehiscence,
+            },
             "mohs": mohs,
             "pathology": None if service.pathology is None else {"malignant": service.pathology.malignant},
             "drug": None if service.drug is None else {"hcpcs": service.drug.hcpcs, "units": service.drug.units},
@@ -52,16 +63,25 @@ def service_facts(encounter: Encounter, service: Service, lines: Sequence[WorkLi
             "diagnoses": [code.upper() for code in service.diagnoses],
             "staff_code": service.staff_code,
             "related_to_prior": service.related_to_prior,
-            "em": None if em is None else {"patient_status": em.patient_status, "level": em.level,
-                                           "separately_identifiable": em.separately_identifiable,
-                                           "longitudinal_care": em.longitudinal_care},
+            "em": None
+            if em is None
+            else {
+                "patient_status": em.patient_status,
+                "level": em.level,
+                "separately_identifiable": em.separately_identifiable,
+                "longitudinal_care": em.longitudinal_care,
+            },
         },
-        "global_period": None if prior is None else {
-            "procedure_code": prior.procedure_code.upper(), "date_of_service": prior.date_of_service,
+        "global_period": None
+        if prior is None
+        else {
+            "procedure_code": prior.procedure_code.upper(),
+            "date_of_service": prior.date_of_service,
             "days_after": (encounter.date_of_service - prior.date_of_service).days,
         },
         "lines": line_facts(lines),
-        "scores": {}, "therapy": {},
+        "scores": {},
+        "therapy": {},
     }
     if extra:
         facts.update(extra)
@@ -130,10 +150,12 @@ def _days_after_prior(encounter: Encounter, service: Service, findings: Sequence
 
 
 _DIRECT_READERS: dict[FactPath, FactReader] = {
-    ("global_period", "procedure_code"): lambda encounter, service, findings:
-        None if encounter.global_period is None else encounter.global_period.procedure_code.upper(),
-    ("global_period", "date_of_service"): lambda encounter, service, findings:
-        None if encounter.global_period is None else encounter.global_period.date_of_service,
+    ("global_period", "procedure_code"): lambda encounter, service, findings: (
+        None if encounter.global_period is None else encounter.global_period.procedure_code.upper()
+    ),
+    ("global_period", "date_of_service"): lambda encounter, service, findings: (
+        None if encounter.global_period is None else encounter.global_period.date_of_service
+    ),
     ("global_period", "days_after"): _days_after_prior,
     ("payer",): lambda encounter, service, findings: encounter.coverage.payer,
     ("plan_type",): lambda encounter, service, findings: encounter.coverage.plan_type,
@@ -144,13 +166,38 @@ _DIRECT_READERS: dict[FactPath, FactReader] = {
     ("diagnoses",): lambda encounter, service, findings: [code.upper() for code in encounter.diagnoses],
     ("findings",): lambda encounter, service, findings: list(findings),
     ("service", "diagnoses"): lambda encounter, service, findings: [code.upper() for code in service.diagnoses],
-    ("service", "mohs", "stage_count"):
-        lambda encounter, service, findings: None if service.mohs is None else len(service.mohs.stages),
-    **{("service", name): _service_attribute(name)
-       for name in ("kind", "technique", "site", "site_group", "laterality", "count", "lesion_size_cm", "margin_cm",
-                    "area_sq_cm", "prior_auth_number", "patient_requested_cosmetic", "staff_code")},
-    **{("service", record, name): _part_of_service(record, name)
-       for record, name in (("repair", "length_cm"), ("repair", "complexity"), ("pathology", "malignant"),
-                            ("drug", "hcpcs"), ("drug", "units"), ("em", "patient_status"), ("em", "level"),
-                            ("em", "separately_identifiable"), ("em", "longitudinal_care"))},
+    ("service", "mohs", "stage_count"): lambda encounter, service, findings: (
+        None if service.mohs is None else len(service.mohs.stages)
+    ),
+    **{
+        ("service", name): _service_attribute(name)
+        for name in (
+            "kind",
+            "technique",
+            "site",
+            "site_group",
+            "laterality",
+            "count",
+            "lesion_size_cm",
+            "margin_cm",
+            "area_sq_cm",
+            "prior_auth_number",
+            "patient_requested_cosmetic",
+            "staff_code",
+        )
+    },
+    **{
+        ("service", record, name): _part_of_service(record, name)
+        for record, name in (
+            ("repair", "length_cm"),
+            ("repair", "complexity"),
+            ("pathology", "malignant"),
+            ("drug", "hcpcs"),
+            ("drug", "units"),
+            ("em", "patient_status"),
+            ("em", "level"),
+            ("em", "separately_identifiable"),
+            ("em", "longitudinal_care"),
+        )
+    },
 }

@@ -31,6 +31,7 @@ from rulebooks.vocabulary import dermatology_vocabulary
 
 LIBRARY = Path(__file__).parent / "library"
 
+
 class RulebookError(Exception):
     """A rulebook in a stack does not compile; the message lists every diagnostic."""
 
@@ -132,8 +133,9 @@ class Stack:
         outcomes: list[RuleOutcome] = []
         if self.trace is not None:
             encounter = ctx.encounter
-            every_rule = tuple((book, rule, None, None, None) for book, rule in
-                               self._index.rules(phase, encounter.date_of_service))
+            every_rule = tuple(
+                (book, rule, None, None, None) for book, rule in self._index.rules(phase, encounter.date_of_service)
+            )
             if every_rule:
                 for service in encounter.services:
                     self._run_rules(ctx, service, (-1, (), None, every_rule), None, self.trace, outcomes)
@@ -145,8 +147,15 @@ class Stack:
             self._run_rules(ctx, service, rules, facts, coding.trace, outcomes)
         return outcomes
 
-    def _run_rules(self, ctx: CodingContext, service: Service, phase_rules: PhaseRules, keyed: _KeyedFacts | None,
-                   trace: Trace, outcomes: list[RuleOutcome]) -> None:
+    def _run_rules(
+        self,
+        ctx: CodingContext,
+        service: Service,
+        phase_rules: PhaseRules,
+        keyed: _KeyedFacts | None,
+        trace: Trace,
+        outcomes: list[RuleOutcome],
+    ) -> None:
         """Decide a phase's rules for one service, then apply what they recorded in rule order.
 
         What the rules record (outcomes, reasons) is kept by screen key and values of the other
@@ -175,8 +184,9 @@ class Stack:
             for handler, arguments, reason in actions:
                 handler(ctx, service, arguments, reason)
 
-    def _decide(self, ctx: CodingContext, service: Service, rules: Screened, keyed: _KeyedFacts | None,
-                trace: Trace) -> tuple[_Recorded, ...]:
+    def _decide(
+        self, ctx: CodingContext, service: Service, rules: Screened, keyed: _KeyedFacts | None, trace: Trace
+    ) -> tuple[_Recorded, ...]:
         """What each rule records for the service, in rule order: as it recorded it before for the
         same screen key and values of its reads, else from a run with its explaining trace when its
         untraced precheck is not False."""
@@ -195,8 +205,11 @@ class Stack:
                     continue
             if facts is None:
                 lines = lines_of(ctx, service)
-                facts = (service_facts(ctx.encounter, service, lines, self.findings.get(service.id, ()))
-                         if keyed is None else keyed.facts(lines))
+                facts = (
+                    service_facts(ctx.encounter, service, lines, self.findings.get(service.id, ()))
+                    if keyed is None
+                    else keyed.facts(lines)
+                )
             if precheck is not None and not precheck(facts):
                 found = ()  # False for this service: the traced run would record nothing
             else:
@@ -300,14 +313,18 @@ def _recorded(book: LoadedRulebook, outcome: RuleOutcome) -> _Recorded:
     if not outcome.actions:
         return outcome, undetermined, ()
     reason = _reason(book, outcome, outcome.label)
-    return outcome, undetermined, tuple((ACTION_HANDLERS[action.action], action.arguments, reason)
-                                        for action in outcome.actions)
+    return (
+        outcome,
+        undetermined,
+        tuple((ACTION_HANDLERS[action.action], action.arguments, reason) for action in outcome.actions),
+    )
 
 
 def _reason(book: LoadedRulebook, outcome: RuleOutcome, message: str) -> Reason:
     values = {k: v if type(v) in _JSON_SCALARS else _jsonable(v) for k, v in outcome.values.items()}
-    return rule_reason(_rule_ref(book.name, book.version, outcome.rule_id, outcome.label, outcome.span), message,
-                       values)
+    return rule_reason(
+        _rule_ref(book.name, book.version, outcome.rule_id, outcome.label, outcome.span), message, values
+    )
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -316,8 +333,13 @@ _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 @functools.lru_cache(maxsize=8192)
 def _rule_ref(rulebook: str, version: str, rule_id: str, label: str, span: Any) -> RuleRef:
     """A rule's reference is the same on every encounter: build the (frozen) model once."""
-    return RuleRef(rulebook=rulebook, version=version, rule_id=rule_id, label=label,
-                   span=SourceSpan(line=span.line, column=span.column, start=span.start, end=span.end))
+    return RuleRef(
+        rulebook=rulebook,
+        version=version,
+        rule_id=rule_id,
+        label=label,
+        span=SourceSpan(line=span.line, column=span.column, start=span.start, end=span.end),
+    )
 
 
 def _jsonable(value: Any) -> Any:

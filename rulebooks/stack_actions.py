@@ -24,7 +24,6 @@ LESION_RECODERS: dict[frozenset[str], LesionRecoder] = {
 }
 
 
-
 def apply_action(ctx: CodingContext, service: Service, action: FiredAction, reason: Reason) -> None:
     arguments = action.arguments
     handler = ACTION_HANDLERS[action.action]
@@ -58,9 +57,11 @@ def _cap_lesions(ctx: CodingContext, service: Service, arguments: dict[str, Any]
             continue
         # The family's own reasons described the uncapped count (e.g. "15 or more: 17004 alone");
         # the new lines say what they are coded from instead.
-        recoded = Reason(step="cap_lesions", message=f"{lesions} lesions documented; coded from {cap} under the "
-                         "payer's cap", values={"documented_lesions": lesions, "capped_at": cap,
-                                                "replaced": [line.code for line in family_lines]})
+        recoded = Reason(
+            step="cap_lesions",
+            message=f"{lesions} lesions documented; coded from {cap} under the payer's cap",
+            values={"documented_lesions": lesions, "capped_at": cap, "replaced": [line.code for line in family_lines]},
+        )
         for line in family_lines:
             ctx.lines.remove(line)
         for code, units in recode(cap):
@@ -111,7 +112,13 @@ def _route(ctx: CodingContext, service: Service, arguments: dict[str, Any], reas
 
 ActionHandler = Callable[[CodingContext, Service, dict[str, Any], Reason], None]
 ACTION_HANDLERS: dict[str, ActionHandler] = {
-    "classify": _classify, "query_provider": _query, "cap_lesions": _cap_lesions,
-    "require_prior_auth": _require_prior_auth, "flag": _flag, "add_modifier": _add_modifier,
-    "remove_modifier": _remove_modifier, "bundle": _bundle, "route": _route,
+    "classify": _classify,
+    "query_provider": _query,
+    "cap_lesions": _cap_lesions,
+    "require_prior_auth": _require_prior_auth,
+    "flag": _flag,
+    "add_modifier": _add_modifier,
+    "remove_modifier": _remove_modifier,
+    "bundle": _bundle,
+    "route": _route,
 }

@@ -46,8 +46,17 @@ if TYPE_CHECKING:
 
 #: Facts that are the same for every service with the same kind, coverage, diagnoses and the
 #: few other words below, and take few values across a clinic's encounters: what a screen may read.
-SCREEN_FIELDS = ("service.kind", "plan_type", "payer", "place_of_service", "service.diagnoses", "service.site_group",
-                 "service.technique", "service.patient_requested_cosmetic", "patient.sex")
+SCREEN_FIELDS = (
+    "service.kind",
+    "plan_type",
+    "payer",
+    "place_of_service",
+    "service.diagnoses",
+    "service.site_group",
+    "service.technique",
+    "service.patient_requested_cosmetic",
+    "patient.sex",
+)
 ScreenKey = tuple[Any, ...]
 T = TypeVar("T")
 Chosen = tuple[tuple["LoadedRulebook", CompiledRule], ...]
@@ -75,19 +84,43 @@ MAX_RECORDED = 200_000
 def screen_keys(encounter: Encounter) -> list[ScreenKey]:
     """Each service's screen key, in the order of `SCREEN_FIELDS` (the encounter's part read once)."""
     coverage = encounter.coverage
-    plan_type, payer, place_of_service, sex = (coverage.plan_type, coverage.payer, encounter.place_of_service,
-                                               encounter.patient.sex)
-    return [(service.kind, plan_type, payer, place_of_service, tuple(service.diagnoses), service.site_group,
-             service.technique, service.patient_requested_cosmetic, sex) for service in encounter.services]
+    plan_type, payer, place_of_service, sex = (
+        coverage.plan_type,
+        coverage.payer,
+        encounter.place_of_service,
+        encounter.patient.sex,
+    )
+    return [
+        (
+            service.kind,
+            plan_type,
+            payer,
+            place_of_service,
+            tuple(service.diagnoses),
+            service.site_group,
+            service.technique,
+            service.patient_requested_cosmetic,
+            sex,
+        )
+        for service in encounter.services
+    ]
 
 
 def _screen_facts(key: ScreenKey) -> dict[str, Any]:
     """The screen fields as `rule_facts.service_facts` shapes them (lists stay lists)."""
     kind, plan_type, payer, place_of_service, diagnoses, site_group, technique, requested, sex = key
     return {
-        "service": {"kind": kind, "diagnoses": list(diagnoses), "site_group": site_group, "technique": technique,
-                    "patient_requested_cosmetic": requested},
-        "plan_type": plan_type, "payer": payer, "place_of_service": place_of_service, "patient": {"sex": sex},
+        "service": {
+            "kind": kind,
+            "diagnoses": list(diagnoses),
+            "site_group": site_group,
+            "technique": technique,
+            "patient_requested_cosmetic": requested,
+        },
+        "plan_type": plan_type,
+        "payer": payer,
+        "place_of_service": place_of_service,
+        "patient": {"sex": sex},
     }
 
 
@@ -114,15 +147,15 @@ class StackIndex:
         self.books = books
         self._in_effect: dict[dt.date, tuple[bool, ...]] = {}
         self._rules: dict[tuple[str, tuple[bool, ...]], Chosen] = {}
-        self._phases = tuple(dict.fromkeys(rule.phase for book in books
-                                           for rule in book.built.program.rules))  # type: ignore[union-attr]
+        self._phases = tuple(dict.fromkeys(rule.phase for book in books for rule in book.built.program.rules))  # type: ignore[union-attr]
         self._screened: dict[tuple[tuple[bool, ...], ScreenKey], tuple[int, dict[str, PhaseRules]]] = {}
         self._serials = itertools.count()
         self._key_numbers: dict[ScreenKey, int] = {}
         self._next_number = itertools.count()
         self._plans: dict[int, RulePlan] = {}
-        self._of_kind: dict[tuple[str, tuple[bool, ...], str],
-                            tuple[tuple[tuple[Conjunct, ...], ScreenedRule], ...]] = {}
+        self._of_kind: dict[
+            tuple[str, tuple[bool, ...], str], tuple[tuple[tuple[Conjunct, ...], ScreenedRule], ...]
+        ] = {}
         self._entries: dict[int, ScreenedRule] = {}
         #: What a rule recorded, by rule, screen key number and the values of its other reads
         #: (`RulePlan.reads`); and what a phase's rules recorded for a service together, by the
@@ -167,8 +200,9 @@ class StackIndex:
             found = self._screened[(mask, key)] = (number, chosen)
         return found
 
-    def _kind_rules(self, phase: str, mask: tuple[bool, ...],
-                    kind: str) -> tuple[tuple[tuple[Conjunct, ...], ScreenedRule], ...]:
+    def _kind_rules(
+        self, phase: str, mask: tuple[bool, ...], kind: str
+    ) -> tuple[tuple[tuple[Conjunct, ...], ScreenedRule], ...]:
         """The phase's rules whose conjuncts on the kind alone are not False for `kind`, in stack
         order, each with the rest of its screen.
 
@@ -250,7 +284,7 @@ def _nothing_read(values: Mapping[tuple[str, ...], Any]) -> tuple[()]:
 def _phase_rules(books: list[LoadedRulebook], phase: str) -> Iterator[tuple[LoadedRulebook, CompiledRule]]:
     """A phase's rules in stack order; a later book's rule or `disable` with the same id wins."""
     for position, book in enumerate(books):
-        later = books[position + 1:]
+        later = books[position + 1 :]
         replaced = {rule.id for other in later for rule in other.built.program.rules}  # type: ignore[union-attr]
         disabled = {d.rule_id for other in later for d in other.built.rulebook.of_type(ast.Disable)}
         for rule in book.built.program.phase(phase):  # type: ignore[union-attr]
@@ -273,8 +307,9 @@ def _plan_of(book: LoadedRulebook, rule: CompiledRule) -> RulePlan:
         if node.guard is None:
             return RulePlan((), _always)
         kind_screen, screen, _ = _split_screen(compiler, node.guard, checked.typer.references)
-        return RulePlan(screen, compile_precheck(checked, (node.guard,), must_be_true=True), _rule_reads(node, checked),
-                        kind_screen)
+        return RulePlan(
+            screen, compile_precheck(checked, (node.guard,), must_be_true=True), _rule_reads(node, checked), kind_screen
+        )
     if node.condition is None:
         return RulePlan((), _always)
     kind_screen, screen, rest_parts = _split_screen(compiler, node.condition, checked.typer.references)
@@ -286,8 +321,9 @@ def _plan_of(book: LoadedRulebook, rule: CompiledRule) -> RulePlan:
     return RulePlan(screen, compile_precheck(checked, rest_parts), reads, kind_screen)
 
 
-def _split_screen(compiler: Compiler, condition: Any, references: dict[int, tuple[Any, ...]]
-                  ) -> tuple[tuple[Conjunct, ...], tuple[Conjunct, ...], list[Any]]:
+def _split_screen(
+    compiler: Compiler, condition: Any, references: dict[int, tuple[Any, ...]]
+) -> tuple[tuple[Conjunct, ...], tuple[Conjunct, ...], list[Any]]:
     """The condition's conjuncts: compiled, those that read only the kind and the other screen
     ones; and, as they are, the rest."""
     kind_parts: list[Conjunct] = []
@@ -382,9 +418,7 @@ def _reads_only(expr: Any, references: dict[int, tuple[Any, ...]], fields: tuple
         return False  # binds a variable: reads more than the screen facts
     if isinstance(expr, ast.Path):
         reference = references.get(id(expr))
-        return reference is None or reference[0] == "valueset" or (
-            reference[0] == "field" and reference[1] in fields
-        )
+        return reference is None or reference[0] == "valueset" or (reference[0] == "field" and reference[1] in fields)
     return all(_reads_only(child, references, fields) for child in _children(expr))
 
 

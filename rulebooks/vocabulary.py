@@ -28,12 +28,40 @@ from dsl.vocabulary import (
 from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
 
 PHASES = ("classify", "select", "policy", "route")
-SERVICE_KINDS = ("em", "biopsy", "destruction", "shave", "excision", "hidradenitis_excision", "repair",
-                 "adjacent_tissue_transfer", "graft", "mohs", "skin_tag_removal", "injection", "cosmetic", "other")
+SERVICE_KINDS = (
+    "em",
+    "biopsy",
+    "destruction",
+    "shave",
+    "excision",
+    "hidradenitis_excision",
+    "repair",
+    "adjacent_tissue_transfer",
+    "graft",
+    "mohs",
+    "skin_tag_removal",
+    "injection",
+    "cosmetic",
+    "other",
+)
 # The note analysis's indicator and cosmetic labels (rulebooks/notes/findings.py; a test keeps them equal).
-FINDINGS = ("bleeding", "pain", "itching", "inflammation", "irritation", "growth_change", "abcde",
-            "suspicious_for_malignancy", "obstruction", "infection", "recurrence", "functional_impairment",
-            "cosmetic_intent", "patient_request", "asymptomatic")
+FINDINGS = (
+    "bleeding",
+    "pain",
+    "itching",
+    "inflammation",
+    "irritation",
+    "growth_change",
+    "abcde",
+    "suspicious_for_malignancy",
+    "obstruction",
+    "infection",
+    "recurrence",
+    "functional_impairment",
+    "cosmetic_intent",
+    "patient_request",
+    "asymptomatic",
+)
 ICD10 = code("icd10")
 CPT = code("cpt")
 MODIFIER = code("modifier")
@@ -42,40 +70,69 @@ MOHS_STAGE = record("Mohs stage", blocks=quantity("blocks"))
 
 FIELDS = (
     Field("payer", SYMBOL, "The tenant's payer code, e.g. AETNA.", required=True),
-    Field("plan_type", enum("plan type", "commercial", "medicare_ffs", "medicare_advantage", "medicaid", "self_pay"),
-          "The coverage's plan type.", required=True),
+    Field(
+        "plan_type",
+        enum("plan type", "commercial", "medicare_ffs", "medicare_advantage", "medicaid", "self_pay"),
+        "The coverage's plan type.",
+        required=True,
+    ),
     Field("date_of_service", DATE, "The date of service: effective dates and ages compare with it.", required=True),
-    Field("place_of_service", STRING, "CMS place-of-service code such as \"11\".", required=True),
+    Field("place_of_service", STRING, 'CMS place-of-service code such as "11".', required=True),
     Field("patient.age", quantity("years"), "Age in years on the date of service."),
     Field("patient.sex", enum("sex", "female", "male", "other", "unknown"), "The patient's sex."),
     Field("diagnoses", list_of(ICD10), "The encounter's ICD-10-CM diagnoses, in the provider's order.", required=True),
-    Field("findings", list_of(enum("finding", *FINDINGS)), "What the note documents for this service's lesion.",
-          required=True),
+    Field(
+        "findings",
+        list_of(enum("finding", *FINDINGS)),
+        "What the note documents for this service's lesion.",
+        required=True,
+    ),
     Field("service.kind", enum("service kind", *SERVICE_KINDS), "What was done.", required=True),
-    Field("service.technique", STRING, "The technique as documented, e.g. \"punch\"."),
+    Field("service.technique", STRING, 'The technique as documented, e.g. "punch".'),
     Field("service.site", STRING, "The site as written."),
-    Field("service.site_group", enum("site group", "trunk_arms_legs", "scalp_neck_hands_feet_genitalia",
-                                     "face_ears_eyelids_nose_lips"), "The CPT anatomic group of the site."),
+    Field(
+        "service.site_group",
+        enum("site group", "trunk_arms_legs", "scalp_neck_hands_feet_genitalia", "face_ears_eyelids_nose_lips"),
+        "The CPT anatomic group of the site.",
+    ),
     Field("service.laterality", enum("laterality", "left", "right", "bilateral", "midline"), "Side of the body."),
     Field("service.count", quantity("lesions"), "How many lesions the service treated."),
     Field("service.lesion_size_cm", quantity("cm"), "The lesion's diameter."),
     Field("service.margin_cm", quantity("cm"), "The margin taken around the lesion."),
     Field("service.area_sq_cm", quantity("sq_cm"), "The treated area (flaps, grafts)."),
     Field("service.repair.length_cm", quantity("cm"), "The repair's length."),
-    Field("service.repair.complexity", enum("repair complexity", "simple", "intermediate", "complex"),
-          "The repair's classification."),
-    Field("service.repair.dehiscence", enum("dehiscence", "superficial", "superficial_packed", "extensive"),
-          "A repair of a dehisced or secondarily closed wound (12020/12021/13160), not a new wound's closure."),
-    Field("service.related_to_prior", enum("relation to prior", "unrelated", "staged", "same_problem"),
-          "How the service relates to the earlier procedure whose global period the visit falls in."),
+    Field(
+        "service.repair.complexity",
+        enum("repair complexity", "simple", "intermediate", "complex"),
+        "The repair's classification.",
+    ),
+    Field(
+        "service.repair.dehiscence",
+        enum("dehiscence", "superficial", "superficial_packed", "extensive"),
+        "A repair of a dehisced or secondarily closed wound (12020/12021/13160), not a new wound's closure.",
+    ),
+    Field(
+        "service.related_to_prior",
+        enum("relation to prior", "unrelated", "staged", "same_problem"),
+        "How the service relates to the earlier procedure whose global period the visit falls in.",
+    ),
     Field("service.em.patient_status", enum("patient status", "new", "established"), "New or established patient."),
     Field("service.em.level", INTEGER, "The E/M level documented (1-5), when the provider stated one."),
-    Field("service.em.separately_identifiable", BOOL,
-          "The E/M addresses a problem significant and separate from the day's procedure (modifier 25)."),
-    Field("service.em.longitudinal_care", BOOL,
-          "The visit is part of the continuing care of a single serious or complex condition (G2211)."),
-    Field("global_period.procedure_code", CPT,
-          "The earlier procedure whose postoperative (global) period this visit may fall in."),
+    Field(
+        "service.em.separately_identifiable",
+        BOOL,
+        "The E/M addresses a problem significant and separate from the day's procedure (modifier 25).",
+    ),
+    Field(
+        "service.em.longitudinal_care",
+        BOOL,
+        "The visit is part of the continuing care of a single serious or complex condition (G2211).",
+    ),
+    Field(
+        "global_period.procedure_code",
+        CPT,
+        "The earlier procedure whose postoperative (global) period this visit may fall in.",
+    ),
     Field("global_period.date_of_service", DATE, "That earlier procedure's date."),
     Field("global_period.days_after", quantity("days"), "Days from the earlier procedure to this date of service."),
     Field("service.mohs.stages", list_of(MOHS_STAGE), "The Mohs stages of this tumor, each with its blocks."),
@@ -99,30 +156,70 @@ FIELDS = (
 
 CODES = list_of(CPT)
 ACTIONS = (
-    ActionSpec("classify", "classify {class}",
-               (("class", enum("classification", "medical", "cosmetic", "borderline")),), ("classify",),
-               "Decide whether the service is medical, cosmetic (self-pay) or needs the provider to say."),
-    ActionSpec("query_provider", "query provider {message}", (("message", STRING),), ("classify", "select", "policy"),
-               "Hold the service until the provider answers; `{service.site}` in the text is filled in."),
-    ActionSpec("cap_lesions", "cap lesions of service at {count}", (("count", quantity("lesions")),), ("policy",),
-               "Bill at most this many lesions; the code family recodes from the capped count."),
-    ActionSpec("require_prior_auth", "require prior_auth for lines in {codes}", (("codes", CODES),), ("policy",),
-               "These lines need a prior authorization."),
+    ActionSpec(
+        "classify",
+        "classify {class}",
+        (("class", enum("classification", "medical", "cosmetic", "borderline")),),
+        ("classify",),
+        "Decide whether the service is medical, cosmetic (self-pay) or needs the provider to say.",
+    ),
+    ActionSpec(
+        "query_provider",
+        "query provider {message}",
+        (("message", STRING),),
+        ("classify", "select", "policy"),
+        "Hold the service until the provider answers; `{service.site}` in the text is filled in.",
+    ),
+    ActionSpec(
+        "cap_lesions",
+        "cap lesions of service at {count}",
+        (("count", quantity("lesions")),),
+        ("policy",),
+        "Bill at most this many lesions; the code family recodes from the capped count.",
+    ),
+    ActionSpec(
+        "require_prior_auth",
+        "require prior_auth for lines in {codes}",
+        (("codes", CODES),),
+        ("policy",),
+        "These lines need a prior authorization.",
+    ),
     ActionSpec("flag", "flag {code}", (("code", SYMBOL),), PHASES, "Raise a flag on the coding."),
-    ActionSpec("add_modifier", "add modifier {modifier} to lines in {codes}", (("modifier", MODIFIER),
-               ("codes", CODES)), ("policy",), "Append a modifier to matching lines."),
-    ActionSpec("remove_modifier", "remove modifier {modifier} from lines in {codes}", (("modifier", MODIFIER),
-               ("codes", CODES)), ("policy",), "Remove a modifier from matching lines."),
-    ActionSpec("bundle", "bundle {code} into {into}", (("code", CPT), ("into", CPT)), ("policy",),
-               "Drop a line whose code the payer pays inside another line's code."),
-    ActionSpec("route", "route to {destination}", (("destination", enum("destination", "claim", "self_pay")),),
-               ("route",), "Send the service's lines to the claim or to the patient (self-pay)."),
+    ActionSpec(
+        "add_modifier",
+        "add modifier {modifier} to lines in {codes}",
+        (("modifier", MODIFIER), ("codes", CODES)),
+        ("policy",),
+        "Append a modifier to matching lines.",
+    ),
+    ActionSpec(
+        "remove_modifier",
+        "remove modifier {modifier} from lines in {codes}",
+        (("modifier", MODIFIER), ("codes", CODES)),
+        ("policy",),
+        "Remove a modifier from matching lines.",
+    ),
+    ActionSpec(
+        "bundle",
+        "bundle {code} into {into}",
+        (("code", CPT), ("into", CPT)),
+        ("policy",),
+        "Drop a line whose code the payer pays inside another line's code.",
+    ),
+    ActionSpec(
+        "route",
+        "route to {destination}",
+        (("destination", enum("destination", "claim", "self_pay")),),
+        ("route",),
+        "Send the service's lines to the claim or to the patient (self-pay).",
+    ),
 )
 
 VALUE_SETS = {
-    "benign_lesion_symptoms": (enum("finding", *FINDINGS),
-                               ("bleeding", "pain", "itching", "inflammation", "growth_change", "obstruction",
-                                "irritation", "infection")),
+    "benign_lesion_symptoms": (
+        enum("finding", *FINDINGS),
+        ("bleeding", "pain", "itching", "inflammation", "growth_change", "obstruction", "irritation", "infection"),
+    ),
 }
 
 

@@ -58,14 +58,12 @@ def prevalidated(model: type[ModelT], fields: dict[str, Any], given: frozenset[s
 
 def step_reason(step: str, message: str, **values: Any) -> Reason:
     """A reason produced by a built-in coding step (not a rule); `values` is a fresh dict per call."""
-    return prevalidated(Reason, {"step": step, "rule": None, "message": message, "values": values},
-                        _STEP_REASON_FIELDS)
+    return prevalidated(Reason, {"step": step, "rule": None, "message": message, "values": values}, _STEP_REASON_FIELDS)
 
 
 def rule_reason(rule: RuleRef, message: str, values: dict[str, Any]) -> Reason:
     """A reason produced by a rule of a stack, from a dict of values the caller made for it."""
-    return prevalidated(Reason, {"step": None, "rule": rule, "message": message, "values": values},
-                        _RULE_REASON_FIELDS)
+    return prevalidated(Reason, {"step": None, "rule": rule, "message": message, "values": values}, _RULE_REASON_FIELDS)
 
 
 @functools.lru_cache(maxsize=4096, typed=True)
@@ -81,8 +79,11 @@ def shared_step_reason(step: str, message: str, **values: str | int | None) -> R
 
 def new_flag(code: str, reason: Reason, detail: str | None, service_ids: list[str] | None) -> Flag:
     """A flag with one reason; the service ids are copied, as validation copies a list."""
-    return prevalidated(Flag, {"code": code, "detail": detail, "service_ids": list(service_ids or ()),
-                               "reasons": [reason]}, _FLAG_FIELDS)
+    return prevalidated(
+        Flag,
+        {"code": code, "detail": detail, "service_ids": list(service_ids or ()), "reasons": [reason]},
+        _FLAG_FIELDS,
+    )
 
 
 def for_kinds(*kinds: str) -> Callable[[PassFunction], PassFunction]:

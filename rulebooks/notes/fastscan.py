@@ -147,7 +147,7 @@ def _anchors_of_sequence(items: list[Any], word_start: bool = False) -> set[Anch
     over, since what follows it is still in every match). `word_start`: a ``\\b`` comes right
     before the current position, with nothing consumed since."""
     for position, (op, av) in enumerate(items):
-        rest = items[position + 1:]
+        rest = items[position + 1 :]
         if op is _c.LITERAL:
             run = chr(av)
             for next_op, next_av in rest:
@@ -156,7 +156,7 @@ def _anchors_of_sequence(items: list[Any], word_start: bool = False) -> set[Anch
                 run += chr(next_av)
             # A longer run further on is in every match too ("T-?SPOT", "high[- ]potency TCS"): the
             # longer the needle, the fewer notes it is found in by chance.
-            later = _anchors_of_sequence(items[position + len(run):])
+            later = _anchors_of_sequence(items[position + len(run) :])
             if later is not None and all(len(found) > len(run) for found, _ in later):
                 return later
             return {(run, word_start)}

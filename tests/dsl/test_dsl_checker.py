@@ -109,12 +109,17 @@ def test_test_blocks_are_checked() -> None:
     [
         pytest.param("valueset a = a\n", [(1, 14, "a")], id="a set named in its own definition"),
         pytest.param("valueset a = [L57.0, a]\n", [(1, 22, "a")], id="a set listed inside itself"),
-        pytest.param("valueset a = b + [L57.0]\nvalueset b = [D22.5] + a\n", [(1, 14, "a")],
-                     id="two sets through each other: one error, at the first"),
-        pytest.param("valueset c = a\nvalueset a = b\nvalueset b = c + d\nvalueset d = [L57.0] + a\n",
-                     [(1, 14, "c")], id="one knot of four sets: one error"),
-        pytest.param("valueset b = b + a\nvalueset a = a\n", [(1, 14, "b"), (2, 14, "a")],
-                     id="two knots: two errors"),
+        pytest.param(
+            "valueset a = b + [L57.0]\nvalueset b = [D22.5] + a\n",
+            [(1, 14, "a")],
+            id="two sets through each other: one error, at the first",
+        ),
+        pytest.param(
+            "valueset c = a\nvalueset a = b\nvalueset b = c + d\nvalueset d = [L57.0] + a\n",
+            [(1, 14, "c")],
+            id="one knot of four sets: one error",
+        ),
+        pytest.param("valueset b = b + a\nvalueset a = a\n", [(1, 14, "b"), (2, 14, "a")], id="two knots: two errors"),
     ],
 )
 def test_a_value_set_defined_through_itself(valuesets: str, expected: list[tuple[int, int, str]]) -> None:
@@ -131,5 +136,6 @@ def test_a_set_that_only_uses_a_knot_is_not_reported_again() -> None:
 
 def test_the_message_names_the_way_back() -> None:
     (diagnostic,) = built("valueset a = b\nvalueset b = a\n" + rule("order.codes any in a")).diagnostics
-    assert diagnostic.message == ("value set `a` is defined through itself: it uses `b`, which uses `a`, "
-                                  "so none of them has members")
+    assert diagnostic.message == (
+        "value set `a` is defined through itself: it uses `b`, which uses `a`, so none of them has members"
+    )

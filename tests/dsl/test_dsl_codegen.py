@@ -11,7 +11,7 @@ from dsl.codegen import compile_phase, generate
 from dsl.runtime import run_rules
 from tests.dsl.dsl_helpers import built
 
-BOOK = '''valueset warm = [L57.0, D22.*]
+BOOK = """valueset warm = [L57.0, D22.*]
 
 rule cap "Cap large gold orders"
   in adjust
@@ -48,20 +48,32 @@ table tiers "By tier"
   | not [bronze]  | -            | mid      |
   then
     mark label
-'''
+"""
 
 maybe = st.one_of(st.none(), st.just(True))
-facts = st.fixed_dictionaries({
-    "region": st.just("north"),
-    "day": st.just(dt.date(2026, 1, 1)),
-    "customer": st.fixed_dictionaries({"tier": st.sampled_from(["bronze", "silver", "gold"]),
-                                       "age": st.none() | st.integers(0, 90),
-                                       "vip": st.none() | st.booleans()}),
-    "order": st.fixed_dictionaries({"count": st.none() | st.integers(0, 20),
-                                    "codes": st.lists(st.sampled_from(["L57.0", "D22.5", "L82.1"]), max_size=2)}),
-    "items": st.lists(st.fixed_dictionaries({"code": st.sampled_from(["17000", "17004", "11102"]),
-                                             "units": st.just(1)}), max_size=2),
-})
+facts = st.fixed_dictionaries(
+    {
+        "region": st.just("north"),
+        "day": st.just(dt.date(2026, 1, 1)),
+        "customer": st.fixed_dictionaries(
+            {
+                "tier": st.sampled_from(["bronze", "silver", "gold"]),
+                "age": st.none() | st.integers(0, 90),
+                "vip": st.none() | st.booleans(),
+            }
+        ),
+        "order": st.fixed_dictionaries(
+            {
+                "count": st.none() | st.integers(0, 20),
+                "codes": st.lists(st.sampled_from(["L57.0", "D22.5", "L82.1"]), max_size=2),
+            }
+        ),
+        "items": st.lists(
+            st.fixed_dictionaries({"code": st.sampled_from(["17000", "17004", "11102"]), "units": st.just(1)}),
+            max_size=2,
+        ),
+    }
+)
 
 
 def test_generated_source_reads_like_the_rules() -> None:

@@ -37,7 +37,9 @@ def formatted(text: str) -> str:
 
 
 def test_comments_inside_a_rule_stay_beside_their_statements() -> None:
-    assert formatted(RULE) == """rule ak-cap "AK cap"  # the payer's 2026 letter
+    assert (
+        formatted(RULE)
+        == """rule ak-cap "AK cap"  # the payer's 2026 letter
   in policy
   # only destruction of AKs
   when service.kind = destruction
@@ -50,21 +52,32 @@ def test_comments_inside_a_rule_stay_beside_their_statements() -> None:
     # with an authorization number on file
     else flag prior_auth_on_file
 """
+    )
 
 
 def test_a_comment_line_between_condition_lines_does_not_end_the_condition() -> None:
     with_comment = parse(RULE).rulebook
-    without = parse("\n".join(line.split("#")[0].rstrip() for line in RULE.splitlines() if line.strip()
-                              and not line.strip().startswith("#")) + "\n").rulebook
+    without = parse(
+        "\n".join(
+            line.split("#")[0].rstrip()
+            for line in RULE.splitlines()
+            if line.strip() and not line.strip().startswith("#")
+        )
+        + "\n"
+    ).rulebook
     assert with_comment == without
 
 
 def test_comments_in_a_test_block_and_after_it() -> None:
-    text = ('test "caps at 10" {\n  given { service.kind: destruction }\n  # the cap fires\n'
-            "  expect flag a because ak-cap\n  # nothing else\n}\n# the end of the file\n")
-    assert formatted(text) == ('test "caps at 10" {\n  given {\n    service.kind: destruction\n  }\n'
-                               "  # the cap fires\n  expect flag a because ak-cap\n  # nothing else\n}\n\n"
-                               "# the end of the file\n")
+    text = (
+        'test "caps at 10" {\n  given { service.kind: destruction }\n  # the cap fires\n'
+        "  expect flag a because ak-cap\n  # nothing else\n}\n# the end of the file\n"
+    )
+    assert formatted(text) == (
+        'test "caps at 10" {\n  given {\n    service.kind: destruction\n  }\n'
+        "  # the cap fires\n  expect flag a because ak-cap\n  # nothing else\n}\n\n"
+        "# the end of the file\n"
+    )
 
 
 @st.composite

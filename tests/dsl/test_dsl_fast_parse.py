@@ -142,18 +142,30 @@ def test_arbitrary_texts(text: str) -> None:
         assert_declines_or_agrees(text, start)
 
 
-@pytest.mark.parametrize("text", [
-    'rule r "r"\r\n  in decide\r\n  when (10) > (x)\r\n  then\r\n    flag in for (a)\r\n',
-    'rule r "r"  # a comment\n  in decide\n  when a\n   # between\n   and b or not c in [x, y,]\n  then\n    f\n',
-    'test "t" {\n  given {a.b: 1, c: [L57.0, D22.*]}\n  expect no flag x because y\n}\n',
-    'table t "t"\n  in decide\n  hit collect max\n  | a | => b |\n  | - | 1 |\n  |  | "x" |\n',
-    'rulebook "b" for payer AETNA\n  extends "a"\n  effective 2026-01-01 until 2026-12-31\n',
-    'valueset v = 17000..17004 + [A1, 0001U] + C44.3*\n',
-    'criteria c "c"\n  drug d for x in y\n  require any l in lines: l.n >= 2 "why"\n'
-    '  approve 6 months reauthorize 12 months\n',
-    'rule r "r"\n  in decide\n  then\n    if a then b else if c then d else e\n',
-], ids=["crlf and parentheses", "comments and continuations", "test block", "table", "header", "valueset",
-        "criteria", "nested conditionals"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'rule r "r"\r\n  in decide\r\n  when (10) > (x)\r\n  then\r\n    flag in for (a)\r\n',
+        'rule r "r"  # a comment\n  in decide\n  when a\n   # between\n   and b or not c in [x, y,]\n  then\n    f\n',
+        'test "t" {\n  given {a.b: 1, c: [L57.0, D22.*]}\n  expect no flag x because y\n}\n',
+        'table t "t"\n  in decide\n  hit collect max\n  | a | => b |\n  | - | 1 |\n  |  | "x" |\n',
+        'rulebook "b" for payer AETNA\n  extends "a"\n  effective 2026-01-01 until 2026-12-31\n',
+        "valueset v = 17000..17004 + [A1, 0001U] + C44.3*\n",
+        'criteria c "c"\n  drug d for x in y\n  require any l in lines: l.n >= 2 "why"\n'
+        "  approve 6 months reauthorize 12 months\n",
+        'rule r "r"\n  in decide\n  then\n    if a then b else if c then d else e\n',
+    ],
+    ids=[
+        "crlf and parentheses",
+        "comments and continuations",
+        "test block",
+        "table",
+        "header",
+        "valueset",
+        "criteria",
+        "nested conditionals",
+    ],
+)
 def test_tricky_shapes(text: str) -> None:
     assert assert_declines_or_agrees(text, "start")
     assert_agrees_on_rulebook(text)
@@ -178,16 +190,27 @@ def test_the_hash_written_in_one_pass_is_the_hash_of_the_canonical_json(rulebook
     assert content_hash(rulebook) == "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-@pytest.mark.parametrize(("pattern", "first"), [
-    ("a?b", frozenset("ab")),
-    ("(?>(\r?\n[\t ]*)+)(?!x)", frozenset("\r\n")),
-    (r"\d{4}-|[A-Z]\.", frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")),
-    ("(?i)ab", None),
-    ("(?i:ab)", None),
-    ("[^a]", None),
-    ("a*", None),
-], ids=["optional then literal", "atomic group and lookahead", "alternatives", "ignore case for all",
-        "ignore case in a group", "negated set", "can match nothing"])
+@pytest.mark.parametrize(
+    ("pattern", "first"),
+    [
+        ("a?b", frozenset("ab")),
+        ("(?>(\r?\n[\t ]*)+)(?!x)", frozenset("\r\n")),
+        (r"\d{4}-|[A-Z]\.", frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")),
+        ("(?i)ab", None),
+        ("(?i:ab)", None),
+        ("[^a]", None),
+        ("a*", None),
+    ],
+    ids=[
+        "optional then literal",
+        "atomic group and lookahead",
+        "alternatives",
+        "ignore case for all",
+        "ignore case in a group",
+        "negated set",
+        "can match nothing",
+    ],
+)
 def test_first_characters_of_a_terminal_never_leave_one_out(pattern: str, first: frozenset[str] | None) -> None:
     assert lalr_lexing.first_chars(sre_parse.parse(pattern)) == first
 
@@ -205,5 +228,7 @@ def test_lexing_by_first_character_picks_the_terminal_the_full_pattern_picks() -
 def test_spans_made_in_place_equal_spans_made_by_their_class() -> None:
     rulebook = parser.parse((LIBRARY[0]).read_text(encoding="utf-8")).rulebook
     spans = [item.span for item in rulebook.items]
-    assert all(span == ast.Span(**vars(span)) and set(vars(span)) == {f.name for f in dataclasses.fields(span)}
-               for span in spans)
+    assert all(
+        span == ast.Span(**vars(span)) and set(vars(span)) == {f.name for f in dataclasses.fields(span)}
+        for span in spans
+    )

@@ -73,10 +73,18 @@ def test_diagnostics_snapshot(path: Path, snapshot) -> None:
         pytest.param(
             "46_valueset_defined_by_itself",
             [
-                (1, 20, "valueset.cycle", "define it by its codes, ranges or symbols, or by value sets that do not "
-                 "lead back to it"),
-                (3, 36, "valueset.cycle", "define it by its codes, ranges or symbols, or by value sets that do not "
-                 "lead back to it"),
+                (
+                    1,
+                    20,
+                    "valueset.cycle",
+                    "define it by its codes, ranges or symbols, or by value sets that do not lead back to it",
+                ),
+                (
+                    3,
+                    36,
+                    "valueset.cycle",
+                    "define it by its codes, ranges or symbols, or by value sets that do not lead back to it",
+                ),
             ],
             id="value sets defined through themselves point at the name that leads back",
         ),

@@ -37,8 +37,14 @@ def spans_of(node: Any) -> list[tuple[str, ast.Span]]:
 def everything(text: str) -> tuple[Any, ...]:
     built = build(text, dermatology_vocabulary())
     comments = [item.comments for item in built.rulebook.items]
-    return (built.rulebook, spans_of(built.rulebook), comments, [d.to_json() for d in built.diagnostics],
-            built.version, built.ok)
+    return (
+        built.rulebook,
+        spans_of(built.rulebook),
+        comments,
+        [d.to_json() for d in built.diagnostics],
+        built.version,
+        built.ok,
+    )
 
 
 def cold(text: str) -> tuple[Any, ...]:
@@ -47,12 +53,16 @@ def cold(text: str) -> tuple[Any, ...]:
 
 
 EDITS = [
-    pytest.param(lambda t: t.replace("service.count > 10 lesions", "service.cuont > 10 lesions", 1),
-                 id="a typo that keeps the length"),
+    pytest.param(
+        lambda t: t.replace("service.count > 10 lesions", "service.cuont > 10 lesions", 1),
+        id="a typo that keeps the length",
+    ),
     pytest.param(lambda t: t.replace("in policy", "in  policy", 1), id="a character typed near the top"),
-    pytest.param(lambda t: t.replace('rule ', '# a new comment\nrule ', 1), id="a line added above every rule"),
-    pytest.param(lambda t: t + "\nrule extra \"Added at the end\"\n  in policy\n  then\n    flag extra\n",
-                 id="a rule added at the end"),
+    pytest.param(lambda t: t.replace("rule ", "# a new comment\nrule ", 1), id="a line added above every rule"),
+    pytest.param(
+        lambda t: t + '\nrule extra "Added at the end"\n  in policy\n  then\n    flag extra\n',
+        id="a rule added at the end",
+    ),
     pytest.param(lambda t: t.replace("then", "thn", 1), id="a syntax error in one block"),
     pytest.param(lambda t: t.replace("| 11 lesions    |", "|", 1), id="an examples row loses a cell"),
     pytest.param(lambda t: t.replace("| 4 lesions     |", "|  |", 1), id="an examples cell left empty"),

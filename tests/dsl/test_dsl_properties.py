@@ -82,8 +82,12 @@ actions = st.builds(
 )
 action_seqs = st.lists(actions, min_size=1, max_size=2).map(tuple)
 simple_conditionals = st.builds(ast.Conditional, conditions, action_seqs, st.one_of(st.just(()), action_seqs))
-conditionals = st.builds(ast.Conditional, conditions, action_seqs,
-                         st.one_of(st.just(()), action_seqs, simple_conditionals.map(lambda c: (c,))))
+conditionals = st.builds(
+    ast.Conditional,
+    conditions,
+    action_seqs,
+    st.one_of(st.just(()), action_seqs, simple_conditionals.map(lambda c: (c,))),
+)
 steps = st.lists(st.one_of(actions, conditionals), min_size=1, max_size=3).map(tuple)
 rules = st.builds(ast.Rule, names, texts, names, st.one_of(st.none(), conditions), steps)
 valuesets = st.builds(ast.ValueSet, names, st.one_of(lists, unions))
@@ -241,15 +245,16 @@ def test_diagnostics_lie_in_the_text_and_a_broken_block_has_one_per_line(text: s
             assert len(lines) == len(set(lines)), text[begin:end]
 
 
-LIBRARY_TEXTS = [p.read_text(encoding="utf-8") for p in
-                 sorted((Path(__file__).parents[2] / "rulebooks" / "library").glob("*.rules"))]
+LIBRARY_TEXTS = [
+    p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parents[2] / "rulebooks" / "library").glob("*.rules"))
+]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(LIBRARY_TEXTS), st.integers(0, 10_000), st.integers(0, 30), st.text(max_size=4))
 def test_edited_library_books_give_diagnostics_and_stable_formatting(text: str, at: int, cut: int, insert: str) -> None:
     at %= len(text) + 1
-    edited = text[:at] + insert + text[at + cut:]
+    edited = text[:at] + insert + text[at + cut :]
     build(edited, dermatology_vocabulary())
     formatted = format_text(edited)
     if formatted.text is not None:

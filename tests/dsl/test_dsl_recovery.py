@@ -98,12 +98,21 @@ def test_an_error_that_follows_from_another_is_not_reported(text: str, expected:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param('rule r "r"\n  inn policy\n  then\n    flag x\n', (2, 3, "expected `in`, found `inn`"),
-                     id="a misspelt keyword is named whole, not cut after the keyword it starts with"),
-        pytest.param('rule r "r"\n  inpolicy\n  then\n    flag x\n', (2, 3, "expected `in`, found `inpolicy`"),
-                     id="a keyword glued to the next word is not read as the two"),
-        pytest.param('rule r "r"\n  in policy\n  thenflag x\n', (3, 3, "expected `then` or `when`, found `thenflag`"),
-                     id="nor is a glued then"),
+        pytest.param(
+            'rule r "r"\n  inn policy\n  then\n    flag x\n',
+            (2, 3, "expected `in`, found `inn`"),
+            id="a misspelt keyword is named whole, not cut after the keyword it starts with",
+        ),
+        pytest.param(
+            'rule r "r"\n  inpolicy\n  then\n    flag x\n',
+            (2, 3, "expected `in`, found `inpolicy`"),
+            id="a keyword glued to the next word is not read as the two",
+        ),
+        pytest.param(
+            'rule r "r"\n  in policy\n  thenflag x\n',
+            (3, 3, "expected `then` or `when`, found `thenflag`"),
+            id="nor is a glued then",
+        ),
     ],
 )
 def test_a_keyword_is_a_whole_word(text: str, expected: tuple[int, int, str]) -> None:

@@ -166,18 +166,27 @@ def test_criteria_requirements_are_met_unmet_or_undetermined() -> None:
     from dsl.criteria import evaluate_criteria
     from rulebooks.vocabulary import dermatology_vocabulary
 
-    text = ('criteria dupilumab-atopic-dermatitis "Dupixent for atopic dermatitis, initial"\n'
-            '  drug dupilumab for L20.*\n  require present(patient.age) and patient.age >= 6 months "age"\n'
-            '  require scores.easi >= 16 or scores.iga >= 3 "severity"\n'
-            '  require therapy.topical_steroid >= 28 days "topical steroid trial"\n'
-            '  approve 4 months reauthorize 12 months\n')
+    text = (
+        'criteria dupilumab-atopic-dermatitis "Dupixent for atopic dermatitis, initial"\n'
+        '  drug dupilumab for L20.*\n  require present(patient.age) and patient.age >= 6 months "age"\n'
+        '  require scores.easi >= 16 or scores.iga >= 3 "severity"\n'
+        '  require therapy.topical_steroid >= 28 days "topical steroid trial"\n'
+        "  approve 4 months reauthorize 12 months\n"
+    )
     built = build(text, dermatology_vocabulary())
-    facts = {"diagnoses": ["L20.9"], "patient": {"age": 34}, "scores": {"easi": 12, "iga": None},
-             "therapy": {"topical_steroid": 42}}
+    facts = {
+        "diagnoses": ["L20.9"],
+        "patient": {"age": 34},
+        "scores": {"easi": 12, "iga": None},
+        "therapy": {"topical_steroid": 42},
+    }
     result = evaluate_criteria(built.checked, "dupilumab-atopic-dermatitis", facts)
     assert result.indicated is True
     assert [(r.label, r.status) for r in result.requirements] == [
-        ("age", "met"), ("severity", "undetermined"), ("topical steroid trial", "met")]
+        ("age", "met"),
+        ("severity", "undetermined"),
+        ("topical steroid trial", "met"),
+    ]
     assert result.requirements[1].missing == ("scores.iga",)
     assert result.status == "needs_documentation"
     facts["scores"]["iga"] = 2
@@ -185,10 +194,12 @@ def test_criteria_requirements_are_met_unmet_or_undetermined() -> None:
 
 
 def test_check_sees_the_rulebooks_a_book_extends() -> None:
-    text = ('rulebook "Clinic" for payer AETNA\n  extends "Aetna commercial (template)"\n\n'
-            'disable aetna-ak-cap-1O "typo in the id"\n\n'
-            'test "t" {\n  given {service: {kind: destruction}}\n  expect flag x because aetna-ak-cap-10\n'
-            '  expect flag y because nowhere\n}\n')
+    text = (
+        'rulebook "Clinic" for payer AETNA\n  extends "Aetna commercial (template)"\n\n'
+        'disable aetna-ak-cap-1O "typo in the id"\n\n'
+        'test "t" {\n  given {service: {kind: destruction}}\n  expect flag x because aetna-ak-cap-10\n'
+        "  expect flag y because nowhere\n}\n"
+    )
     found = [(d["code"], d["line"], d["hint"]) for d in authoring.check(text)]
     assert ("stack.unknown_rule", 4, "did you mean `aetna-ak-cap-10`?") in found
     assert ("test.unknown_rule", 9, None) in found
@@ -200,11 +211,16 @@ def test_check_sees_the_rulebooks_a_book_extends() -> None:
 
 def test_explain_reads_findings_from_the_note() -> None:
     text = (LIBRARY / "national-base.rules").read_text(encoding="utf-8")
-    data = {"external_id": "e1", "date_of_service": "2026-03-02", "provider": {"npi": "1234567893"},
-            "patient": {"id": "p1"}, "coverage": {"payer": "AETNA", "plan_type": "commercial"},
-            "diagnoses": ["L91.8"], "note": "Skin tag on the neck that bleeds when caught on clothing.",
-            "services": [{"id": "s1", "kind": "skin_tag_removal", "count": 1, "site": "neck",
-                          "diagnoses": ["L91.8"]}]}
+    data = {
+        "external_id": "e1",
+        "date_of_service": "2026-03-02",
+        "provider": {"npi": "1234567893"},
+        "patient": {"id": "p1"},
+        "coverage": {"payer": "AETNA", "plan_type": "commercial"},
+        "diagnoses": ["L91.8"],
+        "note": "Skin tag on the neck that bleeds when caught on clothing.",
+        "services": [{"id": "s1", "kind": "skin_tag_removal", "count": 1, "site": "neck", "diagnoses": ["L91.8"]}],
+    }
     bleeding = authoring.explain(text, data)
     assert not any(t["rule"] == "benign-removal-needs-symptom" for t in bleeding["trace"])
     data["note"] = "Skin tag on the neck, asymptomatic."

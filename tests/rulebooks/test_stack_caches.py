@@ -22,7 +22,7 @@ from rulebooks.vocabulary import FIELDS
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "encounters"
 CODED_AT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
-CLINIC = '''rulebook "Cache edges clinic"
+CLINIC = """rulebook "Cache edges clinic"
   effective 2026-06-01 until 2026-12-31
 
 rule ak-count-over-5 "More than 5 AKs in one session are reviewed"
@@ -53,7 +53,7 @@ rule itchy-destruction "A destruction for an itchy lesion is medical"
    and findings any in [itching]
   then
     flag itching_documented
-'''
+"""
 
 
 def _payload(name: str) -> dict[str, Any]:
@@ -64,8 +64,10 @@ def _encounter(*, date: str = "2026-11-02", counts: tuple[int, ...] = (3,), exte
     payload = _payload("biopsy_em.json")
     payload["external_id"] = f"{external_id}-{date}-{'-'.join(map(str, counts))}"
     payload["date_of_service"] = date
-    payload["services"] += [{"id": f"d{index}", "kind": "destruction", "count": count, "site": "face",
-                             "diagnoses": ["L57.0"]} for index, count in enumerate(counts)]
+    payload["services"] += [
+        {"id": f"d{index}", "kind": "destruction", "count": count, "site": "face", "diagnoses": ["L57.0"]}
+        for index, count in enumerate(counts)
+    ]
     return Encounter.model_validate(payload)
 
 
@@ -92,8 +94,15 @@ def _flags(coding: dict[str, Any]) -> list[tuple[str, list[str]]]:
 def test_every_fact_reader_reads_what_the_rules_see() -> None:
     encounters = [Encounter.model_validate(_payload(path.name)) for path in sorted(FIXTURES.glob("*.json"))]
     encounters.append(_encounter(counts=(12,)))
-    encounters.append(encounters[0].model_copy(update={"global_period": GlobalPeriodFacts(
-        procedure_code="14040", date_of_service=encounters[0].date_of_service - dt.timedelta(days=12))}))
+    encounters.append(
+        encounters[0].model_copy(
+            update={
+                "global_period": GlobalPeriodFacts(
+                    procedure_code="14040", date_of_service=encounters[0].date_of_service - dt.timedelta(days=12)
+                )
+            }
+        )
+    )
     paths = [tuple(field.path.split(".")) for field in FIELDS if not field.path.startswith("lines")]
     for encounter in encounters:
         for service in encounter.services:
@@ -107,15 +116,26 @@ def test_every_fact_reader_reads_what_the_rules_see() -> None:
 @pytest.mark.parametrize(
     "encounters",
     [
-        pytest.param([_encounter(counts=(3,)), _encounter(counts=(20,)), _encounter(counts=(3,))],
-                     id="a rule reading lines sees each encounter's lines, not the first one's"),
-        pytest.param([_encounter(counts=(1,)), _encounter(counts=(3,)), _encounter(counts=(1,))],
-                     id="a rule counting lines sees each encounter's lines, not the first one's"),
-        pytest.param([_encounter(counts=(3, 20)), _encounter(counts=(20, 3))],
-                     id="two services with one screen key but other counts record apart"),
-        pytest.param([_encounter(date="2026-11-02", counts=(20,)), _encounter(date="2026-03-02", counts=(20,)),
-                      _encounter(date="2026-11-02", counts=(20,))],
-                     id="a rulebook out of effect on one date of service does not lend its outcomes to another"),
+        pytest.param(
+            [_encounter(counts=(3,)), _encounter(counts=(20,)), _encounter(counts=(3,))],
+            id="a rule reading lines sees each encounter's lines, not the first one's",
+        ),
+        pytest.param(
+            [_encounter(counts=(1,)), _encounter(counts=(3,)), _encounter(counts=(1,))],
+            id="a rule counting lines sees each encounter's lines, not the first one's",
+        ),
+        pytest.param(
+            [_encounter(counts=(3, 20)), _encounter(counts=(20, 3))],
+            id="two services with one screen key but other counts record apart",
+        ),
+        pytest.param(
+            [
+                _encounter(date="2026-11-02", counts=(20,)),
+                _encounter(date="2026-03-02", counts=(20,)),
+                _encounter(date="2026-11-02", counts=(20,)),
+            ],
+            id="a rulebook out of effect on one date of service does not lend its outcomes to another",
+        ),
     ],
 )
 def test_a_warm_stack_codes_like_a_fresh_one(encounters: list[Encounter]) -> None:
@@ -128,17 +148,22 @@ def test_a_warm_stack_codes_like_a_fresh_one(encounters: list[Encounter]) -> Non
 def test_the_edges_do_fire_where_they_should() -> None:
     """The cases above prove something only if their rules do fire, and only where they should."""
     warm = _stack()
-    twenty, three, spring = _encounter(counts=(20,)), _encounter(counts=(3,)), _encounter(date="2026-03-02",
-                                                                                         counts=(20,))
+    twenty, three, spring = (
+        _encounter(counts=(20,)),
+        _encounter(counts=(3,)),
+        _encounter(date="2026-03-02", counts=(20,)),
+    )
     for _ in range(2):
         assert ("seventeen_004_reviewed", ["d0"]) in _flags(_coded(warm, twenty))
         assert ("many_lesions_reviewed", ["d0"]) in _flags(_coded(warm, twenty))
         assert ("several_destruction_lines", ["d0"]) in _flags(_coded(warm, three))  # 17000 + 17003 x2
         assert ("several_destruction_lines", ["d0"]) not in _flags(_coded(warm, _encounter(counts=(1,))))
-        assert not {"seventeen_004_reviewed", "many_lesions_reviewed"} & {code for code, _ in
-                                                                          _flags(_coded(warm, three))}
-        assert not {"seventeen_004_reviewed", "many_lesions_reviewed"} & {code for code, _ in
-                                                                          _flags(_coded(warm, spring))}
+        assert not {"seventeen_004_reviewed", "many_lesions_reviewed"} & {
+            code for code, _ in _flags(_coded(warm, three))
+        }
+        assert not {"seventeen_004_reviewed", "many_lesions_reviewed"} & {
+            code for code, _ in _flags(_coded(warm, spring))
+        }
 
 
 def test_findings_differ_per_service_and_per_explained_run() -> None:
@@ -165,7 +190,7 @@ def test_a_traced_run_on_a_warm_stack_records_what_a_fresh_run_does() -> None:
     assert traced.journal and traced.journal == fresh.journal
 
 
-TABLES_CLINIC = '''rulebook "Table edges clinic"
+TABLES_CLINIC = """rulebook "Table edges clinic"
   effective 2026-06-01 until 2026-12-31
 
 table destruction-review "Destruction review by lesion count"
@@ -186,7 +211,7 @@ table destruction-query "A photograph of many lesions"
   | > 25 lesions  | "a photograph" |
   then
     query provider "Attach {wanted} of the lesions on {service.site}."
-'''
+"""
 
 
 def _tables_stack() -> Stack:
@@ -195,8 +220,10 @@ def _tables_stack() -> Stack:
 
 
 def _sited(encounter: Encounter, site: str) -> Encounter:
-    services = [service.model_copy(update={"site": site}) if service.kind == "destruction" else service
-                for service in encounter.services]
+    services = [
+        service.model_copy(update={"site": site}) if service.kind == "destruction" else service
+        for service in encounter.services
+    ]
     return encounter.model_copy(update={"services": services, "external_id": f"{encounter.external_id}-{site}"})
 
 
@@ -214,13 +241,24 @@ def test_a_table_is_remembered_by_the_facts_it_reads() -> None:
 @pytest.mark.parametrize(
     "encounters",
     [
-        pytest.param([_encounter(counts=(3,)), _encounter(counts=(12,)), _encounter(counts=(20,)),
-                      _encounter(counts=(12,)), _encounter(counts=(3,))],
-                     id="a table matches its row by each encounter's count, not the first one's"),
-        pytest.param([_encounter(counts=(3, 20)), _encounter(counts=(20, 3)), _encounter(counts=(12, 12))],
-                     id="two services with one screen key but other counts match their own rows"),
-        pytest.param([_encounter(counts=(30,)), _sited(_encounter(counts=(30,)), "back"), _encounter(counts=(30,))],
-                     id="a table's message names each service's own site"),
+        pytest.param(
+            [
+                _encounter(counts=(3,)),
+                _encounter(counts=(12,)),
+                _encounter(counts=(20,)),
+                _encounter(counts=(12,)),
+                _encounter(counts=(3,)),
+            ],
+            id="a table matches its row by each encounter's count, not the first one's",
+        ),
+        pytest.param(
+            [_encounter(counts=(3, 20)), _encounter(counts=(20, 3)), _encounter(counts=(12, 12))],
+            id="two services with one screen key but other counts match their own rows",
+        ),
+        pytest.param(
+            [_encounter(counts=(30,)), _sited(_encounter(counts=(30,)), "back"), _encounter(counts=(30,))],
+            id="a table's message names each service's own site",
+        ),
     ],
 )
 def test_a_warm_stack_with_tables_codes_like_a_fresh_one(encounters: list[Encounter]) -> None:
@@ -236,30 +274,44 @@ def test_the_tables_do_fire_where_they_should() -> None:
         assert ("big_destruction_reviewed", ["d0"]) in _flags(_coded(warm, _encounter(counts=(20,))))
         assert ("destruction_reviewed", ["d0"]) in _flags(_coded(warm, _encounter(counts=(12,))))
         assert not {"big_destruction_reviewed", "destruction_reviewed"} & {
-            code for code, _ in _flags(_coded(warm, _encounter(counts=(3,))))}
+            code for code, _ in _flags(_coded(warm, _encounter(counts=(3,))))
+        }
         for site in ("face", "back"):
             held = _coded(warm, _sited(_encounter(counts=(30,)), site))["held_lines"]
             assert {line["query"] for line in held} == {f"Attach a photograph of the lesions on {site}."}
 
 
-STAGES_CLINIC = '''rulebook "Stage records clinic"
+STAGES_CLINIC = """rulebook "Stage records clinic"
 
 rule many-stages "A tumor of more than two stages is reviewed"
   in policy
   when service.kind = mohs and count(service.mohs.stages) > 2
   then
     flag many_stages
-'''
+"""
 
 
 def _mohs(stages: int) -> Encounter:
-    return Encounter.model_validate({
-        "external_id": f"mohs-{stages}", "date_of_service": "2026-11-02", "provider": {"npi": "1234567893"},
-        "patient": {"id": "p1"}, "coverage": {"payer": "AETNA", "plan_type": "commercial"},
-        "diagnoses": ["C44.311"],
-        "services": [{"id": "s1", "kind": "mohs", "lesion_id": "T1", "site": "nose", "diagnoses": ["C44.311"],
-                      "mohs": {"tumor_id": "T1", "stages": [{"blocks": 1}] * stages}}],
-    })
+    return Encounter.model_validate(
+        {
+            "external_id": f"mohs-{stages}",
+            "date_of_service": "2026-11-02",
+            "provider": {"npi": "1234567893"},
+            "patient": {"id": "p1"},
+            "coverage": {"payer": "AETNA", "plan_type": "commercial"},
+            "diagnoses": ["C44.311"],
+            "services": [
+                {
+                    "id": "s1",
+                    "kind": "mohs",
+                    "lesion_id": "T1",
+                    "site": "nose",
+                    "diagnoses": ["C44.311"],
+                    "mohs": {"tumor_id": "T1", "stages": [{"blocks": 1}] * stages},
+                }
+            ],
+        }
+    )
 
 
 def test_a_rule_reading_a_list_of_records_runs_every_time_and_codes_like_a_fresh_stack() -> None:

@@ -24,10 +24,14 @@ def test_screening_by_kind_first_lets_through_what_the_whole_screen_does() -> No
             facts = _screen_facts(key)
             _, by_phase = index.screened(date, key)
             for phase in ("classify", "select", "policy", "route"):
-                expected = [rule.id for book, rule in stack.rules(phase, date)
-                            if all(conjunct(facts, None) is not False
-                                   for conjunct in (*index._plan(book, rule).kind_screen,
-                                                    *index._plan(book, rule).screen))]
+                expected = [
+                    rule.id
+                    for book, rule in stack.rules(phase, date)
+                    if all(
+                        conjunct(facts, None) is not False
+                        for conjunct in (*index._plan(book, rule).kind_screen, *index._plan(book, rule).screen)
+                    )
+                ]
                 screened = by_phase.get(phase)
                 assert ([rule.id for _, rule, *_ in screened[3]] if screened else []) == expected, (key, phase)
 
@@ -36,6 +40,8 @@ def test_the_facts_built_once_per_coding_are_the_service_facts() -> None:
     for encounter in generate(50, 7):
         for service in encounter.services:
             keyed = _KeyedFacts(encounter, service, ["itching"], 0)
-            for lines in ((), [WorkLine(code="11102", units=1, service_ids=[service.id], reasons=[],
-                                        modifiers=["59"])]):
+            for lines in (
+                (),
+                [WorkLine(code="11102", units=1, service_ids=[service.id], reasons=[], modifiers=["59"])],
+            ):
                 assert keyed.facts(lines) == service_facts(encounter, service, lines, ["itching"])

@@ -84,32 +84,49 @@ def test_findings_are_the_labels_the_note_analysis_produces() -> None:
     assert set(FINDINGS) == INDICATOR_LABELS | COSMETIC_LABELS
 
 
-RELATION_RULES = '''rulebook "Global period review"
+RELATION_RULES = """rulebook "Global period review"
 
 rule staged-review "Staged procedures inside a global period are reviewed"
   in policy
   when present(service.related_to_prior) and service.related_to_prior = staged
   then
     flag staged_in_global
-'''
+"""
 
 
 @pytest.mark.parametrize(("relation", "flagged"), [("staged", True), ("unrelated", False)])
 def test_rules_read_how_a_service_relates_to_the_earlier_procedure(relation: str, flagged: bool) -> None:
-    encounter = Encounter.model_validate({
-        "external_id": "global-1", "date_of_service": "2026-05-06", "provider": {"npi": "1234567893"},
-        "patient": {"id": "p1"}, "coverage": {"payer": "AETNA", "plan_type": "commercial"},
-        "diagnoses": ["C44.519"], "global_period": {"procedure_code": "11602", "date_of_service": "2026-05-01"},
-        "services": [{"id": "s1", "kind": "excision", "lesion_id": "L1", "site": "back", "lesion_size_cm": 1.0,
-                      "margin_cm": 0.2, "pathology": {"malignant": True}, "diagnoses": ["C44.519"],
-                      "related_to_prior": relation}],
-    })
-    coding = code(encounter, encounter_id="e1", coded_at=dt.datetime(2026, 5, 6, tzinfo=dt.UTC),
-                  stack=stack_of([RELATION_RULES]))
+    encounter = Encounter.model_validate(
+        {
+            "external_id": "global-1",
+            "date_of_service": "2026-05-06",
+            "provider": {"npi": "1234567893"},
+            "patient": {"id": "p1"},
+            "coverage": {"payer": "AETNA", "plan_type": "commercial"},
+            "diagnoses": ["C44.519"],
+            "global_period": {"procedure_code": "11602", "date_of_service": "2026-05-01"},
+            "services": [
+                {
+                    "id": "s1",
+                    "kind": "excision",
+                    "lesion_id": "L1",
+                    "site": "back",
+                    "lesion_size_cm": 1.0,
+                    "margin_cm": 0.2,
+                    "pathology": {"malignant": True},
+                    "diagnoses": ["C44.519"],
+                    "related_to_prior": relation,
+                }
+            ],
+        }
+    )
+    coding = code(
+        encounter, encounter_id="e1", coded_at=dt.datetime(2026, 5, 6, tzinfo=dt.UTC), stack=stack_of([RELATION_RULES])
+    )
     assert any(flag.code == "staged_in_global" for flag in coding.flags) is flagged
 
 
-VISIT_RULES = '''rulebook "Visit review"
+VISIT_RULES = """rulebook "Visit review"
 
 rule em-soon-after-a-flap "An E/M within 30 days of a flap is reviewed"
   in policy
@@ -125,35 +142,54 @@ rule longitudinal-commercial "Longitudinal care documented for a commercial plan
    and present(service.em.longitudinal_care) and service.em.longitudinal_care = true
   then
     flag longitudinal_care_commercial
-'''
+"""
 
 
 @pytest.mark.parametrize(
     ("prior", "longitudinal", "flags"),
     [
-        pytest.param({"procedure_code": "14040", "date_of_service": "2026-04-20"}, None, ["em_after_flap"],
-                     id="16 days after a flap"),
-        pytest.param({"procedure_code": "14040", "date_of_service": "2026-03-01"}, None, [],
-                     id="66 days after a flap"),
-        pytest.param({"procedure_code": "17000", "date_of_service": "2026-05-01"}, None, [],
-                     id="after an AK destruction"),
+        pytest.param(
+            {"procedure_code": "14040", "date_of_service": "2026-04-20"},
+            None,
+            ["em_after_flap"],
+            id="16 days after a flap",
+        ),
+        pytest.param({"procedure_code": "14040", "date_of_service": "2026-03-01"}, None, [], id="66 days after a flap"),
+        pytest.param(
+            {"procedure_code": "17000", "date_of_service": "2026-05-01"}, None, [], id="after an AK destruction"
+        ),
         pytest.param(None, True, ["longitudinal_care_commercial"], id="no earlier procedure, longitudinal care"),
         pytest.param(None, None, [], id="neither documented: both rules stay quiet"),
     ],
 )
-def test_rules_read_the_visit_and_the_earlier_procedure(prior: dict[str, str] | None, longitudinal: bool | None,
-                                                        flags: list[str]) -> None:
+def test_rules_read_the_visit_and_the_earlier_procedure(
+    prior: dict[str, str] | None, longitudinal: bool | None, flags: list[str]
+) -> None:
     em: dict[str, object] = {"patient_status": "established", "level": 3}
     if longitudinal is not None:
         em["longitudinal_care"] = longitudinal
-    encounter = Encounter.model_validate({
-        "external_id": "visit-1", "date_of_service": "2026-05-06", "provider": {"npi": "1234567893"},
-        "patient": {"id": "p1"}, "coverage": {"payer": "AETNA", "plan_type": "commercial"},
-        "diagnoses": ["L20.9"], "global_period": prior,
-        "services": [{"id": "v1", "kind": "em", "em": em, "diagnoses": ["L20.9"],
-                      "related_to_prior": "unrelated" if prior else None}],
-    })
-    coding = code(encounter, encounter_id="e1", coded_at=dt.datetime(2026, 5, 6, tzinfo=dt.UTC),
-                  stack=stack_of([VISIT_RULES]))
+    encounter = Encounter.model_validate(
+        {
+            "external_id": "visit-1",
+            "date_of_service": "2026-05-06",
+            "provider": {"npi": "1234567893"},
+            "patient": {"id": "p1"},
+            "coverage": {"payer": "AETNA", "plan_type": "commercial"},
+            "diagnoses": ["L20.9"],
+            "global_period": prior,
+            "services": [
+                {
+                    "id": "v1",
+                    "kind": "em",
+                    "em": em,
+                    "diagnoses": ["L20.9"],
+                    "related_to_prior": "unrelated" if prior else None,
+                }
+            ],
+        }
+    )
+    coding = code(
+        encounter, encounter_id="e1", coded_at=dt.datetime(2026, 5, 6, tzinfo=dt.UTC), stack=stack_of([VISIT_RULES])
+    )
     raised = [flag.code for flag in coding.flags if flag.code in ("em_after_flap", "longitudinal_care_commercial")]
     assert raised == flags

@@ -110,8 +110,10 @@ def test_cms_ptp_and_mue_files_load_as_cms_ships_them(tmp_path: Path) -> None:
     mue.write_text(MUE_CSV, encoding="latin-1")
     loaded = cutis("codesets", "load", "ncci_ptp", str(ptp), "--effective", "2027-01-01", env=env).stdout
     assert "installed 1 ncci_ptp entries" in loaded  # the knee pair can never be on a claim of ours: not kept
-    assert "installed 1 mue entries" in cutis("codesets", "load", "mue", str(mue), "--effective", "2027-01-01",
-                                              env=env).stdout
+    assert (
+        "installed 1 mue entries"
+        in cutis("codesets", "load", "mue", str(mue), "--effective", "2027-01-01", env=env).stdout
+    )
     encounter = json.loads((FIXTURES / "biopsy_em.json").read_text())
     before = code_lines({**encounter, "date_of_service": "2026-12-31"}, tmp_path, env)
     after = code_lines({**encounter, "date_of_service": "2027-01-04"}, tmp_path, env)
@@ -125,17 +127,23 @@ def test_cms_ptp_and_mue_files_load_as_cms_ships_them(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kind", "text", "message"),
     [
-        pytest.param("mue", "hcpcs,units\n11103,1\n",
-                     "line 2: expected a code, an MUE value and an adjudication indicator, found '11103,1'",
-                     id="an MUE file with too few columns"),
-        pytest.param("ncci_ptp", PTP_TXT.replace("\t20270101\t*\t0\tsynthetic pair for",
-                                                 "\t2027-01-01\t*\t0\tsynthetic pair for"),
-                     "line 4: the effective date is '2027-01-01'; expected YYYYMMDD or *",
-                     id="a PTP file with a date CMS does not write"),
+        pytest.param(
+            "mue",
+            "hcpcs,units\n11103,1\n",
+            "line 2: expected a code, an MUE value and an adjudication indicator, found '11103,1'",
+            id="an MUE file with too few columns",
+        ),
+        pytest.param(
+            "ncci_ptp",
+            PTP_TXT.replace("\t20270101\t*\t0\tsynthetic pair for", "\t2027-01-01\t*\t0\tsynthetic pair for"),
+            "line 4: the effective date is '2027-01-01'; expected YYYYMMDD or *",
+            id="a PTP file with a date CMS does not write",
+        ),
     ],
 )
-def test_a_mangled_file_is_refused_with_its_line_and_nothing_is_installed(tmp_path: Path, kind: str, text: str,
-                                                                          message: str) -> None:
+def test_a_mangled_file_is_refused_with_its_line_and_nothing_is_installed(
+    tmp_path: Path, kind: str, text: str, message: str
+) -> None:
     env = {"CUTIS_DATA_DIR": str(tmp_path / "data")}
     mangled = tmp_path / "mangled.txt"
     mangled.write_text(text)
@@ -159,15 +167,29 @@ def test_mpfs_global_days_decide_the_global_period_from_the_earlier_procedures_d
     loaded = cutis("codesets", "load", "global_days", str(pprrvu), "--effective", "2027-01-01", env=env).stdout
     assert "installed 1 global_days entries effective 2027-01-01" in loaded
     visit: dict[str, Any] = {
-        "external_id": "GLOBAL-1", "date_of_service": "2027-02-15", "place_of_service": "11",
-        "provider": {"npi": "1234567893"}, "patient": {"id": "P-1", "age": 60},
-        "coverage": {"payer": "AETNA", "plan_type": "commercial"}, "diagnoses": ["L20.9"],
-        "services": [{"id": "v1", "kind": "em", "em": {"patient_status": "established", "level": 3},
-                      "related_to_prior": "unrelated", "diagnoses": ["L20.9"]}],
+        "external_id": "GLOBAL-1",
+        "date_of_service": "2027-02-15",
+        "place_of_service": "11",
+        "provider": {"npi": "1234567893"},
+        "patient": {"id": "P-1", "age": 60},
+        "coverage": {"payer": "AETNA", "plan_type": "commercial"},
+        "diagnoses": ["L20.9"],
+        "services": [
+            {
+                "id": "v1",
+                "kind": "em",
+                "em": {"patient_status": "established", "level": 3},
+                "related_to_prior": "unrelated",
+                "diagnoses": ["L20.9"],
+            }
+        ],
     }
     in_release = {**visit, "global_period": {"procedure_code": "17000", "date_of_service": "2027-01-10"}}
-    before_release = {**visit, "global_period": {"procedure_code": "17000", "date_of_service": "2026-12-30"},
-                      "date_of_service": "2027-01-20"}
+    before_release = {
+        **visit,
+        "global_period": {"procedure_code": "17000", "date_of_service": "2026-12-30"},
+        "date_of_service": "2027-01-20",
+    }
 
     def lines(coding: dict[str, Any]) -> list[tuple[str, list[str]]]:
         return [(line["code"], line["modifiers"]) for line in coding["claim_lines"]]

@@ -42,9 +42,13 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 class TestPtp:
     def test_cms_text_file_with_a_four_row_header(self, tmp_path):
-        path = write(tmp_path, "ccipra-v330r0-f1.txt", PTP_HEADER
-                     + "11400\t11102\t\t20270101\t*\t1\tMisuse of column two code with column one code\r\n"
-                     + "12031\t12001\t*\t19960101\t20270401\t0\tMutually exclusive procedures\r\n")
+        path = write(
+            tmp_path,
+            "ccipra-v330r0-f1.txt",
+            PTP_HEADER
+            + "11400\t11102\t\t20270101\t*\t1\tMisuse of column two code with column one code\r\n"
+            + "12031\t12001\t*\t19960101\t20270401\t0\tMutually exclusive procedures\r\n",
+        )
         first, second = read_ptp(path)
         assert (first.column1, first.column2, first.modifier_indicator) == ("11400", "11102", 1)
         assert first.effective == dt.date(2027, 1, 1) and first.deleted is None
@@ -59,8 +63,10 @@ class TestPtp:
     @pytest.mark.parametrize(
         ("row", "message"),
         [
-            ("11400\t11102\t\t2027-01-01\t*\t1\tx",
-             "line 7: the effective date is '2027-01-01'; expected YYYYMMDD or *"),
+            (
+                "11400\t11102\t\t2027-01-01\t*\t1\tx",
+                "line 7: the effective date is '2027-01-01'; expected YYYYMMDD or *",
+            ),
             ("11400\t11102\t\t20270101\t*\t2\tx", "line 7: the modifier indicator is '2'; expected 0, 1 or 9"),
             ("11400\t11102\t\t\t*\t1\tx", "line 7: the effective date is missing"),
             ("11400\t11102\t20270101", "line 7: expected two codes, dates and a modifier indicator, found"),
@@ -83,9 +89,13 @@ class TestPtp:
 
 class TestMue:
     def test_cms_practitioner_file_with_its_banner(self, tmp_path):
-        path = write(tmp_path, "MCR_MUE_PractitionerServices_Eff_01-01-2027.csv", MUE_HEADER
-                     + "11103,1,3 Date of Service Edit: Clinical,Clinical: Data\n"
-                     + "17003,13,2 Date of Service Edit: Policy,Code Descriptor / CPT Instruction\n")
+        path = write(
+            tmp_path,
+            "MCR_MUE_PractitionerServices_Eff_01-01-2027.csv",
+            MUE_HEADER
+            + "11103,1,3 Date of Service Edit: Clinical,Clinical: Data\n"
+            + "17003,13,2 Date of Service Edit: Policy,Code Descriptor / CPT Instruction\n",
+        )
         limits = read_mue(path, default_effective=dt.date(2027, 1, 1))
         assert [(limit.code, limit.max_units, limit.mai) for limit in limits] == [("11103", 1, 3), ("17003", 13, 2)]
         assert all(limit.effective == dt.date(2027, 1, 1) for limit in limits)
@@ -106,14 +116,21 @@ class TestMue:
 
 class TestGlobalDays:
     def test_mpfs_relative_value_file(self, tmp_path):
-        path = write(tmp_path, "PPRRVU27_JAN.csv", MPFS_HEADER
-                     + "17000,,AMA TEXT 1,A,,0.61,1.2,,0.5,,0.05,1.8,1.1,0,010,0.1\n"
-                     + "88305,,AMA TEXT 2,A,,0.75,1.0,,1.0,,0.01,1.7,1.7,1,XXX,0\n"
-                     + "88305,26,AMA TEXT 3,A,,0.75,0.3,,0.3,,0.01,1.1,1.1,1,XXX,0\n"
-                     + "17003,,AMA TEXT 4,A,,0.04,0.1,,0.1,,0.01,0.1,0.1,0,ZZZ,0\n")
+        path = write(
+            tmp_path,
+            "PPRRVU27_JAN.csv",
+            MPFS_HEADER
+            + "17000,,AMA TEXT 1,A,,0.61,1.2,,0.5,,0.05,1.8,1.1,0,010,0.1\n"
+            + "88305,,AMA TEXT 2,A,,0.75,1.0,,1.0,,0.01,1.7,1.7,1,XXX,0\n"
+            + "88305,26,AMA TEXT 3,A,,0.75,0.3,,0.3,,0.01,1.1,1.1,1,XXX,0\n"
+            + "17003,,AMA TEXT 4,A,,0.04,0.1,,0.1,,0.01,0.1,0.1,0,ZZZ,0\n",
+        )
         days = read_global_days(path)
-        assert [(entry.code, entry.indicator) for entry in days] == [("17000", "010"), ("88305", "XXX"),
-                                                                      ("17003", "ZZZ")]
+        assert [(entry.code, entry.indicator) for entry in days] == [
+            ("17000", "010"),
+            ("88305", "XXX"),
+            ("17003", "ZZZ"),
+        ]
         assert all("AMA" not in repr(entry) for entry in days)  # descriptions are never read
 
     def test_a_header_naming_the_column_in_one_cell(self, tmp_path):

@@ -30,11 +30,21 @@ def _validated(model: type[BaseModel], fields: dict[str, Any], given: frozenset[
 
 def _codings() -> list[Coding]:
     context.shared_step_reason.cache_clear()  # its reasons were built by the other way
-    codings = [code(case.encounter, encounter_id=case.encounter.external_id, coded_at=CODED_AT,
-                    classifications=case.classifications, preferences=case.preferences) for case in load_cases()]
+    codings = [
+        code(
+            case.encounter,
+            encounter_id=case.encounter.external_id,
+            coded_at=CODED_AT,
+            classifications=case.classifications,
+            preferences=case.preferences,
+        )
+        for case in load_cases()
+    ]
     stack = library_stack("National base", extra=[bench_rulebook()])
-    codings += [code(encounter, encounter_id=encounter.external_id, coded_at=BENCH_CODED_AT, stack=stack)
-                for encounter in generate(300, 7)]
+    codings += [
+        code(encounter, encounter_id=encounter.external_id, coded_at=BENCH_CODED_AT, stack=stack)
+        for encounter in generate(300, 7)
+    ]
     return codings
 
 
@@ -43,8 +53,12 @@ def _parts(codings: list[Coding]) -> list[tuple[BaseModel, set[str]]]:
     parts: list[tuple[BaseModel, set[str]]] = []
     for coding in codings:
         parts.extend((flag, flag.__pydantic_fields_set__) for flag in coding.flags)
-        items: list[Flag | ClaimLine | HeldLine] = [*coding.flags, *coding.claim_lines, *coding.self_pay_lines,
-                                                    *coding.held_lines]
+        items: list[Flag | ClaimLine | HeldLine] = [
+            *coding.flags,
+            *coding.claim_lines,
+            *coding.self_pay_lines,
+            *coding.held_lines,
+        ]
         reasons = [reason for item in items for reason in item.reasons]
         parts.extend((reason, reason.__pydantic_fields_set__) for reason in reasons)
     return parts
