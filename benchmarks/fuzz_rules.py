@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from dsl.grammar import KEYWORDS
+
 ROOT = Path(__file__).resolve().parent.parent
 CRASH_FOLDER = Path(__file__).resolve().parent / "fuzz_crashes"
 LARGEST_INPUT_CHARS = 2048  # most inputs; deep nesting and long names may go past it
@@ -149,36 +151,7 @@ def markov_chain() -> dict[tuple[str, str], tuple[str, ...]]:
 # ---- generators -------------------------------------------------------------------------------
 
 KEYWORD_TOKENS = (
-    "rulebook",
-    "rule",
-    "table",
-    "valueset",
-    "criteria",
-    "test",
-    "disable",
-    "when",
-    "then",
-    "else",
-    "if",
-    "and",
-    "or",
-    "not",
-    "in",
-    "hit",
-    "given",
-    "expect",
-    "because",
-    "examples",
-    "extends",
-    "effective",
-    "until",
-    "template",
-    "require",
-    "approve",
-    "reauthorize",
-    "drug",
-    "for",
-    "payer",
+    *KEYWORDS,
     "any",
     "all",
     "none",
