@@ -37,6 +37,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 GRACE_SECONDS = 5.0  # past the budget, before a worker whose own timer did not fire is presumed stuck
+# A worker is replaced (pre-warmed, from the fork server) after this many operations: the rule
+# language's per-process caches are bounded by count, not bytes, and a fuzzer's long run grew one
+# process past 13 GB by about 440,000 distinct rulebooks.
+TASKS_PER_WORKER = 2000
 START_SECONDS = 120.0  # a first pool waits for the fork server to build the engine (seconds, once per process)
 WARM_UP_MODULE = "server.cpu_warmup"
 WORKER_NICENESS = 10  # the event loop's short answers come first; heavy work takes the cores they leave
@@ -139,7 +143,11 @@ class CpuPool:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([WARM_UP_MODULE])
             self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=context, initializer=_start_worker, initargs=(str(self._data_dir),)
+                self.processes,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(str(self._data_dir),),
+                max_tasks_per_child=TASKS_PER_WORKER,
             )
             self._ready = asyncio.wrap_future(self._pool.submit(os.getpid))
         pool, ready = self._pool, self._ready
