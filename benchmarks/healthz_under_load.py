@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from rulebooks.models.encounter import MAX_NOTE_CHARS  # noqa: E402
 from server.api.cost import FIELD_COSTS, QUERY_BUDGET  # noqa: E402
-from server.api.rulebooks import MAX_RULEBOOK_CHARS  # noqa: E402
+from server.rulebook_drafts import MAX_RULEBOOK_CHARS  # noqa: E402
 from tests.server.graphql_ops import big_rulebook, encounter_input  # noqa: E402
 
 POLL_EVERY_SECONDS = 0.02
