@@ -39,7 +39,7 @@ FIELD_COSTS: dict[str, int] = {
     "Mutation.codeEncounter": 2,  # note analysis and coding
     "Mutation.submitEncounter": 2,  # the same work, in the background
     "Mutation.answerProviderQuery": 2,  # the re-analysis and re-coding of the new version
-    "Query.checkDocumentation": 2,
+    "Query.checkDocumentation": 5,  # the analysis, and an answer of up to 500 findings built on the event loop
     "Query.validateRulebook": 1,
     "Query.formatRulebook": 1,
     "Query.testRulebook": 2,  # the rulebook's own tests, each a coding

@@ -32,6 +32,10 @@ from server.errors import InputInvalid, NotFound
 from server.models import ProviderQueryRecord
 from tenants.roles import Permission
 
+# A person reads findings; thousands (an adversarial 100,000-character note gives about 4,000) would
+# cost the event loop about 0.2 s to turn into the answer, stalling every other request meanwhile.
+MAX_FINDINGS = 500
+
 
 @strawberry.type(description="Something the note says, with where: [start, end) in code points.")
 class NoteFinding:
@@ -77,9 +81,16 @@ class ServiceClassification:
 
 @strawberry.type
 class DocumentationCheck:
-    findings: list[NoteFinding]
+    findings: list[NoteFinding] = strawberry.field(
+        description=f"The note's findings in order of position, at most {MAX_FINDINGS:,} (see findingsOmitted)."
+    )
     classifications: list[ServiceClassification]
     queries: list[QueryText]
+    findings_omitted: int = strawberry.field(
+        default=0,
+        description="How many findings past the first ones were left out of this answer (classifications and "
+        "queries still weigh them all); `cutis check-documentation` prints every one.",
+    )
 
 
 def documentation_check(result: dict[str, Any]) -> DocumentationCheck:
@@ -93,6 +104,7 @@ def documentation_check(result: dict[str, Any]) -> DocumentationCheck:
         )
 
     return DocumentationCheck(
+        findings_omitted=max(0, len(result["findings"]) - MAX_FINDINGS),
         findings=[
             NoteFinding(
                 label=f["label"],
@@ -102,7 +114,7 @@ def documentation_check(result: dict[str, Any]) -> DocumentationCheck:
                 context=list(f.get("context", [])),
                 values=cast(JSON, f.get("values", {})),
             )
-            for f in result["findings"]
+            for f in result["findings"][:MAX_FINDINGS]
         ],
         classifications=[
             ServiceClassification(
