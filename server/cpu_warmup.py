@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 
-from server.cpu import warm_up
+from server.cpu import die_with_parent, warm_up
 
+die_with_parent()
 try:
     warm_up()
 except Exception as error:  # the fork server must start whatever happens; workers then build lazily
