@@ -8,11 +8,11 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import global_session, tenant_session
-from server.people import AddedMember, AlreadyMember, add_member
+from server.errors import InputInvalid
+from server.people import AddedMember, AlreadyMember, add_member, create_api_key
 from tenants import accounts
 from tenants.audit import record
-from tenants.keys import issue_api_key
-from tenants.roles import parse_scopes
+from tenants.base import utcnow
 
 
 async def create_tenant(factory: async_sessionmaker[AsyncSession], slug: str, name: str) -> uuid.UUID:
@@ -57,10 +57,13 @@ async def create_key(
     scopes: list[str],
     expires_in_days: int | None,
 ) -> str:
+    """The CLI's `cutis key create`: the API's createApiKey rules (scopes a key may hold)."""
     tenant_id = await tenant_id_by_slug(factory, tenant_slug)
-    stored = parse_scopes(scopes)
-    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_in_days) if expires_in_days else None
+    expires = utcnow() + dt.timedelta(days=expires_in_days) if expires_in_days else None
     async with tenant_session(factory, tenant_id) as session:
-        issued = await issue_api_key(session, tenant_id, name, expires, stored)
+        try:
+            issued = await create_api_key(session, tenant_id, name, scopes, expires)
+        except InputInvalid as error:
+            raise ValueError("; ".join(f.message for f in error.fields) or error.message) from None
         record(session, tenant_id, "key.create", "admin", object_type="ApiKey", object_ids=[issued.key.id])
         return issued.plaintext

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenants.base import aware
 from tenants.models import LoginSession, Membership, PasswordResetToken, Tenant, User
 from tenants.scoping import session_tenant
 
@@ -271,7 +272,7 @@ async def reset_password(
     token = (
         await session.execute(select(PasswordResetToken).where(PasswordResetToken.token_sha256 == token_sha256))
     ).scalar_one_or_none()
-    if token is None or token.used_at is not None or _aware(token.expires_at) <= now:
+    if token is None or token.used_at is not None or aware(token.expires_at) <= now:
         return None
     token.used_at = now
     await session.execute(
@@ -309,7 +310,3 @@ async def create_clinic(session: AsyncSession, slug: str, name: str) -> uuid.UUI
     session.add(Tenant(id=clinic, slug=slug, name=name))
     await session.flush()
     return clinic
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

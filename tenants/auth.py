@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenants import accounts, totp
 from tenants.accounts import Account, LiveSession
-from tenants.base import utcnow
+from tenants.base import aware, utcnow
 from tenants.keys import Principal, digest
 from tenants.lookups import Grant, memberships_of
 from tenants.passwords import DUMMY_HASH, hash_password, verify_password
@@ -102,7 +102,7 @@ async def login(
     if user is None:
         verify_password(DUMMY_HASH, password)
         return LoginOutcome(False, LOGIN_FAILED)
-    locked = user.locked_until is not None and _aware(user.locked_until) > now
+    locked = user.locked_until is not None and aware(user.locked_until) > now
     if locked or user.disabled_at is not None or not verify_password(user.password_hash, password):
         if not locked:
             await _count_failure(session, user, now)
@@ -200,7 +200,7 @@ async def session_user(
     if found is None:
         return None
     login_session, user = found
-    if login_session.ended_at is not None or _aware(login_session.expires_at) <= now or user.disabled_at:
+    if login_session.ended_at is not None or aware(login_session.expires_at) <= now or user.disabled_at:
         return None
     return user, login_session
 
@@ -281,7 +281,3 @@ async def reset_password(session: AsyncSession, token: str, new_password: str) -
     if person is None:
         raise ResetRefused("This reset link is not valid any more; ask for a new one.")
     return person
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

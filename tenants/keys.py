@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenants.base import utcnow
+from tenants.base import aware, utcnow
 from tenants.lookups import api_key_by_prefix
 from tenants.models import ApiKey
 from tenants.roles import Permission, key_permissions
@@ -82,12 +82,8 @@ async def authenticate_api_key(session: AsyncSession, presented: str) -> Princip
     if key is None or not hmac.compare_digest(key.secret_sha256, digest(secret)):
         return None
     now = utcnow()
-    if key.revoked_at is not None or (key.expires_at is not None and _aware(key.expires_at) <= now):
+    if key.revoked_at is not None or (key.expires_at is not None and aware(key.expires_at) <= now):
         return None
     return Principal(
         tenant_id=key.tenant_id, api_key_id=key.id, permissions=key_permissions(frozenset(key.scopes.split()))
     )
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
