@@ -235,7 +235,19 @@ def observations(coding: Coding, journal: list[Any]) -> tuple[Observation, ...]:
         found.append(Observation(("claim", "lines")))
     for line in coding.self_pay_lines:
         rules = tuple(r.rule.rule_id for r in line.reasons if r.rule)
-        found.append(Observation(("self_pay", "line", line.code, "units", str(line.units)), rules))
+        found.append(
+            Observation(
+                (
+                    "self_pay",
+                    "line",
+                    line.code,
+                    "units",
+                    str(line.units),
+                    *(w for m in line.modifiers for w in ("modifier", m)),
+                ),
+                rules,
+            )
+        )
     for held in coding.held_lines:
         rules = tuple(r.rule.rule_id for r in held.reasons if r.rule)
         found.append(Observation(("held", "line", held.code), rules))
@@ -288,8 +300,9 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
         service["mohs"] = {"tumor_id": "t1", "stages": [{"blocks": int(s.get("blocks") or 1)} for s in stages]}
     if isinstance(service_facts.get("repair"), dict):
         service["repair"] = service_facts["repair"]
-    if isinstance(service_facts.get("pathology"), dict):
-        service["pathology"] = service_facts["pathology"]
+    for record in ("pathology", "em", "drug"):
+        if isinstance(service_facts.get(record), dict):
+            service[record] = service_facts[record]
     service["diagnoses"] = service_diagnoses
     return Encounter.model_validate(
         {

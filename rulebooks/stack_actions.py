@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dsl.runtime import FiredAction
-from rulebooks.engine.context import CodingContext, WorkLine, new_flag
+from rulebooks.engine.context import CodingContext, Decided, WorkLine, new_flag
 from rulebooks.engine.families.destruction import premalignant_destruction_lines
 from rulebooks.models import Reason, Service
 from rulebooks.rule_facts import lines_of
@@ -110,6 +110,26 @@ def _route(ctx: CodingContext, service: Service, arguments: dict[str, Any], reas
             line.reasons.append(reason)
 
 
+def _distinct_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    ctx.policy.distinct = Decided(arguments["modifier"], reason)
+
+
+def _repeat_mohs_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    ctx.policy.repeat_mohs = Decided(arguments["modifier"], reason)
+
+
+def _visit_complexity_addon(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    ctx.policy.visit_complexity = Decided(arguments["code"], reason)
+
+
+def _separate_visit_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    ctx.policy.separate_visit = Decided(arguments["modifier"], reason)
+
+
+def _liability_modifiers(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    ctx.policy.liability = reason
+
+
 ActionHandler = Callable[[CodingContext, Service, dict[str, Any], Reason], None]
 ACTION_HANDLERS: dict[str, ActionHandler] = {
     "classify": _classify,
@@ -121,4 +141,9 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
     "remove_modifier": _remove_modifier,
     "bundle": _bundle,
     "route": _route,
+    "distinct_modifier": _distinct_modifier,
+    "repeat_mohs_modifier": _repeat_mohs_modifier,
+    "visit_complexity_addon": _visit_complexity_addon,
+    "separate_visit_modifier": _separate_visit_modifier,
+    "liability_modifiers": _liability_modifiers,
 }

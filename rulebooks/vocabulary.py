@@ -215,6 +215,49 @@ ACTIONS = (
     ),
 )
 
+# Payer decisions the engine's passes act on (`rulebooks.engine.context.PayerPolicy`): set in the
+# classify phase, before any pass reads them; the national base sets them, a later book may
+# disable or replace those rules by id.
+POLICY_ACTIONS = (
+    ActionSpec(
+        "distinct_modifier",
+        "use modifier {modifier} for distinct procedures",
+        (("modifier", MODIFIER),),
+        ("classify",),
+        "The modifier for a procedure on a separate lesion or site: 59, or XE, XS, XP or XU.",
+    ),
+    ActionSpec(
+        "repeat_mohs_modifier",
+        "use modifier {modifier} for repeated mohs",
+        (("modifier", MODIFIER),),
+        ("classify",),
+        "The modifier of a second tumor's first-stage Mohs code (76, or the distinct modifier when unset).",
+    ),
+    ActionSpec(
+        "visit_complexity_addon",
+        "bill {code} for longitudinal care",
+        (("code", CPT),),
+        ("classify",),
+        "Bill the visit-complexity add-on (G2211) beside an office E/M whose provider documented longitudinal care.",
+    ),
+    ActionSpec(
+        "separate_visit_modifier",
+        "bill separately identifiable visits with modifier {modifier}",
+        (("modifier", MODIFIER),),
+        ("classify",),
+        "Bill a significant, separately identifiable E/M on a procedure day with this modifier (25); "
+        "without it such an E/M is included in the procedure.",
+    ),
+    ActionSpec(
+        "liability_modifiers",
+        "use medicare liability modifiers",
+        (),
+        ("classify",),
+        "Mark excluded and expected-denial lines with GY/GX and GA/GZ (Medicare fee-for-service).",
+    ),
+)
+ALL_ACTIONS = ACTIONS + POLICY_ACTIONS
+
 VALUE_SETS = {
     "benign_lesion_symptoms": (
         enum("finding", *FINDINGS),
@@ -228,7 +271,7 @@ def dermatology_vocabulary() -> Vocabulary:
     return Vocabulary(
         phases=PHASES,
         fields=FIELDS,
-        actions=ACTIONS,
+        actions=ALL_ACTIONS,
         value_sets=VALUE_SETS,
         code_validators={"icd10": check_icd10, "cpt": check_procedure_code, "modifier": check_modifier},
     )

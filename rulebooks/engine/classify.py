@@ -77,7 +77,7 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
             fees=ctx.fees,
             classifications=ctx.classifications,
             classification_notes=ctx.classification_notes,
-            preferences=ctx.preferences,
+            policy=ctx.policy,
             codesets=ctx.codesets,
             only_service_ids=service_ids,
         )

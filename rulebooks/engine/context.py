@@ -23,7 +23,6 @@ PassFunction = Callable[["CodingContext"], None]
 # medical | cosmetic | borderline per CONTRACTS; expected_denial = medically ordered but expected
 # to be denied as not reasonable and necessary (Medicare: GA with an ABN, GZ without).
 Classification = Literal["medical", "cosmetic", "borderline", "expected_denial"]
-DistinctModifier = Literal["59", "XS"]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -119,10 +118,12 @@ class WorkLine:
     route: Route = "claim"
     query: str | None = None
 
-    def add_modifier(self, modifier: str, reason: Reason) -> None:
+    def add_modifier(self, modifier: str, reason: Reason, decided_by: tuple[Reason, ...] = ()) -> None:
+        """Append a modifier with the pass's reason and, when a rule chose it, the rule's."""
         if modifier not in self.modifiers:
             self.modifiers.append(modifier)
             self.reasons.append(reason)
+            self.reasons.extend(decided_by)
 
 
 @dataclass
@@ -134,21 +135,41 @@ class FeeSchedules:
 
 
 @dataclass(frozen=True)
-class ModifierPreferences:
-    """The payer's modifier habits (derm-coding.md 10.1, 7.2): a parameter, not a guess.
+class Decided:
+    """A payer decision a rule made, with the rule's reason (what the pass that acts on it cites)."""
 
-    `distinct`: 59 or the more specific XS for a separate lesion/site. `repeat_mohs`: the second
-    first-stage Mohs code of the same number takes the distinct modifier or 76.
+    value: str
+    reason: Reason
+
+
+@dataclass
+class PayerPolicy:
+    """What the payer's and the clinic's rulebooks decided for this encounter, for the passes to
+    act on (derm-coding.md 10.1, 7.2, 9.3, 10.3).
+
+    Why here and not in the passes: CPT and NCCI define the codes and the edits; which modifier a
+    payer wants for a distinct procedure, whether it pays G2211 or a separately identifiable E/M,
+    and whether its liability modifiers apply are the payer's (or the clinic's) decisions. Rules
+    in the classify phase set them (`rulebooks/library/national-base.rules`), before any pass
+    reads them; a later book disables or replaces a rule by id. Without a rule, the neutral
+    choice: the universal 59, no G2211, an E/M beside a procedure included in it, no liability
+    modifiers.
     """
 
-    distinct: DistinctModifier = "59"
-    repeat_mohs: Literal["distinct", "76"] = "distinct"
+    distinct: Decided | None = None  # 59 or an X{EPSU} modifier for a separate lesion or site
+    repeat_mohs: Decided | None = None  # the modifier of a second tumor's first-stage code (else `distinct`)
+    visit_complexity: Decided | None = None  # the add-on code billed for longitudinal care (G2211)
+    separate_visit: Decided | None = None  # the modifier of a separately identifiable E/M (25)
+    liability: Reason | None = None  # Medicare liability modifiers GY / GX / GA / GZ
 
-    @classmethod
-    @functools.cache
-    def for_plan(cls, plan_type: str) -> ModifierPreferences:
-        """Medicare FFS and commercial payers accept X{EPSU}; others default to the universal 59."""
-        return cls(distinct="XS" if plan_type in ("medicare_ffs", "commercial") else "59")
+    @property
+    def distinct_modifier(self) -> str:
+        return "59" if self.distinct is None else self.distinct.value
+
+    @property
+    def distinct_decided_by(self) -> tuple[Reason, ...]:
+        """The rule that chose the distinct-procedure modifier (none for the neutral 59)."""
+        return () if self.distinct is None else (self.distinct.reason,)
 
 
 @dataclass(frozen=True)
@@ -169,7 +190,7 @@ class CodingContext:
     today: dt.date | None = None
     classifications: dict[str, Classification] = field(default_factory=dict)
     classification_notes: dict[str, ClassificationNote] = field(default_factory=dict)
-    preferences: ModifierPreferences | None = None
+    policy: PayerPolicy = field(default_factory=PayerPolicy)
     codesets: CodeSets = field(default_factory=default_codesets)
     # Services no family pass codes here: bundled into another service, or set aside to be coded
     # on their own route (cosmetic -> self-pay, borderline -> held). Filled before selection.
@@ -186,14 +207,9 @@ class CodingContext:
     _kinds_present: frozenset[str] | None = field(default=None, repr=False)
     _order: dict[str, int] | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        if self.preferences is None:
-            self.preferences = ModifierPreferences.for_plan(self.encounter.coverage.plan_type)
-
     @property
     def distinct_modifier(self) -> str:
-        assert self.preferences is not None
-        return self.preferences.distinct
+        return self.policy.distinct_modifier
 
     def lesion_of(self, service_id: str) -> str:
         """The lesion a service treats: its lesion_id, else the service itself."""

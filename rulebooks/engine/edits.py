@@ -133,19 +133,19 @@ def apply_ncci_ptp_edits(ctx: CodingContext) -> None:
             )
             continue
         modifier = _distinction_modifier(ctx, column1, column2)
+        reason = step_reason(
+            STEP_PTP,
+            f"NCCI pair on different lesions: {edit.note}",
+            modifier=modifier,
+            lesions=sorted(lesions_2),
+            **values,
+        )
         column2.add_modifier(
-            modifier,
-            step_reason(
-                STEP_PTP,
-                f"NCCI pair on different lesions: {edit.note}",
-                modifier=modifier,
-                lesions=sorted(lesions_2),
-                **values,
-            ),
+            modifier, reason, ctx.policy.distinct_decided_by if modifier == ctx.distinct_modifier else ()
         )
         ctx.flag(
             "edit_applied",
-            column2.reasons[-1],
+            reason,
             detail=f"{column2.code}-{modifier} with {column1.code}: separate lesion",
             service_ids=column2.service_ids,
         )

@@ -21,7 +21,6 @@ from rulebooks.engine.context import (
     ClassificationNote,
     CodingContext,
     FeeSchedules,
-    ModifierPreferences,
 )
 from rulebooks.engine.diagnoses import check_diagnosis_codes
 from rulebooks.engine.edits import apply_mue_limits, apply_ncci_ptp_edits
@@ -187,20 +186,19 @@ def code(
     rulebooks: Sequence[RulebookRef] = (),
     classifications: Mapping[str, Classification] | None = None,
     classification_notes: Mapping[str, ClassificationNote] | None = None,
-    preferences: ModifierPreferences | None = None,
     stack: Stack | None = None,
 ) -> Coding:
     """Code one encounter: the proposed lines, their modifiers and pointers, and every reason.
 
     `classifications` (service id -> medical | cosmetic | borderline | expected_denial) come from
-    the note classifier; `preferences` are the payer's modifier habits (default by plan type).
+    the note classifier; The payer's decisions
+    (modifier preferences, add-ons, liability) come from the stack's classify rules (`PayerPolicy`).
     """
     ctx = CodingContext(
         encounter=encounter,
         fees=fees or FeeSchedules(),
         classifications=dict(classifications or {}),
         classification_notes=dict(classification_notes or {}),
-        preferences=preferences,
     )
     # A rule stack (rulebooks.stack) runs its classify rules first, its select and policy rules
     # after the built-in passes of that phase (policy rules see the proposed lines), and its

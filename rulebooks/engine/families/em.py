@@ -108,22 +108,33 @@ def apply_modifier_25(ctx: CodingContext) -> None:
             continue
         em = ctx.service(line.service_ids[0]).em
         separately_identifiable = em.separately_identifiable if em else None
-        if separately_identifiable:
+        billed = ctx.policy.separate_visit
+        if separately_identifiable and billed is not None:
             line.add_modifier(
-                "25",
+                billed.value,
                 step_reason(
                     STEP_MODIFIER_25,
                     "significant, separately identifiable E/M on the day of a minor procedure",
                     separately_identifiable=True,
                     procedures=procedure_codes,
                 ),
+                (billed.reason,),
             )
             continue
         ctx.lines.remove(line)
+        if separately_identifiable:
+            message = (
+                "E/M dropped: separately identifiable E/M work is documented, but no rule of the payer's or "
+                "the clinic's rulebooks bills it beside a procedure (the national base's `em-modifier-25` does)"
+            )
+        else:
+            message = (
+                "E/M dropped: the decision to perform the procedure is included in the procedure, and no "
+                "separately identifiable E/M work is documented"
+            )
         reason = step_reason(
             STEP_MODIFIER_25,
-            "E/M dropped: the decision to perform the procedure is included in the procedure, and no "
-            "separately identifiable E/M work is documented",
+            message,
             separately_identifiable=separately_identifiable,
             procedures=procedure_codes,
             dropped=line.code,

@@ -78,16 +78,17 @@ def select_mohs(ctx: CodingContext) -> None:
 
 
 def _mark_second_tumor(ctx: CodingContext, line: WorkLine) -> None:
-    assert ctx.preferences is not None
-    modifier = "76" if ctx.preferences.repeat_mohs == "76" else ctx.distinct_modifier
+    chosen = ctx.policy.repeat_mohs
+    modifier = ctx.distinct_modifier if chosen is None else chosen.value
     line.add_modifier(
         modifier,
         step_reason(
             STEP,
             "another tumor's first stage of the same code is a distinct lesion",
             modifier=modifier,
-            payer_preference=ctx.preferences.repeat_mohs,
+            payer_preference="distinct" if chosen is None else chosen.value,
         ),
+        ctx.policy.distinct_decided_by if chosen is None else (chosen.reason,),
     )
 
 

@@ -102,6 +102,7 @@ def select_repairs(ctx: CodingContext) -> None:
                     "distinct-procedure modifier",
                     modifier=ctx.distinct_modifier,
                 ),
+                ctx.policy.distinct_decided_by,
             )
         ctx.lines.append(line)
 

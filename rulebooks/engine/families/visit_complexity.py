@@ -5,21 +5,19 @@ or complex condition, which only the provider can attest (`em.longitudinal_care`
 infers it from diagnoses. It is a Medicare code (FFS and Advantage) payable from 2024; since 2025
 it may go with an E/M carrying modifier 25 only when the other service is an annual wellness visit,
 a vaccine administration or a Part B preventive service, none of which this engine codes, so an
-E/M-25 beside a derm procedure never takes it. Other plans' coverage varies: not added, and said
-so (a payer rulebook that pays it may add it). Every G2211 added or refused carries its reason.
+E/M-25 beside a derm procedure never takes it (CMS's definition of the code: it stays here).
+Which plans pay it, and from when, is the rulebooks' decision (`PayerPolicy.visit_complexity`,
+the national base's `g2211-medicare` rule); without one it is not added, and said so. Every
+G2211 added or refused carries its reason.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from rulebooks.engine.context import CodingContext, WorkLine, for_kinds, step_reason
 
 STEP = "add_visit_complexity_addon"
 G2211 = "G2211"
-MEDICARE_PLANS = ("medicare_ffs", "medicare_advantage")
 OFFICE_EM_CODES = frozenset({"99202", "99203", "99204", "99205", "99211", "99212", "99213", "99214", "99215"})
-FIRST_PAYABLE = dt.date(2024, 1, 1)
 
 
 @for_kinds("em")
@@ -34,21 +32,13 @@ def add_visit_complexity_addon(ctx: CodingContext) -> None:
             continue  # not documented: nothing to add or refuse (most visits)
         plan_type = ctx.encounter.coverage.plan_type
         values: dict[str, object] = {"em_code": line.code, "longitudinal_care": True, "plan_type": plan_type}
-        if plan_type not in MEDICARE_PLANS:
+        billed = ctx.policy.visit_complexity
+        if billed is None:
             _refuse(
                 ctx,
                 line,
-                "G2211 is a Medicare add-on; coverage by other plans varies, so it is not added "
-                "(a payer rulebook may add it where the payer pays it)",
-                **values,
-            )
-            continue
-        if ctx.encounter.date_of_service < FIRST_PAYABLE:
-            _refuse(
-                ctx,
-                line,
-                "G2211 is payable from 2024-01-01",
-                date_of_service=ctx.encounter.date_of_service.isoformat(),
+                "no rule of the payer's or the clinic's rulebooks bills the visit-complexity add-on for this "
+                "plan and date (the national base's `g2211-medicare` does for Medicare from 2024)",
                 **values,
             )
             continue
@@ -65,16 +55,17 @@ def add_visit_complexity_addon(ctx: CodingContext) -> None:
             )
             continue
         addon = WorkLine(
-            code=G2211,
+            code=billed.value,
             units=1,
             service_ids=list(line.service_ids),
             reasons=[
                 step_reason(
                     STEP,
                     "visit-complexity add-on: longitudinal care of a single serious or complex condition "
-                    "documented, Medicare plan, E/M without modifier 25",
+                    "documented, E/M without modifier 25",
                     **values,
-                )
+                ),
+                billed.reason,
             ],
         )
         ctx.lines.insert(ctx.lines.index(line) + 1, addon)

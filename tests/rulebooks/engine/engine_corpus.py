@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rulebooks.engine.context import ModifierPreferences
 from rulebooks.models import ClaimLine, Coding, Encounter
+from rulebooks.stack import Stack, library_stack
 
 CASES_DIR = pathlib.Path(__file__).parent / "cases"
 CODED_AT = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
@@ -38,7 +38,12 @@ class Case:
     flags: list[str] = field(default_factory=list)
     status: str | None = None
     classifications: dict[str, str] = field(default_factory=dict)
-    preferences: ModifierPreferences | None = None
+    #: A clinic book of the case's own (e.g. a payer that prefers 76), on top of `CORPUS_BOOK`.
+    rulebook: str | None = None
+
+    @property
+    def stack(self) -> Stack:
+        return corpus_stack(self.rulebook)
 
 
 def load_cases() -> list[Case]:
@@ -50,7 +55,7 @@ def load_cases() -> list[Case]:
             body = {**BASE_ENCOUNTER, **defaults, **raw["encounter"]}
             body.setdefault("external_id", f"{path.stem}-{index + 1}")
             expect = raw["expect"]
-            preferences = raw.get("preferences")
+            rulebook = raw.get("rulebook")
             cases.append(
                 Case(
                     id=raw["id"],
@@ -62,10 +67,28 @@ def load_cases() -> list[Case]:
                     flags=expect.get("flags", []),
                     status=expect.get("status"),
                     classifications=raw.get("classifications", {}),
-                    preferences=ModifierPreferences(**preferences) if preferences else None,
+                    rulebook="\n".join(rulebook) + "\n" if rulebook else None,
                 )
             )
     return cases
+
+
+#: The corpus checks what CPT and NCCI define, with the payer decisions of the national base
+#: (modifier preferences, 25, G2211, liability); whether the note documents a symptom is the note
+#: analysis's corpus, so the base's documentation rules are switched off here.
+CORPUS_BOOK = """rulebook "Engine corpus"
+
+disable benign-removal-needs-symptom "the corpus has no notes: symptoms are the note analysis's corpus"
+
+disable inflamed-sk-is-medical "the corpus states the classification it tests"
+
+disable mohs-documentation "documentation flags are not part of the coding corpus"
+"""
+
+
+def corpus_stack(rulebook: str | None = None) -> Stack:
+    """The national base with the corpus's book, and a case's own book on top when it has one."""
+    return library_stack("National base", extra=[CORPUS_BOOK] + ([rulebook] if rulebook else []))
 
 
 def line_text(code: str, modifiers: list[str], units: int, diagnoses: list[str] | None) -> str:

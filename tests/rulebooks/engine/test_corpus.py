@@ -18,7 +18,7 @@ def coded(case: Case):
         encounter_id=case.encounter.external_id,
         coded_at=CODED_AT,
         classifications=case.classifications,
-        preferences=case.preferences,
+        stack=case.stack,
     )
 
 

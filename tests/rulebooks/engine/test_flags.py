@@ -36,7 +36,7 @@ def _codings() -> list[Coding]:
             encounter_id=case.encounter.external_id,
             coded_at=CODED_AT,
             classifications=case.classifications,
-            preferences=case.preferences,
+            stack=case.stack,
         )
         for case in load_cases()
     ]

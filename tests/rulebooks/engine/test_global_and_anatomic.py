@@ -11,13 +11,14 @@ from pydantic import ValidationError
 
 from rulebooks.dated_codesets import DATA_DIR
 from rulebooks.engine import code
-from rulebooks.engine.context import CodingContext, FeeSchedules, WorkLine, step_reason
+from rulebooks.engine.context import CodingContext, Decided, FeeSchedules, WorkLine, step_reason
 from rulebooks.engine.edits import apply_ncci_ptp_edits
 from rulebooks.engine.families.anatomic import ANATOMIC_MODIFIERS, anatomic_modifier
 from rulebooks.engine.families.global_period import global_days, postoperative_days
 from rulebooks.engine.families.visit_complexity import STEP as G2211_STEP
 from rulebooks.models import Coding, Encounter
 from rulebooks.models.encounter import GlobalPeriodFacts
+from tests.rulebooks.engine.engine_corpus import corpus_stack
 
 CODED_AT = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 
@@ -37,7 +38,7 @@ def encounter(services: list[dict[str, Any]], **overrides: Any) -> Encounter:
 
 
 def coded(enc: Encounter) -> Coding:
-    return code(enc, encounter_id=enc.external_id, coded_at=CODED_AT)
+    return code(enc, encounter_id=enc.external_id, coded_at=CODED_AT, stack=corpus_stack())
 
 
 def em(
@@ -140,10 +141,15 @@ class TestAnatomicModifiersInThePtpPass:
         apply_ncci_ptp_edits(ctx)
         assert [line.code for line in ctx.lines] == ["11421"]  # the biopsy is bundled, as without modifiers
 
-    def test_the_same_anatomic_modifier_on_two_lesions_takes_xs(self):
+    def test_the_same_anatomic_modifier_on_two_lesions_takes_the_payers_distinct_modifier(self):
         ctx = _ptp_context(("left thumb", "left thumb"), ("A", "B"), ("FA", "FA"))
         apply_ncci_ptp_edits(ctx)
-        assert ctx.lines[1].modifiers == ["FA", "XS"]
+        assert ctx.lines[1].modifiers == ["FA", "59"]  # no rule chose one: the universal 59
+        ctx = _ptp_context(("left thumb", "left thumb"), ("A", "B"), ("FA", "FA"))
+        chosen_by = step_reason("test", "the payer takes XS")
+        ctx.policy.distinct = Decided("XS", chosen_by)
+        apply_ncci_ptp_edits(ctx)
+        assert ctx.lines[1].modifiers == ["FA", "XS"] and ctx.lines[1].reasons[-1] is chosen_by
 
 
 class TestGlobalDays:

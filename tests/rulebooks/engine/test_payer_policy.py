@@ -1,0 +1,132 @@
+"""The payer decisions the passes act on are rules of the national base: a later book disables or
+replaces each by id, and the lines they shape name the rule that decided."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from rulebooks.engine import code
+from rulebooks.models import Coding, Encounter
+from tests.rulebooks.engine.engine_corpus import corpus_stack
+
+CODED_AT = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+EM = {
+    "id": "v1",
+    "kind": "em",
+    "em": {"patient_status": "established", "level": 4, "separately_identifiable": True},
+    "diagnoses": ["L40.0"],
+}
+BIOPSY = {"id": "b1", "kind": "biopsy", "technique": "punch", "site": "back", "diagnoses": ["D48.5"]}
+
+
+def encounter(services: list[dict[str, Any]], plan_type: str = "commercial", **overrides: Any) -> Encounter:
+    return Encounter.model_validate(
+        {
+            "external_id": "e-1",
+            "date_of_service": "2026-03-10",
+            "provider": {"npi": "1234567893"},
+            "patient": {"id": "p-1"},
+            "coverage": {"payer": "ACME", "plan_type": plan_type, **overrides.pop("coverage", {})},
+            "diagnoses": ["L40.0", "D48.5", "L82.1"],
+            "services": services,
+            **overrides,
+        }
+    )
+
+
+def coded(enc: Encounter, clinic: str | None = None) -> Coding:
+    return code(enc, encounter_id="e-1", coded_at=CODED_AT, stack=corpus_stack(clinic))
+
+
+def clinic(*items: str) -> str:
+    return 'rulebook "Clinic"\n\n' + "\n\n".join(items) + "\n"
+
+
+def rule_ids(reasons: Any) -> list[str]:
+    return [reason.rule.rule_id for reason in reasons if reason.rule is not None]
+
+
+class TestSeparatelyIdentifiableVisit:
+    def test_the_base_bills_it_with_25_and_names_its_rule(self):
+        lines = {line.code: line for line in coded(encounter([EM, BIOPSY])).claim_lines}
+        assert lines["99214"].modifiers == ["25"]
+        assert rule_ids(lines["99214"].reasons) == ["em-modifier-25"]
+
+    def test_a_clinic_that_never_bills_it_disables_the_rule(self):
+        book = clinic('disable em-modifier-25 "we do not bill a visit on a procedure day"')
+        coding = coded(encounter([EM, BIOPSY]), book)
+        assert [line.code for line in coding.claim_lines] == ["11104"]
+        (dropped,) = [flag for flag in coding.flags if flag.detail and flag.detail.startswith("99214 bundled")]
+        assert "no rule of the payer's or the clinic's rulebooks bills it" in dropped.reasons[0].message
+
+
+TWO_REPAIRS = [
+    {"id": "r1", "kind": "repair", "site": "forehead", "repair": {"length_cm": 3.0, "complexity": "complex"}},
+    {"id": "r2", "kind": "repair", "site": "arm", "repair": {"length_cm": 2.0, "complexity": "intermediate"}},
+]
+
+
+class TestDistinctModifier:
+    def test_commercial_plans_take_xs_from_the_base(self):
+        lines = {line.code: line for line in coded(encounter(TWO_REPAIRS)).claim_lines}
+        assert lines["12031"].modifiers == ["XS"]
+        assert rule_ids(lines["12031"].reasons) == ["distinct-modifier-xs"]
+
+    def test_disabled_the_universal_59_is_left(self):
+        book = clinic('disable distinct-modifier-xs "this payer rejects X modifiers"')
+        lines = {line.code: line for line in coded(encounter(TWO_REPAIRS), book).claim_lines}
+        assert lines["12031"].modifiers == ["59"] and rule_ids(lines["12031"].reasons) == []
+
+    def test_a_later_book_replaces_the_rule_by_id(self):
+        book = clinic(
+            'rule distinct-modifier-xs "Medicaid too takes XS here"\n  in classify\n'
+            "  when plan_type in [medicare_ffs, commercial, medicaid]\n  then\n"
+            "    use modifier XS for distinct procedures"
+        )
+        assert [line.modifiers for line in coded(encounter(TWO_REPAIRS, "medicaid")).claim_lines][1] == ["59"]
+        lines = {line.code: line for line in coded(encounter(TWO_REPAIRS, "medicaid"), book).claim_lines}
+        assert lines["12031"].modifiers == ["XS"]
+        assert [reason.rule.rulebook for reason in lines["12031"].reasons if reason.rule] == ["Clinic"]
+
+
+VISIT = {**EM, "em": {"patient_status": "established", "level": 4, "longitudinal_care": True}}
+
+
+class TestVisitComplexity:
+    def test_a_commercial_payer_that_pays_it_gets_it_from_a_clinic_rule(self):
+        assert [line.code for line in coded(encounter([VISIT])).claim_lines] == ["99214"]
+        book = clinic(
+            'rule acme-pays-g2211 "ACME pays G2211"\n  in classify\n'
+            "  when payer = ACME\n  then\n    bill G2211 for longitudinal care"
+        )
+        lines = coded(encounter([VISIT]), book).claim_lines
+        assert [line.code for line in lines] == ["99214", "G2211"]
+        assert rule_ids(lines[1].reasons) == ["acme-pays-g2211"]
+
+    def test_disabled_for_medicare_it_is_refused_with_the_reason(self):
+        book = clinic('disable g2211-medicare "our MAC audit: hold G2211 until attestations are on file"')
+        coding = coded(encounter([VISIT], "medicare_ffs"), book)
+        assert [line.code for line in coding.claim_lines] == ["99214"]
+        assert any(flag.detail == "G2211 not added to 99214" for flag in coding.flags)
+
+
+COSMETIC = {
+    "id": "s1",
+    "kind": "shave",
+    "site": "back",
+    "lesion_size_cm": 0.8,
+    "patient_requested_cosmetic": True,
+    "diagnoses": ["L82.1"],
+}
+
+
+class TestLiability:
+    @pytest.mark.parametrize(("clinic_book", "modifiers"), [(None, ["GY"]), ("disable", [])])
+    def test_medicare_ffs_takes_gy_unless_disabled(self, clinic_book, modifiers):
+        book = clinic('disable medicare-liability-modifiers "billed by our clearinghouse"') if clinic_book else None
+        (line,) = coded(encounter([COSMETIC], "medicare_ffs"), book).self_pay_lines
+        assert line.modifiers == modifiers
+        assert rule_ids(line.reasons) == (["medicare-liability-modifiers"] if modifiers else [])
