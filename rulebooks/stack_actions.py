@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dsl.runtime import FiredAction
-from rulebooks.engine.context import CodingContext, Decided, WorkLine, new_flag
+from rulebooks.engine.context import CodingContext, CosmeticCriteria, Decided, WorkLine, new_flag
 from rulebooks.engine.families.destruction import premalignant_destruction_lines
 from rulebooks.models import Reason, Service
 from rulebooks.rule_facts import lines_of
@@ -126,6 +126,10 @@ def _separate_visit_modifier(ctx: CodingContext, service: Service, arguments: di
     ctx.policy.separate_visit = Decided(arguments["modifier"], reason)
 
 
+def _cosmetic_requests(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    ctx.policy.cosmetic_requests = CosmeticCriteria(arguments["diagnoses"], reason)
+
+
 def _liability_modifiers(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
     ctx.policy.liability = reason
 
@@ -146,4 +150,5 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
     "visit_complexity_addon": _visit_complexity_addon,
     "separate_visit_modifier": _separate_visit_modifier,
     "liability_modifiers": _liability_modifiers,
+    "cosmetic_requests": _cosmetic_requests,
 }

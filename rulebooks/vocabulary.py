@@ -249,6 +249,14 @@ POLICY_ACTIONS = (
         "without it such an E/M is included in the procedure.",
     ),
     ActionSpec(
+        "cosmetic_requests",
+        "count requested removals as cosmetic with diagnoses all in {diagnoses}",
+        (("diagnoses", list_of(ICD10)),),
+        ("classify",),
+        "A removal the patient asked for (and the note did not classify) is cosmetic when every diagnosis "
+        "is in the set, else the provider is asked; without this rule the provider is always asked.",
+    ),
+    ActionSpec(
         "liability_modifiers",
         "use medicare liability modifiers",
         (),

@@ -27,13 +27,20 @@ BORDERLINE_QUERY = (
 )
 
 
-def fact_classification(service: Service) -> str:
+def fact_classification(ctx: CodingContext, service: Service) -> str:
+    """A service the note classifier left out, classified from its facts: a `cosmetic` service is
+    cosmetic; an E/M, or a service the patient did not ask for, is medical; a removal the patient
+    asked for is judged by the payer's cosmetic criteria (`PayerPolicy.cosmetic_requests`, the
+    national base's `cosmetic-request-criteria`): cosmetic when every diagnosis is one that does
+    not indicate treatment, else borderline. Without criteria the provider is asked (borderline)."""
     if service.kind == "cosmetic":
         return "cosmetic"
     if service.kind == "em" or not service.patient_requested_cosmetic:
         return "medical"
-    indicating = [code for code in service.diagnoses if not code.startswith(NON_INDICATING_PREFIXES)]
-    return "borderline" if indicating else "cosmetic"
+    criteria = ctx.policy.cosmetic_requests
+    if criteria is None:
+        return "borderline"
+    return "cosmetic" if criteria.diagnoses.all_of([code.upper() for code in service.diagnoses]) else "borderline"
 
 
 def classify_services(ctx: CodingContext) -> None:
@@ -43,9 +50,13 @@ def classify_services(ctx: CodingContext) -> None:
         return
     for service in ctx.encounter.services:
         classification: str | None = ctx.classifications.get(service.id)
+        decided_by = None
         if classification is None:
-            classification = fact_classification(service)
+            classification = fact_classification(ctx, service)
             ctx.classifications[service.id] = classification  # type: ignore[assignment]
+            criteria = ctx.policy.cosmetic_requests
+            if criteria is not None and service.patient_requested_cosmetic and service.kind not in ("em", "cosmetic"):
+                decided_by = criteria.reason
         if classification in SET_ASIDE:
             note = ctx.classification_notes.get(service.id)
             reason = (
@@ -60,6 +71,8 @@ def classify_services(ctx: CodingContext) -> None:
                 )
             )
             ctx.exclude(service, reason, detail=classification, flag=False)
+            if decided_by is not None:
+                ctx.classified_by[service.id] = decided_by
 
 
 def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable[[CodingContext], None]]) -> None:
@@ -87,6 +100,9 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
             why = ctx.excluded_service_ids.get(line.service_ids[0]) if line.service_ids else None
             if why is not None and line.route != "held":
                 line.reasons.append(why)
+                decided_by = ctx.classified_by.get(line.service_ids[0])
+                if decided_by is not None:
+                    line.reasons.append(decided_by)
             if classification == "cosmetic" and line.route == "claim":
                 line.route = "self_pay"
                 line.reasons.append(

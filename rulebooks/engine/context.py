@@ -142,6 +142,15 @@ class Decided:
     reason: Reason
 
 
+@dataclass(frozen=True)
+class CosmeticCriteria:
+    """The payer's cosmetic criteria for a removal the patient asked for: cosmetic when every
+    diagnosis is in `diagnoses` (none indicates treatment), else the provider is asked."""
+
+    diagnoses: Any  # a compiled code set of the rule language (`dsl.values.CodeSet`)
+    reason: Reason
+
+
 @dataclass
 class PayerPolicy:
     """What the payer's and the clinic's rulebooks decided for this encounter, for the passes to
@@ -161,6 +170,7 @@ class PayerPolicy:
     visit_complexity: Decided | None = None  # the add-on code billed for longitudinal care (G2211)
     separate_visit: Decided | None = None  # the modifier of a separately identifiable E/M (25)
     liability: Reason | None = None  # Medicare liability modifiers GY / GX / GA / GZ
+    cosmetic_requests: CosmeticCriteria | None = None  # when a removal the patient asked for is cosmetic
 
     @property
     def distinct_modifier(self) -> str:
@@ -195,6 +205,8 @@ class CodingContext:
     # Services no family pass codes here: bundled into another service, or set aside to be coded
     # on their own route (cosmetic -> self-pay, borderline -> held). Filled before selection.
     excluded_service_ids: dict[str, Reason] = field(default_factory=dict)
+    # The rule whose criteria classified a set-aside service from its facts (cited on its lines).
+    classified_by: dict[str, Reason] = field(default_factory=dict)
     # When set, only these services are coded (a sub-coding of set-aside services).
     only_service_ids: frozenset[str] | None = None
     # Same-lesion biopsies kept because they drove the decision: biopsy id -> definitive service id.

@@ -30,7 +30,7 @@ def encounter(services: list[dict[str, Any]], plan_type: str = "commercial", **o
             "provider": {"npi": "1234567893"},
             "patient": {"id": "p-1"},
             "coverage": {"payer": "ACME", "plan_type": plan_type, **overrides.pop("coverage", {})},
-            "diagnoses": ["L40.0", "D48.5", "L82.1"],
+            "diagnoses": ["L40.0", "D48.5", "L82.1", "D22.5"],
             "services": services,
             **overrides,
         }
@@ -129,4 +129,36 @@ class TestLiability:
         book = clinic('disable medicare-liability-modifiers "billed by our clearinghouse"') if clinic_book else None
         (line,) = coded(encounter([COSMETIC], "medicare_ffs"), book).self_pay_lines
         assert line.modifiers == modifiers
-        assert rule_ids(line.reasons) == (["medicare-liability-modifiers"] if modifiers else [])
+        liability = [rule for rule in rule_ids(line.reasons) if rule == "medicare-liability-modifiers"]
+        assert liability == (["medicare-liability-modifiers"] if modifiers else [])
+
+
+class TestCosmeticCriteria:
+    def test_the_base_criteria_make_a_requested_seborrheic_keratosis_cosmetic(self):
+        coding = coded(encounter([COSMETIC]))
+        (line,) = coding.self_pay_lines
+        assert rule_ids(line.reasons) == ["cosmetic-request-criteria"]
+
+    def test_without_criteria_the_provider_is_asked(self):
+        book = clinic('disable cosmetic-request-criteria "our providers decide every requested removal"')
+        coding = coded(encounter([COSMETIC]), book)
+        assert coding.self_pay_lines == [] and [line.code for line in coding.held_lines] == ["11301"]
+
+    def test_a_clinic_narrows_the_criteria_by_id(self):
+        book = clinic(
+            'rule cosmetic-request-criteria "Only nevi are cosmetic on request here"\n  in classify\n'
+            "  then\n    count requested removals as cosmetic with diagnoses all in [D22.*]"
+        )
+        assert [line.code for line in coded(encounter([COSMETIC]), book).held_lines] == ["11301"]
+        nevus = {**COSMETIC, "diagnoses": ["D22.5"]}
+        assert [line.code for line in coded(encounter([nevus]), book).self_pay_lines] == ["11301"]
+
+    def test_the_note_classifier_still_decides_first(self):
+        coding = code(
+            encounter([COSMETIC]),
+            encounter_id="e-1",
+            coded_at=CODED_AT,
+            stack=corpus_stack(),
+            classifications={"s1": "medical"},
+        )
+        assert [line.code for line in coding.claim_lines] == ["11301"]
