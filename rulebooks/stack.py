@@ -104,6 +104,14 @@ class Stack:
     def refs(self) -> list[RulebookRef]:
         return [book.ref for book in self.books]
 
+    def payer_book(self, date_of_service: dt.date, payer: str) -> LoadedRulebook | None:
+        """The payer's own book in this stack (`for payer X`) in effect on the date of service."""
+        for book in self.books:
+            header = book.header
+            if header and header.payer and header.payer.upper() == payer.upper() and book.in_effect(date_of_service):
+                return book
+        return None
+
     def observed(self, *, findings: Mapping[str, Sequence[str]] | None = None, trace: Trace | None = None) -> Stack:
         """The same books with findings, a fresh journal and an optional trace (for one explained run).
 

@@ -21,6 +21,7 @@ from rulebooks.engine.context import (
     ClassificationNote,
     CodingContext,
     FeeSchedules,
+    shared_step_reason,
 )
 from rulebooks.engine.diagnoses import check_diagnosis_codes
 from rulebooks.engine.edits import apply_mue_limits, apply_ncci_ptp_edits
@@ -206,6 +207,17 @@ def code(
     if stack is not None:
         stack.run_phase("classify", ctx)
         rulebooks = rulebooks or stack.refs
+        payer = encounter.coverage.payer
+        if stack.payer_book(encounter.date_of_service, payer) is None:
+            ctx.flag(
+                "no_payer_rulebook",
+                shared_step_reason(
+                    "resolve_rulebooks",
+                    "no rulebook of this payer is in effect on the date of service: coded with the "
+                    "national base and the clinic-wide rules alone",
+                ),
+                detail=payer,
+            )
     for name, phase in phase_passes(frozenset([service.kind for service in encounter.services])):
         if stack is not None and name == "route":
             stack.run_phase(name, ctx)

@@ -10,7 +10,8 @@ import pytest
 
 from rulebooks.engine import code
 from rulebooks.models import Coding, Encounter
-from tests.rulebooks.engine.engine_corpus import corpus_stack
+from rulebooks.stack import library_stack
+from tests.rulebooks.engine.engine_corpus import CORPUS_BOOK, corpus_stack
 
 CODED_AT = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 EM = {
@@ -162,3 +163,21 @@ class TestCosmeticCriteria:
             classifications={"s1": "medical"},
         )
         assert [line.code for line in coding.claim_lines] == ["11301"]
+
+
+class TestPayerBook:
+    BCBS = (
+        'rulebook "Blue Cross" for payer BCBS\n\n'
+        'rule bcbs-flag "BCBS wants a flag on every service"\n  in policy\n  then\n    flag bcbs_rules_ran\n'
+    )
+
+    def test_a_payer_without_a_book_in_effect_is_coded_with_the_base_and_says_so(self):
+        coding = coded(encounter([EM]))
+        (flag,) = [flag for flag in coding.flags if flag.code == "no_payer_rulebook"]
+        assert flag.detail == "ACME" and "national base" in flag.reasons[0].message
+
+    def test_a_payer_book_in_effect_is_used_and_nothing_is_said(self):
+        stack = library_stack("National base", extra=[CORPUS_BOOK, self.BCBS])
+        bcbs = encounter([EM], coverage={"payer": "BCBS"})
+        coding = code(bcbs, encounter_id="e-1", coded_at=CODED_AT, stack=stack)
+        assert "no_payer_rulebook" not in [flag.code for flag in coding.flags]
