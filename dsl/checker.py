@@ -94,9 +94,12 @@ class Checker(TableChecks):
 
     def header(self) -> None:
         header = self.rulebook.header
-        if header is None:
-            return
-        for text, span in ((header.effective_from, header.from_span), (header.effective_until, header.until_span)):
+        if header is not None:
+            self.dates(header, "header.dates", "the rulebook")
+
+    def dates(self, node: ast.Header | ast.Rule | ast.Table, code_: str, what: str) -> None:
+        """`effective DATE until DATE`: real calendar dates, the second not before the first."""
+        for text, span in ((node.effective_from, node.from_span), (node.effective_until, node.until_span)):
             if text is not None:
                 try:
                     dt.date.fromisoformat(text)
@@ -107,11 +110,11 @@ class Checker(TableChecks):
                         span,
                         "write the date as year-month-day, e.g. 2026-01-01",
                     )
-        if header.effective_from and header.effective_until and header.effective_until < header.effective_from:
+        if node.effective_from and node.effective_until and node.effective_until < node.effective_from:
             self.error(
-                "header.dates",
-                "the rulebook ends before it starts",
-                header.until_span,
+                code_,
+                f"{what} ends before it starts",
+                node.until_span,
                 "`until` must be on or after `effective`",
             )
 
@@ -148,6 +151,7 @@ class Checker(TableChecks):
 
     def rule(self, rule: ast.Rule) -> None:
         phase_ok = self.phase(rule.phase, rule.phase_span)
+        self.dates(rule, "rule.dates", f"rule `{rule.id}`")
         self.typer.guarded = set()
         read_before = len(self.typer.fields_read)
         if rule.condition is not None:

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 
 class TableChecks:
-    """Needs from its host (`Checker`): vocabulary, typer, result, error(), warn(), phase(), steps(),
-    missing_guards()."""
+    """Needs from its host (`Checker`): vocabulary, typer, result, error(), warn(), phase(), dates(),
+    steps(), missing_guards()."""
 
     if TYPE_CHECKING:
         vocabulary: Vocabulary
@@ -32,6 +32,7 @@ class TableChecks:
         def error(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None: ...
         def warn(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None: ...
         def phase(self, phase: str, span: ast.Span) -> bool: ...
+        def dates(self, node: ast.Header | ast.Rule | ast.Table, code_: str, what: str) -> None: ...
         def steps(self, steps: tuple[ast.Step, ...], scope: Scope, phase: str | None) -> None: ...
         def missing_guards(self, rule_id: str, read_before: int) -> None: ...
 
@@ -39,6 +40,7 @@ class TableChecks:
 
     def table(self, table: ast.Table) -> None:
         phase_ok = self.phase(table.phase, table.phase_span)
+        self.dates(table, "rule.dates", f"table `{table.id}`")
         self.typer.guarded = set()
         read_before = len(self.typer.fields_read)
         if table.guard is not None:
