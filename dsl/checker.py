@@ -67,8 +67,7 @@ class Checker(TableChecks):
         self.diagnostics.extend(valueset_cycles(self.typer.valuesets))
         for item in self.rulebook.items:
             if isinstance(item, ast.ValueSet):
-                # Codes are checked here; a set of names gets its type where it is used.
-                self.typer.infer(item.value, Scope(), quiet=True)
+                self.typer.valueset_definition(item.value)
             elif isinstance(item, ast.Rule):
                 self.rule(item)
             elif isinstance(item, ast.Table):

@@ -56,6 +56,9 @@ class TableChecks:
                 expected = list_of(column_type) if cell.op in ("in", "not in") else column_type
                 if column_type.kind == "list" and cell.op in ("=", "in"):
                     expected = column_type
+                elif self.names_a_valueset(cell, column_type):
+                    cells.append(None)
+                    continue
                 self.typer.coerce(cell.value, expected, Scope())
                 constant = self.typer.constants.get(id(cell.value))
                 cells.append((cell.op, constant) if constant is not None else None)
@@ -88,6 +91,26 @@ class TableChecks:
         self.steps(table.actions, scope, table.phase if phase_ok else None)
         self.missing_guards(table.id, read_before)
         self.table_findings(table, column_types, cells_by_row)
+
+    def names_a_valueset(self, cell: ast.CellTest, column_type: Type) -> bool:
+        """A cell `| biologics |` in a column of single values would compare each value with the
+        whole set and never match: say so (a cell's set is written out, `[J0517, J3357]`)."""
+        value = cell.value
+        if not (isinstance(value, ast.Path) and len(value.parts) == 1 and cell.op in ("=", "!=")):
+            return False
+        name = value.parts[0]
+        if name not in self.typer.valuesets and name not in self.vocabulary.value_sets:
+            return False
+        self.typer.used_valuesets.add(name)
+        self.error(
+            "table.valueset_cell",
+            f"`{name}` is a value set, but a cell in this column holds one value to compare with "
+            f"{column_type.describe()}",
+            value.span,
+            f"write its values in the cell as a list such as `[J0517, J3357]`, or test `... in {name}` in the "
+            "table's `when`",
+        )
+        return True
 
     def output_uses(self, table: ast.Table) -> dict[str, Type]:
         """The type each output must have, from the action argument it fills in `then`."""

@@ -20,6 +20,7 @@ from dsl.vocabulary import BOOL, DATE, INTEGER, NUMBER, STRING, SYMBOL, UNITS, T
 
 ICD_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{0,4})?\*?$|^[A-Z][0-9]\*$")
 CPT_SHAPE = re.compile(r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$")
+HCPCS_LIKE = re.compile(r"^[A-Za-z][0-9A-Za-z]{2,}$")  # a misspelt HCPCS Level II code, such as J05170
 BOOLEAN_WORDS = {"true": True, "yes": True, "false": False, "no": False}
 FUNCTIONS = {
     "missing": "whether a fact is missing",
@@ -128,7 +129,29 @@ class Typer:
                 "use `in` for a single value",
             )
             return
+        if element.element.kind == "record":
+            self.records_in_set(expr, element.element, scope)
+            return
         self.coerce(expr.collection, element, scope)
+
+    def records_in_set(self, expr: ast.Member, record_type: Type, scope: Scope) -> None:
+        """`lines any in S`: a list of records is not a list of values; say which field to test."""
+        fields = [name for name, type_ in record_type.fields if type_.kind == "code"] or [
+            name for name, _ in record_type.fields
+        ]
+        whole = _text(expr.element)
+        variable = whole.rsplit(".", 1)[-1].removesuffix("s") or "item"
+        quantifier = expr.test.split()[0]
+        self.infer(expr.collection, scope, quiet=True)  # the set is used, whatever its type
+        collection = _text(expr.collection)
+        example = f"{quantifier} {variable} in {whole}: {variable}.{fields[0] if fields else 'code'} in {collection}"
+        self.error(
+            "type.records_in_set",
+            f"`{whole}` is a list of {record_type.describe().removeprefix('a ')}s, not of values: "
+            f"`{expr.test}` cannot test it against a set",
+            expr.element.span,
+            f"test a fact of each, e.g. `{example}`",
+        )
 
     def quantified(self, expr: ast.Quantified, scope: Scope) -> None:
         collection = self.infer(expr.collection, scope)
@@ -157,16 +180,7 @@ class Typer:
             self.coerce(expr, list_of(code("cpt")), scope)
             return list_of(code("cpt"))
         if isinstance(expr, ast.ListExpr | ast.Union):
-            items = expr.items if isinstance(expr, ast.ListExpr) else expr.parts
-            for item in items:
-                found = self.infer(item, scope, quiet=True)
-                if found is not None:
-                    found = found if found.kind == "list" else list_of(found)
-                    self.coerce(expr, found, scope)
-                    return found
-            if not quiet and items:
-                self.infer(items[0], scope)
-            return None
+            return self.infer_set(expr, scope, quiet)
         if isinstance(expr, ast.BoolOp | ast.Not | ast.Compare | ast.Member | ast.Quantified):
             self.condition(expr, scope)
             return BOOL
@@ -174,6 +188,48 @@ class Typer:
             self.error("type.record_here", "facts written as `{...}` belong in a test's `given`", expr.span)
             return None
         return None  # pragma: no cover
+
+    def valueset_definition(self, value: ast.Expr) -> None:
+        """Check each member of a value set's definition that says what it is on its own: a code
+        written as one (`L57.0`, `D22.*`, `0001U`), a range (CPT/HCPCS), a date; and resolve the
+        sets it names. A bare number or name (`17000`, `J0517`, `G2211`, `XS`, `59`, `shave`) gets
+        its type where the set is used, and so is checked there: a set may hold CPT and HCPCS
+        codes alike (`[96372, J0517]`), or modifiers (`[XS, 59]`).
+        """
+        if isinstance(value, ast.ListExpr | ast.Union):
+            for member in value.items if isinstance(value, ast.ListExpr) else value.parts:
+                self.valueset_definition(member)
+        else:
+            self.infer(value, Scope(), quiet=True)
+
+    def infer_set(self, expr: ast.ListExpr | ast.Union, scope: Scope, quiet: bool) -> Type | None:
+        """The type of a list or `+` of sets from its first member with a type of its own, its
+        other members then checked as that type; None when it needs context.
+
+        A bare number does not decide it while a member is a bare name: `[17000, J3301]` is a set
+        of CPT/HCPCS codes beside `line.code`, `[XS, 59]` of modifiers beside `line.modifiers`,
+        and neither a set of numbers with an unknown name in it. Such a set is typed where it is
+        used (a value set's definition is checked there, see `Checker.run`).
+        """
+        items = expr.items if isinstance(expr, ast.ListExpr) else expr.parts
+        numbers: Type | None = None
+        for item in items:
+            found = self.infer(item, scope, quiet=True)
+            if found is None:
+                continue
+            found = found if found.kind == "list" else list_of(found)
+            if found.element is not None and found.element.kind == "number":
+                numbers = numbers or found  # numbers may be codes: a member with a type of its own decides
+                continue
+            self.coerce(expr, found, scope)
+            return found
+        untyped = [item for item in items if self.infer(item, scope, quiet=True) is None]
+        if numbers is not None and not untyped:
+            self.coerce(expr, numbers, scope)
+            return numbers
+        if not quiet and untyped:
+            self.infer(untyped[0], scope)  # says why the name has no type here
+        return None
 
     def infer_literal(self, literal: ast.Literal, quiet: bool) -> Type | None:
         if literal.kind == "number":
@@ -381,10 +437,18 @@ class Typer:
         if not shape_ok:
             other = "a CPT/HCPCS code such as 17000" if system == "cpt" else "an ICD-10-CM code such as L57.0"
             hint = None
-            if system == "cpt" and ICD_SHAPE.match(text):
+            if (
+                system == "cpt"
+                and ICD_SHAPE.match(text)
+                and ("." in text or not self.vocabulary.validate_code("icd10", text))
+            ):
                 hint = "ICD-10 codes go in a diagnosis condition such as `service.diagnoses any in [...]`"
             elif system == "icd10" and CPT_SHAPE.match(text):
                 hint = "CPT codes go in a procedure condition such as `line.code in 17000..17004`"
+            elif text != text.upper() and (CPT_SHAPE if system == "cpt" else ICD_SHAPE).match(text.upper()):
+                hint = f"codes are written in capitals: `{text.upper()}`"
+            elif system == "cpt" and HCPCS_LIKE.match(text):
+                hint = "a HCPCS Level II code is a letter and four digits, such as J0517 or G2211"
             self.error("value.bad_code", f"expected {other}, found `{text}`", node.span, hint)
             return None
         problem = self.vocabulary.validate_code(system, text)

@@ -290,6 +290,8 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
         service["repair"] = service_facts["repair"]
     if isinstance(service_facts.get("pathology"), dict):
         service["pathology"] = service_facts["pathology"]
+    if isinstance(service_facts.get("drug"), dict):
+        service["drug"] = service_facts["drug"]
     service["diagnoses"] = service_diagnoses
     return Encounter.model_validate(
         {
