@@ -16,6 +16,7 @@ from typing import Any
 from dsl import ast
 from dsl.analysis import Atom, conjunction, satisfiable
 from dsl.diagnostics import Diagnostic, did_you_mean
+from dsl.extends import NOTHING, Inheritance
 from dsl.table_checks import TableChecks, match_action, word_of
 from dsl.typecheck import INTERPOLATION, Scope, Typer, compatible
 from dsl.valueset_cycles import valueset_cycles
@@ -41,17 +42,19 @@ class CheckResult:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
-def check(rulebook: ast.Rulebook, vocabulary: Vocabulary) -> CheckResult:
-    return Checker(rulebook, vocabulary).run()
+def check(rulebook: ast.Rulebook, vocabulary: Vocabulary, inheritance: Inheritance = NOTHING) -> CheckResult:
+    """Check a rulebook; `inheritance` (`dsl.extends.inherit`) brings the value sets of the books it
+    extends and what is wrong with its `extends` lines."""
+    return Checker(rulebook, vocabulary, inheritance).run()
 
 
 class Checker(TableChecks):
-    def __init__(self, rulebook: ast.Rulebook, vocabulary: Vocabulary) -> None:
+    def __init__(self, rulebook: ast.Rulebook, vocabulary: Vocabulary, inheritance: Inheritance = NOTHING) -> None:
         self.rulebook = rulebook
         self.vocabulary = vocabulary
-        self.diagnostics: list[Diagnostic] = []
+        self.diagnostics: list[Diagnostic] = list(inheritance.diagnostics)
         valuesets = {v.name: v for v in rulebook.of_type(ast.ValueSet)}
-        self.typer = Typer(vocabulary, valuesets, self.diagnostics.append)
+        self.typer = Typer(vocabulary, valuesets, self.diagnostics.append, inherited=inheritance.valuesets)
         self.result = CheckResult(rulebook, self.diagnostics, self.typer)
         self.possible_atoms: dict[tuple[tuple[Atom, ...], tuple[type, ...]], bool] = {}
 

@@ -99,7 +99,7 @@ class TableChecks:
         if not (isinstance(value, ast.Path) and len(value.parts) == 1 and cell.op in ("=", "!=")):
             return False
         name = value.parts[0]
-        if name not in self.typer.valuesets and name not in self.vocabulary.value_sets:
+        if not self.typer.rulebook_set(name) and name not in self.vocabulary.value_sets:
             return False
         self.typer.used_valuesets.add(name)
         self.error(

@@ -9,12 +9,13 @@ compiler reads (`Typer.constants`, `Typer.references`), so it never guesses agai
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, did_you_mean
+from dsl.extends import SetScope
 from dsl.values import CodeSet, normalize_code, parse_date, quantity_value, same_dimension
 from dsl.vocabulary import BOOL, DATE, INTEGER, NUMBER, STRING, SYMBOL, UNITS, Type, Vocabulary, code, list_of
 
@@ -51,6 +52,12 @@ class Typer:
     guarded: set[str] = field(default_factory=set)
     _set_cache: dict[tuple[str, Type], Any] = field(default_factory=dict)
     _inferring: set[str] = field(default_factory=set)  # the value sets whose type is being inferred
+    #: The value sets inherited through `extends` (`dsl.extends`), each typed in the scope of the
+    #: book that defines it: a local set of the same name shadows it.
+    inherited: Mapping[str, SetScope] = field(default_factory=dict)
+    _scopes: dict[int, tuple[Typer, list[Diagnostic]]] = field(default_factory=dict)
+    _inherited_errors: dict[tuple[str, Type], Diagnostic | None] = field(default_factory=dict)
+    _probes: list[ast.Path] = field(default_factory=list)  # kept alive: typers key by `id`
 
     def error(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.report(Diagnostic("error", code_, message, span, hint))
@@ -274,6 +281,9 @@ class Typer:
             self.used_valuesets.add(head)
             self.references[id(path)] = ("valueset", head)
             return found
+        if not rest and head in self.inherited:
+            self.references[id(path)] = ("valueset", head)
+            return self.scope_of(head)[0].infer(self.probe(head), Scope(), quiet=True)
         if not rest and head in self.vocabulary.value_sets:
             self.references[id(path)] = ("valueset", head)
             return list_of(self.vocabulary.value_sets[head][0])
@@ -305,7 +315,13 @@ class Typer:
         return type_
 
     def unknown_name(self, path: ast.Path, scope: Scope) -> None:
-        names = self.vocabulary.field_names() + list(self.valuesets) + list(scope.variables) + list(scope.outputs)
+        names = [
+            *self.vocabulary.field_names(),
+            *self.valuesets,
+            *self.inherited,
+            *scope.variables,
+            *scope.outputs,
+        ]
         guess = did_you_mean(path.dotted, names)
         longer = [n for n in names if n.startswith(path.dotted) and n != path.dotted]
         if guess is None and longer:
@@ -386,7 +402,53 @@ class Typer:
             return False
         if expected.kind == "symbol" or (expected.kind == "enum" and name in expected.symbols):
             return True
-        return name not in self.valuesets and self.vocabulary.field_type(name) is None
+        return not self.rulebook_set(name) and self.vocabulary.field_type(name) is None
+
+    def rulebook_set(self, name: str) -> bool:
+        """Whether `name` is a value set of the rulebook: its own, or one it inherits."""
+        return name in self.valuesets or name in self.inherited
+
+    # ---- value sets inherited through `extends` --------------------------------------------------
+
+    def scope_of(self, name: str) -> tuple[Typer, list[Diagnostic]]:
+        """A typer of the scope of the book that defines the inherited set `name` (made once per
+        book), with the diagnostics it reports there."""
+        scope = self.inherited[name]
+        found = self._scopes.get(id(scope))
+        if found is None:
+            problems: list[Diagnostic] = []
+            typer = Typer(self.vocabulary, dict(scope.own), problems.append, inherited=scope.inherited)
+            found = self._scopes[id(scope)] = (typer, problems)
+        return found
+
+    def probe(self, name: str) -> ast.Path:
+        probe = ast.Path((name,))
+        self._probes.append(probe)
+        return probe
+
+    def inherited_set(self, expr: ast.Path, expected: Type) -> None:
+        """An inherited set where a set of `expected` is needed: its value as the book defining it
+        makes it; when it cannot stand there, one error at this use."""
+        name = expr.parts[0]
+        self.references[id(expr)] = ("valueset", name)
+        key = (name, expected)
+        if key not in self._set_cache:
+            typer, problems = self.scope_of(name)
+            probe, before = self.probe(name), len(problems)
+            typer.coerce_set(probe, expected, Scope())
+            errors = [d for d in problems[before:] if d.severity == "error"]
+            self._inherited_errors[key] = errors[0] if errors else None
+            self._set_cache[key] = None if errors else typer.constants.get(id(probe))
+        error = self._inherited_errors[key]
+        if error is not None:
+            book = self.inherited[name].book
+            self.error(
+                "type.inherited_set",
+                f'value set `{name}` (from "{book}") cannot stand for {expected.describe()} here: {error.message}',
+                expr.span,
+                error.hint,
+            )
+        self.constants[id(expr)] = self._set_cache[key]
 
     def coerce_word(self, node: ast.Expr, word: str, expected: Type) -> None:
         kind = expected.kind
@@ -474,6 +536,9 @@ class Typer:
                 self._set_cache[key] = self.constants.get(id(definition))
             self.constants[id(expr)] = self._set_cache[key]
             return
+        if isinstance(expr, ast.Path) and len(expr.parts) == 1 and expr.parts[0] in self.inherited:
+            self.inherited_set(expr, expected)
+            return
         if isinstance(expr, ast.Path) and len(expr.parts) == 1 and expr.parts[0] in self.vocabulary.value_sets:
             _, values = self.vocabulary.value_sets[expr.parts[0]]
             self.constants[id(expr)] = _make_set(element, [("exact", v) for v in values])
@@ -499,7 +564,7 @@ class Typer:
             members: list[tuple[str, Any]] = []
             ok = True
             for part in expr.parts if isinstance(expr, ast.Union) else expr.items:
-                if isinstance(part, ast.Path) and len(part.parts) == 1 and part.parts[0] in self.valuesets:
+                if isinstance(part, ast.Path) and len(part.parts) == 1 and self.rulebook_set(part.parts[0]):
                     self.coerce_set(part, list_of(element), scope)
                     inner = self.constants.get(id(part))
                     if inner is None:
