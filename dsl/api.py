@@ -18,6 +18,7 @@ from dsl.checker import CheckResult, check
 from dsl.compiler import Program, compile_rulebook
 from dsl.content_hash import content_hash
 from dsl.diagnostics import Diagnostic, LineIndex, render
+from dsl.extends import Books, inherit
 from dsl.formatter import format_rulebook
 from dsl.parser import parse
 from dsl.testing import Harness, TestReport, plain_harness
@@ -41,15 +42,18 @@ class Build:
         return self.program is not None
 
 
-def build(text: str, vocabulary: Vocabulary) -> Build:
+def build(text: str, vocabulary: Vocabulary, extended: Books | None = None) -> Build:
     """Parse, check and, when error-free, compile.
+
+    `extended` gives the books an `extends` line may name (`dsl.extends`): their value sets are
+    the book's too, and a name none of them has is an error. Without it, nothing is inherited.
 
     The cyclic garbage collector is paused meanwhile: a large build allocates hundreds of
     thousands of small acyclic objects, and collections in the middle of it cost a sixth of
     the time while freeing nothing.
     """
     with _collector_paused():
-        return _build(text, vocabulary)
+        return _build(text, vocabulary, extended)
 
 
 @contextmanager
@@ -74,22 +78,23 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _build(text: str, vocabulary: Vocabulary) -> Build:
+def _build(text: str, vocabulary: Vocabulary, extended: Books | None) -> Build:
     parsed = parse(text)
     version = content_hash(parsed.rulebook)
+    inheritance = inherit(parsed.rulebook, extended)
     if not parsed.ok:
         # Check what did parse too, so one run shows every problem; but never compile.
-        checked = check(parsed.rulebook, vocabulary)
+        checked = check(parsed.rulebook, vocabulary, inheritance)
         diagnostics = _sorted(list(parsed.diagnostics) + checked.diagnostics)
         return Build(text, parsed.rulebook, diagnostics, None, None, version)
-    checked = check(parsed.rulebook, vocabulary)
+    checked = check(parsed.rulebook, vocabulary, inheritance)
     program = compile_rulebook(checked, version) if checked.ok else None
     return Build(text, parsed.rulebook, _sorted(checked.diagnostics), checked, program, version)
 
 
-def check_text(text: str, vocabulary: Vocabulary) -> list[dict[str, Any]]:
+def check_text(text: str, vocabulary: Vocabulary, extended: Books | None = None) -> list[dict[str, Any]]:
     """Every diagnostic of a rulebook, errors and warnings, as LSP-style JSON."""
-    return [d.to_json() for d in build(text, vocabulary).diagnostics]
+    return [d.to_json() for d in build(text, vocabulary, extended).diagnostics]
 
 
 def render_diagnostics(
@@ -115,9 +120,11 @@ def format_text(text: str) -> Formatted:
     return Formatted(formatted, (), formatted != text)
 
 
-def test_text(text: str, vocabulary: Vocabulary, harness: Harness = plain_harness) -> dict[str, Any]:
+def test_text(
+    text: str, vocabulary: Vocabulary, harness: Harness = plain_harness, extended: Books | None = None
+) -> dict[str, Any]:
     """Run a rulebook's own tests: results with expected vs actual, fired rules, coverage."""
-    built = build(text, vocabulary)
+    built = build(text, vocabulary, extended)
     if built.program is None or built.checked is None:
         return {
             "passed": False,

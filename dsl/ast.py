@@ -24,6 +24,9 @@ class Span:
 
 
 NO_SPAN = Span(0, 0, 1, 1, 1, 1)
+#: A field added to a node after rulebooks were published, left out of the content hash while it
+#: has no value (`dsl.content_hash`): a rulebook that does not use it keeps its version id.
+HASHED_WHEN_SET = {"hashed_when_set": True}
 
 
 # ---- expressions ---------------------------------------------------------------------
@@ -175,6 +178,7 @@ class Header:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
     from_span: Span = field(default=NO_SPAN, compare=False, repr=False)
     until_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    extends_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)  # of each name in `extends`
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,10 @@ class Rule:
     phase_span: Span = field(default=NO_SPAN, compare=False, repr=False)
     comments: tuple[str, ...] = field(default=(), compare=False)
     inner_comments: tuple[Comment, ...] = field(default=(), compare=False)
+    effective_from: str | None = field(default=None, metadata=HASHED_WHEN_SET)
+    effective_until: str | None = field(default=None, metadata=HASHED_WHEN_SET)
+    from_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    until_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -249,6 +257,10 @@ class Table:
     hit_span: Span = field(default=NO_SPAN, compare=False, repr=False)
     comments: tuple[str, ...] = field(default=(), compare=False)
     inner_comments: tuple[Comment, ...] = field(default=(), compare=False)
+    effective_from: str | None = field(default=None, metadata=HASHED_WHEN_SET)
+    effective_until: str | None = field(default=None, metadata=HASHED_WHEN_SET)
+    from_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    until_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 from dsl import ast
 from dsl.analysis import Atom, conjunction, satisfiable
 from dsl.diagnostics import Diagnostic, did_you_mean
+from dsl.extends import NOTHING, Inheritance
 from dsl.table_checks import TableChecks, match_action, word_of
 from dsl.typecheck import INTERPOLATION, Scope, Typer, compatible
 from dsl.valueset_cycles import valueset_cycles
@@ -41,17 +42,19 @@ class CheckResult:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
-def check(rulebook: ast.Rulebook, vocabulary: Vocabulary) -> CheckResult:
-    return Checker(rulebook, vocabulary).run()
+def check(rulebook: ast.Rulebook, vocabulary: Vocabulary, inheritance: Inheritance = NOTHING) -> CheckResult:
+    """Check a rulebook; `inheritance` (`dsl.extends.inherit`) brings the value sets of the books it
+    extends and what is wrong with its `extends` lines."""
+    return Checker(rulebook, vocabulary, inheritance).run()
 
 
 class Checker(TableChecks):
-    def __init__(self, rulebook: ast.Rulebook, vocabulary: Vocabulary) -> None:
+    def __init__(self, rulebook: ast.Rulebook, vocabulary: Vocabulary, inheritance: Inheritance = NOTHING) -> None:
         self.rulebook = rulebook
         self.vocabulary = vocabulary
-        self.diagnostics: list[Diagnostic] = []
+        self.diagnostics: list[Diagnostic] = list(inheritance.diagnostics)
         valuesets = {v.name: v for v in rulebook.of_type(ast.ValueSet)}
-        self.typer = Typer(vocabulary, valuesets, self.diagnostics.append)
+        self.typer = Typer(vocabulary, valuesets, self.diagnostics.append, inherited=inheritance.valuesets)
         self.result = CheckResult(rulebook, self.diagnostics, self.typer)
         self.possible_atoms: dict[tuple[tuple[Atom, ...], tuple[type, ...]], bool] = {}
 
@@ -67,8 +70,7 @@ class Checker(TableChecks):
         self.diagnostics.extend(valueset_cycles(self.typer.valuesets))
         for item in self.rulebook.items:
             if isinstance(item, ast.ValueSet):
-                # Codes are checked here; a set of names gets its type where it is used.
-                self.typer.infer(item.value, Scope(), quiet=True)
+                self.typer.valueset_definition(item.value)
             elif isinstance(item, ast.Rule):
                 self.rule(item)
             elif isinstance(item, ast.Table):
@@ -94,9 +96,12 @@ class Checker(TableChecks):
 
     def header(self) -> None:
         header = self.rulebook.header
-        if header is None:
-            return
-        for text, span in ((header.effective_from, header.from_span), (header.effective_until, header.until_span)):
+        if header is not None:
+            self.dates(header, "header.dates", "the rulebook")
+
+    def dates(self, node: ast.Header | ast.Rule | ast.Table, code_: str, what: str) -> None:
+        """`effective DATE until DATE`: real calendar dates, the second not before the first."""
+        for text, span in ((node.effective_from, node.from_span), (node.effective_until, node.until_span)):
             if text is not None:
                 try:
                     dt.date.fromisoformat(text)
@@ -107,11 +112,11 @@ class Checker(TableChecks):
                         span,
                         "write the date as year-month-day, e.g. 2026-01-01",
                     )
-        if header.effective_from and header.effective_until and header.effective_until < header.effective_from:
+        if node.effective_from and node.effective_until and node.effective_until < node.effective_from:
             self.error(
-                "header.dates",
-                "the rulebook ends before it starts",
-                header.until_span,
+                code_,
+                f"{what} ends before it starts",
+                node.until_span,
                 "`until` must be on or after `effective`",
             )
 
@@ -148,6 +153,7 @@ class Checker(TableChecks):
 
     def rule(self, rule: ast.Rule) -> None:
         phase_ok = self.phase(rule.phase, rule.phase_span)
+        self.dates(rule, "rule.dates", f"rule `{rule.id}`")
         self.typer.guarded = set()
         read_before = len(self.typer.fields_read)
         if rule.condition is not None:

@@ -8,6 +8,7 @@ fast path; the benchmark compares both.)
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 import re
 from collections.abc import Callable
@@ -60,6 +61,15 @@ def compile_rulebook(checked: CheckResult, version: str = "") -> Program:
     )
 
 
+def dates_of(node: ast.Rule | ast.Table) -> tuple[dt.date | None, dt.date | None]:
+    """A rule's or table's own dates as dates (the checker has seen they are on the calendar)."""
+    from_text, until_text = node.effective_from, node.effective_until
+    return (
+        None if from_text is None else dt.date.fromisoformat(from_text),
+        None if until_text is None else dt.date.fromisoformat(until_text),
+    )
+
+
 class Compiler:
     def __init__(self, checked: CheckResult) -> None:
         self.checked = checked
@@ -90,7 +100,7 @@ class Compiler:
                     RuleOutcome(rule_id, label, span, "undetermined", dict(trace.values), tuple(trace.missing))
                 )
 
-        return CompiledRule(rule.id, rule.label, rule.phase, rule.span, run)
+        return CompiledRule(rule.id, rule.label, rule.phase, rule.span, run, *dates_of(rule))
 
     def steps(self, steps: tuple[ast.Step, ...], rule_id: str, label: str) -> Callable[..., None]:
         compiled: list[Callable[..., None]] = [self.step(step, rule_id, label) for step in steps]
@@ -220,7 +230,7 @@ class Compiler:
                     )
                 )
 
-        return CompiledRule(table.id, table.label, table.phase, table.span, run)
+        return CompiledRule(table.id, table.label, table.phase, table.span, run, *dates_of(table))
 
     # ---- expressions ----------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """The content hash of a rulebook's canonical AST: its published version id.
 
 Spans and comments are left out (they are not part of equality), so two rulebooks that
-format to the same text hash the same, and moving a rule's text by a line does not.
+format to the same text hash the same, and moving a rule's text by a line does not. So is a
+field added to the language later (`ast.HASHED_WHEN_SET`, such as a rule's dates) while it has
+no value: a rulebook that does not use it keeps the version id it was published with.
 The hashed text is the canonical AST as compact JSON with sorted keys, each node an object
 `{"node": class name, field: value...}`; it is written in one pass rather than built as
 dictionaries and then dumped, which halves the time for a large rulebook.
@@ -37,14 +39,18 @@ def _write(value: Any, out: Callable[[str], None]) -> None:
     if layout is None and kind not in _LAYOUTS:
         layout = _LAYOUTS[kind] = _layout(kind)
     if layout is not None:
-        for text, name in layout:
+        for text, name, when_set in layout:
+            if name is None:
+                out(text)
+                continue
+            field = getattr(value, name)
+            if field is None and when_set:
+                continue
             out(text)
-            if name is not None:
-                field = getattr(value, name)
-                if type(field) is str:  # most fields: written here rather than in one more call
-                    out(encode_basestring(field))
-                else:
-                    _write(field, out)
+            if type(field) is str:  # most fields: written here rather than in one more call
+                out(encode_basestring(field))
+            else:
+                _write(field, out)
         out("}")
     elif isinstance(value, tuple | list):
         out("[")
@@ -57,20 +63,26 @@ def _write(value: Any, out: Callable[[str], None]) -> None:
         out(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
 
 
-_LAYOUTS: dict[type, tuple[tuple[str, str | None], ...] | None] = {}
+Layout = tuple[tuple[str, str | None, bool], ...]
+_LAYOUTS: dict[type, Layout | None] = {}
 
 
-def _layout(kind: type) -> tuple[tuple[str, str | None], ...] | None:
-    """For an AST class, its object's keys in sorted order: the text before each value and the
-    field it comes from (None for the class name, written there whole). None for other types."""
+def _layout(kind: type) -> Layout | None:
+    """For an AST class, its object's keys in sorted order: the text before each value, the field
+    it comes from (None for the class name, written there whole) and whether the key is left out
+    while the field is None. None for other types."""
     if not dataclasses.is_dataclass(kind):
         return None
-    keys = sorted(["node", *(field.name for field in dataclasses.fields(kind) if field.compare)])
-    layout: list[tuple[str, str | None]] = []
+    fields = [field for field in dataclasses.fields(kind) if field.compare]
+    when_set = {field.name for field in fields if field.metadata.get("hashed_when_set")}
+    keys = sorted(["node", *(field.name for field in fields)])
+    if keys[0] in when_set:  # pragma: no cover - the first key writes the `{`
+        raise TypeError(f"{kind.__name__}.{keys[0]} cannot be left out of the hash: it is the first key")
+    layout: list[tuple[str, str | None, bool]] = []
     for number, key in enumerate(keys):
         text = ("{" if number == 0 else ",") + encode_basestring(key) + ":"
         if key == "node":
-            layout.append((text + encode_basestring(kind.__name__), None))
+            layout.append((text + encode_basestring(kind.__name__), None, False))
         else:
-            layout.append((text, key))
+            layout.append((text, key, key in when_set))
     return tuple(layout)

@@ -39,13 +39,20 @@ def header(node: ast.Header) -> str:
     lines = [f"rulebook {string(node.name)}" + (f" for payer {node.payer}" if node.payer else "")]
     lines.extend(f"{INDENT}extends {string(name)}" for name in node.extends)
     if node.effective_from:
-        lines.append(
-            f"{INDENT}effective {node.effective_from}"
-            + (f" until {node.effective_until}" if node.effective_until else "")
-        )
+        lines.append(effective(node)[0])
     if node.template_note is not None:
         lines.append(f"{INDENT}template {string(node.template_note)}")
     return "\n".join(lines)
+
+
+def effective(node: ast.Header | ast.Rule | ast.Table) -> Line:
+    """`effective DATE [until DATE]`: a rulebook's line after `extends`, a rule's or table's after `in`."""
+    until = f" until {node.effective_until}" if node.effective_until else ""
+    return f"{INDENT}effective {node.effective_from}{until}", node.from_span.start
+
+
+def dates(node: ast.Rule | ast.Table) -> list[Line]:
+    return [effective(node)] if node.effective_from else []
 
 
 def with_comments(lines: list[Line], comments: tuple[ast.Comment, ...]) -> list[str]:
@@ -94,6 +101,7 @@ def rule(node: ast.Rule) -> list[Line]:
     lines: list[Line] = [
         (f"rule {node.id} {string(node.label)}", node.span.start),
         (f"{INDENT}in {node.phase}", node.phase_span.start),
+        *dates(node),
     ]
     if node.condition is not None:
         lines.extend(condition(node.condition))
@@ -160,6 +168,7 @@ def table(node: ast.Table) -> list[Line]:
     lines: list[Line] = [
         (f"table {node.id} {string(node.label)}", node.span.start),
         (f"{INDENT}in {node.phase}", node.phase_span.start),
+        *dates(node),
         (f"{INDENT}hit {node.hit_policy}" + (f" {node.aggregation}" if node.aggregation else ""), node.hit_span.start),
     ]
     if node.guard is not None:

@@ -121,6 +121,7 @@ BUILDERS: dict[str, Callable[[TreeToAst, list[Any], Position], Any]] = {
     "disable": TreeToAst.disable,
     "rule": TreeToAst.rule,
     "when_clause": TreeToAst.when_clause,
+    "effective": TreeToAst.effective,
     "then_clause": TreeToAst.then_clause,
     "action_seq": TreeToAst.action_seq,
     "conditional": TreeToAst.conditional,

@@ -278,6 +278,8 @@ def syntax_diagnostic(
         guess = did_you_mean(str(token), _expected_keywords(error) or list(KEYWORDS))
         if guess:
             hint = f"did you mean `{guess}`?"
+    if str(token) == "effective" and UNNAMED_AFTER_PHASE not in expected:
+        hint = "`effective` goes in the rulebook's header, or on the line after a rule's or table's `in` line"
     if token.type == "RBRACE" or "RBRACE" in expected:
         hint = hint or _unclosed_hint(expected)
     if token.type == "_NL" and "RSQB" in expected:
@@ -295,9 +297,18 @@ def _unclosed_hint(expected: list[str]) -> str | None:
     return None
 
 
+# After a rule's or table's phase (where `when` or `hit` may come next), the optional `effective`
+# line is not named among the words expected: few rules have dates, and `wehn` or an early end
+# there means the clauses every rule has. A misspelt `effective` still gets its did-you-mean.
+UNNAMED_AFTER_PHASE = "EFFECTIVE"
+PHASE_FOLLOWERS = {"WHEN", "HIT"}
+
+
 def _expected_words(expected: list[str]) -> str:
     parser = lark_parser()
     words: list[str] = []
+    if PHASE_FOLLOWERS & set(expected):
+        expected = [name for name in expected if name != UNNAMED_AFTER_PHASE]
     for name in expected:
         if name in TOKEN_WORDS:
             word = TOKEN_WORDS[name]

@@ -8,6 +8,7 @@ with the facts that were missing, so a missing fact never silently reads as fals
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,11 +108,34 @@ Evaluator = Callable[[dict[str, Any], "Trace | None"], Any]
 
 @dataclass(frozen=True)
 class CompiledRule:
+    """A rule or table ready to run; `effective_from`/`effective_until` are its own dates, if any."""
+
     id: str
     label: str
     phase: str
     span: Span
     run: Callable[[dict[str, Any], Trace | None, Decision], None]
+    effective_from: dt.date | None = None
+    effective_until: dt.date | None = None
+
+    def in_effect(self, date_of_service: dt.date) -> bool:
+        """Whether the rule applies on this DATE OF SERVICE (never today): both dates included.
+
+        Who runs rules chooses them by date: a rule out of effect neither runs nor, in a stack,
+        replaces an earlier book's rule of the same id (`rulebooks.stack_index`).
+
+        >>> from dsl.ast import NO_SPAN
+        >>> rule = CompiledRule("r", "", "policy", NO_SPAN, print, dt.date(2027, 1, 1), dt.date(2027, 12, 31))
+        >>> [rule.in_effect(dt.date(*day)) for day in ((2026, 12, 31), (2027, 1, 1), (2027, 12, 31), (2028, 1, 1))]
+        [False, True, True, False]
+        """
+        if self.effective_from is not None and date_of_service < self.effective_from:
+            return False
+        return self.effective_until is None or date_of_service <= self.effective_until
+
+
+#: The fact that rule dates compare with, when a test or a caller gives one (`dsl.testing`).
+DATE_OF_SERVICE = "date_of_service"
 
 
 def run_rules(

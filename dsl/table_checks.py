@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 
 class TableChecks:
-    """Needs from its host (`Checker`): vocabulary, typer, result, error(), warn(), phase(), steps(),
-    missing_guards()."""
+    """Needs from its host (`Checker`): vocabulary, typer, result, error(), warn(), phase(), dates(),
+    steps(), missing_guards()."""
 
     if TYPE_CHECKING:
         vocabulary: Vocabulary
@@ -32,6 +32,7 @@ class TableChecks:
         def error(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None: ...
         def warn(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None: ...
         def phase(self, phase: str, span: ast.Span) -> bool: ...
+        def dates(self, node: ast.Header | ast.Rule | ast.Table, code_: str, what: str) -> None: ...
         def steps(self, steps: tuple[ast.Step, ...], scope: Scope, phase: str | None) -> None: ...
         def missing_guards(self, rule_id: str, read_before: int) -> None: ...
 
@@ -39,6 +40,7 @@ class TableChecks:
 
     def table(self, table: ast.Table) -> None:
         phase_ok = self.phase(table.phase, table.phase_span)
+        self.dates(table, "rule.dates", f"table `{table.id}`")
         self.typer.guarded = set()
         read_before = len(self.typer.fields_read)
         if table.guard is not None:
@@ -54,6 +56,9 @@ class TableChecks:
                 expected = list_of(column_type) if cell.op in ("in", "not in") else column_type
                 if column_type.kind == "list" and cell.op in ("=", "in"):
                     expected = column_type
+                elif self.names_a_valueset(cell, column_type):
+                    cells.append(None)
+                    continue
                 self.typer.coerce(cell.value, expected, Scope())
                 constant = self.typer.constants.get(id(cell.value))
                 cells.append((cell.op, constant) if constant is not None else None)
@@ -86,6 +91,26 @@ class TableChecks:
         self.steps(table.actions, scope, table.phase if phase_ok else None)
         self.missing_guards(table.id, read_before)
         self.table_findings(table, column_types, cells_by_row)
+
+    def names_a_valueset(self, cell: ast.CellTest, column_type: Type) -> bool:
+        """A cell `| biologics |` in a column of single values would compare each value with the
+        whole set and never match: say so (a cell's set is written out, `[J0517, J3357]`)."""
+        value = cell.value
+        if not (isinstance(value, ast.Path) and len(value.parts) == 1 and cell.op in ("=", "!=")):
+            return False
+        name = value.parts[0]
+        if not self.typer.rulebook_set(name) and name not in self.vocabulary.value_sets:
+            return False
+        self.typer.used_valuesets.add(name)
+        self.error(
+            "table.valueset_cell",
+            f"`{name}` is a value set, but a cell in this column holds one value to compare with "
+            f"{column_type.describe()}",
+            value.span,
+            f"write its values in the cell as a list such as `[J0517, J3357]`, or test `... in {name}` in the "
+            "table's `when`",
+        )
+        return True
 
     def output_uses(self, table: ast.Table) -> dict[str, Type]:
         """The type each output must have, from the action argument it fills in `then`."""

@@ -10,6 +10,7 @@ matched, each condition seen both true and false.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from dsl import ast
 from dsl.checker import CheckResult
 from dsl.compiler import Program
-from dsl.runtime import Decision, Trace, run_rules
+from dsl.runtime import DATE_OF_SERVICE, Decision, Trace, run_rules
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,18 @@ class TestReport:
 
 
 def plain_harness(program: Program, facts: dict[str, Any], trace: Trace) -> Run:
-    """Every phase over the facts as given; observations are the fired actions."""
+    """Every phase over the facts as given; observations are the fired actions.
+
+    A test that gives `date_of_service` runs only the rules in effect on it; one that gives none
+    runs every rule, whatever its dates.
+    """
     decision = Decision()
+    date_of_service = facts.get(DATE_OF_SERVICE)
     for phase in dict.fromkeys(rule.phase for rule in program.rules):
-        part = run_rules(program.phase(phase), facts, trace=trace)
+        rules = program.phase(phase)
+        if isinstance(date_of_service, dt.date):
+            rules = tuple(rule for rule in rules if rule.in_effect(date_of_service))
+        part = run_rules(rules, facts, trace=trace)
         decision.actions.extend(part.actions)
         decision.outcomes.extend(part.outcomes)
     observations = tuple(Observation(a.words, (a.rule_id,)) for a in decision.actions)

@@ -158,6 +158,15 @@ class ExpressionMaker:
     def when_clause(self, children: list[Any], position: Position) -> WhenClause:
         return WhenClause(self.expr(children[0]))
 
+    def effective(self, children: list[Any], position: Position) -> Effective:
+        """`effective DATE [until DATE]` of a rulebook, a rule or a table."""
+        first, *until = children
+        from_span = self.span(first)
+        if not until:
+            return Effective(str(first), None, from_span, from_span)
+        last = until[0].children[0]
+        return Effective(str(first), str(last), from_span, self.span(last))
+
     def record(self, children: list[Any], position: Position) -> ast.Record:
         return ast.Record(tuple(child for child in children if isinstance(child, ast.RecordField)), self.at(position))
 
@@ -175,6 +184,25 @@ class WhenClause:
 
     def __init__(self, condition: ast.Expr) -> None:
         self.condition = condition
+
+
+class Effective:
+    """An `effective` line's dates as written (checked as dates by the checker), with their spans."""
+
+    __slots__ = ("effective_from", "effective_until", "from_span", "until_span")
+
+    def __init__(self, effective_from: str, effective_until: str | None, from_span: ast.Span, until_span: ast.Span):
+        self.effective_from, self.effective_until = effective_from, effective_until
+        self.from_span, self.until_span = from_span, until_span
+
+    def fields(self) -> dict[str, Any]:
+        """The dates as the keyword arguments of a dated node (`ast.Header`, `ast.Rule`, `ast.Table`)."""
+        return {
+            "effective_from": self.effective_from,
+            "effective_until": self.effective_until,
+            "from_span": self.from_span,
+            "until_span": self.until_span,
+        }
 
 
 def unquote(token: Any) -> str:

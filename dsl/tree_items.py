@@ -11,7 +11,7 @@ from typing import Any
 from lark import Tree
 
 from dsl import ast
-from dsl.tree_expressions import ExpressionMaker, Position, WhenClause, quantity_text, unquote
+from dsl.tree_expressions import Effective, ExpressionMaker, Position, WhenClause, quantity_text, unquote
 
 
 class ItemMaker(ExpressionMaker):
@@ -21,25 +21,30 @@ class ItemMaker(ExpressionMaker):
         name = unquote(children[0])
         payer = None
         extends: list[str] = []
-        effective_from = effective_until = template_note = None
-        span = from_span = until_span = self.at(position)
+        extends_spans: list[ast.Span] = []
+        template_note = None
+        span = self.at(position)
+        dates: dict[str, Any] = {"from_span": span, "until_span": span}
         for child in children[1:]:
-            if not isinstance(child, Tree):
+            if isinstance(child, Effective):
+                dates = child.fields()
+            elif not isinstance(child, Tree):
                 continue
-            if child.data == "payer_clause":
+            elif child.data == "payer_clause":
                 payer = str(child.children[0])
             elif child.data == "extends":
                 extends.append(unquote(child.children[0]))
-            elif child.data == "effective":
-                effective_from = str(child.children[0])
-                from_span = self.span(child.children[0])
-                if len(child.children) > 1 and isinstance(child.children[1], Tree):
-                    effective_until = str(child.children[1].children[0])
-                    until_span = self.span(child.children[1].children[0])
+                extends_spans.append(self.span(child.children[0]))
             elif child.data == "template":
                 template_note = unquote(child.children[0])
         return ast.Header(
-            name, payer, tuple(extends), effective_from, effective_until, template_note, span, from_span, until_span
+            name,
+            payer,
+            tuple(extends),
+            template_note=template_note,
+            span=span,
+            extends_spans=tuple(extends_spans),
+            **dates,
         )
 
     def valueset(self, children: list[Any], position: Position) -> ast.ValueSet:
@@ -54,14 +59,17 @@ class ItemMaker(ExpressionMaker):
         rule_id, label, phase_tree, *rest = children
         condition = None
         actions: tuple[ast.Step, ...] = ()
+        dates: dict[str, Any] = {}
         for child in rest:
             if isinstance(child, WhenClause):
                 condition = child.condition
             elif isinstance(child, tuple):
                 actions = child
+            elif isinstance(child, Effective):
+                dates = child.fields()
         phase = phase_tree.children[1]
         return ast.Rule(
-            str(rule_id), unquote(label), str(phase), condition, actions, self.at(position), self.span(phase)
+            str(rule_id), unquote(label), str(phase), condition, actions, self.at(position), self.span(phase), **dates
         )
 
     def then_clause(self, children: list[Any], position: Position) -> tuple[ast.Step, ...]:

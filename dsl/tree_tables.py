@@ -12,7 +12,7 @@ from lark import Tree
 
 from dsl import ast
 from dsl.diagnostics import did_you_mean
-from dsl.tree_expressions import ExpressionMaker, Position, WhenClause, unquote
+from dsl.tree_expressions import Effective, ExpressionMaker, Position, WhenClause, unquote
 
 HIT_POLICIES = ("unique", "first", "priority", "collect")
 AGGREGATIONS = ("min", "max", "sum", "count")
@@ -27,11 +27,14 @@ class TableMaker(ExpressionMaker):
         guard = None
         rows: list[Tree] = []
         actions: tuple[ast.Step, ...] = ()
+        dates: dict[str, Any] = {}
         for child in rest:
             if isinstance(child, WhenClause):
                 guard = child.condition
             elif isinstance(child, tuple):
                 actions = child
+            elif isinstance(child, Effective):
+                dates = child.fields()
             elif not isinstance(child, Tree):
                 continue
             elif child.data == "hit_policy":
@@ -114,6 +117,7 @@ class TableMaker(ExpressionMaker):
             span,
             self.span(phase_tree.children[1]),
             hit_span,
+            **dates,
         )
 
     # The start rules of cells, and the alternatives of their first rules.

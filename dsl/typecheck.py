@@ -9,17 +9,19 @@ compiler reads (`Typer.constants`, `Typer.references`), so it never guesses agai
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, did_you_mean
+from dsl.extends import SetScope
 from dsl.values import CodeSet, normalize_code, parse_date, quantity_value, same_dimension
 from dsl.vocabulary import BOOL, DATE, INTEGER, NUMBER, STRING, SYMBOL, UNITS, Type, Vocabulary, code, list_of
 
 ICD_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{0,4})?\*?$|^[A-Z][0-9]\*$")
 CPT_SHAPE = re.compile(r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$")
+HCPCS_LIKE = re.compile(r"^[A-Za-z][0-9A-Za-z]{2,}$")  # a misspelt HCPCS Level II code, such as J05170
 BOOLEAN_WORDS = {"true": True, "yes": True, "false": False, "no": False}
 FUNCTIONS = {
     "missing": "whether a fact is missing",
@@ -50,6 +52,12 @@ class Typer:
     guarded: set[str] = field(default_factory=set)
     _set_cache: dict[tuple[str, Type], Any] = field(default_factory=dict)
     _inferring: set[str] = field(default_factory=set)  # the value sets whose type is being inferred
+    #: The value sets inherited through `extends` (`dsl.extends`), each typed in the scope of the
+    #: book that defines it: a local set of the same name shadows it.
+    inherited: Mapping[str, SetScope] = field(default_factory=dict)
+    _scopes: dict[int, tuple[Typer, list[Diagnostic]]] = field(default_factory=dict)
+    _inherited_errors: dict[tuple[str, Type], Diagnostic | None] = field(default_factory=dict)
+    _probes: list[ast.Path] = field(default_factory=list)  # kept alive: typers key by `id`
 
     def error(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.report(Diagnostic("error", code_, message, span, hint))
@@ -128,7 +136,29 @@ class Typer:
                 "use `in` for a single value",
             )
             return
+        if element.element.kind == "record":
+            self.records_in_set(expr, element.element, scope)
+            return
         self.coerce(expr.collection, element, scope)
+
+    def records_in_set(self, expr: ast.Member, record_type: Type, scope: Scope) -> None:
+        """`lines any in S`: a list of records is not a list of values; say which field to test."""
+        fields = [name for name, type_ in record_type.fields if type_.kind == "code"] or [
+            name for name, _ in record_type.fields
+        ]
+        whole = _text(expr.element)
+        variable = whole.rsplit(".", 1)[-1].removesuffix("s") or "item"
+        quantifier = expr.test.split()[0]
+        self.infer(expr.collection, scope, quiet=True)  # the set is used, whatever its type
+        collection = _text(expr.collection)
+        example = f"{quantifier} {variable} in {whole}: {variable}.{fields[0] if fields else 'code'} in {collection}"
+        self.error(
+            "type.records_in_set",
+            f"`{whole}` is a list of {record_type.describe().removeprefix('a ')}s, not of values: "
+            f"`{expr.test}` cannot test it against a set",
+            expr.element.span,
+            f"test a fact of each, e.g. `{example}`",
+        )
 
     def quantified(self, expr: ast.Quantified, scope: Scope) -> None:
         collection = self.infer(expr.collection, scope)
@@ -157,16 +187,7 @@ class Typer:
             self.coerce(expr, list_of(code("cpt")), scope)
             return list_of(code("cpt"))
         if isinstance(expr, ast.ListExpr | ast.Union):
-            items = expr.items if isinstance(expr, ast.ListExpr) else expr.parts
-            for item in items:
-                found = self.infer(item, scope, quiet=True)
-                if found is not None:
-                    found = found if found.kind == "list" else list_of(found)
-                    self.coerce(expr, found, scope)
-                    return found
-            if not quiet and items:
-                self.infer(items[0], scope)
-            return None
+            return self.infer_set(expr, scope, quiet)
         if isinstance(expr, ast.BoolOp | ast.Not | ast.Compare | ast.Member | ast.Quantified):
             self.condition(expr, scope)
             return BOOL
@@ -174,6 +195,48 @@ class Typer:
             self.error("type.record_here", "facts written as `{...}` belong in a test's `given`", expr.span)
             return None
         return None  # pragma: no cover
+
+    def valueset_definition(self, value: ast.Expr) -> None:
+        """Check each member of a value set's definition that says what it is on its own: a code
+        written as one (`L57.0`, `D22.*`, `0001U`), a range (CPT/HCPCS), a date; and resolve the
+        sets it names. A bare number or name (`17000`, `J0517`, `G2211`, `XS`, `59`, `shave`) gets
+        its type where the set is used, and so is checked there: a set may hold CPT and HCPCS
+        codes alike (`[96372, J0517]`), or modifiers (`[XS, 59]`).
+        """
+        if isinstance(value, ast.ListExpr | ast.Union):
+            for member in value.items if isinstance(value, ast.ListExpr) else value.parts:
+                self.valueset_definition(member)
+        else:
+            self.infer(value, Scope(), quiet=True)
+
+    def infer_set(self, expr: ast.ListExpr | ast.Union, scope: Scope, quiet: bool) -> Type | None:
+        """The type of a list or `+` of sets from its first member with a type of its own, its
+        other members then checked as that type; None when it needs context.
+
+        A bare number does not decide it while a member is a bare name: `[17000, J3301]` is a set
+        of CPT/HCPCS codes beside `line.code`, `[XS, 59]` of modifiers beside `line.modifiers`,
+        and neither a set of numbers with an unknown name in it. Such a set is typed where it is
+        used (a value set's definition is checked there, see `Checker.run`).
+        """
+        items = expr.items if isinstance(expr, ast.ListExpr) else expr.parts
+        numbers: Type | None = None
+        for item in items:
+            found = self.infer(item, scope, quiet=True)
+            if found is None:
+                continue
+            found = found if found.kind == "list" else list_of(found)
+            if found.element is not None and found.element.kind == "number":
+                numbers = numbers or found  # numbers may be codes: a member with a type of its own decides
+                continue
+            self.coerce(expr, found, scope)
+            return found
+        untyped = [item for item in items if self.infer(item, scope, quiet=True) is None]
+        if numbers is not None and not untyped:
+            self.coerce(expr, numbers, scope)
+            return numbers
+        if not quiet and untyped:
+            self.infer(untyped[0], scope)  # says why the name has no type here
+        return None
 
     def infer_literal(self, literal: ast.Literal, quiet: bool) -> Type | None:
         if literal.kind == "number":
@@ -218,6 +281,9 @@ class Typer:
             self.used_valuesets.add(head)
             self.references[id(path)] = ("valueset", head)
             return found
+        if not rest and head in self.inherited:
+            self.references[id(path)] = ("valueset", head)
+            return self.scope_of(head)[0].infer(self.probe(head), Scope(), quiet=True)
         if not rest and head in self.vocabulary.value_sets:
             self.references[id(path)] = ("valueset", head)
             return list_of(self.vocabulary.value_sets[head][0])
@@ -249,7 +315,13 @@ class Typer:
         return type_
 
     def unknown_name(self, path: ast.Path, scope: Scope) -> None:
-        names = self.vocabulary.field_names() + list(self.valuesets) + list(scope.variables) + list(scope.outputs)
+        names = [
+            *self.vocabulary.field_names(),
+            *self.valuesets,
+            *self.inherited,
+            *scope.variables,
+            *scope.outputs,
+        ]
         guess = did_you_mean(path.dotted, names)
         longer = [n for n in names if n.startswith(path.dotted) and n != path.dotted]
         if guess is None and longer:
@@ -330,7 +402,53 @@ class Typer:
             return False
         if expected.kind == "symbol" or (expected.kind == "enum" and name in expected.symbols):
             return True
-        return name not in self.valuesets and self.vocabulary.field_type(name) is None
+        return not self.rulebook_set(name) and self.vocabulary.field_type(name) is None
+
+    def rulebook_set(self, name: str) -> bool:
+        """Whether `name` is a value set of the rulebook: its own, or one it inherits."""
+        return name in self.valuesets or name in self.inherited
+
+    # ---- value sets inherited through `extends` --------------------------------------------------
+
+    def scope_of(self, name: str) -> tuple[Typer, list[Diagnostic]]:
+        """A typer of the scope of the book that defines the inherited set `name` (made once per
+        book), with the diagnostics it reports there."""
+        scope = self.inherited[name]
+        found = self._scopes.get(id(scope))
+        if found is None:
+            problems: list[Diagnostic] = []
+            typer = Typer(self.vocabulary, dict(scope.own), problems.append, inherited=scope.inherited)
+            found = self._scopes[id(scope)] = (typer, problems)
+        return found
+
+    def probe(self, name: str) -> ast.Path:
+        probe = ast.Path((name,))
+        self._probes.append(probe)
+        return probe
+
+    def inherited_set(self, expr: ast.Path, expected: Type) -> None:
+        """An inherited set where a set of `expected` is needed: its value as the book defining it
+        makes it; when it cannot stand there, one error at this use."""
+        name = expr.parts[0]
+        self.references[id(expr)] = ("valueset", name)
+        key = (name, expected)
+        if key not in self._set_cache:
+            typer, problems = self.scope_of(name)
+            probe, before = self.probe(name), len(problems)
+            typer.coerce_set(probe, expected, Scope())
+            errors = [d for d in problems[before:] if d.severity == "error"]
+            self._inherited_errors[key] = errors[0] if errors else None
+            self._set_cache[key] = None if errors else typer.constants.get(id(probe))
+        error = self._inherited_errors[key]
+        if error is not None:
+            book = self.inherited[name].book
+            self.error(
+                "type.inherited_set",
+                f'value set `{name}` (from "{book}") cannot stand for {expected.describe()} here: {error.message}',
+                expr.span,
+                error.hint,
+            )
+        self.constants[id(expr)] = self._set_cache[key]
 
     def coerce_word(self, node: ast.Expr, word: str, expected: Type) -> None:
         kind = expected.kind
@@ -381,10 +499,18 @@ class Typer:
         if not shape_ok:
             other = "a CPT/HCPCS code such as 17000" if system == "cpt" else "an ICD-10-CM code such as L57.0"
             hint = None
-            if system == "cpt" and ICD_SHAPE.match(text):
+            if (
+                system == "cpt"
+                and ICD_SHAPE.match(text)
+                and ("." in text or not self.vocabulary.validate_code("icd10", text))
+            ):
                 hint = "ICD-10 codes go in a diagnosis condition such as `service.diagnoses any in [...]`"
             elif system == "icd10" and CPT_SHAPE.match(text):
                 hint = "CPT codes go in a procedure condition such as `line.code in 17000..17004`"
+            elif text != text.upper() and (CPT_SHAPE if system == "cpt" else ICD_SHAPE).match(text.upper()):
+                hint = f"codes are written in capitals: `{text.upper()}`"
+            elif system == "cpt" and HCPCS_LIKE.match(text):
+                hint = "a HCPCS Level II code is a letter and four digits, such as J0517 or G2211"
             self.error("value.bad_code", f"expected {other}, found `{text}`", node.span, hint)
             return None
         problem = self.vocabulary.validate_code(system, text)
@@ -409,6 +535,9 @@ class Typer:
                 self.coerce_set(definition, expected, Scope())
                 self._set_cache[key] = self.constants.get(id(definition))
             self.constants[id(expr)] = self._set_cache[key]
+            return
+        if isinstance(expr, ast.Path) and len(expr.parts) == 1 and expr.parts[0] in self.inherited:
+            self.inherited_set(expr, expected)
             return
         if isinstance(expr, ast.Path) and len(expr.parts) == 1 and expr.parts[0] in self.vocabulary.value_sets:
             _, values = self.vocabulary.value_sets[expr.parts[0]]
@@ -435,7 +564,7 @@ class Typer:
             members: list[tuple[str, Any]] = []
             ok = True
             for part in expr.parts if isinstance(expr, ast.Union) else expr.items:
-                if isinstance(part, ast.Path) and len(part.parts) == 1 and part.parts[0] in self.valuesets:
+                if isinstance(part, ast.Path) and len(part.parts) == 1 and self.rulebook_set(part.parts[0]):
                     self.coerce_set(part, list_of(element), scope)
                     inner = self.constants.get(id(part))
                     if inner is None:

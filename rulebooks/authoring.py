@@ -21,6 +21,7 @@ from dsl.testing import run_tests as run_checked_tests
 from rulebooks.coding import code_encounter
 from rulebooks.engine.context import FeeSchedules
 from rulebooks.engine.pipeline import code
+from rulebooks.extended import library_rulebooks
 from rulebooks.models import Coding, Encounter
 from rulebooks.stack import LIBRARY, LoadedRulebook, Stack, load_rulebook
 from rulebooks.vocabulary import dermatology_vocabulary
@@ -36,29 +37,20 @@ def vocabulary() -> dict[str, Any]:
 
 def check(text: str) -> list[dict[str, Any]]:
     """Every diagnostic (errors and warnings) of a rulebook text, including references to the
-    rulebooks it extends: a `disable` or a test's `because` naming a rule no book defines."""
-    built = build(text, dermatology_vocabulary())
+    rulebooks it extends: an `extends` naming no library book or going round in a circle (with
+    their value sets, which the book may use), a `disable` or a test's `because` naming a rule no
+    book defines."""
+    built = _build(text)
     diagnostics = list(built.diagnostics) + stack_diagnostics(built)
     diagnostics.sort(key=lambda d: (d.span.start, d.severity != "error", d.code))
     return [d.to_json() for d in diagnostics]
 
 
 def stack_diagnostics(built: Build) -> list[Diagnostic]:
+    """What the checker cannot see alone: rules named by id in the books this one extends.
+    (An `extends` naming no book is the checker's, given the library: see `_build`.)"""
     header = built.rulebook.header
     found: list[Diagnostic] = []
-    library = _library() if header is not None and header.extends else {}
-    for parent in header.extends if header is not None else ():
-        if parent not in library and header is not None:
-            guess = did_you_mean(parent, list(library))
-            found.append(
-                Diagnostic(
-                    "error",
-                    "stack.unknown_rulebook",
-                    f'no rulebook named "{parent}" in the library',
-                    header.span,
-                    f'did you mean "{guess}"?' if guess else None,
-                )
-            )
     own = {item.id for item in built.rulebook.items if isinstance(item, ast.Rule | ast.Table)}
     inherited = {rule.id for book in _parents(built) for rule in book.built.program.rules}  # type: ignore[union-attr]
     for disable in built.rulebook.of_type(ast.Disable):
@@ -100,7 +92,7 @@ def format(text: str) -> dict[str, Any]:
 def run_tests(text: str) -> dict[str, Any]:
     """The rulebook's own tests on the coding engine: pass/fail with expected vs actual, fired
     rules, observations, and AST coverage (rules, table rows, both outcomes of each condition)."""
-    built = build(text, dermatology_vocabulary())
+    built = _build(text)
     if built.program is None or built.checked is None:
         return {
             "passed": False,
@@ -136,7 +128,7 @@ def explain(
 
     Without `findings`, the encounter goes the production path: its note is analysed and each
     service classified (medical, cosmetic, borderline) before the rules run."""
-    built = build(text, dermatology_vocabulary())
+    built = _build(text)
     if built.program is None:
         return {"coding": None, "trace": [], "diagnostics": [d.to_json() for d in built.diagnostics]}
     if not isinstance(encounter, Encounter):
@@ -173,6 +165,12 @@ def _json(value: Any) -> Any:
     from rulebooks.stack import _jsonable
 
     return _jsonable(value)
+
+
+def _build(text: str) -> Build:
+    """The text built as the editor sees it: on the dermatology vocabulary, with the value sets of
+    the library books it extends."""
+    return build(text, dermatology_vocabulary(), library_rulebooks())
 
 
 def _loaded(built: Build) -> LoadedRulebook:

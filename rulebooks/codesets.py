@@ -20,6 +20,8 @@ from dsl.diagnostics import did_you_mean
 CPT_CATEGORY_I = re.compile(r"^\d{5}$")
 CPT_CATEGORY_II_III = re.compile(r"^\d{4}[FTU]$")
 HCPCS_LEVEL_II = re.compile(r"^[A-V]\d{4}$")
+# HCPCS Level II sections by first letter: A-E, G, H, J-M, P-V (no F, I, N or O section).
+HCPCS_SECTIONS = frozenset("ABCDEGHJKLMPQRSTUV")
 CPT_FIRST, CPT_LAST = "00100", "99607"
 
 MODIFIERS = {
@@ -129,7 +131,14 @@ def check_procedure_code(text: str) -> str | None:
         if not CPT_FIRST <= code <= CPT_LAST:
             return f"`{text}` is outside the CPT range {CPT_FIRST}..{CPT_LAST}"
         return None
-    if CPT_CATEGORY_II_III.match(code) or HCPCS_LEVEL_II.match(code):
+    if CPT_CATEGORY_II_III.match(code):
+        return None
+    if HCPCS_LEVEL_II.match(code):
+        if code[0] not in HCPCS_SECTIONS:
+            return (
+                f"`{text}` is not a HCPCS Level II code: no section starts with {code[0]} "
+                "(they start with A-E, G, H, J-M or P-V, e.g. J0517, G2211, Q4101)"
+            )
         return None
     return f"`{text}` is not a CPT or HCPCS code (five digits such as 17000, or a letter and four digits such as J7321)"
 

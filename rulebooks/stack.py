@@ -19,10 +19,12 @@ from typing import Any
 from dsl import ast
 from dsl.api import Build, build, render_diagnostics
 from dsl.content_hash import content_hash
+from dsl.extends import Books, inherit
 from dsl.formatter import format_rulebook
 from dsl.parser import parse
 from dsl.runtime import CompiledRule, Decision, RuleOutcome, Trace
 from rulebooks.engine.context import CodingContext, WorkLine, rule_reason
+from rulebooks.extended import library_rulebooks
 from rulebooks.models import Encounter, Reason, RulebookRef, RuleRef, Service, SourceSpan
 from rulebooks.rule_facts import FactPath, fact_reader, line_facts, lines_of, service_facts
 from rulebooks.stack_actions import ACTION_HANDLERS, ActionHandler
@@ -58,21 +60,34 @@ class LoadedRulebook:
         return not (header.effective_until and date_of_service > dt.date.fromisoformat(header.effective_until))
 
 
-def load_rulebook(text: str) -> LoadedRulebook:
+def load_rulebook(text: str, extended: Books | None = None) -> LoadedRulebook:
     """Compile a rulebook once per content hash, from its canonical text.
 
     Rule spans in reasons refer to the canonical (formatted) text, as a published version stores
     it (CONTRACTS.md, Positions); two texts that format alike are one version, compiled once.
+    `extended` gives the books its `extends` lines name (default: the shipped library), whose
+    value sets it may use; it is compiled again when what it inherits changes.
     """
     parsed = parse(text)
     if not parsed.ok:
         raise RulebookError("the rulebook has errors:\n" + render_diagnostics(text, parsed.diagnostics))
-    return _compiled(content_hash(parsed.rulebook), format_rulebook(parsed.rulebook))
+    header = parsed.rulebook.header  # extends: the library is read only for a book that extends one
+    books = None if header is None or not header.extends else library_rulebooks() if extended is None else extended
+    inherited = _Inherited(inherit(parsed.rulebook, books).key, books)
+    return _compiled(content_hash(parsed.rulebook), format_rulebook(parsed.rulebook), inherited)
+
+
+@dataclass(frozen=True)
+class _Inherited:  # extends
+    """The books a rulebook extends, for `_compiled`: cached by what of them decides the build."""
+
+    key: tuple[Any, ...]
+    books: Books | None = field(compare=False, hash=False)
 
 
 @lru_cache(maxsize=256)
-def _compiled(version: str, canonical_text: str) -> LoadedRulebook:
-    built = build(canonical_text, dermatology_vocabulary())
+def _compiled(version: str, canonical_text: str, inherited: _Inherited) -> LoadedRulebook:
+    built = build(canonical_text, dermatology_vocabulary(), inherited.books)
     if built.program is None:
         errors = [d for d in built.diagnostics if d.severity == "error"]
         raise RulebookError("the rulebook has errors:\n" + render_diagnostics(canonical_text, errors))

@@ -146,6 +146,10 @@ class StackIndex:
     def __init__(self, books: tuple[LoadedRulebook, ...]) -> None:
         self.books = books
         self._in_effect: dict[dt.date, tuple[bool, ...]] = {}
+        # rule dates: the dated rules' in-or-out joins the books' mask, so caches keyed by the mask
+        # tell dates apart; `_mask_dates` keeps a date of each mask for `_phase_rules`.
+        self._dated = tuple(rule for book in books for rule in book.built.program.rules if _dated(rule))  # type: ignore[union-attr]
+        self._mask_dates: dict[tuple[bool, ...], dt.date] = {}
         self._rules: dict[tuple[str, tuple[bool, ...]], Chosen] = {}
         self._phases = tuple(dict.fromkeys(rule.phase for book in books for rule in book.built.program.rules))  # type: ignore[union-attr]
         self._screened: dict[tuple[tuple[bool, ...], ScreenKey], tuple[int, dict[str, PhaseRules]]] = {}
@@ -169,8 +173,8 @@ class StackIndex:
     def _chosen(self, phase: str, mask: tuple[bool, ...]) -> Chosen:
         chosen = self._rules.get((phase, mask))
         if chosen is None:
-            books = [book for book, in_effect in zip(self.books, mask, strict=True) if in_effect]
-            chosen = self._rules[(phase, mask)] = tuple(_phase_rules(books, phase))
+            books = [book for book, in_effect in zip(self.books, mask, strict=False) if in_effect]
+            chosen = self._rules[(phase, mask)] = tuple(_phase_rules(books, phase, self._mask_dates[mask]))
         return chosen
 
     def screened(self, date_of_service: dt.date, key: ScreenKey) -> tuple[int, dict[str, PhaseRules]]:
@@ -234,7 +238,10 @@ class StackIndex:
     def _mask(self, date_of_service: dt.date) -> tuple[bool, ...]:
         mask = self._in_effect.get(date_of_service)
         if mask is None:
-            mask = self._in_effect[date_of_service] = tuple(book.in_effect(date_of_service) for book in self.books)
+            mask = tuple(book.in_effect(date_of_service) for book in self.books)
+            mask += tuple(rule.in_effect(date_of_service) for rule in self._dated)  # rule dates
+            self._in_effect[date_of_service] = mask
+            self._mask_dates.setdefault(mask, date_of_service)  # rule dates
         return mask
 
     def _plan(self, book: LoadedRulebook, rule: CompiledRule) -> RulePlan:
@@ -281,15 +288,30 @@ def _nothing_read(values: Mapping[tuple[str, ...], Any]) -> tuple[()]:
     return ()
 
 
-def _phase_rules(books: list[LoadedRulebook], phase: str) -> Iterator[tuple[LoadedRulebook, CompiledRule]]:
-    """A phase's rules in stack order; a later book's rule or `disable` with the same id wins."""
+def _phase_rules(
+    books: list[LoadedRulebook], phase: str, date_of_service: dt.date
+) -> Iterator[tuple[LoadedRulebook, CompiledRule]]:
+    """A phase's rules in stack order; a later book's rule or `disable` with the same id wins.
+
+    rule dates: a rule out of effect on the date neither runs nor replaces an earlier book's rule
+    of the same id, which stays in force (so a payer changes a preference from a date on).
+    """
     for position, book in enumerate(books):
         later = books[position + 1 :]
-        replaced = {rule.id for other in later for rule in other.built.program.rules}  # type: ignore[union-attr]
+        replaced = {
+            rule.id
+            for other in later
+            for rule in other.built.program.rules  # type: ignore[union-attr]
+            if rule.in_effect(date_of_service)  # rule dates
+        }
         disabled = {d.rule_id for other in later for d in other.built.rulebook.of_type(ast.Disable)}
         for rule in book.built.program.phase(phase):  # type: ignore[union-attr]
-            if rule.id not in replaced and rule.id not in disabled:
+            if rule.id not in replaced and rule.id not in disabled and rule.in_effect(date_of_service):  # rule dates
                 yield book, rule
+
+
+def _dated(rule: CompiledRule) -> bool:  # rule dates
+    return rule.effective_from is not None or rule.effective_until is not None
 
 
 def _always(facts: dict[str, Any]) -> bool:

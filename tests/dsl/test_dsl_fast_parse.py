@@ -172,10 +172,17 @@ def test_tricky_shapes(text: str) -> None:
 
 
 def canonical(value: Any) -> Any:
-    """The hash's definition, spelled out: each node as a dictionary of its compared fields."""
+    """The hash's definition, spelled out: each node as a dictionary of its compared fields, less
+    those added to the language later while they have no value (`ast.HASHED_WHEN_SET`)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         data = {"node": type(value).__name__}
-        data.update({f.name: canonical(getattr(value, f.name)) for f in dataclasses.fields(value) if f.compare})
+        data.update(
+            {
+                f.name: canonical(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                if f.compare and not (f.metadata.get("hashed_when_set") and getattr(value, f.name) is None)
+            }
+        )
         return data
     if isinstance(value, tuple | list):
         return [canonical(item) for item in value]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -89,7 +90,13 @@ conditionals = st.builds(
     st.one_of(st.just(()), action_seqs, simple_conditionals.map(lambda c: (c,))),
 )
 steps = st.lists(st.one_of(actions, conditionals), min_size=1, max_size=3).map(tuple)
-rules = st.builds(ast.Rule, names, texts, names, st.one_of(st.none(), conditions), steps)
+# A rule's or table's own dates: none, `effective D`, or `effective D until D`.
+date_pairs = st.one_of(st.just((None, None)), st.tuples(dates, st.none() | dates))
+rules = st.builds(
+    lambda rule, when: replace(rule, effective_from=when[0], effective_until=when[1]),
+    st.builds(ast.Rule, names, texts, names, st.one_of(st.none(), conditions), steps),
+    date_pairs,
+)
 valuesets = st.builds(ast.ValueSet, names, st.one_of(lists, unions))
 disables = st.builds(ast.Disable, names, texts)
 
@@ -121,6 +128,7 @@ def tables(draw):
         )
     )
     policy = draw(st.sampled_from([("first", None), ("unique", None), ("collect", "max"), ("priority", None)]))
+    effective_from, effective_until = draw(date_pairs)
     return ast.Table(
         draw(names),
         draw(texts),
@@ -132,6 +140,8 @@ def tables(draw):
         tuple(outputs),
         tuple(rows),
         draw(st.just(()) | steps),
+        effective_from=effective_from,
+        effective_until=effective_until,
     )
 
 
@@ -203,6 +213,8 @@ FRAGMENTS = [
     "    flag x\n",
     'table t "t"\n',
     "  hit first\n",
+    "  effective 2027-01-01",
+    " until 2026-12-31",
     "| payer | => x |\n",
     "| AETNA | 1 |\n",
     'test "t" {\n',

@@ -102,3 +102,21 @@ async def test_payers_map_ehr_and_clearinghouse_ids(app_client) -> None:
         app_client, 'query { payerByExternalId(system: clearinghouse, externalId: "HUM77") { code } }', None, headers
     )
     assert by_ehr["data"]["payerByExternalId"] == by_ch["data"]["payerByExternalId"] == {"code": "HUMANA"}
+
+
+async def test_validate_sees_the_value_sets_of_the_library_books_a_draft_extends(app_client) -> None:
+    key = (await make_clinic(app_client.app_services.session_factory)).key
+    query = "query($t: String!) { validateRulebook(text: $t) { line column severity code message } }"
+    draft = (
+        'rulebook "Clinic Aetna" for payer AETNA\n  extends "National base"\n\n'
+        'rule benign-reviewed "Benign removals are reviewed"\n  in policy\n'
+        "  when service.diagnoses any in benign_lesions\n  then\n    flag benign_reviewed\n"
+    )
+    found = await gql(app_client, query, {"t": draft}, key)
+    assert [d for d in found["data"]["validateRulebook"] if d["severity"] == "error"] == []
+    misspelt = await gql(app_client, query, {"t": draft.replace('"National base"', '"Nationalbase"')}, key)
+    errors = [d for d in misspelt["data"]["validateRulebook"] if d["severity"] == "error"]
+    assert [(d["line"], d["column"], d["code"]) for d in errors] == [
+        (2, 11, "stack.unknown_rulebook"),
+        (6, 33, "name.unknown"),
+    ]
