@@ -1,91 +1,213 @@
 """The facts a rule sees for one service: the encounter, the service, its findings and lines.
 
-The shape mirrors `rulebooks.vocabulary.FIELDS`; a missing fact stays None (never a
-default that looks like data), a missing list is empty. Codes are in upper case, as the
-compiled code sets expect.
+Everything here is derived from the one declaration of each fact in `rulebooks.vocabulary.FACTS`
+(`FactSchema`): the nested dictionary a rule reads (`service_facts`), the reader of one fact
+(`fact_reader`) and the screen facts. A missing fact stays None (never a default that looks like
+data), a missing record is None as a whole, a missing list is empty; codes are in upper case,
+as the compiled code sets expect.
 """
 
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from rulebooks.engine.context import CodingContext, WorkLine
 from rulebooks.models import Encounter, Service
+from rulebooks.vocabulary import FACTS, Fact, FactReader, Record
+
+FactPath = tuple[str, ...]
+#: Builds one level of the facts (the whole, a record, `service`) for a service.
+_Build = Callable[[Encounter, Service, Sequence[str]], dict[str, Any]]
+
+
+class FactSchema:
+    """The shapes derived from a vocabulary's fact declarations, built once per schema."""
+
+    def __init__(self, facts: Sequence[Fact]) -> None:
+        self.facts = tuple(facts)
+
+    def service_facts(
+        self, encounter: Encounter, service: Service, lines: Sequence[WorkLine] = (), findings: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """What a rule sees for one service: every declared fact at its path, `lines` from the work lines."""
+        facts = self._build(encounter, service, findings)
+        facts["lines"] = line_facts(lines)
+        return facts
+
+    def reader(self, path: FactPath) -> FactReader:
+        """How to read the fact at `path` without building the facts (never `lines`).
+
+        Why: the rule stack keys what a rule recorded on the values of the facts it reads; building
+        every fact of a service for that costs more than the lookup saves."""
+        return self._readers.get(path) or functools.partial(_read_through, self, path)
+
+    @cached_property
+    def screen_facts(self) -> tuple[Fact, ...]:
+        """The facts of a screen key, in declaration order."""
+        return tuple(declared for declared in self.facts if declared.screen)
+
+    @cached_property
+    def _readers(self) -> dict[FactPath, FactReader]:
+        return {
+            tuple(declared.path.split(".")): _reader(declared) for declared in self.facts if declared.path != "lines"
+        }
+
+    @cached_property
+    def _build(self) -> _Build:
+        return _builder(self.facts, "")
+
+
+def _read_through(
+    schema: FactSchema, path: FactPath, encounter: Encounter, service: Service, findings: Sequence[str]
+) -> Any:
+    """A path below a declared fact (none today): read from the facts themselves."""
+    return fact_at(schema.service_facts(encounter, service, (), findings), path)
+
+
+def _missing(encounter: Encounter, service: Service, findings: Sequence[str]) -> None:
+    """A declared fact no encounter carries yet: it reads as missing."""
+    return None
+
+
+def _reader(declared: Fact) -> FactReader:
+    """One fact's reader, from its source (inside its record, when the record is there)."""
+    source, record = declared.source, declared.record
+    if source is None:
+        return _missing
+    if record is None:
+        return _attribute_reader(source) if isinstance(source, str) else source
+    of_record = _attribute_reader(record.source)
+    if isinstance(source, str):
+        attribute = operator.attrgetter(source)
+        return lambda encounter, service, findings: (
+            None if (found := of_record(encounter, service, findings)) is None else attribute(found)
+        )
+    return lambda encounter, service, findings: (
+        None if (found := of_record(encounter, service, findings)) is None else source(found, encounter)
+    )
+
+
+def _attribute_reader(source: str) -> FactReader:
+    """`encounter.coverage.payer` or `service.kind`: the attribute path from the encounter or the service."""
+    root, _, path = source.partition(".")
+    read = operator.attrgetter(path)
+    if root == "encounter":
+        return lambda encounter, service, findings: read(encounter)
+    if root == "service":
+        return lambda encounter, service, findings: read(service)
+    raise ValueError(f"a fact's source starts with `encounter.` or `service.`, not {source!r}")
+
+
+def _builder(facts: Sequence[Fact], prefix: str) -> _Build:
+    """The builder of the facts under `prefix`.
+
+    Its facts and optional records (`service.repair`) that are attributes are read in one call per
+    root (the encounter, the service); a record is then None or its own facts; the computed facts
+    are called; each group below (`patient`, `service`, `scores`) is built by its own builder.
+    Why so: a rule stack builds these facts for every service it cannot answer from its memo."""
+    of_encounter: list[tuple[str, str]] = []
+    of_service: list[tuple[str, str]] = []
+    computed: list[tuple[str, Callable[..., Any]]] = []
+    records: list[tuple[str, Callable[[Any, Encounter], dict[str, Any]]]] = []
+    groups: dict[str, list[Fact]] = {}
+    for declared in facts:
+        name, _, rest = declared.path.removeprefix(prefix).partition(".")
+        source = declared.source
+        if rest:
+            groups.setdefault(name, []).append(declared)
+        elif isinstance(source, str):
+            root, _, path = source.partition(".")
+            (of_encounter if root == "encounter" else of_service).append((name, path))
+        elif source is not None:
+            computed.append((name, source))
+    below: list[tuple[str, _Build]] = []
+    empty: list[str] = []
+    for name, members in groups.items():
+        record = members[0].record
+        if record is not None and record.path == f"{prefix}{name}":
+            root, _, path = record.source.partition(".")
+            (of_encounter if root == "encounter" else of_service).append((name, path))
+            records.append((name, _record_builder(record, members)))
+        elif all(member.source is None for member in members):
+            empty.append(name)  # `scores`, `therapy`: declared, not yet in any encounter
+        else:
+            below.append((name, _builder(members, f"{prefix}{name}.")))
+    encounter_names, read_encounter = _attributes(of_encounter)
+    service_names, read_service = _attributes(of_service)
+    if not (service_names or computed or records or below or empty):  # `patient`: encounter attributes alone
+        return lambda encounter, service, findings: dict(zip(encounter_names, read_encounter(encounter), strict=False))
+
+    def build(encounter: Encounter, service: Service, findings: Sequence[str]) -> dict[str, Any]:
+        level = dict(zip(encounter_names, read_encounter(encounter), strict=False))
+        if service_names:
+            level.update(zip(service_names, read_service(service), strict=False))
+        for name, from_record in records:
+            found = level[name]
+            if found is not None:
+                level[name] = from_record(found, encounter)
+        for name, read in computed:
+            level[name] = read(encounter, service, findings)
+        for name, build_below in below:
+            level[name] = build_below(encounter, service, findings)
+        for name in empty:
+            level[name] = {}
+        return level
+
+    return build
+
+
+def _record_builder(record: Record, members: Sequence[Fact]) -> Callable[[Any, Encounter], dict[str, Any]]:
+    """An optional record's facts, read from the record (once it is known to be there)."""
+    attributes: list[tuple[str, str]] = []
+    computed: list[tuple[str, Callable[..., Any]]] = []
+    for declared in members:
+        name = declared.path.removeprefix(f"{record.path}.")
+        if "." in name:
+            raise ValueError(f"{declared.path}: a record's facts are its own attributes, not a record's")
+        if isinstance(declared.source, str):
+            attributes.append((name, declared.source))
+        elif declared.source is not None:
+            computed.append((name, declared.source))
+    names, read_attributes = _attributes(attributes)
+
+    def build(found: Any, encounter: Encounter) -> dict[str, Any]:
+        level = dict(zip(names, read_attributes(found), strict=False))
+        for name, read in computed:
+            level[name] = read(found, encounter)
+        return level
+
+    return build
+
+
+def _attributes(named: Sequence[tuple[str, str]]) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """The names, and one getter of all their attribute paths as a tuple."""
+    names = tuple(name for name, _ in named)
+    paths = [path for _, path in named]
+    if not paths:
+        return names, lambda found: ()
+    if len(paths) == 1:
+        read_one = operator.attrgetter(paths[0])
+        return names, lambda found: (read_one(found),)
+    return names, operator.attrgetter(*paths)
+
+
+DERMATOLOGY = FactSchema(FACTS)
 
 
 def service_facts(
-    encounter: Encounter,
-    service: Service,
-    lines: Sequence[WorkLine] = (),
-    findings: Sequence[str] = (),
-    extra: Mapping[str, Any] | None = None,
+    encounter: Encounter, service: Service, lines: Sequence[WorkLine] = (), findings: Sequence[str] = ()
 ) -> dict[str, Any]:
-    mohs = None
-    if service.mohs is not None:
-        mohs = {
-            "stages": [{"blocks": stage.blocks} for stage in service.mohs.stages],
-            "stage_count": len(service.mohs.stages),
-        }
-    em = service.em
-    prior = encounter.global_period
-    facts: dict[str, Any] = {
-        "payer": encounter.coverage.payer,
-        "plan_type": encounter.coverage.plan_type,
-        "date_of_service": encounter.date_of_service,
-        "place_of_service": encounter.place_of_service,
-        "patient": {"age": encounter.patient.age, "sex": encounter.patient.sex},
-        "diagnoses": [code.upper() for code in encounter.diagnoses],
-        "findings": list(findings),
-        "service": {
-            "kind": service.kind,
-            "technique": service.technique,
-            "site": service.site,
-            "site_group": service.site_group,
-            "laterality": service.laterality,
-            "count": service.count,
-            "lesion_size_cm": service.lesion_size_cm,
-            "margin_cm": service.margin_cm,
-            "area_sq_cm": service.area_sq_cm,
-            "repair": None
-            if service.repair is None
-            else {
-                "length_cm": service.repair.length_cm,
-                "complexity": service.repair.complexity,
-                "dehiscence": service.repair.dehiscence,
-            },
-            "mohs": mohs,
-            "pathology": None if service.pathology is None else {"malignant": service.pathology.malignant},
-            "drug": None if service.drug is None else {"hcpcs": service.drug.hcpcs, "units": service.drug.units},
-            "prior_auth_number": service.prior_auth_number,
-            "patient_requested_cosmetic": service.patient_requested_cosmetic,
-            "diagnoses": [code.upper() for code in service.diagnoses],
-            "staff_code": service.staff_code,
-            "related_to_prior": service.related_to_prior,
-            "em": None
-            if em is None
-            else {
-                "patient_status": em.patient_status,
-                "level": em.level,
-                "separately_identifiable": em.separately_identifiable,
-                "longitudinal_care": em.longitudinal_care,
-            },
-        },
-        "global_period": None
-        if prior is None
-        else {
-            "procedure_code": prior.procedure_code.upper(),
-            "date_of_service": prior.date_of_service,
-            "days_after": (encounter.date_of_service - prior.date_of_service).days,
-        },
-        "lines": line_facts(lines),
-        "scores": {},
-        "therapy": {},
-    }
-    if extra:
-        facts.update(extra)
-    return facts
+    """What a rule of the dermatology vocabulary sees for one service (`FactSchema.service_facts`)."""
+    return DERMATOLOGY.service_facts(encounter, service, lines, findings)
+
+
+def fact_reader(path: FactPath) -> FactReader:
+    """The reader of the dermatology fact at `path` (`FactSchema.reader`)."""
+    return DERMATOLOGY.reader(path)
 
 
 def line_facts(lines: Sequence[WorkLine]) -> list[dict[str, Any]]:
@@ -98,11 +220,6 @@ def lines_of(ctx: CodingContext, service: Service) -> list[WorkLine]:
     return [line for line in ctx.lines if service.id in line.service_ids and line.route == "claim"]
 
 
-FactPath = tuple[str, ...]
-#: Reads one fact that does not depend on the lines: (encounter, service, findings) -> value.
-FactReader = Callable[[Encounter, Service, Sequence[str]], Any]
-
-
 def fact_at(facts: Mapping[str, Any], path: FactPath) -> Any:
     """The fact at a dotted path split in parts, as compiled rules read it: None from the first
     part that is missing or not a record on."""
@@ -112,92 +229,3 @@ def fact_at(facts: Mapping[str, Any], path: FactPath) -> Any:
         if value is None:
             break
     return value
-
-
-@functools.cache
-def fact_reader(path: FactPath) -> FactReader:
-    """How to read the fact at `path` of `service_facts` without building them (never `lines`).
-
-    Why: the rule stack keys what a rule recorded on the values of the facts the rule reads, for
-    every service and phase; building every fact of a service for that costs more than the lookup
-    saves. A path without a direct reader is read from `service_facts` itself, so both agree by
-    construction there; tests/rulebooks/test_stack_caches.py checks the direct readers field by field.
-    """
-    return _DIRECT_READERS.get(path) or functools.partial(_read_through_facts, path)
-
-
-def _read_through_facts(path: FactPath, encounter: Encounter, service: Service, findings: Sequence[str]) -> Any:
-    return fact_at(service_facts(encounter, service, (), findings), path)
-
-
-def _service_attribute(name: str) -> FactReader:
-    return lambda encounter, service, findings: getattr(service, name)
-
-
-def _part_of_service(record: str, name: str) -> FactReader:
-    """A field of an optional record of the service (repair, pathology, drug): None without it."""
-
-    def read(encounter: Encounter, service: Service, findings: Sequence[str]) -> Any:
-        value = getattr(service, record)
-        return None if value is None else getattr(value, name)
-
-    return read
-
-
-def _days_after_prior(encounter: Encounter, service: Service, findings: Sequence[str]) -> Any:
-    prior = encounter.global_period
-    return None if prior is None else (encounter.date_of_service - prior.date_of_service).days
-
-
-_DIRECT_READERS: dict[FactPath, FactReader] = {
-    ("global_period", "procedure_code"): lambda encounter, service, findings: (
-        None if encounter.global_period is None else encounter.global_period.procedure_code.upper()
-    ),
-    ("global_period", "date_of_service"): lambda encounter, service, findings: (
-        None if encounter.global_period is None else encounter.global_period.date_of_service
-    ),
-    ("global_period", "days_after"): _days_after_prior,
-    ("payer",): lambda encounter, service, findings: encounter.coverage.payer,
-    ("plan_type",): lambda encounter, service, findings: encounter.coverage.plan_type,
-    ("date_of_service",): lambda encounter, service, findings: encounter.date_of_service,
-    ("place_of_service",): lambda encounter, service, findings: encounter.place_of_service,
-    ("patient", "age"): lambda encounter, service, findings: encounter.patient.age,
-    ("patient", "sex"): lambda encounter, service, findings: encounter.patient.sex,
-    ("diagnoses",): lambda encounter, service, findings: [code.upper() for code in encounter.diagnoses],
-    ("findings",): lambda encounter, service, findings: list(findings),
-    ("service", "diagnoses"): lambda encounter, service, findings: [code.upper() for code in service.diagnoses],
-    ("service", "mohs", "stage_count"): lambda encounter, service, findings: (
-        None if service.mohs is None else len(service.mohs.stages)
-    ),
-    **{
-        ("service", name): _service_attribute(name)
-        for name in (
-            "kind",
-            "technique",
-            "site",
-            "site_group",
-            "laterality",
-            "count",
-            "lesion_size_cm",
-            "margin_cm",
-            "area_sq_cm",
-            "prior_auth_number",
-            "patient_requested_cosmetic",
-            "staff_code",
-        )
-    },
-    **{
-        ("service", record, name): _part_of_service(record, name)
-        for record, name in (
-            ("repair", "length_cm"),
-            ("repair", "complexity"),
-            ("pathology", "malignant"),
-            ("drug", "hcpcs"),
-            ("drug", "units"),
-            ("em", "patient_status"),
-            ("em", "level"),
-            ("em", "separately_identifiable"),
-            ("em", "longitudinal_care"),
-        )
-    },
-}

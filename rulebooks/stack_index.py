@@ -39,24 +39,18 @@ from dsl.codegen import compile_precheck
 from dsl.compiler import Compiler
 from dsl.runtime import CompiledRule
 from dsl.typecheck import INTERPOLATION
+from rulebooks.rule_facts import DERMATOLOGY
 
 if TYPE_CHECKING:
     from rulebooks.models import Encounter
     from rulebooks.stack import LoadedRulebook
 
 #: Facts that are the same for every service with the same kind, coverage, diagnoses and the
-#: few other words below, and take few values across a clinic's encounters: what a screen may read.
-SCREEN_FIELDS = (
-    "service.kind",
-    "plan_type",
-    "payer",
-    "place_of_service",
-    "service.diagnoses",
-    "service.site_group",
-    "service.technique",
-    "service.patient_requested_cosmetic",
-    "patient.sex",
-)
+#: few other words below, and take few values across a clinic's encounters: what a screen may read
+#: (declared with `screen=True` in `rulebooks.vocabulary.FACTS`).
+SCREEN_FIELDS = tuple(declared.path for declared in DERMATOLOGY.screen_facts)
+_KIND_AT = SCREEN_FIELDS.index("service.kind")
+_SCREEN_READERS = tuple(DERMATOLOGY.reader(tuple(path.split("."))) for path in SCREEN_FIELDS)
 ScreenKey = tuple[Any, ...]
 T = TypeVar("T")
 Chosen = tuple[tuple["LoadedRulebook", CompiledRule], ...]
@@ -82,46 +76,26 @@ MAX_RECORDED = 200_000
 
 
 def screen_keys(encounter: Encounter) -> list[ScreenKey]:
-    """Each service's screen key, in the order of `SCREEN_FIELDS` (the encounter's part read once)."""
-    coverage = encounter.coverage
-    plan_type, payer, place_of_service, sex = (
-        coverage.plan_type,
-        coverage.payer,
-        encounter.place_of_service,
-        encounter.patient.sex,
-    )
+    """Each service's screen key: the values of `SCREEN_FIELDS`, lists as tuples."""
     return [
-        (
-            service.kind,
-            plan_type,
-            payer,
-            place_of_service,
-            tuple(service.diagnoses),
-            service.site_group,
-            service.technique,
-            service.patient_requested_cosmetic,
-            sex,
-        )
-        for service in encounter.services
+        tuple(_hashable(read(encounter, service, ())) for read in _SCREEN_READERS) for service in encounter.services
     ]
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _screen_facts(key: ScreenKey) -> dict[str, Any]:
     """The screen fields as `rule_facts.service_facts` shapes them (lists stay lists)."""
-    kind, plan_type, payer, place_of_service, diagnoses, site_group, technique, requested, sex = key
-    return {
-        "service": {
-            "kind": kind,
-            "diagnoses": list(diagnoses),
-            "site_group": site_group,
-            "technique": technique,
-            "patient_requested_cosmetic": requested,
-        },
-        "plan_type": plan_type,
-        "payer": payer,
-        "place_of_service": place_of_service,
-        "patient": {"sex": sex},
-    }
+    facts: dict[str, Any] = {}
+    for path, value in zip(SCREEN_FIELDS, key, strict=True):
+        *records, name = path.split(".")
+        level = facts
+        for record in records:
+            level = level.setdefault(record, {})
+        level[name] = list(value) if isinstance(value, tuple) else value
+    return facts
 
 
 @dataclass(frozen=True)
@@ -194,7 +168,7 @@ class StackIndex:
             facts = _screen_facts(key)
             chosen = {}
             for phase in self._phases:
-                screened = _passing(self._kind_rules(phase, mask, key[0]), facts)
+                screened = _passing(self._kind_rules(phase, mask, key[_KIND_AT]), facts)
                 if screened:
                     chosen[phase] = _phase_rules_of(next(self._serials), screened)
             if len(self._screened) >= MAX_SCREENED:

@@ -1,13 +1,17 @@
 """The dermatology vocabulary of the rule language: the fact schema and the actions.
 
 The facts follow CONTRACTS.md's Encounter, one service at a time (`service.*`), plus the
-findings from the note and, in the policy phase, the proposed claim lines (`lines`).
-`rulebooks.facts` builds the matching fact dictionaries; `rulebooks.stack` applies the actions.
+findings from the note and, in the policy phase, the proposed claim lines (`lines`). Each fact is
+declared once, in `FACTS`, with how it is read from an encounter: `rulebooks.rule_facts` derives
+the fact dictionaries and readers from it; `rulebooks.stack` applies the actions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from dsl.vocabulary import (
     BOOL,
@@ -18,6 +22,7 @@ from dsl.vocabulary import (
     SYMBOL,
     ActionSpec,
     Field,
+    Type,
     Vocabulary,
     code,
     enum,
@@ -26,6 +31,7 @@ from dsl.vocabulary import (
     record,
 )
 from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
+from rulebooks.models import Encounter, Service
 
 PHASES = ("classify", "select", "policy", "route")
 SERVICE_KINDS = (
@@ -68,91 +74,244 @@ MODIFIER = code("modifier")
 LINE = record("claim line", code=CPT, units=INTEGER, modifiers=list_of(MODIFIER))
 MOHS_STAGE = record("Mohs stage", blocks=quantity("blocks"))
 
-FIELDS = (
-    Field("payer", SYMBOL, "The tenant's payer code, e.g. AETNA.", required=True),
-    Field(
+#: Reads one fact for one service: (encounter, service, the note's findings for it) -> value.
+FactReader = Callable[[Encounter, Service, Sequence[str]], Any]
+#: Where a fact comes from: an attribute path from `encounter.` or `service.` (inside a record,
+#: from the record), or a function for a value the encounter does not hold as it is (upper-cased
+#: codes, a count, days between dates); a record's function takes (record, encounter).
+Source = str | Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact rules read, declared once: what the language knows of it (`field`: path, type, the
+    words the editor shows) and where the engine reads it for one service of an encounter.
+
+    Everything else is derived from these declarations by `rulebooks.rule_facts`: the facts a rule
+    sees, each fact's reader, and the screen key of `rulebooks.stack_speed`.
+    `source` is None for a fact whose shape the engine builds itself: `lines` (the service's claim
+    lines as the phase finds them) and the scores and therapies no encounter carries yet (their
+    records are empty). `screen` marks the few facts that pick which rules can fire for a service
+    (`rulebooks.stack_speed`); a screen fact never comes from the note's findings.
+    """
+
+    field: Field
+    source: Source | None
+    screen: bool = False
+    record: Record | None = None
+
+    @property
+    def path(self) -> str:
+        return self.field.path
+
+
+@dataclass(frozen=True)
+class Record:
+    """An optional record of the facts (a service's repair, its Mohs facts, the earlier procedure):
+    missing as a whole when the encounter has none, never a record whose facts are all missing.
+    `source` is the attribute path it comes from."""
+
+    path: str
+    source: str
+
+    def fact(self, name: str, type_: Type, doc: str, source: Source) -> Fact:
+        """A fact of the record: an attribute of the record, or a function of (record, encounter)."""
+        return Fact(Field(f"{self.path}.{name}", type_, doc), source, record=self)
+
+
+def fact(
+    path: str, type_: Type, doc: str, source: Source | None, *, required: bool = False, screen: bool = False
+) -> Fact:
+    return Fact(Field(path, type_, doc, required=required), source, screen)
+
+
+REPAIR = Record("service.repair", "service.repair")
+EM = Record("service.em", "service.em")
+MOHS = Record("service.mohs", "service.mohs")
+PATHOLOGY = Record("service.pathology", "service.pathology")
+DRUG = Record("service.drug", "service.drug")
+GLOBAL_PERIOD = Record("global_period", "encounter.global_period")
+
+FACTS = (
+    fact(
+        "payer",
+        SYMBOL,
+        "The tenant's payer code, e.g. AETNA.",
+        "encounter.coverage.payer",
+        required=True,
+        screen=True,
+    ),
+    fact(
         "plan_type",
         enum("plan type", "commercial", "medicare_ffs", "medicare_advantage", "medicaid", "self_pay"),
         "The coverage's plan type.",
+        "encounter.coverage.plan_type",
+        required=True,
+        screen=True,
+    ),
+    fact(
+        "date_of_service",
+        DATE,
+        "The date of service: effective dates and ages compare with it.",
+        "encounter.date_of_service",
         required=True,
     ),
-    Field("date_of_service", DATE, "The date of service: effective dates and ages compare with it.", required=True),
-    Field("place_of_service", STRING, 'CMS place-of-service code such as "11".', required=True),
-    Field("patient.age", quantity("years"), "Age in years on the date of service."),
-    Field("patient.sex", enum("sex", "female", "male", "other", "unknown"), "The patient's sex."),
-    Field("diagnoses", list_of(ICD10), "The encounter's ICD-10-CM diagnoses, in the provider's order.", required=True),
-    Field(
+    fact(
+        "place_of_service",
+        STRING,
+        'CMS place-of-service code such as "11".',
+        "encounter.place_of_service",
+        required=True,
+        screen=True,
+    ),
+    fact("patient.age", quantity("years"), "Age in years on the date of service.", "encounter.patient.age"),
+    fact(
+        "patient.sex",
+        enum("sex", "female", "male", "other", "unknown"),
+        "The patient's sex.",
+        "encounter.patient.sex",
+        screen=True,
+    ),
+    fact(
+        "diagnoses",
+        list_of(ICD10),
+        "The encounter's ICD-10-CM diagnoses, in the provider's order.",
+        lambda encounter, service, findings: [code.upper() for code in encounter.diagnoses],
+        required=True,
+    ),
+    fact(
         "findings",
         list_of(enum("finding", *FINDINGS)),
         "What the note documents for this service's lesion.",
+        lambda encounter, service, findings: list(findings),
         required=True,
     ),
-    Field("service.kind", enum("service kind", *SERVICE_KINDS), "What was done.", required=True),
-    Field("service.technique", STRING, 'The technique as documented, e.g. "punch".'),
-    Field("service.site", STRING, "The site as written."),
-    Field(
+    fact(
+        "service.kind",
+        enum("service kind", *SERVICE_KINDS),
+        "What was done.",
+        "service.kind",
+        required=True,
+        screen=True,
+    ),
+    fact("service.technique", STRING, 'The technique as documented, e.g. "punch".', "service.technique", screen=True),
+    fact("service.site", STRING, "The site as written.", "service.site"),
+    fact(
         "service.site_group",
         enum("site group", "trunk_arms_legs", "scalp_neck_hands_feet_genitalia", "face_ears_eyelids_nose_lips"),
         "The CPT anatomic group of the site.",
+        "service.site_group",
+        screen=True,
     ),
-    Field("service.laterality", enum("laterality", "left", "right", "bilateral", "midline"), "Side of the body."),
-    Field("service.count", quantity("lesions"), "How many lesions the service treated."),
-    Field("service.lesion_size_cm", quantity("cm"), "The lesion's diameter."),
-    Field("service.margin_cm", quantity("cm"), "The margin taken around the lesion."),
-    Field("service.area_sq_cm", quantity("sq_cm"), "The treated area (flaps, grafts)."),
-    Field("service.repair.length_cm", quantity("cm"), "The repair's length."),
-    Field(
-        "service.repair.complexity",
+    fact(
+        "service.laterality",
+        enum("laterality", "left", "right", "bilateral", "midline"),
+        "Side of the body.",
+        "service.laterality",
+    ),
+    fact("service.count", quantity("lesions"), "How many lesions the service treated.", "service.count"),
+    fact("service.lesion_size_cm", quantity("cm"), "The lesion's diameter.", "service.lesion_size_cm"),
+    fact("service.margin_cm", quantity("cm"), "The margin taken around the lesion.", "service.margin_cm"),
+    fact("service.area_sq_cm", quantity("sq_cm"), "The treated area (flaps, grafts).", "service.area_sq_cm"),
+    REPAIR.fact("length_cm", quantity("cm"), "The repair's length.", "length_cm"),
+    REPAIR.fact(
+        "complexity",
         enum("repair complexity", "simple", "intermediate", "complex"),
         "The repair's classification.",
+        "complexity",
     ),
-    Field(
-        "service.repair.dehiscence",
+    REPAIR.fact(
+        "dehiscence",
         enum("dehiscence", "superficial", "superficial_packed", "extensive"),
         "A repair of a dehisced or secondarily closed wound (12020/12021/13160), not a new wound's closure.",
+        "dehiscence",
     ),
-    Field(
+    fact(
         "service.related_to_prior",
         enum("relation to prior", "unrelated", "staged", "same_problem"),
         "How the service relates to the earlier procedure whose global period the visit falls in.",
+        "service.related_to_prior",
     ),
-    Field("service.em.patient_status", enum("patient status", "new", "established"), "New or established patient."),
-    Field("service.em.level", INTEGER, "The E/M level documented (1-5), when the provider stated one."),
-    Field(
-        "service.em.separately_identifiable",
+    EM.fact(
+        "patient_status",
+        enum("patient status", "new", "established"),
+        "New or established patient.",
+        "patient_status",
+    ),
+    EM.fact("level", INTEGER, "The E/M level documented (1-5), when the provider stated one.", "level"),
+    EM.fact(
+        "separately_identifiable",
         BOOL,
         "The E/M addresses a problem significant and separate from the day's procedure (modifier 25).",
+        "separately_identifiable",
     ),
-    Field(
-        "service.em.longitudinal_care",
+    EM.fact(
+        "longitudinal_care",
         BOOL,
         "The visit is part of the continuing care of a single serious or complex condition (G2211).",
+        "longitudinal_care",
     ),
-    Field(
-        "global_period.procedure_code",
+    GLOBAL_PERIOD.fact(
+        "procedure_code",
         CPT,
         "The earlier procedure whose postoperative (global) period this visit may fall in.",
+        lambda prior, encounter: prior.procedure_code.upper(),
     ),
-    Field("global_period.date_of_service", DATE, "That earlier procedure's date."),
-    Field("global_period.days_after", quantity("days"), "Days from the earlier procedure to this date of service."),
-    Field("service.mohs.stages", list_of(MOHS_STAGE), "The Mohs stages of this tumor, each with its blocks."),
-    Field("service.mohs.stage_count", quantity("stages"), "How many Mohs stages this tumor needed."),
-    Field("service.pathology.malignant", BOOL, "Whether pathology found malignancy."),
-    Field("service.drug.hcpcs", CPT, "The drug's HCPCS code."),
-    Field("service.drug.units", NUMBER, "Drug units given."),
-    Field("service.prior_auth_number", STRING, "The prior authorization on file for this service."),
-    Field("service.patient_requested_cosmetic", BOOL, "The patient asked for a cosmetic removal."),
-    Field("service.diagnoses", list_of(ICD10), "The diagnoses linked to this service.", required=True),
-    Field("service.staff_code", CPT, "What staff coded, if anything."),
-    Field("lines", list_of(LINE), "The service's proposed claim lines (policy and route phases).", required=True),
-    Field("scores.bsa_percent", quantity("%"), "Body surface area affected."),
-    Field("scores.easi", NUMBER, "Eczema Area and Severity Index."),
-    Field("scores.iga", NUMBER, "Investigator's Global Assessment."),
-    Field("scores.pasi", NUMBER, "Psoriasis Area and Severity Index."),
-    Field("therapy.topical_steroid", quantity("days"), "How long a topical corticosteroid was tried."),
-    Field("therapy.tried", list_of(SYMBOL), "Therapies tried before, e.g. methotrexate."),
-    Field("therapy.concurrent_biologic", BOOL, "Whether another biologic is being given."),
+    GLOBAL_PERIOD.fact("date_of_service", DATE, "That earlier procedure's date.", "date_of_service"),
+    GLOBAL_PERIOD.fact(
+        "days_after",
+        quantity("days"),
+        "Days from the earlier procedure to this date of service.",
+        lambda prior, encounter: (encounter.date_of_service - prior.date_of_service).days,
+    ),
+    MOHS.fact(
+        "stages",
+        list_of(MOHS_STAGE),
+        "The Mohs stages of this tumor, each with its blocks.",
+        lambda mohs, encounter: [{"blocks": stage.blocks} for stage in mohs.stages],
+    ),
+    MOHS.fact(
+        "stage_count",
+        quantity("stages"),
+        "How many Mohs stages this tumor needed.",
+        lambda mohs, encounter: len(mohs.stages),
+    ),
+    PATHOLOGY.fact("malignant", BOOL, "Whether pathology found malignancy.", "malignant"),
+    DRUG.fact("hcpcs", CPT, "The drug's HCPCS code.", "hcpcs"),
+    DRUG.fact("units", NUMBER, "Drug units given.", "units"),
+    fact(
+        "service.prior_auth_number",
+        STRING,
+        "The prior authorization on file for this service.",
+        "service.prior_auth_number",
+    ),
+    fact(
+        "service.patient_requested_cosmetic",
+        BOOL,
+        "The patient asked for a cosmetic removal.",
+        "service.patient_requested_cosmetic",
+        screen=True,
+    ),
+    fact(
+        "service.diagnoses",
+        list_of(ICD10),
+        "The diagnoses linked to this service.",
+        lambda encounter, service, findings: [code.upper() for code in service.diagnoses],
+        required=True,
+        screen=True,
+    ),
+    fact("service.staff_code", CPT, "What staff coded, if anything.", "service.staff_code"),
+    fact("lines", list_of(LINE), "The service's proposed claim lines (policy and route phases).", None, required=True),
+    fact("scores.bsa_percent", quantity("%"), "Body surface area affected.", None),
+    fact("scores.easi", NUMBER, "Eczema Area and Severity Index.", None),
+    fact("scores.iga", NUMBER, "Investigator's Global Assessment.", None),
+    fact("scores.pasi", NUMBER, "Psoriasis Area and Severity Index.", None),
+    fact("therapy.topical_steroid", quantity("days"), "How long a topical corticosteroid was tried.", None),
+    fact("therapy.tried", list_of(SYMBOL), "Therapies tried before, e.g. methotrexate.", None),
+    fact("therapy.concurrent_biologic", BOOL, "Whether another biologic is being given.", None),
 )
+#: The facts as the rule language declares them (path, type, words for the editor).
+FIELDS = tuple(declared.field for declared in FACTS)
 
 CODES = list_of(CPT)
 ACTIONS = (

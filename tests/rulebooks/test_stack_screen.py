@@ -11,14 +11,14 @@ from benchmarks.engine_bench import generate
 from rulebooks.engine.context import WorkLine
 from rulebooks.rule_facts import service_facts
 from rulebooks.stack import _KeyedFacts, library_stack
-from rulebooks.stack_index import _screen_facts, screen_keys
+from rulebooks.stack_index import SCREEN_FIELDS, _screen_facts, screen_keys
 
 
 def test_screening_by_kind_first_lets_through_what_the_whole_screen_does() -> None:
     stack = library_stack("National base", extra=[bench_rulebook()])
     index = stack._index
     keys = {key for encounter in generate(300, 7) for key in screen_keys(encounter)}
-    assert len({key[0] for key in keys}) > 10
+    assert len({key[SCREEN_FIELDS.index("service.kind")] for key in keys}) > 10
     for date in (dt.date(2026, 5, 1), dt.date(2025, 5, 1)):  # the clinic book is out of effect in 2025
         for key in keys:
             facts = _screen_facts(key)
