@@ -50,6 +50,14 @@ class LoadedRulebook:
         """Built once: every coding with the stack names its books."""
         return RulebookRef(name=self.name, version=self.version)
 
+    def applies_to(self, date_of_service: dt.date, payer: str | None) -> bool:
+        """In effect on the date of service and, for a book that names a payer (`rulebook "X" for
+        payer BCBS`), the encounter's payer's (None: any payer)."""
+        header = self.header
+        if header is not None and header.payer and payer is not None and header.payer.upper() != payer.upper():
+            return False
+        return self.in_effect(date_of_service)
+
     def in_effect(self, date_of_service: dt.date) -> bool:
         """Effective dates compare with the DATE OF SERVICE, never with today."""
         header = self.header
@@ -142,9 +150,11 @@ class Stack:
         """Rules by phase and date, and by the screen key of a service: computed once per stack."""
         return StackIndex(self.books)
 
-    def rules(self, phase: str, date_of_service: dt.date) -> list[tuple[LoadedRulebook, CompiledRule]]:
+    def rules(
+        self, phase: str, date_of_service: dt.date, payer: str | None = None
+    ) -> list[tuple[LoadedRulebook, CompiledRule]]:
         """The rules of a phase in stack order; a later book's rule or `disable` wins by id."""
-        return list(self._index.rules(phase, date_of_service))
+        return list(self._index.rules(phase, date_of_service, payer))
 
     def run_phase(self, phase: str, ctx: CodingContext) -> list[RuleOutcome]:
         """Run one phase's rules for every service and apply their actions to the context.
@@ -157,7 +167,8 @@ class Stack:
         if self.trace is not None:
             encounter = ctx.encounter
             every_rule = tuple(
-                (book, rule, None, None, None) for book, rule in self._index.rules(phase, encounter.date_of_service)
+                (book, rule, None, None, None)
+                for book, rule in self._index.rules(phase, encounter.date_of_service, encounter.coverage.payer)
             )
             if every_rule:
                 for service in encounter.services:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 #: (declared with `screen=True` in `rulebooks.vocabulary.FACTS`).
 SCREEN_FIELDS = tuple(declared.path for declared in DERMATOLOGY.screen_facts)
 _KIND_AT = SCREEN_FIELDS.index("service.kind")
+_PAYER_AT = SCREEN_FIELDS.index("payer")
 _SCREEN_READERS = tuple(DERMATOLOGY.reader(tuple(path.split("."))) for path in SCREEN_FIELDS)
 ScreenKey = tuple[Any, ...]
 T = TypeVar("T")
@@ -119,7 +120,7 @@ class StackIndex:
 
     def __init__(self, books: tuple[LoadedRulebook, ...]) -> None:
         self.books = books
-        self._in_effect: dict[dt.date, tuple[bool, ...]] = {}
+        self._in_effect: dict[tuple[dt.date, str | None], tuple[bool, ...]] = {}
         # rule dates: the dated rules' in-or-out joins the books' mask, so caches keyed by the mask
         # tell dates apart; `_mask_dates` keeps a date of each mask for `_phase_rules`.
         self._dated = tuple(rule for book in books for rule in book.built.program.rules if _dated(rule))  # type: ignore[union-attr]
@@ -140,9 +141,9 @@ class StackIndex:
         #: serial of `PhaseRules` and the values of all their reads.
         self.recorded: dict[tuple[Any, ...], Any] = {}
 
-    def rules(self, phase: str, date_of_service: dt.date) -> Chosen:
-        """The rules of a phase in stack order for the books in effect on the date."""
-        return self._chosen(phase, self._mask(date_of_service))
+    def rules(self, phase: str, date_of_service: dt.date, payer: str | None) -> Chosen:
+        """The rules of a phase in stack order for the books that apply on the date to the payer."""
+        return self._chosen(phase, self._mask(date_of_service, payer))
 
     def _chosen(self, phase: str, mask: tuple[bool, ...]) -> Chosen:
         chosen = self._rules.get((phase, mask))
@@ -159,7 +160,7 @@ class StackIndex:
         Numbers are never reused, so a number held by a coding in flight, or by a key of
         `recorded`, keeps its meaning; the key's number saves hashing the key on every rule.
         """
-        mask = self._mask(date_of_service)
+        mask = self._mask(date_of_service, key[_PAYER_AT])
         found = self._screened.get((mask, key))
         if found is None:
             number = self._key_numbers.get(key)
@@ -209,12 +210,14 @@ class StackIndex:
             self.recorded.clear()
         self.recorded[memo] = outcome
 
-    def _mask(self, date_of_service: dt.date) -> tuple[bool, ...]:
-        mask = self._in_effect.get(date_of_service)
+    def _mask(self, date_of_service: dt.date, payer: str | None) -> tuple[bool, ...]:
+        """Which books apply (in effect on the date, and of the payer when the book names one),
+        then which dated rules are in effect."""
+        mask = self._in_effect.get((date_of_service, payer))
         if mask is None:
-            mask = tuple(book.in_effect(date_of_service) for book in self.books)
+            mask = tuple(book.applies_to(date_of_service, payer) for book in self.books)
             mask += tuple(rule.in_effect(date_of_service) for rule in self._dated)  # rule dates
-            self._in_effect[date_of_service] = mask
+            self._in_effect[(date_of_service, payer)] = mask
             self._mask_dates.setdefault(mask, date_of_service)  # rule dates
         return mask
 

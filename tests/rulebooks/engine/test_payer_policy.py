@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from dsl.runtime import Trace
 from rulebooks.engine import code
 from rulebooks.models import Coding, Encounter
 from rulebooks.stack import library_stack
@@ -181,3 +182,14 @@ class TestPayerBook:
         bcbs = encounter([EM], coverage={"payer": "BCBS"})
         coding = code(bcbs, encounter_id="e-1", coded_at=CODED_AT, stack=stack)
         assert "no_payer_rulebook" not in [flag.code for flag in coding.flags]
+
+    @pytest.mark.parametrize("explained", [False, True])
+    def test_a_payer_book_runs_only_for_its_payer(self, explained):
+        stack = library_stack("National base", extra=[CORPUS_BOOK, self.BCBS])
+        if explained:
+            stack = stack.observed(trace=Trace())
+        for payer, fired in (("BCBS", True), ("AETNA", False), ("bcbs", True)):
+            coding = code(
+                encounter([EM], coverage={"payer": payer}), encounter_id="e-1", coded_at=CODED_AT, stack=stack
+            )
+            assert ("bcbs_rules_ran" in [flag.code for flag in coding.flags]) is fired, payer
