@@ -377,32 +377,53 @@ ACTIONS = (
 # Payer decisions the engine's passes act on (`rulebooks.engine.context.PayerPolicy`): set in the
 # classify phase, before any pass reads them; the national base sets them, a later book may
 # disable or replace those rules by id.
+#: The codes a payer decision may name, each a code system of its own so that a rule naming
+#: another code is an error where it is written ("`25` is not a distinct-procedure modifier").
+POLICY_CODES = {
+    "distinct_modifier": ("distinct-procedure modifier", ("59", "XE", "XP", "XS", "XU")),
+    "repeat_mohs_modifier": ("repeated Mohs modifier", ("76", "59", "XE", "XP", "XS", "XU")),
+    "visit_complexity_code": ("visit-complexity add-on", ("G2211",)),
+    "separate_visit_modifier": ("separate-visit modifier", ("25",)),
+}
+
+
+def _policy_code_check(system: str) -> Callable[[str], str | None]:
+    what, allowed = POLICY_CODES[system]
+
+    def check(text: str) -> str | None:
+        if text.upper() in allowed:
+            return None
+        return f"`{text}` is not a {what} (one of {', '.join(allowed)})"
+
+    return check
+
+
 POLICY_ACTIONS = (
     ActionSpec(
         "distinct_modifier",
         "use modifier {modifier} for distinct procedures",
-        (("modifier", MODIFIER),),
+        (("modifier", code("distinct_modifier")),),
         ("classify",),
         "The modifier for a procedure on a separate lesion or site: 59, or XE, XS, XP or XU.",
     ),
     ActionSpec(
         "repeat_mohs_modifier",
         "use modifier {modifier} for repeated mohs",
-        (("modifier", MODIFIER),),
+        (("modifier", code("repeat_mohs_modifier")),),
         ("classify",),
         "The modifier of a second tumor's first-stage Mohs code (76, or the distinct modifier when unset).",
     ),
     ActionSpec(
         "visit_complexity_addon",
         "bill {code} for longitudinal care",
-        (("code", CPT),),
+        (("code", code("visit_complexity_code")),),
         ("classify",),
         "Bill the visit-complexity add-on (G2211) beside an office E/M whose provider documented longitudinal care.",
     ),
     ActionSpec(
         "separate_visit_modifier",
         "bill separately identifiable visits with modifier {modifier}",
-        (("modifier", MODIFIER),),
+        (("modifier", code("separate_visit_modifier")),),
         ("classify",),
         "Bill a significant, separately identifiable E/M on a procedure day with this modifier (25); "
         "without it such an E/M is included in the procedure.",
@@ -440,7 +461,12 @@ def dermatology_vocabulary() -> Vocabulary:
         fields=FIELDS,
         actions=ALL_ACTIONS,
         value_sets=VALUE_SETS,
-        code_validators={"icd10": check_icd10, "cpt": check_procedure_code, "modifier": check_modifier},
+        code_validators={
+            "icd10": check_icd10,
+            "cpt": check_procedure_code,
+            "modifier": check_modifier,
+            **{system: _policy_code_check(system) for system in POLICY_CODES},
+        },
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dsl.runtime import Trace
+from rulebooks import authoring
 from rulebooks.engine import code
 from rulebooks.models import Coding, Encounter
 from rulebooks.stack import library_stack
@@ -193,3 +194,18 @@ class TestPayerBook:
                 encounter([EM], coverage={"payer": payer}), encounter_id="e-1", coded_at=CODED_AT, stack=stack
             )
             assert ("bcbs_rules_ran" in [flag.code for flag in coding.flags]) is fired, payer
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        ("use modifier 25 for distinct procedures", "`25` is not a distinct-procedure modifier"),
+        ("use modifier 25 for repeated mohs", "`25` is not a repeated Mohs modifier"),
+        ("bill 17000 for longitudinal care", "`17000` is not a visit-complexity add-on"),
+        ("bill separately identifiable visits with modifier 59", "`59` is not a separate-visit modifier"),
+    ],
+)
+def test_a_payer_decision_naming_the_wrong_code_is_an_error_where_it_is_written(action, message):
+    text = clinic(f'rule r "r"\n  in classify\n  then\n    {action}')
+    (diagnostic,) = [d for d in authoring.check(text) if d["severity"] == "error"]
+    assert message in diagnostic["message"] and diagnostic["line"] == 6
