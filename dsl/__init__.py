@@ -1,8 +1,9 @@
 """The cutis rule language: parse, check, compile, run with reasons, format, hash, test.
 
-Domain-free: a `Vocabulary` (fields, actions, code checks) is handed in by the caller;
-`rulebooks.authoring` binds the dermatology one. Phases, one module each:
-parser -> checker -> compiler -> runtime, and formatter, content_hash, testing.
+Domain-free: a `Vocabulary` (fields, actions, code checks) is handed in by the caller, and so
+are the books an `extends` line may name (`dsl.extends`); `rulebooks.authoring` binds the
+dermatology ones. Phases, one module each: parser -> checker -> compiler -> runtime, and
+formatter, content_hash, testing.
 """
 
 from dsl.api import Build, Formatted, build, check_text, format_text, render_diagnostics, test_text

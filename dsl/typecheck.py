@@ -16,6 +16,7 @@ from typing import Any
 from dsl import ast
 from dsl.diagnostics import Diagnostic, did_you_mean
 from dsl.extends import SetScope
+from dsl.inherited_sets import InheritedSets
 from dsl.values import CodeSet, normalize_code, parse_date, quantity_value, same_dimension
 from dsl.vocabulary import BOOL, DATE, INTEGER, NUMBER, STRING, SYMBOL, UNITS, Type, Vocabulary, code, list_of
 
@@ -41,7 +42,7 @@ class Scope:
 
 
 @dataclass
-class Typer:
+class Typer(InheritedSets):
     vocabulary: Vocabulary
     valuesets: dict[str, ast.ValueSet]
     report: Callable[[Diagnostic], None]
@@ -407,48 +408,6 @@ class Typer:
     def rulebook_set(self, name: str) -> bool:
         """Whether `name` is a value set of the rulebook: its own, or one it inherits."""
         return name in self.valuesets or name in self.inherited
-
-    # ---- value sets inherited through `extends` --------------------------------------------------
-
-    def scope_of(self, name: str) -> tuple[Typer, list[Diagnostic]]:
-        """A typer of the scope of the book that defines the inherited set `name` (made once per
-        book), with the diagnostics it reports there."""
-        scope = self.inherited[name]
-        found = self._scopes.get(id(scope))
-        if found is None:
-            problems: list[Diagnostic] = []
-            typer = Typer(self.vocabulary, dict(scope.own), problems.append, inherited=scope.inherited)
-            found = self._scopes[id(scope)] = (typer, problems)
-        return found
-
-    def probe(self, name: str) -> ast.Path:
-        probe = ast.Path((name,))
-        self._probes.append(probe)
-        return probe
-
-    def inherited_set(self, expr: ast.Path, expected: Type) -> None:
-        """An inherited set where a set of `expected` is needed: its value as the book defining it
-        makes it; when it cannot stand there, one error at this use."""
-        name = expr.parts[0]
-        self.references[id(expr)] = ("valueset", name)
-        key = (name, expected)
-        if key not in self._set_cache:
-            typer, problems = self.scope_of(name)
-            probe, before = self.probe(name), len(problems)
-            typer.coerce_set(probe, expected, Scope())
-            errors = [d for d in problems[before:] if d.severity == "error"]
-            self._inherited_errors[key] = errors[0] if errors else None
-            self._set_cache[key] = None if errors else typer.constants.get(id(probe))
-        error = self._inherited_errors[key]
-        if error is not None:
-            book = self.inherited[name].book
-            self.error(
-                "type.inherited_set",
-                f'value set `{name}` (from "{book}") cannot stand for {expected.describe()} here: {error.message}',
-                expr.span,
-                error.hint,
-            )
-        self.constants[id(expr)] = self._set_cache[key]
 
     def coerce_word(self, node: ast.Expr, word: str, expected: Type) -> None:
         kind = expected.kind

@@ -18,9 +18,11 @@ const PLAN_TYPES: Record<string, string> = {
   self_pay: "Self-pay",
 };
 
-/** The effective dates written in a rulebook's header (`effective 2026-01-01 until ...`). */
+/** The effective dates written in a rulebook's header (`effective 2026-01-01 until ...`): not a
+ * rule's own dates, which come after the header's first item. */
 export function effectiveDates(text: string): string {
-  const match = text.match(/^\s*effective\s+(\d{4}-\d{2}-\d{2})(?:\s+until\s+(\d{4}-\d{2}-\d{2}))?/m);
+  const header = text.split(/^(?:rule|table|valueset|criteria|test|disable)\b/m)[0];
+  const match = header.match(/^\s*effective\s+(\d{4}-\d{2}-\d{2})(?:\s+until\s+(\d{4}-\d{2}-\d{2}))?/m);
   if (!match) return "No effective date";
   return match[2] ? `${match[1]} to ${match[2]}` : `From ${match[1]}`;
 }
