@@ -234,8 +234,8 @@ def test_a_table_is_remembered_by_the_facts_it_reads() -> None:
     book = stack.books[-1]
     assert book.built.program is not None
     tables = [(book, rule) for rule in book.built.program.rules]
-    reads = [stack._index._plan(book, rule).reads for book, rule in tables]
-    assert reads == [(("service", "count"),), (("service", "count"), ("service", "site"))]
+    reads = [stack._speed._plan(book, rule).reads for book, rule in tables]
+    assert reads == [("service.count", "service.kind"), ("service.count", "service.kind", "service.site")]
 
 
 @pytest.mark.parametrize(
