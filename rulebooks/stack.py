@@ -238,7 +238,7 @@ class Stack:
         With a trace, each rule runs over the service's facts as written (`decide_plainly`); without
         one, `rulebooks.stack_speed` gives the same outcomes, reasons and actions.
         """
-        findings = self.findings.get(service.id, ())
+        findings = self.findings.get(service.id, ()) if self.findings else ()
         if self.trace is None:
             return self._speed.decide(phase, encounter, service, findings, lines, coding)
         return self.decide_plainly(phase, encounter, service, findings, lines(), self.trace)

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,9 +47,9 @@ from dsl.runtime import CompiledRule, Trace
 from dsl.typecheck import INTERPOLATION
 from rulebooks.engine.context import WorkLine
 from rulebooks.models import Encounter, Service
-from rulebooks.rule_facts import DERMATOLOGY, FactReader, line_facts
+from rulebooks.rule_facts import DERMATOLOGY, line_facts, upper_codes
 from rulebooks.stack import Decided, LoadedRulebook, applicable_rules, run_rule
-from rulebooks.vocabulary import dermatology_vocabulary
+from rulebooks.vocabulary import Fact, dermatology_vocabulary
 
 KIND = "service.kind"
 #: The facts a screen may read.
@@ -154,8 +156,9 @@ class _Service:
 
     __slots__ = ("findings", "screens", "speed", "without_lines")
 
-    def __init__(self, speed: StackSpeed, screens: Screens, findings: Sequence[str]) -> None:
-        self.speed, self.screens, self.findings = speed, screens, findings
+    def __init__(self, speed: StackSpeed, findings: Sequence[str], screens: Screens | None = None) -> None:
+        """`screens` is None for a service decided outside a coding (one phase, nothing to keep)."""
+        self.speed, self.findings, self.screens = speed, findings, screens or {}
         self.without_lines: dict[str, Any] | None = None
 
     def facts(self, encounter: Encounter, service: Service, lines: Sequence[WorkLine]) -> dict[str, Any]:
@@ -193,28 +196,32 @@ class StackSpeed:
         """What the plain loop decides for the service: as kept for its screen and the values its
         screened rules read, else decided rule by rule (`_decide_each`). `coding` keeps, for the
         other phases of the service's coding, its screens and its facts."""
-        kept = None if coding is None else coding.get(("rule_stack", service.id))
-        if kept is None or kept.speed is not self or kept.findings is not findings:
-            kept = _Service(self, self.screens(encounter, service), findings)
-            if coding is not None:
-                coding[("rule_stack", service.id)] = kept
-        screened = kept.screens.get(phase)
+        kept: _Service | None = None
+        if coding is None:
+            screened = self.screens(encounter, service).get(phase)
+        else:
+            kept = coding.get(("rule_stack", service.id))
+            if kept is None or kept.speed is not self or kept.findings is not findings:
+                kept = coding[("rule_stack", service.id)] = _Service(self, findings, self.screens(encounter, service))
+            screened = kept.screens.get(phase)
         if screened is None:
             return ()
         if screened.key is None:
-            return self._decide_each(screened.rules, encounter, service, kept, lines)
+            return self._decide_each(screened.rules, encounter, service, kept or _Service(self, findings), lines)
         memo = (screened, screened.key(encounter, service, findings))
         found = self.recorded.get(memo)
         if found is None:
-            found = self._decide_each(screened.rules, encounter, service, kept, lines)
+            found = self._decide_each(screened.rules, encounter, service, kept or _Service(self, findings), lines)
             self._remember(memo, found)
         return found
 
     def screens(self, encounter: Encounter, service: Service) -> Screens:
         """The rules in effect for the encounter that can fire for the service, by phase: by the
         service's kind, then the values of the screen facts its kind's rules test."""
-        in_effect = self.rules_in_effect(encounter.date_of_service, encounter.coverage.payer)
-        kind = _read_kind(encounter, service, ())
+        in_effect = self._in_effect.get((encounter.date_of_service, encounter.coverage.payer))
+        if in_effect is None:
+            in_effect = self.rules_in_effect(encounter.date_of_service, encounter.coverage.payer)
+        kind = _read_kind(service)
         of_kind = in_effect.kinds.get(kind) or in_effect.of_kind(kind)
         key = of_kind.screen_key(encounter, service, ())
         screens = of_kind.screened.get(key)
@@ -402,14 +409,65 @@ def _fields_read(expr: Any, references: dict[int, tuple[Any, ...]]) -> set[str] 
 
 
 def _key_of(reads: tuple[str, ...] | None) -> KeyOf | None:
-    """The getter of the values of `reads`, fit for a key; None when one is not fit (`lines`, a
-    record, a list of records) or the reads are unknown."""
+    """The values of `reads` for one service as a key, or None when one is not fit for a key
+    (`lines`, a record, a list of records) or the reads are unknown.
+
+    Lists become tuples; numbers and yes/no carry their type (1, 1.0 and True are equal keys); codes
+    the facts upper-case are keyed as written (codes written alike are alike in upper case too).
+    Written as one Python function from the facts' declarations (`FACTS`: an attribute path, or a
+    function, inside an optional record), because a memo asks for a key for every service;
+    tests/rulebooks/test_stack_caches.py checks it reads what `FactSchema.reader` reads.
+    """
     if reads is None:
         return None
-    readers = [_key_reader(path) for path in reads]
-    if None in readers:
+    names: dict[str, Any] = {}
+    values = [_key_code(path, position, names) for position, path in enumerate(reads)]
+    if None in values:
         return None
-    return _values_of(tuple(reader for reader in readers if reader is not None))
+    source = f"def key(encounter, service, findings):\n    return ({''.join(f'{value}, ' for value in values)})\n"
+    exec(compile(source, f"<key of {', '.join(reads)}>", "exec"), names)
+    key: KeyOf = names["key"]
+    return key
+
+
+def _key_code(path: str, position: int, names: dict[str, Any]) -> str | None:
+    """The Python expression of one fact's key value (`_key_of`), its functions put in `names`."""
+    declared, type_ = DERMATOLOGY.fact(path), dermatology_vocabulary().field_type(path)
+    if declared is None or type_ is None or path == "lines" or type_.kind == "record":
+        return None
+    element = type_.element if type_.kind == "list" else None
+    if element is not None and element.kind == "record":
+        return None
+    value = _source_code(declared, f"_s{position}", names)
+    held = f"_v{position}"
+    if element is not None and element.kind in _NUMERIC:
+        return f"(None if ({held} := {value}) is None else tuple((type(_e), _e) for _e in {held}))"
+    if element is not None:
+        return f"(None if ({held} := {value}) is None else tuple({held}))"
+    if type_.kind in _NUMERIC:
+        return f"(type({held} := {value}), {held})"
+    return value
+
+
+def _source_code(declared: Fact, name: str, names: dict[str, Any]) -> str:
+    """The Python expression of a fact's value, from where its declaration says it comes from."""
+    source, record = declared.source, declared.record
+    if source is None:
+        return "None"
+    if isinstance(source, str):
+        attributes = _RECORD_ATTRIBUTE if record else _ATTRIBUTE_PATH
+        if not attributes.fullmatch(source) or not _ATTRIBUTE_PATH.fullmatch(record.source if record else source):
+            raise ValueError(f"{declared.path}: not an attribute path: {source!r}")
+    else:
+        names[name] = source
+    if record is None:
+        return source if isinstance(source, str) else f"{name}(encounter, service, findings)"
+    inner = f"_r.{source}" if isinstance(source, str) else f"{name}(_r, encounter)"
+    return f"(None if (_r := {record.source}) is None else {inner})"
+
+
+_ATTRIBUTE_PATH = re.compile(r"(encounter|service)(\.[a-z_][a-z0-9_]*)+")
+_RECORD_ATTRIBUTE = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def _screen_key_of(fields: tuple[str, ...]) -> KeyOf:
@@ -417,50 +475,6 @@ def _screen_key_of(fields: tuple[str, ...]) -> KeyOf:
     if key is None:  # pragma: no cover - a vocabulary error
         raise ValueError(f"a screen fact is a value or a list of values: {fields}")
     return key
-
-
-def _key_reader(path: str) -> FactReader | None:
-    """How to read one fact as a key: lists as tuples, numbers and yes/no with their type."""
-    type_ = dermatology_vocabulary().field_type(path)
-    if path == "lines" or type_ is None or type_.kind == "record":
-        return None
-    read = DERMATOLOGY.reader(tuple(path.split(".")))
-    if type_.kind == "list":
-        if type_.element is None or type_.element.kind == "record":
-            return None
-        if type_.element.kind in _NUMERIC:
-            return lambda encounter, service, findings: (
-                None if (value := read(encounter, service, findings)) is None else tuple((type(v), v) for v in value)
-            )
-        return lambda encounter, service, findings: (
-            None if (value := read(encounter, service, findings)) is None else tuple(value)
-        )
-    if type_.kind in _NUMERIC:
-        return lambda encounter, service, findings: (type(value := read(encounter, service, findings)), value)
-    return read
-
-
-def _values_of(readers: tuple[FactReader, ...]) -> KeyOf:
-    """One tuple of what the readers read (written out for up to three: a memo asks per service)."""
-    if len(readers) == 0:
-        return lambda encounter, service, findings: ()
-    if len(readers) == 1:
-        (only,) = readers
-        return lambda encounter, service, findings: (only(encounter, service, findings),)
-    if len(readers) == 2:
-        first, second = readers
-        return lambda encounter, service, findings: (
-            first(encounter, service, findings),
-            second(encounter, service, findings),
-        )
-    if len(readers) == 3:
-        first, second, third = readers
-        return lambda encounter, service, findings: (
-            first(encounter, service, findings),
-            second(encounter, service, findings),
-            third(encounter, service, findings),
-        )
-    return lambda encounter, service, findings: tuple([read(encounter, service, findings) for read in readers])
 
 
 def _screen_facts(paths: Sequence[str], key: ScreenKey) -> dict[str, Any]:
@@ -476,16 +490,27 @@ def _screen_facts(paths: Sequence[str], key: ScreenKey) -> dict[str, Any]:
 
 
 def _unkeyed(path: str, value: Any) -> Any:
-    """A fact's value from its key (`_key_reader`): lists as lists, numbers without their type."""
-    type_ = dermatology_vocabulary().field_type(path)
-    assert type_ is not None
+    """A fact's value from its key (`_key_of`): lists as lists, numbers without their type."""
+    type_, declared = dermatology_vocabulary().field_type(path), DERMATOLOGY.fact(path)
+    assert type_ is not None and declared is not None
     if type_.kind == "list":
         numeric = type_.element is not None and type_.element.kind in _NUMERIC
-        return None if value is None else [item[1] if numeric else item for item in value]
-    return value[1] if type_.kind in _NUMERIC else value
+        value = None if value is None else [item[1] if numeric else item for item in value]
+    elif type_.kind in _NUMERIC:
+        value = value[1]
+    return upper_codes(value) if declared.upper else value
 
 
-_read_kind = _key_reader(KIND) or DERMATOLOGY.reader(("service", "kind"))
+def _kind_reader() -> Callable[[Service], Any]:
+    """The service's kind, read in one call: its declared source is an attribute of the service."""
+    declared = DERMATOLOGY.fact(KIND)
+    source = declared.source if declared else None
+    if not (isinstance(source, str) and _ATTRIBUTE_PATH.fullmatch(source) and source.startswith("service.")):
+        raise ValueError(f"{KIND} must come from an attribute of the service")  # pragma: no cover
+    return operator.attrgetter(source.removeprefix("service."))
+
+
+_read_kind = _kind_reader()
 
 
 def _conjuncts(condition: Any) -> Iterator[Any]:
