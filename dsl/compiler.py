@@ -2,8 +2,7 @@
 
 Each expression becomes a function `(facts, trace) -> value`; `trace` is None on the fast
 path and a `Trace` when a decision must explain itself. The order of rules is the order
-of the text, so a run is deterministic. (`dsl.codegen` generates Python source for the
-fast path; the benchmark compares both.)
+of the text, so a run is deterministic.
 """
 
 from __future__ import annotations

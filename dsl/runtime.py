@@ -122,7 +122,7 @@ class CompiledRule:
         """Whether the rule applies on this DATE OF SERVICE (never today): both dates included.
 
         Who runs rules chooses them by date: a rule out of effect neither runs nor, in a stack,
-        replaces an earlier book's rule of the same id (`rulebooks.stack_index`).
+        replaces an earlier book's rule of the same id (`rulebooks.stack.applicable_rules`).
 
         >>> from dsl.ast import NO_SPAN
         >>> rule = CompiledRule("r", "", "policy", NO_SPAN, print, dt.date(2027, 1, 1), dt.date(2027, 12, 31))

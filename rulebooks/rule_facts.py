@@ -45,6 +45,14 @@ class FactSchema:
         every fact of a service for that costs more than the lookup saves."""
         return self._readers.get(path) or functools.partial(_read_through, self, path)
 
+    def fact(self, path: str) -> Fact | None:
+        """The declaration of the fact at a dotted path."""
+        return self._by_path.get(path)
+
+    @cached_property
+    def _by_path(self) -> dict[str, Fact]:
+        return {declared.path: declared for declared in self.facts}
+
     @cached_property
     def screen_facts(self) -> tuple[Fact, ...]:
         """The facts of a screen key, in declaration order."""
@@ -75,6 +83,13 @@ def _missing(encounter: Encounter, service: Service, findings: Sequence[str]) ->
 
 def _reader(declared: Fact) -> FactReader:
     """One fact's reader, from its source (inside its record, when the record is there)."""
+    read = _source_reader(declared)
+    if declared.upper:
+        return lambda encounter, service, findings: upper_codes(read(encounter, service, findings))
+    return read
+
+
+def _source_reader(declared: Fact) -> FactReader:
     source, record = declared.source, declared.record
     if source is None:
         return _missing
@@ -89,6 +104,15 @@ def _reader(declared: Fact) -> FactReader:
     return lambda encounter, service, findings: (
         None if (found := of_record(encounter, service, findings)) is None else source(found, encounter)
     )
+
+
+def upper_codes(value: Any) -> Any:
+    """A code, or each code of a list, in upper case (a missing one stays missing)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.upper()
+    return [code.upper() for code in value]
 
 
 def _attribute_reader(source: str) -> FactReader:
@@ -114,6 +138,7 @@ def _builder(facts: Sequence[Fact], prefix: str) -> _Build:
     computed: list[tuple[str, Callable[..., Any]]] = []
     records: list[tuple[str, Callable[[Any, Encounter], dict[str, Any]]]] = []
     groups: dict[str, list[Fact]] = {}
+    upper = [declared.path.removeprefix(prefix) for declared in facts if declared.upper]
     for declared in facts:
         name, _, rest = declared.path.removeprefix(prefix).partition(".")
         source = declared.source
@@ -138,7 +163,8 @@ def _builder(facts: Sequence[Fact], prefix: str) -> _Build:
             below.append((name, _builder(members, f"{prefix}{name}.")))
     encounter_names, read_encounter = _attributes(of_encounter)
     service_names, read_service = _attributes(of_service)
-    if not (service_names or computed or records or below or empty):  # `patient`: encounter attributes alone
+    upper = [name for name in upper if "." not in name]
+    if not (service_names or computed or records or below or empty or upper):  # `patient`: encounter attributes
         return lambda encounter, service, findings: dict(zip(encounter_names, read_encounter(encounter), strict=False))
 
     def build(encounter: Encounter, service: Service, findings: Sequence[str]) -> dict[str, Any]:
@@ -155,6 +181,8 @@ def _builder(facts: Sequence[Fact], prefix: str) -> _Build:
             level[name] = build_below(encounter, service, findings)
         for name in empty:
             level[name] = {}
+        for name in upper:
+            level[name] = upper_codes(level[name])
         return level
 
     return build
@@ -173,11 +201,14 @@ def _record_builder(record: Record, members: Sequence[Fact]) -> Callable[[Any, E
         elif declared.source is not None:
             computed.append((name, declared.source))
     names, read_attributes = _attributes(attributes)
+    upper = [declared.path.removeprefix(f"{record.path}.") for declared in members if declared.upper]
 
     def build(found: Any, encounter: Encounter) -> dict[str, Any]:
         level = dict(zip(names, read_attributes(found), strict=False))
         for name, read in computed:
             level[name] = read(found, encounter)
+        for name in upper:
+            level[name] = upper_codes(level[name])
         return level
 
     return build

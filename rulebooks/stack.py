@@ -1,20 +1,28 @@
 """A stack of rulebooks (base < payer < clinic), compiled once per content hash, run in the pipeline.
 
-A later rulebook overrides an earlier rule by defining the same id, or switches it off with
-`disable <id> "why"`. Each phase's rules run once per service over `rule_facts.service_facts`;
-their actions change the `CodingContext`, each change carrying a `Reason` that names the
-rulebook, its version (content hash), the rule, its label, its span and the values compared.
+The contract is `Stack.run_phase`, a plain loop: for each service of the encounter, each rule in
+effect (`applicable_rules`: the books that apply on the date of service and to the payer, a later
+book's rule with the same id or its `disable <id>` winning) runs over the service's facts
+(`rule_facts.service_facts`); then what the rules decided is applied to the `CodingContext`
+(`stack_actions.ACTION_HANDLERS`), in stack order. Every rule is decided before the phase's first
+action on that service is applied, so all of them see the service as the phase found it. Each
+change carries a `Reason` naming the rulebook, its version (content hash), the rule, its label,
+its span and the values compared.
+
+A run with a trace (coverage, explanations) takes that loop as written. Without one, the devices of
+`rulebooks.stack_speed` decide exactly the same with less work; the property test
+(tests/rulebooks/test_stack_speed.py) holds them to the loop.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dsl import ast
 from dsl.api import Build, build, render_diagnostics
@@ -26,10 +34,12 @@ from dsl.runtime import CompiledRule, Decision, RuleOutcome, Trace
 from rulebooks.engine.context import CodingContext, WorkLine, rule_reason
 from rulebooks.extended import library_rulebooks
 from rulebooks.models import Encounter, Reason, RulebookRef, RuleRef, Service, SourceSpan
-from rulebooks.rule_facts import FactPath, fact_reader, line_facts, lines_of, service_facts
+from rulebooks.rule_facts import lines_of, service_facts
 from rulebooks.stack_actions import ACTION_HANDLERS, ActionHandler
-from rulebooks.stack_index import PhaseRules, Reads, ReadValues, Screened, StackIndex, screen_keys
 from rulebooks.vocabulary import dermatology_vocabulary
+
+if TYPE_CHECKING:
+    from rulebooks.stack_speed import StackSpeed
 
 LIBRARY = Path(__file__).parent / "library"
 
@@ -50,22 +60,51 @@ class LoadedRulebook:
         """Built once: every coding with the stack names its books."""
         return RulebookRef(name=self.name, version=self.version)
 
-    def applies_to(self, date_of_service: dt.date, payer: str | None) -> bool:
-        """In effect on the date of service and, for a book that names a payer (`rulebook "X" for
-        payer BCBS`), the encounter's payer's (None: any payer)."""
-        header = self.header
-        if header is not None and header.payer and payer is not None and header.payer.upper() != payer.upper():
-            return False
-        return self.in_effect(date_of_service)
-
-    def in_effect(self, date_of_service: dt.date) -> bool:
-        """Effective dates compare with the DATE OF SERVICE, never with today."""
+    def applies_to(self, date_of_service: dt.date, payer: str) -> bool:
+        """Whether the book is in effect on the DATE OF SERVICE (never today) and, when its header
+        names a payer (`rulebook "X" for payer BCBS`), whether the encounter is that payer's."""
         header = self.header
         if header is None:
             return True
+        if header.payer and header.payer.upper() != payer.upper():
+            return False
         if header.effective_from and date_of_service < dt.date.fromisoformat(header.effective_from):
             return False
         return not (header.effective_until and date_of_service > dt.date.fromisoformat(header.effective_until))
+
+
+#: A rule in effect with the book it comes from.
+BookRule = tuple[LoadedRulebook, CompiledRule]
+
+
+def applicable_rules(
+    books: Sequence[LoadedRulebook], phase: str, date_of_service: dt.date, payer: str
+) -> tuple[BookRule, ...]:
+    """The rules of a phase that apply to an encounter, in stack order: those of the books that
+    apply on its date of service and to its payer (`LoadedRulebook.applies_to`), where a later
+    applying book's rule with the same id, or its `disable <id>`, wins.
+
+    The one place that says which rules apply: the plain loop asks it for every service, the
+    caches of `rulebooks.stack_speed` once per phase, date of service and payer.
+    """
+    applying = [book for book in books if book.applies_to(date_of_service, payer)]
+    chosen: list[BookRule] = []
+    for position, book in enumerate(applying):
+        later = applying[position + 1 :]
+        # A rule out of effect on the date (its own `effective ... until ...`) neither runs nor
+        # replaces an earlier book's rule of the same id, which stays in force: that is how a
+        # payer changes a preference from a date on.
+        replaced = {
+            rule.id
+            for other in later
+            for rule in other.built.program.rules  # type: ignore[union-attr]
+            if rule.in_effect(date_of_service)
+        }
+        disabled = {d.rule_id for other in later for d in other.built.rulebook.of_type(ast.Disable)}
+        for rule in book.built.program.phase(phase):  # type: ignore[union-attr]
+            if rule.id not in replaced and rule.id not in disabled and rule.in_effect(date_of_service):
+                chosen.append((book, rule))
+    return tuple(chosen)
 
 
 def load_rulebook(text: str, extended: Books | None = None) -> LoadedRulebook:
@@ -113,6 +152,51 @@ def library_texts() -> dict[str, str]:
     return texts
 
 
+class Action(NamedTuple):
+    """An action a rule decided on, ready to apply: its handler, arguments and reason."""
+
+    handler: ActionHandler
+    arguments: dict[str, Any]
+    reason: Reason
+
+
+class Decided(NamedTuple):
+    """What one rule decided for one service: its outcome (fired or undetermined), the reason of
+    its `rule_undetermined` flag (None when it fired) and its actions."""
+
+    outcome: RuleOutcome
+    undetermined: Reason | None
+    actions: tuple[Action, ...]
+
+
+def run_rule(book: LoadedRulebook, rule: CompiledRule, facts: dict[str, Any], trace: Trace) -> list[Decided]:
+    """Run one rule over a service's facts with its explaining trace: what it decided, if anything."""
+    trace.reset()
+    decision = Decision()
+    rule.run(facts, trace, decision)
+    return [decided(book, outcome) for outcome in decision.outcomes]
+
+
+def decided(book: LoadedRulebook, outcome: RuleOutcome) -> Decided:
+    """An outcome with its reasons: the undetermined flag's, and the one (frozen) reason every
+    action of the outcome carries (same rule, label and values)."""
+    undetermined = None
+    if outcome.status == "undetermined":
+        undetermined = _reason(book, outcome, "the rule needs facts that are missing: " + ", ".join(outcome.missing))
+    if not outcome.actions:
+        return Decided(outcome, undetermined, ())
+    reason = _reason(book, outcome, outcome.label)
+    return Decided(
+        outcome,
+        undetermined,
+        tuple(Action(ACTION_HANDLERS[action.action], action.arguments, reason) for action in outcome.actions),
+    )
+
+
+def _no_lines() -> Sequence[WorkLine]:
+    return ()
+
+
 @dataclass(frozen=True)
 class Stack:
     """Compiled rulebooks in stack order. `findings` (service id -> note findings) feed the facts;
@@ -131,227 +215,88 @@ class Stack:
         """The payer's own book in this stack (`for payer X`) in effect on the date of service."""
         for book in self.books:
             header = book.header
-            if header and header.payer and header.payer.upper() == payer.upper() and book.in_effect(date_of_service):
+            if header is not None and header.payer and book.applies_to(date_of_service, payer):
                 return book
         return None
 
     def observed(self, *, findings: Mapping[str, Sequence[str]] | None = None, trace: Trace | None = None) -> Stack:
         """The same books with findings, a fresh journal and an optional trace (for one explained run).
 
-        The new stack shares this one's rule index: one explained run per encounter must not
-        work out again which rules can fire.
+        The new stack shares this one's devices and what they remember: one explained run per
+        encounter must not work out again which rules can fire.
         """
         stack = Stack(self.books, findings if findings is not None else self.findings, [], trace)
-        stack.__dict__["_index"] = self._index
+        stack.__dict__["_speed"] = self._speed
         return stack
 
     @cached_property
-    def _index(self) -> StackIndex:
-        """Rules by phase and date, and by the screen key of a service: computed once per stack."""
-        return StackIndex(self.books)
+    def _speed(self) -> StackSpeed:
+        """The devices that decide like the plain loop with less work (the contract does not
+        depend on them, hence the import here)."""
+        from rulebooks.stack_speed import StackSpeed
 
-    def rules(
-        self, phase: str, date_of_service: dt.date, payer: str | None = None
-    ) -> list[tuple[LoadedRulebook, CompiledRule]]:
-        """The rules of a phase in stack order; a later book's rule or `disable` wins by id."""
-        return list(self._index.rules(phase, date_of_service, payer))
+        return StackSpeed(self.books)
 
     def run_phase(self, phase: str, ctx: CodingContext) -> list[RuleOutcome]:
-        """Run one phase's rules for every service and apply their actions to the context.
+        """Run one phase's rules for every service and apply what they decided to the context.
 
-        Each service sees only the rules its screen key lets through (`rulebooks.stack_index`):
-        the others are false for it whatever the other facts. A run with a coverage trace runs
-        every rule in full, so the trace sees every condition as before.
+        For each service, every rule in effect is decided (`decide`) before the first of their
+        actions is applied, in stack order; the journal gets each outcome, an undetermined rule
+        raises `rule_undetermined` (a missing fact never silently reads as false).
         """
+        encounter = ctx.encounter
         outcomes: list[RuleOutcome] = []
-        if self.trace is not None:
-            encounter = ctx.encounter
-            every_rule = tuple(
-                (book, rule, None, None, None)
-                for book, rule in self._index.rules(phase, encounter.date_of_service, encounter.coverage.payer)
-            )
-            if every_rule:
-                for service in encounter.services:
-                    self._run_rules(ctx, service, (-1, (), None, every_rule), None, self.trace, outcomes)
-            return outcomes
-        coding = ctx.memo.get(_PER_CODING)
-        if coding is None or coding.stack is not self:
-            coding = ctx.memo[_PER_CODING] = _StackCoding(self, ctx.encounter)
-        for service, facts, rules in coding.phases.get(phase, ()):
-            self._run_rules(ctx, service, rules, facts, coding.trace, outcomes)
+        for service in encounter.services:
+            lines = functools.partial(lines_of, ctx, service)
+            for rule_decided in self.decide(phase, encounter, service, lines=lines, coding=ctx.memo):
+                outcomes.append(rule_decided.outcome)
+                self._apply(ctx, service, rule_decided)
         return outcomes
 
-    def _run_rules(
+    def decide(
         self,
-        ctx: CodingContext,
+        phase: str,
+        encounter: Encounter,
         service: Service,
-        phase_rules: PhaseRules,
-        keyed: _KeyedFacts | None,
-        trace: Trace,
-        outcomes: list[RuleOutcome],
-    ) -> None:
-        """Decide a phase's rules for one service, then apply what they recorded in rule order.
+        *,
+        lines: Callable[[], Sequence[WorkLine]] = _no_lines,
+        coding: dict[Any, Any] | None = None,
+    ) -> Sequence[Decided]:
+        """What every rule in effect decides for one service, in stack order, before any is applied.
 
-        What the rules record (outcomes, reasons) is kept by screen key and values of the other
-        facts they read (`keyed`, None for a coverage run): for all of them together, and for each
-        rule. Every rule is decided before the first action is applied, so all of them see the
-        service's facts before any action of the phase on it, as if every rule had run.
+        `lines` gives the claim lines the service contributes to now (asked only when a rule needs
+        the facts); `coding` is where a coding keeps what its phases share (`CodingContext.memo`).
+        With a trace, each rule runs over the service's facts as written (`decide_plainly`); without
+        one, `rulebooks.stack_speed` gives the same outcomes, reasons and actions.
         """
-        serial, reads, read_values, rules = phase_rules
-        values = _key_values(keyed, reads, read_values)
-        if values is None:
-            decided = self._decide(ctx, service, rules, keyed, trace)
-        else:
-            memo = (serial, values)
-            known: tuple[_Recorded, ...] | None = self._index.recorded.get(memo)
-            if known is None:
-                known = self._decide(ctx, service, rules, keyed, trace)
-                self._index.remember(memo, known)
-            decided = known
-        journal = self.journal
-        for outcome, undetermined, actions in decided:
-            outcomes.append(outcome)
-            if journal is not None:
-                journal.append(outcome)
-            if undetermined is not None:
-                ctx.flag("rule_undetermined", undetermined, detail=outcome.rule_id, service_ids=[service.id])
-            for handler, arguments, reason in actions:
-                handler(ctx, service, arguments, reason)
+        findings = self.findings.get(service.id, ()) if self.findings else ()
+        if self.trace is None:
+            return self._speed.decide(phase, encounter, service, findings, lines, coding)
+        return self.decide_plainly(phase, encounter, service, findings, lines(), self.trace)
 
-    def _decide(
-        self, ctx: CodingContext, service: Service, rules: Screened, keyed: _KeyedFacts | None, trace: Trace
-    ) -> tuple[_Recorded, ...]:
-        """What each rule records for the service, in rule order: as it recorded it before for the
-        same screen key and values of its reads, else from a run with its explaining trace when its
-        untraced precheck is not False."""
-        recorded = self._index.recorded
-        facts: dict[str, Any] | None = None
-        decided: list[_Recorded] = []
-        for book, rule, precheck, reads, read_values in rules:
-            memo: tuple[Any, ...] | None = None
-            values = _key_values(keyed, reads or (), read_values)
-            if values is not None:
-                assert keyed is not None
-                memo = (id(rule), keyed.number, values)
-                found = recorded.get(memo)
-                if found is not None:
-                    decided.extend(found)
-                    continue
-            if facts is None:
-                lines = lines_of(ctx, service)
-                facts = (
-                    service_facts(ctx.encounter, service, lines, self.findings.get(service.id, ()))
-                    if keyed is None
-                    else keyed.facts(lines)
-                )
-            if precheck is not None and not precheck(facts):
-                found = ()  # False for this service: the traced run would record nothing
-            else:
-                trace.reset()
-                decision = Decision()
-                rule.run(facts, trace, decision)
-                found = tuple(_recorded(book, outcome) for outcome in decision.outcomes)
-            if memo is not None:
-                self._index.remember(memo, found)
-            decided.extend(found)
-        return tuple(decided)
+    def decide_plainly(
+        self,
+        phase: str,
+        encounter: Encounter,
+        service: Service,
+        findings: Sequence[str],
+        lines: Sequence[WorkLine],
+        trace: Trace,
+    ) -> list[Decided]:
+        """The contract: build the service's facts, run each rule in effect over them."""
+        facts = service_facts(encounter, service, lines, findings)
+        rules = applicable_rules(self.books, phase, encounter.date_of_service, encounter.coverage.payer)
+        return [one for book, rule in rules for one in run_rule(book, rule, facts, trace)]
 
-
-def _key_values(keyed: _KeyedFacts | None, reads: Reads, read_values: ReadValues | None) -> Any:
-    """The values of `reads` for a memo key, or None when they do not make one: a coverage run
-    (no `keyed`), a rule not keyed by its reads, or a value read that is a record or a list of
-    records (known only once read, hence the check after reading)."""
-    if keyed is None or read_values is None:
-        return None
-    values = read_values(keyed)
-    if keyed.unkeyable and not keyed.unkeyable.isdisjoint(reads):
-        return None
-    return values
-
-
-_PER_CODING = ("rule_stack", "coding")
-
-
-class _KeyedFacts(dict[FactPath, Any]):
-    """One service's screen key number and the values, fit for a key, of the other facts rules
-    read, each read when a rule first asks for it. They are the same in every phase of a coding:
-    they come from the encounter, the service and its findings, never from the lines.
-    `unkeyable` holds the paths whose value is not a plain value (a record or a list of records):
-    a rule reading one runs as usual."""
-
-    __slots__ = ("encounter", "findings", "number", "service", "unkeyable", "without_lines")
-
-    def __init__(self, encounter: Encounter, service: Service, findings: Sequence[str], number: int) -> None:
-        self.encounter, self.service, self.findings, self.number = encounter, service, findings, number
-        self.unkeyable: frozenset[FactPath] = frozenset()
-        self.without_lines: dict[str, Any] | None = None
-
-    def facts(self, lines: Sequence[WorkLine]) -> dict[str, Any]:
-        """`service_facts` of the service with these lines: all but the lines are built once per
-        coding and shared by the phases (rules only read their facts)."""
-        without_lines = self.without_lines
-        if without_lines is None:
-            without_lines = self.without_lines = service_facts(self.encounter, self.service, (), self.findings)
-        facts = dict(without_lines)
-        facts["lines"] = line_facts(lines)
-        return facts
-
-    def __missing__(self, path: FactPath) -> Any:
-        value = fact_reader(path)(self.encounter, self.service, self.findings)
-        if isinstance(value, list):
-            keyed: Any = (list, *((type(item), item) for item in value))
-            if not all(type(item) in _JSON_SCALARS for item in value):
-                self.unkeyable |= {path}
-        else:
-            keyed = (type(value), value)
-            if type(value) not in _JSON_SCALARS and not isinstance(value, dt.date):
-                self.unkeyable |= {path}
-        self[path] = keyed
-        return keyed
-
-
-class _StackCoding:
-    """What a stack works out once per coding: for each phase, the services some rule of the
-    phase may fire for (in encounter order), with those rules and the service's keyed facts.
-
-    Why: most services have no rule in most phases, and the screen key comes from the encounter
-    alone; a phase then costs nothing for a service it has no rule for.
-    """
-
-    __slots__ = ("phases", "stack", "trace")
-
-    def __init__(self, stack: Stack, encounter: Encounter) -> None:
-        index = stack._index
-        self.stack = stack
-        self.trace = Trace()
-        self.phases: dict[str, list[tuple[Service, _KeyedFacts, PhaseRules]]] = {}
-        for service, key in zip(encounter.services, screen_keys(encounter), strict=True):
-            number, by_phase = index.screened(encounter.date_of_service, key)
-            if by_phase:
-                keyed = _KeyedFacts(encounter, service, stack.findings.get(service.id, ()), number)
-                for phase, rules in by_phase.items():
-                    self.phases.setdefault(phase, []).append((service, keyed, rules))
-
-
-#: What a rule recorded for a service: the outcome, the undetermined flag's reason, and the actions
-#: as (handler, arguments, reason) to apply again.
-_Recorded = tuple[RuleOutcome, "Reason | None", tuple[tuple["ActionHandler", dict[str, Any], Reason], ...]]
-
-
-def _recorded(book: LoadedRulebook, outcome: RuleOutcome) -> _Recorded:
-    """An outcome with its reasons: the undetermined flag's (None when the rule fired) and the one
-    (frozen) reason every action of the outcome carries (same rule, label and values)."""
-    undetermined = None
-    if outcome.status == "undetermined":
-        undetermined = _reason(book, outcome, "the rule needs facts that are missing: " + ", ".join(outcome.missing))
-    if not outcome.actions:
-        return outcome, undetermined, ()
-    reason = _reason(book, outcome, outcome.label)
-    return (
-        outcome,
-        undetermined,
-        tuple((ACTION_HANDLERS[action.action], action.arguments, reason) for action in outcome.actions),
-    )
+    def _apply(self, ctx: CodingContext, service: Service, rule_decided: Decided) -> None:
+        """Record one rule's outcome and apply its actions to the service."""
+        outcome = rule_decided.outcome
+        if self.journal is not None:
+            self.journal.append(outcome)
+        if rule_decided.undetermined is not None:
+            ctx.flag("rule_undetermined", rule_decided.undetermined, detail=outcome.rule_id, service_ids=[service.id])
+        for action in rule_decided.actions:
+            action.handler(ctx, service, action.arguments, action.reason)
 
 
 def _reason(book: LoadedRulebook, outcome: RuleOutcome, message: str) -> Reason:

@@ -77,8 +77,8 @@ MOHS_STAGE = record("Mohs stage", blocks=quantity("blocks"))
 #: Reads one fact for one service: (encounter, service, the note's findings for it) -> value.
 FactReader = Callable[[Encounter, Service, Sequence[str]], Any]
 #: Where a fact comes from: an attribute path from `encounter.` or `service.` (inside a record,
-#: from the record), or a function for a value the encounter does not hold as it is (upper-cased
-#: codes, a count, days between dates); a record's function takes (record, encounter).
+#: from the record), or a function for a value the encounter does not hold as it is (a count,
+#: days between dates); a record's function takes (record, encounter).
 Source = str | Callable[..., Any]
 
 
@@ -99,6 +99,8 @@ class Fact:
     source: Source | None
     screen: bool = False
     record: Record | None = None
+    #: Codes in upper case (each code of a list), as the compiled code sets expect.
+    upper: bool = False
 
     @property
     def path(self) -> str:
@@ -114,15 +116,22 @@ class Record:
     path: str
     source: str
 
-    def fact(self, name: str, type_: Type, doc: str, source: Source) -> Fact:
+    def fact(self, name: str, type_: Type, doc: str, source: Source, *, upper: bool = False) -> Fact:
         """A fact of the record: an attribute of the record, or a function of (record, encounter)."""
-        return Fact(Field(f"{self.path}.{name}", type_, doc), source, record=self)
+        return Fact(Field(f"{self.path}.{name}", type_, doc), source, record=self, upper=upper)
 
 
 def fact(
-    path: str, type_: Type, doc: str, source: Source | None, *, required: bool = False, screen: bool = False
+    path: str,
+    type_: Type,
+    doc: str,
+    source: Source | None,
+    *,
+    required: bool = False,
+    screen: bool = False,
+    upper: bool = False,
 ) -> Fact:
-    return Fact(Field(path, type_, doc, required=required), source, screen)
+    return Fact(Field(path, type_, doc, required=required), source, screen, upper=upper)
 
 
 REPAIR = Record("service.repair", "service.repair")
@@ -176,8 +185,9 @@ FACTS = (
         "diagnoses",
         list_of(ICD10),
         "The encounter's ICD-10-CM diagnoses, in the provider's order.",
-        lambda encounter, service, findings: [code.upper() for code in encounter.diagnoses],
+        "encounter.diagnoses",
         required=True,
+        upper=True,
     ),
     fact(
         "findings",
@@ -255,7 +265,8 @@ FACTS = (
         "procedure_code",
         CPT,
         "The earlier procedure whose postoperative (global) period this visit may fall in.",
-        lambda prior, encounter: prior.procedure_code.upper(),
+        "procedure_code",
+        upper=True,
     ),
     GLOBAL_PERIOD.fact("date_of_service", DATE, "That earlier procedure's date.", "date_of_service"),
     GLOBAL_PERIOD.fact(
@@ -296,9 +307,10 @@ FACTS = (
         "service.diagnoses",
         list_of(ICD10),
         "The diagnoses linked to this service.",
-        lambda encounter, service, findings: [code.upper() for code in service.diagnoses],
+        "service.diagnoses",
         required=True,
         screen=True,
+        upper=True,
     ),
     fact("service.staff_code", CPT, "What staff coded, if anything.", "service.staff_code"),
     fact("lines", list_of(LINE), "The service's proposed claim lines (policy and route phases).", None, required=True),

@@ -12,7 +12,7 @@ import pytest
 from rulebooks import authoring
 from rulebooks.engine import code
 from rulebooks.models import Coding, Encounter
-from rulebooks.stack import Stack, stack_of
+from rulebooks.stack import Stack, applicable_rules, stack_of
 
 CODED_AT = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
 
@@ -150,7 +150,7 @@ def test_rules_of_a_phase_are_listed_by_date() -> None:
     stack = stack_of([BASE, PAYER])
 
     def listed(day: dt.date) -> list[tuple[str, str]]:
-        return [(book.name, rule.id) for book, rule in stack.rules("policy", day)]
+        return [(book.name, rule.id) for book, rule in applicable_rules(stack.books, "policy", day, "AETNA")]
 
     assert listed(dt.date(2026, 6, 1)) == [
         ("Dated base", "destruction-modifier"),

@@ -10,14 +10,16 @@ from typing import Any
 
 import pytest
 
+from benchmarks.engine_bench import generate
 from dsl.runtime import Trace
 from rulebooks.coding import code_encounter
 from rulebooks.engine import code
 from rulebooks.models import Encounter
 from rulebooks.models.encounter import GlobalPeriodFacts
-from rulebooks.rule_facts import fact_at, fact_reader, service_facts
+from rulebooks.rule_facts import fact_at, fact_reader, service_facts, upper_codes
 from rulebooks.stack import Stack, library_texts, stack_of
-from rulebooks.vocabulary import FIELDS
+from rulebooks.stack_speed import _key_of
+from rulebooks.vocabulary import FACTS, FIELDS, dermatology_vocabulary
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "encounters"
 CODED_AT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -91,7 +93,8 @@ def _flags(coding: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return [(flag["code"], flag["service_ids"]) for flag in coding["flags"]]
 
 
-def test_every_fact_reader_reads_what_the_rules_see() -> None:
+def _varied_encounters() -> list[Encounter]:
+    """The fixtures, a prior procedure, and the engine benchmark's mix (Mohs, repairs, drugs, E/M)."""
     encounters = [Encounter.model_validate(_payload(path.name)) for path in sorted(FIXTURES.glob("*.json"))]
     encounters.append(_encounter(counts=(12,)))
     encounters.append(
@@ -103,14 +106,55 @@ def test_every_fact_reader_reads_what_the_rules_see() -> None:
             }
         )
     )
+    return encounters + list(generate(40, 7))
+
+
+def test_every_fact_reader_reads_what_the_rules_see() -> None:
     paths = [tuple(field.path.split(".")) for field in FIELDS if not field.path.startswith("lines")]
-    for encounter in encounters:
+    for encounter in _varied_encounters():
         for service in encounter.services:
             facts = service_facts(encounter, service, (), ["itching"])
             for path in paths:
                 read = fact_reader(path)(encounter, service, ["itching"])
                 expected = fact_at(facts, path)
                 assert (type(read), read) == (type(expected), expected), path
+
+
+def _as_key(value: Any) -> Any:
+    """What a memo key holds for a fact's value: lists as tuples, numbers and yes/no with their type."""
+    if isinstance(value, list):
+        return tuple((type(item), item) if isinstance(item, int | float) else item for item in value)
+    return (type(value), value) if isinstance(value, int | float) else value
+
+
+def test_every_memo_key_reads_what_the_rules_see() -> None:
+    """The keys written as Python from the declarations read each fact as `fact_reader` does."""
+    vocabulary = dermatology_vocabulary()
+    keyed = [
+        field.path
+        for field in FIELDS
+        if field.path != "lines" and not (field.type.element and field.type.element.kind == "record")
+    ]
+    numeric = {path for path in keyed if vocabulary.field_type(path).kind in ("number", "quantity", "bool")}
+    upper = {declared.path for declared in FACTS if declared.upper}
+    keys = {path: _key_of((path,)) for path in keyed}
+    together = _key_of(tuple(keyed))
+    assert together is not None and _key_of(("service.mohs.stages",)) is None and _key_of(("lines",)) is None
+    for encounter in _varied_encounters():
+        for service in encounter.services:
+            expected = []
+            for path in keyed:
+                value = fact_reader(tuple(path.split(".")))(encounter, service, ["itching"])
+                key = keys[path]
+                assert key is not None
+                (got,) = key(encounter, service, ["itching"])
+                expected.append(got)
+                if path in upper:  # keyed as written: the codes upper-cased are the fact
+                    got = upper_codes(list(got) if isinstance(got, tuple) else got)
+                    assert got == value, path
+                else:
+                    assert got == ((type(value), value) if path in numeric else _as_key(value)), path
+            assert together(encounter, service, ["itching"]) == tuple(expected)
 
 
 @pytest.mark.parametrize(
@@ -234,8 +278,8 @@ def test_a_table_is_remembered_by_the_facts_it_reads() -> None:
     book = stack.books[-1]
     assert book.built.program is not None
     tables = [(book, rule) for rule in book.built.program.rules]
-    reads = [stack._index._plan(book, rule).reads for book, rule in tables]
-    assert reads == [(("service", "count"),), (("service", "count"), ("service", "site"))]
+    reads = [stack._speed._plan(book, rule).reads for book, rule in tables]
+    assert reads == [("service.count", "service.kind"), ("service.count", "service.kind", "service.site")]
 
 
 @pytest.mark.parametrize(
