@@ -20,13 +20,18 @@ read. So, when no trace is kept, these devices stand in for the loop, each exact
   columns, its cells and outputs being constants). So what screened rules decided for a service
   holds for every service with the same screen and the same values of the other facts they read,
   and what one rule decided holds for every service with the same values of all it reads: both are
-  kept by those values. Values are keyed with their type (1, 1.0 and True are equal keys in Python,
-  not in a reason). A rule that reads more than facts by name (a quantifier's variable, a table
+  kept by those values. A rule that reads more than facts by name (a quantifier's variable, a table
   output hiding a fact), `lines` (which every action may change) or a record is never kept: it runs.
+- **Keys** (`_key_of`): the values a screen or the memo is keyed by, read by one Python function
+  written from the facts' declarations (the same attribute paths and functions the facts are built
+  from); numbers carry their type (1, 1.0 and True are equal keys in Python, not in a reason).
 - **Precheck** (`RulePlan.precheck`): when a rule must run, the rest of its condition runs first
   without a trace; a rule whose condition is False (a table whose guard is not True) records
   nothing, so only the rules that fire or are undetermined run again with the trace that explains
   them. The same compiled closures, hence the same three-valued logic.
+- **What a coding keeps** (`_Service`, in `CodingContext.memo`): a service's screens and its facts
+  but the lines, worked out in its first phase; neither changes between phases (they come from the
+  encounter, the service and its findings; the lines are read afresh every time).
 
 tests/rulebooks/test_stack_speed.py holds the devices to the plain loop on random rulebooks.
 """
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -408,6 +414,7 @@ def _fields_read(expr: Any, references: dict[int, tuple[Any, ...]]) -> set[str] 
     return read
 
 
+@functools.lru_cache(maxsize=4096)
 def _key_of(reads: tuple[str, ...] | None) -> KeyOf | None:
     """The values of `reads` for one service as a key, or None when one is not fit for a key
     (`lines`, a record, a list of records) or the reads are unknown.
@@ -415,8 +422,9 @@ def _key_of(reads: tuple[str, ...] | None) -> KeyOf | None:
     Lists become tuples; numbers and yes/no carry their type (1, 1.0 and True are equal keys); codes
     the facts upper-case are keyed as written (codes written alike are alike in upper case too).
     Written as one Python function from the facts' declarations (`FACTS`: an attribute path, or a
-    function, inside an optional record), because a memo asks for a key for every service;
-    tests/rulebooks/test_stack_caches.py checks it reads what `FactSchema.reader` reads.
+    function, inside an optional record), because a memo asks for a key for every service; once
+    per list of facts. tests/rulebooks/test_stack_caches.py checks it reads what
+    `FactSchema.reader` reads.
     """
     if reads is None:
         return None
