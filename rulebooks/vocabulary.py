@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, get_args
 
 from dsl.vocabulary import (
     BOOL,
@@ -32,24 +32,10 @@ from dsl.vocabulary import (
 )
 from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
 from rulebooks.models import Encounter, Service
+from rulebooks.models.encounter import ServiceKind
 
 PHASES = ("classify", "select", "policy", "route")
-SERVICE_KINDS = (
-    "em",
-    "biopsy",
-    "destruction",
-    "shave",
-    "excision",
-    "hidradenitis_excision",
-    "repair",
-    "adjacent_tissue_transfer",
-    "graft",
-    "mohs",
-    "skin_tag_removal",
-    "injection",
-    "cosmetic",
-    "other",
-)
+SERVICE_KINDS: tuple[str, ...] = get_args(ServiceKind)  # the Encounter model says which kinds exist
 # The note analysis's indicator and cosmetic labels (rulebooks/notes/findings.py; a test keeps them equal).
 FINDINGS = (
     "bleeding",
