@@ -21,7 +21,6 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dsl import ast
@@ -32,7 +31,7 @@ from dsl.formatter import format_rulebook
 from dsl.parser import parse
 from dsl.runtime import CompiledRule, Decision, RuleOutcome, Trace
 from rulebooks.engine.context import CodingContext, WorkLine, rule_reason
-from rulebooks.extended import library_rulebooks
+from rulebooks.extended import LIBRARY, library_rulebooks
 from rulebooks.models import Encounter, Reason, RulebookRef, RuleRef, Service, SourceSpan
 from rulebooks.rule_facts import lines_of, service_facts
 from rulebooks.stack_actions import ACTION_HANDLERS, ActionHandler
@@ -40,8 +39,6 @@ from rulebooks.vocabulary import dermatology_vocabulary
 
 if TYPE_CHECKING:
     from rulebooks.stack_speed import StackSpeed
-
-LIBRARY = Path(__file__).parent / "library"
 
 
 class RulebookError(Exception):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rulebooks.engine.context import CodingContext, shared_step_reason, step_reason
-from rulebooks.models import Service
+from rulebooks.models import Reason, Service
 
 STEP_CLASSIFY = "classify_services"
 STEP_SET_ASIDE = "code_set_aside_services"
@@ -27,20 +27,22 @@ BORDERLINE_QUERY = (
 )
 
 
-def fact_classification(ctx: CodingContext, service: Service) -> str:
-    """A service the note classifier left out, classified from its facts: a `cosmetic` service is
-    cosmetic; an E/M, or a service the patient did not ask for, is medical; a removal the patient
-    asked for is judged by the payer's cosmetic criteria (`PayerPolicy.cosmetic_requests`, the
-    national base's `cosmetic-request-criteria`): cosmetic when every diagnosis is one that does
-    not indicate treatment, else borderline. Without criteria the provider is asked (borderline)."""
+def fact_classification(ctx: CodingContext, service: Service) -> tuple[str, Reason | None]:
+    """A service the note classifier left out, classified from its facts, with the reason of the
+    rule whose criteria decided it (None when no rule did): a `cosmetic` service is cosmetic; an
+    E/M, or a service the patient did not ask for, is medical; a removal the patient asked for is
+    judged by the payer's cosmetic criteria (`PayerPolicy.cosmetic_requests`, the national base's
+    `cosmetic-request-criteria`): cosmetic when every diagnosis is one that does not indicate
+    treatment, else borderline. Without criteria the provider is asked (borderline)."""
     if service.kind == "cosmetic":
-        return "cosmetic"
+        return "cosmetic", None
     if service.kind == "em" or not service.patient_requested_cosmetic:
-        return "medical"
+        return "medical", None
     criteria = ctx.policy.cosmetic_requests
     if criteria is None:
-        return "borderline"
-    return "cosmetic" if criteria.diagnoses.all_of([code.upper() for code in service.diagnoses]) else "borderline"
+        return "borderline", None
+    cosmetic = criteria.diagnoses.all_of([code.upper() for code in service.diagnoses])
+    return "cosmetic" if cosmetic else "borderline", criteria.reason
 
 
 def classify_services(ctx: CodingContext) -> None:
@@ -52,11 +54,8 @@ def classify_services(ctx: CodingContext) -> None:
         classification: str | None = ctx.classifications.get(service.id)
         decided_by = None
         if classification is None:
-            classification = fact_classification(ctx, service)
+            classification, decided_by = fact_classification(ctx, service)
             ctx.classifications[service.id] = classification  # type: ignore[assignment]
-            criteria = ctx.policy.cosmetic_requests
-            if criteria is not None and service.patient_requested_cosmetic and service.kind not in ("em", "cosmetic"):
-                decided_by = criteria.reason
         if classification in SET_ASIDE:
             note = ctx.classification_notes.get(service.id)
             reason = (
