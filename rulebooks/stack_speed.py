@@ -104,6 +104,7 @@ class ScreenedRules:
 
 #: The screened rules of a service's kind and screen, by phase (phases without one left out).
 Screens = dict[str, ScreenedRules]
+_NO_SCREENS: Screens = {}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -183,6 +184,7 @@ class StackSpeed:
         self.books = books
         self.phases = tuple(dict.fromkeys(rule.phase for book in books for rule in book.built.program.rules))  # type: ignore[union-attr]
         self._in_effect: dict[tuple[dt.date, str], RulesInEffect] = {}
+        self._kinds: dict[tuple[dt.date, str, Any], KindRules] = {}
         self._by_rules: dict[tuple[tuple[int, ...], ...], RulesInEffect] = {}
         self._plans: dict[int, RulePlan] = {}
         self._nodes: dict[int, dict[tuple[str, Any], ast.Rule | ast.Table]] = {}
@@ -224,14 +226,25 @@ class StackSpeed:
     def screens(self, encounter: Encounter, service: Service) -> Screens:
         """The rules in effect for the encounter that can fire for the service, by phase: by the
         service's kind, then the values of the screen facts its kind's rules test."""
-        in_effect = self._in_effect.get((encounter.date_of_service, encounter.coverage.payer))
-        if in_effect is None:
-            in_effect = self.rules_in_effect(encounter.date_of_service, encounter.coverage.payer)
-        kind = _read_kind(service)
-        of_kind = in_effect.kinds.get(kind) or in_effect.of_kind(kind)
+        of_kind = self._kinds.get((encounter.date_of_service, encounter.coverage.payer, _read_kind(service)))
+        if of_kind is None:
+            of_kind = self.of_kind(encounter, service)
+        if not of_kind.phases:
+            return _NO_SCREENS
         key = of_kind.screen_key(encounter, service, ())
         screens = of_kind.screened.get(key)
         return of_kind.screen(key) if screens is None else screens
+
+    def of_kind(self, encounter: Encounter, service: Service) -> KindRules:
+        """The rules in effect for the encounter whose kind conjuncts are not False for the
+        service's kind, kept by date of service, payer and kind."""
+        date_of_service, payer, kind = encounter.date_of_service, encounter.coverage.payer, _read_kind(service)
+        in_effect = self.rules_in_effect(date_of_service, payer)
+        found = in_effect.kinds.get(kind) or in_effect.of_kind(kind)
+        if len(self._kinds) >= MAX_KEYS:
+            self._kinds.clear()
+        self._kinds[(date_of_service, payer, kind)] = found
+        return found
 
     def rules_in_effect(self, date_of_service: dt.date, payer: str) -> RulesInEffect:
         """`applicable_rules` of each phase with each rule's plan, shared by the dates and payers
