@@ -18,10 +18,11 @@ from dsl.diagnostics import Diagnostic, did_you_mean
 from dsl.runtime import Trace
 from dsl.testing import Observation, Run
 from dsl.testing import run_tests as run_checked_tests
+from rulebooks.clinic_stack import LAYERS, BookSource, StackSources, compile_book, layer_of
 from rulebooks.coding import code_encounter
 from rulebooks.engine.context import FeeSchedules
 from rulebooks.engine.pipeline import code
-from rulebooks.extended import library_rulebooks
+from rulebooks.extended import books_of, library_rulebooks
 from rulebooks.models import Coding, Encounter
 from rulebooks.stack import LIBRARY, LoadedRulebook, Stack, load_rulebook
 from rulebooks.vocabulary import dermatology_vocabulary
@@ -89,10 +90,13 @@ def format(text: str) -> dict[str, Any]:
     return {"text": formatted.text, "diagnostics": list(formatted.diagnostics), "changed": formatted.changed}
 
 
-def run_tests(text: str) -> dict[str, Any]:
+def run_tests(text: str, around: StackSources | None = None) -> dict[str, Any]:
     """The rulebook's own tests on the coding engine: pass/fail with expected vs actual, fired
-    rules, observations, and AST coverage (rules, table rows, both outcomes of each condition)."""
-    built = _build(text)
+    rules, observations, and AST coverage (rules, table rows, both outcomes of each condition).
+
+    `around` is the clinic's stack with this text in its layer (the editor's and a publish's
+    view); without it, the text runs on top of the library books it extends."""
+    built = _build(text, around)
     if built.program is None or built.checked is None:
         return {
             "passed": False,
@@ -100,11 +104,11 @@ def run_tests(text: str) -> dict[str, Any]:
             "coverage": None,
             "diagnostics": [d.to_json() for d in built.diagnostics],
         }
-    parents = _parents(built)
     header = built.rulebook.header
+    around_stack = _stack(built, around)
 
     def harness(program: Any, facts: dict[str, Any], trace: Trace) -> Run:
-        stack = Stack((*parents, _loaded(built))).observed(findings={"s1": facts.get("findings") or []}, trace=trace)
+        stack = around_stack.observed(findings={"s1": facts.get("findings") or []}, trace=trace)
         coding = code(encounter_from_facts(facts, header), encounter_id="test", coded_at=CODED_AT, stack=stack)
         journal = stack.journal or []
         return Run(
@@ -122,18 +126,20 @@ def explain(
     encounter: Encounter | dict[str, Any],
     findings: dict[str, list[str]] | None = None,
     fees: FeeSchedules | None = None,
+    around: StackSources | None = None,
 ) -> dict[str, Any]:
-    """Code an encounter with this rulebook on top of what it extends: the Coding, and every
-    rule that fired or was undetermined with the values it compared.
+    """Code an encounter with this rulebook in the clinic's stack (`around`, resolved for the
+    encounter with this text in its layer; without it, on top of the library books it extends):
+    the Coding, and every rule that fired or was undetermined with the values it compared.
 
     Without `findings`, the encounter goes the production path: its note is analysed and each
     service classified (medical, cosmetic, borderline) before the rules run."""
-    built = _build(text)
+    built = _build(text, around)
     if built.program is None:
         return {"coding": None, "trace": [], "diagnostics": [d.to_json() for d in built.diagnostics]}
     if not isinstance(encounter, Encounter):
         encounter = Encounter.model_validate(encounter)
-    stack = Stack((*_parents(built), _loaded(built)))
+    stack = _stack(built, around)
     if findings is None:
         coded = code_encounter(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT, fees=fees, stack=stack)
         coding, stack = coded.coding, coded.stack or stack
@@ -167,10 +173,32 @@ def _json(value: Any) -> Any:
     return _jsonable(value)
 
 
-def _build(text: str) -> Build:
+def _build(text: str, around: StackSources | None = None) -> Build:
     """The text built as the editor sees it: on the dermatology vocabulary, with the value sets of
-    the library books it extends."""
-    return build(text, dermatology_vocabulary(), library_rulebooks())
+    the books it extends (as its layer in `around` pinned them, else the library's)."""
+    pinned = _own_book(text, around)
+    books = books_of(pinned.pinned) if pinned is not None and pinned.pinned else library_rulebooks()
+    return build(text, dermatology_vocabulary(), books)
+
+
+def _own_book(text: str, around: StackSources | None) -> BookSource | None:
+    """The book of `around` that is this text (a version being published), if any."""
+    return None if around is None else next((book for book in around.books if book.text == text), None)
+
+
+def _stack(built: Build, around: StackSources | None) -> Stack:
+    """The stack the text runs in: `around` (a clinic's stack for the encounter) with the text in
+    its layer, else the library books it extends under it."""
+    if around is None:
+        return Stack((*_parents(built), _loaded(built)))
+    draft = _loaded(built)
+    header = draft.header
+    layer = layer_of(draft.name, header.payer if header else None)
+    books = [draft if book.layer == layer else compile_book(book) for book in around.books]
+    if all(book.layer != layer for book in around.books):
+        position = sum(1 for book in around.books if LAYERS.index(book.layer) < LAYERS.index(layer))
+        books.insert(position, draft)
+    return Stack(tuple(books))
 
 
 def _loaded(built: Build) -> LoadedRulebook:

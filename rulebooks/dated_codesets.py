@@ -94,6 +94,8 @@ class CodeSets:
     ptp: dict[tuple[str, str], list[PtpEdit]] = field(default_factory=dict)
     mue: dict[str, list[MueLimit]] = field(default_factory=dict)
     global_days: list[GlobalDaysRelease] = field(default_factory=list)  # oldest first
+    #: Every file loaded after the built-ins: (kind, effective, source), for `releases_for`.
+    files: list[tuple[str, dt.date, str]] = field(default_factory=list)
     _column1_index: dict[str, frozenset[str]] | None = field(default=None, repr=False)
     _indexed_pairs: int = field(default=-1, repr=False)
 
@@ -141,6 +143,11 @@ class CodeSets:
         `source` names the file in every reason that cites it (default: the file's name).
         """
         path = pathlib.Path(path)
+        kept = self._load(kind, path, effective, source)
+        self.files.append((kind, effective, source or path.name))  # after it read: a bad file is not a release
+        return kept
+
+    def _load(self, kind: CodesetKind, path: pathlib.Path, effective: dt.date, source: str | None) -> int:
         if kind == "icd10cm":
             release = read_icd10cm(path, fiscal_year(effective), effective, source)
             self.icd10cm = [r for r in self.icd10cm if r.fiscal_year != release.fiscal_year] + [release]
@@ -168,6 +175,18 @@ class CodeSets:
             )
             return len(days.by_code)
         raise ValueError(f"unknown code set kind {kind!r}: expected one of {', '.join(CODESET_KINDS)}")
+
+    def releases_for(self, date_of_service: dt.date) -> dict[str, str]:
+        """Which release of each code set a coding on the date used: the newest loaded file in
+        effect on the date (by its source), else the built-in set; ICD-10-CM by fiscal year."""
+        icd10, exact = self.icd10cm_for(date_of_service)
+        releases = {"icd10cm": f"FY{icd10.fiscal_year} {icd10.source}" + ("" if exact else " (older year)")}
+        for kind in ("hcpcs", "ncci_ptp", "mue", "global_days"):
+            loaded = [
+                (effective, source) for k, effective, source in self.files if k == kind and effective <= date_of_service
+            ]
+            releases[kind] = f"{max(loaded)[1]} from {max(loaded)[0].isoformat()}" if loaded else "built-in"
+        return releases
 
     def global_days_for(self, code: str, date_of_service: dt.date) -> GlobalDays | None:
         """The code's global indicator from the newest release in effect on the date that lists it."""

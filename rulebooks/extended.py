@@ -3,8 +3,8 @@
 The rule language asks for them as a mapping from name to parsed book (`dsl.extends.Books`) when
 it checks a book, so a payer book may use the value sets of the library books it extends. The
 library is read from disk on every call, so an edited library file counts at once, and parsed
-once per file content. (A published book will pin the versions it extends; that resolver will
-be another mapping of the same shape.)
+once per file content. A published version pins the texts of the books it extends (`books_of`,
+the same mapping from those texts).
 """
 
 from __future__ import annotations
@@ -45,7 +45,12 @@ def library_rulebooks() -> LibraryBooks:
     return _library_books(tuple(path.read_text(encoding="utf-8") for path in sorted(LIBRARY.glob("*.rules"))))
 
 
-@lru_cache(maxsize=8)
+def books_of(texts: tuple[str, ...]) -> LibraryBooks:
+    """Books by name from their texts: what a published version pinned for its `extends` lines."""
+    return _library_books(texts)
+
+
+@lru_cache(maxsize=64)
 def _library_books(texts: tuple[str, ...]) -> LibraryBooks:
     books: dict[str, ast.Rulebook] = {}
     for text in texts:

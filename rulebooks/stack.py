@@ -203,10 +203,18 @@ class Stack:
     findings: Mapping[str, Sequence[str]] = field(default_factory=dict)
     journal: list[RuleOutcome] | None = None
     trace: Trace | None = None
+    #: Each book's published version id, when the stack is a clinic's (`rulebooks.clinic_stack`).
+    version_ids: tuple[str | None, ...] = ()
 
     @property
     def refs(self) -> list[RulebookRef]:
-        return [book.ref for book in self.books]
+        """The books as a coding names them: name, content hash and, when published, version id."""
+        if not self.version_ids:
+            return [book.ref for book in self.books]
+        return [
+            book.ref if version_id is None else book.ref.model_copy(update={"version_id": version_id})
+            for book, version_id in zip(self.books, self.version_ids, strict=True)
+        ]
 
     def payer_book(self, date_of_service: dt.date, payer: str) -> LoadedRulebook | None:
         """The payer's own book in this stack (`for payer X`) in effect on the date of service."""
@@ -222,7 +230,7 @@ class Stack:
         The new stack shares this one's devices and what they remember: one explained run per
         encounter must not work out again which rules can fire.
         """
-        stack = Stack(self.books, findings if findings is not None else self.findings, [], trace)
+        stack = Stack(self.books, findings if findings is not None else self.findings, [], trace, self.version_ids)
         stack.__dict__["_speed"] = self._speed
         return stack
 

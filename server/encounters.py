@@ -19,9 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rulebooks.coding import code_encounter, payer_stack
+from rulebooks.clinic_stack import StackSources, build_stack
+from rulebooks.coding import code_encounter
 from rulebooks.engine import FeeSchedules
 from rulebooks.models import Coding, Encounter
+from server import rulebook_versions
 from server.cpu import Cpu
 from server.db import SessionAlone, SessionTurns, get_by_id
 from server.errors import FieldError, InputInvalid
@@ -141,14 +143,15 @@ class HeldQuestion:
 
 
 def code_in_worker(
-    encounter: Encounter, encounter_id: str, coded_at: dt.datetime, fees: FeeSchedules
+    encounter: Encounter, encounter_id: str, coded_at: dt.datetime, fees: FeeSchedules, sources: StackSources
 ) -> tuple[Coding, dict[str, HeldQuestion]]:
-    """Analyse the note and code with the payer's rule stack: the CPU-heavy part, run in a CpuPool worker.
+    """Analyse the note and code with the clinic's rule stack for the encounter (`sources`, as
+    `rulebook_versions.resolve` chose them): the CPU-heavy part, run in a CpuPool worker.
 
     Returns plain, picklable results: the Coding, and the documentation's questions by service id.
     """
     coded = code_encounter(
-        encounter, encounter_id=encounter_id, coded_at=coded_at, fees=fees, stack=payer_stack(encounter.coverage.payer)
+        encounter, encounter_id=encounter_id, coded_at=coded_at, fees=fees, stack=build_stack(sources)
     )
     questions = {
         query.service_id: HeldQuestion(topic=query.topic, missing=tuple(query.missing))
@@ -177,7 +180,8 @@ async def code_now(
     async with turns.turn() as session:
         record = await store_encounter(session, tenant_id, encounter)
         fees = await fee_cache.get(session, tenant_id)
-    return await code_version(turns, record, cpu=cpu, fees=fees, encounter=encounter)
+        sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
+    return await code_version(turns, record, cpu=cpu, fees=fees, encounter=encounter, sources=sources)
 
 
 async def code_version(
@@ -188,11 +192,16 @@ async def code_version(
     fees: FeeSchedules,
     encounter: Encounter | None = None,
     coded_at: dt.datetime | None = None,
+    sources: StackSources | None = None,
 ) -> CodedVersion:
-    """Code a stored encounter version in the CPU pool (holding no turn meanwhile), then store the coding
-    and open its queries: the one place coding is dispatched."""
+    """Code a stored encounter version in the CPU pool (holding no turn meanwhile) with the clinic's
+    stack for it (`sources`, else resolved now), then store the coding and open its queries: the
+    one place coding is dispatched."""
     encounter = encounter if encounter is not None else Encounter.model_validate(record.payload)
-    coded = await cpu.run(code_in_worker, encounter, str(record.id), coded_at or utcnow(), fees)
+    if sources is None:
+        async with turns.turn() as session:
+            sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
+    coded = await cpu.run(code_in_worker, encounter, str(record.id), coded_at or utcnow(), fees, sources)
     async with turns.turn() as session:
         coding, coding_record = await store_coding(session, record, coded)
     return CodedVersion(record, coding, coding_record)

@@ -31,7 +31,9 @@ __all__ = [
     "PasswordResetToken",
     "Payer",
     "ProviderQueryRecord",
+    "RulebookComment",
     "RulebookRecord",
+    "RulebookVersion",
     "Tenant",
     "User",
 ]
@@ -130,6 +132,62 @@ class RulebookRecord(TenantScoped, Base):
     draft_revision: Mapped[int] = mapped_column(default=1)
     draft_updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     draft_updated_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # adopted from a shipped template (`adoptTemplate`): its name and content hash at adoption
+    template_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    template_version: Mapped[str | None] = mapped_column(String(80), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RulebookVersion(TenantScoped, Base):
+    """A draft as submitted for review, and what became of it: draft -> in_review -> approved ->
+    published (or changes_requested). A published version never changes; its canonical text,
+    its content hash (an attribute: a rollback republishes old content as a new version with the
+    same hash) and the texts of the books it extends are stored with it.
+
+    In effect by date of service from `effective_from` to `effective_until` (both inclusive, from
+    its header); among a rulebook's published versions in effect on a date, the newest codes.
+    """
+
+    __tablename__ = "rulebook_versions"
+    __table_args__ = (
+        UniqueConstraint("rulebook_id", "number"),
+        Index("ix_rulebook_versions_tenant_status", "tenant_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    rulebook_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rulebooks.id"), index=True)
+    number: Mapped[int]
+    status: Mapped[str] = mapped_column(String(24), default="in_review")
+    name: Mapped[str] = mapped_column(String(200))
+    layer: Mapped[str] = mapped_column(String(16))
+    payer_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    content_hash: Mapped[str] = mapped_column(String(80))
+    canonical_text: Mapped[str] = mapped_column(Text)
+    # the books its `extends` lines name, as pinned: [{name, version, version_id, text}]
+    extends: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    effective_from: Mapped[dt.date | None] = mapped_column(default=None)
+    effective_until: Mapped[dt.date | None] = mapped_column(default=None)
+    draft_revision: Mapped[int]
+    rolled_back_from: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    submitted_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    published_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    published_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class RulebookComment(TenantScoped, Base):
+    """A reviewer's comment on a submitted version, anchored to a line of its canonical text."""
+
+    __tablename__ = "rulebook_comments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rulebook_versions.id"), index=True)
+    line: Mapped[int | None] = mapped_column(default=None)
+    body: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str | None] = mapped_column(String(24), default=None)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

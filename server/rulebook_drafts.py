@@ -27,11 +27,11 @@ from server.db import SessionTurns, get_by_id
 from server.encounters import FeeCache
 from server.errors import Conflict, InputInvalid
 from server.models import RulebookRecord
+from server.rulebook_versions import NO_SUCH_RULEBOOK
 from tenants.base import utcnow
 from tenants.keys import Principal
 
 MAX_RULEBOOK_CHARS = 1_000_000  # enforced for every rulebook text argument by server.api.validation
-NO_SUCH_RULEBOOK = "no rulebook with that id"
 
 
 async def list_rulebooks(session: AsyncSession, payer: str | None = None) -> list[RulebookRecord]:

@@ -182,6 +182,38 @@ async def _check_second_factor(
     return None
 
 
+STEP_UP_NEEDED = "this step asks for a fresh code from your authenticator app (`totpCode`)"
+STEP_UP_WRONG = "that code is not right or was already used"
+STEP_UP_NOT_ENROLLED = "this step needs a second factor: enroll one at your next login"
+
+
+async def confirm_second_factor(
+    session: AsyncSession, user_id: uuid.UUID | None, code: str | None, box: SecretBox, now: dt.datetime | None = None
+) -> str | None:
+    """None when `code` is a fresh, unused code of the person's authenticator; else why not.
+
+    For the steps that ask for a code at that moment (approving and publishing a rulebook), beside
+    the session's second factor. A wrong code counts toward the lockout, as at login; a code used
+    once (here or at login) is never accepted again."""
+    now = now or utcnow()
+    if user_id is None:
+        return "only a person can take this step, not an API key"
+    if not code:
+        return STEP_UP_NEEDED
+    found = await accounts.members(session, user_id)
+    account = await accounts.account_by_email(session, found[0].email) if found else None
+    if account is None or account.totp_secret is None or account.totp_enrolled_at is None:
+        return STEP_UP_NOT_ENROLLED
+    secret = box.open(account.totp_secret, TOTP_PURPOSE)
+    step = totp.verify(secret, code, now=now.timestamp(), last_used_step=account.last_totp_step)
+    if step is None:
+        await _count_failure(session, account, now)
+        return STEP_UP_WRONG
+    account.last_totp_step = step
+    await accounts.save_login_state(session, account)
+    return None
+
+
 async def _count_failure(session: AsyncSession, user: Account, now: dt.datetime) -> None:
     user.failed_logins += 1
     if user.failed_logins >= MAX_FAILED_LOGINS:

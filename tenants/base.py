@@ -36,6 +36,7 @@ class Base(DeclarativeBase):
         dt.datetime: DateTime(timezone=True),
         dict[str, Any]: JsonDocument,
         list[str]: JsonDocument,
+        list[dict[str, Any]]: JsonDocument,
         uuid.UUID: Uuid(),
     }
 

@@ -57,6 +57,7 @@ from rulebooks.engine.families.repair import select_repairs
 from rulebooks.engine.families.visit_complexity import add_visit_complexity_addon
 from rulebooks.engine.hcpcs import check_hcpcs_codes
 from rulebooks.engine.liability import apply_medicare_liability_modifiers
+from rulebooks.engine.release import releases_for
 from rulebooks.engine.route import link_diagnoses, price_line
 from rulebooks.models import Coding, Encounter, RulebookRef
 from rulebooks.models.coding import CodingStatus
@@ -281,5 +282,6 @@ def freeze(ctx: CodingContext, *, encounter_id: str, coded_at: dt.datetime, rule
             "self_pay_lines": self_pay,
             "held_lines": held,
             "flags": ctx.flags,
+            "releases": releases_for(ctx.codesets, ctx.encounter.date_of_service),
         }
     )

@@ -71,8 +71,21 @@ class Flag(Frozen):
 
 
 class RulebookRef(Frozen):
+    """A rulebook a coding used: its name, its content hash (`version`) and, for a clinic's
+    published version, that version's id (a rollback republishes old content under a new id)."""
+
     name: str
     version: str
+    version_id: str | None = None
+
+
+class Releases(Frozen):
+    """What else decided a coding besides its rulebooks: the engine release (its passes), the
+    rule vocabulary's version and the code-set releases in effect on the date of service."""
+
+    engine: str
+    vocabulary: str
+    code_sets: dict[str, str] = Field(default_factory=dict)
 
 
 class Coding(Frozen):
@@ -84,3 +97,4 @@ class Coding(Frozen):
     self_pay_lines: list[ClaimLine] = Field(default_factory=list)
     held_lines: list[HeldLine] = Field(default_factory=list)
     flags: list[Flag] = Field(default_factory=list)
+    releases: Releases | None = None

@@ -7,6 +7,7 @@ table is tested the day it is mapped, with no test to write.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -122,6 +123,9 @@ def test_audit_log_is_append_only(postgres_database, two_tenants) -> None:  # ty
 # database), clinic B and "no clinic" try to read, steal, delete and forge it.
 
 
+_NUMBERS = itertools.count(1)
+
+
 def _sample_value(column: Any) -> Any:
     """A minimal valid value for a NOT NULL column, by its SQL type; unique by construction."""
     from psycopg.types.json import Jsonb
@@ -131,7 +135,7 @@ def _sample_value(column: Any) -> Any:
     if isinstance(kind, Boolean):
         return False
     if isinstance(kind, Integer):
-        return 1
+        return next(_NUMBERS)  # unique too: a version number is unique per rulebook
     if isinstance(kind, Numeric):
         return Decimal("1.00")
     if isinstance(kind, DateTime):
