@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rulebooks import authoring
 from rulebooks.models import Coding, Encounter
-from server import encounters
+from server import encounters, rulebook_versions
 from server.cpu import Cpu
 from server.db import SessionTurns, get_by_id
 from server.encounters import FeeCache
@@ -135,18 +135,20 @@ async def explain(
     inline: Any | None,
     stored: StoredEncounter | None,
 ) -> Explained:
-    """Code an encounter (given inline, or stored) with the draft on top of what it extends, in the CPU
-    pool (holding no turn meanwhile), with the clinic's fees; nothing is stored."""
+    """Code an encounter (given inline, or stored) with the draft in its layer of the clinic's stack
+    for the encounter (resolved as a coding resolves it), in the CPU pool (holding no turn
+    meanwhile), with the clinic's fees; nothing is stored."""
     if (inline is None) == (stored is None):
         raise InputInvalid.at("encounter", "give either `encounter` or `encounterId`")
     encounter = encounters.parse_encounter(inline) if inline is not None else None
     async with turns.turn() as session:
         record = await encounters.get_encounter(session, stored.id) if stored is not None else None
         fees = await fee_cache.get(session, tenant_id)
-    if record is not None:
-        encounter = Encounter.model_validate(record.payload)
-    assert encounter is not None
-    raw = await cpu.run(authoring.explain, text, encounter, fees=fees)
+        if record is not None:
+            encounter = Encounter.model_validate(record.payload)
+        assert encounter is not None
+        around = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
+    raw = await cpu.run(authoring.explain, text, encounter, fees=fees, around=around)
     coding = raw.get("coding")
     return Explained(
         coding=Coding.model_validate(coding) if coding else None,

@@ -36,7 +36,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from server import audit, clinic, documentation, overrides, people, rulebook_drafts
+from server import audit, clinic, documentation, overrides, people, rulebook_drafts, rulebook_versions
 from server.api.account import AccountMutations, AccountQueries
 from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser, _user
 from server.api.audit import AuditEventInfo, AuditQueries
@@ -48,6 +48,12 @@ from server.api.documentation import DocumentationMutations, DocumentationQuerie
 from server.api.encounters import Encounter, EncounterMutations, EncounterQueries
 from server.api.ids import parse_global_id
 from server.api.overrides import LineOverride, OverrideMutations
+from server.api.rulebook_lifecycle import (
+    RecodeQueries,
+    RulebookLifecycleMutations,
+    RulebookLifecycleQueries,
+    RulebookVersionInfo,
+)
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.api.suggestions import strip_name_suggestions
 from server.api.validation import InputValidation
@@ -73,6 +79,7 @@ class NodeKind:
 NODE_TYPES: dict[str, NodeKind] = {
     "Encounter": NodeKind(Permission.ENCOUNTERS_READ, get_encounter, Encounter.from_record),
     "Rulebook": NodeKind(Permission.RULEBOOKS_READ, rulebook_drafts.get_rulebook, Rulebook.from_row),
+    "RulebookVersion": NodeKind(Permission.RULEBOOKS_READ, rulebook_versions.get_version, RulebookVersionInfo.from_row),
     "Payer": NodeKind(Permission.CLINIC_READ, clinic.get_payer, PayerInfo.from_row),
     "ApiKey": NodeKind(Permission.KEYS_ADMIN, people.get_api_key, ApiKeyInfo.from_row),
     "AuditEvent": NodeKind(Permission.AUDIT_READ, audit.get_audit_event, AuditEventInfo.from_row),
@@ -112,6 +119,8 @@ Query = merge_types(
         EncounterQueries,
         DocumentationQueries,
         RulebookQueries,
+        RulebookLifecycleQueries,
+        RecodeQueries,
         AuthoringQueries,
         AdminQueries,
         AuditQueries,
@@ -126,6 +135,7 @@ Mutation = merge_types(
         DocumentationMutations,
         OverrideMutations,
         RulebookMutations,
+        RulebookLifecycleMutations,
         ClinicMutations,
         AdminMutations,
     ),

@@ -73,7 +73,17 @@ class Flag:
 @strawberry.type
 class RulebookRef:
     name: str
-    version: str
+    version: str = strawberry.field(description="The content hash of the book's canonical text.")
+    version_id: strawberry.ID | None = strawberry.field(
+        description="The published RulebookVersion that coded (null: a shipped template, the clinic published none)."
+    )
+
+
+@strawberry.type(description="What else decided a coding besides its rulebooks.")
+class Releases:
+    engine: str
+    vocabulary: str
+    code_sets: JSON = strawberry.field(description="Code set -> the release in effect on the date of service.")
 
 
 @strawberry.type
@@ -81,7 +91,8 @@ class Coding:
     id: strawberry.ID | None = strawberry.field(description="Null for a preview (explainRulebook): not stored.")
     encounter_id: strawberry.ID
     coded_at: dt.datetime
-    rulebooks: list[RulebookRef]
+    rulebooks: list[RulebookRef] = strawberry.field(description="The rulebook versions it was coded with, base first.")
+    releases: Releases | None
     status: str
     claim_lines: list[ClaimLine]
     self_pay_lines: list[ClaimLine]
@@ -131,7 +142,23 @@ def coding_type(coding: model.Coding, encounter_global_id: str, coding_id: uuid.
         record_id=coding_id,
         encounter_id=strawberry.ID(encounter_global_id),
         coded_at=coding.coded_at,
-        rulebooks=[RulebookRef(name=r.name, version=r.version) for r in coding.rulebooks],
+        rulebooks=[
+            RulebookRef(
+                name=r.name,
+                version=r.version,
+                version_id=strawberry.ID(to_global_id("RulebookVersion", uuid.UUID(r.version_id)))
+                if r.version_id
+                else None,
+            )
+            for r in coding.rulebooks
+        ],
+        releases=Releases(
+            engine=coding.releases.engine,
+            vocabulary=coding.releases.vocabulary,
+            code_sets=cast(JSON, coding.releases.code_sets),
+        )
+        if coding.releases
+        else None,
         status=coding.status,
         claim_lines=[_line(line) for line in coding.claim_lines],
         self_pay_lines=[_line(line) for line in coding.self_pay_lines],

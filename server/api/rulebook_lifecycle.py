@@ -1,0 +1,384 @@
+"""A clinic's rules going live: templates, versions, four-eyes review, publish, rollback.
+
+Thin resolvers over `server.rulebook_versions`: each checks the permission, calls the service, maps
+its refusal to the typed result, and audits the transition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from server import recode
+from server import rulebook_versions as versions
+from server.api.common import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    Node,
+    NotFoundError,
+    RolledBack,
+    allowed,
+    context,
+    refused,
+    require,
+)
+from server.api.ids import from_global_id, to_global_id
+from server.api.rulebooks import Rulebook
+from server.api.types import Coding, coding_type
+from server.errors import REFUSALS
+from server.models import RulebookComment, RulebookVersion
+from tenants.roles import Permission
+
+
+@strawberry.type
+class PinnedBook:
+    name: str
+    version: str
+    version_id: strawberry.ID | None
+
+
+@strawberry.type(name="RulebookComment")
+class RulebookCommentInfo:
+    line: int | None = strawberry.field(
+        description="The line of the version's canonical text, from 1; null: the whole."
+    )
+    body: str
+    decision: str | None = strawberry.field(description="approved or changes_requested for a review's own comment.")
+    author_id: strawberry.ID | None
+    created_at: dt.datetime
+
+
+@strawberry.type(name="RulebookVersion")
+class RulebookVersionInfo(Node):
+    rulebook_id: strawberry.ID
+    number: int
+    status: str = strawberry.field(description="in_review, changes_requested, approved or published.")
+    name: str
+    layer: str
+    payer: str | None
+    content_hash: str = strawberry.field(description="Of its canonical text: a rollback republishes the same hash.")
+    canonical_text: str
+    extends: list[PinnedBook] = strawberry.field(description="The books its `extends` lines name, as pinned.")
+    effective_from: dt.date | None
+    effective_until: dt.date | None
+    rolled_back_from: strawberry.ID | None
+    submitted_by: strawberry.ID | None
+    submitted_at: dt.datetime
+    reviewed_by: strawberry.ID | None
+    reviewed_at: dt.datetime | None
+    published_by: strawberry.ID | None
+    published_at: dt.datetime | None
+    comments: list[RulebookCommentInfo]
+
+    @classmethod
+    def from_row(cls, row: RulebookVersion, comments: list[RulebookComment] | None = None) -> RulebookVersionInfo:
+        return cls(
+            id=strawberry.ID(to_global_id("RulebookVersion", row.id)),
+            rulebook_id=strawberry.ID(to_global_id("Rulebook", row.rulebook_id)),
+            number=row.number,
+            status=row.status,
+            name=row.name,
+            layer=row.layer,
+            payer=row.payer_code,
+            content_hash=row.content_hash,
+            canonical_text=row.canonical_text,
+            extends=[
+                PinnedBook(
+                    name=pin["name"],
+                    version=pin["version"],
+                    version_id=_person_or_version("RulebookVersion", pin.get("version_id")),
+                )
+                for pin in row.extends
+            ],
+            effective_from=row.effective_from,
+            effective_until=row.effective_until,
+            rolled_back_from=_person_or_version("RulebookVersion", row.rolled_back_from),
+            submitted_by=_person_or_version("User", row.submitted_by),
+            submitted_at=row.submitted_at,
+            reviewed_by=_person_or_version("User", row.reviewed_by),
+            reviewed_at=row.reviewed_at,
+            published_by=_person_or_version("User", row.published_by),
+            published_at=row.published_at,
+            comments=[
+                RulebookCommentInfo(
+                    line=c.line,
+                    body=c.body,
+                    decision=c.decision,
+                    author_id=_person_or_version("User", c.author_id),
+                    created_at=c.created_at,
+                )
+                for c in comments or []
+            ],
+        )
+
+
+def _person_or_version(type_name: str, value: object) -> strawberry.ID | None:
+    import uuid
+
+    if value is None:
+        return None
+    return strawberry.ID(to_global_id(type_name, value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))))
+
+
+@strawberry.type
+class RulebookTemplate:
+    name: str
+    layer: str
+    payer: str | None
+    version: str = strawberry.field(description="The content hash of the shipped release.")
+    text: str
+
+
+@strawberry.enum
+class ReviewDecision(Enum):
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request_changes"
+
+
+@strawberry.input
+class LineCommentInput:
+    line: int | None = None
+    body: str
+
+
+VersionResult = Annotated[
+    RulebookVersionInfo | InvalidInput | NotFoundError | Forbidden | Conflict | RolledBack,
+    strawberry.union("RulebookVersionResult"),
+]
+AdoptResult = Annotated[
+    Rulebook | InvalidInput | NotFoundError | Forbidden | Conflict | RolledBack, strawberry.union("AdoptTemplateResult")
+]
+
+
+async def _with_comments(ctx: object, rows: list[RulebookVersion]) -> list[RulebookVersionInfo]:
+    session = await ctx.session()  # type: ignore[attr-defined]
+    found = await versions.comments_of(session, [row.id for row in rows])
+    by_version: dict[object, list[RulebookComment]] = {}
+    for comment in found:
+        by_version.setdefault(comment.version_id, []).append(comment)
+    return [RulebookVersionInfo.from_row(row, by_version.get(row.id, [])) for row in rows]
+
+
+@strawberry.type
+class RulebookLifecycleQueries:
+    @strawberry.field(description="The shipped templates a clinic adopts as drafts (adoptTemplate).")
+    def rulebook_templates(self, info: Info) -> list[RulebookTemplate]:
+        require(info, Permission.RULEBOOKS_READ)
+        return [
+            RulebookTemplate(name=t.name, layer=t.layer, payer=t.payer, version=t.version, text=t.text)
+            for t in versions.templates()
+        ]
+
+    @strawberry.field(description="A rulebook's versions, newest first, with their review comments.")
+    async def rulebook_versions(self, info: Info, rulebook_id: strawberry.ID) -> list[RulebookVersionInfo] | None:
+        ctx = context(info)
+        require(info, Permission.RULEBOOKS_READ)
+        async with ctx.lock:
+            try:
+                rows = await versions.versions_of(await ctx.session(), from_global_id(str(rulebook_id), "Rulebook"))
+            except REFUSALS:
+                return None
+            return await _with_comments(ctx, rows)
+
+
+@strawberry.type(description="A stored coding made again with the rulebook versions it names.")
+class RecodeResult:
+    identical: bool = strawberry.field(description="Byte for byte the same Coding JSON.")
+    original: Coding
+    recoded: Coding
+    differences: list[str] = strawberry.field(description="The parts of the coding that differ.")
+    why: list[str] = strawberry.field(description="What changed since: engine release, vocabulary, code sets, fees.")
+
+
+RecodeAnswer = Annotated[RecodeResult | NotFoundError | InvalidInput, strawberry.union("RecodeAsOfResult")]
+
+
+@strawberry.type
+class RecodeQueries:
+    @strawberry.field(
+        description="Code a stored encounter again with exactly the rulebook versions a stored coding names, "
+        "at the moment it was coded; nothing is stored."
+    )
+    async def recode_as_of(self, info: Info, coding_id: strawberry.ID) -> RecodeAnswer:
+        ctx = context(info)
+        principal = require(info, Permission.ENCOUNTERS_READ)
+        require(info, Permission.RULEBOOKS_READ)
+        try:  # takes the session in turns: the coding runs in the CPU pool
+            found = await recode.recode_as_of(
+                ctx,
+                ctx.services.cpu,
+                ctx.services.fee_cache,
+                principal.tenant_id,
+                from_global_id(str(coding_id), "Coding"),
+            )
+        except REFUSALS as error:
+            return refused(error)  # type: ignore[return-value]
+        async with ctx.lock:
+            await ctx.audit("encounter.recode", "phi_read", object_type="Encounter", object_ids=[found.encounter.id])
+        encounter_id = to_global_id("Encounter", found.encounter.id)
+        return RecodeResult(
+            identical=found.identical,
+            original=coding_type(found.original, encounter_id, from_global_id(str(coding_id), "Coding")),
+            recoded=coding_type(found.recoded, encounter_id),
+            differences=found.differences,
+            why=found.why,
+        )
+
+
+@strawberry.type
+class RulebookLifecycleMutations:
+    @strawberry.mutation(
+        description="Adopt a shipped template as your clinic's draft (named as the template); with "
+        "`update`, take the template's current release as the next draft of the rulebook adopted from it."
+    )
+    async def adopt_template(self, info: Info, name: str, update: bool = False) -> AdoptResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.RULEBOOKS_WRITE)
+        if isinstance(principal, Forbidden):
+            return principal
+        async with ctx.lock:
+            try:
+                row = await versions.adopt_template(await ctx.session(), principal, name, update=update)
+            except REFUSALS as error:
+                return refused(error)
+            await ctx.audit(
+                "rulebook.template.adopt",
+                "rules",
+                object_type="Rulebook",
+                object_ids=[row.id],
+                detail=f"{name} {row.template_version}" + (" (update)" if update else ""),
+            )
+        return Rulebook.from_row(row)
+
+    @strawberry.mutation(
+        description="Submit the draft at `baseRevision` for review: it becomes a version in review. "
+        "A draft with errors is refused with each error."
+    )
+    async def submit_rulebook_for_review(self, info: Info, id: strawberry.ID, base_revision: int) -> VersionResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.RULEBOOKS_WRITE)
+        if isinstance(principal, Forbidden):
+            return principal
+        try:  # takes the session in turns: never held while the draft is checked in the CPU pool
+            row = await versions.submit(
+                ctx, ctx.services.cpu, principal, from_global_id(str(id), "Rulebook"), base_revision
+            )
+        except REFUSALS as error:
+            return refused(error)
+        async with ctx.lock:
+            await ctx.audit(
+                "rulebook.submit",
+                "rules",
+                object_type="RulebookVersion",
+                object_ids=[row.id],
+                detail=f"version {row.number}",
+            )
+        return RulebookVersionInfo.from_row(row)
+
+    @strawberry.mutation(
+        description="Approve a version in review (with a fresh `totpCode`), or request changes with a "
+        "comment and comments on lines. Its author cannot review it."
+    )
+    async def review_rulebook(
+        self,
+        info: Info,
+        version_id: strawberry.ID,
+        decision: ReviewDecision,
+        comment: str | None = None,
+        line_comments: list[LineCommentInput] | None = None,
+        totp_code: str | None = None,
+    ) -> VersionResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.RULEBOOKS_APPROVE)
+        if isinstance(principal, Forbidden):
+            return principal
+        async with ctx.lock:
+            try:
+                row = await versions.review(
+                    await ctx.session(),
+                    principal,
+                    ctx.services.secret_box,
+                    from_global_id(str(version_id), "RulebookVersion"),
+                    approve=decision is ReviewDecision.APPROVE,
+                    comment=comment,
+                    line_comments=[versions.LineComment(c.line, c.body) for c in line_comments or []],
+                    totp_code=totp_code,
+                )
+            except REFUSALS as error:
+                return refused(error)
+            await ctx.audit(
+                "rulebook.review",
+                "rules",
+                object_type="RulebookVersion",
+                object_ids=[row.id],
+                detail=f"version {row.number}: {row.status}",
+            )
+            return (await _with_comments(ctx, [row]))[0]
+
+    @strawberry.mutation(
+        description="Publish an approved version (with a fresh `totpCode`): it codes the encounters of its "
+        "dates from now on. Refused when one of its tests fails, each failure listed."
+    )
+    async def publish_rulebook(
+        self, info: Info, version_id: strawberry.ID, totp_code: str | None = None
+    ) -> VersionResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.RULEBOOKS_APPROVE)
+        if isinstance(principal, Forbidden):
+            return principal
+        try:  # takes the session in turns: the tests run in the CPU pool
+            row = await versions.publish(
+                ctx,
+                ctx.services.cpu,
+                principal,
+                ctx.services.secret_box,
+                from_global_id(str(version_id), "RulebookVersion"),
+                totp_code,
+            )
+        except REFUSALS as error:
+            return refused(error)
+        async with ctx.lock:
+            await ctx.audit(
+                "rulebook.publish",
+                "rules",
+                object_type="RulebookVersion",
+                object_ids=[row.id],
+                detail=f"version {row.number}",
+            )
+        return RulebookVersionInfo.from_row(row)
+
+    @strawberry.mutation(
+        description="Publish an earlier published version's content again as a new version (with a fresh `totpCode`)."
+    )
+    async def rollback_rulebook(
+        self, info: Info, rulebook_id: strawberry.ID, to_version_id: strawberry.ID, totp_code: str | None = None
+    ) -> VersionResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.RULEBOOKS_APPROVE)
+        if isinstance(principal, Forbidden):
+            return principal
+        async with ctx.lock:
+            try:
+                row = await versions.rollback(
+                    await ctx.session(),
+                    principal,
+                    ctx.services.secret_box,
+                    from_global_id(str(rulebook_id), "Rulebook"),
+                    from_global_id(str(to_version_id), "RulebookVersion"),
+                    totp_code,
+                )
+            except REFUSALS as error:
+                return refused(error)
+            await ctx.audit(
+                "rulebook.rollback",
+                "rules",
+                object_type="RulebookVersion",
+                object_ids=[row.id],
+                detail=f"version {row.number} republishes version of {row.content_hash}",
+            )
+        return RulebookVersionInfo.from_row(row)

@@ -1,0 +1,147 @@
+"""Clinic rules go live, end to end over the API: a practice manager adopts a template and changes a
+threshold; a compliance reviewer approves with a fresh code; publish; `codeEncounter` codes by the
+new rule and names the version; re-coding with the old version reproduces the old coding."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from tenants import totp
+from tests.factories import make_clinic
+from tests.server.graphql_ops import encounter_input, operation
+from tests.server.session_client import as_person, login
+
+AETNA = "Aetna commercial (template)"
+
+
+class Clock:
+    """The server's clock for second factors, moved on by a time step whenever a test needs a
+    fresh code (a code is accepted once: approving and publishing each ask for a new one)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.offset = dt.timedelta()
+        monkeypatch.setattr("tenants.auth.utcnow", self.now)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
+
+    def fresh_code(self, secret: str) -> str:
+        self.offset += dt.timedelta(seconds=totp.STEP_SECONDS)
+        return totp.code_at(secret, totp.current_step(self.now().timestamp()))
+
+
+def aetna_encounter(external_id: str, lesions: int) -> dict[str, Any]:
+    encounter = encounter_input(external_id=external_id, date_of_service="2026-03-02")
+    encounter["services"] = [
+        {"id": "d1", "kind": "destruction", "count": lesions, "site": "face", "diagnoses": ["L57.0"]}
+    ]
+    encounter["diagnoses"] = ["L57.0"]
+    encounter["note"] = "Actinic keratoses of the face treated with cryotherapy."
+    return encounter
+
+
+def raised_threshold(text: str) -> str:
+    """The Aetna template with its AK cap raised from 10 to 14 lesions, its tests with it."""
+    return (
+        text.replace("at most 10 actinic keratoses", "at most 14 actinic keratoses")
+        .replace("service.count > 10 lesions", "service.count > 14 lesions")
+        .replace("cap lesions of service at 10 lesions", "cap lesions of service at 14 lesions")
+        .replace("expect line 17003 units 9\n  expect no line 17004", "expect line 17003 units 13\n  expect no line 17004")
+        .replace("| 11 lesions    | line 17003 units 9;", "| 15 lesions    | line 17003 units 13;")
+    )
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+async def test_a_threshold_change_goes_live_through_four_eyes_and_the_old_coding_still_reproduces(
+    app_client: Any, clock: Clock
+) -> None:
+    clinic = await make_clinic(
+        app_client.app_services.session_factory, roles=("practice_manager", "compliance_reviewer")
+    )
+    manager_email, _ = clinic.people["practice_manager"]
+    reviewer_email, secret = clinic.people["compliance_reviewer"]
+    manager = await login(app_client, manager_email)
+    async with app_client.another_browser() as reviewer_browser:
+        reviewer = await login(reviewer_browser, reviewer_email, secret)
+
+        async def as_manager(name: str, variables: dict[str, Any]) -> dict[str, Any]:
+            return (await as_person(app_client, operation(name), variables, manager))["data"]
+
+        async def as_reviewer(name: str, variables: dict[str, Any]) -> dict[str, Any]:
+            return (await as_person(reviewer_browser, operation(name), variables, reviewer))["data"]
+
+        # Before anything is published, Aetna has no book: the base codes 12 AKs uncapped, and says so.
+        before = (await as_manager("CodeEncounter", {"input": aetna_encounter("AK-1", 12)}))["codeEncounter"]
+        assert ("17003", 11) in {(line["code"], line["units"]) for line in before["coding"]["claimLines"]}
+        assert "no_payer_rulebook" in {flag["code"] for flag in before["coding"]["flags"]}
+
+        # Version 1: the template as shipped, approved by the reviewer and published.
+        adopted = (await as_manager("AdoptTemplate", {"name": AETNA}))["adoptTemplate"]
+        assert adopted["__typename"] == "Rulebook" and adopted["payer"] == "AETNA"
+        first = await _submit(as_manager, adopted["id"], adopted["draftRevision"])
+        own = (await as_manager("ReviewRulebook", {"versionId": first["id"], "decision": "APPROVE"}))
+        assert own["reviewRulebook"]["__typename"] == "Forbidden"  # a practice manager approves nothing
+        await _approve_and_publish(as_reviewer, clock, secret, first["id"])
+
+        capped = (await as_manager("CodeEncounter", {"input": aetna_encounter("AK-2", 12)}))["codeEncounter"]
+        assert ("17003", 9) in {(line["code"], line["units"]) for line in capped["coding"]["claimLines"]}
+        aetna_ref = [ref for ref in capped["coding"]["rulebooks"] if ref["name"] == AETNA]
+        assert [ref["versionId"] for ref in aetna_ref] == [first["id"]]
+        assert capped["coding"]["releases"]["engine"]
+
+        # Version 2: the threshold raised; the reviewer approves it with a fresh code; publish.
+        saved = await as_person(
+            app_client,
+            operation("SaveRulebookDraft"),
+            {"id": adopted["id"], "text": raised_threshold(adopted["draftText"]), "baseRevision": 1},
+            manager,
+        )
+        revision = saved["data"]["saveRulebookDraft"]["draftRevision"]
+        second = await _submit(as_manager, adopted["id"], revision)
+        assert second["number"] == 2 and second["contentHash"] != first["contentHash"]
+        await _approve_and_publish(as_reviewer, clock, secret, second["id"])
+
+        after = (await as_manager("CodeEncounter", {"input": aetna_encounter("AK-2", 12)}))["codeEncounter"]
+        assert ("17003", 11) in {(line["code"], line["units"]) for line in after["coding"]["claimLines"]}
+        assert "payer_lesion_cap_applied" not in {flag["code"] for flag in after["coding"]["flags"]}
+        assert [r["versionId"] for r in after["coding"]["rulebooks"] if r["name"] == AETNA] == [second["id"]]
+
+        # The coding made under version 1 is reproduced byte for byte with version 1.
+        recoded = (await as_reviewer("RecodeAsOf", {"codingId": capped["coding"]["id"]}))["recodeAsOf"]
+        assert recoded["__typename"] == "RecodeResult", recoded
+        assert recoded["identical"] is True, recoded["differences"]
+        assert recoded["recoded"]["document"] == recoded["original"]["document"] == capped["coding"]["document"]
+
+        versions = (await as_reviewer("RulebookVersions", {"rulebookId": adopted["id"]}))["rulebookVersions"]
+        assert [(v["number"], v["status"]) for v in versions] == [(2, "published"), (1, "published")]
+
+
+async def _submit(as_manager: Any, rulebook_id: str, revision: int) -> dict[str, Any]:
+    submitted = (await as_manager("SubmitRulebookForReview", {"id": rulebook_id, "baseRevision": revision}))[
+        "submitRulebookForReview"
+    ]
+    assert submitted["__typename"] == "RulebookVersion" and submitted["status"] == "in_review", submitted
+    return submitted  # type: ignore[no-any-return]
+
+
+async def _approve_and_publish(as_reviewer: Any, clock: Clock, secret: str, version_id: str) -> None:
+    without_code = (await as_reviewer("ReviewRulebook", {"versionId": version_id, "decision": "APPROVE"}))
+    assert without_code["reviewRulebook"]["__typename"] == "Forbidden"
+    approved = (
+        await as_reviewer(
+            "ReviewRulebook",
+            {"versionId": version_id, "decision": "APPROVE", "totpCode": clock.fresh_code(secret), "comment": "ok"},
+        )
+    )["reviewRulebook"]
+    assert approved["status"] == "approved", approved
+    published = (await as_reviewer("PublishRulebook", {"versionId": version_id, "totpCode": clock.fresh_code(secret)}))[
+        "publishRulebook"
+    ]
+    assert published["__typename"] == "RulebookVersion" and published["status"] == "published", published
