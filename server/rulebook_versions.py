@@ -2,7 +2,8 @@
 review, publish and rollback; and the stack each encounter is coded with (`resolve`).
 
 Lifecycle of a version: in_review -> approved -> published, or in_review -> changes_requested
-(the author edits the draft and submits again). The author never approves their own version;
+(the author edits the draft and submits again); a version still in review or approved when the
+author submits again is withdrawn. The author never approves their own version;
 approving and publishing ask for a fresh authenticator code at that moment. A published version
 never changes: a rollback publishes the earlier content as a new version (same content hash,
 new id). Every transition is audited by the API that calls it.
@@ -246,7 +247,7 @@ async def comments_of(session: AsyncSession, version_ids: Sequence[uuid.UUID]) -
     rows = await session.execute(
         select(RulebookComment)
         .where(RulebookComment.version_id.in_(list(version_ids)))
-        .order_by(RulebookComment.created_at, RulebookComment.id)
+        .order_by(RulebookComment.created_at, RulebookComment.line.asc().nulls_first(), RulebookComment.id)
     )
     return list(rows.scalars())
 
@@ -269,8 +270,9 @@ async def _published_by_name(session: AsyncSession) -> dict[str, tuple[str, str]
 async def submit(
     turns: SessionTurns, cpu: Cpu, principal: Principal, rulebook_id: uuid.UUID | None, base_revision: int
 ) -> RulebookVersion:
-    """The draft, at `base_revision`, as a version in review. Refused when it has errors, when the
-    draft was saved since (Conflict) or when a version of the rulebook is already in review."""
+    """The draft, at `base_revision`, as a version in review (one still in review or approved is
+    withdrawn: it is replaced). Refused when it has errors, or when the draft was saved since
+    (Conflict)."""
     async with turns.turn() as session:
         row = await get_by_id(session, RulebookRecord, rulebook_id, NO_SUCH_RULEBOOK)
         if row.draft_revision != base_revision:
@@ -287,19 +289,16 @@ async def submit(
         row = await get_by_id(session, RulebookRecord, rulebook_id, NO_SUCH_RULEBOOK, for_update=True)
         if row.draft_revision != base_revision:
             raise Conflict(f"the draft was saved since revision {base_revision}", row.draft_revision)
-        open_version = (
+        # A new submission replaces the one still in review (or approved, not yet published): the
+        # reviewer reviews what the author means now.
+        for pending in (
             await session.execute(
-                select(RulebookVersion.number).where(
-                    RulebookVersion.rulebook_id == row.id, RulebookVersion.status.in_(OPEN)
-                )
+                select(RulebookVersion)
+                .where(RulebookVersion.rulebook_id == row.id, RulebookVersion.status.in_(OPEN))
+                .with_for_update()
             )
-        ).first()
-        if open_version is not None:
-            raise Conflict(
-                f"version {open_version[0]} of this rulebook is still in review; "
-                "it is published or sent back before another is submitted",
-                row.draft_revision,
-            )
+        ).scalars():
+            pending.status = "withdrawn"
         version = RulebookVersion(
             tenant_id=principal.tenant_id,
             rulebook_id=row.id,

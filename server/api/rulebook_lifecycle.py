@@ -57,7 +57,7 @@ class RulebookCommentInfo:
 class RulebookVersionInfo(Node):
     rulebook_id: strawberry.ID
     number: int
-    status: str = strawberry.field(description="in_review, changes_requested, approved or published.")
+    status: str = strawberry.field(description="in_review, changes_requested, approved, published or withdrawn.")
     name: str
     layer: str
     payer: str | None

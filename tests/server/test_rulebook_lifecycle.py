@@ -49,7 +49,9 @@ def raised_threshold(text: str) -> str:
         text.replace("at most 10 actinic keratoses", "at most 14 actinic keratoses")
         .replace("service.count > 10 lesions", "service.count > 14 lesions")
         .replace("cap lesions of service at 10 lesions", "cap lesions of service at 14 lesions")
-        .replace("expect line 17003 units 9\n  expect no line 17004", "expect line 17003 units 13\n  expect no line 17004")
+        .replace(
+            "expect line 17003 units 9\n  expect no line 17004", "expect line 17003 units 13\n  expect no line 17004"
+        )
         .replace("| 11 lesions    | line 17003 units 9;", "| 15 lesions    | line 17003 units 13;")
     )
 
@@ -86,7 +88,7 @@ async def test_a_threshold_change_goes_live_through_four_eyes_and_the_old_coding
         adopted = (await as_manager("AdoptTemplate", {"name": AETNA}))["adoptTemplate"]
         assert adopted["__typename"] == "Rulebook" and adopted["payer"] == "AETNA"
         first = await _submit(as_manager, adopted["id"], adopted["draftRevision"])
-        own = (await as_manager("ReviewRulebook", {"versionId": first["id"], "decision": "APPROVE"}))
+        own = await as_manager("ReviewRulebook", {"versionId": first["id"], "decision": "APPROVE"})
         assert own["reviewRulebook"]["__typename"] == "Forbidden"  # a practice manager approves nothing
         await _approve_and_publish(as_reviewer, clock, secret, first["id"])
 
@@ -132,7 +134,7 @@ async def _submit(as_manager: Any, rulebook_id: str, revision: int) -> dict[str,
 
 
 async def _approve_and_publish(as_reviewer: Any, clock: Clock, secret: str, version_id: str) -> None:
-    without_code = (await as_reviewer("ReviewRulebook", {"versionId": version_id, "decision": "APPROVE"}))
+    without_code = await as_reviewer("ReviewRulebook", {"versionId": version_id, "decision": "APPROVE"})
     assert without_code["reviewRulebook"]["__typename"] == "Forbidden"
     approved = (
         await as_reviewer(
