@@ -54,6 +54,47 @@ ID_MUTATIONS = {
         'reason: "taking over") { __typename } }',
     ),
 }
+# ids under other argument names: place -> (kind of A's id, document, what B gets: a typename, or None for null)
+NAMED_ID_ATTEMPTS = {
+    "Query.rulebookVersions(rulebookId)": (
+        "rulebook",
+        "query($id: ID!) { answer: rulebookVersions(rulebookId: $id) { id canonicalText } }",
+        None,
+    ),
+    "Query.recodeAsOf(codingId)": (
+        "coding",
+        "query($id: ID!) { answer: recodeAsOf(codingId: $id) { __typename } }",
+        "NotFoundError",
+    ),
+    "Mutation.submitRulebookForReview(id)": (
+        "rulebook",
+        "mutation($id: ID!) { answer: submitRulebookForReview(id: $id, baseRevision: 1) { __typename } }",
+        "NotFoundError",
+    ),
+    "Mutation.reviewRulebook(versionId)": (
+        "version",
+        'mutation($id: ID!) { answer: reviewRulebook(versionId: $id, decision: REQUEST_CHANGES, comment: "no") '
+        "{ __typename } }",
+        "NotFoundError",
+    ),
+    "Mutation.publishRulebook(versionId)": (
+        "version",
+        'mutation($id: ID!) { answer: publishRulebook(versionId: $id, totpCode: "123456") { __typename } }',
+        "NotFoundError",
+    ),
+    "Mutation.rollbackRulebook(rulebookId)": (
+        "rulebook",
+        "mutation($id: ID!, $other: ID!) { answer: rollbackRulebook(rulebookId: $id, toVersionId: $other) "
+        "{ __typename } }",
+        "NotFoundError",
+    ),
+    "Mutation.rollbackRulebook(toVersionId)": (
+        "version",
+        "mutation($id: ID!, $other: ID!) { answer: rollbackRulebook(rulebookId: $other, toVersionId: $id) "
+        "{ __typename } }",
+        "NotFoundError",
+    ),
+}
 # Node type (server/api/schema.py NODE_TYPES) -> the kind of A's object aimed at through node(id:)
 NODE_KIND_OF_TYPE = {
     "Encounter": "encounter",
@@ -65,6 +106,7 @@ NODE_KIND_OF_TYPE = {
     "Tenant": "tenant",
     "LineOverride": "override",
     "ProviderQuery": "query",
+    "RulebookVersion": "version",
 }
 # ids inside input objects: (input type, field) -> a query aiming it at one of A's ids
 INPUT_ID_QUERIES = {
@@ -148,6 +190,15 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
         headers,
     )
     ids["rulebook"] = created["data"]["createRulebook"]["id"]
+    adopted = await as_person(client, operation("AdoptTemplate"), {"name": "Aetna commercial (template)"}, headers)
+    submitted = await as_person(
+        client,
+        operation("SubmitRulebookForReview"),
+        {"id": adopted["data"]["adoptTemplate"]["id"], "baseRevision": 1},
+        headers,
+    )
+    assert submitted["data"]["submitRulebookForReview"]["__typename"] == "RulebookVersion", submitted
+    ids["version"] = submitted["data"]["submitRulebookForReview"]["id"]
     users = await as_person(client, "query { users { id role } }", None, headers)
     ids["user"] = next(u["id"] for u in users["data"]["users"] if u["role"] == "biller")
     keys = await as_person(client, "query { apiKeys { id } }", None, headers)
@@ -201,6 +252,18 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
             if credential == "key" and "errors" not in body and body["data"][name]["__typename"] == "Forbidden":
                 continue  # keys may not administer at all: refused before any lookup
             assert body["data"][name]["__typename"] == "NotFoundError", (credential, name, body)
+        for place, (kind, document, expected) in NAMED_ID_ATTEMPTS.items():
+            other = a_ids["version"] if kind == "rulebook" else a_ids["rulebook"]
+            body = await call(
+                document, {"id": a_ids[kind], "other": other} if "$other" in document else {"id": a_ids[kind]}
+            )
+            attempts += 1
+            assert "errors" not in body, (credential, place, body)
+            answer = body["data"]["answer"]
+            if expected is None:
+                assert answer is None, (credential, place, body)
+            elif not (credential == "key" and answer["__typename"] == "Forbidden"):  # keys never approve
+                assert answer["__typename"] == expected, (credential, place, body)
         for type_name, kind in NODE_KIND_OF_TYPE.items():
             assert parse_global_id(a_ids[kind])[0] == type_name, (type_name, kind)  # type: ignore[index]
             body = await call("query($id: ID!) { node(id: $id) { id } }", {"id": a_ids[kind]})
@@ -214,6 +277,7 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
                 continue
             assert not (_ids_in(body["data"]) & set(a_ids.values())), (credential, name)
             assert "A secret book" not in str(body["data"]), (credential, name)
+            assert a_ids["version"] not in str(body["data"]), (credential, name)
             assert "DEMO-0001" not in str(body["data"]), (credential, name)  # A's encounter external id
 
     # Writes with A's natural keys land in B and leave A untouched.
@@ -392,6 +456,7 @@ def test_every_id_argument_is_in_the_isolation_suite() -> None:
         | {"Query.explainRulebook(encounterId)", "Query.node(id)"}
         | {f"Mutation.{name}(id)" for name in ID_MUTATIONS}
         | {"Mutation.overrideLine(codingId)"}
+        | set(NAMED_ID_ATTEMPTS)
         | {f"{type_name}.{field}" for type_name, field in INPUT_ID_QUERIES}
         | EXTERNAL_ID_ARGUMENTS
         | {f"Query.{name}(after)" for name in CURSOR_LISTS}
