@@ -437,7 +437,16 @@ def _encounter_from_file(file: Path) -> Any:
 @click.option("--format", "output_format", type=click.Choice(["json", "table"]), default="table", show_default=True)
 @click.option("--explain", is_flag=True, help="With --format table, print every reason under its line.")
 @click.option("--coded-at", default=None, help="ISO timestamp to stamp (default: now).")
-def code_command(file: Path, payer: str | None, output_format: str, explain: bool, coded_at: str | None) -> None:
+@click.option(
+    "--tenant",
+    "tenant_slug",
+    default=None,
+    help="Code with this clinic's published rulebooks and fees (from the database), as its API and worker do; "
+    "without it, with the shipped library and the demo fees. Nothing is stored.",
+)
+def code_command(
+    file: Path, payer: str | None, output_format: str, explain: bool, coded_at: str | None, tenant_slug: str | None
+) -> None:
     from rulebooks.coding import code_encounter, payer_stack
     from server.demo import demo_fee_schedules
     from server.encounters import parse_encounter
@@ -459,12 +468,15 @@ def code_command(file: Path, payer: str | None, output_format: str, explain: boo
 
     load_installed(Settings.from_env().data_dir)
     moment = dt.datetime.fromisoformat(coded_at) if coded_at else dt.datetime.now(dt.UTC)
+    if tenant_slug is not None:
+        from rulebooks.clinic_stack import build_stack
+
+        sources, fees = _run(lambda: _with_factory(lambda factory: _clinic_stack(factory, tenant_slug, encounter)))
+        stack, fee_schedules = build_stack(sources), fees
+    else:
+        stack, fee_schedules = payer_stack(encounter.coverage.payer), demo_fee_schedules()
     coding = code_encounter(
-        encounter,
-        encounter_id=encounter.external_id,
-        coded_at=moment,
-        fees=demo_fee_schedules(),
-        stack=payer_stack(encounter.coverage.payer),
+        encounter, encounter_id=encounter.external_id, coded_at=moment, fees=fee_schedules, stack=stack
     ).coding
     if output_format == "json":
         click.echo(coding.model_dump_json(indent=2))
@@ -472,6 +484,23 @@ def code_command(file: Path, payer: str | None, output_format: str, explain: boo
     from server.render import coding_table
 
     click.echo(coding_table(coding, explain=explain))
+
+
+async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any]:
+    """The clinic's stack for the encounter, resolved as the API resolves it, and its fees."""
+    from server import rulebook_versions
+    from server.db import global_session, tenant_session
+    from server.encounters import load_fee_schedules
+    from tenants import accounts
+
+    async with global_session(factory) as session:
+        clinic = await accounts.clinic_by_slug(session, slug)
+    if clinic is None:
+        raise click.ClickException(f"no clinic with the slug {slug!r}")
+    async with tenant_session(factory, clinic.id) as session:
+        sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
+        fees = await load_fee_schedules(session)
+    return sources, fees
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rulebooks.engine import FeeSchedules
+from server import rulebook_versions
 from server.db import global_session, tenant_session
-from server.models import FeeScheduleEntry, Membership, Payer, RulebookRecord
+from server.models import FeeScheduleEntry, Membership, Payer
 from tenants import accounts
 from tenants.auth import create_user
 from tenants.base import utcnow
@@ -71,24 +72,12 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> uuid.UUID:
     return tenant_id
 
 
-# The clinic starts from the shipped payer templates (reviewed before publishing).
-DEMO_RULEBOOKS = {
-    "AETNA": "aetna-commercial.rules",
-    "UHC": "uhc-commercial.rules",
-    "MEDICARE": "medicare-benign-lesions.rules",
-}
-
-
 async def _seed_demo_rulebooks(session: AsyncSession, tenant_id: uuid.UUID) -> None:
-    library = Path(__file__).resolve().parent.parent / "rulebooks" / "library"
-    existing = set((await session.execute(select(RulebookRecord.payer_code))).scalars())
-    for payer, filename in DEMO_RULEBOOKS.items():
-        path = library / filename
-        if payer in existing or not path.exists():
-            continue
-        text = path.read_text()
-        name = text.split('"', 2)[1] if text.startswith('rulebook "') else f"{payer} rules"
-        session.add(RulebookRecord(tenant_id=tenant_id, name=name, payer_code=payer, layer="payer", draft_text=text))
+    """The demo clinic adopts every shipped template and publishes it as version 1, so the demo codes
+    with the national base and its payers' books from the start. A seed, not a person's change: no
+    review (a real clinic's first versions go through `submitRulebookForReview`)."""
+    for template in rulebook_versions.templates():
+        await rulebook_versions.seed_template(session, tenant_id, template)
 
 
 DEMO_MANAGER_EMAIL = "manager@demo.cutis"

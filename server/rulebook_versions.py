@@ -17,6 +17,7 @@ published versions (immutable) are kept per process by version id.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections import OrderedDict
@@ -221,6 +222,53 @@ async def adopt_template(
     session.add(row)
     await session.flush()
     return row
+
+
+async def seed_template(session: AsyncSession, tenant_id: uuid.UUID, chosen_template: Template) -> None:
+    """A template adopted and published as version 1 at once, for a clinic seeded by us (the demo):
+    nothing is done when the clinic has the rulebook already, published or not."""
+    row = (
+        await session.execute(select(RulebookRecord).where(RulebookRecord.name == chosen_template.name))
+    ).scalar_one_or_none()
+    if row is not None:
+        return
+    prepared = await asyncio.to_thread(
+        publishing.prepare, chosen_template.text, chosen_template.layer, chosen_template.payer, {}
+    )
+    if prepared.errors:  # pragma: no cover - the library's own tests keep it compiling
+        raise ValueError(f"template {chosen_template.name!r} does not compile: {prepared.errors}")
+    row = RulebookRecord(
+        tenant_id=tenant_id,
+        name=chosen_template.name,
+        payer_code=chosen_template.payer,
+        layer=chosen_template.layer,
+        draft_text=chosen_template.text,
+        template_name=chosen_template.name,
+        template_version=chosen_template.version,
+    )
+    session.add(row)
+    await session.flush()
+    now = utcnow()
+    session.add(
+        RulebookVersion(
+            tenant_id=tenant_id,
+            rulebook_id=row.id,
+            number=1,
+            status="published",
+            name=prepared.name,
+            layer=chosen_template.layer,
+            payer_code=prepared.payer,
+            content_hash=prepared.content_hash,
+            canonical_text=prepared.canonical_text,
+            extends=[pin.to_dict() for pin in prepared.extends],
+            effective_from=prepared.effective_from,
+            effective_until=prepared.effective_until,
+            draft_revision=row.draft_revision,
+            submitted_at=now,
+            published_at=now,
+        )
+    )
+    await session.flush()
 
 
 # ---- the lifecycle -----------------------------------------------------------------------------

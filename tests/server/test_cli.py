@@ -115,6 +115,13 @@ def test_embedded_server_end_to_end_over_http(tmp_path: Path) -> None:
     env.pop("CUTIS_REDIS_URL", None)
     cutis("db", "upgrade", env=env)
     assert "demo tenant ready" in cutis("demo", "seed", env=env).stdout
+    assert "demo tenant ready" in cutis("demo", "seed", env=env).stdout  # again: nothing twice
+    # The demo clinic published the templates: `code --tenant` codes with its versions, as the API does.
+    coded = json.loads(cutis("code", str(ENCOUNTER), "--tenant", "demo", "--format", "json", env=env).stdout)
+    assert [ref["name"] for ref in coded["rulebooks"]] == ["National base", "Aetna commercial (template)"]
+    assert all(ref["version_id"] for ref in coded["rulebooks"]), coded["rulebooks"]
+    unknown = cutis("code", str(ENCOUNTER), "--tenant", "no-such-clinic", env=env, check=False)
+    assert unknown.returncode != 0 and "no clinic with the slug 'no-such-clinic'" in unknown.stderr
     key = cutis("demo", "key", env=env).stdout.strip()
     assert key.startswith("cutis_")
     assert cutis("demo", "key", env=env).stdout.strip() != key  # a NEW key each time
