@@ -72,7 +72,7 @@ export function renderVersionText(version: RulebookVersion, person: PersonName, 
       commenting
         ? h(
             "button",
-            { type: "button", class: "add-line-comment", "aria-label": `Comment on line ${line}`, title: `Comment on line ${line}`, onclick: () => addDraft(line, slot) },
+            { type: "button", class: "add-line-comment", "aria-label": `Add a comment on line ${line}`, title: `Add a comment on line ${line}`, onclick: () => addDraft(line, slot) },
             "+",
           )
         : null,
