@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.server.graphql_ops import operation
 from tests.web.harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -22,7 +23,10 @@ from tests.web.harness import (
     build_web_app,
     running_server,
 )
-from tests.web.pages import go_to_line, open_rulebook, retype_line
+from tests.web.pages import answer_diffs_with_the_sample, go_to_line, graphql, log_in_as, open_rulebook, retype_line
+from tests.web.people import Authenticator, make_web_clinic
+
+AETNA = "Aetna commercial (template)"
 
 
 def take(out: Path) -> list[Path]:
@@ -71,6 +75,66 @@ def take(out: Path) -> list[Path]:
         expect(page.get_by_role("list", name="Claim lines")).to_be_visible()
         go_to_line(page, 11)
         shot(page, "try-on-encounter")
+
+        # Rules go live: a new clinic's manager adopts Aetna and submits twice; its reviewer asked for
+        # a change on a line of version 1 and now reviews version 2.
+        people = make_web_clinic(server, ("practice_manager", "compliance_reviewer")).people
+        manager, reviewer = people["practice_manager"], people["compliance_reviewer"]
+        manager_context = browser.new_context(base_url=server.base_url)
+        log_in_as(manager_context, server.base_url, manager.email, manager.password)
+        adopted = graphql(manager_context, server.base_url, operation("AdoptTemplate"), {"name": AETNA})[
+            "adoptTemplate"
+        ]
+        retitled = adopted["draftText"].replace("per session", "per visit", 1)
+        save = operation("SaveRulebookDraft")
+        saved = graphql(
+            manager_context, server.base_url, save, {"id": adopted["id"], "text": retitled, "baseRevision": 1}
+        )
+        revision = saved["saveRulebookDraft"]["draftRevision"]
+        submit = operation("SubmitRulebookForReview")
+        first = graphql(manager_context, server.base_url, submit, {"id": adopted["id"], "baseRevision": revision})
+        reviewer_page = browser.new_context(
+            viewport={"width": 1400, "height": 860}, base_url=server.base_url
+        ).new_page()
+        log_in_as(
+            reviewer_page.context,
+            server.base_url,
+            reviewer.email,
+            reviewer.password,
+            Authenticator(reviewer.totp_secret or "").fresh_code(),
+        )
+        comment = {"line": 11, "body": "Say per session, as the contract does."}
+        review = {
+            "versionId": first["submitRulebookForReview"]["id"],
+            "decision": "REQUEST_CHANGES",
+            "lineComments": [comment],
+        }
+        graphql(reviewer_page.context, server.base_url, operation("ReviewRulebook"), review)
+        saved = graphql(
+            manager_context,
+            server.base_url,
+            save,
+            {
+                "id": adopted["id"],
+                "text": adopted["draftText"].replace("at most 10", "at most 12", 1),
+                "baseRevision": revision,
+            },
+        )
+        second = graphql(
+            manager_context,
+            server.base_url,
+            submit,
+            {"id": adopted["id"], "baseRevision": saved["saveRulebookDraft"]["draftRevision"]},
+        )
+        reviewer_page.goto(f"/rulebooks/{adopted['id']}/versions?version={first['submitRulebookForReview']['id']}")
+        expect(reviewer_page.get_by_role("list", name="Comments on line 11")).to_be_visible()
+        shot(reviewer_page, "versions")
+
+        answer_diffs_with_the_sample(reviewer_page)  # the documented RulebookDiff, until the server offers it
+        first_id, second_id = first["submitRulebookForReview"]["id"], second["submitRulebookForReview"]["id"]
+        reviewer_page.goto(f"/rulebooks/{adopted['id']}/compare?from={first_id}&to={second_id}")
+        expect(reviewer_page.get_by_role("img", name="Charges up: 3; charges down: 0")).to_be_visible()
+        shot(reviewer_page, "compare")
         browser.close()
     return shots
 

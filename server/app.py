@@ -122,7 +122,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         index_html = settings.web_dist / "index.html"
 
         # The web app's own routes (deep links, reloads) get its page; it routes in the browser.
-        @get(["/login", "/rulebooks/{rulebook_id:str}"], media_type=MediaType.HTML, include_in_schema=False)
+        @get(
+            [
+                "/login",
+                "/rulebooks/{rulebook_id:str}",
+                "/rulebooks/{rulebook_id:str}/versions",
+                "/rulebooks/{rulebook_id:str}/compare",
+            ],
+            media_type=MediaType.HTML,
+            include_in_schema=False,
+        )
         async def web_app_page() -> File:
             return File(index_html, content_disposition_type="inline", media_type=MediaType.HTML)
 

@@ -34,6 +34,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Seals second-factor secrets in the served database: the same key as the factories', so that a test
+# can add people with authenticator secrets to the running server's clinic (tests/web/people.py).
+TOTP_KEY = "test key that seals second factors"
 DEMO_EMAIL = "manager@demo.cutis"
 DEMO_PASSWORD = "demo-manager-password"
 
@@ -77,6 +80,10 @@ class RunningServer:
     data_dir: Path
     log_path: Path
 
+    @property
+    def database_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.data_dir / 'cutis.sqlite3'}"
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -98,6 +105,10 @@ def running_server(startup_timeout_s: float = 60.0) -> Iterator[RunningServer]:
             "CUTIS_HOST": "127.0.0.1",
             "CUTIS_SECRET_KEY": "browser-test-secret",
             "CUTIS_RATE_LIMIT_PER_MINUTE": "100000",
+            "CUTIS_TOTP_KEY": TOTP_KEY,
+            # this checkout's code and web/dist, even when `cutis` was installed editable from another
+            # worktree (an editable install's finder comes after PYTHONPATH)
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
         }
         env.pop("CUTIS_REDIS_URL", None)
         cutis = cutis_executable()

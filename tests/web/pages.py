@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.web.harness import DEMO_EMAIL, DEMO_PASSWORD
@@ -86,3 +88,36 @@ def line_of(locator: Locator) -> int | None:
 
 def cursor_line(page: Page) -> int:
     return int(page.locator(".cm-lineNumbers .cm-activeLineGutter").inner_text())
+
+
+def log_in_as(context: BrowserContext, base_url: str, email: str, password: str, totp_code: str | None = None) -> None:
+    """Log a person in through the API in this browser context (with a code when they have a second factor)."""
+    response = context.request.post(
+        f"{base_url}/graphql",
+        data={"query": LOGIN_WITH_CODE, "variables": {"email": email, "password": password, "code": totp_code}},
+    )
+    assert response.ok and response.json()["data"]["login"]["ok"], response.text()
+
+
+LOGIN_WITH_CODE = (
+    "mutation Login($email: String!, $password: String!, $code: String)"
+    " { login(email: $email, password: $password, totpCode: $code) { ok } }"
+)
+
+
+DIFF_SAMPLE = Path(__file__).with_name("diff_sample.json")
+
+
+def answer_diffs_with_the_sample(page: Page) -> None:
+    """Answer the page's DiffRulebooks requests with a sample RulebookDiff of the documented shape
+    (for servers without `diffRulebooks`); every other request reaches the server."""
+
+    def handle(route: Any) -> None:
+        body = route.request.post_data_json or {}
+        if body.get("operationName") != "DiffRulebooks":
+            route.continue_()
+            return
+        answer = {"data": {"diffRulebooks": json.loads(DIFF_SAMPLE.read_text())}}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
+
+    page.route("**/graphql", handle)

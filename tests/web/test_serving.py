@@ -20,7 +20,13 @@ def test_deep_links_get_the_page_and_graphql_still_answers(sqlite_url: str, tmp_
     (dist / "assets" / "app.js").write_text("console.log('cutis')")
     app = create_app(Settings(database_url=sqlite_url, data_dir=tmp_path, secret_key="test", web_dist=dist))
     with TestClient(app, base_url="https://cutis.test") as client:
-        for path in ("/", "/login", "/rulebooks/UnVsZWJvb2s6MQ"):
+        for path in (
+            "/",
+            "/login",
+            "/rulebooks/UnVsZWJvb2s6MQ",
+            "/rulebooks/UnVsZWJvb2s6MQ/versions",
+            "/rulebooks/UnVsZWJvb2s6MQ/compare",
+        ):
             page = client.get(path)
             assert (page.status_code, page.text) == (200, PAGE), path
             assert page.headers["content-type"].startswith("text/html"), path

@@ -3,10 +3,12 @@ import { NotLoggedIn, gql } from "./api/client";
 import type { Me } from "./api/types";
 import { h } from "./dom";
 import { mayLeave, navigate, setLeaveGuard, startRouter } from "./router";
+import { renderCompare } from "./screens/compare";
 import { renderLogin } from "./screens/login";
 import { renderPayers } from "./screens/payers";
 import { renderRulebook } from "./screens/rulebook";
 import { renderShell } from "./screens/shell";
+import { renderVersions } from "./screens/versions";
 import "./styles.css";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -58,9 +60,12 @@ async function render(): Promise<void> {
       navigate("/login", { replace: true, force: true });
     }
   });
-  const rulebookMatch = path.match(/^\/rulebooks\/([^/]+)$/);
-  if (rulebookMatch) await renderRulebook(main, decodeURIComponent(rulebookMatch[1]));
-  else await renderPayers(main);
+  const rulebookMatch = path.match(/^\/rulebooks\/([^/]+)(?:\/(versions|compare))?$/);
+  const rulebookId = rulebookMatch ? decodeURIComponent(rulebookMatch[1]) : null;
+  if (rulebookId && rulebookMatch?.[2] === "versions") await renderVersions(main, rulebookId, me);
+  else if (rulebookId && rulebookMatch?.[2] === "compare") await renderCompare(main, rulebookId);
+  else if (rulebookId) await renderRulebook(main, rulebookId);
+  else await renderPayers(main, me);
 }
 
 startRouter(() => {

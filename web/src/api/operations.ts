@@ -1,5 +1,6 @@
 // The operation documents are the shared files in graphql/operations, imported verbatim:
 // the page sends exactly what the contract tests validate against the schema.
+import AdoptTemplate from "../../../graphql/operations/AdoptTemplate.graphql?raw";
 import ClinicRulebooks from "../../../graphql/operations/ClinicRulebooks.graphql?raw";
 import CreateRulebook from "../../../graphql/operations/CreateRulebook.graphql?raw";
 import ExplainRulebook from "../../../graphql/operations/ExplainRulebook.graphql?raw";
@@ -7,25 +8,41 @@ import FormatRulebook from "../../../graphql/operations/FormatRulebook.graphql?r
 import Login from "../../../graphql/operations/Login.graphql?raw";
 import Logout from "../../../graphql/operations/Logout.graphql?raw";
 import Me from "../../../graphql/operations/Me.graphql?raw";
+import PublishRulebook from "../../../graphql/operations/PublishRulebook.graphql?raw";
 import RecentEncounters from "../../../graphql/operations/RecentEncounters.graphql?raw";
+import ReviewRulebook from "../../../graphql/operations/ReviewRulebook.graphql?raw";
+import RollbackRulebook from "../../../graphql/operations/RollbackRulebook.graphql?raw";
 import Rulebook from "../../../graphql/operations/Rulebook.graphql?raw";
+import RulebookTemplates from "../../../graphql/operations/RulebookTemplates.graphql?raw";
+import RulebookVersions from "../../../graphql/operations/RulebookVersions.graphql?raw";
 import RuleVocabulary from "../../../graphql/operations/RuleVocabulary.graphql?raw";
 import SaveRulebookDraft from "../../../graphql/operations/SaveRulebookDraft.graphql?raw";
+import SubmitRulebookForReview from "../../../graphql/operations/SubmitRulebookForReview.graphql?raw";
 import TestRulebook from "../../../graphql/operations/TestRulebook.graphql?raw";
 import ValidateRulebook from "../../../graphql/operations/ValidateRulebook.graphql?raw";
+// A field the server is gaining: the screen that sends it checks the field exists (UnknownField).
+import DiffRulebooks from "./pending/DiffRulebooks.graphql?raw";
 
 export const operations = {
+  AdoptTemplate,
   ClinicRulebooks,
   CreateRulebook,
+  DiffRulebooks,
   ExplainRulebook,
   FormatRulebook,
   Login,
   Logout,
   Me,
+  PublishRulebook,
   RecentEncounters,
+  ReviewRulebook,
+  RollbackRulebook,
   Rulebook,
+  RulebookTemplates,
+  RulebookVersions,
   RuleVocabulary,
   SaveRulebookDraft,
+  SubmitRulebookForReview,
   TestRulebook,
   ValidateRulebook,
 } as const;

@@ -165,3 +165,67 @@ export interface Vocabulary {
   units: string[];
   keywords: string[];
 }
+
+/** The typed refusals of the lifecycle mutations: each is shown as the server words it. */
+export type Refusal =
+  | { __typename: "InvalidInput"; message: string; fields: { path: string; message: string }[] }
+  | { __typename: "NotFoundError"; message: string }
+  | { __typename: "Forbidden"; message: string; permission: string }
+  | { __typename: "Conflict"; message: string; currentRevision: number }
+  | { __typename: "RolledBack"; message: string };
+
+export interface RulebookComment {
+  /** The line of the version's canonical text, from 1; null: about the whole version. */
+  line: number | null;
+  body: string;
+  decision: string | null;
+  authorId: string | null;
+  createdAt: string;
+}
+
+export interface RulebookVersion {
+  id: string;
+  rulebookId: string;
+  number: number;
+  /** in_review, changes_requested, approved, published (withdrawn on newer servers). */
+  status: string;
+  name: string;
+  layer: string;
+  payer: string | null;
+  contentHash: string;
+  effectiveFrom: string | null;
+  effectiveUntil: string | null;
+  rolledBackFrom: string | null;
+  submittedBy: string | null;
+  submittedAt: string;
+  reviewedBy?: string | null;
+  reviewedAt: string | null;
+  publishedBy?: string | null;
+  publishedAt: string | null;
+  extends: { name: string; version: string; versionId: string | null }[];
+  comments: RulebookComment[];
+  canonicalText?: string;
+}
+
+export type VersionResult = (RulebookVersion & { __typename: "RulebookVersion" }) | Refusal;
+
+export interface RulebookTemplate {
+  name: string;
+  layer: string;
+  payer: string | null;
+  /** The content hash of the shipped release. */
+  version: string;
+}
+
+/** `diffRulebooks`: what changed between two versions (or a draft), where, and what it does to charges. */
+export interface RulebookDiff {
+  changes: { kind: string; id: string; status: string; label: string; textDiff: string }[];
+  regions: { ruleId: string; sentence: string }[];
+  impact: {
+    sampled: number;
+    changed: number;
+    chargeUp: number;
+    chargeDown: number;
+    encounters: { externalId: string; payer: string; chargeDelta: string; summary: string }[];
+  };
+}

@@ -1,7 +1,8 @@
 // The payers screen: each payer of the clinic with its rulebooks and their status.
 import { gql } from "../api/client";
-import type { Payer, Rulebook } from "../api/types";
+import type { Me, Payer, Rulebook } from "../api/types";
 import { announce, formatDateTime, h } from "../dom";
+import { renderTemplates } from "../panels/templates";
 import { navigate } from "../router";
 import { focusHeading } from "./shell";
 
@@ -60,7 +61,7 @@ async function createRulebook(payer: Payer): Promise<void> {
   else announce(result.message ?? "The rulebook could not be created.");
 }
 
-export async function renderPayers(main: HTMLElement): Promise<void> {
+export async function renderPayers(main: HTMLElement, me: Me): Promise<void> {
   document.title = "Payers · cutis";
   main.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading your payers…"));
   const data = await gql<ClinicRulebooks>("ClinicRulebooks");
@@ -100,6 +101,7 @@ export async function renderPayers(main: HTMLElement): Promise<void> {
     );
   });
   const clinicRulebooks = byPayer.get("") ?? [];
+  const templates = h("section", { class: "templates", "aria-labelledby": "templates-title" }, h("p", { class: "loading", role: "status" }, "Loading the templates…"));
   main.replaceChildren(
     h(
       "div",
@@ -115,7 +117,9 @@ export async function renderPayers(main: HTMLElement): Promise<void> {
       clinicRulebooks.length
         ? h("section", { "aria-labelledby": "clinic-rules" }, h("h2", { id: "clinic-rules" }, "Clinic rules (all payers)"), h("ul", { class: "rulebook-list" }, clinicRulebooks.map(rulebookItem)))
         : null,
+      templates,
     ),
   );
   focusHeading(main);
+  await renderTemplates(templates, data.rulebooks, me.permissions.includes("rulebooks:write"));
 }

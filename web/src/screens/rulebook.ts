@@ -129,7 +129,14 @@ export async function renderRulebook(main: HTMLElement, id: string): Promise<voi
           saveStatus,
         ),
       ),
-      h("div", { class: "toolbar", role: "toolbar", "aria-label": "Rulebook actions", "aria-controls": "rule-editor" }, formatButton, testButton, saveButton),
+      h(
+        "div",
+        { class: "toolbar", role: "toolbar", "aria-label": "Rulebook actions", "aria-controls": "rule-editor" },
+        h("a", { class: "button subtle", href: `/rulebooks/${encodeURIComponent(rulebook.id)}/versions`, "data-route": "", title: "Version history, review and publishing" }, "Versions"),
+        formatButton,
+        testButton,
+        saveButton,
+      ),
     ),
     conflictBox,
     h(
