@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rulebooks import publishing
-from rulebooks.clinic_stack import LAYERS, BookSource, StackSources, library_base
+from rulebooks.clinic_stack import LAYERS, BookSource, StackSources, layer_of, library_base
 from rulebooks.extended import LIBRARY
 from server.cpu import Cpu
 from server.db import SessionTurns, get_by_id
@@ -162,16 +163,18 @@ class Template:
 
 
 def templates() -> list[Template]:
+    """The shipped library's books as templates (read from disk: an updated library counts at once)."""
+    return [_template(path.read_text(encoding="utf-8")) for path in sorted(LIBRARY.glob("*.rules"))]
+
+
+@functools.lru_cache(maxsize=32)
+def _template(text: str) -> Template:
+    """Compiled once per text: a list of rulebooks asks each whether its template has a newer release."""
     from rulebooks.stack import load_rulebook
 
-    found = []
-    for path in sorted(LIBRARY.glob("*.rules")):
-        text = path.read_text(encoding="utf-8")
-        loaded = load_rulebook(text)
-        payer = loaded.header.payer if loaded.header else None
-        layer = "payer" if payer else "base" if loaded.name == "National base" else "clinic"
-        found.append(Template(loaded.name, layer, payer.upper() if payer else None, loaded.version, text))
-    return found
+    loaded = load_rulebook(text)
+    payer = loaded.header.payer if loaded.header else None
+    return Template(loaded.name, layer_of(loaded.name, payer), payer.upper() if payer else None, loaded.version, text)
 
 
 def template(name: str) -> Template:

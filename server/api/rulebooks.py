@@ -43,7 +43,20 @@ class Rulebook(Node):
     draft_text: str
     draft_revision: int
     draft_updated_at: dt.datetime
-    status: str = strawberry.field(description="draft (published versions arrive with the rulebook lifecycle)")
+    status: str = strawberry.field(description="draft: the working text (its versions: rulebookVersions)")
+    template_name: str | None = strawberry.field(description="The shipped template it was adopted from, if any.")
+    template_version: str | None = strawberry.field(description="That template's release when adopted (or updated).")
+
+    @strawberry.field(
+        description="The shipped template has a newer release than the one adopted (adoptTemplate update)."
+    )
+    def update_available(self) -> bool:
+        if self.template_name is None:
+            return False
+        from server.rulebook_versions import templates
+
+        current = next((t.version for t in templates() if t.name == self.template_name), None)
+        return current is not None and current != self.template_version
 
     @classmethod
     def from_row(cls, row: RulebookRecord) -> Rulebook:
@@ -56,6 +69,8 @@ class Rulebook(Node):
             draft_revision=row.draft_revision,
             draft_updated_at=row.draft_updated_at,
             status="draft",
+            template_name=row.template_name,
+            template_version=row.template_version,
         )
 
 
