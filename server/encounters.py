@@ -23,6 +23,7 @@ from rulebooks.clinic_stack import StackSources, build_stack
 from rulebooks.coding import code_encounter
 from rulebooks.engine import FeeSchedules
 from rulebooks.models import Coding, Encounter
+from rulebooks.replay import analysis_of
 from server import rulebook_versions
 from server.cpu import Cpu
 from server.db import SessionAlone, SessionTurns, get_by_id
@@ -142,22 +143,29 @@ class HeldQuestion:
     missing: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Coded:
+    """What coding a version in the pool gives back (plain, picklable): the Coding, the
+    documentation's questions by service id, and what the note analysis decided (kept with the
+    version, so a replay of rules never reads the note again)."""
+
+    coding: Coding
+    questions: dict[str, HeldQuestion]
+    analysis: dict[str, Any]
+
+
 def code_in_worker(
     encounter: Encounter, encounter_id: str, coded_at: dt.datetime, fees: FeeSchedules, sources: StackSources
-) -> tuple[Coding, dict[str, HeldQuestion]]:
+) -> Coded:
     """Analyse the note and code with the clinic's rule stack for the encounter (`sources`, as
-    `rulebook_versions.resolve` chose them): the CPU-heavy part, run in a CpuPool worker.
-
-    Returns plain, picklable results: the Coding, and the documentation's questions by service id.
-    """
-    coded = code_encounter(
-        encounter, encounter_id=encounter_id, coded_at=coded_at, fees=fees, stack=build_stack(sources)
-    )
+    `rulebook_versions.resolve` chose them): the CPU-heavy part, run in a CpuPool worker."""
+    stack = build_stack(sources)
+    coded = code_encounter(encounter, encounter_id=encounter_id, coded_at=coded_at, fees=fees, stack=stack)
     questions = {
         query.service_id: HeldQuestion(topic=query.topic, missing=tuple(query.missing))
         for query in coded.documentation.queries
     }
-    return coded.coding, questions
+    return Coded(coded.coding, questions, analysis_of(coded))
 
 
 @dataclass(frozen=True)
@@ -224,14 +232,14 @@ async def code_stored_encounter(
     return coded.coding, coded.coding_record
 
 
-async def store_coding(
-    session: AsyncSession, record: EncounterRecord, coded: tuple[Coding, dict[str, HeldQuestion]]
-) -> tuple[Coding, CodingRecord]:
-    """Store the coding and open its queries.
+async def store_coding(session: AsyncSession, record: EncounterRecord, coded: Coded) -> tuple[Coding, CodingRecord]:
+    """Store the coding and open its queries; the version keeps what its note analysis decided.
 
     Open queries of earlier versions of the same encounter are withdrawn: this version supersedes them.
     """
-    coding, questions = coded
+    coding, questions = coded.coding, coded.questions
+    if record.analysis is None:
+        record.analysis = coded.analysis
     coding_record = CodingRecord(
         id=uuid.uuid4(),
         created_at=utcnow(),

@@ -24,6 +24,8 @@ __all__ = [
     "CodingRecord",
     "EncounterRecord",
     "FeeScheduleEntry",
+    "ImpactReplay",
+    "ImpactReplayChunk",
     "LineOverride",
     "LoginSession",
     "Membership",
@@ -80,6 +82,9 @@ class EncounterRecord(TenantScoped, Base):
     date_of_service: Mapped[dt.date]
     status: Mapped[str] = mapped_column(String(16), default="received")
     payload: Mapped[dict[str, Any]]
+    # what the note analysis decided for this version, stored when it is first coded: a replay of
+    # rules reuses it instead of reading the note again (`rulebooks.replay.Analysis`)
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -175,6 +180,44 @@ class RulebookVersion(TenantScoped, Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     published_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
     published_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class ImpactReplay(TenantScoped, Base):
+    """A draft replayed against the clinic's last stored encounters, in chunks run by the workers.
+
+    The draft is kept as it was when the replay started; each chunk stores its own summary, and the
+    replay's answer merges them (`rulebooks.replay.Impact`)."""
+
+    __tablename__ = "impact_replays"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    rulebook_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rulebooks.id"), index=True)
+    draft_revision: Mapped[int]
+    draft_text: Mapped[str] = mapped_column(Text)
+    layer: Mapped[str] = mapped_column(String(16))
+    payer_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    requested: Mapped[int]
+    total: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class ImpactReplayChunk(TenantScoped, Base):
+    """One worker's share of a replay: its encounter versions, and what it found."""
+
+    __tablename__ = "impact_replay_chunks"
+    __table_args__ = (UniqueConstraint("replay_id", "number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    replay_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("impact_replays.id"), index=True)
+    number: Mapped[int]
+    encounter_ids: Mapped[list[str]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    done: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class RulebookComment(TenantScoped, Base):

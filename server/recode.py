@@ -78,9 +78,10 @@ async def recode_as_of(
             BookSource(layer=template.layer, name=template.name, content_hash=template.version, text=template.text)
         )
     encounter = Encounter.model_validate(record.payload)
-    recoded, _ = await cpu.run(
+    coded = await cpu.run(
         code_in_worker, encounter, original.encounter_id, original.coded_at, fees, StackSources(tuple(books))
     )
+    recoded = coded.coding
     before, after = _canonical(original), _canonical(recoded)
     identical = before == after
     if not identical:

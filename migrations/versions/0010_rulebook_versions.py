@@ -1,5 +1,6 @@
 """Rulebook versions (submitted, reviewed, published) with review comments; rulebooks remember the
-template they were adopted from (RLS on PostgreSQL).
+template they were adopted from; impact replays in chunks; encounter versions keep what their note
+analysis decided (RLS on PostgreSQL).
 
 Revision ID: 0010
 Revises: 0009
@@ -19,7 +20,7 @@ depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
-TABLES = ("rulebook_versions", "rulebook_comments")
+TABLES = ("rulebook_versions", "rulebook_comments", "impact_replays", "impact_replay_chunks")
 
 
 def upgrade() -> None:
@@ -83,6 +84,55 @@ def upgrade() -> None:
     with op.batch_alter_table("rulebook_comments") as batch_op:
         batch_op.create_index(batch_op.f("ix_rulebook_comments_version_id"), ["version_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_rulebook_comments_tenant_id"), ["tenant_id"], unique=False)
+    with op.batch_alter_table("encounters") as batch_op:
+        batch_op.add_column(sa.Column("analysis", JSON, nullable=True))
+    op.create_table(
+        "impact_replays",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("rulebook_id", sa.Uuid(), nullable=False),
+        sa.Column("draft_revision", sa.Integer(), nullable=False),
+        sa.Column("draft_text", sa.Text(), nullable=False),
+        sa.Column("layer", sa.String(length=16), nullable=False),
+        sa.Column("payer_code", sa.String(length=32), nullable=True),
+        sa.Column("requested", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("started_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(["rulebook_id"], ["rulebooks.id"], name=op.f("fk_impact_replays_rulebook_id_rulebooks")),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_impact_replays_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_impact_replays")),
+    )
+    with op.batch_alter_table("impact_replays") as batch_op:
+        batch_op.create_index(batch_op.f("ix_impact_replays_rulebook_id"), ["rulebook_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_impact_replays_tenant_id"), ["tenant_id"], unique=False)
+    op.create_table(
+        "impact_replay_chunks",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("replay_id", sa.Uuid(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("encounter_ids", JSON, nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("summary", JSON, nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["replay_id"], ["impact_replays.id"], name=op.f("fk_impact_replay_chunks_replay_id_impact_replays")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_impact_replay_chunks_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_impact_replay_chunks")),
+        sa.UniqueConstraint("replay_id", "number", name=op.f("uq_impact_replay_chunks_replay_id")),
+    )
+    with op.batch_alter_table("impact_replay_chunks") as batch_op:
+        batch_op.create_index(batch_op.f("ix_impact_replay_chunks_replay_id"), ["replay_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_impact_replay_chunks_tenant_id"), ["tenant_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
             op.execute(f"GRANT SELECT, INSERT, UPDATE ON {table} TO cutis_app")
@@ -95,6 +145,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("impact_replay_chunks")
+    op.drop_table("impact_replays")
+    with op.batch_alter_table("encounters") as batch_op:
+        batch_op.drop_column("analysis")
     op.drop_table("rulebook_comments")
     op.drop_table("rulebook_versions")
     with op.batch_alter_table("rulebooks") as batch_op:

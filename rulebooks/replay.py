@@ -1,0 +1,120 @@
+"""Coding again without reading the note: what the note analysis decided for an encounter version
+is kept (`Analysis`), and a replay codes the encounter under other rules from it.
+
+Why: a rule change is judged on the clinic's stored encounters (impact replay, the reviewer's
+behavioural diff, shadow mode). Reading 100,000 notes again would take minutes of CPU; the rules
+only need what the reading found: each service's classification with its reason and query, and
+its findings. `code_again` with the analysis gives the same Coding as `code_encounter` did
+(tests/rulebooks/test_replay.py holds it to that).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rulebooks.clinic_stack import StackSources, build_stack
+from rulebooks.coding import CodedEncounter, documentation_reason
+from rulebooks.coding_diff import Impact, coding_diff
+from rulebooks.engine.context import ClassificationNote, FeeSchedules
+from rulebooks.engine.pipeline import code
+from rulebooks.models import Coding, Encounter, Reason
+from rulebooks.stack import Stack
+
+
+def analysis_of(coded: CodedEncounter) -> dict[str, Any]:
+    """What the note analysis decided for an encounter, as JSON to store with its version."""
+    documentation = coded.documentation
+    findings = coded.stack.findings if coded.stack is not None else {}
+    return {
+        "classifications": {sid: c.category for sid, c in documentation.classifications.items()},
+        "notes": {
+            sid: {
+                "reason": documentation_reason(c).model_dump(mode="json"),
+                "query": c.query.text if c.query else None,
+            }
+            for sid, c in documentation.classifications.items()
+        },
+        "findings": {sid: list(values) for sid, values in findings.items()},
+    }
+
+
+def code_again(
+    encounter: Encounter,
+    analysis: dict[str, Any],
+    stack: Stack,
+    *,
+    encounter_id: str,
+    coded_at: dt.datetime,
+    fees: FeeSchedules | None,
+) -> Coding:
+    """The encounter coded with `stack` from its stored analysis: no note is read."""
+    notes = {
+        sid: ClassificationNote(reason=Reason.model_validate(note["reason"]), query=note["query"])
+        for sid, note in analysis["notes"].items()
+    }
+    return code(
+        encounter,
+        encounter_id=encounter_id,
+        coded_at=coded_at,
+        fees=fees,
+        stack=stack.observed(findings=analysis["findings"]),
+        classifications=analysis["classifications"],
+        classification_notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """One stored encounter version to replay: its payload, analysis and, when its stored coding
+    was made with the current stack (`baseline` None), that coding as the baseline."""
+
+    encounter_id: str
+    payload: dict[str, Any]
+    analysis: dict[str, Any]
+    baseline_key: tuple[str, ...]
+    candidate_key: tuple[str, ...]
+    stored_coding: dict[str, Any] | None = None
+
+
+def replay_batch(
+    items: Sequence[Replayed], stacks: dict[tuple[str, ...], StackSources], coded_at: dt.datetime, fees: FeeSchedules
+) -> dict[str, Any]:
+    """Each encounter coded under its baseline and its candidate stack, the differences summed
+    (`Impact`, as JSON); an encounter whose candidate stack is its baseline is counted unchanged
+    without coding it twice. Runs in a worker process: plain data in, plain data out."""
+    impact = Impact()
+    for item in items:
+        encounter = Encounter.model_validate(item.payload)
+        payer = encounter.coverage.payer
+        if item.stored_coding is not None:
+            before = Coding.model_validate(item.stored_coding)
+        else:
+            before = code_again(
+                encounter,
+                item.analysis,
+                build_stack(stacks[item.baseline_key]),
+                encounter_id=item.encounter_id,
+                coded_at=coded_at,
+                fees=fees,
+            )
+        if item.candidate_key == item.baseline_key:
+            after = before
+        else:
+            after = code_again(
+                encounter,
+                item.analysis,
+                build_stack(stacks[item.candidate_key]),
+                encounter_id=item.encounter_id,
+                coded_at=before.coded_at,
+                fees=fees,
+            )
+        example = {
+            "encounter_id": item.encounter_id,
+            "payer": payer,
+            "date_of_service": encounter.date_of_service.isoformat(),
+        }
+        impact.add(payer, coding_diff(before, after), example)
+    return impact.to_dict()
