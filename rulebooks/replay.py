@@ -68,15 +68,14 @@ def code_again(
 
 @dataclass(frozen=True)
 class Replayed:
-    """One stored encounter version to replay: its payload, analysis and, when its stored coding
-    was made with the current stack (`baseline` None), that coding as the baseline."""
+    """One stored encounter version to replay: its payload and note analysis, and the keys of the
+    stacks it is coded with today (baseline) and with the draft (candidate)."""
 
     encounter_id: str
     payload: dict[str, Any]
     analysis: dict[str, Any]
     baseline_key: tuple[str, ...]
     candidate_key: tuple[str, ...]
-    stored_coding: dict[str, Any] | None = None
 
 
 def replay_batch(
@@ -84,22 +83,20 @@ def replay_batch(
 ) -> dict[str, Any]:
     """Each encounter coded under its baseline and its candidate stack, the differences summed
     (`Impact`, as JSON); an encounter whose candidate stack is its baseline is counted unchanged
-    without coding it twice. Runs in a worker process: plain data in, plain data out."""
+    without coding it twice. Both are coded now, with today's fees and code sets, so only the
+    rules differ. Runs in a worker process: plain data in, plain data out."""
     impact = Impact()
     for item in items:
         encounter = Encounter.model_validate(item.payload)
         payer = encounter.coverage.payer
-        if item.stored_coding is not None:
-            before = Coding.model_validate(item.stored_coding)
-        else:
-            before = code_again(
-                encounter,
-                item.analysis,
-                build_stack(stacks[item.baseline_key]),
-                encounter_id=item.encounter_id,
-                coded_at=coded_at,
-                fees=fees,
-            )
+        before = code_again(
+            encounter,
+            item.analysis,
+            build_stack(stacks[item.baseline_key]),
+            encounter_id=item.encounter_id,
+            coded_at=coded_at,
+            fees=fees,
+        )
         if item.candidate_key == item.baseline_key:
             after = before
         else:
@@ -108,7 +105,7 @@ def replay_batch(
                 item.analysis,
                 build_stack(stacks[item.candidate_key]),
                 encounter_id=item.encounter_id,
-                coded_at=before.coded_at,
+                coded_at=coded_at,
                 fees=fees,
             )
         example = {

@@ -20,6 +20,7 @@ from sqlalchemy import or_, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server import impact_replay
 from server.cpu import Cpu, InlineCpu
 from server.db import tenant_session
 from server.encounters import CODE_ENCOUNTER_JOB, code_stored_encounter
@@ -68,8 +69,16 @@ async def _send_invitation(session: AsyncSession, subject_id: uuid.UUID, tools: 
     await send_invitation(session, subject_id, tools.outgoing)
 
 
+async def _replay_chunk(session: AsyncSession, subject_id: uuid.UUID, tools: JobTools) -> None:
+    await impact_replay.run_chunk(session, subject_id, tools.cpu)
+
+
 JobHandler = Callable[[AsyncSession, uuid.UUID, JobTools], Awaitable[None]]
-JOBS: dict[str, JobHandler] = {CODE_ENCOUNTER_JOB: _code_encounter, MAIL_INVITATION_JOB: _send_invitation}
+JOBS: dict[str, JobHandler] = {
+    CODE_ENCOUNTER_JOB: _code_encounter,
+    MAIL_INVITATION_JOB: _send_invitation,
+    impact_replay.IMPACT_REPLAY_CHUNK_JOB: _replay_chunk,
+}
 
 
 async def run_outbox_job(

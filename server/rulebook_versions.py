@@ -113,7 +113,8 @@ _texts: OrderedDict[uuid.UUID, tuple[str, tuple[str, ...]]] = OrderedDict()
 
 
 async def _sources_of(session: AsyncSession, versions: Sequence[Published]) -> list[BookSource]:
-    missing = [v.id for v in versions if v.id not in _texts]
+    """Each version as a book of a stack (its text read once per process: it never changes)."""
+    missing = list({v.id for v in versions if v.id not in _texts})
     if missing:
         rows = await session.execute(
             select(RulebookVersion.id, RulebookVersion.canonical_text, RulebookVersion.extends).where(
@@ -125,7 +126,7 @@ async def _sources_of(session: AsyncSession, versions: Sequence[Published]) -> l
             while len(_texts) > MAX_TEXTS:
                 _texts.popitem(last=False)
     sources = []
-    for version in versions:
+    for version in dict.fromkeys(versions):
         text, pinned = _texts[version.id]
         sources.append(
             BookSource(
@@ -142,10 +143,23 @@ async def _sources_of(session: AsyncSession, versions: Sequence[Published]) -> l
 
 async def resolve(session: AsyncSession, date_of_service: dt.date, payer: str) -> StackSources:
     """The stack an encounter of `payer` on the date is coded with, in the session's clinic."""
-    books = await _sources_of(session, chosen(await published_versions(session), date_of_service, payer))
-    if not any(book.layer == "base" for book in books):
-        books.insert(0, library_base())
-    return StackSources(tuple(books))
+    return (await resolve_many(session, [(date_of_service, payer)]))[(date_of_service, payer)]
+
+
+async def resolve_many(
+    session: AsyncSession, encounters: Sequence[tuple[dt.date, str]]
+) -> dict[tuple[dt.date, str], StackSources]:
+    """`resolve` for many (date of service, payer) pairs, reading the published versions once."""
+    published = await published_versions(session)
+    picked = {key: chosen(published, *key) for key in set(encounters)}
+    sources = {book.version_id: book for book in await _sources_of(session, [v for vs in picked.values() for v in vs])}
+    stacks = {}
+    for key, versions in picked.items():
+        books = [sources[str(version.id)] for version in versions]
+        if not any(book.layer == "base" for book in books):
+            books.insert(0, library_base())
+        stacks[key] = StackSources(tuple(books))
+    return stacks
 
 
 # ---- templates ---------------------------------------------------------------------------------

@@ -7,12 +7,15 @@ its refusal to the typed result, and audits the transition.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from rulebooks.coding_diff import Tally
+from server import impact_replay as replays
 from server import recode
 from server import rulebook_versions as versions
 from server.api.common import (
@@ -31,6 +34,7 @@ from server.api.ids import from_global_id, to_global_id
 from server.api.rulebooks import Rulebook
 from server.api.types import Coding, coding_type
 from server.errors import REFUSALS
+from server.jobs import OutboxRef
 from server.models import RulebookComment, RulebookVersion
 from tenants.roles import Permission
 
@@ -118,8 +122,6 @@ class RulebookVersionInfo(Node):
 
 
 def _person_or_version(type_name: str, value: object) -> strawberry.ID | None:
-    import uuid
-
     if value is None:
         return None
     return strawberry.ID(to_global_id(type_name, value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))))
@@ -382,3 +384,149 @@ class RulebookLifecycleMutations:
                 detail=f"version {row.number} republishes version of {row.content_hash}",
             )
         return RulebookVersionInfo.from_row(row)
+
+
+@strawberry.type(description="Counts and money for a group of replayed encounters.")
+class ImpactTally:
+    encounters: int
+    changed: int
+    lines_added: int
+    lines_removed: int
+    lines_changed: int
+    flags_changed: int
+    holds_changed: int
+    charges_up: str = strawberry.field(description="The sum of charge increases, a decimal string.")
+    charges_down: str = strawberry.field(description="The sum of charge decreases, a decimal string.")
+
+    @classmethod
+    def from_tally(cls, tally: Tally) -> ImpactTally:
+        return cls(**tally.counts, charges_up=str(tally.charges_up), charges_down=str(tally.charges_down))
+
+
+@strawberry.type
+class NamedTally:
+    name: str
+    tally: ImpactTally
+
+
+@strawberry.type(description="One replayed encounter that codes differently under the draft.")
+class ImpactExample:
+    encounter_id: strawberry.ID
+    payer: str
+    date_of_service: dt.date
+    charge_delta: str
+    summary: str
+
+
+@strawberry.type(name="ImpactReplay")
+class ImpactReplayInfo(Node):
+    rulebook_id: strawberry.ID
+    draft_revision: int
+    status: str = strawberry.field(description="running, done or cancelled.")
+    requested: int
+    total: int = strawberry.field(description="The stored encounters it replays (those of the book's payer).")
+    done: int
+    chunks: int
+    chunks_finished: int
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    impact: ImpactTally
+    by_payer: list[NamedTally]
+    by_family: list[NamedTally]
+    examples: list[ImpactExample]
+
+    @classmethod
+    def from_progress(cls, found: replays.Progress) -> ImpactReplayInfo:
+        replay, impact = found.replay, found.impact
+        return cls(
+            id=strawberry.ID(to_global_id("ImpactReplay", replay.id)),
+            rulebook_id=strawberry.ID(to_global_id("Rulebook", replay.rulebook_id)),
+            draft_revision=replay.draft_revision,
+            status=replay.status,
+            requested=replay.requested,
+            total=replay.total,
+            done=found.done,
+            chunks=found.chunks,
+            chunks_finished=found.chunks_finished,
+            created_at=replay.created_at,
+            finished_at=replay.finished_at,
+            impact=ImpactTally.from_tally(impact.total),
+            by_payer=[NamedTally(name=n, tally=ImpactTally.from_tally(t)) for n, t in sorted(impact.payers.items())],
+            by_family=[NamedTally(name=n, tally=ImpactTally.from_tally(t)) for n, t in sorted(impact.families.items())],
+            examples=[
+                ImpactExample(
+                    encounter_id=strawberry.ID(to_global_id("Encounter", uuid.UUID(e["encounter_id"]))),
+                    payer=e["payer"],
+                    date_of_service=dt.date.fromisoformat(e["date_of_service"]),
+                    charge_delta=e["charge_delta"],
+                    summary=e["summary"],
+                )
+                for e in impact.examples
+            ],
+        )
+
+
+ReplayResult = Annotated[
+    ImpactReplayInfo | InvalidInput | NotFoundError | Forbidden | Conflict | RolledBack,
+    strawberry.union("ImpactReplayResult"),
+]
+ReplayAnswer = Annotated[ImpactReplayInfo | NotFoundError, strawberry.union("ImpactReplayAnswer")]
+
+
+@strawberry.type
+class ImpactReplayQueries:
+    @strawberry.field(description="A replay's progress and what it found so far.")
+    async def impact_replay(self, info: Info, id: strawberry.ID) -> ReplayAnswer:
+        ctx = context(info)
+        require(info, Permission.RULEBOOKS_READ)
+        async with ctx.lock:
+            try:
+                found = await replays.progress(await ctx.session(), from_global_id(str(id), "ImpactReplay"))
+            except REFUSALS as error:
+                return refused(error)  # type: ignore[return-value]
+        return ImpactReplayInfo.from_progress(found)
+
+
+@strawberry.type
+class ImpactReplayMutations:
+    @strawberry.mutation(
+        description="Replay the rulebook's current draft against your last `encounters` stored encounters "
+        "(of its payer, for a payer book), in the background; follow it with impactReplay(id)."
+    )
+    async def start_impact_replay(self, info: Info, rulebook_id: strawberry.ID, encounters: int = 1000) -> ReplayResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.RULEBOOKS_READ)
+        if isinstance(principal, Forbidden):
+            return principal
+        try:  # takes the session in turns: the draft is checked in the CPU pool
+            replay, messages = await replays.start(
+                ctx, ctx.services.cpu, principal, from_global_id(str(rulebook_id), "Rulebook"), encounters
+            )
+        except REFUSALS as error:
+            return refused(error)
+        ctx.relay_after_commit.extend(OutboxRef(message.id, principal.tenant_id) for message in messages)
+        async with ctx.lock:
+            await ctx.audit(
+                "rulebook.replay.start",
+                "rules",
+                object_type="ImpactReplay",
+                object_ids=[replay.id],
+                detail=f"{replay.total} encounters",
+            )
+            found = await replays.progress(await ctx.session(), replay.id)
+        return ImpactReplayInfo.from_progress(found)
+
+    @strawberry.mutation(description="Stop a running replay: chunks not yet run are skipped.")
+    async def cancel_impact_replay(self, info: Info, id: strawberry.ID) -> ReplayResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.RULEBOOKS_READ)
+        if isinstance(principal, Forbidden):
+            return principal
+        async with ctx.lock:
+            try:
+                replay = await replays.cancel(await ctx.session(), from_global_id(str(id), "ImpactReplay"))
+            except REFUSALS as error:
+                return refused(error)
+            await ctx.audit("rulebook.replay.cancel", "rules", object_type="ImpactReplay", object_ids=[replay.id])
+            found = await replays.progress(await ctx.session(), replay.id)
+        return ImpactReplayInfo.from_progress(found)

@@ -66,6 +66,21 @@ NAMED_ID_ATTEMPTS = {
         "query($id: ID!) { answer: recodeAsOf(codingId: $id) { __typename } }",
         "NotFoundError",
     ),
+    "Query.impactReplay(id)": (
+        "replay",
+        "query($id: ID!) { answer: impactReplay(id: $id) { __typename } }",
+        "NotFoundError",
+    ),
+    "Mutation.startImpactReplay(rulebookId)": (
+        "rulebook",
+        "mutation($id: ID!) { answer: startImpactReplay(rulebookId: $id) { __typename } }",
+        "NotFoundError",
+    ),
+    "Mutation.cancelImpactReplay(id)": (
+        "replay",
+        "mutation($id: ID!) { answer: cancelImpactReplay(id: $id) { __typename } }",
+        "NotFoundError",
+    ),
     "Mutation.submitRulebookForReview(id)": (
         "rulebook",
         "mutation($id: ID!) { answer: submitRulebookForReview(id: $id, baseRevision: 1) { __typename } }",
@@ -107,6 +122,7 @@ NODE_KIND_OF_TYPE = {
     "LineOverride": "override",
     "ProviderQuery": "query",
     "RulebookVersion": "version",
+    "ImpactReplay": "replay",
 }
 # ids inside input objects: (input type, field) -> a query aiming it at one of A's ids
 INPUT_ID_QUERIES = {
@@ -199,6 +215,10 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
     )
     assert submitted["data"]["submitRulebookForReview"]["__typename"] == "RulebookVersion", submitted
     ids["version"] = submitted["data"]["submitRulebookForReview"]["id"]
+    replayed = await as_person(
+        client, operation("StartImpactReplay"), {"rulebookId": adopted["data"]["adoptTemplate"]["id"]}, headers
+    )
+    ids["replay"] = replayed["data"]["startImpactReplay"]["id"]
     users = await as_person(client, "query { users { id role } }", None, headers)
     ids["user"] = next(u["id"] for u in users["data"]["users"] if u["role"] == "biller")
     keys = await as_person(client, "query { apiKeys { id } }", None, headers)

@@ -147,3 +147,45 @@ async def _approve_and_publish(as_reviewer: Any, clock: Clock, secret: str, vers
         "publishRulebook"
     ]
     assert published["__typename"] == "RulebookVersion" and published["status"] == "published", published
+
+
+async def test_an_impact_replay_of_a_draft_counts_what_it_would_change(app_client: Any) -> None:
+    import asyncio
+
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
+    manager = await login(app_client, clinic.people["practice_manager"][0])
+
+    async def call(name: str, variables: dict[str, Any]) -> dict[str, Any]:
+        return (await as_person(app_client, operation(name), variables, manager))["data"]
+
+    for number, lesions in enumerate((5, 12, 20)):
+        await call("CodeEncounter", {"input": aetna_encounter(f"AK-{number}", lesions)})
+    await call(
+        "CodeEncounter",
+        {"input": {**aetna_encounter("UHC-1", 20), "coverage": {"payer": "UHC", "planType": "commercial"}}},
+    )
+    adopted = (await call("AdoptTemplate", {"name": AETNA}))["adoptTemplate"]
+    started = (await call("StartImpactReplay", {"rulebookId": adopted["id"], "encounters": 100}))["startImpactReplay"]
+    assert started["__typename"] == "ImpactReplay" and started["total"] == 3, started  # Aetna's encounters only
+    for _ in range(200):
+        replay = (await call("ImpactReplay", {"id": started["id"]}))["impactReplay"]
+        if replay["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert replay["status"] == "done" and replay["done"] == 3, replay
+    # Aetna has no published book: today 12 and 20 AKs bill uncapped, and every Aetna coding says no
+    # payer book is in effect; the draft caps them at 10 and is that book.
+    impact = replay["impact"]
+    assert (impact["encounters"], impact["changed"], impact["flagsChanged"]) == (3, 3, 5), impact
+    assert (impact["linesChanged"], impact["linesAdded"], impact["linesRemoved"]) == (1, 2, 1), impact
+    assert impact["chargesDown"] != "0" and impact["chargesUp"] == "0"
+    assert [family["name"] for family in replay["byFamily"]] == ["destruction"]
+    assert [payer["name"] for payer in replay["byPayer"]] == ["AETNA"]
+    summaries = sorted(example["summary"] for example in replay["examples"])
+    assert "-flag no_payer_rulebook (AETNA)" in summaries  # 5 AKs: only the flag moves
+    assert any(summary.startswith("17003: units 11 -> 9") for summary in summaries), summaries
+    assert any(summary.startswith("-17004 x1; +17000 x1; +17003 x9") for summary in summaries), summaries
+    finished = (await call("CancelImpactReplay", {"id": started["id"]}))["cancelImpactReplay"]
+    assert finished["__typename"] == "Conflict"  # only a running replay is cancelled
+    too_many = await call("StartImpactReplay", {"rulebookId": adopted["id"], "encounters": 10**7})
+    assert too_many["startImpactReplay"]["__typename"] == "InvalidInput"

@@ -279,3 +279,36 @@ async def test_nothing_of_another_clinic_is_seen(people: People, clock: Clock, s
     assert [book.version_id for book in stack.books] == [None]  # the shipped national base alone
     with pytest.raises(NotFound):
         await approved(theirs, clock, version.id)
+
+
+async def test_a_cancelled_replay_skips_the_chunks_not_yet_run(people: People) -> None:
+    from server import impact_replay
+    from server.encounters import FeeCache, code_now
+    from tests.server.test_encounters import canonical
+
+    async with people.session() as session:
+        turns = WatchedTurns(session)
+        for number in range(3):
+            payload = {**canonical(), "external_id": f"AK-{number}", "diagnoses": ["L57.0"]}
+            payload["services"] = [
+                {"id": "d1", "kind": "destruction", "count": 12, "site": "face", "diagnoses": ["L57.0"]}
+            ]
+            await code_now(turns, WatchingCpu(turns), FeeCache(), people.clinic.tenant_id, payload)
+    rulebook_id, _ = await adopted(people)
+    async with people.session() as session:
+        turns = WatchedTurns(session)
+        replay, messages = await impact_replay.start(
+            turns, WatchingCpu(turns), people.principals["practice_manager"], rulebook_id, 10
+        )
+        assert (replay.total, len(messages)) == (3, 1)
+        await impact_replay.cancel(session, replay.id)
+        with pytest.raises(Conflict):
+            await impact_replay.cancel(session, replay.id)
+        await impact_replay.run_chunk(session, messages[0].subject_id, WatchingCpu(turns))
+        found = await impact_replay.progress(session, replay.id)
+    assert (found.replay.status, found.done, found.chunks_finished, found.impact.total.counts["encounters"]) == (
+        "cancelled",
+        0,
+        1,
+        0,
+    )

@@ -1,0 +1,207 @@
+"""Impact replay: a rulebook's draft against the clinic's last stored encounters, in chunks the
+workers run side by side, with progress and cancel.
+
+Start: the draft is checked (a draft with errors is refused), the last N encounter versions of
+the clinic (of the book's payer, for a payer book) are split into chunks, and one outbox job per
+chunk is relayed after commit (ids only in the job). A chunk codes each encounter from its stored
+note analysis under the stack it is coded with today and under the same stack with the draft in
+its layer, and stores the summed differences (`rulebooks.replay`). The replay's answer merges its
+chunks' summaries; it is done when every chunk is. Cancel marks the replay: chunks not yet run
+skip their work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rulebooks import publishing
+from rulebooks.clinic_stack import BookSource, StackSources
+from rulebooks.coding_diff import Impact
+from rulebooks.replay import Replayed, replay_batch
+from server import rulebook_versions
+from server.cpu import Cpu
+from server.db import SessionTurns, get_by_id
+from server.encounters import load_fee_schedules
+from server.errors import Conflict, InputInvalid
+from server.models import EncounterRecord, ImpactReplay, ImpactReplayChunk, OutboxMessage, RulebookRecord
+from tenants.base import utcnow
+from tenants.keys import Principal
+
+IMPACT_REPLAY_CHUNK_JOB = "impact_replay_chunk"
+NO_SUCH_REPLAY = "no impact replay with that id"
+MAX_ENCOUNTERS = 200_000
+CHUNK = 2_000
+#: Encounters sent to the CPU pool at once (each batch is one pickled call).
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A replay as its reader sees it: how far, and what it found so far."""
+
+    replay: ImpactReplay
+    done: int
+    chunks: int
+    chunks_finished: int
+    impact: Impact
+
+
+async def start(
+    turns: SessionTurns, cpu: Cpu, principal: Principal, rulebook_id: uuid.UUID | None, encounters: int
+) -> tuple[ImpactReplay, list[OutboxMessage]]:
+    """A replay of the rulebook's current draft over the last `encounters` stored encounter versions."""
+    if not 1 <= encounters <= MAX_ENCOUNTERS:
+        raise InputInvalid.at("encounters", f"replay 1 to {MAX_ENCOUNTERS:,} encounters")
+    async with turns.turn() as session:
+        row = await get_by_id(session, RulebookRecord, rulebook_id, rulebook_versions.NO_SUCH_RULEBOOK)
+        text, layer, payer, revision = row.draft_text, row.layer, row.payer_code, row.draft_revision
+        published = await rulebook_versions._published_by_name(session)
+    prepared: publishing.Prepared = await cpu.run(publishing.prepare, text, layer, payer, published)
+    if prepared.errors:
+        raise InputInvalid("a draft with errors cannot be replayed", [_problem(e) for e in prepared.errors])
+    async with turns.turn() as session:
+        statement = (
+            select(EncounterRecord.id)
+            .where(EncounterRecord.analysis.is_not(None))
+            .order_by(EncounterRecord.created_at.desc(), EncounterRecord.id.desc())
+            .limit(encounters)
+        )
+        if layer == "payer" and prepared.payer:
+            statement = statement.where(EncounterRecord.payer_code == prepared.payer)
+        ids = [str(found) for found in (await session.execute(statement)).scalars()]
+        replay = ImpactReplay(
+            tenant_id=principal.tenant_id,
+            rulebook_id=row.id,
+            draft_revision=revision,
+            draft_text=prepared.canonical_text,
+            layer=layer,
+            payer_code=prepared.payer,
+            requested=encounters,
+            total=len(ids),
+            status="running" if ids else "done",
+            started_by=principal.user_id,
+            finished_at=None if ids else utcnow(),
+        )
+        session.add(replay)
+        await session.flush()
+        messages = []
+        for number, first in enumerate(range(0, len(ids), CHUNK)):
+            chunk = ImpactReplayChunk(
+                tenant_id=principal.tenant_id,
+                replay_id=replay.id,
+                number=number,
+                encounter_ids=ids[first : first + CHUNK],
+            )
+            session.add(chunk)
+            await session.flush()
+            message = OutboxMessage(
+                id=uuid.uuid4(),
+                created_at=utcnow(),
+                tenant_id=principal.tenant_id,
+                job=IMPACT_REPLAY_CHUNK_JOB,
+                subject_id=chunk.id,
+            )
+            session.add(message)
+            messages.append(message)
+        return replay, messages
+
+
+def _problem(message: str) -> Any:
+    from server.errors import FieldError
+
+    return FieldError(path="draft", message=message)
+
+
+async def progress(session: AsyncSession, replay_id: uuid.UUID | None) -> Progress:
+    replay = await get_by_id(session, ImpactReplay, replay_id, NO_SUCH_REPLAY)
+    chunks = list(
+        (await session.execute(select(ImpactReplayChunk).where(ImpactReplayChunk.replay_id == replay.id))).scalars()
+    )
+    impact = Impact()
+    for chunk in sorted(chunks, key=lambda one: one.number):
+        if chunk.summary is not None:
+            impact.merge(Impact.from_dict(chunk.summary))
+    finished = sum(1 for chunk in chunks if chunk.status != "pending")
+    return Progress(replay, sum(chunk.done for chunk in chunks), len(chunks), finished, impact)
+
+
+async def cancel(session: AsyncSession, replay_id: uuid.UUID | None) -> ImpactReplay:
+    replay = await get_by_id(session, ImpactReplay, replay_id, NO_SUCH_REPLAY, for_update=True)
+    if replay.status != "running":
+        raise Conflict(f"the replay is {replay.status}: only a running replay is cancelled", 0)
+    replay.status, replay.finished_at = "cancelled", utcnow()
+    return replay
+
+
+async def run_chunk(session: AsyncSession, chunk_id: uuid.UUID, cpu: Cpu) -> None:
+    """A worker's share: its encounters replayed in batches in the CPU pool, the summary stored."""
+    chunk = await session.get(ImpactReplayChunk, chunk_id)
+    if chunk is None:
+        raise LookupError("the chunk of the outbox row is gone")
+    replay = await session.get(ImpactReplay, chunk.replay_id)
+    assert replay is not None
+    if chunk.status != "pending":
+        return
+    if replay.status != "running":
+        chunk.status, chunk.finished_at = "cancelled", utcnow()
+        return
+    ids = [uuid.UUID(value) for value in chunk.encounter_ids]
+    rows = (
+        await session.execute(
+            select(
+                EncounterRecord.id,
+                EncounterRecord.payload,
+                EncounterRecord.analysis,
+                EncounterRecord.payer_code,
+                EncounterRecord.date_of_service,
+            ).where(EncounterRecord.id.in_(ids))
+        )
+    ).all()
+    fees = await load_fee_schedules(session)
+    draft = BookSource(layer=replay.layer, name="draft", content_hash=f"replay:{replay.id}", text=replay.draft_text)
+    stacks: dict[tuple[str, ...], StackSources] = {}
+    resolved: dict[tuple[dt.date, str], StackSources] = {}
+    items: list[Replayed] = []
+    for encounter_id, payload, analysis, payer, date_of_service in rows:
+        around = resolved.get((date_of_service, payer))
+        if around is None:
+            around = resolved[(date_of_service, payer)] = await rulebook_versions.resolve(
+                session, date_of_service, payer
+            )
+        candidate = around.with_book(draft) if _applies(replay, payer, date_of_service, draft) else around
+        stacks[around.key], stacks[candidate.key] = around, candidate
+        items.append(Replayed(str(encounter_id), payload, analysis, around.key, candidate.key))
+    impact = Impact()
+    coded_at = replay.created_at
+    for first in range(0, len(items), BATCH):
+        batch = items[first : first + BATCH]
+        keys = {key for item in batch for key in (item.baseline_key, item.candidate_key)}
+        found = await cpu.run(replay_batch, batch, {key: stacks[key] for key in keys}, coded_at, fees)
+        impact.merge(Impact.from_dict(found))
+    chunk.summary, chunk.done = impact.to_dict(), len(items)
+    chunk.status, chunk.finished_at = "done", utcnow()
+    await session.flush()
+    left = (
+        await session.execute(
+            select(ImpactReplayChunk.id).where(
+                ImpactReplayChunk.replay_id == replay.id, ImpactReplayChunk.status == "pending"
+            )
+        )
+    ).first()
+    if left is None:
+        await session.execute(
+            update(ImpactReplay)
+            .where(ImpactReplay.id == replay.id, ImpactReplay.status == "running")
+            .values(status="done", finished_at=utcnow())
+        )
+
+
+def _applies(replay: ImpactReplay, payer: str, date_of_service: dt.date, draft: BookSource) -> bool:
+    """Whether the draft is a layer of this encounter's stack (a payer book: the payer's only)."""
+    return replay.layer != "payer" or (replay.payer_code or "").upper() == payer.upper()
