@@ -101,7 +101,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(["rulebook_id"], ["rulebooks.id"], name=op.f("fk_impact_replays_rulebook_id_rulebooks")),
+        sa.ForeignKeyConstraint(
+            ["rulebook_id"], ["rulebooks.id"], name=op.f("fk_impact_replays_rulebook_id_rulebooks")
+        ),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_impact_replays_tenant_id_tenants"), ondelete="CASCADE"
         ),
