@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rulebooks import publishing
 from rulebooks.clinic_stack import BookSource, StackSources
 from rulebooks.coding_diff import Impact
+from rulebooks.engine.context import FeeSchedules
 from rulebooks.replay import Replayed, replay_batch
 from server import rulebook_versions
 from server.cpu import Cpu
@@ -152,38 +154,10 @@ async def run_chunk(session: AsyncSession, chunk_id: uuid.UUID, cpu: Cpu) -> Non
         chunk.status, chunk.finished_at = "cancelled", utcnow()
         return
     ids = [uuid.UUID(value) for value in chunk.encounter_ids]
-    rows = (
-        await session.execute(
-            select(
-                EncounterRecord.id,
-                EncounterRecord.payload,
-                EncounterRecord.analysis,
-                EncounterRecord.payer_code,
-                EncounterRecord.date_of_service,
-            ).where(EncounterRecord.id.in_(ids))
-        )
-    ).all()
-    fees = await load_fee_schedules(session)
     draft = BookSource(layer=replay.layer, name="draft", content_hash=f"replay:{replay.id}", text=replay.draft_text)
-    stacks: dict[tuple[str, ...], StackSources] = {}
-    resolved: dict[tuple[dt.date, str], StackSources] = {}
-    items: list[Replayed] = []
-    for encounter_id, payload, analysis, payer, date_of_service in rows:
-        around = resolved.get((date_of_service, payer))
-        if around is None:
-            around = resolved[(date_of_service, payer)] = await rulebook_versions.resolve(
-                session, date_of_service, payer
-            )
-        candidate = around.with_book(draft) if _applies(replay, payer, date_of_service, draft) else around
-        stacks[around.key], stacks[candidate.key] = around, candidate
-        items.append(Replayed(str(encounter_id), payload, analysis, around.key, candidate.key))
-    impact = Impact()
-    coded_at = replay.created_at
-    for first in range(0, len(items), BATCH):
-        batch = items[first : first + BATCH]
-        keys = {key for item in batch for key in (item.baseline_key, item.candidate_key)}
-        found = await cpu.run(replay_batch, batch, {key: stacks[key] for key in keys}, coded_at, fees)
-        impact.merge(Impact.from_dict(found))
+    items, stacks = await replayed(session, ids, None, draft, replay.payer_code)
+    fees = await load_fee_schedules(session)
+    impact = await replay_in_pool(cpu, items, stacks, replay.created_at, fees)
     chunk.summary, chunk.done = impact.to_dict(), len(items)
     chunk.status, chunk.finished_at = "done", utcnow()
     await session.flush()
@@ -202,6 +176,52 @@ async def run_chunk(session: AsyncSession, chunk_id: uuid.UUID, cpu: Cpu) -> Non
         )
 
 
-def _applies(replay: ImpactReplay, payer: str, date_of_service: dt.date, draft: BookSource) -> bool:
-    """Whether the draft is a layer of this encounter's stack (a payer book: the payer's only)."""
-    return replay.layer != "payer" or (replay.payer_code or "").upper() == payer.upper()
+async def replay_in_pool(
+    cpu: Cpu,
+    items: Sequence[Replayed],
+    stacks: dict[tuple[str, ...], StackSources],
+    coded_at: dt.datetime,
+    fees: FeeSchedules,
+) -> Impact:
+    """The items replayed in the CPU pool, `BATCH` at a time, their differences summed."""
+    impact = Impact()
+    for first in range(0, len(items), BATCH):
+        batch = items[first : first + BATCH]
+        keys = {key for item in batch for key in (item.baseline_key, item.candidate_key)}
+        found = await cpu.run(replay_batch, batch, {key: stacks[key] for key in keys}, coded_at, fees)
+        impact.merge(Impact.from_dict(found))
+    return impact
+
+
+async def replayed(
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID],
+    before: BookSource | None,
+    after: BookSource,
+    book_payer: str | None,
+) -> tuple[list[Replayed], dict[tuple[str, ...], StackSources]]:
+    """The encounter versions to replay, each with the stack it is coded with today (with `before`
+    in its layer, when given) and the same with `after` in that layer; and those stacks by key.
+    A payer book is a layer of its payer's encounters only."""
+    rows = (
+        await session.execute(
+            select(
+                EncounterRecord.id,
+                EncounterRecord.payload,
+                EncounterRecord.analysis,
+                EncounterRecord.payer_code,
+                EncounterRecord.date_of_service,
+            ).where(EncounterRecord.id.in_(list(ids)), EncounterRecord.analysis.is_not(None))
+        )
+    ).all()
+    resolved = await rulebook_versions.resolve_many(session, [(row.date_of_service, row.payer_code) for row in rows])
+    stacks: dict[tuple[str, ...], StackSources] = {}
+    items = []
+    for encounter_id, payload, analysis, payer, date_of_service in rows:
+        today = resolved[(date_of_service, payer)]
+        applies = after.layer != "payer" or (book_payer or "").upper() == payer.upper()
+        baseline = today.with_book(before) if before is not None and applies else today
+        candidate = baseline.with_book(after) if applies else baseline
+        stacks[baseline.key], stacks[candidate.key] = baseline, candidate
+        items.append(Replayed(str(encounter_id), payload, analysis, baseline.key, candidate.key))
+    return items, stacks

@@ -22,7 +22,7 @@ from server.db import SessionTurns, get_by_id
 from server.encounters import FeeCache, code_in_worker
 from server.errors import InputInvalid
 from server.models import CodingRecord, EncounterRecord, RulebookVersion
-from server.rulebook_versions import templates
+from server.rulebook_versions import book_source, templates
 
 NO_SUCH_CODING = "no coding with that id"
 
@@ -57,17 +57,7 @@ async def recode_as_of(
     shipped = {template.name: template for template in templates()}
     for ref in original.rulebooks:
         if ref.version_id:
-            row = rows[ref.version_id]  # versions are never deleted
-            books.append(
-                BookSource(
-                    layer=row.layer,
-                    name=row.name,
-                    content_hash=row.content_hash,
-                    text=row.canonical_text,
-                    version_id=ref.version_id,
-                    pinned=tuple(pin["text"] for pin in row.extends),
-                )
-            )
+            books.append(book_source(rows[ref.version_id]))  # versions are never deleted
             continue
         template = shipped.get(ref.name)
         if template is None:

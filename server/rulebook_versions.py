@@ -483,7 +483,7 @@ async def publish(
         await _refuse_overlap(session, version)
         sample_date = version.effective_from or dt.date.today()
         around = await resolve(session, sample_date, version.payer_code or "")
-        book = _source(version)
+        book = book_source(version)
     failures: list[str] = await cpu.run(publishing.test_failures, book, around)
     if failures:
         raise InputInvalid(
@@ -505,7 +505,8 @@ async def publish(
         return version
 
 
-def _source(version: RulebookVersion) -> BookSource:
+def book_source(version: RulebookVersion) -> BookSource:
+    """A version as a book of a stack."""
     return BookSource(
         layer=version.layer,
         name=version.name,

@@ -17,6 +17,7 @@ from strawberry.types import Info
 from rulebooks.coding_diff import Tally
 from server import impact_replay as replays
 from server import recode
+from server import rulebook_diffs as diffs
 from server import rulebook_versions as versions
 from server.api.common import (
     Conflict,
@@ -409,6 +410,10 @@ class NamedTally:
     tally: ImpactTally
 
 
+def _named(tallies: dict[str, Tally]) -> list[NamedTally]:
+    return [NamedTally(name=name, tally=ImpactTally.from_tally(tally)) for name, tally in sorted(tallies.items())]
+
+
 @strawberry.type(description="One replayed encounter that codes differently under the draft.")
 class ImpactExample:
     encounter_id: strawberry.ID
@@ -451,8 +456,8 @@ class ImpactReplayInfo(Node):
             created_at=replay.created_at,
             finished_at=replay.finished_at,
             impact=ImpactTally.from_tally(impact.total),
-            by_payer=[NamedTally(name=n, tally=ImpactTally.from_tally(t)) for n, t in sorted(impact.payers.items())],
-            by_family=[NamedTally(name=n, tally=ImpactTally.from_tally(t)) for n, t in sorted(impact.families.items())],
+            by_payer=_named(impact.payers),
+            by_family=_named(impact.families),
             examples=[
                 ImpactExample(
                     encounter_id=strawberry.ID(to_global_id("Encounter", uuid.UUID(e["encounter_id"]))),
@@ -530,3 +535,134 @@ class ImpactReplayMutations:
             await ctx.audit("rulebook.replay.cancel", "rules", object_type="ImpactReplay", object_ids=[replay.id])
             found = await replays.progress(await ctx.session(), replay.id)
         return ImpactReplayInfo.from_progress(found)
+
+
+@strawberry.type(description="A rule, table, value set, criteria, disable line, test or the header that differs.")
+class RulebookChange:
+    kind: str
+    id: str
+    status: str = strawberry.field(description="added, removed or changed.")
+    label: str
+    text_diff: str = strawberry.field(description="The unified diff of the item's canonical text.")
+    before: str
+    after: str
+
+
+@strawberry.type(description="The inputs whose outcome a change flips, said exactly.")
+class ExactRegion:
+    rule_id: str
+    sentence: str
+
+
+@strawberry.type(description="An encounter of the sample that codes differently.")
+class ImpactedEncounter:
+    encounter_id: strawberry.ID
+    external_id: str
+    payer: str
+    charge_delta: str
+    summary: str
+
+
+@strawberry.type(description="A sample of the clinic's stored encounters coded under each side.")
+class BehaviourImpact:
+    sampled: int
+    changed: int
+    charge_up: str
+    charge_down: str
+    tally: ImpactTally
+    by_family: list[NamedTally]
+    encounters: list[ImpactedEncounter]
+
+
+@strawberry.type
+class RulebookDiff:
+    from_label: str
+    to_label: str
+    from_text: str
+    to_text: str
+    changes: list[RulebookChange]
+    regions: list[ExactRegion]
+    impact: BehaviourImpact
+
+
+DiffAnswer = Annotated[RulebookDiff | NotFoundError | InvalidInput, strawberry.union("RulebookDiffResult")]
+
+
+def _side(value: strawberry.ID, path: str) -> tuple[str, uuid.UUID | None]:
+    from server.api.ids import parse_global_id
+
+    parsed = parse_global_id(str(value))
+    if parsed is None or parsed[0] not in ("RulebookVersion", "Rulebook"):
+        return ("RulebookVersion", None)  # names nothing: not found, as any id that is not the clinic's
+    return parsed
+
+
+@strawberry.type
+class RulebookDiffQueries:
+    @strawberry.field(
+        description="Structural, exact-region and behavioural diffs from `from` (a RulebookVersion, or a Rulebook: "
+        "its draft) to `to` (the same kinds) or to `toTemplate` (a shipped template's current release); the "
+        "behavioural diff codes your last `sample` stored encounters (of the book's payer) under each side."
+    )
+    async def diff_rulebooks(
+        self,
+        info: Info,
+        from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
+        to: strawberry.ID | None = None,
+        to_template: str | None = None,
+        sample: int = 200,
+    ) -> DiffAnswer:
+        ctx = context(info)
+        require(info, Permission.RULEBOOKS_READ)
+        require(info, Permission.ENCOUNTERS_READ)
+        try:  # takes the session in turns: the diffs and the sample run in the CPU pool
+            found = await diffs.diff(
+                ctx,
+                ctx.services.cpu,
+                _side(from_, "from"),
+                _side(to, "to") if to is not None else None,
+                to_template,
+                sample,
+            )
+        except REFUSALS as error:
+            return refused(error)  # type: ignore[return-value]
+        impact = found.impact
+        return RulebookDiff(
+            from_label=found.before.label,
+            to_label=found.after.label,
+            from_text=found.before.book.text,
+            to_text=found.after.book.text,
+            changes=[
+                RulebookChange(
+                    kind=c.kind,
+                    id=c.id,
+                    status=c.status,
+                    label=c.label,
+                    text_diff=c.text_diff,
+                    before=c.before,
+                    after=c.after,
+                )
+                for c in found.changes
+            ],
+            regions=[ExactRegion(rule_id=r.rule_id, sentence=r.sentence) for r in found.regions],
+            impact=BehaviourImpact(
+                sampled=found.sampled,
+                changed=impact.total.counts["changed"],
+                charge_up=str(impact.total.charges_up),
+                charge_down=str(impact.total.charges_down),
+                tally=ImpactTally.from_tally(impact.total),
+                by_family=[
+                    NamedTally(name=n, tally=ImpactTally.from_tally(t)) for n, t in sorted(impact.families.items())
+                ],
+                encounters=[
+                    ImpactedEncounter(
+                        encounter_id=strawberry.ID(to_global_id("Encounter", uuid.UUID(e["encounter_id"]))),
+                        external_id=found.external_ids.get(e["encounter_id"], ""),
+                        payer=e["payer"],
+                        charge_delta=e["charge_delta"],
+                        summary=e["summary"],
+                    )
+                    for e in impact.examples
+                ],
+            ),
+        )

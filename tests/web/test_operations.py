@@ -31,18 +31,3 @@ def test_each_operation_of_the_web_app_is_valid_against_the_schema(name: str) ->
     assert validate(schema, document) == []
     operation_names = [d.name.value for d in document.definitions if isinstance(d, OperationDefinitionNode) and d.name]
     assert operation_names == [name]
-
-
-PENDING = REPO_ROOT / "web" / "src" / "api" / "pending"
-
-
-@pytest.mark.parametrize("path", sorted(PENDING.glob("*.graphql")), ids=lambda path: path.stem)
-def test_a_pending_document_asks_only_for_a_field_the_schema_does_not_have_yet(path: Path) -> None:
-    """A document of web/src/api/pending waits for its field; once the schema has the field, it is
-    valid and moves to graphql/operations (the page says so meanwhile, see client.ts UnknownField)."""
-    schema = build_schema((REPO_ROOT / "graphql" / "schema.graphql").read_text())
-    errors = validate(schema, parse(path.read_text()))
-    if not errors:
-        pytest.fail(f"{path.name} is valid now: move it to graphql/operations/")
-    waiting = r"Cannot query field '\w+' on type 'Query'|Unknown type '\w+'"
-    assert all(re.match(waiting, e.message) for e in errors), errors

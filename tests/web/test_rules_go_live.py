@@ -188,13 +188,20 @@ def test_publishing_is_refused_with_each_failing_test(
     expect(reviewer_page.get_by_role("row", name="Version 1")).to_contain_text("Approved")
 
 
-def test_the_compare_view_says_when_the_server_cannot_compare_yet(
+def test_the_compare_view_asks_the_server_and_says_when_nothing_differs(
     page: Page, base_url: str, clinic: dict[str, Person]
 ) -> None:
     path = adopt_aetna_and_edit(page, base_url, clinic["practice_manager"], 11, 'rule aetna-ak-cap-10 "AK cap"')
-    page.goto(f"{path}/compare?from={path.rsplit('/', 1)[1]}&to={path.rsplit('/', 1)[1]}")
+    submit_from_the_editor(page)
+    said(page, "Version 1 is in review")
+    rulebook = path.rsplit("/", 1)[1]
+    page.goto(f"{path}/versions")
+    version = page.get_by_role("row", name="Version 1")
+    expect(version).to_be_visible()
+    page.goto(f"{path}/compare?from={rulebook}&to={rulebook}")
     expect(page.get_by_role("heading", name="Compare the draft with the draft")).to_be_visible()
-    expect(page.get_by_role("status").filter(has_text="cannot compare versions yet")).to_be_visible()
+    expect(page.get_by_text("The two texts say the same thing.")).to_be_visible()
+    expect(page.get_by_text("No rule decides differently.")).to_be_visible()
 
 
 def test_the_compare_view_draws_changes_side_by_side_regions_and_impact(

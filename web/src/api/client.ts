@@ -7,13 +7,6 @@ export class ApiError extends Error {}
 /** The session ended or never began: the caller shows the login screen. */
 export class NotLoggedIn extends ApiError {}
 
-/** The server does not know a field the page asked for (an older server): the screen says so. */
-export class UnknownField extends ApiError {
-  constructor(readonly field: string, message: string) {
-    super(message);
-  }
-}
-
 function csrfToken(): string {
   const match = document.cookie.match(/(?:^|;\s*)cutis_csrf=([^;]*)/);
   return match ? decodeURIComponent(match[1]) : "";
@@ -59,8 +52,6 @@ export async function gql<T>(
     if (messages.some((m) => /not (logged in|authenticated)|log in|login required|session/i.test(m))) {
       throw new NotLoggedIn(messages.join("; "));
     }
-    const unknown = messages.map((m) => m.match(/^Cannot query field ['"](\w+)['"] on type ['"]Query['"]/)).find(Boolean);
-    if (unknown) throw new UnknownField(unknown[1], messages.join("; "));
     throw new ApiError(messages.join("; "));
   }
   if (!payload.data) throw new ApiError("The server returned no data.");

@@ -20,8 +20,7 @@ import SaveRulebookDraft from "../../../graphql/operations/SaveRulebookDraft.gra
 import SubmitRulebookForReview from "../../../graphql/operations/SubmitRulebookForReview.graphql?raw";
 import TestRulebook from "../../../graphql/operations/TestRulebook.graphql?raw";
 import ValidateRulebook from "../../../graphql/operations/ValidateRulebook.graphql?raw";
-// A field the server is gaining: the screen that sends it checks the field exists (UnknownField).
-import DiffRulebooks from "./pending/DiffRulebooks.graphql?raw";
+import DiffRulebooks from "../../../graphql/operations/DiffRulebooks.graphql?raw";
 
 export const operations = {
   AdoptTemplate,

@@ -1,6 +1,6 @@
 // Two versions of a rulebook (or the draft against a version) side by side: the structural changes
 // with their text, the exact regions in sentences, and what the change does to sampled charges.
-import { gql, UnknownField } from "../api/client";
+import { gql } from "../api/client";
 import type { Refusal, RulebookDiff, RulebookVersion } from "../api/types";
 import { h } from "../dom";
 import { renderImpact } from "../panels/impactChart";
@@ -86,10 +86,6 @@ export async function renderCompare(main: HTMLElement, rulebookId: string): Prom
   try {
     result = (await gql<{ diffRulebooks: DiffResult }>("DiffRulebooks", { from, to })).diffRulebooks;
   } catch (error) {
-    if (error instanceof UnknownField && error.field === "diffRulebooks") {
-      body.replaceChildren(h("p", { class: "callout", role: "status" }, "This server cannot compare versions yet: it does not offer `diffRulebooks`. The version texts are on the versions page."));
-      return;
-    }
     body.replaceChildren(renderFailure("Compare", error as Error));
     return;
   }
