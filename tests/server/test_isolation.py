@@ -66,6 +66,16 @@ NAMED_ID_ATTEMPTS = {
         "query($id: ID!) { answer: recodeAsOf(codingId: $id) { __typename } }",
         "NotFoundError",
     ),
+    "Query.diffRulebooks(from)": (
+        "version",
+        "query($id: ID!, $other: ID!) { answer: diffRulebooks(from: $id, to: $other) { __typename } }",
+        "NotFoundError",
+    ),
+    "Query.diffRulebooks(to)": (
+        "version",
+        "query($id: ID!, $other: ID!) { answer: diffRulebooks(from: $other, to: $id) { __typename } }",
+        "NotFoundError",
+    ),
     "Query.impactReplay(id)": (
         "replay",
         "query($id: ID!) { answer: impactReplay(id: $id) { __typename } }",
@@ -252,6 +262,8 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
     _, headers_a, a_ids = await _clinic_a_objects(app_client, factory)
     clinic_b = await make_clinic(factory, "clinic-b", roles=("owner",))
     headers_b = await login(browser_b, *clinic_b.people["owner"])
+    own = await as_person(browser_b, operation("AdoptTemplate"), {"name": "Aetna commercial (template)"}, headers_b)
+    b_rulebook = own["data"]["adoptTemplate"]["id"]
     attempts = 0
 
     for credential in ("session", "key"):
@@ -274,6 +286,8 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
             assert body["data"][name]["__typename"] == "NotFoundError", (credential, name, body)
         for place, (kind, document, expected) in NAMED_ID_ATTEMPTS.items():
             other = a_ids["version"] if kind == "rulebook" else a_ids["rulebook"]
+            if place.startswith("Query.diffRulebooks"):
+                other = b_rulebook  # B's own book on the other side: A's id must still find nothing
             body = await call(
                 document, {"id": a_ids[kind], "other": other} if "$other" in document else {"id": a_ids[kind]}
             )

@@ -108,6 +108,22 @@ async def test_a_threshold_change_goes_live_through_four_eyes_and_the_old_coding
         revision = saved["data"]["saveRulebookDraft"]["draftRevision"]
         second = await _submit(as_manager, adopted["id"], revision)
         assert second["number"] == 2 and second["contentHash"] != first["contentHash"]
+
+        # The reviewer reads the three diffs before approving.
+        diff = (await as_reviewer("DiffRulebooks", {"from": first["id"], "to": second["id"]}))["diffRulebooks"]
+        assert diff["__typename"] == "RulebookDiff", diff
+        changed = {(change["kind"], change["id"], change["status"]) for change in diff["changes"]}
+        assert ("rule", "aetna-ak-cap-10", "changed") in changed
+        assert "-   and service.count > 10 lesions" in next(
+            change["textDiff"] for change in diff["changes"] if change["id"] == "aetna-ak-cap-10"
+        )
+        sentences = [region["sentence"] for region in diff["regions"]]
+        flipped = "service.count 11-14 lesions: fires -> does not fire"
+        assert any(flipped in sentence for sentence in sentences), sentences
+        impact = diff["impact"]
+        assert impact["sampled"] == 2 and impact["changed"] == 2 and impact["chargeUp"] != "0", impact
+        assert sorted(row["externalId"] for row in impact["encounters"]) == ["AK-1", "AK-2"]  # 12 AKs each
+        assert all(row["summary"].startswith("17003: units 9 -> 11") for row in impact["encounters"])
         await _approve_and_publish(as_reviewer, clock, secret, second["id"])
 
         after = (await as_manager("CodeEncounter", {"input": aetna_encounter("AK-2", 12)}))["codeEncounter"]
