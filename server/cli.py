@@ -486,6 +486,117 @@ def code_command(
     click.echo(coding_table(coding, explain=explain))
 
 
+@rules.command(
+    "replay",
+    help="Replay a rulebook's current draft against the clinic's last stored encounters and print what it "
+    "would change, with a progress bar. The chunks run in this process's CPU pool, or, with --queue, on the "
+    "running `cutis worker` processes.",
+)
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+@click.option("--rulebook", "rulebook_name", required=True, help="The rulebook's name in the clinic.")
+@click.option("--encounters", default=1000, show_default=True, help="How many of the last stored encounters.")
+@click.option("--queue", is_flag=True, help="Leave the chunks to the workers (needs CUTIS_REDIS_URL) and follow them.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def rules_replay(tenant_slug: str, rulebook_name: str, encounters: int, queue: bool, output_format: str) -> None:
+    settings = Settings.from_env()
+    if queue and not settings.redis_url:
+        raise click.ClickException("--queue needs CUTIS_REDIS_URL: the workers take their jobs from Redis")
+    found = _run(
+        lambda: _with_factory(lambda factory: _replay(factory, settings, tenant_slug, rulebook_name, encounters, queue))
+    )
+    if output_format == "json":
+        click.echo(json.dumps(found, indent=2))
+        return
+    total = found["total"]
+    click.echo(f"{found['status']}: {total['encounters']} encounters replayed, {total['changed']} code differently")
+    click.echo(
+        f"  lines added {total['lines_added']}, removed {total['lines_removed']}, changed {total['lines_changed']}; "
+        f"flags changed {total['flags_changed']}, holds changed {total['holds_changed']}"
+    )
+    click.echo(f"  charges up {total['charges_up']}, down {total['charges_down']}")
+    for group in ("payers", "families"):
+        for name, tally in found[group].items():
+            click.echo(
+                f"  {name:28s} {tally['changed']:6d} of {tally['encounters']:6d} change; "
+                f"up {tally['charges_up']}, down {tally['charges_down']}"
+            )
+    click.echo(f"  {found['seconds']:.1f} s, {found['per_second']:.0f} encounters/s")
+
+
+async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters: int, queue: bool) -> dict[str, Any]:
+    """Start the replay as the API does, then run its chunks here (or relay them to the workers),
+    showing progress until every chunk is done."""
+    import time
+
+    from sqlalchemy import select
+
+    from server import impact_replay
+    from server.cpu import CpuPool
+    from server.db import SessionAlone, global_session, tenant_session
+    from server.errors import REFUSALS
+    from server.models import RulebookRecord
+    from tenants import accounts
+    from tenants.keys import Principal
+
+    async with global_session(factory) as session:
+        clinic = await accounts.clinic_by_slug(session, slug)
+    if clinic is None:
+        raise click.ClickException(f"no clinic with the slug {slug!r}")
+    cpu = CpuPool(settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds)
+    started = time.perf_counter()
+    try:
+        async with tenant_session(factory, clinic.id) as session:
+            rulebook = (
+                await session.execute(select(RulebookRecord.id).where(RulebookRecord.name == name))
+            ).scalar_one_or_none()
+            if rulebook is None:
+                raise click.ClickException(f"the clinic has no rulebook named {name!r}")
+            try:
+                replay, messages = await impact_replay.start(
+                    SessionAlone(session), cpu, Principal(tenant_id=clinic.id), rulebook, encounters
+                )
+            except REFUSALS as error:
+                raise click.ClickException(str(error)) from None
+        running: asyncio.Future[Any] | None = None
+        if queue:
+            from server.jobs import ArqQueue, OutboxRef, relay
+
+            redis_queue = ArqQueue(settings.redis_url)
+            try:
+                await relay(factory, redis_queue, [OutboxRef(message.id, clinic.id) for message in messages])
+            finally:
+                await redis_queue.close()
+        else:
+            side_by_side = asyncio.Semaphore(cpu.processes)
+
+            async def one(chunk_id: Any) -> None:
+                async with side_by_side, tenant_session(factory, clinic.id) as session:
+                    await impact_replay.run_chunk(session, chunk_id, cpu)
+
+            running = asyncio.gather(*(one(message.subject_id) for message in messages))
+        with click.progressbar(length=replay.total, label="replaying", file=sys.stderr) as bar:
+            shown = 0
+            while True:
+                async with tenant_session(factory, clinic.id) as session:
+                    progress = await impact_replay.progress(session, replay.id)
+                bar.update(progress.done - shown)
+                shown = progress.done
+                if progress.replay.status != "running":
+                    break
+                if running is not None and running.done():
+                    running.result()  # a chunk that failed says why
+                await asyncio.sleep(0.5)
+    finally:
+        cpu.shutdown()
+    seconds = time.perf_counter() - started
+    return {
+        **progress.impact.to_dict(),
+        "status": progress.replay.status,
+        "seconds": seconds,
+        "per_second": progress.done / seconds if seconds else 0.0,
+    }
+
+
 async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any]:
     """The clinic's stack for the encounter, resolved as the API resolves it, and its fees."""
     from server import rulebook_versions

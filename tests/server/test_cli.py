@@ -167,6 +167,15 @@ def test_embedded_server_end_to_end_over_http(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=20)
+    # The Aetna draft is the published version: replayed against both stored versions, nothing changes.
+    replayed = cutis(
+        "rules", "replay", "--tenant", "demo", "--rulebook", "Aetna commercial (template)", "--format", "json", env=env
+    )
+    found = json.loads(replayed.stdout)
+    assert found["status"] == "done" and found["total"]["encounters"] == 2 and found["total"]["changed"] == 0
+    assert "replaying" in replayed.stderr  # the progress bar
+    missing = cutis("rules", "replay", "--tenant", "demo", "--rulebook", "Nope", env=env, check=False)
+    assert missing.returncode != 0 and "no rulebook named 'Nope'" in missing.stderr
 
 
 @pytest.mark.postgres
