@@ -11,6 +11,7 @@ its findings. `code_again` with the analysis gives the same Coding as `code_enco
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,12 +50,10 @@ def code_again(
     encounter_id: str,
     coded_at: dt.datetime,
     fees: FeeSchedules | None,
+    notes: dict[str, ClassificationNote] | None = None,
 ) -> Coding:
-    """The encounter coded with `stack` from its stored analysis: no note is read."""
-    notes = {
-        sid: ClassificationNote(reason=Reason.model_validate(note["reason"]), query=note["query"])
-        for sid, note in analysis["notes"].items()
-    }
+    """The encounter coded with `stack` from its stored analysis: no note is read. `notes` are the
+    analysis's classification notes when already built (a replay codes each encounter twice)."""
     return code(
         encounter,
         encounter_id=encounter_id,
@@ -62,18 +61,26 @@ def code_again(
         fees=fees,
         stack=stack.observed(findings=analysis["findings"]),
         classifications=analysis["classifications"],
-        classification_notes=notes,
+        classification_notes=classification_notes(analysis) if notes is None else notes,
     )
+
+
+def classification_notes(analysis: dict[str, Any]) -> dict[str, ClassificationNote]:
+    return {
+        sid: ClassificationNote(reason=Reason.model_validate(note["reason"]), query=note["query"])
+        for sid, note in analysis["notes"].items()
+    }
 
 
 @dataclass(frozen=True)
 class Replayed:
-    """One stored encounter version to replay: its payload and note analysis, and the keys of the
-    stacks it is coded with today (baseline) and with the draft (candidate)."""
+    """One stored encounter version to replay: its payload and note analysis as stored (JSON text:
+    the worker process parses them, not the process that read them), and the keys of the stacks
+    it is coded with today (baseline) and with the draft (candidate)."""
 
     encounter_id: str
-    payload: dict[str, Any]
-    analysis: dict[str, Any]
+    payload: str
+    analysis: str
     baseline_key: tuple[str, ...]
     candidate_key: tuple[str, ...]
 
@@ -87,27 +94,24 @@ def replay_batch(
     rules differ. Runs in a worker process: plain data in, plain data out."""
     impact = Impact()
     for item in items:
-        encounter = Encounter.model_validate(item.payload)
+        encounter = Encounter.model_validate_json(item.payload)
+        analysis = json.loads(item.analysis)
+        notes = classification_notes(analysis)
         payer = encounter.coverage.payer
-        before = code_again(
-            encounter,
-            item.analysis,
-            build_stack(stacks[item.baseline_key]),
-            encounter_id=item.encounter_id,
-            coded_at=coded_at,
-            fees=fees,
-        )
-        if item.candidate_key == item.baseline_key:
-            after = before
-        else:
-            after = code_again(
-                encounter,
-                item.analysis,
-                build_stack(stacks[item.candidate_key]),
-                encounter_id=item.encounter_id,
-                coded_at=coded_at,
-                fees=fees,
-            )
+
+        codings: dict[tuple[str, ...], Coding] = {}
+        for key in (item.baseline_key, item.candidate_key):
+            if key not in codings:  # the candidate is the baseline when the draft is not a layer here
+                codings[key] = code_again(
+                    encounter,
+                    analysis,
+                    build_stack(stacks[key]),
+                    encounter_id=item.encounter_id,
+                    coded_at=coded_at,
+                    fees=fees,
+                    notes=notes,
+                )
+        before, after = codings[item.baseline_key], codings[item.candidate_key]
         example = {
             "encounter_id": item.encounter_id,
             "payer": payer,

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rulebooks import publishing
@@ -207,8 +207,8 @@ async def replayed(
         await session.execute(
             select(
                 EncounterRecord.id,
-                EncounterRecord.payload,
-                EncounterRecord.analysis,
+                cast(EncounterRecord.payload, Text),  # parsed in the pool's process, not here
+                cast(EncounterRecord.analysis, Text),
                 EncounterRecord.payer_code,
                 EncounterRecord.date_of_service,
             ).where(EncounterRecord.id.in_(list(ids)), EncounterRecord.analysis.is_not(None))

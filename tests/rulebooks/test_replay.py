@@ -73,7 +73,9 @@ def test_a_replay_counts_what_a_raised_cap_changes() -> None:
         )
         coded = code_encounter(encounter, encounter_id=encounter.external_id, coded_at=CODED_AT)
         items.append(
-            Replayed(encounter.external_id, encounter.model_dump(mode="json"), analysis_of(coded), ("old",), ("new",))
+            Replayed(
+                encounter.external_id, encounter.model_dump_json(), json.dumps(analysis_of(coded)), ("old",), ("new",)
+            )
         )
     impact = Impact.from_dict(replay_batch(items, stacks, CODED_AT, demo_fee_schedules()))
     assert impact.total.counts["encounters"] == 3 and impact.total.counts["changed"] == 2  # 12 and 20 lesions
