@@ -253,7 +253,7 @@ def main() -> None:
                     f"{workers} worker(s): {done:,} encounters in {seconds:.1f} s = {done / seconds:,.0f} encounters/s "
                     f"(target: 100,000 in under 60 s -> {met}); {total['changed']:,} code differently, "
                     f"charges up {total['charges_up']}, down {total['charges_down']}; "
-                    f"{notes / seconds:.1f}x the time reading every note again would take on one core"
+                    f"reading every note again would take {notes / seconds:.1f}x as long on one core"
                 )
     finally:
         drop_database(name)

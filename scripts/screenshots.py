@@ -23,7 +23,7 @@ from tests.web.harness import (
     build_web_app,
     running_server,
 )
-from tests.web.pages import answer_diffs_with_the_sample, go_to_line, graphql, log_in_as, open_rulebook, retype_line
+from tests.web.pages import go_to_line, graphql, log_in_as, open_rulebook, retype_line
 from tests.web.people import Authenticator, make_web_clinic
 
 AETNA = "Aetna commercial (template)"
@@ -116,7 +116,10 @@ def take(out: Path) -> list[Path]:
             save,
             {
                 "id": adopted["id"],
-                "text": adopted["draftText"].replace("at most 10", "at most 12", 1),
+                "text": adopted["draftText"]
+                .replace("at most 10", "at most 14", 1)
+                .replace("service.count > 10 lesions", "service.count > 14 lesions")
+                .replace("at 10 lesions", "at 14 lesions"),
                 "baseRevision": revision,
             },
         )
@@ -130,10 +133,24 @@ def take(out: Path) -> list[Path]:
         expect(reviewer_page.get_by_role("list", name="Comments on line 11")).to_be_visible()
         shot(reviewer_page, "versions")
 
-        answer_diffs_with_the_sample(reviewer_page)  # the documented RulebookDiff, until the server offers it
+        # The clinic's stored encounters the behavioural diff codes under each version: AKs by the dozen.
+        for number, lesions in enumerate((6, 11, 12, 14, 18, 25)):
+            encounter = {
+                "externalId": f"AK-{number + 1}",
+                "dateOfService": "2026-03-02",
+                "provider": {"npi": "1234567893"},
+                "patient": {"id": f"P-{number}", "age": 70, "sex": "female"},
+                "coverage": {"payer": "AETNA", "planType": "commercial"},
+                "diagnoses": ["L57.0"],
+                "note": "Actinic keratoses of the face and scalp treated with liquid nitrogen.",
+                "services": [
+                    {"id": "d1", "kind": "destruction", "count": lesions, "site": "face", "diagnoses": ["L57.0"]}
+                ],
+            }
+            graphql(manager_context, server.base_url, operation("CodeEncounter"), {"input": encounter})
         first_id, second_id = first["submitRulebookForReview"]["id"], second["submitRulebookForReview"]["id"]
         reviewer_page.goto(f"/rulebooks/{adopted['id']}/compare?from={first_id}&to={second_id}")
-        expect(reviewer_page.get_by_role("img", name="Charges up: 3; charges down: 0")).to_be_visible()
+        expect(reviewer_page.get_by_role("list", name="Exact regions")).to_contain_text("11-14 lesions")
         shot(reviewer_page, "compare")
         browser.close()
     return shots

@@ -314,3 +314,100 @@ def test_cutis_worker_outlives_a_redis_restart(postgres_database, tmp_path: Path
                 except subprocess.TimeoutExpired:
                     process.kill()
         redis.cleanup()
+
+
+def test_a_publish_is_seen_by_every_server_process_at_once(tmp_path: Path) -> None:
+    """Two `cutis serve` processes on one database: each has coded with Aetna's version 1 (and kept
+    its compiled stack); once version 2 is published, the next coding of either names version 2."""
+    import asyncio
+    import uuid
+
+    from tests.server.test_rulebook_lifecycle import aetna_encounter, raised_threshold
+
+    database = f"sqlite+aiosqlite:///{tmp_path / 'cutis.sqlite3'}"
+    env = {"CUTIS_DATABASE_URL": database, "CUTIS_DATA_DIR": str(tmp_path)}
+    env.pop("CUTIS_REDIS_URL", None)
+    cutis("db", "upgrade", env=env)
+    cutis("demo", "seed", env=env)
+    key = cutis("demo", "key", env=env).stdout.strip()
+    ports = [_free_port(), _free_port()]
+    servers = [
+        subprocess.Popen(
+            [*CUTIS, "serve"],
+            cwd=REPO,
+            env={**os.environ, **env, "CUTIS_PORT": str(port)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for port in ports
+    ]
+
+    def code_on(port: int, number: int) -> dict:  # type: ignore[type-arg]
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+            json={"query": operation("CodeEncounter"), "variables": {"input": aetna_encounter(f"AK-{number}", 12)}},
+        )
+        coding = response.json()["data"]["codeEncounter"]["coding"]
+        aetna = [ref["versionId"] for ref in coding["rulebooks"] if ref["name"].startswith("Aetna")]
+        return {"version": aetna, "lines": {(line["code"], line["units"]) for line in coding["claimLines"]}}
+
+    try:
+        for port, server in zip(ports, servers, strict=True):
+            _wait_healthy(f"http://127.0.0.1:{port}", server)
+        before = [code_on(port, number) for number, port in enumerate(ports)]
+        assert before[0]["version"] == before[1]["version"] and ("17003", 9) in before[0]["lines"]
+
+        async def publish_version_2() -> str:
+            from sqlalchemy import select
+
+            from rulebooks import publishing
+            from server.db import create_engine, create_session_factory, global_session, tenant_session
+            from server.models import RulebookRecord, RulebookVersion
+            from server.settings import Settings
+            from tenants import accounts
+
+            engine = create_engine(Settings(database_url=database, data_dir=tmp_path, secret_key="t"))
+            factory = create_session_factory(engine)
+            try:
+                async with global_session(factory) as session:
+                    clinic = await accounts.clinic_by_slug(session, "demo")
+                assert clinic is not None
+                async with tenant_session(factory, clinic.id) as session:
+                    book = (
+                        await session.execute(select(RulebookRecord).where(RulebookRecord.payer_code == "AETNA"))
+                    ).scalar_one()
+                    prepared = publishing.prepare(raised_threshold(book.draft_text), "payer", "AETNA", {})
+                    version = RulebookVersion(
+                        id=uuid.uuid4(),
+                        tenant_id=clinic.id,
+                        rulebook_id=book.id,
+                        number=2,
+                        status="published",
+                        name=prepared.name,
+                        layer="payer",
+                        payer_code="AETNA",
+                        content_hash=prepared.content_hash,
+                        canonical_text=prepared.canonical_text,
+                        extends=[pin.to_dict() for pin in prepared.extends],
+                        effective_from=prepared.effective_from,
+                        draft_revision=2,
+                    )
+                    session.add(version)
+                    return str(version.id)
+            finally:
+                await engine.dispose()
+
+        published = asyncio.run(publish_version_2())
+        after = [code_on(port, number + 10) for number, port in enumerate(ports)]
+        from server.api.ids import from_global_id
+
+        for coded in after:
+            assert [str(from_global_id(v, "RulebookVersion")) for v in coded["version"]] == [published]
+            assert ("17003", 11) in coded["lines"]
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
