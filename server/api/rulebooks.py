@@ -31,6 +31,7 @@ from tenants.roles import Permission
 
 @strawberry.enum
 class RulebookLayer(Enum):
+    base = "base"
     payer = "payer"
     clinic = "clinic"
 

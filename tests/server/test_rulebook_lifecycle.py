@@ -205,3 +205,23 @@ async def test_an_impact_replay_of_a_draft_counts_what_it_would_change(app_clien
     assert finished["__typename"] == "Conflict"  # only a running replay is cancelled
     too_many = await call("StartImpactReplay", {"rulebookId": adopted["id"], "encounters": 10**7})
     assert too_many["startImpactReplay"]["__typename"] == "InvalidInput"
+
+
+async def test_the_base_template_is_adopted_as_the_base_layer_and_says_when_a_release_is_newer(app_client: Any) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
+    manager = await login(app_client, clinic.people["practice_manager"][0])
+    adopted = await as_person(app_client, operation("AdoptTemplate"), {"name": "National base"}, manager)
+    assert adopted["data"]["adoptTemplate"]["layer"] == "base"
+    again = await as_person(app_client, operation("AdoptTemplate"), {"name": "National base"}, manager)
+    assert again["data"]["adoptTemplate"]["__typename"] == "Conflict"  # adopted already: update instead
+    listed = await as_person(app_client, "query { rulebooks { layer templateName updateAvailable } }", None, manager)
+    assert listed["data"]["rulebooks"] == [{"layer": "base", "templateName": "National base", "updateAvailable": False}]
+    from sqlalchemy import update
+
+    from server.db import tenant_session
+    from server.models import RulebookRecord
+
+    async with tenant_session(app_client.app_services.session_factory, clinic.tenant_id) as session:
+        await session.execute(update(RulebookRecord).values(template_version="sha256:an-older-release"))
+    listed = await as_person(app_client, "query { rulebooks { updateAvailable } }", None, manager)
+    assert listed["data"]["rulebooks"] == [{"updateAvailable": True}]
