@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -21,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rulebooks.clinic_stack import StackSources, build_stack
 from rulebooks.coding import code_encounter
+from rulebooks.coding_diff import Impact, coding_diff
 from rulebooks.engine import FeeSchedules
 from rulebooks.models import Coding, Encounter
-from rulebooks.replay import analysis_of
-from server import rulebook_versions
+from rulebooks.replay import analysis_of, code_again
+from server import draft_shadows, rulebook_versions
 from server.cpu import Cpu
 from server.db import SessionAlone, SessionTurns, get_by_id
+from server.draft_shadows import Shadowing
 from server.errors import FieldError, InputInvalid
 from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage, ProviderQueryRecord
 from server.paging import paged
@@ -152,20 +154,42 @@ class Coded:
     coding: Coding
     questions: dict[str, HeldQuestion]
     analysis: dict[str, Any]
+    shadowed: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
 
 def code_in_worker(
-    encounter: Encounter, encounter_id: str, coded_at: dt.datetime, fees: FeeSchedules, sources: StackSources
+    encounter: Encounter,
+    encounter_id: str,
+    coded_at: dt.datetime,
+    fees: FeeSchedules,
+    sources: StackSources,
+    shadows: tuple[Shadowing, ...] = (),
 ) -> Coded:
     """Analyse the note and code with the clinic's rule stack for the encounter (`sources`, as
-    `rulebook_versions.resolve` chose them): the CPU-heavy part, run in a CpuPool worker."""
+    `rulebook_versions.resolve` chose them): the CPU-heavy part, run in a CpuPool worker. Each
+    running draft shadow codes it too, from the same note analysis; only what differs comes back."""
     stack = build_stack(sources)
     coded = code_encounter(encounter, encounter_id=encounter_id, coded_at=coded_at, fees=fees, stack=stack)
     questions = {
         query.service_id: HeldQuestion(topic=query.topic, missing=tuple(query.missing))
         for query in coded.documentation.queries
     }
-    return Coded(coded.coding, questions, analysis_of(coded))
+    analysis = analysis_of(coded)
+    shadowed: dict[str, dict[str, Any] | None] = {}
+    for shadow in shadows:
+        drafted = code_again(
+            encounter, analysis, build_stack(shadow.sources), encounter_id=encounter_id, coded_at=coded_at, fees=fees
+        )
+        diff = coding_diff(coded.coding, drafted)
+        impact = Impact()
+        example = {
+            "encounter_id": encounter_id,
+            "payer": encounter.coverage.payer,
+            "date_of_service": encounter.date_of_service.isoformat(),
+        }
+        impact.add(encounter.coverage.payer, diff, example)
+        shadowed[shadow.shadow_id] = {"impact": impact.to_dict(), "diff": diff.to_dict()} if diff.changed else None
+    return Coded(coded.coding, questions, analysis, shadowed)
 
 
 @dataclass(frozen=True)
@@ -189,7 +213,8 @@ async def code_now(
         record = await store_encounter(session, tenant_id, encounter)
         fees = await fee_cache.get(session, tenant_id)
         sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
-    return await code_version(turns, record, cpu=cpu, fees=fees, encounter=encounter, sources=sources)
+        shadows = await draft_shadows.shadowing(session, encounter, sources)
+    return await code_version(turns, record, cpu=cpu, fees=fees, encounter=encounter, sources=sources, shadows=shadows)
 
 
 async def code_version(
@@ -201,15 +226,17 @@ async def code_version(
     encounter: Encounter | None = None,
     coded_at: dt.datetime | None = None,
     sources: StackSources | None = None,
+    shadows: tuple[Shadowing, ...] | None = None,
 ) -> CodedVersion:
     """Code a stored encounter version in the CPU pool (holding no turn meanwhile) with the clinic's
     stack for it (`sources`, else resolved now), then store the coding and open its queries: the
     one place coding is dispatched."""
     encounter = encounter if encounter is not None else Encounter.model_validate(record.payload)
-    if sources is None:
+    if sources is None or shadows is None:
         async with turns.turn() as session:
             sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
-    coded = await cpu.run(code_in_worker, encounter, str(record.id), coded_at or utcnow(), fees, sources)
+            shadows = await draft_shadows.shadowing(session, encounter, sources)
+    coded = await cpu.run(code_in_worker, encounter, str(record.id), coded_at or utcnow(), fees, sources, shadows)
     async with turns.turn() as session:
         coding, coding_record = await store_coding(session, record, coded)
     return CodedVersion(record, coding, coding_record)
@@ -240,6 +267,7 @@ async def store_coding(session: AsyncSession, record: EncounterRecord, coded: Co
     coding, questions = coded.coding, coded.questions
     if record.analysis is None:
         record.analysis = coded.analysis
+    session.add_all(draft_shadows.observations(record.tenant_id, record.id, record.payer_code, coded.shadowed))
     coding_record = CodingRecord(
         id=uuid.uuid4(),
         created_at=utcnow(),

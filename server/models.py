@@ -22,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CodingRecord",
+    "DraftShadow",
     "EncounterRecord",
     "FeeScheduleEntry",
     "ImpactReplay",
@@ -36,6 +37,7 @@ __all__ = [
     "RulebookComment",
     "RulebookRecord",
     "RulebookVersion",
+    "ShadowObservation",
     "Tenant",
     "User",
 ]
@@ -218,6 +220,39 @@ class ImpactReplayChunk(TenantScoped, Base):
     done: Mapped[int] = mapped_column(default=0)
     summary: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class DraftShadow(TenantScoped, Base):
+    """A rulebook's draft coding beside the published rules on live traffic for a period: every
+    encounter coded meanwhile is also coded with the draft, and what differs is kept for review."""
+
+    __tablename__ = "draft_shadows"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    rulebook_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rulebooks.id"), index=True)
+    draft_revision: Mapped[int]
+    draft_text: Mapped[str] = mapped_column(Text)
+    layer: Mapped[str] = mapped_column(String(16))
+    payer_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    starts_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ends_at: Mapped[dt.datetime]
+    started_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class ShadowObservation(TenantScoped, Base):
+    """One live coding seen by a draft shadow: whether the draft codes it differently, and how."""
+
+    __tablename__ = "shadow_observations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    shadow_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("draft_shadows.id"), index=True)
+    encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("encounters.id"))
+    payer_code: Mapped[str] = mapped_column(String(32))
+    changed: Mapped[bool] = mapped_column(default=False)
+    diff: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class RulebookComment(TenantScoped, Base):

@@ -20,7 +20,14 @@ depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
-TABLES = ("rulebook_versions", "rulebook_comments", "impact_replays", "impact_replay_chunks")
+TABLES = (
+    "rulebook_versions",
+    "rulebook_comments",
+    "impact_replays",
+    "impact_replay_chunks",
+    "draft_shadows",
+    "shadow_observations",
+)
 
 
 def upgrade() -> None:
@@ -135,6 +142,53 @@ def upgrade() -> None:
     with op.batch_alter_table("impact_replay_chunks") as batch_op:
         batch_op.create_index(batch_op.f("ix_impact_replay_chunks_replay_id"), ["replay_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_impact_replay_chunks_tenant_id"), ["tenant_id"], unique=False)
+    op.create_table(
+        "draft_shadows",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("rulebook_id", sa.Uuid(), nullable=False),
+        sa.Column("draft_revision", sa.Integer(), nullable=False),
+        sa.Column("draft_text", sa.Text(), nullable=False),
+        sa.Column("layer", sa.String(length=16), nullable=False),
+        sa.Column("payer_code", sa.String(length=32), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_by", sa.Uuid(), nullable=True),
+        sa.Column("stopped_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(["rulebook_id"], ["rulebooks.id"], name=op.f("fk_draft_shadows_rulebook_id_rulebooks")),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_draft_shadows_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_draft_shadows")),
+    )
+    with op.batch_alter_table("draft_shadows") as batch_op:
+        batch_op.create_index(batch_op.f("ix_draft_shadows_rulebook_id"), ["rulebook_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_draft_shadows_tenant_id"), ["tenant_id"], unique=False)
+    op.create_table(
+        "shadow_observations",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("shadow_id", sa.Uuid(), nullable=False),
+        sa.Column("encounter_id", sa.Uuid(), nullable=False),
+        sa.Column("payer_code", sa.String(length=32), nullable=False),
+        sa.Column("changed", sa.Boolean(), nullable=False),
+        sa.Column("diff", JSON, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shadow_id"], ["draft_shadows.id"], name=op.f("fk_shadow_observations_shadow_id_draft_shadows")
+        ),
+        sa.ForeignKeyConstraint(
+            ["encounter_id"], ["encounters.id"], name=op.f("fk_shadow_observations_encounter_id_encounters")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_shadow_observations_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shadow_observations")),
+    )
+    with op.batch_alter_table("shadow_observations") as batch_op:
+        batch_op.create_index(batch_op.f("ix_shadow_observations_shadow_id"), ["shadow_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_shadow_observations_tenant_id"), ["tenant_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
             op.execute(f"GRANT SELECT, INSERT, UPDATE ON {table} TO cutis_app")
@@ -147,6 +201,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("shadow_observations")
+    op.drop_table("draft_shadows")
     op.drop_table("impact_replay_chunks")
     op.drop_table("impact_replays")
     with op.batch_alter_table("encounters") as batch_op:

@@ -15,6 +15,7 @@ import strawberry
 from strawberry.types import Info
 
 from rulebooks.coding_diff import Tally
+from server import draft_shadows as shadows
 from server import impact_replay as replays
 from server import recode
 from server import rulebook_diffs as diffs
@@ -458,16 +459,7 @@ class ImpactReplayInfo(Node):
             impact=ImpactTally.from_tally(impact.total),
             by_payer=_named(impact.payers),
             by_family=_named(impact.families),
-            examples=[
-                ImpactExample(
-                    encounter_id=strawberry.ID(to_global_id("Encounter", uuid.UUID(e["encounter_id"]))),
-                    payer=e["payer"],
-                    date_of_service=dt.date.fromisoformat(e["date_of_service"]),
-                    charge_delta=e["charge_delta"],
-                    summary=e["summary"],
-                )
-                for e in impact.examples
-            ],
+            examples=[_example(e) for e in impact.examples],
         )
 
 
@@ -666,3 +658,108 @@ class RulebookDiffQueries:
                 ],
             ),
         )
+
+
+@strawberry.type(name="DraftShadow", description="A draft coding beside the published rules on live traffic.")
+class DraftShadowInfo(Node):
+    rulebook_id: strawberry.ID
+    draft_revision: int
+    status: str = strawberry.field(description="running, stopped or ended.")
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    stopped_at: dt.datetime | None
+    seen: int = strawberry.field(description="Live codings the draft coded beside.")
+    impact: ImpactTally = strawberry.field(description="Per payer and family tallies count changed encounters.")
+    by_payer: list[NamedTally]
+    by_family: list[NamedTally]
+    differences: list[ImpactExample] = strawberry.field(description="The latest encounters the draft codes otherwise.")
+
+    @classmethod
+    def from_observed(cls, found: shadows.Observed) -> DraftShadowInfo:
+        shadow, impact = found.shadow, found.impact
+        examples = [
+            e for observation in found.latest for e in (observation.diff or {}).get("impact", {}).get("examples", [])
+        ]
+        return cls(
+            id=strawberry.ID(to_global_id("DraftShadow", shadow.id)),
+            rulebook_id=strawberry.ID(to_global_id("Rulebook", shadow.rulebook_id)),
+            draft_revision=shadow.draft_revision,
+            status=shadow.status,
+            starts_at=shadow.starts_at,
+            ends_at=shadow.ends_at,
+            stopped_at=shadow.stopped_at,
+            seen=found.seen,
+            impact=ImpactTally.from_tally(impact.total),
+            by_payer=_named(impact.payers),
+            by_family=_named(impact.families),
+            differences=[_example(e) for e in examples],
+        )
+
+
+def _example(found: dict[str, str]) -> ImpactExample:
+    return ImpactExample(
+        encounter_id=strawberry.ID(to_global_id("Encounter", uuid.UUID(found["encounter_id"]))),
+        payer=found["payer"],
+        date_of_service=dt.date.fromisoformat(found["date_of_service"]),
+        charge_delta=found["charge_delta"],
+        summary=found["summary"],
+    )
+
+
+ShadowResult = Annotated[
+    DraftShadowInfo | InvalidInput | NotFoundError | Forbidden | Conflict | RolledBack,
+    strawberry.union("DraftShadowResult"),
+]
+ShadowAnswer = Annotated[DraftShadowInfo | NotFoundError, strawberry.union("DraftShadowAnswer")]
+
+
+@strawberry.type
+class DraftShadowQueries:
+    @strawberry.field(description="A draft shadow: how many live codings it saw and what it would change.")
+    async def draft_shadow(self, info: Info, id: strawberry.ID) -> ShadowAnswer:
+        ctx = context(info)
+        require(info, Permission.RULEBOOKS_READ)
+        async with ctx.lock:
+            try:
+                found = await shadows.observed(await ctx.session(), from_global_id(str(id), "DraftShadow"))
+            except REFUSALS as error:
+                return refused(error)  # type: ignore[return-value]
+        return DraftShadowInfo.from_observed(found)
+
+
+@strawberry.type
+class DraftShadowMutations:
+    @strawberry.mutation(
+        description="Code every live encounter also with the rulebook's current draft for `days` days, and keep "
+        "what differs for review; the live coding is unchanged."
+    )
+    async def start_draft_shadow(self, info: Info, rulebook_id: strawberry.ID, days: int = 14) -> ShadowResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.RULEBOOKS_WRITE)
+        if isinstance(principal, Forbidden):
+            return principal
+        try:  # takes the session in turns: the draft is checked in the CPU pool
+            shadow = await shadows.start(
+                ctx, ctx.services.cpu, principal, from_global_id(str(rulebook_id), "Rulebook"), days
+            )
+        except REFUSALS as error:
+            return refused(error)
+        async with ctx.lock:
+            await ctx.audit("rulebook.shadow.start", "rules", object_type="DraftShadow", object_ids=[shadow.id])
+            found = await shadows.observed(await ctx.session(), shadow.id)
+        return DraftShadowInfo.from_observed(found)
+
+    @strawberry.mutation(description="Stop a running draft shadow; what it saw stays.")
+    async def stop_draft_shadow(self, info: Info, id: strawberry.ID) -> ShadowResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.RULEBOOKS_WRITE)
+        if isinstance(principal, Forbidden):
+            return principal
+        async with ctx.lock:
+            try:
+                shadow = await shadows.stop(await ctx.session(), from_global_id(str(id), "DraftShadow"))
+            except REFUSALS as error:
+                return refused(error)
+            await ctx.audit("rulebook.shadow.stop", "rules", object_type="DraftShadow", object_ids=[shadow.id])
+            found = await shadows.observed(await ctx.session(), shadow.id)
+        return DraftShadowInfo.from_observed(found)

@@ -36,7 +36,17 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from server import audit, clinic, documentation, impact_replay, overrides, people, rulebook_drafts, rulebook_versions
+from server import (
+    audit,
+    clinic,
+    documentation,
+    draft_shadows,
+    impact_replay,
+    overrides,
+    people,
+    rulebook_drafts,
+    rulebook_versions,
+)
 from server.api.account import AccountMutations, AccountQueries
 from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser, _user
 from server.api.audit import AuditEventInfo, AuditQueries
@@ -49,6 +59,9 @@ from server.api.encounters import Encounter, EncounterMutations, EncounterQuerie
 from server.api.ids import parse_global_id
 from server.api.overrides import LineOverride, OverrideMutations
 from server.api.rulebook_lifecycle import (
+    DraftShadowInfo,
+    DraftShadowMutations,
+    DraftShadowQueries,
     ImpactReplayInfo,
     ImpactReplayMutations,
     ImpactReplayQueries,
@@ -83,6 +96,7 @@ class NodeKind:
 NODE_TYPES: dict[str, NodeKind] = {
     "Encounter": NodeKind(Permission.ENCOUNTERS_READ, get_encounter, Encounter.from_record),
     "Rulebook": NodeKind(Permission.RULEBOOKS_READ, rulebook_drafts.get_rulebook, Rulebook.from_row),
+    "DraftShadow": NodeKind(Permission.RULEBOOKS_READ, draft_shadows.observed, DraftShadowInfo.from_observed),
     "ImpactReplay": NodeKind(Permission.RULEBOOKS_READ, impact_replay.progress, ImpactReplayInfo.from_progress),
     "RulebookVersion": NodeKind(Permission.RULEBOOKS_READ, rulebook_versions.get_version, RulebookVersionInfo.from_row),
     "Payer": NodeKind(Permission.CLINIC_READ, clinic.get_payer, PayerInfo.from_row),
@@ -128,6 +142,7 @@ Query = merge_types(
         RecodeQueries,
         ImpactReplayQueries,
         RulebookDiffQueries,
+        DraftShadowQueries,
         AuthoringQueries,
         AdminQueries,
         AuditQueries,
@@ -144,6 +159,7 @@ Mutation = merge_types(
         RulebookMutations,
         RulebookLifecycleMutations,
         ImpactReplayMutations,
+        DraftShadowMutations,
         ClinicMutations,
         AdminMutations,
     ),

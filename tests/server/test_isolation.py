@@ -76,6 +76,21 @@ NAMED_ID_ATTEMPTS = {
         "query($id: ID!, $other: ID!) { answer: diffRulebooks(from: $other, to: $id) { __typename } }",
         "NotFoundError",
     ),
+    "Query.draftShadow(id)": (
+        "shadow",
+        "query($id: ID!) { answer: draftShadow(id: $id) { __typename } }",
+        "NotFoundError",
+    ),
+    "Mutation.startDraftShadow(rulebookId)": (
+        "rulebook",
+        "mutation($id: ID!) { answer: startDraftShadow(rulebookId: $id) { __typename } }",
+        "NotFoundError",
+    ),
+    "Mutation.stopDraftShadow(id)": (
+        "shadow",
+        "mutation($id: ID!) { answer: stopDraftShadow(id: $id) { __typename } }",
+        "NotFoundError",
+    ),
     "Query.impactReplay(id)": (
         "replay",
         "query($id: ID!) { answer: impactReplay(id: $id) { __typename } }",
@@ -133,6 +148,7 @@ NODE_KIND_OF_TYPE = {
     "ProviderQuery": "query",
     "RulebookVersion": "version",
     "ImpactReplay": "replay",
+    "DraftShadow": "shadow",
 }
 # ids inside input objects: (input type, field) -> a query aiming it at one of A's ids
 INPUT_ID_QUERIES = {
@@ -229,6 +245,10 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
         client, operation("StartImpactReplay"), {"rulebookId": adopted["data"]["adoptTemplate"]["id"]}, headers
     )
     ids["replay"] = replayed["data"]["startImpactReplay"]["id"]
+    shadowed = await as_person(
+        client, operation("StartDraftShadow"), {"rulebookId": adopted["data"]["adoptTemplate"]["id"]}, headers
+    )
+    ids["shadow"] = shadowed["data"]["startDraftShadow"]["id"]
     users = await as_person(client, "query { users { id role } }", None, headers)
     ids["user"] = next(u["id"] for u in users["data"]["users"] if u["role"] == "biller")
     keys = await as_person(client, "query { apiKeys { id } }", None, headers)

@@ -225,3 +225,34 @@ async def test_the_base_template_is_adopted_as_the_base_layer_and_says_when_a_re
         await session.execute(update(RulebookRecord).values(template_version="sha256:an-older-release"))
     listed = await as_person(app_client, "query { rulebooks { updateAvailable } }", None, manager)
     assert listed["data"]["rulebooks"] == [{"updateAvailable": True}]
+
+
+async def test_a_draft_shadow_codes_live_traffic_beside_the_published_rules(app_client: Any) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
+    manager = await login(app_client, clinic.people["practice_manager"][0])
+
+    async def call(name: str, variables: dict[str, Any]) -> dict[str, Any]:
+        return (await as_person(app_client, operation(name), variables, manager))["data"]
+
+    adopted = (await call("AdoptTemplate", {"name": AETNA}))["adoptTemplate"]
+    shadow = (await call("StartDraftShadow", {"rulebookId": adopted["id"], "days": 7}))["startDraftShadow"]
+    assert shadow["__typename"] == "DraftShadow" and shadow["status"] == "running" and shadow["seen"] == 0
+    live = []
+    for number, lesions in enumerate((5, 12)):
+        coded = (await call("CodeEncounter", {"input": aetna_encounter(f"AK-{number}", lesions)}))["codeEncounter"]
+        live.append({(line["code"], line["units"]) for line in coded["coding"]["claimLines"]})
+    uhc = {**aetna_encounter("UHC-1", 12), "coverage": {"payer": "UHC", "planType": "commercial"}}
+    await call("CodeEncounter", {"input": uhc})
+    assert ("17003", 11) in live[1]  # the live coding is the published rules' (no Aetna book): uncapped
+    seen = (await call("DraftShadow", {"id": shadow["id"]}))["draftShadow"]
+    assert seen["seen"] == 2  # Aetna's encounters only: the draft is Aetna's book
+    assert seen["impact"]["changed"] == 2 and seen["impact"]["chargesDown"] != "0"
+    assert any(d["summary"].startswith("17003: units 11 -> 9") for d in seen["differences"]), seen["differences"]
+    stopped = (await call("StopDraftShadow", {"id": shadow["id"]}))["stopDraftShadow"]
+    assert stopped["status"] == "stopped"
+    await call("CodeEncounter", {"input": aetna_encounter("AK-9", 12)})
+    assert (await call("DraftShadow", {"id": shadow["id"]}))["draftShadow"]["seen"] == 2  # stopped: sees no more
+    again = (await call("StopDraftShadow", {"id": shadow["id"]}))["stopDraftShadow"]
+    assert again["__typename"] == "Conflict"
+    too_long = (await call("StartDraftShadow", {"rulebookId": adopted["id"], "days": 365}))["startDraftShadow"]
+    assert too_long["__typename"] == "InvalidInput"
