@@ -256,3 +256,50 @@ async def test_a_draft_shadow_codes_live_traffic_beside_the_published_rules(app_
     assert again["__typename"] == "Conflict"
     too_long = (await call("StartDraftShadow", {"rulebookId": adopted["id"], "days": 365}))["startDraftShadow"]
     assert too_long["__typename"] == "InvalidInput"
+
+
+async def test_a_recode_after_an_engine_release_shows_what_differs_and_why(app_client: Any) -> None:
+    from sqlalchemy import select
+
+    from server.api.ids import from_global_id
+    from server.db import tenant_session
+    from server.models import CodingRecord
+
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
+    manager = await login(app_client, clinic.people["practice_manager"][0])
+    coded = await as_person(app_client, operation("CodeEncounter"), {"input": aetna_encounter("AK-1", 12)}, manager)
+    coding_id = coded["data"]["codeEncounter"]["coding"]["id"]
+    async with tenant_session(app_client.app_services.session_factory, clinic.tenant_id) as session:
+        row = (
+            await session.execute(select(CodingRecord).where(CodingRecord.id == from_global_id(coding_id, "Coding")))
+        ).scalar_one()
+        payload = dict(row.payload)
+        payload["releases"] = {**payload["releases"], "engine": "2026.11.0"}  # as an older engine stored it
+        row.payload = payload
+    recoded = (await as_person(app_client, operation("RecodeAsOf"), {"codingId": coding_id}, manager))["data"]
+    answer = recoded["recodeAsOf"]
+    assert answer["identical"] is False
+    assert answer["why"][0].startswith("the engine release changed: 2026.11.0 then")
+    assert any(difference.startswith("releases:") for difference in answer["differences"]), answer["differences"]
+
+
+async def test_an_update_available_is_diffed_against_the_template_before_it_is_adopted(app_client: Any) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
+    manager = await login(app_client, clinic.people["practice_manager"][0])
+    adopted = (await as_person(app_client, operation("AdoptTemplate"), {"name": AETNA}, manager))["data"]
+    rulebook = adopted["adoptTemplate"]["id"]
+    older = adopted["adoptTemplate"]["draftText"].replace("service.count > 10 lesions", "service.count > 8 lesions")
+    await as_person(
+        app_client, operation("SaveRulebookDraft"), {"id": rulebook, "text": older, "baseRevision": 1}, manager
+    )
+    query = (
+        'query($from: ID!) { diffRulebooks(from: $from, toTemplate: "Aetna commercial (template)") '
+        "{ __typename ... on RulebookDiff { toLabel changes { id status } regions { sentence } } } }"
+    )
+    diff = (await as_person(app_client, query, {"from": rulebook}, manager))["data"]["diffRulebooks"]
+    assert diff["toLabel"].startswith("template release sha256:")
+    assert diff["changes"] == [{"id": "aetna-ak-cap-10", "status": "changed"}]
+    assert "service.count 9-10 lesions: fires -> does not fire" in diff["regions"][0]["sentence"]
+    neither = "query($from: ID!) { diffRulebooks(from: $from) { __typename } }"
+    refused = (await as_person(app_client, neither, {"from": rulebook}, manager))["data"]["diffRulebooks"]
+    assert refused["__typename"] == "InvalidInput"
