@@ -56,7 +56,7 @@ function tallyTable(caption: string, first: string, rows: NamedTally[]): HTMLEle
   return h(
     "table",
     { class: "impact-table" },
-    h("caption", {}, caption),
+    h("caption", { class: "visually-hidden" }, caption),
     h("thead", {}, h("tr", {}, [first, "Encounters", "Code differently", "Charges up", "Charges down"].map((label) => h("th", { scope: "col" }, label)))),
     h(
       "tbody",
@@ -82,7 +82,8 @@ function renderSummary(replay: ImpactReplay): HTMLElement | null {
   if (!impact || replay.done === 0) return null;
   const soFar = replay.status === "running" ? " so far" : replay.status === "cancelled" ? " before it was cancelled" : "";
   const families = replay.byFamily ?? [];
-  const examples = replay.examples ?? [];
+  const size = (amount: string) => Math.abs(Number(amount) || 0);
+  const examples = [...(replay.examples ?? [])].sort((a, b) => size(b.chargeDelta) - size(a.chargeDelta)); // biggest change first
   const facts: [string, string][] = [
     ["Lines added", count(impact.linesAdded ?? 0)],
     ["Lines removed", count(impact.linesRemoved ?? 0)],
@@ -167,10 +168,9 @@ export async function renderReplay(main: HTMLElement, rulebookId: string): Promi
       "div",
       { class: "field" },
       h("label", { for: "replay-encounters" }, "Encounters to replay"),
-      encounters,
+      h("div", { class: "replay-row" }, encounters, startButton, cancelButton),
       h("span", { id: "replay-encounters-hint", class: "muted" }, `The clinic's last stored encounters ${scope}(1 to ${count(MAX_ENCOUNTERS)}).`),
     ),
-    h("div", { class: "toolbar" }, startButton, cancelButton),
   );
   const page = h(
     "div",
