@@ -23,7 +23,7 @@ from tests.web.harness import (
     build_web_app,
     running_server,
 )
-from tests.web.pages import go_to_line, graphql, log_in_as, open_rulebook, retype_line
+from tests.web.pages import aetna_ak_encounter, go_to_line, graphql, log_in_as, open_rulebook, retype_line
 from tests.web.people import Authenticator, make_web_clinic
 
 AETNA = "Aetna commercial (template)"
@@ -33,10 +33,10 @@ def take(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
 
-    def shot(page: Page, name: str) -> None:
+    def shot(page: Page, name: str, full_page: bool = False) -> None:
         page.mouse.move(0, 0) if name != "editor-diagnostic" else None
         path = out / f"{name}.png"
-        page.screenshot(path=str(path))
+        page.screenshot(path=str(path), full_page=full_page)
         shots.append(path)
 
     build_web_app()
@@ -135,23 +135,19 @@ def take(out: Path) -> list[Path]:
 
         # The clinic's stored encounters the behavioural diff codes under each version: AKs by the dozen.
         for number, lesions in enumerate((6, 11, 12, 14, 18, 25)):
-            encounter = {
-                "externalId": f"AK-{number + 1}",
-                "dateOfService": "2026-03-02",
-                "provider": {"npi": "1234567893"},
-                "patient": {"id": f"P-{number}", "age": 70, "sex": "female"},
-                "coverage": {"payer": "AETNA", "planType": "commercial"},
-                "diagnoses": ["L57.0"],
-                "note": "Actinic keratoses of the face and scalp treated with liquid nitrogen.",
-                "services": [
-                    {"id": "d1", "kind": "destruction", "count": lesions, "site": "face", "diagnoses": ["L57.0"]}
-                ],
-            }
+            encounter = aetna_ak_encounter(f"AK-{number + 1}", lesions, patient=f"P-{number}")
             graphql(manager_context, server.base_url, operation("CodeEncounter"), {"input": encounter})
         first_id, second_id = first["submitRulebookForReview"]["id"], second["submitRulebookForReview"]["id"]
         reviewer_page.goto(f"/rulebooks/{adopted['id']}/compare?from={first_id}&to={second_id}")
         expect(reviewer_page.get_by_role("list", name="Exact regions")).to_contain_text("11-14 lesions")
         shot(reviewer_page, "compare")
+
+        # The same draft replayed against those six encounters: no Aetna book is published yet, so
+        # each one codes differently (the draft would be the payer's book), the bigger ones capped.
+        reviewer_page.goto(f"/rulebooks/{adopted['id']}/replay")
+        reviewer_page.get_by_role("button", name="Start the replay").click()
+        expect(reviewer_page.locator("#replay-outcome")).to_contain_text("The replay is done")
+        shot(reviewer_page, "replay", full_page=True)
         browser.close()
     return shots
 

@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "/rulebooks/{rulebook_id:str}",
                 "/rulebooks/{rulebook_id:str}/versions",
                 "/rulebooks/{rulebook_id:str}/compare",
+                "/rulebooks/{rulebook_id:str}/replay",
             ],
             media_type=MediaType.HTML,
             include_in_schema=False,

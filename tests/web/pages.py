@@ -121,3 +121,17 @@ def answer_diffs_with_the_sample(page: Page) -> None:
         route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
 
     page.route("**/graphql", handle)
+
+
+def aetna_ak_encounter(external_id: str, lesions: int, patient: str = "P-1") -> dict[str, Any]:
+    """A CodeEncounter input: Aetna, 2026-03-02, `lesions` actinic keratoses (L57.0) destroyed on the face."""
+    return {
+        "externalId": external_id,
+        "dateOfService": "2026-03-02",
+        "provider": {"npi": "1234567893"},
+        "patient": {"id": patient, "age": 70, "sex": "female"},
+        "coverage": {"payer": "AETNA", "planType": "commercial"},
+        "diagnoses": ["L57.0"],
+        "note": "Actinic keratoses of the face and scalp treated with liquid nitrogen.",
+        "services": [{"id": "d1", "kind": "destruction", "count": lesions, "site": "face", "diagnoses": ["L57.0"]}],
+    }

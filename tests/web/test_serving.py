@@ -26,6 +26,7 @@ def test_deep_links_get_the_page_and_graphql_still_answers(sqlite_url: str, tmp_
             "/rulebooks/UnVsZWJvb2s6MQ",
             "/rulebooks/UnVsZWJvb2s6MQ/versions",
             "/rulebooks/UnVsZWJvb2s6MQ/compare",
+            "/rulebooks/UnVsZWJvb2s6MQ/replay",
         ):
             page = client.get(path)
             assert (page.status_code, page.text) == (200, PAGE), path

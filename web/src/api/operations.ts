@@ -1,10 +1,12 @@
 // The operation documents are the shared files in graphql/operations, imported verbatim:
 // the page sends exactly what the contract tests validate against the schema.
 import AdoptTemplate from "../../../graphql/operations/AdoptTemplate.graphql?raw";
+import CancelImpactReplay from "../../../graphql/operations/CancelImpactReplay.graphql?raw";
 import ClinicRulebooks from "../../../graphql/operations/ClinicRulebooks.graphql?raw";
 import CreateRulebook from "../../../graphql/operations/CreateRulebook.graphql?raw";
 import ExplainRulebook from "../../../graphql/operations/ExplainRulebook.graphql?raw";
 import FormatRulebook from "../../../graphql/operations/FormatRulebook.graphql?raw";
+import ImpactReplay from "../../../graphql/operations/ImpactReplay.graphql?raw";
 import Login from "../../../graphql/operations/Login.graphql?raw";
 import Logout from "../../../graphql/operations/Logout.graphql?raw";
 import Me from "../../../graphql/operations/Me.graphql?raw";
@@ -16,6 +18,7 @@ import Rulebook from "../../../graphql/operations/Rulebook.graphql?raw";
 import RulebookTemplates from "../../../graphql/operations/RulebookTemplates.graphql?raw";
 import RulebookVersions from "../../../graphql/operations/RulebookVersions.graphql?raw";
 import RuleVocabulary from "../../../graphql/operations/RuleVocabulary.graphql?raw";
+import StartImpactReplay from "../../../graphql/operations/StartImpactReplay.graphql?raw";
 import SaveRulebookDraft from "../../../graphql/operations/SaveRulebookDraft.graphql?raw";
 import SubmitRulebookForReview from "../../../graphql/operations/SubmitRulebookForReview.graphql?raw";
 import TestRulebook from "../../../graphql/operations/TestRulebook.graphql?raw";
@@ -24,11 +27,13 @@ import DiffRulebooks from "../../../graphql/operations/DiffRulebooks.graphql?raw
 
 export const operations = {
   AdoptTemplate,
+  CancelImpactReplay,
   ClinicRulebooks,
   CreateRulebook,
   DiffRulebooks,
   ExplainRulebook,
   FormatRulebook,
+  ImpactReplay,
   Login,
   Logout,
   Me,
@@ -41,6 +46,7 @@ export const operations = {
   RulebookVersions,
   RuleVocabulary,
   SaveRulebookDraft,
+  StartImpactReplay,
   SubmitRulebookForReview,
   TestRulebook,
   ValidateRulebook,

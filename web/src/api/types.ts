@@ -229,3 +229,41 @@ export interface RulebookDiff {
     encounters: { externalId: string; payer: string; chargeDelta: string; summary: string }[];
   };
 }
+
+/** Counts and money (decimal strings) for a group of replayed encounters; a grouped tally carries a subset. */
+export interface ImpactTally {
+  encounters: number;
+  changed: number;
+  linesAdded?: number;
+  linesRemoved?: number;
+  linesChanged?: number;
+  flagsChanged?: number;
+  holdsChanged?: number;
+  chargesUp: string;
+  chargesDown: string;
+}
+
+export interface NamedTally {
+  name: string;
+  tally: ImpactTally;
+}
+
+/** `impactReplay`: a draft replayed against the clinic's last stored encounters, as far as it got. */
+export interface ImpactReplay {
+  id: string;
+  /** running, done or cancelled. */
+  status: string;
+  requested?: number;
+  total: number;
+  done: number;
+  chunks: number;
+  chunksFinished: number;
+  createdAt?: string;
+  finishedAt?: string | null;
+  impact?: ImpactTally;
+  byPayer?: NamedTally[];
+  byFamily?: NamedTally[];
+  examples?: { encounterId: string; payer: string; dateOfService: string; chargeDelta: string; summary: string }[];
+}
+
+export type ImpactReplayResult = (ImpactReplay & { __typename: "ImpactReplay" }) | Refusal;

@@ -1,5 +1,6 @@
 // The behavioural impact of a change: how many sampled encounters code differently, a bar chart
-// (inline SVG) of charges going up against charges going down, and the encounters themselves.
+// (inline SVG) of charges going up against charges going down, and the encounters themselves; the
+// impact replay draws the same bars per code family.
 import type { RulebookDiff } from "../api/types";
 import { h } from "../dom";
 
@@ -12,23 +13,67 @@ function svg(tag: string, attributes: Record<string, string | number>, text?: st
   return element;
 }
 
+interface Bar {
+  label: string;
+  value: number;
+  text: string;
+  className: string;
+}
+
+/** Horizontal bars, one a row, scaled to the largest value; the numbers are written beside them.
+ * A labelled bar after the first starts a new group, a little further down. */
+function barRows(bars: Bar[], title: string, { width = 360, labelWidth = 110, valueWidth = 50, barHeight = 22, gap = 8, groupGap = 0 } = {}): SVGElement {
+  const barSpace = width - labelWidth - valueWidth;
+  const largest = Math.max(...bars.map((bar) => bar.value), 1);
+  let y = 6;
+  const rows = bars.map((bar, index) => {
+    if (index > 0) y += barHeight + gap + (bar.label ? groupGap : 0);
+    return { ...bar, y };
+  });
+  const height = y + barHeight + gap;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", class: "impact-chart" });
+  chart.append(svg("title", {}, title));
+  for (const { label, value, text, className, y: top } of rows) {
+    const length = Math.max(2, (value / largest) * barSpace);
+    const baseline = top + barHeight / 2 + 4;
+    if (label) chart.append(svg("text", { x: 0, y: baseline, class: "bar-label" }, label));
+    chart.append(svg("rect", { x: labelWidth, y: top, width: length, height: barHeight, rx: 4, class: className }));
+    chart.append(svg("text", { x: labelWidth + length + 6, y: baseline, class: "bar-value" }, text));
+  }
+  return chart;
+}
+
 /** Two horizontal bars, up and down, scaled to the larger; the numbers are written beside them. */
 export function chargeBars(up: number, down: number): SVGElement {
-  const width = 360;
-  const labelWidth = 110;
-  const barSpace = width - labelWidth - 50;
-  const largest = Math.max(up, down, 1);
-  const chart = svg("svg", { viewBox: `0 0 ${width} 64`, width, height: 64, role: "img", class: "impact-chart" });
-  chart.append(svg("title", {}, `Charges up: ${up}; charges down: ${down}`));
-  [
-    { label: "Charges up", value: up, y: 6, className: "bar-up" },
-    { label: "Charges down", value: down, y: 36, className: "bar-down" },
-  ].forEach(({ label, value, y, className }) => {
-    chart.append(svg("text", { x: 0, y: y + 15, class: "bar-label" }, label));
-    chart.append(svg("rect", { x: labelWidth, y, width: Math.max(2, (value / largest) * barSpace), height: 22, rx: 4, class: className }));
-    chart.append(svg("text", { x: labelWidth + Math.max(2, (value / largest) * barSpace) + 6, y: y + 15, class: "bar-value" }, String(value)));
-  });
-  return chart;
+  return barRows(
+    [
+      { label: "Charges up", value: up, text: String(up), className: "bar-up" },
+      { label: "Charges down", value: down, text: String(down), className: "bar-down" },
+    ],
+    `Charges up: ${up}; charges down: ${down}`,
+  );
+}
+
+/** "1234.5" -> "$1,234.50"; "-84" -> "-$84.00" (the server's decimal strings, in dollars). */
+export function money(amount: string): string {
+  const value = Number(amount);
+  if (!Number.isFinite(value)) return amount;
+  const dollars = Math.abs(value).toLocaleString("en-US", { style: "currency", currency: "USD" });
+  return value < 0 ? `-${dollars}` : dollars;
+}
+
+/** Per code family, a bar of the charges it gains and one of the charges it loses, all on one scale. */
+export function familyBars(families: { name: string; chargesUp: string; chargesDown: string }[]): SVGElement {
+  const amount = (text: string) => Math.abs(Number(text) || 0);
+  const title = `Charges by code family: ${families.map((f) => `${f.name} up ${money(f.chargesUp)}, down ${money(f.chargesDown)}`).join("; ")}`;
+  return barRows(
+    families.flatMap((family) => [
+      { label: family.name, value: amount(family.chargesUp), text: `up ${money(family.chargesUp)}`, className: "bar-up" },
+      { label: "", value: amount(family.chargesDown), text: `down ${money(family.chargesDown)}`, className: "bar-down" },
+    ]),
+    title,
+    { width: 560, labelWidth: 170, valueWidth: 110, barHeight: 16, gap: 3, groupGap: 10 },
+  );
 }
 
 export function renderImpact(impact: RulebookDiff["impact"]): HTMLElement {

@@ -21,6 +21,12 @@ export function comparePath(rulebookId: string, from: string, to: string): strin
   return `/rulebooks/${encodeURIComponent(rulebookId)}/compare?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
 }
 
+/** The impact replay of the rulebook's draft; with a replay id, that replay (a reload picks it up). */
+export function replayPath(rulebookId: string, replayId?: string): string {
+  const path = `/rulebooks/${encodeURIComponent(rulebookId)}/replay`;
+  return replayId ? `${path}?replay=${encodeURIComponent(replayId)}` : path;
+}
+
 export async function renderVersions(main: HTMLElement, rulebookId: string, me: Me): Promise<void> {
   document.title = "Versions · cutis";
   main.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading the versions…"));
@@ -36,6 +42,7 @@ export async function renderVersions(main: HTMLElement, rulebookId: string, me: 
   const detail = h("section", { class: "version-detail", "aria-live": "polite" });
   const submitButton = h("button", { type: "button", class: "button primary" }, "Submit for review");
   const draftCompare = h("a", { class: "button subtle", "data-route": "", hidden: true }, "Compare the draft with the published version");
+  const replayLink = h("a", { class: "button subtle", href: replayPath(rulebookId), "data-route": "", title: "Code the clinic's stored encounters with the draft and count what changes" }, "Replay the draft");
   const heading = h("h1", {}, "Versions");
   const revisionNote = h("span", { id: "draft-revision" });
   const editorLink = h("a", { href: `/rulebooks/${encodeURIComponent(rulebookId)}`, "data-route": "" }, "");
@@ -230,7 +237,7 @@ export async function renderVersions(main: HTMLElement, rulebookId: string, me: 
           heading,
           h("div", { class: "rulebook-meta" }, revisionNote),
         ),
-        h("div", { class: "toolbar", role: "toolbar", "aria-label": "Version actions" }, draftCompare, canWrite ? submitButton : null),
+        h("div", { class: "toolbar", role: "toolbar", "aria-label": "Version actions" }, replayLink, draftCompare, canWrite ? submitButton : null),
       ),
       outcome,
       h("div", { class: "versions-layout" }, historySection, detail),
