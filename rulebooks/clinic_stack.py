@@ -12,16 +12,19 @@ and a process that has compiled the same versions before does not read them agai
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from dsl.content_hash import content_hash
+from dsl.parser import parse
+from rulebooks.coding import NATIONAL_BASE
 from rulebooks.extended import LIBRARY, books_of
 from rulebooks.stack import LoadedRulebook, Stack, load_rulebook
 
 #: The layers of a stack, in stack order.
 LAYERS = ("base", "payer", "clinic")
-NATIONAL_BASE = "National base"
 #: Compiled stacks kept per process (each is a few hundred compiled rules).
 MAX_STACKS = 64
 
@@ -53,9 +56,6 @@ class StackSources:
         """What the compiled stack is kept by: each book's version id, or its content hash."""
         return tuple(book.version_id or f"{book.layer}:{book.content_hash}" for book in self.books)
 
-    def payer_book(self) -> BookSource | None:
-        return next((book for book in self.books if book.layer == "payer"), None)
-
     def with_book(self, book: BookSource) -> StackSources:
         """The same stack with `book` in its layer (a draft tried where its published version runs)."""
         kept = [other for other in self.books if other.layer != book.layer]
@@ -63,11 +63,20 @@ class StackSources:
         return StackSources(tuple(sorted(kept, key=lambda one: LAYERS.index(one.layer))))
 
 
+@functools.lru_cache(maxsize=64)
+def identity_of(text: str) -> tuple[str, str | None, str]:
+    """A book's (name, payer, content hash): what names it in a stack and a coding. Parsed once
+    per text and never compiled: a server asks for the shipped books' on every coding."""
+    rulebook = parse(text).rulebook
+    header = rulebook.header
+    return (header.name if header else "unnamed", header.payer if header else None, content_hash(rulebook))
+
+
 def library_base() -> BookSource:
     """The shipped national base, for a clinic that has published no base of its own."""
     text = (LIBRARY / "national-base.rules").read_text(encoding="utf-8")
-    loaded = load_rulebook(text)
-    return BookSource(layer="base", name=loaded.name, content_hash=loaded.version, text=text)
+    name, _, version = identity_of(text)
+    return BookSource(layer="base", name=name, content_hash=version, text=text)
 
 
 def compile_book(book: BookSource) -> LoadedRulebook:
@@ -103,4 +112,13 @@ def layer_of(name: str, payer: str | None) -> str:
     return "payer" if payer else "base" if name == NATIONAL_BASE else "clinic"
 
 
-__all__ = ["LAYERS", "BookSource", "StackSources", "build_stack", "compile_book", "layer_of", "library_base"]
+__all__ = [
+    "LAYERS",
+    "BookSource",
+    "StackSources",
+    "build_stack",
+    "compile_book",
+    "identity_of",
+    "layer_of",
+    "library_base",
+]

@@ -99,18 +99,6 @@ def _layer_problems(layer: str, payer_code: str | None, header_payer: str | None
     return []
 
 
-def book_source(layer: str, prepared: Prepared, version_id: str | None = None) -> BookSource:
-    """The prepared draft as a book of a stack."""
-    return BookSource(
-        layer=layer,
-        name=prepared.name,
-        content_hash=prepared.content_hash,
-        text=prepared.canonical_text,
-        version_id=version_id,
-        pinned=tuple(pin.text for pin in prepared.extends),
-    )
-
-
 def test_failures(book: BookSource, around: StackSources) -> list[str]:
     """The book's own tests run in the stack it joins (`around` with it in its layer): one line per
     failing test, empty when all pass."""
@@ -128,4 +116,4 @@ def test_failures(book: BookSource, around: StackSources) -> list[str]:
     return failures
 
 
-__all__ = ["Pinned", "Prepared", "book_source", "prepare", "render_diagnostics", "test_failures"]
+__all__ = ["Pinned", "Prepared", "prepare", "test_failures"]

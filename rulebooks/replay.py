@@ -18,7 +18,7 @@ from typing import Any
 
 from rulebooks.clinic_stack import StackSources, build_stack
 from rulebooks.coding import CodedEncounter, documentation_reason
-from rulebooks.coding_diff import Impact, coding_diff
+from rulebooks.coding_diff import CodingDiff, Impact, coding_diff
 from rulebooks.engine.context import ClassificationNote, FeeSchedules
 from rulebooks.engine.pipeline import code
 from rulebooks.models import Coding, Encounter, Reason
@@ -97,7 +97,6 @@ def replay_batch(
         encounter = Encounter.model_validate_json(item.payload)
         analysis = json.loads(item.analysis)
         notes = classification_notes(analysis)
-        payer = encounter.coverage.payer
 
         codings: dict[tuple[str, ...], Coding] = {}
         for key in (item.baseline_key, item.candidate_key):
@@ -111,11 +110,18 @@ def replay_batch(
                     fees=fees,
                     notes=notes,
                 )
-        before, after = codings[item.baseline_key], codings[item.candidate_key]
-        example = {
-            "encounter_id": item.encounter_id,
-            "payer": payer,
-            "date_of_service": encounter.date_of_service.isoformat(),
-        }
-        impact.add(payer, coding_diff(before, after), example)
+        compare(impact, encounter, item.encounter_id, codings[item.baseline_key], codings[item.candidate_key])
     return impact.to_dict()
+
+
+def compare(impact: Impact, encounter: Encounter, encounter_id: str, before: Coding, after: Coding) -> CodingDiff:
+    """Two codings of one encounter compared and counted in `impact` (per its payer), the encounter
+    kept as an example when they differ; the comparison is returned."""
+    diff = coding_diff(before, after)
+    example = {
+        "encounter_id": encounter_id,
+        "payer": encounter.coverage.payer,
+        "date_of_service": encounter.date_of_service.isoformat(),
+    }
+    impact.add(encounter.coverage.payer, diff, example)
+    return diff

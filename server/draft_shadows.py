@@ -17,20 +17,21 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rulebooks import publishing
 from rulebooks.clinic_stack import BookSource, StackSources
 from rulebooks.coding_diff import Impact
 from rulebooks.models import Encounter
 from server import rulebook_versions
 from server.cpu import Cpu
 from server.db import SessionTurns, get_by_id
-from server.errors import Conflict, FieldError, InputInvalid
-from server.models import DraftShadow, RulebookRecord, ShadowObservation
+from server.errors import Conflict, InputInvalid
+from server.models import DraftShadow, ShadowObservation
 from tenants.base import aware, utcnow
 from tenants.keys import Principal
 
 NO_SUCH_SHADOW = "no draft shadow with that id"
 MAX_DAYS = 90
+#: Shadows of one clinic running at once: each codes every encounter of its payer once more.
+MAX_RUNNING = 3
 #: Differences a reader is shown, newest first (all are counted).
 SHOWN = 50
 
@@ -59,21 +60,27 @@ async def start(
     """Shadow the rulebook's current draft for `days` days from now."""
     if not 1 <= days <= MAX_DAYS:
         raise InputInvalid.at("days", f"shadow a draft for 1 to {MAX_DAYS} days")
-    async with turns.turn() as session:
-        row = await get_by_id(session, RulebookRecord, rulebook_id, rulebook_versions.NO_SUCH_RULEBOOK)
-        text, layer, payer, revision = row.draft_text, row.layer, row.payer_code, row.draft_revision
-        published = await rulebook_versions._published_by_name(session)
-    prepared: publishing.Prepared = await cpu.run(publishing.prepare, text, layer, payer, published)
-    if prepared.errors:
-        raise InputInvalid("a draft with errors cannot be shadowed", [FieldError("draft", e) for e in prepared.errors])
+    checked = await rulebook_versions.check_draft(turns, cpu, rulebook_id, "a draft with errors cannot be shadowed")
+    prepared = checked.prepared
     async with turns.turn() as session:
         now = utcnow()
+        running = await session.execute(
+            select(func.count())
+            .select_from(DraftShadow)
+            .where(DraftShadow.status == "running", DraftShadow.ends_at > now)
+        )
+        if running.scalar_one() >= MAX_RUNNING:
+            raise Conflict(
+                f"{MAX_RUNNING} draft shadows of your clinic are running, each coding every encounter again: "
+                "stop one first",
+                0,
+            )
         shadow = DraftShadow(
             tenant_id=principal.tenant_id,
-            rulebook_id=row.id,
-            draft_revision=revision,
+            rulebook_id=checked.rulebook_id,
+            draft_revision=checked.revision,
             draft_text=prepared.canonical_text,
-            layer=layer,
+            layer=checked.layer,
             payer_code=prepared.payer,
             starts_at=now,
             ends_at=now + dt.timedelta(days=days),

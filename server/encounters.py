@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rulebooks.clinic_stack import StackSources, build_stack
 from rulebooks.coding import code_encounter
-from rulebooks.coding_diff import Impact, coding_diff
+from rulebooks.coding_diff import Impact
 from rulebooks.engine import FeeSchedules
 from rulebooks.models import Coding, Encounter
-from rulebooks.replay import analysis_of, code_again
+from rulebooks.replay import analysis_of, code_again, compare
 from server import draft_shadows, rulebook_versions
 from server.cpu import Cpu
 from server.db import SessionAlone, SessionTurns, get_by_id
@@ -180,14 +180,8 @@ def code_in_worker(
         drafted = code_again(
             encounter, analysis, build_stack(shadow.sources), encounter_id=encounter_id, coded_at=coded_at, fees=fees
         )
-        diff = coding_diff(coded.coding, drafted)
         impact = Impact()
-        example = {
-            "encounter_id": encounter_id,
-            "payer": encounter.coverage.payer,
-            "date_of_service": encounter.date_of_service.isoformat(),
-        }
-        impact.add(encounter.coverage.payer, diff, example)
+        diff = compare(impact, encounter, encounter_id, coded.coding, drafted)
         shadowed[shadow.shadow_id] = {"impact": impact.to_dict(), "diff": diff.to_dict()} if diff.changed else None
     return Coded(coded.coding, questions, analysis, shadowed)
 

@@ -16,12 +16,10 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Text, cast, select, update
+from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rulebooks import publishing
 from rulebooks.clinic_stack import BookSource, StackSources
 from rulebooks.coding_diff import Impact
 from rulebooks.engine.context import FeeSchedules
@@ -31,7 +29,7 @@ from server.cpu import Cpu
 from server.db import SessionTurns, get_by_id
 from server.encounters import load_fee_schedules
 from server.errors import Conflict, InputInvalid
-from server.models import EncounterRecord, ImpactReplay, ImpactReplayChunk, OutboxMessage, RulebookRecord
+from server.models import EncounterRecord, ImpactReplay, ImpactReplayChunk, OutboxMessage
 from tenants.base import utcnow
 from tenants.keys import Principal
 
@@ -39,6 +37,8 @@ IMPACT_REPLAY_CHUNK_JOB = "impact_replay_chunk"
 NO_SUCH_REPLAY = "no impact replay with that id"
 MAX_ENCOUNTERS = 200_000
 CHUNK = 2_000
+#: Replays of one clinic running at once (each holds the workers for up to minutes).
+MAX_RUNNING = 3
 #: Encounters sent to the CPU pool at once (each batch is one pickled call).
 BATCH = 500
 
@@ -60,13 +60,10 @@ async def start(
     """A replay of the rulebook's current draft over the last `encounters` stored encounter versions."""
     if not 1 <= encounters <= MAX_ENCOUNTERS:
         raise InputInvalid.at("encounters", f"replay 1 to {MAX_ENCOUNTERS:,} encounters")
-    async with turns.turn() as session:
-        row = await get_by_id(session, RulebookRecord, rulebook_id, rulebook_versions.NO_SUCH_RULEBOOK)
-        text, layer, payer, revision = row.draft_text, row.layer, row.payer_code, row.draft_revision
-        published = await rulebook_versions._published_by_name(session)
-    prepared: publishing.Prepared = await cpu.run(publishing.prepare, text, layer, payer, published)
-    if prepared.errors:
-        raise InputInvalid("a draft with errors cannot be replayed", [_problem(e) for e in prepared.errors])
+    checked = await rulebook_versions.check_draft(turns, cpu, rulebook_id, "a draft with errors cannot be replayed")
+    prepared, layer = checked.prepared, checked.layer
+    if await _running(turns) >= MAX_RUNNING:
+        raise Conflict(f"{MAX_RUNNING} replays of your clinic are running: wait for one, or cancel one", 0)
     async with turns.turn() as session:
         statement = (
             select(EncounterRecord.id)
@@ -79,8 +76,8 @@ async def start(
         ids = [str(found) for found in (await session.execute(statement)).scalars()]
         replay = ImpactReplay(
             tenant_id=principal.tenant_id,
-            rulebook_id=row.id,
-            draft_revision=revision,
+            rulebook_id=checked.rulebook_id,
+            draft_revision=checked.revision,
             draft_text=prepared.canonical_text,
             layer=layer,
             payer_code=prepared.payer,
@@ -114,10 +111,12 @@ async def start(
         return replay, messages
 
 
-def _problem(message: str) -> Any:
-    from server.errors import FieldError
-
-    return FieldError(path="draft", message=message)
+async def _running(turns: SessionTurns) -> int:
+    async with turns.turn() as session:
+        found = await session.execute(
+            select(func.count()).select_from(ImpactReplay).where(ImpactReplay.status == "running")
+        )
+        return int(found.scalar_one())
 
 
 async def progress(session: AsyncSession, replay_id: uuid.UUID | None) -> Progress:

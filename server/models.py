@@ -124,8 +124,8 @@ class RulebookRecord(TenantScoped, Base):
     """A clinic's rulebook (payer rules or clinic overrides) and its working draft.
 
     The draft is edited with optimistic concurrency: every save names the `draft_revision` it
-    was based on, and a stale save is refused rather than overwriting someone else's work.
-    Published versions (immutable, by content hash) come with the rulebook lifecycle.
+    was based on, and a stale save is refused rather than overwriting someone else's work. Its
+    submitted and published versions are `RulebookVersion`s.
     """
 
     __tablename__ = "rulebooks"

@@ -1,8 +1,8 @@
 """The clinic's rulebooks as drafts: stored with optimistic concurrency, and the rule editor's
 operations on a draft's text (diagnose, format, run its tests, explain it on an encounter).
 
-Why this name: a clinic's rulebook is, so far, only a draft (published versions arrive with the
-rulebook lifecycle), and every operation here is on one, stored or in the editor. The language
+Why this name: every operation here is on a draft, stored or in the editor (its versions, review
+and publishing are `server.rulebook_versions`). The language
 itself is the domain package `rulebooks/` (which never imports server/); a `server/rulebooks.py`
 would be a second meaning of that name in every module that imports both.
 

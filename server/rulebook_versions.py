@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rulebooks import publishing
-from rulebooks.clinic_stack import LAYERS, BookSource, StackSources, layer_of, library_base
+from rulebooks.clinic_stack import LAYERS, BookSource, StackSources, identity_of, layer_of, library_base
 from rulebooks.extended import LIBRARY
 from server.cpu import Cpu
 from server.db import SessionTurns, get_by_id
@@ -183,12 +183,9 @@ def templates() -> list[Template]:
 
 @functools.lru_cache(maxsize=32)
 def _template(text: str) -> Template:
-    """Compiled once per text: a list of rulebooks asks each whether its template has a newer release."""
-    from rulebooks.stack import load_rulebook
-
-    loaded = load_rulebook(text)
-    payer = loaded.header.payer if loaded.header else None
-    return Template(loaded.name, layer_of(loaded.name, payer), payer.upper() if payer else None, loaded.version, text)
+    """Parsed once per text: a list of rulebooks asks each whether its template has a newer release."""
+    name, payer, version = identity_of(text)
+    return Template(name, layer_of(name, payer), payer.upper() if payer else None, version, text)
 
 
 def template(name: str) -> Template:
@@ -332,24 +329,45 @@ async def _published_by_name(session: AsyncSession) -> dict[str, tuple[str, str]
     return {name: (text, version_id) for name, (_, text, version_id) in newest.items()}
 
 
+@dataclass(frozen=True)
+class CheckedDraft:
+    """A rulebook's draft as a version would freeze it (`publishing.prepare`, run in the pool)."""
+
+    rulebook_id: uuid.UUID
+    layer: str
+    revision: int
+    prepared: publishing.Prepared
+
+
+async def check_draft(
+    turns: SessionTurns, cpu: Cpu, rulebook_id: uuid.UUID | None, refused: str, base_revision: int | None = None
+) -> CheckedDraft:
+    """The rulebook's current draft checked as a version (its `extends` resolved to the clinic's
+    published books first); a draft with errors is refused with `refused` and each error, and one
+    saved since `base_revision` (when given) is a Conflict. Submit, replay and shadow all start here."""
+    async with turns.turn() as session:
+        row = await get_by_id(session, RulebookRecord, rulebook_id, NO_SUCH_RULEBOOK)
+        if base_revision is not None and row.draft_revision != base_revision:
+            raise Conflict(
+                f"the draft was saved since revision {base_revision}; review what changed and submit again",
+                row.draft_revision,
+            )
+        text, layer, payer, revision = row.draft_text, row.layer, row.payer_code, row.draft_revision
+        published = await _published_by_name(session)
+    prepared: publishing.Prepared = await cpu.run(publishing.prepare, text, layer, payer, published)
+    if prepared.errors:
+        raise InputInvalid(refused, _problems("text", prepared.errors))
+    return CheckedDraft(row.id, layer, revision, prepared)
+
+
 async def submit(
     turns: SessionTurns, cpu: Cpu, principal: Principal, rulebook_id: uuid.UUID | None, base_revision: int
 ) -> RulebookVersion:
     """The draft, at `base_revision`, as a version in review (one still in review or approved is
     withdrawn: it is replaced). Refused when it has errors, or when the draft was saved since
     (Conflict)."""
-    async with turns.turn() as session:
-        row = await get_by_id(session, RulebookRecord, rulebook_id, NO_SUCH_RULEBOOK)
-        if row.draft_revision != base_revision:
-            raise Conflict(
-                f"the draft was saved since revision {base_revision}; review what changed and submit again",
-                row.draft_revision,
-            )
-        text, layer, payer = row.draft_text, row.layer, row.payer_code
-        published = await _published_by_name(session)
-    prepared: publishing.Prepared = await cpu.run(publishing.prepare, text, layer, payer, published)
-    if prepared.errors:
-        raise InputInvalid("a draft with errors cannot be submitted", _problems("text", prepared.errors))
+    checked = await check_draft(turns, cpu, rulebook_id, "a draft with errors cannot be submitted", base_revision)
+    prepared, layer = checked.prepared, checked.layer
     async with turns.turn() as session:
         row = await get_by_id(session, RulebookRecord, rulebook_id, NO_SUCH_RULEBOOK, for_update=True)
         if row.draft_revision != base_revision:

@@ -44,6 +44,12 @@ FIELD_COSTS: dict[str, int] = {
     "Query.formatRulebook": 1,
     "Query.testRulebook": 2,  # the rulebook's own tests, each a coding
     "Query.explainRulebook": 3,  # the rulebook compiled, the note analysed, the encounter coded
+    "Mutation.submitRulebookForReview": 1,  # the draft checked as a version
+    "Mutation.publishRulebook": 3,  # the book's own tests, each a coding, in the stack it joins
+    "Query.diffRulebooks": 5,  # both texts diffed, and up to 2,000 stored encounters coded twice
+    "Query.recodeAsOf": 2,  # note analysis and coding
+    "Mutation.startImpactReplay": 1,  # the draft checked; the replay itself runs on the workers
+    "Mutation.startDraftShadow": 1,  # the draft checked; each later coding pays for its shadows
 }
 PRICES = ", ".join(f"{coordinate.split('.')[1]} {cost}" for coordinate, cost in FIELD_COSTS.items())
 

@@ -580,7 +580,8 @@ class RulebookDiff:
 DiffAnswer = Annotated[RulebookDiff | NotFoundError | InvalidInput, strawberry.union("RulebookDiffResult")]
 
 
-def _side(value: strawberry.ID, path: str) -> tuple[str, uuid.UUID | None]:
+def _side(value: strawberry.ID) -> tuple[str, uuid.UUID | None]:
+    """A diff side's id: a RulebookVersion, or a Rulebook (its draft)."""
     from server.api.ids import parse_global_id
 
     parsed = parse_global_id(str(value))
@@ -611,8 +612,8 @@ class RulebookDiffQueries:
             found = await diffs.diff(
                 ctx,
                 ctx.services.cpu,
-                _side(from_, "from"),
-                _side(to, "to") if to is not None else None,
+                _side(from_),
+                _side(to) if to is not None else None,
                 to_template,
                 sample,
             )

@@ -125,6 +125,21 @@ class TestCosting:
                 id="four explanations cost 12",
             ),
             pytest.param(
+                "query { " + aliased("diffRulebooks", 3, 'from: "x", to: "y"', "{ __typename }") + " }",
+                True,
+                id="three behavioural diffs cost 15",
+            ),
+            pytest.param(
+                "mutation { " + aliased("publishRulebook", 4, 'versionId: "x"', "{ __typename }") + " }",
+                True,
+                id="four publishes, each running the book's tests, cost 12",
+            ),
+            pytest.param(
+                "query { " + aliased("recodeAsOf", 5, 'codingId: "x"', "{ __typename }") + " }",
+                False,
+                id="five recodes cost 10",
+            ),
+            pytest.param(
                 'query { ...A ...A ...A } fragment A on Query { x: testRulebook(text: "") { passed } '
                 'y: testRulebook(text: "") { passed } }',
                 True,

@@ -256,6 +256,11 @@ async def test_a_draft_shadow_codes_live_traffic_beside_the_published_rules(app_
     assert again["__typename"] == "Conflict"
     too_long = (await call("StartDraftShadow", {"rulebookId": adopted["id"], "days": 365}))["startDraftShadow"]
     assert too_long["__typename"] == "InvalidInput"
+    for _ in range(3):  # at most 3 at once: each codes every Aetna encounter once more
+        started = (await call("StartDraftShadow", {"rulebookId": adopted["id"]}))["startDraftShadow"]
+        assert started["__typename"] == "DraftShadow"
+    fourth = (await call("StartDraftShadow", {"rulebookId": adopted["id"]}))["startDraftShadow"]
+    assert fourth["__typename"] == "Conflict"
 
 
 async def test_a_recode_after_an_engine_release_shows_what_differs_and_why(app_client: Any) -> None:

@@ -301,6 +301,10 @@ async def test_a_cancelled_replay_skips_the_chunks_not_yet_run(people: People) -
             turns, WatchingCpu(turns), people.principals["practice_manager"], rulebook_id, 10
         )
         assert (replay.total, len(messages)) == (3, 1)
+        for _ in range(impact_replay.MAX_RUNNING - 1):
+            await impact_replay.start(turns, WatchingCpu(turns), people.principals["practice_manager"], rulebook_id, 10)
+        with pytest.raises(Conflict, match="replays of your clinic are running"):
+            await impact_replay.start(turns, WatchingCpu(turns), people.principals["practice_manager"], rulebook_id, 10)
         await impact_replay.cancel(session, replay.id)
         with pytest.raises(Conflict):
             await impact_replay.cancel(session, replay.id)
