@@ -311,6 +311,10 @@ def main() -> None:
     results["hand-written Python over the Encounter"] = median_seconds(hand_written, encounters)
     results["rule language, production path (Stack.decide)"] = median_seconds(decide, encounters)
     results["rule language, explained (plain loop + trace)"] = median_seconds(explained, encounters)
+    # The same book dated, as a payer's book is: the rules in effect then depend on the date read.
+    dated = production_path(stack_of([REFERENCE.replace("\n\n", "\n  effective 2026-01-01\n\n", 1)]))
+    assert all(outputs_of(dated(encounter)) == hand_written(encounter) for encounter in encounters)
+    results["rule language, production path, book dated"] = median_seconds(dated, encounters)
     try:
         import zen
     except ImportError:  # pragma: no cover - zen-engine is a dev dependency
@@ -343,6 +347,8 @@ def main() -> None:
     production = results["rule language, production path (Stack.decide)"]
     explanation = results["rule language, explained (plain loop + trace)"]
     print(f"  production path vs hand-written: {production / baseline:.2f}x (target <= 1.5x)")
+    dated_ratio = results["rule language, production path, book dated"] / baseline
+    print(f"  production path, the book dated (the date of service read): {dated_ratio:.2f}x")
     if zen is not None:
         zen_untraced = min(
             results["zen-engine, ZenDecision.evaluate (untraced)"], results["zen-engine, ZenEngine.evaluate (untraced)"]

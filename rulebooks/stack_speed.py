@@ -7,7 +7,8 @@ read. So, when no trace is kept, these devices stand in for the loop, each exact
 
 - **Rules in effect** (`RulesInEffect`): `applicable_rules` asked once per phase, date of service
   and payer. Dates and payers with the same rules share one object, so what is kept below holds
-  across them.
+  across them; a stack whose books and rules have no dates (no book names a payer) does not read
+  the date of service (the payer) to find them.
 - **Screens** (`KindRules`, `ScreenedRules`): a rule's conjuncts that read only screen facts (those
   declared `screen=True` in `rulebooks.vocabulary.FACTS`: the kind, the coverage, the diagnoses...)
   are decided once per value of those facts, the kind first: the rules of a kind, then those whose
@@ -182,9 +183,17 @@ class StackSpeed:
 
     def __init__(self, books: tuple[LoadedRulebook, ...]) -> None:
         self.books = books
-        self.phases = tuple(dict.fromkeys(rule.phase for book in books for rule in book.built.program.rules))  # type: ignore[union-attr]
+        rules = [rule for book in books for rule in book.built.program.rules]  # type: ignore[union-attr]
+        self.phases = tuple(dict.fromkeys(rule.phase for rule in rules))
+        headers = [book.header for book in books if book.header is not None]
+        #: Whether the rules in effect depend on the date of service (a book or rule has dates)
+        #: and on the payer (a book names one): what they do not depend on is not read.
+        self.by_date = any(h.effective_from or h.effective_until for h in headers) or any(
+            rule.effective_from or rule.effective_until for rule in rules
+        )
+        self.by_payer = any(header.payer for header in headers)
         self._in_effect: dict[tuple[dt.date, str], RulesInEffect] = {}
-        self._kinds: dict[tuple[dt.date, str, Any], KindRules] = {}
+        self._kinds: dict[tuple[dt.date | None, str | None, Any], KindRules] = {}
         self._by_rules: dict[tuple[tuple[int, ...], ...], RulesInEffect] = {}
         self._plans: dict[int, RulePlan] = {}
         self._nodes: dict[int, dict[tuple[str, Any], ast.Rule | ast.Table]] = {}
@@ -205,8 +214,21 @@ class StackSpeed:
         screened rules read, else decided rule by rule (`_decide_each`). `coding` keeps, for the
         other phases of the service's coding, its screens and its facts."""
         kept: _Service | None = None
-        if coding is None:
-            screened = self.screens(encounter, service).get(phase)
+        if coding is None:  # `screens`, written out: one call less for the service decided alone
+            of_kind = self._kinds.get(
+                (
+                    encounter.date_of_service if self.by_date else None,
+                    encounter.coverage.payer if self.by_payer else None,
+                    _read_kind(service),
+                )
+            )
+            if of_kind is None:
+                of_kind = self.of_kind(encounter, service)
+            if not of_kind.phases:
+                return ()
+            key = of_kind.screen_key(encounter, service, ())
+            screens = of_kind.screened.get(key)
+            screened = (of_kind.screen(key) if screens is None else screens).get(phase)
         else:
             kept = coding.get(("rule_stack", service.id))
             if kept is None or kept.speed is not self or kept.findings is not findings:
@@ -226,7 +248,13 @@ class StackSpeed:
     def screens(self, encounter: Encounter, service: Service) -> Screens:
         """The rules in effect for the encounter that can fire for the service, by phase: by the
         service's kind, then the values of the screen facts its kind's rules test."""
-        of_kind = self._kinds.get((encounter.date_of_service, encounter.coverage.payer, _read_kind(service)))
+        of_kind = self._kinds.get(
+            (
+                encounter.date_of_service if self.by_date else None,
+                encounter.coverage.payer if self.by_payer else None,
+                _read_kind(service),
+            )
+        )
         if of_kind is None:
             of_kind = self.of_kind(encounter, service)
         if not of_kind.phases:
@@ -237,13 +265,13 @@ class StackSpeed:
 
     def of_kind(self, encounter: Encounter, service: Service) -> KindRules:
         """The rules in effect for the encounter whose kind conjuncts are not False for the
-        service's kind, kept by date of service, payer and kind."""
+        service's kind, kept by kind and by the date of service and payer when they matter."""
         date_of_service, payer, kind = encounter.date_of_service, encounter.coverage.payer, _read_kind(service)
         in_effect = self.rules_in_effect(date_of_service, payer)
         found = in_effect.kinds.get(kind) or in_effect.of_kind(kind)
         if len(self._kinds) >= MAX_KEYS:
             self._kinds.clear()
-        self._kinds[(date_of_service, payer, kind)] = found
+        self._kinds[(date_of_service if self.by_date else None, payer if self.by_payer else None, kind)] = found
         return found
 
     def rules_in_effect(self, date_of_service: dt.date, payer: str) -> RulesInEffect:

@@ -106,9 +106,11 @@ def steps(draw: st.DrawFn, phase: str) -> str:
 @st.composite
 def rules(draw: st.DrawFn, rule_id: str) -> str:
     phase = draw(st.sampled_from(["classify", "select", "policy", "route"]))
+    # A rule of its own dates too: the rules in effect then depend on the date even in an undated book.
+    dates = draw(st.sampled_from(["", "", "", "  effective 2026-07-01\n", "  effective 2026-01-01 until 2026-06-30\n"]))
     when = f"  when {draw(conditions())}\n" if draw(st.integers(0, 5)) else ""
     actions = "\n".join(f"    {draw(steps(phase))}" for _ in range(draw(st.integers(1, 2))))
-    return f'rule {rule_id} "Rule {rule_id}"\n  in {phase}\n{when}  then\n{actions}\n'
+    return f'rule {rule_id} "Rule {rule_id}"\n  in {phase}\n{dates}{when}  then\n{actions}\n'
 
 
 @st.composite
@@ -176,7 +178,7 @@ def encounters(draw: st.DrawFn, number: int) -> tuple[Encounter, dict[str, list[
     count = draw(st.integers(1, 3))
     payload = {
         "external_id": f"e{number}",
-        "date_of_service": draw(st.sampled_from(["2025-06-01", "2026-06-01"])),
+        "date_of_service": draw(st.sampled_from(["2025-06-01", "2026-06-01", "2026-09-01"])),
         "place_of_service": draw(st.sampled_from(["11", "22"])),
         "provider": {"npi": "1234567893"},
         "patient": {
