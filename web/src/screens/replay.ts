@@ -2,9 +2,9 @@
 // start it, follow its progress (asked every second) or cancel it, then read what the draft would
 // change: counts, charges, a chart per code family, a table per payer and example encounters.
 import { NotLoggedIn, gql } from "../api/client";
-import type { ImpactReplay, ImpactReplayResult, NamedTally, Refusal, Rulebook } from "../api/types";
+import type { ImpactReplay, ImpactReplayResult, Refusal, Rulebook } from "../api/types";
 import { announce, h, replace } from "../dom";
-import { familyBars, money } from "../panels/impactChart";
+import { count, impactSummary, plural } from "../panels/impactSummary";
 import { renderFailure, renderRefusal } from "../panels/refusal";
 import { focusHeading } from "./shell";
 import { replayPath, versionsPath } from "./versions";
@@ -18,19 +18,6 @@ type RulebookResult = (Rulebook & { __typename: "Rulebook" }) | { __typename: "N
 type ReplayAnswer = (ImpactReplay & { __typename: "ImpactReplay" }) | { __typename: "NotFoundError"; message: string };
 
 const STATUS_LABELS: Record<string, string> = { running: "Running", done: "Done", cancelled: "Cancelled" };
-
-function count(value: number): string {
-  return value.toLocaleString("en-US");
-}
-
-function plural(value: number, one: string, many = `${one}s`): string {
-  return `${count(value)} ${value === 1 ? one : many}`;
-}
-
-function deltaClass(amount: string): string {
-  const value = Number(amount);
-  return value > 0 ? "delta-up" : value < 0 ? "delta-down" : "";
-}
 
 function renderProgress(replay: ImpactReplay): HTMLElement {
   const finished = replay.status !== "running";
@@ -52,83 +39,21 @@ function renderProgress(replay: ImpactReplay): HTMLElement {
   );
 }
 
-function tallyTable(caption: string, first: string, rows: NamedTally[]): HTMLElement {
-  return h(
-    "table",
-    { class: "impact-table" },
-    h("caption", { class: "visually-hidden" }, caption),
-    h("thead", {}, h("tr", {}, [first, "Encounters", "Code differently", "Charges up", "Charges down"].map((label) => h("th", { scope: "col" }, label)))),
-    h(
-      "tbody",
-      {},
-      rows.map(({ name, tally }) =>
-        h(
-          "tr",
-          {},
-          h("th", { scope: "row" }, name),
-          h("td", {}, count(tally.encounters)),
-          h("td", {}, count(tally.changed)),
-          h("td", { class: Number(tally.chargesUp) ? "delta-up" : "" }, money(tally.chargesUp)),
-          h("td", { class: Number(tally.chargesDown) ? "delta-down" : "" }, money(tally.chargesDown)),
-        ),
-      ),
-    ),
-  );
-}
-
 /** What the draft changes in the encounters replayed so far (all of them once it is done). */
 function renderSummary(replay: ImpactReplay): HTMLElement | null {
   const impact = replay.impact;
   if (!impact || replay.done === 0) return null;
   const soFar = replay.status === "running" ? " so far" : replay.status === "cancelled" ? " before it was cancelled" : "";
-  const families = replay.byFamily ?? [];
-  const size = (amount: string) => Math.abs(Number(amount) || 0);
-  const examples = [...(replay.examples ?? [])].sort((a, b) => size(b.chargeDelta) - size(a.chargeDelta)); // biggest change first
-  const facts: [string, string][] = [
-    ["Lines added", count(impact.linesAdded ?? 0)],
-    ["Lines removed", count(impact.linesRemoved ?? 0)],
-    ["Lines changed", count(impact.linesChanged ?? 0)],
-    ["Flags changed", count(impact.flagsChanged ?? 0)],
-    ["Holds changed", count(impact.holdsChanged ?? 0)],
-    ["Charges up", money(impact.chargesUp)],
-    ["Charges down", money(impact.chargesDown)],
-  ];
-  return h(
-    "section",
-    { class: "impact replay-summary", "aria-labelledby": "replay-summary-title" },
-    h("h2", { id: "replay-summary-title" }, `What the draft changes${soFar}`),
-    h("p", { class: "impact-summary", id: "replay-headline" }, `${count(impact.changed)} of ${plural(impact.encounters, "encounter")} code${impact.encounters === 1 ? "s" : ""} differently.`),
-    h("dl", { class: "version-facts replay-facts", "aria-label": "Counts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
-    h("h3", {}, "By code family"),
-    families.length
-      ? familyBars(families.map(({ name, tally }) => ({ name, chargesUp: tally.chargesUp, chargesDown: tally.chargesDown })))
-      : h("p", { class: "muted" }, "No code family changes."),
-    h("h3", {}, "By payer"),
-    (replay.byPayer ?? []).length ? tallyTable("Impact by payer", "Payer", replay.byPayer ?? []) : h("p", { class: "muted" }, "No payer's encounters were replayed."),
-    h("h3", {}, "Examples"),
-    examples.length
-      ? h(
-          "table",
-          { class: "impact-table replay-examples" },
-          h("caption", { class: "visually-hidden" }, "Encounters that code differently"),
-          h("thead", {}, h("tr", {}, ["Date of service", "Payer", "Charge change", "What changes"].map((label) => h("th", { scope: "col" }, label)))),
-          h(
-            "tbody",
-            {},
-            examples.map((example) =>
-              h(
-                "tr",
-                { "data-encounter": example.encounterId },
-                h("th", { scope: "row" }, example.dateOfService),
-                h("td", {}, example.payer),
-                h("td", { class: deltaClass(example.chargeDelta) }, money(example.chargeDelta)),
-                h("td", {}, example.summary),
-              ),
-            ),
-          ),
-        )
-      : h("p", { class: "muted" }, "No replayed encounter codes differently."),
-  );
+  return impactSummary({
+    title: `What the draft changes${soFar}`,
+    idPrefix: "replay",
+    impact,
+    byPayer: replay.byPayer ?? [],
+    byFamily: replay.byFamily ?? [],
+    examples: replay.examples ?? [],
+    examplesName: "Encounters that code differently",
+    noExamples: "No replayed encounter codes differently.",
+  });
 }
 
 export async function renderReplay(main: HTMLElement, rulebookId: string): Promise<void> {
