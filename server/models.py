@@ -314,11 +314,12 @@ class ProviderQueryRecord(TenantScoped, Base):
 
 class ReviewDelegation(TenantScoped, Base):
     """Whether a clinic with a single qualified approver lets its onboarding staff take the
-    reviewer's part (approve a rulebook version or send it back). One row per clinic, set by its
-    owner and audited; it grants nothing while the clinic has two qualified people."""
+    reviewer's part (approve a rulebook version or send it back). Each change of the owner's is a
+    new row (the latest is the setting; the rows are its history); it grants nothing while the
+    clinic has two qualified people."""
 
     __tablename__ = "review_delegations"
-    __table_args__ = (UniqueConstraint("tenant_id"),)
+    __table_args__ = (Index("ix_review_delegations_tenant_time", "tenant_id", "changed_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     onboarding_may_review: Mapped[bool] = mapped_column(default=False)

@@ -39,7 +39,9 @@ async def qualified_approvers(session: AsyncSession) -> int:
 
 
 async def delegation(session: AsyncSession) -> ReviewDelegation | None:
-    return (await session.execute(select(ReviewDelegation))).scalars().first()
+    """The clinic's setting: its latest change (None: never set, so not granted)."""
+    latest = select(ReviewDelegation).order_by(ReviewDelegation.changed_at.desc(), ReviewDelegation.id.desc())
+    return (await session.execute(latest.limit(1))).scalars().first()
 
 
 async def set_onboarding_review(
@@ -60,11 +62,10 @@ async def set_onboarding_review(
     problem = await confirm_second_factor(session, principal.user_id, totp_code, box)
     if problem is not None:
         raise Forbidden(problem, "users:admin")
-    row = await delegation(session)
-    if row is None:
-        row = ReviewDelegation(tenant_id=principal.tenant_id)
-        session.add(row)
-    row.onboarding_may_review, row.changed_by, row.changed_at = granted, principal.user_id, utcnow()
+    row = ReviewDelegation(
+        tenant_id=principal.tenant_id, onboarding_may_review=granted, changed_by=principal.user_id, changed_at=utcnow()
+    )
+    session.add(row)  # a new row per change: the history stays
     await session.flush()
     return row
 

@@ -1,5 +1,5 @@
 """A clinic's review delegation: with a single qualified approver, its owner may let onboarding
-staff take the reviewer's part (RLS on PostgreSQL).
+staff take the reviewer's part; each change is a row, the latest is the setting (RLS on PostgreSQL).
 
 Revision ID: 0011_review_delegation
 Revises: 0010
@@ -31,10 +31,10 @@ def upgrade() -> None:
             ["tenant_id"], ["tenants.id"], name=op.f("fk_review_delegations_tenant_id_tenants"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_delegations")),
-        sa.UniqueConstraint("tenant_id", name=op.f("uq_review_delegations_tenant_id")),
     )
     with op.batch_alter_table("review_delegations") as batch_op:
         batch_op.create_index(batch_op.f("ix_review_delegations_tenant_id"), ["tenant_id"], unique=False)
+        batch_op.create_index("ix_review_delegations_tenant_time", ["tenant_id", "changed_at"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("GRANT SELECT, INSERT, UPDATE ON review_delegations TO cutis_app")
         op.execute("ALTER TABLE review_delegations ENABLE ROW LEVEL SECURITY")
