@@ -96,10 +96,16 @@ def row_regions(
         elif other.outputs != row.outputs:
             new_number = new.index(other)
             masked = new.masking_row(new_number)
-            if masked is not None and old.masking_row(number) is not None:
+            if masked is not None:
+                was_masked = old.masking_row(number) is not None
+                consequence = (
+                    "so changing it changes nothing"
+                    if was_masked
+                    else f"the inputs it matched get row {masked + 1}'s outputs ({outputs(now, now.rows[masked])})"
+                )
                 sentences.append(
                     f"{cells(now, other)}: row {new_number + 1} is masked by row {masked + 1} above it "
-                    f"({_policy(now)}): no input reaches it, so changing it changes nothing"
+                    f"({_policy(now)}): no input reaches it, {consequence}"
                 )
                 continue
             sentences.append(f"{cells(now, other)}: {changed(row, other)}{_unless(new, new_number, cells)}{collect}")

@@ -180,6 +180,19 @@ def test_a_row_masked_by_an_earlier_row_changes_nothing() -> None:
     )
 
 
+def test_a_row_masked_only_now_says_which_row_takes_its_inputs() -> None:
+    # `< 5` is apart from `>= 10`; row 1 turned to `< 10` now covers it, and its new output reaches nobody
+    apart = COUNTS.replace("| >= 12 lesions | 12 lesions |", "| < 5 lesions   | 5 lesions  |")
+    changed = apart.replace("| >= 10 lesions | 10 lesions |", "| < 10 lesions  | 10 lesions |").replace(
+        "| < 5 lesions   | 5 lesions  |", "| < 5 lesions   | 4 lesions  |"
+    )
+    masked = [r.sentence for r in exact_regions(apart, changed) if "masked" in r.sentence]
+    assert masked == [
+        "count-caps: service.count < 5 lesions: row 2 is masked by row 1 above it (hit first): no input reaches "
+        "it, the inputs it matched get row 1's outputs (cap 10 lesions)"
+    ]
+
+
 def test_an_added_row_an_earlier_row_covers_is_reached_by_no_input() -> None:
     # `> 10.5 lesions` on a count is `>= 11`: inside `>= 10`, so row 1 takes every input it admits
     added = COUNTS.replace("| >= 12 lesions |", "| > 10.5 lesions | 11 lesions |\n  | >= 12 lesions |")
