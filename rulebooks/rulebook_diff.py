@@ -7,25 +7,28 @@ Two views of the text (the third, the encounters whose coding changes, is `ruleb
   with the unified diff of that item's canonical text. Moving an item is no change.
 - **Exact regions** (`exact_regions`), where the language allows it: a rule whose condition
   changed only in the number of one comparison says for which values of that fact its outcome
-  flips ("service.count 11-14 lesions: fires -> does not fire"); a table says, row by row, which
-  inputs now get which outputs ("payer = AETNA: cap 10 lesions -> 14 lesions"). Any other change
-  gets no region: it is in the structural diff, never guessed at.
+  flips ("service.count 11-14 lesions: fires -> does not fire"), on a whole-number fact counting
+  `> 10` and `>= 11` as the same; a table says, row by row, which inputs now get which outputs
+  ("payer = AETNA: cap 10 lesions -> 14 lesions"), minding rows masked by an earlier row and what
+  a change of hit policy does (`rulebooks.table_regions`). Any other change gets no region: it
+  is in the structural diff, never guessed at.
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dsl import ast
 from dsl.api import render_diagnostics
 from dsl.formatter import format_rulebook
 from dsl.parser import parse
-
-#: Units counted in whole numbers: a threshold between two counts flips at whole values.
-COUNTED_UNITS = frozenset({"lesions", "stages", "units", "blocks", "years", "days", "visits", "doses", "weeks"})
+from dsl.vocabulary import Vocabulary
+from rulebooks.region_sets import comparison, counts_in_whole_numbers, describe, difference, intersection, number_of
+from rulebooks.table_regions import policy_regions, row_regions
+from rulebooks.vocabulary import dermatology_vocabulary
 
 
 @dataclass(frozen=True)
@@ -157,18 +160,19 @@ def structural_diff(old_text: str, new_text: str) -> list[ItemChange]:
 # ---- exact regions --------------------------------------------------------------------------
 
 
-def exact_regions(old_text: str, new_text: str) -> list[Region]:
+def exact_regions(old_text: str, new_text: str, vocabulary: Vocabulary | None = None) -> list[Region]:
     """The input regions whose outcome changes, for the changes the language lets us say exactly."""
     old, new = _book(old_text, "old"), _book(new_text, "new")
+    facts = vocabulary or dermatology_vocabulary()
     regions: list[Region] = []
     for key, was in old.items.items():
         now = new.items.get(key)
         if now is None or now == was:
             continue
         if isinstance(was, ast.Rule) and isinstance(now, ast.Rule):
-            regions += _rule_regions(old, new, was, now)
+            regions += _rule_regions(old, new, was, now, facts)
         elif isinstance(was, ast.Table) and isinstance(now, ast.Table):
-            regions += _table_regions(was, now)
+            regions += _table_regions(was, now, facts)
     return regions
 
 
@@ -178,19 +182,9 @@ def _conjuncts(condition: Any) -> list[Any]:
     return [] if condition is None else [condition]
 
 
-def _number(literal: Any) -> tuple[Decimal, str] | None:
-    if not isinstance(literal, ast.Literal) or literal.kind not in ("number", "quantity"):
-        return None
-    value, _, unit = literal.text.partition(" ")
-    try:
-        return Decimal(value), unit.strip()
-    except InvalidOperation:
-        return None
-
-
-def _rule_regions(old: _Book, book: _Book, was: ast.Rule, now: ast.Rule) -> list[Region]:
-    """A rule whose condition changed only in the number of one `fact OP number` conjunct: where
-    its outcome flips; and, when its actions changed too, what the inputs it still fires on get."""
+def _rule_regions(old: _Book, book: _Book, was: ast.Rule, now: ast.Rule, facts: Vocabulary) -> list[Region]:
+    """A rule whose condition changed only in one `fact OP number` conjunct: where its outcome
+    flips; and, when its actions changed too, what the inputs it still fires on get."""
     before, after = _conjuncts(was.condition), _conjuncts(now.condition)
     if was.phase != now.phase or len(before) != len(after):
         return []
@@ -198,36 +192,42 @@ def _rule_regions(old: _Book, book: _Book, was: ast.Rule, now: ast.Rule) -> list
     if len(differing) != 1:
         return []
     b, a = differing[0]
-    if not (isinstance(b, ast.Compare) and isinstance(a, ast.Compare) and b.op == a.op and b.left == a.left):
+    ordering = ("<", "<=", ">", ">=")
+    if not (isinstance(b, ast.Compare) and isinstance(a, ast.Compare) and b.left == a.left):
         return []
-    if not isinstance(b.left, ast.Path) or b.op not in ("<", "<=", ">", ">="):
+    if not isinstance(b.left, ast.Path) or b.op not in ordering or a.op not in ordering:
         return []
-    old_bound, new_bound = _number(b.right), _number(a.right)
+    old_bound, new_bound = number_of(b.right), number_of(a.right)
     if old_bound is None or new_bound is None or old_bound[1] != new_bound[1]:
         return []
-    unit = old_bound[1]
-    low, high = sorted((old_bound[0], new_bound[0]))
-    # `> x` and `<= x` flip on (low, high]; `>= x` and `< x` on [low, high).
-    upper_closed = b.op in (">", "<=")
-    counted = unit in COUNTED_UNITS or (not unit and low == low.to_integral() and high == high.to_integral())
-    if counted and low == low.to_integral() and high == high.to_integral():
-        first, last = (low + 1, high) if upper_closed else (low, high - 1)
-        span = f"{first}" if first == last else f"{first}-{last}"
-    else:
-        span = f"({low}, {high}]" if upper_closed else f"[{low}, {high})"
-    # Inside the region the old comparison held and the new does not, or the other way round.
-    old_holds_inside = (b.op in (">", ">=")) == (old_bound[0] < new_bound[0])
-    outcome = "fires -> does not fire" if old_holds_inside else "does not fire -> fires"
+    whole = counts_in_whole_numbers(facts.field_type(b.left.dotted))
+    held, holds = comparison(b.op, old_bound[0], whole), comparison(a.op, new_bound[0], whole)
+    if held is None or holds is None:
+        return []
     context = [_slice(book, part).strip() for part in after if part != a]
     where = f" (when {' and '.join(context)})" if context else ""
-    fact = ".".join(b.left.parts)
-    units = f" {unit}" if unit else ""
-    regions = [Region(now.id, f"{now.id}: {fact} {span}{units}: {outcome}{where}")]
-    if was.actions != now.actions:
+    fact, unit = b.left.dotted, old_bound[1]
+    lost, gained = difference(held, holds, whole), difference(holds, held, whole)
+    regions = [
+        Region(now.id, f"{now.id}: {fact} {describe(part, whole, unit)}: {outcome}{where}")
+        for parts, outcome in ((lost, "fires -> does not fire"), (gained, "does not fire -> fires"))
+        for part in parts
+    ]
+    if not lost and not gained:
+        values = "whole numbers" if whole else "values"
+        regions.append(
+            Region(
+                now.id,
+                f"{now.id}: {fact} {b.op} {_expr_text(b.right)} and {fact} {a.op} {_expr_text(a.right)} "
+                f"admit the same {values}: no input changes",
+            )
+        )
+    both = intersection(held, holds)
+    if was.actions != now.actions and both is not None:
         then = "; ".join(_slice(old, step).strip() for step in was.actions)
         now_then = "; ".join(_slice(book, step).strip() for step in now.actions)
-        still = f"{fact} {a.op} {_expr_text(a.right)}"
-        regions.append(Region(now.id, f"{now.id}: {still} (fires before and after): {then} -> {now_then}"))
+        still = f"{fact} {describe(both, whole, unit)}"
+        regions.append(Region(now.id, f"{now.id}: {still} (fires before and after){where}: {then} -> {now_then}"))
     return regions
 
 
@@ -256,41 +256,34 @@ def _outputs_text(table: ast.Table, row: ast.TableRow) -> str:
     )
 
 
-def _table_regions(was: ast.Table, now: ast.Table) -> list[Region]:
-    """Rows matched by their input cells: outputs changed, rows added or removed. Only when the
-    table's guard, inputs, outputs, hit policy and actions are the same (else: no region)."""
-    same_frame = (was.guard, was.inputs, was.outputs, was.hit_policy, was.actions) == (
-        now.guard,
-        now.inputs,
-        now.outputs,
-        now.hit_policy,
-        now.actions,
-    )
-    if not same_frame:
+def _changed_outputs(table: ast.Table) -> Callable[[ast.TableRow, ast.TableRow], str]:
+    def changed(row: ast.TableRow, other: ast.TableRow) -> str:
+        return ", ".join(
+            f"{name} {_expr_text(b) if b is not None else '-'} -> {_expr_text(a) if a is not None else '-'}"
+            for name, b, a in zip(table.outputs, row.outputs, other.outputs, strict=True)
+            if b != a
+        )
+
+    return changed
+
+
+def _table_regions(was: ast.Table, now: ast.Table, facts: Vocabulary) -> list[Region]:
+    """Rows matched by their input cells (outputs changed, rows added, removed, masked or swapped),
+    or a change of hit policy over the same rows. Only when the table's guard, inputs, outputs and
+    actions are the same (else: no region)."""
+    if (was.guard, was.inputs, was.outputs, was.actions) != (now.guard, now.inputs, now.outputs, now.actions):
         return []
-    before = {row.inputs: row for row in was.rows}
-    after = {row.inputs: row for row in now.rows}
-    if len(before) != len(was.rows) or len(after) != len(now.rows):
-        return []  # two rows with the same inputs: which one wins depends on order, not said here
-    if was.hit_policy == "first" and [r for r in (row.inputs for row in was.rows) if r in after] != [
-        r for r in (row.inputs for row in now.rows) if r in before
-    ]:
-        return []  # reordered rows of a first-hit table change which row wins: not a row's region
-    regions = []
-    for inputs, row in before.items():
-        other = after.get(inputs)
-        if other is None:
-            regions.append(
-                Region(now.id, f"{now.id}: {_cells_text(was, row)}: row removed ({_outputs_text(was, row)})")
-            )
-        elif other.outputs != row.outputs:
-            changed = [
-                f"{name} {_expr_text(b) if b is not None else '-'} -> {_expr_text(a) if a is not None else '-'}"
-                for name, b, a in zip(now.outputs, row.outputs, other.outputs, strict=True)
-                if b != a
-            ]
-            regions.append(Region(now.id, f"{now.id}: {_cells_text(now, other)}: {', '.join(changed)}"))
-    for inputs, row in after.items():
-        if inputs not in before:
-            regions.append(Region(now.id, f"{now.id}: {_cells_text(now, row)}: row added ({_outputs_text(now, row)})"))
-    return regions
+    whole_columns = [
+        isinstance(column, ast.Path) and counts_in_whole_numbers(facts.field_type(column.dotted))
+        for column in now.inputs
+    ]
+    if (was.hit_policy, was.aggregation) != (now.hit_policy, now.aggregation):
+        if was.rows != now.rows:
+            return []  # the policy and the rows changed together: not said row by row
+        sentences = policy_regions(was, now, whole_columns, _cells_text)
+    else:
+        found = row_regions(was, now, whole_columns, _cells_text, _outputs_text, _changed_outputs(now))
+        if found is None:
+            return []
+        sentences = found
+    return [Region(now.id, f"{now.id}: {sentence}") for sentence in sentences]

@@ -148,6 +148,20 @@ def take(out: Path) -> list[Path]:
         reviewer_page.get_by_role("button", name="Start the replay").click()
         expect(reviewer_page.locator("#replay-outcome")).to_contain_text("The replay is done")
         shot(reviewer_page, "replay", full_page=True)
+
+        # The same draft shadowed on live traffic for a week: the manager starts it, and three AK
+        # encounters coded since (5, 12 and 20 lesions) show what it would change.
+        manager_page = manager_context.new_page()
+        manager_page.set_viewport_size({"width": 1400, "height": 860})
+        manager_page.goto(f"/rulebooks/{adopted['id']}/shadow")
+        manager_page.get_by_label("Days to shadow").fill("7")
+        manager_page.get_by_role("button", name="Start the shadow").click()
+        expect(manager_page.locator("#shadow-seen")).to_have_text("0 live codings seen.")
+        for number, lesions in enumerate((5, 12, 20)):
+            encounter = aetna_ak_encounter(f"AK-LIVE-{number + 1}", lesions, patient=f"Q-{number}")
+            graphql(manager_context, server.base_url, operation("CodeEncounter"), {"input": encounter})
+        expect(manager_page.locator("#shadow-seen")).to_have_text("3 live codings seen.")
+        shot(manager_page, "shadow", full_page=True)
         browser.close()
     return shots
 

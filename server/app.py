@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "/rulebooks/{rulebook_id:str}/versions",
                 "/rulebooks/{rulebook_id:str}/compare",
                 "/rulebooks/{rulebook_id:str}/replay",
+                "/rulebooks/{rulebook_id:str}/shadow",
             ],
             media_type=MediaType.HTML,
             include_in_schema=False,

@@ -34,6 +34,7 @@ __all__ = [
     "PasswordResetToken",
     "Payer",
     "ProviderQueryRecord",
+    "ReviewDelegation",
     "RulebookComment",
     "RulebookRecord",
     "RulebookVersion",
@@ -309,3 +310,18 @@ class ProviderQueryRecord(TenantScoped, Base):
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReviewDelegation(TenantScoped, Base):
+    """Whether a clinic with a single qualified approver lets its onboarding staff take the
+    reviewer's part (approve a rulebook version or send it back). Each change of the owner's is a
+    new row (the latest is the setting; the rows are its history); it grants nothing while the
+    clinic has two qualified people."""
+
+    __tablename__ = "review_delegations"
+    __table_args__ = (Index("ix_review_delegations_tenant_time", "tenant_id", "changed_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    onboarding_may_review: Mapped[bool] = mapped_column(default=False)
+    changed_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

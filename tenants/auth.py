@@ -42,6 +42,10 @@ INVITATION_NEEDS_SECOND_FACTOR = (
     "a clinic added you with a role that needs a second factor: add this key to your authenticator "
     "app and log in again with its code to accept"
 )
+ONBOARDING_MAY_ENROLL = (
+    "to review rulebooks where a clinic lets onboarding staff, add this key to your authenticator app and log "
+    "in again with its code"
+)
 SECOND_FACTOR_NEEDED = "your role needs a session opened with your second factor: log out and log in with your code"
 
 SendMail = Callable[[str, str, str], Awaitable[None]]
@@ -110,7 +114,7 @@ async def login(
     grants = await memberships_of(session, user.id)
     if not grants:
         return LoginOutcome(False, LOGIN_FAILED, user_id=user.id)
-    second_factor_at, offer = None, None
+    second_factor_at, offer, offered_because = None, None, ""
     if totp_code or _second_factor_required(user, grants):
         refused = await _check_second_factor(session, user, totp_code, box, now)
         if refused is not None:
@@ -118,7 +122,10 @@ async def login(
         second_factor_at = now
     elif any(g.role in ROLES_REQUIRING_TOTP for g in grants):
         # Another clinic's invitation needs a second factor: offered, not forced (it waits pending).
-        offer = await _enrollment_uri(session, user, box)
+        offer, offered_because = await _enrollment_uri(session, user, box), INVITATION_NEEDS_SECOND_FACTOR
+    elif any(g.role == "onboarding" and g.accepted for g in grants):
+        # Onboarding staff review where a clinic lets them, with a fresh code: offered, not forced.
+        offer, offered_because = await _enrollment_uri(session, user, box), ONBOARDING_MAY_ENROLL
     user.failed_logins = 0
     user.locked_until = None
     await accounts.save_login_state(session, user)
@@ -126,7 +133,7 @@ async def login(
     await accounts.open_session(session, digest(token), csrf, user.id, now + SESSION_LIFETIME, second_factor_at)
     return LoginOutcome(
         True,
-        "logged in" if offer is None else "logged in; " + INVITATION_NEEDS_SECOND_FACTOR,
+        "logged in" if offer is None else "logged in; " + offered_because,
         user_id=user.id,
         session_token=token,
         csrf_token=csrf,

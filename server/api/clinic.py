@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import Enum
 from typing import Annotated
 
@@ -9,10 +10,12 @@ import strawberry
 from strawberry.types import Info
 
 from server import clinic
+from server import review_delegation as delegation
 from server.api.common import Forbidden, InvalidInput, Node, RolledBack, allowed, context, refused, require
 from server.api.ids import to_global_id
+from server.errors import Forbidden as Refused
 from server.errors import InputInvalid
-from server.models import Payer
+from server.models import Payer, ReviewDelegation
 from tenants import accounts
 from tenants.roles import Permission
 
@@ -50,6 +53,31 @@ class Fee:
     fee: str
 
 
+@strawberry.type(
+    description="Whether onboarding staff may take the reviewer's part (approve or send back a rulebook version) "
+    "in a clinic whose single qualified approver is its owner."
+)
+class ReviewDelegationInfo:
+    onboarding_may_review: bool = strawberry.field(
+        description="Set by the owner; it grants nothing while the clinic has two qualified approvers."
+    )
+    qualified_approvers: int = strawberry.field(description="Owners and compliance reviewers of the clinic now.")
+    in_effect: bool = strawberry.field(description="Set, and the clinic has a single qualified approver.")
+    changed_by: strawberry.ID | None
+    changed_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: ReviewDelegation | None, qualified: int) -> ReviewDelegationInfo:
+        granted = row is not None and row.onboarding_may_review
+        return cls(
+            onboarding_may_review=granted,
+            qualified_approvers=qualified,
+            in_effect=granted and qualified == 1,
+            changed_by=strawberry.ID(to_global_id("User", row.changed_by)) if row and row.changed_by else None,
+            changed_at=row.changed_at if row else None,
+        )
+
+
 @strawberry.type
 class Clinic(Node):
     slug: str
@@ -73,8 +101,20 @@ class Clinic(Node):
             rows = await clinic.fee_schedule(await ctx.session(), schedule.value)
         return [Fee(schedule=schedule, code=row.code, fee=str(row.fee)) for row in rows]
 
+    @strawberry.field(description="Whether onboarding staff may take the reviewer's part here.")
+    async def review_delegation(self, info: Info) -> ReviewDelegationInfo:
+        ctx = context(info)
+        async with ctx.lock:
+            session = await ctx.session()
+            return ReviewDelegationInfo.of(
+                await delegation.delegation(session), await delegation.qualified_approvers(session)
+            )
+
 
 SavePayerResult = Annotated[PayerInfo | InvalidInput | Forbidden | RolledBack, strawberry.union("SavePayerResult")]
+ReviewDelegationResult = Annotated[
+    ReviewDelegationInfo | InvalidInput | Forbidden | RolledBack, strawberry.union("ReviewDelegationResult")
+]
 SetFeeResult = Annotated[Fee | InvalidInput | Forbidden | RolledBack, strawberry.union("SetFeeResult")]
 
 
@@ -129,6 +169,35 @@ class ClinicMutations:
                 return refused(error)
             await ctx.audit("payer.save", "admin", object_type="Payer", object_ids=[payer.id])
         return PayerInfo.from_row(payer)
+
+    @strawberry.mutation(
+        description="The owner of a clinic with a single qualified approver lets onboarding staff take the "
+        "reviewer's part (approve or send back rulebook versions; publishing stays with the owner), or takes it "
+        "back. Asks for a fresh `totpCode`; audited."
+    )
+    async def set_review_delegation(
+        self, info: Info, onboarding_may_review: bool, totp_code: str | None = None
+    ) -> ReviewDelegationResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.USERS_ADMIN)
+        if isinstance(principal, Forbidden):
+            return principal
+        async with ctx.lock:
+            session = await ctx.session()
+            try:
+                row = await delegation.set_onboarding_review(
+                    session, principal, ctx.services.secret_box, granted=onboarding_may_review, totp_code=totp_code
+                )
+            except (InputInvalid, Refused) as error:
+                return refused(error)
+            await ctx.audit(
+                "clinic.review_delegation",
+                "admin",
+                object_type="Tenant",
+                object_ids=[principal.tenant_id],
+                detail="onboarding staff may review" if onboarding_may_review else "onboarding staff may not review",
+            )
+            return ReviewDelegationInfo.of(row, await delegation.qualified_approvers(session))
 
     @strawberry.mutation(description="Set one fee in the medical or cosmetic schedule.")
     async def set_fee(self, info: Info, schedule: FeeScheduleKind, code: str, fee: str) -> SetFeeResult:

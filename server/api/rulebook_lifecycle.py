@@ -18,6 +18,7 @@ from rulebooks.coding_diff import Tally
 from server import draft_shadows as shadows
 from server import impact_replay as replays
 from server import recode
+from server import review_delegation as delegation
 from server import rulebook_diffs as diffs
 from server import rulebook_versions as versions
 from server.api.common import (
@@ -299,9 +300,16 @@ class RulebookLifecycleMutations:
     ) -> VersionResult:
         ctx = context(info)
         principal = allowed(info, Permission.RULEBOOKS_APPROVE)
-        if isinstance(principal, Forbidden):
-            return principal
         async with ctx.lock:
+            delegated = isinstance(principal, Forbidden)
+            if isinstance(principal, Forbidden):  # onboarding staff, where the owner lets them review
+                person = ctx.require_principal()
+                if person.role != "onboarding":
+                    return principal
+                why = await delegation.delegated_reviewer(await ctx.session(), person)
+                if why is not None:
+                    return Forbidden(message=why, permission=Permission.RULEBOOKS_APPROVE.value)
+                principal = person
             try:
                 row = await versions.review(
                     await ctx.session(),
@@ -320,7 +328,7 @@ class RulebookLifecycleMutations:
                 "rules",
                 object_type="RulebookVersion",
                 object_ids=[row.id],
-                detail=f"version {row.number}: {row.status}",
+                detail=f"version {row.number}: {row.status}" + (" (onboarding staff, delegated)" if delegated else ""),
             )
             return (await _with_comments(ctx, [row]))[0]
 

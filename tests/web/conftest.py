@@ -94,3 +94,16 @@ def page(chromium: Any, base_url: str, request: pytest.FixtureRequest) -> Iterat
             print(f"\nno screenshot: {error}")
     context.close()
     assert not errors, f"errors in the page: {errors}"
+
+
+@pytest.fixture
+def reviewer_page(chromium: Any, base_url: str) -> Iterator[Any]:
+    """A second person's own browser (own cookies), beside `page`: the reviewer's, in the rules-go-live tests."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, base_url=base_url)
+    context.set_default_timeout(10_000)
+    reviewer = context.new_page()
+    errors: list[str] = []
+    reviewer.on("pageerror", lambda error: errors.append(str(error)))
+    yield reviewer
+    context.close()
+    assert not errors, f"errors in the reviewer's page: {errors}"

@@ -4,7 +4,6 @@ approves and publishes the next version; refusals are shown with each reason."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,19 +26,6 @@ AETNA = "Aetna commercial (template)"
 @pytest.fixture
 def clinic(web_server: RunningServer) -> dict[str, Person]:
     return make_web_clinic(web_server, ("practice_manager", "compliance_reviewer")).people
-
-
-@pytest.fixture
-def reviewer_page(chromium: Any, base_url: str) -> Iterator[Page]:
-    """The compliance reviewer's own browser (own cookies), beside the manager's `page`."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 900}, base_url=base_url)
-    context.set_default_timeout(10_000)
-    reviewer = context.new_page()
-    errors: list[str] = []
-    reviewer.on("pageerror", lambda error: errors.append(str(error)))
-    yield reviewer
-    context.close()
-    assert not errors, f"errors in the reviewer's page: {errors}"
 
 
 def adopt_aetna_and_edit(page: Page, base_url: str, manager: Person, line: int, text: str) -> str:

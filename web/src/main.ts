@@ -7,6 +7,7 @@ import { renderCompare } from "./screens/compare";
 import { renderLogin } from "./screens/login";
 import { renderPayers } from "./screens/payers";
 import { renderReplay } from "./screens/replay";
+import { renderShadow } from "./screens/shadow";
 import { renderRulebook } from "./screens/rulebook";
 import { renderShell } from "./screens/shell";
 import { renderVersions } from "./screens/versions";
@@ -61,11 +62,12 @@ async function render(): Promise<void> {
       navigate("/login", { replace: true, force: true });
     }
   });
-  const rulebookMatch = path.match(/^\/rulebooks\/([^/]+)(?:\/(versions|compare|replay))?$/);
+  const rulebookMatch = path.match(/^\/rulebooks\/([^/]+)(?:\/(versions|compare|replay|shadow))?$/);
   const rulebookId = rulebookMatch ? decodeURIComponent(rulebookMatch[1]) : null;
   if (rulebookId && rulebookMatch?.[2] === "versions") await renderVersions(main, rulebookId, me);
   else if (rulebookId && rulebookMatch?.[2] === "compare") await renderCompare(main, rulebookId);
   else if (rulebookId && rulebookMatch?.[2] === "replay") await renderReplay(main, rulebookId);
+  else if (rulebookId && rulebookMatch?.[2] === "shadow") await renderShadow(main, rulebookId);
   else if (rulebookId) await renderRulebook(main, rulebookId);
   else await renderPayers(main, me);
 }

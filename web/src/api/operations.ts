@@ -23,6 +23,9 @@ import SaveRulebookDraft from "../../../graphql/operations/SaveRulebookDraft.gra
 import SubmitRulebookForReview from "../../../graphql/operations/SubmitRulebookForReview.graphql?raw";
 import TestRulebook from "../../../graphql/operations/TestRulebook.graphql?raw";
 import ValidateRulebook from "../../../graphql/operations/ValidateRulebook.graphql?raw";
+import DraftShadow from "../../../graphql/operations/DraftShadow.graphql?raw";
+import StartDraftShadow from "../../../graphql/operations/StartDraftShadow.graphql?raw";
+import StopDraftShadow from "../../../graphql/operations/StopDraftShadow.graphql?raw";
 import DiffRulebooks from "../../../graphql/operations/DiffRulebooks.graphql?raw";
 
 export const operations = {
@@ -31,6 +34,7 @@ export const operations = {
   ClinicRulebooks,
   CreateRulebook,
   DiffRulebooks,
+  DraftShadow,
   ExplainRulebook,
   FormatRulebook,
   ImpactReplay,
@@ -46,7 +50,9 @@ export const operations = {
   RulebookVersions,
   RuleVocabulary,
   SaveRulebookDraft,
+  StartDraftShadow,
   StartImpactReplay,
+  StopDraftShadow,
   SubmitRulebookForReview,
   TestRulebook,
   ValidateRulebook,

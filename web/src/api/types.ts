@@ -267,3 +267,22 @@ export interface ImpactReplay {
 }
 
 export type ImpactReplayResult = (ImpactReplay & { __typename: "ImpactReplay" }) | Refusal;
+
+/** `draftShadow`: a draft coding live traffic beside the published rules for a period. */
+export interface DraftShadow {
+  id: string;
+  rulebookId?: string;
+  draftRevision?: number;
+  /** running, stopped or ended. */
+  status: string;
+  startsAt: string;
+  endsAt: string;
+  stoppedAt?: string | null;
+  seen: number;
+  impact?: ImpactTally;
+  byPayer?: NamedTally[];
+  byFamily?: NamedTally[];
+  differences?: { encounterId: string; payer: string; dateOfService: string; chargeDelta: string; summary: string }[];
+}
+
+export type DraftShadowResult = (DraftShadow & { __typename: "DraftShadow" }) | Refusal;

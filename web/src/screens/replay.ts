@@ -1,11 +1,11 @@
 // The impact replay of a rulebook's draft: choose how many of the clinic's last stored encounters,
 // start it, follow its progress (asked every second) or cancel it, then read what the draft would
 // change: counts, charges, a chart per code family, a table per payer and example encounters.
-import { NotLoggedIn, gql } from "../api/client";
-import type { ImpactReplay, ImpactReplayResult, NamedTally, Refusal, Rulebook } from "../api/types";
+import { gql } from "../api/client";
+import type { ImpactReplay, ImpactReplayResult } from "../api/types";
 import { announce, h, replace } from "../dom";
-import { familyBars, money } from "../panels/impactChart";
-import { renderFailure, renderRefusal } from "../panels/refusal";
+import { draftRunHeading, follower, loadRulebook, runForm, startRun, stopRun } from "../panels/draftRun";
+import { count, impactSummary, plural } from "../panels/impactSummary";
 import { focusHeading } from "./shell";
 import { replayPath, versionsPath } from "./versions";
 
@@ -14,23 +14,9 @@ const MAX_ENCOUNTERS = 200_000;
 const DEFAULT_ENCOUNTERS = 1000;
 const POLL_MS = 1000;
 
-type RulebookResult = (Rulebook & { __typename: "Rulebook" }) | { __typename: "NotFoundError"; message: string };
 type ReplayAnswer = (ImpactReplay & { __typename: "ImpactReplay" }) | { __typename: "NotFoundError"; message: string };
 
 const STATUS_LABELS: Record<string, string> = { running: "Running", done: "Done", cancelled: "Cancelled" };
-
-function count(value: number): string {
-  return value.toLocaleString("en-US");
-}
-
-function plural(value: number, one: string, many = `${one}s`): string {
-  return `${count(value)} ${value === 1 ? one : many}`;
-}
-
-function deltaClass(amount: string): string {
-  const value = Number(amount);
-  return value > 0 ? "delta-up" : value < 0 ? "delta-down" : "";
-}
 
 function renderProgress(replay: ImpactReplay): HTMLElement {
   const finished = replay.status !== "running";
@@ -52,158 +38,60 @@ function renderProgress(replay: ImpactReplay): HTMLElement {
   );
 }
 
-function tallyTable(caption: string, first: string, rows: NamedTally[]): HTMLElement {
-  return h(
-    "table",
-    { class: "impact-table" },
-    h("caption", { class: "visually-hidden" }, caption),
-    h("thead", {}, h("tr", {}, [first, "Encounters", "Code differently", "Charges up", "Charges down"].map((label) => h("th", { scope: "col" }, label)))),
-    h(
-      "tbody",
-      {},
-      rows.map(({ name, tally }) =>
-        h(
-          "tr",
-          {},
-          h("th", { scope: "row" }, name),
-          h("td", {}, count(tally.encounters)),
-          h("td", {}, count(tally.changed)),
-          h("td", { class: Number(tally.chargesUp) ? "delta-up" : "" }, money(tally.chargesUp)),
-          h("td", { class: Number(tally.chargesDown) ? "delta-down" : "" }, money(tally.chargesDown)),
-        ),
-      ),
-    ),
-  );
-}
-
 /** What the draft changes in the encounters replayed so far (all of them once it is done). */
 function renderSummary(replay: ImpactReplay): HTMLElement | null {
   const impact = replay.impact;
   if (!impact || replay.done === 0) return null;
   const soFar = replay.status === "running" ? " so far" : replay.status === "cancelled" ? " before it was cancelled" : "";
-  const families = replay.byFamily ?? [];
-  const size = (amount: string) => Math.abs(Number(amount) || 0);
-  const examples = [...(replay.examples ?? [])].sort((a, b) => size(b.chargeDelta) - size(a.chargeDelta)); // biggest change first
-  const facts: [string, string][] = [
-    ["Lines added", count(impact.linesAdded ?? 0)],
-    ["Lines removed", count(impact.linesRemoved ?? 0)],
-    ["Lines changed", count(impact.linesChanged ?? 0)],
-    ["Flags changed", count(impact.flagsChanged ?? 0)],
-    ["Holds changed", count(impact.holdsChanged ?? 0)],
-    ["Charges up", money(impact.chargesUp)],
-    ["Charges down", money(impact.chargesDown)],
-  ];
-  return h(
-    "section",
-    { class: "impact replay-summary", "aria-labelledby": "replay-summary-title" },
-    h("h2", { id: "replay-summary-title" }, `What the draft changes${soFar}`),
-    h("p", { class: "impact-summary", id: "replay-headline" }, `${count(impact.changed)} of ${plural(impact.encounters, "encounter")} code${impact.encounters === 1 ? "s" : ""} differently.`),
-    h("dl", { class: "version-facts replay-facts", "aria-label": "Counts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
-    h("h3", {}, "By code family"),
-    families.length
-      ? familyBars(families.map(({ name, tally }) => ({ name, chargesUp: tally.chargesUp, chargesDown: tally.chargesDown })))
-      : h("p", { class: "muted" }, "No code family changes."),
-    h("h3", {}, "By payer"),
-    (replay.byPayer ?? []).length ? tallyTable("Impact by payer", "Payer", replay.byPayer ?? []) : h("p", { class: "muted" }, "No payer's encounters were replayed."),
-    h("h3", {}, "Examples"),
-    examples.length
-      ? h(
-          "table",
-          { class: "impact-table replay-examples" },
-          h("caption", { class: "visually-hidden" }, "Encounters that code differently"),
-          h("thead", {}, h("tr", {}, ["Date of service", "Payer", "Charge change", "What changes"].map((label) => h("th", { scope: "col" }, label)))),
-          h(
-            "tbody",
-            {},
-            examples.map((example) =>
-              h(
-                "tr",
-                { "data-encounter": example.encounterId },
-                h("th", { scope: "row" }, example.dateOfService),
-                h("td", {}, example.payer),
-                h("td", { class: deltaClass(example.chargeDelta) }, money(example.chargeDelta)),
-                h("td", {}, example.summary),
-              ),
-            ),
-          ),
-        )
-      : h("p", { class: "muted" }, "No replayed encounter codes differently."),
-  );
+  return impactSummary({
+    title: `What the draft changes${soFar}`,
+    idPrefix: "replay",
+    impact,
+    byPayer: replay.byPayer ?? [],
+    byFamily: replay.byFamily ?? [],
+    examples: replay.examples ?? [],
+    examplesName: "Encounters that code differently",
+    noExamples: "No replayed encounter codes differently.",
+  });
 }
 
 export async function renderReplay(main: HTMLElement, rulebookId: string): Promise<void> {
   document.title = "Replay · cutis";
-  main.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading the rulebook…"));
-  const found = (await gql<{ rulebook: RulebookResult }>("Rulebook", { id: rulebookId })).rulebook;
-  if (found.__typename !== "Rulebook") {
-    main.replaceChildren(h("div", { class: "page" }, h("h1", {}, "Rulebook not found"), h("p", {}, found.message), h("a", { href: "/", "data-route": "" }, "Back to payers and rulebooks")));
-    focusHeading(main);
-    return;
-  }
+  const found = await loadRulebook(main, rulebookId);
+  if (!found) return;
   const rulebook = found;
-  const encounters = h("input", {
+  const scope = rulebook.payer ? `of ${rulebook.payer} ` : "";
+  const controls = runForm({
     id: "replay-encounters",
-    name: "encounters",
-    type: "number",
-    inputmode: "numeric",
-    min: 1,
-    max: MAX_ENCOUNTERS,
-    step: 1,
+    label: "Encounters to replay",
+    formLabel: "Replay the draft",
     value: DEFAULT_ENCOUNTERS,
-    "aria-describedby": "replay-encounters-hint",
+    max: MAX_ENCOUNTERS,
+    hint: `The clinic's last stored encounters ${scope}(1 to ${count(MAX_ENCOUNTERS)}).`,
+    start: "Start the replay",
+    stop: "Cancel the replay",
   });
-  const startButton = h("button", { type: "submit", class: "button primary" }, "Start the replay");
-  const cancelButton = h("button", { type: "button", class: "button", hidden: true }, "Cancel the replay");
+  const { stopButton: cancelButton } = controls;
   const outcome = h("div", { class: "outcome", id: "replay-outcome" });
   const progress = h("section", { class: "replay-status", "aria-label": "Progress", hidden: true });
   const summary = h("div", { "aria-live": "polite" });
   let replayId = new URLSearchParams(location.search).get("replay");
-  let timer: number | undefined;
 
-  const scope = rulebook.payer ? `of ${rulebook.payer} ` : "";
-  const form = h(
-    "form",
-    { class: "replay-form", novalidate: true, "aria-label": "Replay the draft" },
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: "replay-encounters" }, "Encounters to replay"),
-      h("div", { class: "replay-row" }, encounters, startButton, cancelButton),
-      h("span", { id: "replay-encounters-hint", class: "muted" }, `The clinic's last stored encounters ${scope}(1 to ${count(MAX_ENCOUNTERS)}).`),
-    ),
-  );
   const page = h(
     "div",
     { class: "page wide" },
-    h(
-      "div",
-      { class: "page-heading" },
-      h(
-        "nav",
-        { "aria-label": "Breadcrumb", class: "breadcrumb" },
-        h("a", { href: "/", "data-route": "" }, "Payers"),
-        h("span", { "aria-hidden": "true" }, " / "),
-        h("a", { href: `/rulebooks/${encodeURIComponent(rulebook.id)}`, "data-route": "" }, rulebook.name),
-        h("span", { "aria-hidden": "true" }, " / "),
-        h("a", { href: versionsPath(rulebook.id), "data-route": "" }, "Versions"),
-        h("span", { "aria-hidden": "true" }, " / "),
-        h("span", {}, "Replay"),
-      ),
-      h("h1", {}, `Replay the draft of ${rulebook.name}`),
-      h("p", { class: "muted" }, `Codes the clinic's stored encounters ${scope}with the draft as saved (revision ${rulebook.draftRevision}) and with the rules in effect today, and counts what differs. Nothing is changed.`),
+    draftRunHeading(
+      rulebook,
+      versionsPath(rulebook.id),
+      "Replay",
+      `Replay the draft of ${rulebook.name}`,
+      `Codes the clinic's stored encounters ${scope}with the draft as saved (revision ${rulebook.draftRevision}) and with the rules in effect today, and counts what differs. Nothing is changed.`,
     ),
-    form,
+    controls.form,
     outcome,
     progress,
     summary,
   );
-
-  function running(isRunning: boolean): void {
-    startButton.disabled = isRunning;
-    encounters.disabled = isRunning;
-    cancelButton.hidden = !isRunning;
-    cancelButton.disabled = false;
-  }
 
   function draw(replay: ImpactReplay): void {
     progress.hidden = false;
@@ -213,7 +101,7 @@ export async function renderReplay(main: HTMLElement, rulebookId: string): Promi
   }
 
   function finished(replay: ImpactReplay): void {
-    running(false);
+    controls.running(false);
     const message =
       replay.status === "cancelled"
         ? `The replay was cancelled after ${count(replay.done)} of ${plural(replay.total, "encounter")}.`
@@ -222,86 +110,58 @@ export async function renderReplay(main: HTMLElement, rulebookId: string): Promi
     announce(message);
   }
 
-  /** Ask for the replay's progress every second while it runs and this screen is shown. */
-  async function follow(id: string): Promise<void> {
-    window.clearTimeout(timer);
-    if (!page.isConnected || replayId !== id) return;
-    let answer: ReplayAnswer;
-    try {
-      answer = (await gql<{ impactReplay: ReplayAnswer }>("ImpactReplay", { id })).impactReplay;
-    } catch (error) {
-      outcome.replaceChildren(renderFailure("Follow the replay", error as Error));
-      if (!(error instanceof NotLoggedIn)) timer = window.setTimeout(() => void follow(id), POLL_MS);
-      else running(false);
-      return;
-    }
-    if (!page.isConnected || replayId !== id) return;
-    if (answer.__typename !== "ImpactReplay") {
-      running(false);
-      outcome.replaceChildren(renderRefusal("Follow the replay", answer));
-      return;
-    }
-    draw(answer);
-    if (answer.status === "running") {
-      running(true);
-      timer = window.setTimeout(() => void follow(id), POLL_MS);
-    } else {
-      finished(answer);
-    }
-  }
+  const follow = follower<ImpactReplay>({
+    page,
+    current: () => replayId,
+    fetch: async (id) => (await gql<{ impactReplay: ReplayAnswer }>("ImpactReplay", { id })).impactReplay,
+    typename: "ImpactReplay",
+    action: "Follow the replay",
+    outcome,
+    form: controls,
+    draw,
+    finished,
+    everyMs: POLL_MS,
+  });
 
   async function start(): Promise<void> {
-    const requested = Number(encounters.value);
-    encounters.removeAttribute("aria-invalid");
-    running(true);
-    cancelButton.hidden = true;
-    outcome.replaceChildren(h("p", { class: "muted", role: "status" }, "Starting the replay…"));
-    let result: ImpactReplayResult;
-    try {
-      // A value that is not a whole number goes as it is typed: the server's refusal says the bounds.
-      const variables = { rulebookId: rulebook.id, encounters: Number.isInteger(requested) && encounters.value !== "" ? requested : 0 };
-      result = (await gql<{ startImpactReplay: ImpactReplayResult }>("StartImpactReplay", variables)).startImpactReplay;
-    } catch (error) {
-      running(false);
-      outcome.replaceChildren(renderFailure("Start the replay", error as Error));
-      return;
-    }
-    if (result.__typename !== "ImpactReplay") {
-      running(false);
-      if (result.__typename === "InvalidInput" && result.fields.some((field) => field.path === "encounters")) {
-        encounters.setAttribute("aria-invalid", "true");
-      }
-      outcome.replaceChildren(renderRefusal("Start the replay", result as Refusal));
-      return;
-    }
+    const result = await startRun<ImpactReplay>({
+      form: controls,
+      outcome,
+      action: "Start the replay",
+      field: "encounters",
+      typename: "ImpactReplay",
+      call: async () =>
+        (await gql<{ startImpactReplay: ImpactReplayResult }>("StartImpactReplay", { rulebookId: rulebook.id, encounters: controls.value() }))
+          .startImpactReplay,
+    });
+    if (!result) return;
     replayId = result.id;
     history.replaceState(null, "", replayPath(rulebook.id, result.id));
     replace(summary);
     draw(result);
-    outcome.replaceChildren();
     if (result.status === "running") {
-      running(true);
+      controls.running(true);
       announce(`The replay of ${plural(result.total, "encounter")} started.`);
-      timer = window.setTimeout(() => void follow(result.id), POLL_MS);
+      await follow(result.id, true);
     } else {
       await follow(result.id); // nothing to replay: done at once
     }
   }
 
   async function cancel(): Promise<void> {
-    if (!replayId) return;
-    cancelButton.disabled = true;
-    try {
-      const result = (await gql<{ cancelImpactReplay: ImpactReplayResult }>("CancelImpactReplay", { id: replayId })).cancelImpactReplay;
-      if (result.__typename !== "ImpactReplay") outcome.replaceChildren(renderRefusal("Cancel the replay", result as Refusal));
-      await follow(replayId);
-    } catch (error) {
-      cancelButton.disabled = false;
-      outcome.replaceChildren(renderFailure("Cancel the replay", error as Error));
-    }
+    const id = replayId;
+    if (!id) return;
+    await stopRun({
+      form: controls,
+      outcome,
+      action: "Cancel the replay",
+      typename: "ImpactReplay",
+      call: async () => (await gql<{ cancelImpactReplay: ImpactReplayResult }>("CancelImpactReplay", { id })).cancelImpactReplay,
+      then: () => follow(id),
+    });
   }
 
-  form.addEventListener("submit", (event) => {
+  controls.form.addEventListener("submit", (event) => {
     event.preventDefault();
     void start();
   });

@@ -27,6 +27,12 @@ export function replayPath(rulebookId: string, replayId?: string): string {
   return replayId ? `${path}?replay=${encodeURIComponent(replayId)}` : path;
 }
 
+/** The draft shadow of the rulebook's draft; with a shadow id, that shadow (a reload picks it up). */
+export function shadowPath(rulebookId: string, shadowId?: string): string {
+  const path = `/rulebooks/${encodeURIComponent(rulebookId)}/shadow`;
+  return shadowId ? `${path}?shadow=${encodeURIComponent(shadowId)}` : path;
+}
+
 export async function renderVersions(main: HTMLElement, rulebookId: string, me: Me): Promise<void> {
   document.title = "Versions · cutis";
   main.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading the versions…"));
@@ -43,6 +49,7 @@ export async function renderVersions(main: HTMLElement, rulebookId: string, me: 
   const submitButton = h("button", { type: "button", class: "button primary" }, "Submit for review");
   const draftCompare = h("a", { class: "button subtle", "data-route": "", hidden: true }, "Compare the draft with the published version");
   const replayLink = h("a", { class: "button subtle", href: replayPath(rulebookId), "data-route": "", title: "Code the clinic's stored encounters with the draft and count what changes" }, "Replay the draft");
+  const shadowLink = h("a", { class: "button subtle", href: shadowPath(rulebookId), "data-route": "", title: "Code live traffic with the draft beside the published rules for a period, and collect what differs" }, "Shadow the draft");
   const heading = h("h1", {}, "Versions");
   const revisionNote = h("span", { id: "draft-revision" });
   const editorLink = h("a", { href: `/rulebooks/${encodeURIComponent(rulebookId)}`, "data-route": "" }, "");
@@ -237,7 +244,7 @@ export async function renderVersions(main: HTMLElement, rulebookId: string, me: 
           heading,
           h("div", { class: "rulebook-meta" }, revisionNote),
         ),
-        h("div", { class: "toolbar", role: "toolbar", "aria-label": "Version actions" }, replayLink, draftCompare, canWrite ? submitButton : null),
+        h("div", { class: "toolbar", role: "toolbar", "aria-label": "Version actions" }, replayLink, shadowLink, draftCompare, canWrite ? submitButton : null),
       ),
       outcome,
       h("div", { class: "versions-layout" }, historySection, detail),
