@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         @get(
             [
                 "/login",
+                "/clinics",
                 "/rulebooks/{rulebook_id:str}",
                 "/rulebooks/{rulebook_id:str}/versions",
                 "/rulebooks/{rulebook_id:str}/compare",

@@ -30,8 +30,11 @@ class Clinic:
     people: dict[str, Any] = field(default_factory=dict)  # role -> (email, totp secret or None)
 
 
-async def make_clinic(factory: Any, name: str = "clinic", roles: tuple[str, ...] = ()) -> Clinic:
-    """A clinic with the demo payers and fees, an all-scopes API key, and one person per role."""
+async def make_clinic(
+    factory: Any, name: str = "clinic", roles: tuple[str, ...] = (), second_factor: tuple[str, ...] = ()
+) -> Clinic:
+    """A clinic with the demo payers and fees, an all-scopes API key, and one person per role (with
+    an authenticator where the role requires one, or where `second_factor` names the role)."""
     slug = f"{name}-{uuid.uuid4().hex[:8]}"
     async with global_session(factory) as session:
         tenant_id = await accounts.create_clinic(session, slug, name)
@@ -49,7 +52,7 @@ async def make_clinic(factory: Any, name: str = "clinic", roles: tuple[str, ...]
         clinic.key = (await issue_api_key(session, tenant_id, "test key")).plaintext
         for role in roles:
             email = f"{role}-{uuid.uuid4().hex[:6]}@{slug}.test"
-            secret = totp.new_secret() if role in ROLES_REQUIRING_TOTP else None
+            secret = totp.new_secret() if role in ROLES_REQUIRING_TOTP or role in second_factor else None
             person = await create_user(
                 session, email, role.replace("_", " ").title(), PASSWORD, totp_secret=secret, box=SecretBox(TOTP_KEY)
             )

@@ -37,14 +37,20 @@ class WebClinic:
     people: dict[str, Person]
 
 
-def make_web_clinic(server: RunningServer, roles: tuple[str, ...], name: str = "Lakeside Dermatology") -> WebClinic:
-    """A clinic with the demo payers and fees and one person per role, in the running server's database."""
+def make_web_clinic(
+    server: RunningServer,
+    roles: tuple[str, ...],
+    name: str = "Lakeside Dermatology",
+    second_factor: tuple[str, ...] = (),
+) -> WebClinic:
+    """A clinic with the demo payers and fees and one person per role, in the running server's database
+    (`second_factor`: roles enrolled with an authenticator beyond those that require one)."""
 
     async def make() -> WebClinic:
         settings = Settings(database_url=server.database_url, data_dir=server.data_dir, totp_key=TOTP_KEY)
         engine = create_engine(settings)
         try:
-            clinic = await make_clinic(create_session_factory(engine), name, roles)
+            clinic = await make_clinic(create_session_factory(engine), name, roles, second_factor)
         finally:
             await engine.dispose()
         return WebClinic(

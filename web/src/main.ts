@@ -1,8 +1,9 @@
 // The rule editor's entry point: who is logged in, then one screen per route.
-import { NotLoggedIn, gql } from "./api/client";
+import { NotLoggedIn, chooseClinic, gql } from "./api/client";
 import type { Me } from "./api/types";
 import { h } from "./dom";
 import { mayLeave, navigate, setLeaveGuard, startRouter } from "./router";
+import { renderClinics } from "./screens/clinics";
 import { renderCompare } from "./screens/compare";
 import { renderLogin } from "./screens/login";
 import { renderPayers } from "./screens/payers";
@@ -59,9 +60,20 @@ async function render(): Promise<void> {
       await gql("Logout");
     } finally {
       me = null;
+      chooseClinic(null);
       navigate("/login", { replace: true, force: true });
     }
   });
+  if (path === "/clinics" || me.currentTenantId === null) {
+    // Onboarding staff always name a clinic, and so does a person with several: the choice travels
+    // with every request (X-Cutis-Tenant), then the screen asked for opens.
+    const next = path === "/clinics" ? "/" : location.pathname + location.search;
+    renderClinics(main, me, async () => {
+      me = await currentUser();
+      navigate(next, { replace: true, force: true });
+    });
+    return;
+  }
   const rulebookMatch = path.match(/^\/rulebooks\/([^/]+)(?:\/(versions|compare|replay|shadow))?$/);
   const rulebookId = rulebookMatch ? decodeURIComponent(rulebookMatch[1]) : null;
   if (rulebookId && rulebookMatch?.[2] === "versions") await renderVersions(main, rulebookId, me);

@@ -12,6 +12,19 @@ function csrfToken(): string {
   return match ? decodeURIComponent(match[1]) : "";
 }
 
+const CLINIC_KEY = "cutis-clinic";
+
+/** The clinic a person with several (or onboarding staff, who always name one) works in: sent as the
+ * X-Cutis-Tenant header, kept for the browser tab. Null forgets it. */
+export function chooseClinic(tenantId: string | null): void {
+  if (tenantId) sessionStorage.setItem(CLINIC_KEY, tenantId);
+  else sessionStorage.removeItem(CLINIC_KEY);
+}
+
+export function chosenClinic(): string | null {
+  return sessionStorage.getItem(CLINIC_KEY);
+}
+
 type Listener = (name: OperationName) => void;
 const requestListeners: Listener[] = [];
 
@@ -31,7 +44,11 @@ export async function gql<T>(
     response = await fetch("/graphql", {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+      headers: {
+        "Content-Type": "application/json",
+        "X-CSRF-Token": csrfToken(),
+        ...(chosenClinic() ? { "X-Cutis-Tenant": chosenClinic() as string } : {}),
+      },
       body: JSON.stringify({ query: operations[name], operationName: name, variables }),
       signal,
     });

@@ -12,6 +12,8 @@ import Logout from "../../../graphql/operations/Logout.graphql?raw";
 import Me from "../../../graphql/operations/Me.graphql?raw";
 import PublishRulebook from "../../../graphql/operations/PublishRulebook.graphql?raw";
 import RecentEncounters from "../../../graphql/operations/RecentEncounters.graphql?raw";
+import ReviewDelegation from "../../../graphql/operations/ReviewDelegation.graphql?raw";
+import SetReviewDelegation from "../../../graphql/operations/SetReviewDelegation.graphql?raw";
 import ReviewRulebook from "../../../graphql/operations/ReviewRulebook.graphql?raw";
 import RollbackRulebook from "../../../graphql/operations/RollbackRulebook.graphql?raw";
 import Rulebook from "../../../graphql/operations/Rulebook.graphql?raw";
@@ -43,6 +45,7 @@ export const operations = {
   Me,
   PublishRulebook,
   RecentEncounters,
+  ReviewDelegation,
   ReviewRulebook,
   RollbackRulebook,
   Rulebook,
@@ -50,6 +53,7 @@ export const operations = {
   RulebookVersions,
   RuleVocabulary,
   SaveRulebookDraft,
+  SetReviewDelegation,
   StartDraftShadow,
   StartImpactReplay,
   StopDraftShadow,

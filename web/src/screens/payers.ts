@@ -2,6 +2,7 @@
 import { gql } from "../api/client";
 import type { Me, Payer, Rulebook } from "../api/types";
 import { announce, formatDateTime, h } from "../dom";
+import { renderReviewDelegation } from "../panels/reviewDelegation";
 import { renderTemplates } from "../panels/templates";
 import { navigate } from "../router";
 import { focusHeading } from "./shell";
@@ -102,6 +103,7 @@ export async function renderPayers(main: HTMLElement, me: Me): Promise<void> {
   });
   const clinicRulebooks = byPayer.get("") ?? [];
   const templates = h("section", { class: "templates", "aria-labelledby": "templates-title" }, h("p", { class: "loading", role: "status" }, "Loading the templates…"));
+  const delegation = h("section", { class: "review-delegation", "aria-labelledby": "review-delegation-title" });
   main.replaceChildren(
     h(
       "div",
@@ -118,8 +120,10 @@ export async function renderPayers(main: HTMLElement, me: Me): Promise<void> {
         ? h("section", { "aria-labelledby": "clinic-rules" }, h("h2", { id: "clinic-rules" }, "Clinic rules (all payers)"), h("ul", { class: "rulebook-list" }, clinicRulebooks.map(rulebookItem)))
         : null,
       templates,
+      delegation,
     ),
   );
   focusHeading(main);
+  if (me.role === "owner") await renderReviewDelegation(delegation);
   await renderTemplates(templates, data.rulebooks, me.permissions.includes("rulebooks:write"));
 }

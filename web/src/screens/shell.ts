@@ -15,7 +15,10 @@ export function renderShell(root: HTMLElement, me: Me, onLogout: () => void): HT
         "div",
         { class: "appbar-user" },
         h("span", { class: "user-name" }, me.name ?? me.email ?? ""),
-        clinic ? h("span", { class: "user-clinic" }, clinic.tenantName) : null,
+        clinic && me.currentTenantId ? h("span", { class: "user-clinic" }, clinic.tenantName) : null,
+        me.memberships.length > 1 || me.role === "onboarding"
+          ? h("a", { class: "button subtle", href: "/clinics", "data-route": "" }, "Switch clinic")
+          : null,
         h("button", { type: "button", class: "button subtle", onclick: onLogout }, "Log out"),
       ),
     ),

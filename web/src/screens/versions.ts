@@ -1,11 +1,13 @@
 // A rulebook's versions: the history, each version's text with its review comments, and the steps
 // that take a draft live, offered by role: submit (practice manager), approve or request changes,
-// publish and roll back (compliance reviewer; each asks for a fresh authenticator code).
+// publish and roll back (compliance reviewer; each asks for a fresh authenticator code). Onboarding
+// staff approve or request changes where the clinic's owner let them (`panels/reviewDelegation`).
 import { gql } from "../api/client";
 import type { Me, Refusal, Rulebook, RulebookVersion, VersionResult } from "../api/types";
 import { announce, h, replace } from "../dom";
 import { askForCode } from "../panels/codePrompt";
 import { renderFailure, renderRefusal } from "../panels/refusal";
+import { reviewDelegation } from "../panels/reviewDelegation";
 import { effectiveRange, renderVersionHistory, shortHash, statusBadge, type PersonName } from "../panels/versionHistory";
 import { renderVersionComments, renderVersionText } from "../panels/versionText";
 import { focusHeading } from "./shell";
@@ -38,6 +40,8 @@ export async function renderVersions(main: HTMLElement, rulebookId: string, me: 
   main.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading the versions…"));
   const canWrite = me.permissions.includes("rulebooks:write");
   const canApprove = me.permissions.includes("rulebooks:approve");
+  // Onboarding staff take the reviewer's part where the clinic's owner let them (publishing stays with the owner).
+  const canReview = canApprove || (me.role === "onboarding" && (await reviewDelegation()).inEffect);
   const person: PersonName = (userId) => (!userId ? "someone" : userId === me.userId ? "you" : "a colleague");
   let selectedId = new URLSearchParams(location.search).get("version");
   let rulebook: Rulebook;
@@ -105,7 +109,7 @@ export async function renderVersions(main: HTMLElement, rulebookId: string, me: 
   function actions(version: RulebookVersion, drafts: () => { line: number; body: string }[]): HTMLElement | null {
     const newestPublished = versions.find((v) => v.status === "published");
     const id = version.id;
-    if (version.status === "in_review" && canApprove) {
+    if (version.status === "in_review" && canReview) {
       const comment = h("textarea", { id: "review-comment", rows: 3 });
       const requestButton = h("button", { type: "button", class: "button" }, "Request changes");
       const approveButton = h("button", { type: "button", class: "button primary" }, "Approve");
