@@ -411,8 +411,34 @@ class Checker(TableChecks):
             for item in items:
                 if isinstance(item, ast.Record):
                     for inner in item.fields:
-                        self.fact(inner, path + ".")
+                        self.record_fact(inner, expected.element, path)
+                else:
+                    self.error(
+                        "test.given_record",
+                        f"each of `{path}` is written as `{{...}}` with its facts",
+                        item.span,
+                        f"e.g. `{path}: [{{{expected.element.fields[0][0]}: ...}}]`",
+                    )
             return
+        self.given_value(value, expected)
+
+    def record_fact(self, record_field: ast.RecordField, record_type: Type, path: str) -> None:
+        """A fact of one record in a list a test gives (`other_services: [{kind: biopsy}]`)."""
+        name = record_field.path.dotted
+        expected = record_type.field(name)
+        if expected is None:
+            names = [field_name for field_name, _ in record_type.fields]
+            guess = did_you_mean(name, names)
+            self.error(
+                "name.unknown_field",
+                f"`{name}` is not a fact of each of `{path}`",
+                record_field.path.span,
+                f"did you mean `{guess}`?" if guess else "known: " + ", ".join(names),
+            )
+            return
+        self.given_value(record_field.value, expected)
+
+    def given_value(self, value: ast.Expr, expected: Type) -> None:
         if isinstance(value, ast.Path) and value.dotted == "missing":
             return
         if expected.kind == "list" and expected.element is not None and isinstance(value, ast.ListExpr):

@@ -59,6 +59,9 @@ class Typer(InheritedSets):
     _scopes: dict[int, tuple[Typer, list[Diagnostic]]] = field(default_factory=dict)
     _inherited_errors: dict[tuple[str, Type], Diagnostic | None] = field(default_factory=dict)
     _probes: list[ast.Path] = field(default_factory=list)  # kept alive: typers key by `id`
+    #: Quantifiers whose condition ended before the operand being checked (`any x in xs: a and
+    #: x.b`: `x.b` is outside), by variable: an unknown name starting with one needs parentheses.
+    _ended: dict[str, ast.Quantified] = field(default_factory=dict)
 
     def error(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.report(Diagnostic("error", code_, message, span, hint))
@@ -68,8 +71,13 @@ class Typer(InheritedSets):
     def condition(self, expr: ast.Expr, scope: Scope) -> None:
         """Check an expression that must be yes or no."""
         if isinstance(expr, ast.BoolOp):
+            ended = dict(self._ended)
             for operand in expr.operands:
                 self.condition(operand, scope)
+                last = operand.operand if isinstance(operand, ast.Not) else operand
+                if isinstance(last, ast.Quantified) and last.variable not in scope.variables:
+                    self._ended[last.variable] = last
+            self._ended = ended
         elif isinstance(expr, ast.Not):
             self.condition(expr.operand, scope)
         elif isinstance(expr, ast.Compare):
@@ -316,6 +324,16 @@ class Typer(InheritedSets):
         return type_
 
     def unknown_name(self, path: ast.Path, scope: Scope) -> None:
+        quantifier = self._ended.get(path.parts[0])
+        if quantifier is not None:
+            head = f"{quantifier.quantifier} {quantifier.variable} in {_text(quantifier.collection)}:"
+            self.error(
+                "condition.needs_parentheses",
+                f"`{path.dotted}` is outside `{head}`: a quantifier's condition ends at the first `and` or `or`",
+                path.span,
+                f"put its whole condition in parentheses: `{head} ({_text(quantifier.condition)} and ...)`",
+            )
+            return
         names = [
             *self.vocabulary.field_names(),
             *self.valuesets,

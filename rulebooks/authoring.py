@@ -330,6 +330,9 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
         if isinstance(service_facts.get(record), dict):
             service[record] = service_facts[record]
     service["diagnoses"] = service_diagnoses
+    others = [_other_service(f"s{n}", other, service) for n, other in enumerate(facts.get("other_services") or [], 2)]
+    for other in others:
+        diagnoses.extend(code_ for code_ in other["diagnoses"] if code_ not in diagnoses)
     return Encounter.model_validate(
         {
             "external_id": "test",
@@ -338,9 +341,31 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
             "patient": {"id": "test-patient", "age": _int(patient.get("age")), "sex": patient.get("sex")},
             "coverage": {"payer": str(payer), "plan_type": plan_type},
             "diagnoses": diagnoses,
-            "services": [service],
+            "services": [service, *others],
         }
     )
+
+
+def _other_service(service_id: str, given: dict[str, Any], service: dict[str, Any]) -> dict[str, Any]:
+    """One of a test's `other_services` as a service of the encounter beside `s1`.
+
+    Its relations to `s1` are given as facts (`same_lesion: true`) and made true by sharing what
+    they compare: the lesion (`s1` and it on lesion `l1`), the site, the site group."""
+    other: dict[str, Any] = {"id": service_id, "kind": given.get("kind", "other")}
+    for name in ("technique", "site", "site_group", "laterality", "lesion_size_cm", "staff_code"):
+        if given.get(name) is not None:
+            other[name] = given[name]
+    if given.get("count") is not None:
+        other["count"] = int(given["count"])
+    other["diagnoses"] = [_icd(c) for c in given.get("diagnoses") or []]
+    if given.get("same_lesion") is True:
+        service.setdefault("lesion_id", "l1")
+        other["lesion_id"] = service["lesion_id"]
+    if given.get("same_site") is True:
+        other["site"] = service.setdefault("site", other.get("site", "the same site"))
+    if given.get("same_site_group") is True:
+        other["site_group"] = service.setdefault("site_group", other.get("site_group", "trunk_arms_legs"))
+    return other
 
 
 def _icd(value: Any) -> str:
