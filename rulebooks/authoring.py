@@ -12,11 +12,13 @@ import datetime as dt
 from functools import lru_cache
 from typing import Any
 
+from pydantic import ValidationError
+
 from dsl import ast
 from dsl.api import Build, build, format_text
 from dsl.diagnostics import Diagnostic, did_you_mean
 from dsl.runtime import Trace
-from dsl.testing import Observation, Run
+from dsl.testing import GivenError, Observation, Run
 from dsl.testing import run_tests as run_checked_tests
 from rulebooks.clinic_stack import LAYERS, BookSource, StackSources, compile_book, layer_of
 from rulebooks.coding import code_encounter
@@ -108,8 +110,12 @@ def run_tests(text: str, around: StackSources | None = None) -> dict[str, Any]:
     around_stack = _stack(built, around)
 
     def harness(program: Any, facts: dict[str, Any], trace: Trace) -> Run:
+        try:
+            encounter = encounter_from_facts(facts, header)
+        except ValidationError as error:
+            raise GivenError(_given_problems(error)) from None
         stack = around_stack.observed(findings={"s1": facts.get("findings") or []}, trace=trace)
-        coding = code(encounter_from_facts(facts, header), encounter_id="test", coded_at=CODED_AT, stack=stack)
+        coding = code(encounter, encounter_id="test", coded_at=CODED_AT, stack=stack)
         journal = stack.journal or []
         return Run(
             observations(coding, journal),
@@ -366,6 +372,21 @@ def _other_service(service_id: str, given: dict[str, Any], service: dict[str, An
     if given.get("same_site_group") is True:
         other["site_group"] = service.setdefault("site_group", other.get("site_group", "trunk_arms_legs"))
     return other
+
+
+def _given_problems(error: ValidationError) -> str:
+    """What makes a test's facts no encounter, in the test's own words (`service.em.patient_status
+    is required`), never the model's internals."""
+    problems = []
+    for problem in error.errors():
+        where = [str(part) for part in problem["loc"]]
+        if where[:2] == ["services", "0"]:
+            where = ["service", *where[2:]]
+        elif where[:1] == ["services"] and len(where) > 1 and where[1].isdigit():
+            where = [f"other_services[{int(where[1]) - 1}]", *where[2:]]
+        message = "is required" if problem["type"] == "missing" else problem["msg"].lower()
+        problems.append(f"`{'.'.join(where)}` {message}")
+    return "; ".join(problems)
 
 
 def _icd(value: Any) -> str:
