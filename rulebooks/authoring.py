@@ -20,6 +20,7 @@ from dsl.diagnostics import Diagnostic, did_you_mean
 from dsl.runtime import Trace
 from dsl.testing import GivenError, Observation, Run
 from dsl.testing import run_tests as run_checked_tests
+from dsl.vocabulary import listing
 from rulebooks.clinic_stack import LAYERS, BookSource, StackSources, compile_book, layer_of
 from rulebooks.coding import code_encounter
 from rulebooks.engine.context import FeeSchedules
@@ -27,7 +28,7 @@ from rulebooks.engine.pipeline import code
 from rulebooks.extended import books_of, library_rulebooks
 from rulebooks.models import Coding, Encounter
 from rulebooks.stack import LIBRARY, LoadedRulebook, Stack, load_rulebook
-from rulebooks.vocabulary import dermatology_vocabulary
+from rulebooks.vocabulary import FACT_PHASES, dermatology_vocabulary
 
 CODED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # fixed: tests and explanations never read the clock
 TEST_NPI = "1234567893"
@@ -36,6 +37,11 @@ TEST_NPI = "1234567893"
 def vocabulary() -> dict[str, Any]:
     """Fields, actions, value sets, units and keywords, for editor highlighting and completion."""
     return dermatology_vocabulary().to_json()
+
+
+def vocabulary_listing() -> dict[str, Any]:
+    """Every fact and action with its type, unit, example and phases (`cutis rules vocabulary`)."""
+    return listing(dermatology_vocabulary(), FACT_PHASES)
 
 
 def check(text: str) -> list[dict[str, Any]]:

@@ -67,7 +67,7 @@ LATERALITY = enum("laterality", "left", "right", "bilateral", "midline")
 #: Another service of the same encounter as a rule sees it: its own facts, and how it relates to
 #: the service the rule runs for (the relations a payer policy compares a visit's procedures by).
 OTHER_SERVICE = record(
-    "service of the same encounter",
+    "other service",
     kind=SERVICE_KIND,
     technique=STRING,
     site=STRING,
@@ -566,6 +566,10 @@ VALUE_SETS = {
         ("bleeding", "pain", "itching", "inflammation", "growth_change", "obstruction", "irritation", "infection"),
     ),
 }
+
+
+#: The phases a fact is read in, when not every phase: the claim lines exist from the policy phase on.
+FACT_PHASES = {"lines": ("policy", "route")}
 
 
 @cache
