@@ -423,6 +423,13 @@ class Typer(InheritedSets):
             return True
         return not self.rulebook_set(name) and self.vocabulary.field_type(name) is None
 
+    def _named_set(self, name: str, element: Type) -> bool:
+        """Whether `name` in a set's members names a set: the rulebook's, or the vocabulary's
+        (`face_regions + [neck]` extends a class the vocabulary ships), unless it is a value."""
+        if self.rulebook_set(name):
+            return True
+        return name in self.vocabulary.value_sets and name not in element.symbols
+
     def rulebook_set(self, name: str) -> bool:
         """Whether `name` is a value set of the rulebook: its own, or one it inherits."""
         return name in self.valuesets or name in self.inherited
@@ -517,7 +524,14 @@ class Typer(InheritedSets):
             self.inherited_set(expr, expected)
             return
         if isinstance(expr, ast.Path) and len(expr.parts) == 1 and expr.parts[0] in self.vocabulary.value_sets:
-            _, values = self.vocabulary.value_sets[expr.parts[0]]
+            declared, values = self.vocabulary.value_sets[expr.parts[0]]
+            if not compatible(declared, element):
+                self.error(
+                    "type.mismatch",
+                    f"`{expr.parts[0]}` is a set of {_plural(declared)}, not of {_plural(element)}",
+                    expr.span,
+                )
+                return
             self.constants[id(expr)] = _make_set(element, [("exact", v) for v in values])
             return
         if isinstance(expr, ast.ListExpr | ast.Union | ast.CodeRange) or (
@@ -541,7 +555,7 @@ class Typer(InheritedSets):
             members: list[tuple[str, Any]] = []
             ok = True
             for part in expr.parts if isinstance(expr, ast.Union) else expr.items:
-                if isinstance(part, ast.Path) and len(part.parts) == 1 and self.rulebook_set(part.parts[0]):
+                if isinstance(part, ast.Path) and len(part.parts) == 1 and self._named_set(part.parts[0], element):
                     self.coerce_set(part, list_of(element), scope)
                     inner = self.constants.get(id(part))
                     if inner is None:
@@ -623,6 +637,13 @@ def compatible(found: Type, expected: Type) -> bool:
 def _number(text: str) -> int | float:
     value = float(text)
     return int(value) if value.is_integer() and "." not in text else value
+
+
+def _plural(type_: Type) -> str:
+    """What a set of the type holds, in words: `findings`, `ICD-10-CM codes`."""
+    if type_.kind == "enum" and type_.name:
+        return f"{type_.name}s"
+    return f"{type_.describe().split(' ', 1)[1]}s"
 
 
 def _text(expr: ast.Expr) -> str:

@@ -32,7 +32,9 @@ from dsl.vocabulary import (
 )
 from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
 from rulebooks.models import Encounter, Service
+from rulebooks.engine.sites import FACE_REGIONS, REGION_PHRASES, anatomic_region
 from rulebooks.models.encounter import ServiceKind
+from rulebooks.patient_states import RISK_STATES, risk_states
 
 PHASES = ("classify", "select", "policy", "route")
 SERVICE_KINDS: tuple[str, ...] = get_args(ServiceKind)  # the Encounter model says which kinds exist
@@ -64,6 +66,9 @@ SITE_GROUP = enum(
     "site group", "trunk_arms_legs", "scalp_neck_hands_feet_genitalia", "face_ears_eyelids_nose_lips"
 )
 LATERALITY = enum("laterality", "left", "right", "bilateral", "midline")
+#: The anatomic regions a site's text names (`rulebooks.engine.sites`), as a rule tests them.
+REGIONS: tuple[str, ...] = tuple(sorted(set(REGION_PHRASES.values())))
+REGION = enum("body region", *REGIONS)
 #: Another service of the same encounter as a rule sees it: its own facts, and how it relates to
 #: the service the rule runs for (the relations a payer policy compares a visit's procedures by).
 OTHER_SERVICE = record(
@@ -73,6 +78,7 @@ OTHER_SERVICE = record(
     site=STRING,
     site_group=SITE_GROUP,
     laterality=LATERALITY,
+    region=REGION,
     count=quantity("lesions"),
     lesion_size_cm=quantity("cm"),
     diagnoses=list_of(ICD10),
@@ -183,6 +189,14 @@ FACTS = (
     ),
     fact("patient.age", quantity("years"), "Age in years on the date of service.", "encounter.patient.age"),
     fact(
+        "patient.risk_states",
+        list_of(enum("risk state", *RISK_STATES)),
+        "Risk states payers name (immunosuppressed, transplant_recipient, anticoagulated, diabetic), "
+        "derived from the encounter's diagnoses (rulebooks/patient_states.py says which codes).",
+        lambda encounter, service, findings: risk_states(encounter.diagnoses),
+        required=True,
+    ),
+    fact(
         "patient.sex",
         enum("sex", "female", "male", "other", "unknown"),
         "The patient's sex.",
@@ -220,6 +234,14 @@ FACTS = (
         "The CPT anatomic group of the site.",
         "service.site_group",
         screen=True,
+    ),
+    fact(
+        "service.region",
+        REGION,
+        "The anatomic region the site's text names (nose, cheek, hand...); missing when it names none "
+        "or two. Named classes of regions are value sets: face_regions, head_and_neck_regions, "
+        "extremity_regions (a clinic extends one as `valueset ours = face_regions + [neck]`).",
+        lambda encounter, service, findings: anatomic_region(service.site),
     ),
     fact(
         "service.laterality",
@@ -354,6 +376,7 @@ def other_services(encounter: Encounter, service: Service) -> list[dict[str, Any
             "site": other.site,
             "site_group": other.site_group,
             "laterality": other.laterality,
+            "region": anatomic_region(other.site),
             "count": other.count,
             "lesion_size_cm": other.lesion_size_cm,
             "diagnoses": [code_.upper() for code_ in other.diagnoses],
@@ -561,6 +584,9 @@ POLICY_ACTIONS = (
 ALL_ACTIONS = ACTIONS + POLICY_ACTIONS
 
 VALUE_SETS = {
+    "face_regions": (REGION, tuple(sorted(FACE_REGIONS))),
+    "head_and_neck_regions": (REGION, tuple(sorted(FACE_REGIONS | {"scalp", "neck", "mucous_membrane"}))),
+    "extremity_regions": (REGION, ("arm", "axilla", "foot", "hand", "leg")),
     "benign_lesion_symptoms": (
         enum("finding", *FINDINGS),
         ("bleeding", "pain", "itching", "inflammation", "growth_change", "obstruction", "irritation", "infection"),
