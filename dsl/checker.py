@@ -156,11 +156,14 @@ class Checker(TableChecks):
         self.dates(rule, "rule.dates", f"rule `{rule.id}`")
         self.typer.guarded = set()
         read_before = len(self.typer.fields_read)
+        reported_before = len(self.diagnostics)
         if rule.condition is not None:
             self.typer.condition(rule.condition, Scope())
         self.steps(rule.actions, Scope(), rule.phase if phase_ok else None)
         self.missing_guards(rule.id, read_before)
-        if rule.condition is not None and not self.possible(rule.condition):
+        # A condition with an error in it says nothing about whether the rule can fire.
+        clean = not any(d.severity == "error" for d in self.diagnostics[reported_before:])
+        if clean and rule.condition is not None and not self.possible(rule.condition):
             self.warn(
                 "rule.unreachable",
                 f"rule `{rule.id}` can never fire: its conditions contradict each other",

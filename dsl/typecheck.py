@@ -97,16 +97,28 @@ class Typer(InheritedSets):
                 )
 
     def compare(self, expr: ast.Compare, scope: Scope) -> None:
+        if isinstance(expr.left, ast.Literal) and not isinstance(expr.right, ast.Literal):
+            # `10 lesions < service.lesion_size_cm`: the fact's type is fixed, so the value written
+            # beside it is the side that is wrong; check it against the fact, as on the right.
+            right = self.infer(expr.right, scope, quiet=True)
+            if right is not None:
+                self.coerce(expr.left, right, scope, beside=expr.right)
+                self._ordered(expr, right)
+                return
         left = self.infer(expr.left, scope, quiet=True)
         if left is None:
             right = self.infer(expr.right, scope, quiet=True)
             if right is None:
                 self.infer(expr.left, scope)  # reports the unknown name
                 return
-            self.coerce(expr.left, right, scope)
+            self.coerce(expr.left, right, scope, beside=expr.right)
             left = right
         else:
-            self.coerce(expr.right, left, scope)
+            self.coerce(expr.right, left, scope, beside=expr.left)
+        self._ordered(expr, left)
+
+    def _ordered(self, expr: ast.Compare, left: Type) -> None:
+        """`<` and the like need numbers or dates; `=` cannot compare a list."""
         if expr.op not in ("=", "!=") and left.kind not in ("number", "quantity", "date"):
             self.error(
                 "type.not_ordered",
@@ -380,8 +392,9 @@ class Typer(InheritedSets):
 
     # ---- coercion --------------------------------------------------------------------------------
 
-    def coerce(self, expr: ast.Expr, expected: Type, scope: Scope) -> None:
-        """Check `expr` can stand where `expected` is needed; record its constant value."""
+    def coerce(self, expr: ast.Expr, expected: Type, scope: Scope, beside: ast.Expr | None = None) -> None:
+        """Check `expr` can stand where `expected` is needed; record its constant value. `beside`
+        is the other side of a comparison, named in a type error so that it says which side is wrong."""
         if expected.kind == "list" and expected.element is not None:
             self.coerce_set(expr, expected, scope)
             return
@@ -412,7 +425,18 @@ class Typer(InheritedSets):
                 hint = "codes are written without units, e.g. 17000"
             if found.kind == "code" and expected.kind in ("number", "quantity"):
                 hint = "codes go in a code condition such as `line.code in 17000..17004`"
-            self.error("type.mismatch", f"expected {expected.describe()}, found {found.describe()}", expr.span, hint)
+            message = f"expected {expected.describe()}, found {found.describe()}"
+            if beside is not None:
+                verdict = (
+                    "they cannot be compared"
+                    if isinstance(expr, ast.Path) and isinstance(beside, ast.Path)
+                    else f"`{_shown(expr)}` is the side to change"
+                )
+                message = (
+                    f"`{_shown(expr)}` is {found.describe()}, but `{_shown(beside)}` beside it is "
+                    f"{expected.describe()}: {verdict}"
+                )
+            self.error("type.mismatch", message, expr.span, hint)
 
     def _is_symbol_context(self, path: ast.Path, expected: Type, scope: Scope) -> bool:
         """Whether a bare word stands for itself (`gold`, `payer_lesion_cap_applied`) rather than a name."""
@@ -637,6 +661,15 @@ def compatible(found: Type, expected: Type) -> bool:
 def _number(text: str) -> int | float:
     value = float(text)
     return int(value) if value.is_integer() and "." not in text else value
+
+
+def _shown(expr: ast.Expr) -> str:
+    """An operand as written, for messages (`service.kind`, `17000`, `"11"`)."""
+    if isinstance(expr, ast.Path):
+        return expr.dotted
+    if isinstance(expr, ast.Literal):
+        return f'"{expr.text}"' if expr.kind == "string" else expr.text
+    return "this"
 
 
 def _plural(type_: Type) -> str:

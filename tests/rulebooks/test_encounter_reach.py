@@ -277,3 +277,84 @@ def test_expect_query_provider_matches_the_filled_in_text() -> None:
     assert [e["expectation"] for e in failed] == [
         'query provider "Which excision or Mohs made the defect the flap on chin closes?"'
     ]
+
+
+def rule_with(condition: str) -> str:
+    return f'rule r "r"\n  in policy\n  when {condition}\n  then\n    flag x\n'
+
+
+def errors(text: str) -> list[tuple[str, str, str | None, int]]:
+    return [(d["code"], d["message"], d["hint"], d["column"]) for d in authoring.check(HEADER + text) if d["severity"] == "error"]
+
+
+@pytest.mark.parametrize(
+    ("written", "operator"),
+    [
+        pytest.param("is more than", ">", id="is more than"),
+        pytest.param("is at least", ">=", id="is at least"),
+        pytest.param("is fewer than", "<", id="is fewer than"),
+        pytest.param("no more than", "<=", id="no more than"),
+    ],
+)
+def test_an_english_comparison_gets_its_operator_and_hides_no_other_mistake(written: str, operator: str) -> None:
+    condition = f"service.count {written} 10 lesions and service.knd = destruction"
+    assert errors(rule_with(condition)) == [
+        (
+            "syntax.english_operator",
+            f"`{written}` is not an operator of the language",
+            f"write `{operator}`, as in `service.count {operator} 10 lesions`",
+            22,
+        ),
+        ("name.unknown", "`service.knd` is not a known fact or value set", "did you mean `service.kind`?", 23 + len(written) + 15),
+    ]
+    # Asked again (the parser keeps what it read of clean blocks), the same errors.
+    assert errors(rule_with(condition)) == errors(rule_with(condition))
+
+
+def test_a_word_that_is_no_english_comparison_keeps_the_syntax_error() -> None:
+    ((code_, message, _, _),) = errors(rule_with("service.count > 10 lesions iss"))
+    assert (code_, message) == ("syntax.unexpected_token", "expected the end of the line, found `iss`")
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        pytest.param(
+            "service.kind = 17000",
+            "`17000` is a number, but `service.kind` beside it is one of em, biopsy, destruction, shave, "
+            "excision, hidradenitis_excision, ...: `17000` is the side to change",
+            id="a value beside a fact",
+        ),
+        pytest.param(
+            '"11" = plan_type',
+            "`\"11\"` is a quoted text, but `plan_type` beside it is one of commercial, medicare_ffs, "
+            "medicare_advantage, medicaid, self_pay: `\"11\"` is the side to change",
+            id="a value written first",
+        ),
+        pytest.param(
+            "present(service.count) and present(service.lesion_size_cm) and service.count = service.lesion_size_cm",
+            "`service.lesion_size_cm` is a number of cm, but `service.count` beside it is a number of lesions: "
+            "they cannot be compared",
+            id="two facts",
+        ),
+    ],
+)
+def test_a_type_error_names_the_side_that_is_wrong(condition: str, message: str) -> None:
+    assert [(code_, text) for code_, text, _, _ in errors(rule_with(condition))] == [("type.mismatch", message)]
+
+
+def test_a_unit_error_is_reported_at_the_value_written_beside_the_fact() -> None:
+    ((code_, message, hint, column),) = errors(rule_with("present(service.lesion_size_cm) and 10 lesions < service.lesion_size_cm"))
+    assert (code_, message, hint, column) == (
+        "type.unit_mismatch",
+        "`10 lesions` is measured in lesions, but this fact is a number of cm",
+        "write it in cm",
+        44,
+    )
+
+
+def test_no_can_never_fire_warning_comes_from_an_earlier_error() -> None:
+    found = authoring.check(HEADER + rule_with("service.kind = 17000"))
+    assert [d["code"] for d in found] == ["type.mismatch"]
+    contradiction = authoring.check(HEADER + rule_with("service.kind = biopsy and service.kind = destruction"))
+    assert [d["code"] for d in contradiction] == ["rule.unreachable"]
