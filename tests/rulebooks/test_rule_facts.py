@@ -65,7 +65,8 @@ def test_the_facts_of_one_service_as_a_rule_sees_them() -> None:
         "plan_type": "commercial",
         "date_of_service": dt.date(2026, 11, 2),
         "place_of_service": "11",
-        "patient": {"age": 67, "sex": "female"},
+        # No diagnosis of the encounter makes a risk state (rulebooks/patient_states.py).
+        "patient": {"age": 67, "risk_states": [], "sex": "female"},
         "diagnoses": ["D48.5", "L57.0", "L30.9"],
         "findings": ["itching"],
         "service": {
@@ -73,6 +74,7 @@ def test_the_facts_of_one_service_as_a_rule_sees_them() -> None:
             "technique": "tangential",
             "site": "right forearm",
             "site_group": None,
+            "region": "arm",
             "laterality": None,
             "count": 2,
             "lesion_size_cm": None,
@@ -99,6 +101,7 @@ def test_the_facts_of_one_service_as_a_rule_sees_them() -> None:
                 "site": None,
                 "site_group": None,
                 "laterality": None,
+                "region": None,
                 "count": None,
                 "lesion_size_cm": None,
                 "diagnoses": ["L30.9"],
@@ -113,6 +116,7 @@ def test_the_facts_of_one_service_as_a_rule_sees_them() -> None:
                 "site": "left upper back",
                 "site_group": None,
                 "laterality": None,
+                "region": "trunk",
                 "count": None,
                 "lesion_size_cm": None,
                 "diagnoses": ["D48.5"],
