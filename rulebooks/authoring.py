@@ -74,6 +74,7 @@ def stack_diagnostics(built: Build) -> list[Diagnostic]:
                     f"did you mean `{guess}`?" if guess else None,
                 )
             )
+    found.extend(given_diagnostics(built.rulebook))
     if header is not None and header.extends:
         known = own | inherited
         for test in built.rulebook.of_type(ast.Test):
@@ -90,6 +91,47 @@ def stack_diagnostics(built: Build) -> list[Diagnostic]:
                         )
                     )
     return found
+
+
+#: Facts of the vocabulary a test cannot give the engine, and why: worked out from other facts, or
+#: carried by no encounter yet. A test giving one would run as if it had not.
+NOT_GIVEN = {
+    "service.region": "it is worked out from `service.site`: give the site",
+    "patient.risk_states": "they are worked out from `diagnoses`: give the diagnoses",
+    "other_services.region": "it is worked out from each service's `site`: give the site",
+    "lines": "the claim lines are the coding's own: give the services they come from",
+    "scores": "no encounter carries scores yet, so the engine never sees them",
+    "therapy": "no encounter carries therapies yet, so the engine never sees them",
+}
+
+
+def given_diagnostics(rulebook: ast.Rulebook) -> list[Diagnostic]:
+    """An error for each fact a test gives that the engine's test runner would ignore."""
+    found = []
+    for test in rulebook.of_type(ast.Test):
+        fields = [*test.given, *(f for example in test.examples for f in example.facts)]
+        for path, span in _given_paths(fields, ""):
+            why = next((why for key, why in NOT_GIVEN.items() if path == key or path.startswith(key + ".")), None)
+            if why is not None:
+                found.append(Diagnostic("error", "test.given_ignored", f"a test cannot give `{path}`: {why}", span))
+    return found
+
+
+def _given_paths(fields: Any, prefix: str) -> list[tuple[str, ast.Span]]:
+    """The dotted path of each fact a `given` (or an examples row) sets, with where it is written."""
+    paths = []
+    for record_field in fields:
+        path = prefix + record_field.path.dotted
+        value = record_field.value
+        if isinstance(value, ast.Record):
+            paths.extend(_given_paths(value.fields, path + "."))
+        elif isinstance(value, ast.ListExpr) and any(isinstance(item, ast.Record) for item in value.items):
+            for item in value.items:
+                if isinstance(item, ast.Record):
+                    paths.extend(_given_paths(item.fields, path + "."))
+        else:
+            paths.append((path, record_field.path.span))
+    return paths
 
 
 def format(text: str) -> dict[str, Any]:
@@ -341,6 +383,8 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
     for record in ("pathology", "em", "drug"):
         if isinstance(service_facts.get(record), dict):
             service[record] = service_facts[record]
+    if service_facts.get("related_to_prior") is not None:
+        service["related_to_prior"] = service_facts["related_to_prior"]
     service["diagnoses"] = service_diagnoses
     others = [_other_service(f"s{n}", other, service) for n, other in enumerate(facts.get("other_services") or [], 2)]
     for other in others:
@@ -354,8 +398,22 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
             "coverage": {"payer": str(payer), "plan_type": plan_type},
             "diagnoses": diagnoses,
             "services": [service, *others],
+            **({"place_of_service": facts["place_of_service"]} if facts.get("place_of_service") else {}),
+            **({"global_period": prior} if (prior := _prior(facts.get("global_period"), date_of_service)) else {}),
         }
     )
+
+
+def _prior(given: Any, date_of_service: dt.date) -> dict[str, Any] | None:
+    """A test's `global_period`: the earlier procedure, its date given or `days_after` it."""
+    if not isinstance(given, dict):
+        return None
+    prior: dict[str, Any] = {"procedure_code": given.get("procedure_code")}
+    if given.get("date_of_service") is not None:
+        prior["date_of_service"] = given["date_of_service"]
+    elif given.get("days_after") is not None:
+        prior["date_of_service"] = date_of_service - dt.timedelta(days=int(given["days_after"]))
+    return prior
 
 
 def _other_service(service_id: str, given: dict[str, Any], service: dict[str, Any]) -> dict[str, Any]:

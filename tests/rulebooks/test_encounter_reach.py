@@ -359,3 +359,54 @@ def test_no_can_never_fire_warning_comes_from_an_earlier_error() -> None:
     assert [d["code"] for d in found] == ["type.mismatch"]
     contradiction = authoring.check(HEADER + rule_with("service.kind = biopsy and service.kind = destruction"))
     assert [d["code"] for d in contradiction] == ["rule.unreachable"]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        pytest.param(
+            'service: {kind: biopsy, site: "nose", region: nose}',
+            "a test cannot give `service.region`: it is worked out from `service.site`: give the site",
+            id="a derived fact",
+        ),
+        pytest.param(
+            "patient: {risk_states: [diabetic]}",
+            "a test cannot give `patient.risk_states`: they are worked out from `diagnoses`: give the diagnoses",
+            id="a state derived from the diagnoses",
+        ),
+        pytest.param(
+            "lines: [{code: 99213}]",
+            "a test cannot give `lines.code`: the claim lines are the coding's own: give the services they come from",
+            id="the claim lines",
+        ),
+        pytest.param(
+            "scores: {easi: 20}",
+            "a test cannot give `scores.easi`: no encounter carries scores yet, so the engine never sees them",
+            id="a fact no encounter carries",
+        ),
+    ],
+)
+def test_a_fact_the_runner_would_ignore_is_a_checker_error(given: str, message: str) -> None:
+    text = f'test "t" {{\n  given {{\n    {given}\n  }}\n  expect status ready\n}}\n'
+    assert [(c, m) for c, m, _, _ in errors(text)] == [("test.given_ignored", message)]
+
+
+def test_a_test_gives_the_place_of_service_the_earlier_procedure_and_the_relation_to_it() -> None:
+    rule = (
+        'rule in-global "A visit in the global period of a recent procedure, in the hospital"\n  in policy\n'
+        '  when present(global_period.days_after) and global_period.days_after < 10 days and place_of_service = "22"\n'
+        "   and present(service.related_to_prior) and service.related_to_prior = unrelated\n"
+        "  then\n    flag in_global\n"
+    )
+    test = (
+        'test "t" {\n  given {\n    place_of_service: "22"\n'
+        "    global_period: {procedure_code: 11104, days_after: 5 days}\n"
+        "    service: {kind: em, em: {patient_status: established, level: 3}, related_to_prior: unrelated}\n"
+        "  }\n  expect flag in_global because in-global\n"
+        "  examples\n    | place_of_service | expect |\n    | \"11\" | no flag in_global |\n}\n"
+    )
+    text = HEADER + rule + "\n" + test
+    assert authoring.check(text) == []
+    report = authoring.run_tests(text)
+    assert report["passed"], report["results"]
+    assert [r["passed"] for r in report["results"]] == [True, True]
