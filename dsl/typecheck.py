@@ -378,6 +378,16 @@ class Typer(InheritedSets):
             self.error("call.arguments", f"`{call.function}` takes one fact", call.span)
             return None
         argument = call.args[0]
+        if isinstance(argument, ast.Quantified):  # `each x in xs: condition`
+            if call.function != "count":
+                self.error(
+                    "call.not_a_fact",
+                    f"`{call.function}` takes a fact such as `service.count`; `each` counts, inside `count(...)`",
+                    argument.span,
+                )
+                return BOOL
+            self.quantified(argument, scope)
+            return INTEGER
         if call.function in ("missing", "present"):
             if not isinstance(argument, ast.Path):
                 self.error("call.not_a_fact", f"`{call.function}` takes a fact such as `service.count`", argument.span)
@@ -669,6 +679,8 @@ def _shown(expr: ast.Expr) -> str:
         return expr.dotted
     if isinstance(expr, ast.Literal):
         return f'"{expr.text}"' if expr.kind == "string" else expr.text
+    if isinstance(expr, ast.Call):
+        return f"{expr.function}(...)"
     return "this"
 
 

@@ -410,3 +410,42 @@ def test_a_test_gives_the_place_of_service_the_earlier_procedure_and_the_relatio
     report = authoring.run_tests(text)
     assert report["passed"], report["results"]
     assert [r["passed"] for r in report["results"]] == [True, True]
+
+
+COUNT_RULE = """rule biopsies-in-one-area "Three or more biopsies in one site group"
+  in policy
+  when service.kind = biopsy
+   and count(each other in other_services: other.kind = biopsy and other.same_site_group) >= 2
+  then
+    flag biopsies_in_one_area
+"""
+
+
+def biopsy(service_id: str, site_group: str | None) -> dict[str, Any]:
+    found = {"id": service_id, "kind": "biopsy", "technique": "punch", "site": "arm", "diagnoses": ["D48.5"]}
+    return found if site_group is None else {**found, "site_group": site_group}
+
+
+@pytest.mark.parametrize(
+    ("groups", "flagged", "undetermined"),
+    [
+        pytest.param(["trunk_arms_legs"] * 3, 3, 0, id="three in one group: each biopsy counts two others"),
+        pytest.param(["trunk_arms_legs", "trunk_arms_legs", "face_ears_eyelids_nose_lips"], 0, 0, id="two and one"),
+        pytest.param(["trunk_arms_legs", "trunk_arms_legs", None], 0, 3, id="a missing group leaves it undetermined"),
+    ],
+)
+def test_count_each_counts_the_other_services_meeting_a_condition(
+    groups: list[str | None], flagged: int, undetermined: int
+) -> None:
+    services = [biopsy(f"b{n}", group) for n, group in enumerate(groups)]
+    coding = coded(COUNT_RULE, *services)
+    assert len([f for f in coding.flags if f.code == "biopsies_in_one_area"]) == flagged
+    assert len([f for f in coding.flags if f.code == "rule_undetermined"]) == undetermined
+
+
+def test_count_each_is_canonical_and_only_counts() -> None:
+    assert authoring.format(HEADER + COUNT_RULE)["text"] == HEADER + COUNT_RULE
+    wrong = COUNT_RULE.replace("count(each", "present(each").replace(" >= 2", "")
+    assert [(c, m) for c, m, _, _ in errors(wrong)] == [
+        ("call.not_a_fact", "`present` takes a fact such as `service.count`; `each` counts, inside `count(...)`")
+    ]
