@@ -231,6 +231,7 @@ class Vocabulary:
                 "any",
                 "all",
                 "none",
+                "each",
                 "missing",
                 "table",
                 "hit",
