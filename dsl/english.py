@@ -63,7 +63,9 @@ def english_operators(block: str) -> tuple[str, list[EnglishOperator]]:
     found: list[EnglishOperator] = []
     for match in _PHRASE.finditer(searched):
         number = int(next(name for name, value in match.groupdict().items() if value is not None)[1:])
-        found.append(EnglishOperator(match.start(), match.end(), block[match.start() : match.end()], PHRASES[number][1]))
+        found.append(
+            EnglishOperator(match.start(), match.end(), block[match.start() : match.end()], PHRASES[number][1])
+        )
     if not found:
         return block, found
     parts, last = [], 0

@@ -29,11 +29,11 @@ from lark.exceptions import UnexpectedInput
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, LineIndex
+from dsl.english import english_operators
 from dsl.grammar import KEYWORDS, START_RULES, StatementEnds, block_tree, lark_parser
 from dsl.lalr import FastParser
 from dsl.nesting import DEEPEST_NESTING, may_nest_too_deep, too_deep_node, too_deep_tree
 from dsl.parse_tree import BUILDERS, CellParser, TreeToAst
-from dsl.english import english_operators
 from dsl.recovery import (
     MOST_ERRORS_PER_BLOCK,
     broken_block_diagnostics,

@@ -361,7 +361,11 @@ class Typer(InheritedSets):
             prefix = path.parts[0] + "."
             guess = did_you_mean(path.dotted, [n for n in names if n.startswith(prefix)])
         message = f"`{path.dotted}` is not a known fact or value set"
-        hint = f"did you mean `{guess}`?" if guess else "see the vocabulary (`cutis rules vocabulary`) for the facts rules can read"
+        hint = (
+            f"did you mean `{guess}`?"
+            if guess
+            else "see the vocabulary (`cutis rules vocabulary`) for the facts rules can read"
+        )
         self.error("name.unknown", message, path.span, hint)
 
     def call(self, call: ast.Call, scope: Scope) -> Type | None:

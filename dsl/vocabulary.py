@@ -316,8 +316,7 @@ def listing(vocabulary: Vocabulary, fact_phases: Mapping[str, tuple[str, ...]]) 
     actions = []
     for spec in vocabulary.actions:
         example = " ".join(
-            example_of(spec.param_type(match.group(1))) if (match := SLOT.match(word)) else word
-            for word in spec.words
+            example_of(spec.param_type(match.group(1))) if (match := SLOT.match(word)) else word for word in spec.words
         )
         actions.append(
             {

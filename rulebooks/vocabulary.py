@@ -31,8 +31,8 @@ from dsl.vocabulary import (
     record,
 )
 from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
-from rulebooks.models import Encounter, Service
 from rulebooks.engine.sites import FACE_REGIONS, REGION_PHRASES, anatomic_region
+from rulebooks.models import Encounter, Service
 from rulebooks.models.encounter import ServiceKind
 from rulebooks.patient_states import RISK_STATES, risk_states
 
@@ -62,9 +62,7 @@ MODIFIER = code("modifier")
 LINE = record("claim line", code=CPT, units=INTEGER, modifiers=list_of(MODIFIER))
 MOHS_STAGE = record("Mohs stage", blocks=quantity("blocks"))
 SERVICE_KIND = enum("service kind", *SERVICE_KINDS)
-SITE_GROUP = enum(
-    "site group", "trunk_arms_legs", "scalp_neck_hands_feet_genitalia", "face_ears_eyelids_nose_lips"
-)
+SITE_GROUP = enum("site group", "trunk_arms_legs", "scalp_neck_hands_feet_genitalia", "face_ears_eyelids_nose_lips")
 LATERALITY = enum("laterality", "left", "right", "bilateral", "midline")
 #: The anatomic regions a site's text names (`rulebooks.engine.sites`), as a rule tests them.
 REGIONS: tuple[str, ...] = tuple(sorted(set(REGION_PHRASES.values())))
@@ -360,6 +358,8 @@ FACTS = (
     fact("therapy.tried", list_of(SYMBOL), "Therapies tried before, e.g. methotrexate.", None),
     fact("therapy.concurrent_biologic", BOOL, "Whether another biologic is being given.", None),
 )
+
+
 def other_services(encounter: Encounter, service: Service) -> list[dict[str, Any]]:
     """The `other_services` fact: each other service's facts and its relations to `service`.
 

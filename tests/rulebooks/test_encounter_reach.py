@@ -101,7 +101,11 @@ INJECTION_RULE = """rule no-injection-into-destroyed-lesion "No injection into a
 def test_a_service_rule_sees_the_other_services_and_how_they_relate(other: dict[str, Any], dropped: bool) -> None:
     coding = coded(INJECTION_RULE, injection("A"), other)
     assert ("11900" in [line.code for line in coding.claim_lines]) is not dropped
-    flags = [f for f in coding.flags if f.code == "edit_applied" and f.detail == "not billed beside the destruction of its lesion"]
+    flags = [
+        f
+        for f in coding.flags
+        if f.code == "edit_applied" and f.detail == "not billed beside the destruction of its lesion"
+    ]
     assert bool(flags) is dropped
     if dropped:
         (reason,) = flags[0].reasons
@@ -198,7 +202,9 @@ BIOPSY_BESIDE_DESTRUCTION = (
     ],
 )
 def test_modifier_actions_act_on_the_lines_their_selector_picks(action: str, biopsy_modifiers: list[str]) -> None:
-    rule = f'rule biopsy-modifiers "Biopsy modifiers"\n  in policy\n  when service.kind = biopsy\n  then\n    {action}\n'
+    rule = (
+        f'rule biopsy-modifiers "Biopsy modifiers"\n  in policy\n  when service.kind = biopsy\n  then\n    {action}\n'
+    )
     coding = coded(rule, *BIOPSY_BESIDE_DESTRUCTION)
     (biopsy,) = [line for line in coding.claim_lines if line.code == "11102"]
     assert biopsy.modifiers == biopsy_modifiers
@@ -235,7 +241,12 @@ def test_a_quantifier_cut_short_by_and_says_it_needs_parentheses() -> None:
         "`line.units` is outside `any line in lines:`: a quantifier's condition ends at the first `and` or `or`"
     )
     assert hint == "put its whole condition in parentheses: `any line in lines: (... and ...)`"
-    assert diagnostics(rule.replace("lines: line.code = 17003 and line.units > 5", "lines: (line.code = 17003 and line.units > 5)")) == []
+    assert (
+        diagnostics(
+            rule.replace("lines: line.code = 17003 and line.units > 5", "lines: (line.code = 17003 and line.units > 5)")
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -248,7 +259,11 @@ def test_a_quantifier_cut_short_by_and_says_it_needs_parentheses() -> None:
         ),
         pytest.param(
             "other_services: [biopsy]",
-            ("test.given_record", "each of `other_services` is written as `{...}` with its facts", "e.g. `other_services: [{kind: ...}]`"),
+            (
+                "test.given_record",
+                "each of `other_services` is written as `{...}` with its facts",
+                "e.g. `other_services: [{kind: ...}]`",
+            ),
             id="another service not written as a record",
         ),
     ],
@@ -259,7 +274,10 @@ def test_a_given_other_service_is_checked_fact_by_fact(given: str, expected: tup
 
 
 def test_a_given_that_makes_no_encounter_fails_the_test_and_says_why() -> None:
-    text = HEADER + 'test "visit" {\n  given {\n    service: {kind: em, em: {level: 3}}\n  }\n  expect line 99213 units 1\n}\n'
+    text = (
+        HEADER
+        + 'test "visit" {\n  given {\n    service: {kind: em, em: {level: 3}}\n  }\n  expect line 99213 units 1\n}\n'
+    )
     assert authoring.check(text) == []
     report = authoring.run_tests(text)
     (result,) = report["results"]
@@ -284,7 +302,11 @@ def rule_with(condition: str) -> str:
 
 
 def errors(text: str) -> list[tuple[str, str, str | None, int]]:
-    return [(d["code"], d["message"], d["hint"], d["column"]) for d in authoring.check(HEADER + text) if d["severity"] == "error"]
+    return [
+        (d["code"], d["message"], d["hint"], d["column"])
+        for d in authoring.check(HEADER + text)
+        if d["severity"] == "error"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -305,7 +327,12 @@ def test_an_english_comparison_gets_its_operator_and_hides_no_other_mistake(writ
             f"write `{operator}`, as in `service.count {operator} 10 lesions`",
             22,
         ),
-        ("name.unknown", "`service.knd` is not a known fact or value set", "did you mean `service.kind`?", 23 + len(written) + 15),
+        (
+            "name.unknown",
+            "`service.knd` is not a known fact or value set",
+            "did you mean `service.kind`?",
+            23 + len(written) + 15,
+        ),
     ]
     assert errors(rule_with(condition)) == expected
     # Asked again (the parser keeps the blocks it read cleanly), the same errors.
@@ -328,8 +355,8 @@ def test_a_word_that_is_no_english_comparison_keeps_the_syntax_error() -> None:
         ),
         pytest.param(
             '"11" = plan_type',
-            "`\"11\"` is a quoted text, but `plan_type` beside it is one of commercial, medicare_ffs, "
-            "medicare_advantage, medicaid, self_pay: `\"11\"` is the side to change",
+            '`"11"` is a quoted text, but `plan_type` beside it is one of commercial, medicare_ffs, '
+            'medicare_advantage, medicaid, self_pay: `"11"` is the side to change',
             id="a value written first",
         ),
         pytest.param(
@@ -345,7 +372,9 @@ def test_a_type_error_names_the_side_that_is_wrong(condition: str, message: str)
 
 
 def test_a_unit_error_is_reported_at_the_value_written_beside_the_fact() -> None:
-    ((code_, message, hint, column),) = errors(rule_with("present(service.lesion_size_cm) and 10 lesions < service.lesion_size_cm"))
+    ((code_, message, hint, column),) = errors(
+        rule_with("present(service.lesion_size_cm) and 10 lesions < service.lesion_size_cm")
+    )
     assert (code_, message, hint, column) == (
         "type.unit_mismatch",
         "`10 lesions` is measured in lesions, but this fact is a number of cm",
@@ -403,7 +432,7 @@ def test_a_test_gives_the_place_of_service_the_earlier_procedure_and_the_relatio
         "    global_period: {procedure_code: 11104, days_after: 5 days}\n"
         "    service: {kind: em, em: {patient_status: established, level: 3}, related_to_prior: unrelated}\n"
         "  }\n  expect flag in_global because in-global\n"
-        "  examples\n    | place_of_service | expect |\n    | \"11\" | no flag in_global |\n}\n"
+        '  examples\n    | place_of_service | expect |\n    | "11" | no flag in_global |\n}\n'
     )
     text = HEADER + rule + "\n" + test
     assert authoring.check(text) == []

@@ -99,7 +99,10 @@ def test_rules_vocabulary_lists_every_fact_and_action_with_type_unit_example_and
     assert by_fact["other_services"]["each"]["same_lesion"] == "yes or no"
     by_action = {action["action"]: action for action in listed["actions"]}
     limit = by_action["limit {codes} to {units} per session holding the excess"]
-    assert (limit["example"], limit["phases"]) == ("limit [17000] to 10 units per session holding the excess", ["policy"])
+    assert (limit["example"], limit["phases"]) == (
+        "limit [17000] to 10 units per session holding the excess",
+        ["policy"],
+    )
     text = cutis("rules", "vocabulary").stdout
     assert "  other_services: a list of other services; phases: classify, select, policy, route" in text
     assert "      e.g. limit [17000] to 10 units per session holding the excess" in text
