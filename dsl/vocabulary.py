@@ -295,7 +295,7 @@ def listing(vocabulary: Vocabulary, fact_phases: Mapping[str, tuple[str, ...]]) 
     """Every fact and action with its type, unit, an example and the phases it belongs to, for
     the authors' reference (`cutis rules vocabulary`); a fact not in `fact_phases` is read in
     every phase."""
-    facts = []
+    facts: list[dict[str, Any]] = []
     for declared in vocabulary.fields:
         type_ = declared.type
         unit = type_.unit or (type_.element.unit if type_.element is not None else None)
