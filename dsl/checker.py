@@ -430,14 +430,7 @@ class Checker(TableChecks):
         name = record_field.path.dotted
         expected = record_type.field(name)
         if expected is None:
-            names = [field_name for field_name, _ in record_type.fields]
-            guess = did_you_mean(name, names)
-            self.error(
-                "name.unknown_field",
-                f"`{name}` is not a fact of each of `{path}`",
-                record_field.path.span,
-                f"did you mean `{guess}`?" if guess else "known: " + ", ".join(names),
-            )
+            self.typer.unknown_field(name, record_type, f"each of `{path}`", record_field.path.span)
             return
         self.given_value(record_field.value, expected)
 

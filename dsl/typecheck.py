@@ -318,18 +318,22 @@ class Typer(InheritedSets):
         self.unknown_name(path, scope)
         return None
 
+    def unknown_field(self, name: str, record_type: Type, whose: str, span: ast.Span) -> None:
+        """`name` is no fact of a record (`whose` says which, in words), with the likeliest one."""
+        names = [field_name for field_name, _ in record_type.fields]
+        guess = did_you_mean(name, names)
+        self.error(
+            "name.unknown_field",
+            f"`{name}` is not a fact of {whose}",
+            span,
+            f"did you mean `{guess}`?" if guess else f"known: {', '.join(names) or 'none'}",
+        )
+
     def _walk(self, path: ast.Path, type_: Type, rest: tuple[str, ...], reference: tuple) -> Type | None:
         for part in rest:
             inner = type_.field(part) if type_.kind == "record" else None
             if inner is None:
-                names = [name for name, _ in type_.fields]
-                guess = did_you_mean(part, names)
-                self.error(
-                    "name.unknown_field",
-                    f"`{part}` is not a fact of {type_.describe()}",
-                    path.span,
-                    f"did you mean `{guess}`?" if guess else f"known: {', '.join(names) or 'none'}",
-                )
+                self.unknown_field(part, type_, type_.describe(), path.span)
                 return None
             type_ = inner
         self.references[id(path)] = reference
