@@ -8,7 +8,10 @@ entry, `Stack.decide` (the facts read from the Encounter included), and run expl
 loop with a trace, the values each rule compared); written by hand over the same Encounter
 objects; and as a zen-engine (GoRules) decision over the same facts as JSON. All must agree on
 every input before any timing. Also: parse + check + compile of a generated 1,000-rule rulebook
-(a small vocabulary of its own), and diagnostics for a 300-line rulebook.
+(a small vocabulary of its own), and diagnostics for a 300-line rulebook. Then the reference with
+two rules that read the encounter's other services (issue 16: an injection into a lesion destroyed
+the same day; at most two biopsies a session) over 50,000 encounters of 1 to 4 services, every
+service decided as a coding asks for it.
 Prints medians and ratios measured in this one run; nothing here asserts a time.
 zen-engine is a dev dependency (`pip install zen-engine`); without it that column is skipped.
 """
@@ -34,7 +37,7 @@ from dsl.parse_tree import TreeToAst
 from dsl.parser import TOP_LEVEL, cell_parser, clear_caches, fast_parser, lark_parser
 from dsl.runtime import Trace
 from dsl.vocabulary import SYMBOL, ActionSpec, Field, Vocabulary, code, list_of, quantity
-from rulebooks.models import Encounter
+from rulebooks.models import Encounter, Service
 from rulebooks.stack import Decided, Stack, stack_of
 
 INPUTS = 100_000
@@ -88,8 +91,12 @@ PA_PAYER_SET = frozenset(PA_PAYERS)
 
 def hand_written(encounter: Encounter) -> dict[str, Any]:
     """The same decision as plain Python over the Encounter: what a programmer would write."""
+    return hand_written_service(encounter, encounter.services[0])
+
+
+def hand_written_service(encounter: Encounter, service: Service) -> dict[str, Any]:
+    """The reference decision for one service of the encounter."""
     outputs: dict[str, Any] = {}
-    service = encounter.services[0]
     kind, payer = service.kind, encounter.coverage.payer
     if kind == "destruction" and "L57.0" in service.diagnoses:
         cap = CAPS.get(payer, 14)
@@ -109,6 +116,10 @@ def outputs_of(decided: Sequence[Decided]) -> dict[str, Any]:
         for action in rule_decided.outcome.actions:
             if action.action == "cap_lesions":
                 outputs["cap"] = action.arguments["count"]
+            elif action.action == "drop_lines":
+                outputs["drop"] = True
+            elif action.action == "limit_units_hold":
+                outputs["limit"] = action.arguments["units"]
             else:
                 outputs[action.arguments["code"]] = True
     return outputs
@@ -225,6 +236,119 @@ def production_path(stack: Stack) -> Callable[[Encounter], Sequence[Decided]]:
         return stack.decide(PHASE, encounter, encounter.services[0])
 
     return decide
+
+
+# ---- encounter reach: the reference plus rules that read the other services (issue 16) -------
+
+REACH_INPUTS = 50_000
+REACH = (
+    REFERENCE
+    + """
+rule no-injection-into-destroyed-lesion "An injection into a lesion destroyed the same day is not billed"
+  in policy
+  when service.kind = injection
+   and any other in other_services: (other.kind = destruction and other.same_lesion)
+  then
+    drop lines in [11900, 11901] saying "not billed beside the destruction of its lesion"
+
+rule two-biopsies "At most two biopsies a visit"
+  in policy
+  when service.kind = biopsy
+  then
+    limit [11102..11107] to 2 units per session holding the excess
+"""
+)
+REACH_KINDS = [*KINDS, "injection", "injection"]
+LESIONS = ["A", "B", None]
+
+
+def hand_written_reach(encounter: Encounter) -> list[dict[str, Any]]:
+    """The reach reference as plain Python: each service's decision, the other services compared
+    by lesion (a service without a lesion id is a lesion of its own)."""
+    decisions = []
+    for service in encounter.services:
+        outputs = hand_written_service(encounter, service)
+        if service.kind == "injection":
+            lesion = service.lesion_id or service.id
+            if any(
+                other.kind == "destruction" and (other.lesion_id or other.id) == lesion
+                for other in encounter.services
+                if other.id != service.id
+            ):
+                outputs["drop"] = True
+        elif service.kind == "biopsy":
+            outputs["limit"] = 2
+        decisions.append(outputs)
+    return decisions
+
+
+def varied_reach_encounters(count: int) -> list[Encounter]:
+    """Encounters of 1 to 4 services of varied kinds on lesions A, B or their own."""
+    rng = random.Random(20261208)
+    encounters = []
+    for number in range(count):
+        services = []
+        for position in range(rng.randint(1, 4)):
+            kind = rng.choice(REACH_KINDS)
+            service: dict[str, Any] = {
+                "id": f"s{position + 1}",
+                "kind": kind,
+                "site": rng.choice(SITES),
+                "diagnoses": rng.sample(DIAGNOSES, rng.randint(0, 2)),
+                "count": rng.randint(1, 30),
+            }
+            if (lesion := rng.choice(LESIONS)) is not None:
+                service["lesion_id"] = lesion
+            if kind == "mohs":
+                service["mohs"] = {"tumor_id": "T1", "stages": [{"blocks": 1}] * rng.randint(1, 5)}
+            services.append(service)
+        payload = {
+            "external_id": f"reach-{number}",
+            "date_of_service": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "provider": {"npi": "1234567893"},
+            "patient": {"id": f"p{number}", "age": rng.randint(18, 95)},
+            "coverage": {"payer": rng.choice(PAYERS), "plan_type": "commercial"},
+            "diagnoses": sorted({code for service in services for code in service["diagnoses"]}),
+            "services": services,
+        }
+        encounters.append(Encounter.model_validate(payload))
+    return encounters
+
+
+def production_path_reach(stack: Stack) -> Callable[[Encounter], list[Sequence[Decided]]]:
+    """Every service of the encounter, as `Stack.run_phase` asks the stack for each."""
+
+    def decide(encounter: Encounter) -> list[Sequence[Decided]]:
+        return [stack.decide(PHASE, encounter, service) for service in encounter.services]
+
+    return decide
+
+
+def reach_benchmark() -> None:
+    """The reference with the reach rules, over multi-service encounters: production path and
+    explained against hand-written, after all three agree on every encounter."""
+    stack = stack_of([REACH])
+    decide = production_path_reach(stack)
+    explained = production_path_reach(stack.observed(trace=Trace()))
+    encounters = varied_reach_encounters(REACH_INPUTS)
+    for encounter in encounters:
+        expected = hand_written_reach(encounter)
+        assert [outputs_of(each) for each in decide(encounter)] == expected, encounter
+        assert [outputs_of(each) for each in explained(encounter)] == expected, encounter
+    services = sum(len(encounter.services) for encounter in encounters)
+    results = {
+        "hand-written Python over the Encounter": median_seconds(hand_written_reach, encounters),
+        "rule language, production path (Stack.decide)": median_seconds(decide, encounters),
+        "rule language, explained (plain loop + trace)": median_seconds(explained, encounters),
+    }
+    print(
+        f"Reference + encounter-reach rules over {REACH_INPUTS:,} encounters of 1-4 services "
+        f"({services:,} services), median of {ROUNDS} rounds"
+    )
+    baseline = results["hand-written Python over the Encounter"]
+    for name, seconds in results.items():
+        per_service_us = seconds / services * 1e6
+        print(f"  {name:50s} {per_service_us:8.2f} us/service    {seconds / baseline:6.2f}x hand-written")
 
 
 # ---- the rest: a 1,000-rule rulebook and a 300-line one, over a small vocabulary ------------
@@ -358,6 +482,8 @@ def main() -> None:
             f"  zen fastest untraced / explained: {zen_untraced / explanation:.1f}x "
             "(target > 1x: an explained decision beats zen's untraced one)"
         )
+
+    reach_benchmark()
 
     text = generated_rulebook(1_000)
     timings = []

@@ -79,7 +79,8 @@ class Call:
 
 @dataclass(frozen=True)
 class Quantified:
-    """`any x in S: condition` (also `all`, `none`): a set test, never a loop with effects."""
+    """`any x in S: condition` (also `all`, `none`): a set test, never a loop with effects; `each`
+    is the filter of `count(each x in S: condition)`, the number of items meeting it."""
 
     quantifier: str
     variable: str

@@ -156,11 +156,14 @@ class Checker(TableChecks):
         self.dates(rule, "rule.dates", f"rule `{rule.id}`")
         self.typer.guarded = set()
         read_before = len(self.typer.fields_read)
+        reported_before = len(self.diagnostics)
         if rule.condition is not None:
             self.typer.condition(rule.condition, Scope())
         self.steps(rule.actions, Scope(), rule.phase if phase_ok else None)
         self.missing_guards(rule.id, read_before)
-        if rule.condition is not None and not self.possible(rule.condition):
+        # A condition with an error in it says nothing about whether the rule can fire.
+        clean = not any(d.severity == "error" for d in self.diagnostics[reported_before:])
+        if clean and rule.condition is not None and not self.possible(rule.condition):
             self.warn(
                 "rule.unreachable",
                 f"rule `{rule.id}` can never fire: its conditions contradict each other",
@@ -411,8 +414,27 @@ class Checker(TableChecks):
             for item in items:
                 if isinstance(item, ast.Record):
                     for inner in item.fields:
-                        self.fact(inner, path + ".")
+                        self.record_fact(inner, expected.element, path)
+                else:
+                    self.error(
+                        "test.given_record",
+                        f"each of `{path}` is written as `{{...}}` with its facts",
+                        item.span,
+                        f"e.g. `{path}: [{{{expected.element.fields[0][0]}: ...}}]`",
+                    )
             return
+        self.given_value(value, expected)
+
+    def record_fact(self, record_field: ast.RecordField, record_type: Type, path: str) -> None:
+        """A fact of one record in a list a test gives (`other_services: [{kind: biopsy}]`)."""
+        name = record_field.path.dotted
+        expected = record_type.field(name)
+        if expected is None:
+            self.typer.unknown_field(name, record_type, f"each of `{path}`", record_field.path.span)
+            return
+        self.given_value(record_field.value, expected)
+
+    def given_value(self, value: ast.Expr, expected: Type) -> None:
         if isinstance(value, ast.Path) and value.dotted == "missing":
             return
         if expected.kind == "list" and expected.element is not None and isinstance(value, ast.ListExpr):

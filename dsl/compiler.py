@@ -368,6 +368,8 @@ class Compiler:
         return member
 
     def call(self, call: ast.Call) -> Fn:
+        if isinstance(call.args[0], ast.Quantified):  # count(each x in xs: condition)
+            return self.quantified(call.args[0])
         argument = self.expr(call.args[0])
         function = call.function
         name = _name(call.args[0])
@@ -390,7 +392,7 @@ class Compiler:
         condition = self.expr(expr.condition)
         variable, quantifier, node_id = expr.variable, expr.quantifier, id(expr)
 
-        def quantified(facts: dict[str, Any], trace: Trace | None) -> bool | None:
+        def quantified(facts: dict[str, Any], trace: Trace | None) -> bool | int | None:
             items = collection(facts, trace)
             if items is None:
                 return None
@@ -399,6 +401,8 @@ class Compiler:
                 scope = dict(facts)
                 scope[variable] = item
                 results.append(condition(scope, trace))
+            if quantifier == "each":  # how many meet it; unknown when one is undetermined
+                return None if None in results else results.count(True)
             if quantifier == "any":
                 result = True if True in results else (None if None in results else False)
             elif quantifier == "all":

@@ -293,9 +293,10 @@ def _expr(node: ast.Expr) -> str:
     if isinstance(node, ast.Call):
         return f"{node.function}(" + ", ".join(expr(arg) for arg in node.args) + ")"
     if isinstance(node, ast.Quantified):
+        # Inside `count(...)` the brackets end the filter, so `each`'s condition needs none.
         return (
             f"{node.quantifier} {node.variable} in {expr(node.collection, LEVELS['union'])}: "
-            f"{expr(node.condition, LEVELS['not'])}"
+            f"{expr(node.condition, 0 if node.quantifier == 'each' else LEVELS['not'])}"
         )
     if isinstance(node, ast.Compare):
         return f"{expr(node.left, LEVELS['union'])} {node.op} {expr(node.right, LEVELS['union'])}"

@@ -144,6 +144,7 @@ BUILDERS: dict[str, Callable[[TreeToAst, list[Any], Position], Any]] = {
     "union": TreeToAst.union,
     "quantified": TreeToAst.quantified,
     "quantifier": TreeToAst.quantifier,
+    "each": TreeToAst.each,
     "call": TreeToAst.call,
     "list": TreeToAst.list_expr,
     "code_range": TreeToAst.code_range,

@@ -29,11 +29,18 @@ from lark.exceptions import UnexpectedInput
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, LineIndex
+from dsl.english import english_operators
 from dsl.grammar import KEYWORDS, START_RULES, StatementEnds, block_tree, lark_parser
 from dsl.lalr import FastParser
 from dsl.nesting import DEEPEST_NESTING, may_nest_too_deep, too_deep_node, too_deep_tree
 from dsl.parse_tree import BUILDERS, CellParser, TreeToAst
-from dsl.recovery import MOST_ERRORS_PER_BLOCK, broken_block_diagnostics, syntax_diagnostic, syntax_errors
+from dsl.recovery import (
+    MOST_ERRORS_PER_BLOCK,
+    broken_block_diagnostics,
+    error_start,
+    syntax_diagnostic,
+    syntax_errors,
+)
 
 __all__ = [
     "KEYWORDS",
@@ -122,22 +129,34 @@ def _parse_blocks(text: str, index: LineIndex) -> ParseResult:
         if built is None:
             builder = TreeToAst(text, index, offset=begin, cell_parser=cells)
             built = fast_parser().parse(chunk, "start", builder)
+            english: list[Diagnostic] = []
             if built is None:
                 tree = block_tree(chunk)
+                read_text = text
                 if isinstance(tree, UnexpectedInput):
-                    diagnostics.extend(broken_block_diagnostics(chunk, text, index, begin, end))
-                    continue
+                    patched = _english_operators(chunk, tree, index, begin)
+                    if patched is None:
+                        diagnostics.extend(broken_block_diagnostics(chunk, text, index, begin, end))
+                        continue
+                    # Read again with the operators written: the block's other mistakes show.
+                    chunk, english = patched
+                    diagnostics.extend(english)
+                    read_text = text[:begin] + chunk + text[end:]
+                    tree = block_tree(chunk)
+                    if isinstance(tree, UnexpectedInput):
+                        diagnostics.extend(broken_block_diagnostics(chunk, read_text, index, begin, end))
+                        continue
                 if may_nest_too_deep(chunk) and (deep := too_deep_tree(tree)) is not None:
                     diagnostics.append(_too_deep(_tree_span(deep, chunk, index, begin), "block"))
                     continue  # Lark's transformer recurses: never hand it the tree
-                builder = TreeToAst(text, index, offset=begin, cell_parser=cells)  # none of the reader's
+                builder = TreeToAst(read_text, index, offset=begin, cell_parser=cells)  # none of the reader's
                 built = builder.transform(tree)
             if may_nest_too_deep(chunk) and (node := too_deep_node(built)) is not None:
                 diagnostics.append(_too_deep(getattr(node, "span", built.items[0].span), "block"))
                 continue
             if builder.diagnostics:
                 diagnostics.extend(builder.diagnostics)
-            else:
+            elif not english:  # a block read with its English replaced is an error every time
                 _remember_block(key, built)
         block = built
         if block.header is not None and header is None:
@@ -147,6 +166,27 @@ def _parse_blocks(text: str, index: LineIndex) -> ParseResult:
     comments.extend(Token("COMMENT", m.group(0), start_pos=m.start()) for m in _comments(text))
     rulebook = TreeToAst.attach_comments(ast.Rulebook(header, tuple(items)), comments, index)
     return ParseResult(rulebook, tuple(diagnostics))
+
+
+def _english_operators(
+    chunk: str, error: UnexpectedInput, index: LineIndex, begin: int
+) -> tuple[str, list[Diagnostic]] | None:
+    """When the block stumbled on an English comparison (`is more than`), the block with each
+    such phrase replaced by its operator, and an error per phrase saying which to write
+    (`dsl.english`); None when the error is elsewhere."""
+    patched, found = english_operators(chunk)
+    if not any(phrase.start == error_start(error, chunk) for phrase in found):
+        return None
+    return patched, [
+        Diagnostic(
+            "error",
+            "syntax.english_operator",
+            f"`{' '.join(phrase.written.split())}` is not an operator of the language",
+            index.span(begin + phrase.start, begin + phrase.end),
+            f"write `{phrase.operator}`, as in `service.count {phrase.operator} 10 lesions`",
+        )
+        for phrase in found
+    ]
 
 
 def _lone_surrogates(text: str, index: LineIndex) -> list[Diagnostic]:

@@ -104,7 +104,7 @@ def syntax_errors(block: str) -> tuple[UnexpectedInput, ...]:
     errors = [error]
     patched = block
     while len(errors) < MOST_ERRORS_PER_BLOCK:
-        broken = _statement_at(starts, _error_start(error, patched))
+        broken = _statement_at(starts, error_start(error, patched))
         stop = starts[broken + 1] if broken + 1 < len(starts) else len(block)
         repaired = _stand_in(patched, starts[broken], stop, error)
         if repaired is None:
@@ -113,7 +113,7 @@ def syntax_errors(block: str) -> tuple[UnexpectedInput, ...]:
         try:
             lark_parser().parse(patched, start="start")
         except UnexpectedInput as later:
-            statement = _statement_at(starts, _error_start(later, patched))
+            statement = _statement_at(starts, error_start(later, patched))
             if statement <= broken or _runs_out(later) or not _is_own_mistake(later, patched, starts[statement]):
                 break
             errors.append(later)
@@ -153,7 +153,7 @@ def _is_own_mistake(error: UnexpectedInput, block: str, statement_start: int) ->
     outright is more likely stranded by the mistake before it (the lines of a record whose `{`
     is missing, a statement the stand-in blanked out) than out of place by itself."""
     first_word = FIRST_WORD.match(block, statement_start)
-    if first_word is None or _error_start(error, block) != first_word.start(1):
+    if first_word is None or error_start(error, block) != first_word.start(1):
         return True
     return _misspelt_keyword(error) is not None
 
@@ -174,7 +174,7 @@ def _stand_in(block: str, begin: int, end: int, error: UnexpectedInput) -> str |
     if first_word is None:
         return None
     kind = first_word.group(1)
-    if _error_start(error, block) == first_word.start(1):
+    if error_start(error, block) == first_word.start(1):
         kind = _misspelt_keyword(error) or kind
     elif kind not in STAND_INS and kind not in KEYWORDS:
         kind = did_you_mean(kind, [word for word in STAND_INS if word.isalpha()]) or kind
@@ -211,7 +211,7 @@ def _unclosed_brace(chunk: str, index: LineIndex, offset: int) -> Diagnostic | N
 # ---- one error, in words ---------------------------------------------------------------
 
 
-def _error_start(error: UnexpectedInput, source: str) -> int:
+def error_start(error: UnexpectedInput, source: str) -> int:
     """Where in the block or cell it was parsed from an error was found; running out of text
     is found just after the last thing written, not at the end of the file."""
     if isinstance(error, UnexpectedCharacters):
@@ -250,7 +250,7 @@ def syntax_diagnostic(
     """Say where, what was found, what was expected in words, and a likely fix, for an error in
     the block or cell `text[offset:end]`. The span never runs past the text, even for an error
     found at its very end."""
-    start = min(offset + _error_start(error, text[offset:end]), len(text))
+    start = min(offset + error_start(error, text[offset:end]), len(text))
     one_character = index.span(start, min(start + 1, len(text)))
     if isinstance(error, UnexpectedCharacters):
         char = text[start] if start < len(text) else ""

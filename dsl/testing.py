@@ -43,6 +43,11 @@ class Run:
 Harness = Callable[[Program, dict[str, Any], Trace], Run]
 
 
+class GivenError(Exception):
+    """A harness cannot run a test's `given` facts (they make no valid input for its domain): the
+    message says which fact and why, and the test fails with it instead of a traceback."""
+
+
 @dataclass(frozen=True)
 class ExpectationResult:
     expectation: str
@@ -150,7 +155,15 @@ def run_tests(checked: CheckResult, program: Program, harness: Harness = plain_h
         for number, example in enumerate(test.examples, 1):
             cases.append((number, merge(base, facts_of(example.facts, checked)), example.expectations))
         for case_number, facts, expectations in cases:
-            run = harness(program, facts, trace)
+            try:
+                run = harness(program, facts, trace)
+            except GivenError as error:
+                checks = tuple(
+                    ExpectationResult(_shown(e), False, f"the test's facts cannot run: {error}", e.span.line)
+                    for e in expectations
+                ) or (ExpectationResult("", False, f"the test's facts cannot run: {error}", test.span.line),)
+                results.append(TestResult(test.name, False, test.span.line, checks, (), (), case_number))
+                continue
             fired_anywhere.update(run.fired)
             checks = tuple(judge(e, run) for e in expectations)
             results.append(
@@ -167,12 +180,16 @@ def run_tests(checked: CheckResult, program: Program, harness: Harness = plain_h
     return TestReport(tuple(results), coverage(checked, trace, fired_anywhere))
 
 
-def judge(expectation: ast.Expectation, run: Run) -> ExpectationResult:
+def _shown(expectation: ast.Expectation) -> str:
     from dsl.formatter import expectation as show
 
+    return show(expectation)
+
+
+def judge(expectation: ast.Expectation, run: Run) -> ExpectationResult:
     words = tuple(w for word in expectation.words for w in _word_text(word).split())
     matching = [o for o in run.observations if o.words[: len(words)] == words]
-    text = show(expectation)
+    text = _shown(expectation)
     if expectation.negated and expectation.because:
         matching = [o for o in matching if expectation.because in o.rule_ids]
     if expectation.negated:
@@ -204,8 +221,12 @@ def judge(expectation: ast.Expectation, run: Run) -> ExpectationResult:
 
 
 def _word_text(word: ast.Expr) -> str:
+    """An expectation's word as observations spell it: a text (`query provider "..."`) without
+    its quotes, as the fired action's words hold it once filled in."""
     from dsl.formatter import word as show
 
+    if isinstance(word, ast.Literal) and word.kind == "string":
+        return word.text
     return show(word)
 
 
@@ -296,4 +317,4 @@ def _atoms(item: ast.Rule | ast.Table) -> list[ast.Expr]:
     return found
 
 
-__all__ = ["Coverage", "Harness", "Observation", "Run", "TestReport", "TestResult", "field", "run_tests"]
+__all__ = ["Coverage", "GivenError", "Harness", "Observation", "Run", "TestReport", "TestResult", "field", "run_tests"]

@@ -137,6 +137,11 @@ class ExpressionMaker:
         quantifier, variable, _, collection, condition = children
         return ast.Quantified(quantifier, str(variable), self.expr(collection), self.expr(condition), self.at(position))
 
+    def each(self, children: list[Any], position: Position) -> ast.Quantified:
+        """`each x in xs: condition`, the filter of `count(...)`: a quantifier named `each`."""
+        _, variable, _, collection, condition = children
+        return ast.Quantified("each", str(variable), self.expr(collection), self.expr(condition), self.at(position))
+
     def quantifier(self, children: list[Any], position: Position) -> str:
         return str(children[0])
 

@@ -59,6 +59,9 @@ class Typer(InheritedSets):
     _scopes: dict[int, tuple[Typer, list[Diagnostic]]] = field(default_factory=dict)
     _inherited_errors: dict[tuple[str, Type], Diagnostic | None] = field(default_factory=dict)
     _probes: list[ast.Path] = field(default_factory=list)  # kept alive: typers key by `id`
+    #: Quantifiers whose condition ended before the operand being checked (`any x in xs: a and
+    #: x.b`: `x.b` is outside), by variable: an unknown name starting with one needs parentheses.
+    _ended: dict[str, ast.Quantified] = field(default_factory=dict)
 
     def error(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.report(Diagnostic("error", code_, message, span, hint))
@@ -68,8 +71,13 @@ class Typer(InheritedSets):
     def condition(self, expr: ast.Expr, scope: Scope) -> None:
         """Check an expression that must be yes or no."""
         if isinstance(expr, ast.BoolOp):
+            ended = dict(self._ended)
             for operand in expr.operands:
                 self.condition(operand, scope)
+                last = operand.operand if isinstance(operand, ast.Not) else operand
+                if isinstance(last, ast.Quantified) and last.variable not in scope.variables:
+                    self._ended[last.variable] = last
+            self._ended = ended
         elif isinstance(expr, ast.Not):
             self.condition(expr.operand, scope)
         elif isinstance(expr, ast.Compare):
@@ -89,16 +97,28 @@ class Typer(InheritedSets):
                 )
 
     def compare(self, expr: ast.Compare, scope: Scope) -> None:
+        if isinstance(expr.left, ast.Literal) and not isinstance(expr.right, ast.Literal):
+            # `10 lesions < service.lesion_size_cm`: the fact's type is fixed, so the value written
+            # beside it is the side that is wrong; check it against the fact, as on the right.
+            right = self.infer(expr.right, scope, quiet=True)
+            if right is not None:
+                self.coerce(expr.left, right, scope, beside=expr.right)
+                self._ordered(expr, right)
+                return
         left = self.infer(expr.left, scope, quiet=True)
         if left is None:
             right = self.infer(expr.right, scope, quiet=True)
             if right is None:
                 self.infer(expr.left, scope)  # reports the unknown name
                 return
-            self.coerce(expr.left, right, scope)
+            self.coerce(expr.left, right, scope, beside=expr.right)
             left = right
         else:
-            self.coerce(expr.right, left, scope)
+            self.coerce(expr.right, left, scope, beside=expr.left)
+        self._ordered(expr, left)
+
+    def _ordered(self, expr: ast.Compare, left: Type) -> None:
+        """`<` and the like need numbers or dates; `=` cannot compare a list."""
         if expr.op not in ("=", "!=") and left.kind not in ("number", "quantity", "date"):
             self.error(
                 "type.not_ordered",
@@ -298,24 +318,38 @@ class Typer(InheritedSets):
         self.unknown_name(path, scope)
         return None
 
+    def unknown_field(self, name: str, record_type: Type, whose: str, span: ast.Span) -> None:
+        """`name` is no fact of a record (`whose` says which, in words), with the likeliest one."""
+        names = [field_name for field_name, _ in record_type.fields]
+        guess = did_you_mean(name, names)
+        self.error(
+            "name.unknown_field",
+            f"`{name}` is not a fact of {whose}",
+            span,
+            f"did you mean `{guess}`?" if guess else f"known: {', '.join(names) or 'none'}",
+        )
+
     def _walk(self, path: ast.Path, type_: Type, rest: tuple[str, ...], reference: tuple) -> Type | None:
         for part in rest:
             inner = type_.field(part) if type_.kind == "record" else None
             if inner is None:
-                names = [name for name, _ in type_.fields]
-                guess = did_you_mean(part, names)
-                self.error(
-                    "name.unknown_field",
-                    f"`{part}` is not a fact of {type_.describe()}",
-                    path.span,
-                    f"did you mean `{guess}`?" if guess else f"known: {', '.join(names) or 'none'}",
-                )
+                self.unknown_field(part, type_, type_.describe(), path.span)
                 return None
             type_ = inner
         self.references[id(path)] = reference
         return type_
 
     def unknown_name(self, path: ast.Path, scope: Scope) -> None:
+        quantifier = self._ended.get(path.parts[0])
+        if quantifier is not None:
+            head = f"{quantifier.quantifier} {quantifier.variable} in {_text(quantifier.collection)}:"
+            self.error(
+                "condition.needs_parentheses",
+                f"`{path.dotted}` is outside `{head}`: a quantifier's condition ends at the first `and` or `or`",
+                path.span,
+                f"put its whole condition in parentheses: `{head} ({_text(quantifier.condition)} and ...)`",
+            )
+            return
         names = [
             *self.vocabulary.field_names(),
             *self.valuesets,
@@ -331,7 +365,11 @@ class Typer(InheritedSets):
             prefix = path.parts[0] + "."
             guess = did_you_mean(path.dotted, [n for n in names if n.startswith(prefix)])
         message = f"`{path.dotted}` is not a known fact or value set"
-        hint = f"did you mean `{guess}`?" if guess else "see the vocabulary for the facts rules can read"
+        hint = (
+            f"did you mean `{guess}`?"
+            if guess
+            else "see the vocabulary (`cutis rules vocabulary`) for the facts rules can read"
+        )
         self.error("name.unknown", message, path.span, hint)
 
     def call(self, call: ast.Call, scope: Scope) -> Type | None:
@@ -348,6 +386,16 @@ class Typer(InheritedSets):
             self.error("call.arguments", f"`{call.function}` takes one fact", call.span)
             return None
         argument = call.args[0]
+        if isinstance(argument, ast.Quantified):  # `each x in xs: condition`
+            if call.function != "count":
+                self.error(
+                    "call.not_a_fact",
+                    f"`{call.function}` takes a fact such as `service.count`; `each` counts, inside `count(...)`",
+                    argument.span,
+                )
+                return BOOL
+            self.quantified(argument, scope)
+            return INTEGER
         if call.function in ("missing", "present"):
             if not isinstance(argument, ast.Path):
                 self.error("call.not_a_fact", f"`{call.function}` takes a fact such as `service.count`", argument.span)
@@ -362,8 +410,9 @@ class Typer(InheritedSets):
 
     # ---- coercion --------------------------------------------------------------------------------
 
-    def coerce(self, expr: ast.Expr, expected: Type, scope: Scope) -> None:
-        """Check `expr` can stand where `expected` is needed; record its constant value."""
+    def coerce(self, expr: ast.Expr, expected: Type, scope: Scope, beside: ast.Expr | None = None) -> None:
+        """Check `expr` can stand where `expected` is needed; record its constant value. `beside`
+        is the other side of a comparison, named in a type error so that it says which side is wrong."""
         if expected.kind == "list" and expected.element is not None:
             self.coerce_set(expr, expected, scope)
             return
@@ -394,7 +443,18 @@ class Typer(InheritedSets):
                 hint = "codes are written without units, e.g. 17000"
             if found.kind == "code" and expected.kind in ("number", "quantity"):
                 hint = "codes go in a code condition such as `line.code in 17000..17004`"
-            self.error("type.mismatch", f"expected {expected.describe()}, found {found.describe()}", expr.span, hint)
+            message = f"expected {expected.describe()}, found {found.describe()}"
+            if beside is not None:
+                verdict = (
+                    "they cannot be compared"
+                    if isinstance(expr, ast.Path) and isinstance(beside, ast.Path)
+                    else f"`{_shown(expr)}` is the side to change"
+                )
+                message = (
+                    f"`{_shown(expr)}` is {found.describe()}, but `{_shown(beside)}` beside it is "
+                    f"{expected.describe()}: {verdict}"
+                )
+            self.error("type.mismatch", message, expr.span, hint)
 
     def _is_symbol_context(self, path: ast.Path, expected: Type, scope: Scope) -> bool:
         """Whether a bare word stands for itself (`gold`, `payer_lesion_cap_applied`) rather than a name."""
@@ -404,6 +464,13 @@ class Typer(InheritedSets):
         if expected.kind == "symbol" or (expected.kind == "enum" and name in expected.symbols):
             return True
         return not self.rulebook_set(name) and self.vocabulary.field_type(name) is None
+
+    def _named_set(self, name: str, element: Type) -> bool:
+        """Whether `name` in a set's members names a set: the rulebook's, or the vocabulary's
+        (`face_regions + [neck]` extends a class the vocabulary ships), unless it is a value."""
+        if self.rulebook_set(name):
+            return True
+        return name in self.vocabulary.value_sets and name not in element.symbols
 
     def rulebook_set(self, name: str) -> bool:
         """Whether `name` is a value set of the rulebook: its own, or one it inherits."""
@@ -499,7 +566,14 @@ class Typer(InheritedSets):
             self.inherited_set(expr, expected)
             return
         if isinstance(expr, ast.Path) and len(expr.parts) == 1 and expr.parts[0] in self.vocabulary.value_sets:
-            _, values = self.vocabulary.value_sets[expr.parts[0]]
+            declared, values = self.vocabulary.value_sets[expr.parts[0]]
+            if not compatible(declared, element):
+                self.error(
+                    "type.mismatch",
+                    f"`{expr.parts[0]}` is a set of {_plural(declared)}, not of {_plural(element)}",
+                    expr.span,
+                )
+                return
             self.constants[id(expr)] = _make_set(element, [("exact", v) for v in values])
             return
         if isinstance(expr, ast.ListExpr | ast.Union | ast.CodeRange) or (
@@ -523,7 +597,7 @@ class Typer(InheritedSets):
             members: list[tuple[str, Any]] = []
             ok = True
             for part in expr.parts if isinstance(expr, ast.Union) else expr.items:
-                if isinstance(part, ast.Path) and len(part.parts) == 1 and self.rulebook_set(part.parts[0]):
+                if isinstance(part, ast.Path) and len(part.parts) == 1 and self._named_set(part.parts[0], element):
                     self.coerce_set(part, list_of(element), scope)
                     inner = self.constants.get(id(part))
                     if inner is None:
@@ -605,6 +679,24 @@ def compatible(found: Type, expected: Type) -> bool:
 def _number(text: str) -> int | float:
     value = float(text)
     return int(value) if value.is_integer() and "." not in text else value
+
+
+def _shown(expr: ast.Expr) -> str:
+    """An operand as written, for messages (`service.kind`, `17000`, `"11"`)."""
+    if isinstance(expr, ast.Path):
+        return expr.dotted
+    if isinstance(expr, ast.Literal):
+        return f'"{expr.text}"' if expr.kind == "string" else expr.text
+    if isinstance(expr, ast.Call):
+        return f"{expr.function}(...)"
+    return "this"
+
+
+def _plural(type_: Type) -> str:
+    """What a set of the type holds, in words: `findings`, `ICD-10-CM codes`."""
+    if type_.kind == "enum" and type_.name:
+        return f"{type_.name}s"
+    return f"{type_.describe().split(' ', 1)[1]}s"
 
 
 def _text(expr: ast.Expr) -> str:

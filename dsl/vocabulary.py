@@ -231,6 +231,7 @@ class Vocabulary:
                 "any",
                 "all",
                 "none",
+                "each",
                 "missing",
                 "table",
                 "hit",
@@ -252,6 +253,91 @@ class Vocabulary:
                 "disable",
             ],
         }
+
+
+#: A value of each code system, for the examples of `listing`.
+EXAMPLE_CODES = {"icd10": "L57.0", "cpt": "17000", "modifier": "59"}
+
+
+def example_of(type_: Type) -> str:
+    """A value of the type as a rule writes it (`10 lesions`, `L57.0`, `[L57.0]`)."""
+    if type_.kind == "list" and type_.element is not None:
+        return f"[{example_of(type_.element)}]"
+    if type_.kind == "quantity":
+        return f"10 {type_.unit}"
+    if type_.kind == "code":
+        return EXAMPLE_CODES.get(type_.system or "", "X")
+    if type_.kind == "enum":
+        return type_.symbols[0] if type_.symbols else "x"
+    return {
+        "bool": "true",
+        "number": "3" if type_.integer else "2.5",
+        "date": "2026-03-02",
+        "string": '"text"',
+        "symbol": "AETNA",
+    }.get(type_.kind, "x")
+
+
+def fact_example(type_: Type, path: str) -> str:
+    """A condition on the fact at `path`: a comparison, a set test of a list, a quantifier over a
+    list of records."""
+    element = type_.element
+    if type_.kind == "list" and element is not None and element.kind == "record" and element.fields:
+        name, inner = element.fields[0]
+        variable = path.rsplit(".", 1)[-1].split("_")[0].removesuffix("s") or "item"
+        return f"any {variable} in {path}: {variable}.{name} = {example_of(inner)}"
+    if type_.kind == "list":
+        return f"{path} any in {example_of(type_)}"
+    return f"{path} = {example_of(type_)}"
+
+
+def listing(vocabulary: Vocabulary, fact_phases: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+    """Every fact and action with its type, unit, an example and the phases it belongs to, for
+    the authors' reference (`cutis rules vocabulary`); a fact not in `fact_phases` is read in
+    every phase."""
+    facts: list[dict[str, Any]] = []
+    for declared in vocabulary.fields:
+        type_ = declared.type
+        unit = type_.unit or (type_.element.unit if type_.element is not None else None)
+        facts.append(
+            {
+                "fact": declared.path,
+                "type": _type_words(type_),
+                "unit": unit,
+                "example": fact_example(type_, declared.path),
+                "phases": list(fact_phases.get(declared.path, vocabulary.phases)),
+                "required": declared.required,
+                "doc": declared.doc,
+            }
+        )
+        element = type_.element
+        if element is not None and element.kind == "record":
+            facts[-1]["each"] = {name: _type_words(inner) for name, inner in element.fields}
+    actions = []
+    for spec in vocabulary.actions:
+        example = " ".join(
+            example_of(spec.param_type(match.group(1))) if (match := SLOT.match(word)) else word for word in spec.words
+        )
+        actions.append(
+            {
+                "action": spec.template,
+                "example": example,
+                "phases": list(spec.phases or vocabulary.phases),
+                "parameters": {name: type_.describe() for name, type_ in spec.params},
+                "doc": spec.doc,
+            }
+        )
+    return {"facts": facts, "actions": actions}
+
+
+def _type_words(type_: Type) -> str:
+    """`Type.describe`, with a list of symbols named for its element (`a list of findings: ...`)."""
+    element = type_.element
+    if type_.kind == "list" and element is not None and element.kind == "enum":
+        return f"a list of {element.name}s: {', '.join(element.symbols)}"
+    if type_.kind == "enum":
+        return f"one of {', '.join(type_.symbols)}"
+    return type_.describe()
 
 
 def type_json(type_: Type) -> dict[str, Any]:

@@ -12,12 +12,15 @@ import datetime as dt
 from functools import lru_cache
 from typing import Any
 
+from pydantic import ValidationError
+
 from dsl import ast
 from dsl.api import Build, build, format_text
 from dsl.diagnostics import Diagnostic, did_you_mean
 from dsl.runtime import Trace
-from dsl.testing import Observation, Run
+from dsl.testing import GivenError, Observation, Run
 from dsl.testing import run_tests as run_checked_tests
+from dsl.vocabulary import listing
 from rulebooks.clinic_stack import LAYERS, BookSource, StackSources, compile_book, layer_of
 from rulebooks.coding import code_encounter
 from rulebooks.engine.context import FeeSchedules
@@ -25,7 +28,7 @@ from rulebooks.engine.pipeline import code
 from rulebooks.extended import books_of, library_rulebooks
 from rulebooks.models import Coding, Encounter
 from rulebooks.stack import LIBRARY, LoadedRulebook, Stack, load_rulebook
-from rulebooks.vocabulary import dermatology_vocabulary
+from rulebooks.vocabulary import FACT_PHASES, dermatology_vocabulary
 
 CODED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # fixed: tests and explanations never read the clock
 TEST_NPI = "1234567893"
@@ -34,6 +37,11 @@ TEST_NPI = "1234567893"
 def vocabulary() -> dict[str, Any]:
     """Fields, actions, value sets, units and keywords, for editor highlighting and completion."""
     return dermatology_vocabulary().to_json()
+
+
+def vocabulary_listing() -> dict[str, Any]:
+    """Every fact and action with its type, unit, example and phases (`cutis rules vocabulary`)."""
+    return listing(dermatology_vocabulary(), FACT_PHASES)
 
 
 def check(text: str) -> list[dict[str, Any]]:
@@ -66,6 +74,7 @@ def stack_diagnostics(built: Build) -> list[Diagnostic]:
                     f"did you mean `{guess}`?" if guess else None,
                 )
             )
+    found.extend(given_diagnostics(built.rulebook))
     if header is not None and header.extends:
         known = own | inherited
         for test in built.rulebook.of_type(ast.Test):
@@ -82,6 +91,47 @@ def stack_diagnostics(built: Build) -> list[Diagnostic]:
                         )
                     )
     return found
+
+
+#: Facts of the vocabulary a test cannot give the engine, and why: worked out from other facts, or
+#: carried by no encounter yet. A test giving one would run as if it had not.
+NOT_GIVEN = {
+    "service.region": "it is worked out from `service.site`: give the site",
+    "patient.risk_states": "they are worked out from `diagnoses`: give the diagnoses",
+    "other_services.region": "it is worked out from each service's `site`: give the site",
+    "lines": "the claim lines are the coding's own: give the services they come from",
+    "scores": "no encounter carries scores yet, so the engine never sees them",
+    "therapy": "no encounter carries therapies yet, so the engine never sees them",
+}
+
+
+def given_diagnostics(rulebook: ast.Rulebook) -> list[Diagnostic]:
+    """An error for each fact a test gives that the engine's test runner would ignore."""
+    found = []
+    for test in rulebook.of_type(ast.Test):
+        fields = [*test.given, *(f for example in test.examples for f in example.facts)]
+        for path, span in _given_paths(fields, ""):
+            why = next((why for key, why in NOT_GIVEN.items() if path == key or path.startswith(key + ".")), None)
+            if why is not None:
+                found.append(Diagnostic("error", "test.given_ignored", f"a test cannot give `{path}`: {why}", span))
+    return found
+
+
+def _given_paths(fields: Any, prefix: str) -> list[tuple[str, ast.Span]]:
+    """The dotted path of each fact a `given` (or an examples row) sets, with where it is written."""
+    paths = []
+    for record_field in fields:
+        path = prefix + record_field.path.dotted
+        value = record_field.value
+        if isinstance(value, ast.Record):
+            paths.extend(_given_paths(value.fields, path + "."))
+        elif isinstance(value, ast.ListExpr) and any(isinstance(item, ast.Record) for item in value.items):
+            for item in value.items:
+                if isinstance(item, ast.Record):
+                    paths.extend(_given_paths(item.fields, path + "."))
+        else:
+            paths.append((path, record_field.path.span))
+    return paths
 
 
 def format(text: str) -> dict[str, Any]:
@@ -108,8 +158,12 @@ def run_tests(text: str, around: StackSources | None = None) -> dict[str, Any]:
     around_stack = _stack(built, around)
 
     def harness(program: Any, facts: dict[str, Any], trace: Trace) -> Run:
+        try:
+            encounter = encounter_from_facts(facts, header)
+        except ValidationError as error:
+            raise GivenError(_given_problems(error)) from None
         stack = around_stack.observed(findings={"s1": facts.get("findings") or []}, trace=trace)
-        coding = code(encounter_from_facts(facts, header), encounter_id="test", coded_at=CODED_AT, stack=stack)
+        coding = code(encounter, encounter_id="test", coded_at=CODED_AT, stack=stack)
         journal = stack.journal or []
         return Run(
             observations(coding, journal),
@@ -329,7 +383,12 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
     for record in ("pathology", "em", "drug"):
         if isinstance(service_facts.get(record), dict):
             service[record] = service_facts[record]
+    if service_facts.get("related_to_prior") is not None:
+        service["related_to_prior"] = service_facts["related_to_prior"]
     service["diagnoses"] = service_diagnoses
+    others = [_other_service(f"s{n}", other, service) for n, other in enumerate(facts.get("other_services") or [], 2)]
+    for other in others:
+        diagnoses.extend(code_ for code_ in other["diagnoses"] if code_ not in diagnoses)
     return Encounter.model_validate(
         {
             "external_id": "test",
@@ -338,9 +397,60 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
             "patient": {"id": "test-patient", "age": _int(patient.get("age")), "sex": patient.get("sex")},
             "coverage": {"payer": str(payer), "plan_type": plan_type},
             "diagnoses": diagnoses,
-            "services": [service],
+            "services": [service, *others],
+            **({"place_of_service": facts["place_of_service"]} if facts.get("place_of_service") else {}),
+            **({"global_period": prior} if (prior := _prior(facts.get("global_period"), date_of_service)) else {}),
         }
     )
+
+
+def _prior(given: Any, date_of_service: dt.date) -> dict[str, Any] | None:
+    """A test's `global_period`: the earlier procedure, its date given or `days_after` it."""
+    if not isinstance(given, dict):
+        return None
+    prior: dict[str, Any] = {"procedure_code": given.get("procedure_code")}
+    if given.get("date_of_service") is not None:
+        prior["date_of_service"] = given["date_of_service"]
+    elif given.get("days_after") is not None:
+        prior["date_of_service"] = date_of_service - dt.timedelta(days=int(given["days_after"]))
+    return prior
+
+
+def _other_service(service_id: str, given: dict[str, Any], service: dict[str, Any]) -> dict[str, Any]:
+    """One of a test's `other_services` as a service of the encounter beside `s1`.
+
+    Its relations to `s1` are given as facts (`same_lesion: true`) and made true by sharing what
+    they compare: the lesion (`s1` and it on lesion `l1`), the site, the site group."""
+    other: dict[str, Any] = {"id": service_id, "kind": given.get("kind", "other")}
+    for name in ("technique", "site", "site_group", "laterality", "lesion_size_cm", "staff_code"):
+        if given.get(name) is not None:
+            other[name] = given[name]
+    if given.get("count") is not None:
+        other["count"] = int(given["count"])
+    other["diagnoses"] = [_icd(c) for c in given.get("diagnoses") or []]
+    if given.get("same_lesion") is True:
+        service.setdefault("lesion_id", "l1")
+        other["lesion_id"] = service["lesion_id"]
+    if given.get("same_site") is True:
+        other["site"] = service.setdefault("site", other.get("site", "the same site"))
+    if given.get("same_site_group") is True:
+        other["site_group"] = service.setdefault("site_group", other.get("site_group", "trunk_arms_legs"))
+    return other
+
+
+def _given_problems(error: ValidationError) -> str:
+    """What makes a test's facts no encounter, in the test's own words (`service.em.patient_status
+    is required`), never the model's internals."""
+    problems = []
+    for problem in error.errors():
+        where = [str(part) for part in problem["loc"]]
+        if where[:2] == ["services", "0"]:
+            where = ["service", *where[2:]]
+        elif where[:1] == ["services"] and len(where) > 1 and where[1].isdigit():
+            where = [f"other_services[{int(where[1]) - 1}]", *where[2:]]
+        message = "is required" if problem["type"] == "missing" else problem["msg"].lower()
+        problems.append(f"`{'.'.join(where)}` {message}")
+    return "; ".join(problems)
 
 
 def _icd(value: Any) -> str:

@@ -110,6 +110,92 @@ def _route(ctx: CodingContext, service: Service, arguments: dict[str, Any], reas
             line.reasons.append(reason)
 
 
+def _drop_lines(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    """Take the service's lines in the set off the claim; the rule's message is the flag's detail."""
+    for line in [line for line in lines_of(ctx, service) if line.code in arguments["codes"]]:
+        ctx.remove_line(line, reason, detail=arguments["message"])
+
+
+def _limit_units(hold: bool) -> ActionHandler:
+    """`limit CODES to N units per session ...`: the encounter's claim units of the codes, at most N.
+
+    Counted over the whole encounter (the session), whichever service's rule fires: once the
+    excess is held the count is N, so the same rule firing for the next service changes nothing.
+    The excess comes off the last lines first (a line split in two when only part of it is over).
+    """
+
+    def limit_units(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+        limit = int(arguments["units"])
+        matching = [line for line in ctx.claim_lines() if line.code in arguments["codes"]]
+        total = sum(line.units for line in matching)
+        if total <= limit:
+            return
+        codes = ", ".join(sorted({line.code for line in matching}))
+        detail = f"{total} units of {codes} in the session; the payer pays at most {limit}"
+        service_ids = list(dict.fromkeys(sid for line in matching for sid in line.service_ids))
+        if not hold:
+            ctx.flag("units_over_limit", reason, detail=detail, service_ids=service_ids)
+            return
+        excess = total - limit
+        for line in reversed(matching):
+            if excess == 0:
+                break
+            over = min(line.units, excess)
+            excess -= over
+            if over == line.units:
+                line.route, line.query = "held", detail
+                line.reasons.append(reason)
+                continue
+            line.units -= over
+            line.reasons.append(reason)
+            ctx.lines.append(
+                WorkLine(
+                    code=line.code,
+                    units=over,
+                    service_ids=list(line.service_ids),
+                    reasons=[reason],
+                    modifiers=list(line.modifiers),
+                    diagnoses=list(line.diagnoses),
+                    route="held",
+                    query=detail,
+                )
+            )
+        ctx.flag("units_limited", reason, detail=detail, service_ids=service_ids)
+
+    return limit_units
+
+
+def _replace_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    old, new = arguments["modifier"], arguments["replacement"]
+    for line in lines_of(ctx, service):
+        if line.code in arguments["codes"] and old in line.modifiers:
+            if new in line.modifiers:
+                line.modifiers.remove(old)
+            else:
+                line.modifiers[line.modifiers.index(old)] = new
+            line.reasons.append(reason)
+
+
+def _add_modifier_carried(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    for line in lines_of(ctx, service):
+        if arguments["carried"] in line.modifiers:
+            line.add_modifier(arguments["modifier"], reason)
+
+
+def _remove_modifier_all(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    for line in lines_of(ctx, service):
+        if arguments["modifier"] in line.modifiers:
+            line.modifiers.remove(arguments["modifier"])
+            line.reasons.append(reason)
+
+
+def _self_pay_lines(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
+    for line in lines_of(ctx, service):
+        if line.code in arguments["codes"]:
+            line.route = "self_pay"
+            line.reasons.append(reason)
+
+
 def _distinct_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
     ctx.policy.distinct = Decided(arguments["modifier"], reason)
 
@@ -145,6 +231,13 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
     "remove_modifier": _remove_modifier,
     "bundle": _bundle,
     "route": _route,
+    "drop_lines": _drop_lines,
+    "limit_units_hold": _limit_units(hold=True),
+    "limit_units_flag": _limit_units(hold=False),
+    "replace_modifier": _replace_modifier,
+    "add_modifier_carried": _add_modifier_carried,
+    "remove_modifier_all": _remove_modifier_all,
+    "self_pay_lines": _self_pay_lines,
     "distinct_modifier": _distinct_modifier,
     "repeat_mohs_modifier": _repeat_mohs_modifier,
     "visit_complexity_addon": _visit_complexity_addon,

@@ -31,8 +31,10 @@ from dsl.vocabulary import (
     record,
 )
 from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
+from rulebooks.engine.sites import FACE_REGIONS, REGION_PHRASES, anatomic_region
 from rulebooks.models import Encounter, Service
 from rulebooks.models.encounter import ServiceKind
+from rulebooks.patient_states import RISK_STATES, risk_states
 
 PHASES = ("classify", "select", "policy", "route")
 SERVICE_KINDS: tuple[str, ...] = get_args(ServiceKind)  # the Encounter model says which kinds exist
@@ -59,6 +61,30 @@ CPT = code("cpt")
 MODIFIER = code("modifier")
 LINE = record("claim line", code=CPT, units=INTEGER, modifiers=list_of(MODIFIER))
 MOHS_STAGE = record("Mohs stage", blocks=quantity("blocks"))
+SERVICE_KIND = enum("service kind", *SERVICE_KINDS)
+SITE_GROUP = enum("site group", "trunk_arms_legs", "scalp_neck_hands_feet_genitalia", "face_ears_eyelids_nose_lips")
+LATERALITY = enum("laterality", "left", "right", "bilateral", "midline")
+#: The anatomic regions a site's text names (`rulebooks.engine.sites`), as a rule tests them.
+REGIONS: tuple[str, ...] = tuple(sorted(set(REGION_PHRASES.values())))
+REGION = enum("body region", *REGIONS)
+#: Another service of the same encounter as a rule sees it: its own facts, and how it relates to
+#: the service the rule runs for (the relations a payer policy compares a visit's procedures by).
+OTHER_SERVICE = record(
+    "other service",
+    kind=SERVICE_KIND,
+    technique=STRING,
+    site=STRING,
+    site_group=SITE_GROUP,
+    laterality=LATERALITY,
+    region=REGION,
+    count=quantity("lesions"),
+    lesion_size_cm=quantity("cm"),
+    diagnoses=list_of(ICD10),
+    staff_code=CPT,
+    same_lesion=BOOL,
+    same_site=BOOL,
+    same_site_group=BOOL,
+)
 
 #: Reads one fact for one service: (encounter, service, the note's findings for it) -> value.
 FactReader = Callable[[Encounter, Service, Sequence[str]], Any]
@@ -161,6 +187,14 @@ FACTS = (
     ),
     fact("patient.age", quantity("years"), "Age in years on the date of service.", "encounter.patient.age"),
     fact(
+        "patient.risk_states",
+        list_of(enum("risk state", *RISK_STATES)),
+        "Risk states payers name (immunosuppressed, transplant_recipient, anticoagulated, diabetic), "
+        "derived from the encounter's diagnoses (rulebooks/patient_states.py says which codes).",
+        lambda encounter, service, findings: risk_states(encounter.diagnoses),
+        required=True,
+    ),
+    fact(
         "patient.sex",
         enum("sex", "female", "male", "other", "unknown"),
         "The patient's sex.",
@@ -184,7 +218,7 @@ FACTS = (
     ),
     fact(
         "service.kind",
-        enum("service kind", *SERVICE_KINDS),
+        SERVICE_KIND,
         "What was done.",
         "service.kind",
         required=True,
@@ -194,14 +228,22 @@ FACTS = (
     fact("service.site", STRING, "The site as written.", "service.site"),
     fact(
         "service.site_group",
-        enum("site group", "trunk_arms_legs", "scalp_neck_hands_feet_genitalia", "face_ears_eyelids_nose_lips"),
+        SITE_GROUP,
         "The CPT anatomic group of the site.",
         "service.site_group",
         screen=True,
     ),
     fact(
+        "service.region",
+        REGION,
+        "The anatomic region the site's text names (nose, cheek, hand...); missing when it names none "
+        "or two. Named classes of regions are value sets: face_regions, head_and_neck_regions, "
+        "extremity_regions (a clinic extends one as `valueset ours = face_regions + [neck]`).",
+        lambda encounter, service, findings: anatomic_region(service.site),
+    ),
+    fact(
         "service.laterality",
-        enum("laterality", "left", "right", "bilateral", "midline"),
+        LATERALITY,
         "Side of the body.",
         "service.laterality",
     ),
@@ -299,6 +341,14 @@ FACTS = (
         upper=True,
     ),
     fact("service.staff_code", CPT, "What staff coded, if anything.", "service.staff_code"),
+    fact(
+        "other_services",
+        list_of(OTHER_SERVICE),
+        "The encounter's other services (every service but this one), each with `same_lesion`, "
+        "`same_site` and `same_site_group` saying how it relates to this one.",
+        lambda encounter, service, findings: other_services(encounter, service),
+        required=True,
+    ),
     fact("lines", list_of(LINE), "The service's proposed claim lines (policy and route phases).", None, required=True),
     fact("scores.bsa_percent", quantity("%"), "Body surface area affected.", None),
     fact("scores.easi", NUMBER, "Eczema Area and Severity Index.", None),
@@ -308,6 +358,46 @@ FACTS = (
     fact("therapy.tried", list_of(SYMBOL), "Therapies tried before, e.g. methotrexate.", None),
     fact("therapy.concurrent_biologic", BOOL, "Whether another biologic is being given.", None),
 )
+
+
+def other_services(encounter: Encounter, service: Service) -> list[dict[str, Any]]:
+    """The `other_services` fact: each other service's facts and its relations to `service`.
+
+    A service without a `lesion_id` is a lesion of its own (as the engine's bundling reads it);
+    two sites are the same when written alike (case and spaces aside); a relation between sites or
+    groups with one of them missing is missing (undetermined), never false.
+    """
+    lesion = service.lesion_id or service.id
+    site = _site_key(service.site)
+    return [
+        {
+            "kind": other.kind,
+            "technique": other.technique,
+            "site": other.site,
+            "site_group": other.site_group,
+            "laterality": other.laterality,
+            "region": anatomic_region(other.site),
+            "count": other.count,
+            "lesion_size_cm": other.lesion_size_cm,
+            "diagnoses": [code_.upper() for code_ in other.diagnoses],
+            "staff_code": other.staff_code.upper() if other.staff_code else None,
+            "same_lesion": (other.lesion_id or other.id) == lesion,
+            "same_site": None if site is None or other.site is None else _site_key(other.site) == site,
+            "same_site_group": (
+                None
+                if service.site_group is None or other.site_group is None
+                else other.site_group == service.site_group
+            ),
+        }
+        for other in encounter.services
+        if other.id != service.id
+    ]
+
+
+def _site_key(site: str | None) -> str | None:
+    return None if site is None else " ".join(site.lower().split())
+
+
 #: The facts as the rule language declares them (path, type, words for the editor).
 FIELDS = tuple(declared.field for declared in FACTS)
 
@@ -362,6 +452,55 @@ ACTIONS = (
         (("code", CPT), ("into", CPT)),
         ("policy",),
         "Drop a line whose code the payer pays inside another line's code.",
+    ),
+    ActionSpec(
+        "drop_lines",
+        "drop lines in {codes} saying {message}",
+        (("codes", CODES), ("message", STRING)),
+        ("policy",),
+        "Take this service's lines in the set off the claim; the message is what the biller reads.",
+    ),
+    ActionSpec(
+        "limit_units_hold",
+        "limit {codes} to {units} per session holding the excess",
+        (("codes", CODES), ("units", quantity("units"))),
+        ("policy",),
+        "Bill at most this many units of the codes in the whole encounter; the excess is held for review.",
+    ),
+    ActionSpec(
+        "limit_units_flag",
+        "limit {codes} to {units} per session flagging the excess",
+        (("codes", CODES), ("units", quantity("units"))),
+        ("policy",),
+        "Leave the lines as they are but flag the encounter when its units of the codes exceed the limit.",
+    ),
+    ActionSpec(
+        "replace_modifier",
+        "replace modifier {modifier} with {replacement} on lines in {codes}",
+        (("modifier", MODIFIER), ("replacement", MODIFIER), ("codes", CODES)),
+        ("policy",),
+        "Put one modifier in place of another on this service's lines in the set.",
+    ),
+    ActionSpec(
+        "add_modifier_carried",
+        "add modifier {modifier} to lines with modifier {carried}",
+        (("modifier", MODIFIER), ("carried", MODIFIER)),
+        ("policy",),
+        "Append a modifier to this service's lines that carry another modifier.",
+    ),
+    ActionSpec(
+        "remove_modifier_all",
+        "remove modifier {modifier} from lines of service",
+        (("modifier", MODIFIER),),
+        ("policy",),
+        "Remove a modifier from every line of this service.",
+    ),
+    ActionSpec(
+        "self_pay_lines",
+        "move lines in {codes} to self_pay",
+        (("codes", CODES),),
+        ("policy", "route"),
+        "Send this service's lines in the set to the patient (self-pay) instead of the claim.",
     ),
     ActionSpec(
         "route",
@@ -445,11 +584,18 @@ POLICY_ACTIONS = (
 ALL_ACTIONS = ACTIONS + POLICY_ACTIONS
 
 VALUE_SETS = {
+    "face_regions": (REGION, tuple(sorted(FACE_REGIONS))),
+    "head_and_neck_regions": (REGION, tuple(sorted(FACE_REGIONS | {"scalp", "neck", "mucous_membrane"}))),
+    "extremity_regions": (REGION, ("arm", "axilla", "foot", "hand", "leg")),
     "benign_lesion_symptoms": (
         enum("finding", *FINDINGS),
         ("bleeding", "pain", "itching", "inflammation", "growth_change", "obstruction", "irritation", "infection"),
     ),
 }
+
+
+#: The phases a fact is read in, when not every phase: the claim lines exist from the policy phase on.
+FACT_PHASES = {"lines": ("policy", "route")}
 
 
 @cache

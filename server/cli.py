@@ -281,6 +281,31 @@ def rules_test(files: tuple[Path, ...]) -> None:
         raise SystemExit(1)
 
 
+@rules.command("vocabulary", help="Every fact and action rules can use: type, unit, example, phases.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_vocabulary(output_format: str) -> None:
+    from rulebooks import authoring
+
+    found = authoring.vocabulary_listing()
+    if output_format == "json":
+        click.echo(json.dumps(found, indent=2))
+        return
+    click.echo("Facts (what a rule reads)")
+    for fact in found["facts"]:
+        unit = f", in {fact['unit']}" if fact["unit"] and fact["unit"] not in fact["type"] else ""
+        optional = "" if fact["required"] else ", may be missing"
+        click.echo(f"  {fact['fact']}: {fact['type']}{unit}{optional}; phases: {', '.join(fact['phases'])}")
+        click.echo(f"      {fact['doc']}")
+        click.echo(f"      e.g. {fact['example']}")
+        for name, type_words in fact.get("each", {}).items():
+            click.echo(f"      .{name}: {type_words}")
+    click.echo("Actions (what a rule does)")
+    for action in found["actions"]:
+        click.echo(f"  {action['action']}; phases: {', '.join(action['phases'])}")
+        click.echo(f"      {action['doc']}")
+        click.echo(f"      e.g. {action['example']}")
+
+
 @rules.command("explain", help="Code an encounter with this rulebook (on top of what it extends), with the trace.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

@@ -133,7 +133,7 @@ def test_without_the_extended_books_an_inherited_name_is_unknown() -> None:
             33,
             "name.unknown",
             "`benign` is not a known fact or value set",
-            "see the vocabulary for the facts rules can read",
+            "see the vocabulary (`cutis rules vocabulary`) for the facts rules can read",
         )
     ]
 

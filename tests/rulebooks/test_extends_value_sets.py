@@ -104,7 +104,7 @@ def test_the_editor_accepts_a_set_of_the_book_it_extends_and_only_then() -> None
             33,
             "name.unknown",
             "`benign_lesions` is not a known fact or value set",
-            "see the vocabulary for the facts rules can read",
+            "see the vocabulary (`cutis rules vocabulary`) for the facts rules can read",
         )
     ]
 

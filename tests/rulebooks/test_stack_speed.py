@@ -61,6 +61,12 @@ ATOMS = st.sampled_from(
         "service.em.level >= 4",
         "any line in lines: line.code in [17000, 17003, 11102, 11300]",
         "count(lines) > 1",
+        # The encounter's other services (issue 16): rules the devices may never remember.
+        "any other in other_services: (other.kind = destruction and other.same_site)",
+        "count(each other in other_services: other.kind = biopsy or other.same_site_group) >= 1",
+        "none other in other_services: other.same_lesion",
+        "service.region in face_regions",
+        "patient.risk_states none in [immunosuppressed]",
     ]
 )
 
@@ -90,6 +96,9 @@ def _actions(phase: str) -> st.SearchStrategy[str]:
             "add modifier 59 to lines in [17000, 17003, 11102]",
             "remove modifier 59 from lines in [11102]",
             "require prior_auth for lines in [17311, 17312]",
+            "limit [17000, 17003, 11102] to 3 units per session holding the excess",
+            'drop lines in [11102, 11300] saying "not paid"',
+            "replace modifier 59 with XS on lines in [11102, 17000]",
         ],
         "route": ["route to self_pay"],
     }

@@ -76,3 +76,33 @@ def test_explain_shows_lines_and_the_rules_that_fired(tmp_path: Path) -> None:
         ).stdout
     )
     assert {(line["code"], line["units"]) for line in as_json["coding"]["claim_lines"]} >= {("17000", 1), ("17003", 9)}
+
+
+def test_rules_vocabulary_lists_every_fact_and_action_with_type_unit_example_and_phases() -> None:
+    from rulebooks.vocabulary import ALL_ACTIONS, FIELDS
+
+    listed = json.loads(cutis("rules", "vocabulary", "--format", "json").stdout)
+    assert [fact["fact"] for fact in listed["facts"]] == [declared.path for declared in FIELDS]
+    assert [action["action"] for action in listed["actions"]] == [spec.template for spec in ALL_ACTIONS]
+    by_fact = {fact["fact"]: fact for fact in listed["facts"]}
+    assert by_fact["service.count"] | {"doc": ""} == {
+        "fact": "service.count",
+        "type": "a number of lesions",
+        "unit": "lesions",
+        "example": "service.count = 10 lesions",
+        "phases": ["classify", "select", "policy", "route"],
+        "required": False,
+        "doc": "",
+    }
+    assert by_fact["lines"]["phases"] == ["policy", "route"]
+    assert by_fact["other_services"]["example"] == "any other in other_services: other.kind = em"
+    assert by_fact["other_services"]["each"]["same_lesion"] == "yes or no"
+    by_action = {action["action"]: action for action in listed["actions"]}
+    limit = by_action["limit {codes} to {units} per session holding the excess"]
+    assert (limit["example"], limit["phases"]) == (
+        "limit [17000] to 10 units per session holding the excess",
+        ["policy"],
+    )
+    text = cutis("rules", "vocabulary").stdout
+    assert "  other_services: a list of other services; phases: classify, select, policy, route" in text
+    assert "      e.g. limit [17000] to 10 units per session holding the excess" in text
