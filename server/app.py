@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,7 +11,6 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.response import File
 from litestar.static_files import create_static_files_router
-from sqlalchemy import text
 from strawberry.litestar import make_graphql_controller
 
 from server.api.context import CutisContext, Services
@@ -19,10 +19,11 @@ from server.api.identity import KeyCache, identify
 from server.api.schema import build_schema
 from server.codesets import load_installed
 from server.cpu import CpuPool
-from server.db import create_engine, create_session_factory, global_session
+from server.db import create_engine, create_session_factory
 from server.encounters import FeeCache
+from server.health import Report, health, migration_head, readiness
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
-from server.logs import quiet_parameter_loggers
+from server.logs import quiet_parameter_loggers, request_ids, tenant_id
 from server.mail import MailboxMailer
 from server.people import Outgoing
 from server.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def graphql_context(request: Request[Any, Any, Any]) -> CutisContext:
         identity = await identify(services, request.headers, request.cookies)
+        if identity.principal:
+            tenant_id.set(str(identity.principal.tenant_id))  # every line this request logs names its clinic
         credential = (
             f"key:{identity.principal.api_key_id}"
             if identity.principal and identity.principal.api_key_id
@@ -89,21 +92,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
     )
 
+    head = migration_head()
+
     @get("/healthz", media_type=MediaType.JSON)
     async def healthz() -> Response[dict[str, Any]]:
-        checks: dict[str, Any] = {}
-        try:
-            async with global_session(factory) as session:
-                await session.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as error:  # report reachability, never the connection string
-            checks["database"] = f"unreachable ({type(error).__name__})"
-        if settings.redis_url:
-            checks["redis"] = await _redis_check(settings.redis_url)
-        else:
-            checks["redis"] = "not configured (jobs run in-process)"
-        healthy = all(v == "ok" or v.startswith("not configured") for v in checks.values())
-        return Response({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
+        return _answer(await health(factory, settings.redis_url))
+
+    @get("/readyz", media_type=MediaType.JSON)
+    async def readyz() -> Response[dict[str, Any]]:
+        return _answer(await readiness(factory, settings.redis_url, head, dt.date.today()))
+
+    @get("/livez", media_type=MediaType.JSON)
+    async def livez() -> dict[str, str]:
+        return {"status": "ok"}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await limiter.close()
             await engine.dispose()
 
-    route_handlers: list[Any] = [graphql_controller, healthz]
+    route_handlers: list[Any] = [graphql_controller, healthz, readyz, livez]
     if (settings.web_dist / "index.html").exists():
         route_handlers.append(create_static_files_router(path="/", directories=[settings.web_dist], html_mode=True))
         index_html = settings.web_dist / "index.html"
@@ -137,18 +138,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             return File(index_html, content_disposition_type="inline", media_type=MediaType.HTML)
 
         route_handlers.append(web_app_page)
-    app = Litestar(route_handlers=route_handlers, lifespan=[lifespan], state=State({"services": services}), debug=False)
+    app = Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        state=State({"services": services}),
+        middleware=[request_ids],
+        logging_config=None,  # the process's logging is set once, by `cutis serve` (server.logs)
+        debug=False,
+    )
     return app
 
 
-async def _redis_check(redis_url: str) -> str:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(redis_url, socket_connect_timeout=2)
-    try:
-        await client.ping()
-        return "ok"
-    except Exception as error:
-        return f"unreachable ({type(error).__name__})"
-    finally:
-        await client.aclose()
+def _answer(report: Report) -> Response[dict[str, Any]]:
+    return Response(report.body(), status_code=200 if report.healthy else 503)
