@@ -23,7 +23,7 @@ from server.db import create_engine, create_session_factory
 from server.encounters import FeeCache
 from server.health import Report, health, migration_head, readiness
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
-from server.logs import quiet_parameter_loggers, request_ids, tenant_id
+from server.logs import quiet_parameter_loggers, request_ids
 from server.mail import MailboxMailer
 from server.people import Outgoing
 from server.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -62,8 +62,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def graphql_context(request: Request[Any, Any, Any]) -> CutisContext:
         identity = await identify(services, request.headers, request.cookies)
-        if identity.principal:
-            tenant_id.set(str(identity.principal.tenant_id))  # every line this request logs names its clinic
         credential = (
             f"key:{identity.principal.api_key_id}"
             if identity.principal and identity.principal.api_key_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +77,7 @@ from server.api.validation import InputValidation
 from server.encounters import get_encounter
 from server.errors import CutisError, NotFound
 from server.jobs import relay
+from server.logs import logging_context, request_id
 from tenants.roles import Permission
 
 log = logging.getLogger("cutis.graphql")
@@ -164,6 +165,15 @@ Mutation = merge_types(
         AdminMutations,
     ),
 )
+
+
+class LogContext(SchemaExtension):
+    """Every line an operation logs names the clinic of its credentials (server.logs), and no other."""
+
+    def on_operation(self) -> Iterator[None]:
+        principal = getattr(self.execution_context.context, "principal", None)
+        with logging_context(request=request_id.get(), tenant=str(principal.tenant_id) if principal else None):
+            yield
 
 
 class OperationTransaction(SchemaExtension):
@@ -314,6 +324,7 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
     if production:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
+        LogContext,
         InputValidation,  # inside OperationTransaction (the last resolve hook wraps the others): a refusal rolls back
         OperationTransaction,
         lambda: MaxTokensLimiter(max_token_count=5000),
