@@ -58,7 +58,8 @@ def serve(host: str | None, port: int | None, workers: int, upgrade: bool) -> No
         port=port or settings.port,
         workers=workers,
         log_config=logging_config(settings.log_format, settings.log_level),  # applied in every server process
-        proxy_headers=True,  # behind the compose proxy: the client's address from X-Forwarded-For
+        proxy_headers=True,  # the client's address from a trusted proxy's X-Forwarded-For (FORWARDED_ALLOW_IPS)
+        access_log=False,  # server.logs writes each request's line, with its request id and clinic
     )
 
 

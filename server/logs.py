@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,10 @@ REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 request_id: ContextVar[str | None] = ContextVar("cutis_request_id", default=None)
 tenant_id: ContextVar[str | None] = ContextVar("cutis_tenant_id", default=None)
+# The clinic a request turned out to act for, told back to the request's own line (the GraphQL operation runs in
+# a copy of the request's context, so a variable set there is not seen by the middleware).
+_clinic_of_request: ContextVar[list[str | None] | None] = ContextVar("cutis_clinic_of_request", default=None)
+access_log = logging.getLogger("cutis.http")
 
 
 def quiet_parameter_loggers() -> None:
@@ -112,6 +117,16 @@ def logging_context(*, request: str | None = None, tenant: str | None = None) ->
         request_id.reset(request_token)
 
 
+@contextmanager
+def acting_for(clinic: str | None) -> Iterator[None]:
+    """Lines logged inside name this clinic, and so does the line of the request that carries them."""
+    holder = _clinic_of_request.get()
+    if holder is not None and clinic:
+        holder[0] = clinic
+    with logging_context(request=request_id.get(), tenant=clinic):
+        yield
+
+
 def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
     """The proxy's request id when it is a plain token of at most 64 characters, else a new one.
 
@@ -129,21 +144,33 @@ def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
 
 
 def request_ids(app: Any) -> Any:
-    """ASGI middleware: each HTTP request gets its id in the log context and in the `X-Request-Id` response header."""
+    """ASGI middleware: each HTTP request gets its id in the log context and in the `X-Request-Id` response header,
+    and one line when it ends: method, path (never the query string or body), status, milliseconds."""
 
     async def middleware(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
         this_request = request_id_of(scope.get("headers") or [])
+        started = time.perf_counter()
+        status = [500]
+        clinic: list[str | None] = [None]
 
         async def send_with_id(message: Any) -> None:
             if message["type"] == "http.response.start":
+                status[0] = message["status"]
                 headers = [*message.get("headers", []), (b"x-request-id", this_request.encode())]
                 message = {**message, "headers": headers}
             await send(message)
 
-        with logging_context(request=this_request):
-            await app(scope, receive, send_with_id)
+        holder_token = _clinic_of_request.set(clinic)
+        try:
+            with logging_context(request=this_request):
+                await app(scope, receive, send_with_id)
+        finally:
+            _clinic_of_request.reset(holder_token)
+            with logging_context(request=this_request, tenant=clinic[0]):
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status[0], elapsed_ms)
 
     return middleware

@@ -102,7 +102,9 @@ class Settings(BaseSettings):
     )
     totp_key: str | None = Field(
         None,
-        description="seals second-factor secrets at rest (AES-GCM); keep it apart from the database backups",
+        min_length=16,
+        description="seals second-factor secrets at rest (AES-GCM; 16 characters or more); keep it apart from the "
+        "database backups",
         json_schema_extra={"shown_default": "development: a key file `var/totp.key` made once; production: required"},
     )
     # CPU worker processes; None: one per core

@@ -77,7 +77,7 @@ from server.api.validation import InputValidation
 from server.encounters import get_encounter
 from server.errors import CutisError, NotFound
 from server.jobs import relay
-from server.logs import logging_context, request_id
+from server.logs import acting_for
 from tenants.roles import Permission
 
 log = logging.getLogger("cutis.graphql")
@@ -172,7 +172,7 @@ class LogContext(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         principal = getattr(self.execution_context.context, "principal", None)
-        with logging_context(request=request_id.get(), tenant=str(principal.tenant_id) if principal else None):
+        with acting_for(str(principal.tenant_id) if principal else None):
             yield
 
 

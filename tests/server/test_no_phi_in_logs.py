@@ -56,6 +56,10 @@ async def test_no_phi_in_logs(app_client, caplog: pytest.LogCaptureFixture, monk
     assert crash, "the crash is logged, by its type"
     assert crash[0]["tenant_id"] == str(clinic.tenant_id), "a request's lines name its clinic"
     assert len(crash[0]["request_id"]) == 32, "and its request"
+    requests = [line for line in lines if line["logger"] == "cutis.http"]
+    assert [line["message"].split()[:3] for line in requests] == [["POST", "/graphql", "200"]] * 4
+    assert {line["tenant_id"] for line in requests} == {str(clinic.tenant_id)}, "each request's own line too"
+    assert crash[0]["request_id"] == requests[-1]["request_id"]
 
 
 async def _every_path(app_client, clinic, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
