@@ -25,6 +25,8 @@ from server.health import Report, health, migration_head, readiness
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
 from server.logs import quiet_parameter_loggers, request_ids
 from server.mail import MailboxMailer
+from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from server.metrics import Metrics
 from server.people import Outgoing
 from server.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from server.settings import Settings
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         key_cache=KeyCache(),
         fee_cache=FeeCache(),
         cpu=cpu,
+        metrics=Metrics(),
     )
 
     async def graphql_context(request: Request[Any, Any, Any]) -> CutisContext:
@@ -100,6 +103,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def readyz() -> Response[dict[str, Any]]:
         return _answer(await readiness(factory, settings.redis_url, head, dt.date.today()))
 
+    @get("/metrics", media_type=METRICS_CONTENT_TYPE)
+    async def metrics() -> Response[bytes]:
+        """Prometheus text format; for the scraper on the inside network (the compose proxy does not pass it)."""
+        page = await services.metrics.render(factory, settings.redis_url, settings.is_sqlite)
+        return Response(page, media_type=METRICS_CONTENT_TYPE)
+
     @get("/livez", media_type=MediaType.JSON)
     async def livez() -> dict[str, str]:
         return {"status": "ok"}
@@ -115,7 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await limiter.close()
             await engine.dispose()
 
-    route_handlers: list[Any] = [graphql_controller, healthz, readyz, livez]
+    route_handlers: list[Any] = [graphql_controller, healthz, readyz, livez, metrics]
     if (settings.web_dist / "index.html").exists():
         route_handlers.append(create_static_files_router(path="/", directories=[settings.web_dist], html_mode=True))
         index_html = settings.web_dist / "index.html"

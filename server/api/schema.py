@@ -78,6 +78,7 @@ from server.encounters import get_encounter
 from server.errors import CutisError, NotFound
 from server.jobs import relay
 from server.logs import acting_for
+from server.metrics import OperationMetrics
 from tenants.roles import Permission
 
 log = logging.getLogger("cutis.graphql")
@@ -324,6 +325,7 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
     if production:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
+        OperationMetrics,
         LogContext,
         InputValidation,  # inside OperationTransaction (the last resolve hook wraps the others): a refusal rolls back
         OperationTransaction,
