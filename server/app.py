@@ -30,6 +30,7 @@ from server.metrics import Metrics
 from server.people import Outgoing
 from server.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from server.settings import Settings
+from server.tracing import configure_tracing, trace_engine, traced_requests
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     quiet_parameter_loggers()
     load_installed(settings.data_dir)
     engine = create_engine(settings)
+    tracing = bool(settings.otlp_endpoint) and configure_tracing(settings.otlp_endpoint, "cutis-api")
+    if tracing:
+        trace_engine(engine)
     factory = create_session_factory(engine)
     mailer = MailboxMailer(settings.data_dir / "mailbox")
     cpu = CpuPool(settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds)
@@ -149,7 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=route_handlers,
         lifespan=[lifespan],
         state=State({"services": services}),
-        middleware=[request_ids],
+        middleware=[request_ids, *([traced_requests] if tracing else [])],
         logging_config=None,  # the process's logging is set once, by `cutis serve` (server.logs)
         debug=False,
     )

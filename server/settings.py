@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         "json", description="`json`: one JSON object per line with request and tenant ids; `text` for a terminal"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="the lowest level logged")
+    otlp_endpoint: str | None = Field(
+        None,
+        description="an OpenTelemetry collector's OTLP/HTTP address (`http://collector:4318`): traces of requests, "
+        "SQL, jobs and coding phases are exported there",
+        json_schema_extra={"shown_default": "unset: no traces"},
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -159,6 +165,13 @@ class Settings(BaseSettings):
             raise ValueError("is not a database URL (expected DRIVER://USER@HOST/DATABASE)") from None
         if driver not in DATABASE_DRIVERS:
             raise ValueError(f"names the driver {driver!r}; cutis speaks sqlite+aiosqlite:// or postgresql+psycopg://")
+        return value
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("is not an http:// or https:// address of an OTLP collector")
         return value
 
     @field_validator("redis_url")

@@ -35,6 +35,7 @@ from server.logs import logging_context, quiet_parameter_loggers
 from server.mail import MailboxMailer
 from server.people import Outgoing
 from server.settings import Settings
+from server.tracing import configure_tracing, trace_engine, tracer
 
 log = logging.getLogger("cutis.worker")
 JOB_TIMEOUT_SECONDS = 120
@@ -51,7 +52,10 @@ async def code_encounter(ctx: dict[str, Any], outbox_id: str, tenant_id: str) ->
     await ctx["redis"].psetex(
         JOB_OWNER_KEY_PREFIX + ctx["job_id"], (JOB_TIMEOUT_SECONDS + 10) * 1000, ctx["worker_token"]
     )
-    with logging_context(request=f"job:{ctx['job_id']}", tenant=tenant_id):
+    with (
+        logging_context(request=f"job:{ctx['job_id']}", tenant=tenant_id),
+        tracer.start_as_current_span("job code_encounter", attributes={"cutis.job_id": ctx["job_id"]}),
+    ):
         try:
             return await run_outbox_job(
                 ctx["session_factory"], uuid.UUID(outbox_id), uuid.UUID(tenant_id), ctx.get("outgoing"), ctx["cpu"]
@@ -88,6 +92,8 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         quiet_parameter_loggers()
         load_installed(settings.data_dir)
         ctx["engine"] = create_engine(settings)
+        if settings.otlp_endpoint and configure_tracing(settings.otlp_endpoint, "cutis-worker"):
+            trace_engine(ctx["engine"])
         ctx["session_factory"] = create_session_factory(ctx["engine"])
         ctx["queue"] = ArqQueue(settings.redis_url or "")
         ctx["outgoing"] = Outgoing(MailboxMailer(settings.data_dir / "mailbox"), settings.public_url)
