@@ -66,6 +66,7 @@ class Topology:
     servers: int = 2
     workers: int = 2
     cpu_processes: int = 1
+    settings: dict[str, str] = field(default_factory=dict)  # more CUTIS_* variables for every process
     processes: list[Process] = field(default_factory=list)
     migration: Process | None = None
 
@@ -81,6 +82,7 @@ class Topology:
             "CUTIS_TOTP_KEY": TOTP_KEY,
             "CUTIS_CPU_PROCESSES": str(self.cpu_processes),
             "CUTIS_LOG_FORMAT": "json",
+            **self.settings,
             **extra,
         }
 
