@@ -14,8 +14,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from server.tracing import configure_tracing
 from tests.factories import make_clinic
+from tests.server import test_worker
 from tests.server.graphql_ops import encounter_input, operation
 
+redis_app_client = test_worker.redis_app_client  # the fixture: an app whose queue is Redis
 PATIENT_ID = "MRN-TRACE-5521"
 NOTE_MARKER = "Marmalade-Traced Patient"
 
@@ -84,3 +86,27 @@ async def test_a_coding_request_is_one_trace_with_its_phases(database_url: str, 
     assert not any(under_request(span) and span.parent.span_id == run.context.span_id for span in sql)
     recorded = "\n".join(f"{span.name} {dict(span.attributes or {})}" for span in finished)
     assert PATIENT_ID not in recorded and NOTE_MARKER not in recorded and "bleeding" not in recorded
+
+
+@pytest.mark.redis
+async def test_a_worker_job_is_a_span_with_the_coding_phases_under_it(redis_app_client, spans) -> None:  # type: ignore[no-untyped-def]
+    clinic = await make_clinic(redis_app_client.app_services.session_factory)
+    await redis_app_client.post(
+        "/graphql",
+        json={"query": operation("SubmitEncounter"), "variables": {"input": encounter_input()}},
+        headers={"Authorization": f"Bearer {clinic.key}"},
+    )
+    spans.clear()
+    await test_worker.run_worker_burst(redis_app_client.settings.replace(otlp_endpoint="http://127.0.0.1:9"))
+
+    finished = spans.get_finished_spans()
+    (job,) = [span for span in finished if span.name == "job code_encounter"]
+    under_job = [span for span in finished if span.parent is not None and span.parent.span_id == job.context.span_id]
+    assert [span.name for span in under_job if span.name.startswith("coding.")] == [
+        "coding.resolve",
+        "coding.run",
+        "coding.store",
+    ]
+    assert any(
+        "db.statement" in (span.attributes or {}) for span in finished if span.context.trace_id == job.context.trace_id
+    )
