@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,7 +11,6 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.response import File
 from litestar.static_files import create_static_files_router
-from sqlalchemy import text
 from strawberry.litestar import make_graphql_controller
 
 from server.api.context import CutisContext, Services
@@ -19,14 +19,18 @@ from server.api.identity import KeyCache, identify
 from server.api.schema import build_schema
 from server.codesets import load_installed
 from server.cpu import CpuPool
-from server.db import create_engine, create_session_factory, global_session
+from server.db import create_engine, create_session_factory
 from server.encounters import FeeCache
+from server.health import Report, health, migration_head, readiness
 from server.jobs import ArqQueue, InProcessQueue, JobQueue
-from server.logs import quiet_parameter_loggers
+from server.logs import quiet_parameter_loggers, request_ids
 from server.mail import MailboxMailer
+from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from server.metrics import Metrics
 from server.people import Outgoing
 from server.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from server.settings import Settings
+from server.tracing import configure_tracing, trace_engine, traced_requests
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -34,6 +38,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     quiet_parameter_loggers()
     load_installed(settings.data_dir)
     engine = create_engine(settings)
+    tracing = bool(settings.otlp_endpoint) and configure_tracing(settings.otlp_endpoint, "cutis-api")
+    if tracing:
+        trace_engine(engine)
     factory = create_session_factory(engine)
     mailer = MailboxMailer(settings.data_dir / "mailbox")
     cpu = CpuPool(settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds)
@@ -57,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         key_cache=KeyCache(),
         fee_cache=FeeCache(),
         cpu=cpu,
+        metrics=Metrics(),
     )
 
     async def graphql_context(request: Request[Any, Any, Any]) -> CutisContext:
@@ -89,21 +97,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
     )
 
+    head = migration_head()
+
     @get("/healthz", media_type=MediaType.JSON)
     async def healthz() -> Response[dict[str, Any]]:
-        checks: dict[str, Any] = {}
-        try:
-            async with global_session(factory) as session:
-                await session.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as error:  # report reachability, never the connection string
-            checks["database"] = f"unreachable ({type(error).__name__})"
-        if settings.redis_url:
-            checks["redis"] = await _redis_check(settings.redis_url)
-        else:
-            checks["redis"] = "not configured (jobs run in-process)"
-        healthy = all(v == "ok" or v.startswith("not configured") for v in checks.values())
-        return Response({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
+        return _answer(await health(factory, settings.redis_url))
+
+    @get("/readyz", media_type=MediaType.JSON)
+    async def readyz() -> Response[dict[str, Any]]:
+        return _answer(await readiness(factory, settings.redis_url, head, dt.date.today()))
+
+    @get("/metrics", media_type=METRICS_CONTENT_TYPE)
+    async def metrics() -> Response[bytes]:
+        """Prometheus text format; for the scraper on the inside network (the compose proxy does not pass it)."""
+        page = await services.metrics.render(factory, settings.redis_url, settings.is_sqlite)
+        return Response(page, media_type=METRICS_CONTENT_TYPE)
+
+    @get("/livez", media_type=MediaType.JSON)
+    async def livez() -> dict[str, str]:
+        return {"status": "ok"}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -116,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await limiter.close()
             await engine.dispose()
 
-    route_handlers: list[Any] = [graphql_controller, healthz]
+    route_handlers: list[Any] = [graphql_controller, healthz, readyz, livez, metrics]
     if (settings.web_dist / "index.html").exists():
         route_handlers.append(create_static_files_router(path="/", directories=[settings.web_dist], html_mode=True))
         index_html = settings.web_dist / "index.html"
@@ -139,18 +151,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             return File(index_html, content_disposition_type="inline", media_type=MediaType.HTML)
 
         route_handlers.append(web_app_page)
-    app = Litestar(route_handlers=route_handlers, lifespan=[lifespan], state=State({"services": services}), debug=False)
+    app = Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        state=State({"services": services}),
+        middleware=[request_ids, *([traced_requests] if tracing else [])],
+        logging_config=None,  # the process's logging is set once, by `cutis serve` (server.logs)
+        debug=False,
+    )
     return app
 
 
-async def _redis_check(redis_url: str) -> str:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(redis_url, socket_connect_timeout=2)
-    try:
-        await client.ping()
-        return "ok"
-    except Exception as error:
-        return f"unreachable ({type(error).__name__})"
-    finally:
-        await client.aclose()
+def _answer(report: Report) -> Response[dict[str, Any]]:
+    return Response(report.body(), status_code=200 if report.healthy else 503)

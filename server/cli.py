@@ -44,9 +44,11 @@ def main() -> None:
 def serve(host: str | None, port: int | None, workers: int, upgrade: bool) -> None:
     import uvicorn
 
+    from server.logs import configure_logging, logging_config
     from server.migrate import upgrade as upgrade_db
 
     settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
     if upgrade:
         upgrade_db(settings.owner_database_url)
     uvicorn.run(
@@ -55,20 +57,22 @@ def serve(host: str | None, port: int | None, workers: int, upgrade: bool) -> No
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_level="info",
+        log_config=logging_config(settings.log_format, settings.log_level),  # applied in every server process
+        proxy_headers=True,  # the client's address from a trusted proxy's X-Forwarded-For (FORWARDED_ALLOW_IPS)
+        access_log=False,  # server.logs writes each request's line, with its request id and clinic
     )
 
 
 @main.command(help="Run the arq worker against CUTIS_REDIS_URL (jobs from the outbox).")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 def worker(burst: bool) -> None:
-    import logging
     import signal
 
+    from server.logs import configure_logging
     from server.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
 
     async def until_stopped() -> None:
         """SIGTERM or SIGINT ends it (jobs cut short roll back and are sent again); a Redis outage does not."""
@@ -81,6 +85,18 @@ def worker(burst: bool) -> None:
             await run_worker(settings, burst=burst)
 
     asyncio.run(until_stopped())
+
+
+@main.command("settings", help="The CUTIS_* variables: check this environment's values, or print their table.")
+@click.option("--markdown", is_flag=True, help="Print the table of every variable (README's) instead.")
+def settings_command(markdown: bool) -> None:
+    from server.settings import settings_table
+
+    if markdown:
+        click.echo(settings_table())
+        return
+    settings = Settings.from_env()  # a bad value exits here with one line naming the variable
+    click.echo(f"settings are valid ({settings.environment}, {'PostgreSQL' if not settings.is_sqlite else 'SQLite'})")
 
 
 @main.group(help="Database schema.")

@@ -32,6 +32,7 @@ from server.draft_shadows import Shadowing
 from server.errors import FieldError, InputInvalid
 from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage, ProviderQueryRecord
 from server.paging import paged
+from server.tracing import tracer
 from tenants.base import utcnow
 
 CODE_ENCOUNTER_JOB = "code_encounter"
@@ -203,11 +204,12 @@ async def code_now(
     Refuses with `InputInvalid` before anything is stored or sent to the pool.
     """
     encounter = parse_encounter(payload)
-    async with turns.turn() as session:
-        record = await store_encounter(session, tenant_id, encounter)
-        fees = await fee_cache.get(session, tenant_id)
-        sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
-        shadows = await draft_shadows.shadowing(session, encounter, sources)
+    with tracer.start_as_current_span("coding.resolve"):
+        async with turns.turn() as session:
+            record = await store_encounter(session, tenant_id, encounter)
+            fees = await fee_cache.get(session, tenant_id)
+            sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
+            shadows = await draft_shadows.shadowing(session, encounter, sources)
     return await code_version(turns, record, cpu=cpu, fees=fees, encounter=encounter, sources=sources, shadows=shadows)
 
 
@@ -227,12 +229,15 @@ async def code_version(
     one place coding is dispatched."""
     encounter = encounter if encounter is not None else Encounter.model_validate(record.payload)
     if sources is None or shadows is None:
+        with tracer.start_as_current_span("coding.resolve"):
+            async with turns.turn() as session:
+                sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
+                shadows = await draft_shadows.shadowing(session, encounter, sources)
+    with tracer.start_as_current_span("coding.run", attributes={"cutis.shadows": len(shadows)}):
+        coded = await cpu.run(code_in_worker, encounter, str(record.id), coded_at or utcnow(), fees, sources, shadows)
+    with tracer.start_as_current_span("coding.store"):
         async with turns.turn() as session:
-            sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
-            shadows = await draft_shadows.shadowing(session, encounter, sources)
-    coded = await cpu.run(code_in_worker, encounter, str(record.id), coded_at or utcnow(), fees, sources, shadows)
-    async with turns.turn() as session:
-        coding, coding_record = await store_coding(session, record, coded)
+            coding, coding_record = await store_coding(session, record, coded)
     return CodedVersion(record, coding, coding_record)
 
 

@@ -31,10 +31,11 @@ from server.jobs import (
     run_outbox_job,
     sweep_stale,
 )
-from server.logs import quiet_parameter_loggers
+from server.logs import logging_context, quiet_parameter_loggers
 from server.mail import MailboxMailer
 from server.people import Outgoing
 from server.settings import Settings
+from server.tracing import configure_tracing, trace_engine, tracer
 
 log = logging.getLogger("cutis.worker")
 JOB_TIMEOUT_SECONDS = 120
@@ -51,15 +52,19 @@ async def code_encounter(ctx: dict[str, Any], outbox_id: str, tenant_id: str) ->
     await ctx["redis"].psetex(
         JOB_OWNER_KEY_PREFIX + ctx["job_id"], (JOB_TIMEOUT_SECONDS + 10) * 1000, ctx["worker_token"]
     )
-    try:
-        return await run_outbox_job(
-            ctx["session_factory"], uuid.UUID(outbox_id), uuid.UUID(tenant_id), ctx.get("outgoing"), ctx["cpu"]
-        )
-    except RetryLater as retry:
-        raise Retry(defer=min(2**retry.attempts, 60)) from retry
-    except DATABASE_UNREACHABLE as error:
-        log.warning("job waits for the database (%s)", type(error).__name__)
-        raise Retry(defer=DATABASE_RETRY_SECONDS) from error
+    with (
+        logging_context(request=f"job:{ctx['job_id']}", tenant=tenant_id),
+        tracer.start_as_current_span("job code_encounter", attributes={"cutis.job_id": ctx["job_id"]}),
+    ):
+        try:
+            return await run_outbox_job(
+                ctx["session_factory"], uuid.UUID(outbox_id), uuid.UUID(tenant_id), ctx.get("outgoing"), ctx["cpu"]
+            )
+        except RetryLater as retry:
+            raise Retry(defer=min(2**retry.attempts, 60)) from retry
+        except DATABASE_UNREACHABLE as error:
+            log.warning("job waits for the database (%s)", type(error).__name__)
+            raise Retry(defer=DATABASE_RETRY_SECONDS) from error
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
@@ -87,6 +92,8 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         quiet_parameter_loggers()
         load_installed(settings.data_dir)
         ctx["engine"] = create_engine(settings)
+        if settings.otlp_endpoint and configure_tracing(settings.otlp_endpoint, "cutis-worker"):
+            trace_engine(ctx["engine"])
         ctx["session_factory"] = create_session_factory(ctx["engine"])
         ctx["queue"] = ArqQueue(settings.redis_url or "")
         ctx["outgoing"] = Outgoing(MailboxMailer(settings.data_dir / "mailbox"), settings.public_url)

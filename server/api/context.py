@@ -37,6 +37,7 @@ class Services:
     key_cache: Any = None
     fee_cache: Any = None
     cpu: Any = None  # server.cpu.CpuPool: every CPU-heavy call of a request runs there
+    metrics: Any = None  # server.metrics.Metrics: this process's /metrics
 
 
 class CutisContext(BaseContext, kw_only=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +77,8 @@ from server.api.validation import InputValidation
 from server.encounters import get_encounter
 from server.errors import CutisError, NotFound
 from server.jobs import relay
+from server.logs import acting_for
+from server.metrics import OperationMetrics
 from tenants.roles import Permission
 
 log = logging.getLogger("cutis.graphql")
@@ -164,6 +166,15 @@ Mutation = merge_types(
         AdminMutations,
     ),
 )
+
+
+class LogContext(SchemaExtension):
+    """Every line an operation logs names the clinic of its credentials (server.logs), and no other."""
+
+    def on_operation(self) -> Iterator[None]:
+        principal = getattr(self.execution_context.context, "principal", None)
+        with acting_for(str(principal.tenant_id) if principal else None):
+            yield
 
 
 class OperationTransaction(SchemaExtension):
@@ -314,6 +325,8 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
     if production:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
+        OperationMetrics,
+        LogContext,
         InputValidation,  # inside OperationTransaction (the last resolve hook wraps the others): a refusal rolls back
         OperationTransaction,
         lambda: MaxTokensLimiter(max_token_count=5000),

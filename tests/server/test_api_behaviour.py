@@ -172,11 +172,10 @@ async def test_depth_limit(app_client) -> None:
 
 
 async def test_rate_limit_per_key(database_url: str, settings_for) -> None:
-    from dataclasses import replace
 
     from server.app import create_app
 
-    app = create_app(replace(settings_for(database_url), rate_limit_per_minute=5))
+    app = create_app(settings_for(database_url).replace(rate_limit_per_minute=5))
     services = app.state.services
     clinic = await make_clinic(services.session_factory)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://cutis.test") as client:
@@ -193,11 +192,10 @@ async def test_rate_limit_per_key(database_url: str, settings_for) -> None:
 
 
 async def test_production_turns_off_introspection_and_the_ide(database_url: str, settings_for) -> None:
-    from dataclasses import replace
 
     from server.app import create_app
 
-    app = create_app(replace(settings_for(database_url), environment="production"))
+    app = create_app(settings_for(database_url).replace(environment="production"))
     services = app.state.services
     clinic = await make_clinic(services.session_factory)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://cutis.test") as client:
@@ -236,7 +234,6 @@ async def test_a_failing_commit_is_masked_and_leaves_nothing(app_client, monkeyp
 @pytest.mark.redis
 async def test_rate_limit_is_shared_through_redis(database_url: str, redis_url: str, settings_for) -> None:
     """Two app processes behind a load balancer share one budget per key when Redis is configured."""
-    from dataclasses import replace
 
     from redis.asyncio import Redis
 
@@ -245,7 +242,7 @@ async def test_rate_limit_is_shared_through_redis(database_url: str, redis_url: 
     flush = Redis.from_url(redis_url)
     await flush.flushdb()
     await flush.aclose()
-    settings = replace(settings_for(database_url, redis_url), rate_limit_per_minute=4)
+    settings = settings_for(database_url, redis_url).replace(rate_limit_per_minute=4)
     first, second = create_app(settings), create_app(settings)
     clinic = await make_clinic(first.state.services.session_factory)
     statuses = []

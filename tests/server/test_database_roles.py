@@ -185,7 +185,8 @@ async def test_an_api_key_authenticates_over_http(plain_owner_database, seeded, 
 
 
 def test_the_owner_may_only_read_what_the_lookups_read(plain_owner_database: PlainOwnerDatabase) -> None:
-    """The owner's own policy is SELECT-only, on the three lookup tables; nothing else loosens."""
+    """The owner's own policy is SELECT-only, on the three lookup tables and the two that only the operations
+    gauges count (0012_ops: numbers, never rows); nothing else loosens."""
     import psycopg
 
     with psycopg.connect(plain_owner_database.owner_url) as connection:
@@ -194,7 +195,13 @@ def test_the_owner_may_only_read_what_the_lookups_read(plain_owner_database: Pla
             "WHERE schemaname = 'public' AND policyname <> 'tenant_isolation' ORDER BY tablename"
         ).fetchall()
     owner = [plain_owner_database.owner]
-    assert policies == [("api_keys", "SELECT", owner), ("memberships", "SELECT", owner), ("outbox", "SELECT", owner)]
+    assert policies == [
+        ("api_keys", "SELECT", owner),
+        ("codings", "SELECT", owner),
+        ("memberships", "SELECT", owner),
+        ("outbox", "SELECT", owner),
+        ("provider_queries", "SELECT", owner),
+    ]
 
 
 def test_down_to_0007_and_up_again_as_the_plain_owner(plain_owner_database: PlainOwnerDatabase) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -178,7 +177,7 @@ async def tiny_budget_client(database_url: str, settings_for) -> AsyncIterator[h
     """An app whose CPU budget is 0.2 s: checking a 1 MB rulebook (about a second) overruns it."""
     from server.app import create_app
 
-    app = create_app(replace(settings_for(database_url), cpu_budget_seconds=0.2))
+    app = create_app(settings_for(database_url).replace(cpu_budget_seconds=0.2))
     services = app.state.services
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://cutis.test") as client:
         client.app_services = services  # type: ignore[attr-defined]

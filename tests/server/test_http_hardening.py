@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -173,7 +172,7 @@ class TestRateLimitReplies:
     async def test_a_429_says_when_to_retry(self, database_url: str, settings_for) -> None:
         from server.app import create_app
 
-        app = create_app(replace(settings_for(database_url), rate_limit_per_minute=2))
+        app = create_app(settings_for(database_url).replace(rate_limit_per_minute=2))
         clinic = await make_clinic(app.state.services.session_factory)
         responses = await _statuses(app, clinic.key, 3)
         await _close(app)
@@ -191,7 +190,7 @@ class TestRateLimitReplies:
         flush = Redis.from_url(redis_url)
         await flush.flushdb()
         await flush.aclose()
-        app = create_app(replace(settings_for(database_url, redis_url), rate_limit_per_minute=2))
+        app = create_app(settings_for(database_url, redis_url).replace(rate_limit_per_minute=2))
         clinic = await make_clinic(app.state.services.session_factory)
         responses = await _statuses(app, clinic.key, 3)
         await _close(app)
@@ -223,7 +222,7 @@ class TestRedisOutage:
         from server.app import create_app
 
         closed_port = "redis://127.0.0.1:1/0"
-        app = create_app(replace(settings_for(database_url, closed_port), rate_limit_per_minute=3))
+        app = create_app(settings_for(database_url, closed_port).replace(rate_limit_per_minute=3))
         clinic = await make_clinic(app.state.services.session_factory)
         with _ratelimit_records(caplog):
             responses = await _statuses(app, clinic.key, 5)
@@ -295,7 +294,7 @@ class TestFieldSuggestions:
     ) -> None:
         from server.app import create_app
 
-        app = create_app(replace(settings_for(database_url), environment="production"))
+        app = create_app(settings_for(database_url).replace(environment="production"))
         clinic = await make_clinic(app.state.services.session_factory)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://cutis.test") as client:
             response = await client.post(
