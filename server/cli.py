@@ -597,6 +597,53 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
     }
 
 
+@main.command(
+    "import",
+    help="Import EHR messages from a file or a folder (.json: a FHIR R4 Bundle or resource; any other file: HL7 "
+    "v2 messages) into the clinic, with a progress bar. The same message twice is imported once; a message "
+    "that cannot be used is quarantined with where and why, and the rest go on.",
+)
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def import_command(path: Path, tenant_slug: str, output_format: str) -> None:
+    from server.ehr.imports import messages_in
+
+    messages = list(messages_in(path))
+    tally, seconds = _run(lambda: _with_factory(lambda factory: _import(factory, tenant_slug, messages)))
+    found = {**tally, "seconds": round(seconds, 3), "per_second": round(tally["read"] / seconds if seconds else 0.0)}
+    if output_format == "json":
+        click.echo(json.dumps(found, indent=2))
+        return
+    click.echo(
+        f"{found['read']} messages: {found['imported']} imported, {found['waiting']} waiting for the rest of their "
+        f"visit, {found['already']} already imported, {found['quarantined']} quarantined; "
+        f"{found['versions']} new encounter versions"
+    )
+    click.echo(f"  {seconds:.1f} s, {found['per_second']} messages/s")
+
+
+async def _import(factory: Any, slug: str, messages: list[Any]) -> tuple[dict[str, int], float]:
+    import time
+
+    from server.cpu import InlineCpu
+    from server.db import global_session
+    from server.ehr.imports import import_stream
+    from tenants import accounts
+
+    async with global_session(factory) as session:
+        clinic = await accounts.clinic_by_slug(session, slug)
+    if clinic is None:
+        raise click.ClickException(f"no clinic with the slug {slug!r}")
+    started = time.perf_counter()
+    with click.progressbar(length=len(messages), label="importing", file=sys.stderr) as bar:
+        # the command line has no event loop to keep free: parsing runs here (InlineCpu)
+        tally = await import_stream(
+            factory, InlineCpu(), clinic.id, "file", messages, progress=lambda done: bar.update(done.read)
+        )
+    return tally.to_dict(), time.perf_counter() - started
+
+
 async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any]:
     """The clinic's stack for the encounter, resolved as the API resolves it, and its fees."""
     from server import rulebook_versions

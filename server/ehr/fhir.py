@@ -82,7 +82,7 @@ def _entries(document: dict[str, Any]) -> Iterator[Entry]:
     for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-            raise MessageRejected(f"Bundle.entry[{index}].resource", "each entry carries a resource with a resourceType")
+            raise MessageRejected(f"Bundle.entry[{index}].resource", "each entry carries a resource with a type")
         yield Entry(index, resource, entry.get("fullUrl") or _local_url(resource))
 
 
