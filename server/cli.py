@@ -644,6 +644,39 @@ async def _import(factory: Any, slug: str, messages: list[Any]) -> tuple[dict[st
     return tally.to_dict(), time.perf_counter() - started
 
 
+@main.command(
+    "mllp",
+    help="Listen for HL7 v2 messages over MLLP and import them into the clinic; each message is answered with "
+    "an ACK (AA stored, AE quarantined with ERR saying where and why, AR not stored: send again).",
+)
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=2575, show_default=True)
+def mllp_command(tenant_slug: str, host: str, port: int) -> None:
+    settings = Settings.from_env()
+    _run(lambda: _with_factory(lambda factory: _listen(factory, settings, tenant_slug, host, port)))
+
+
+async def _listen(factory: Any, settings: Any, slug: str, host: str, port: int) -> None:
+    from server.cpu import CpuPool
+    from server.db import global_session
+    from server.ehr.mllp import import_handler, serve_mllp
+    from tenants import accounts
+
+    async with global_session(factory) as session:
+        clinic = await accounts.clinic_by_slug(session, slug)
+    if clinic is None:
+        raise click.ClickException(f"no clinic with the slug {slug!r}")
+    cpu = CpuPool(settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds)
+    try:
+        server = await serve_mllp(host, port, import_handler(factory, cpu, clinic.id))
+        click.echo(f"listening for MLLP on {host}:{server.sockets[0].getsockname()[1]}", err=True)
+        async with server:
+            await server.serve_forever()
+    finally:
+        cpu.shutdown()
+
+
 async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any]:
     """The clinic's stack for the encounter, resolved as the API resolves it, and its fees."""
     from server import rulebook_versions

@@ -5,6 +5,7 @@ clinic sees only its own messages. Plus `cutis import` as a user runs it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ from sqlalchemy import func, select, update
 from server.cpu import InlineCpu
 from server.db import tenant_session
 from server.ehr.imports import Incoming, import_stream, messages_in, retry_message
+from server.ehr.mllp import import_handler, serve_mllp
 from server.models import EhrMessage, EhrVisit, EncounterRecord, OutboxMessage, Payer
 from tests.factories import make_clinic
 
@@ -168,3 +170,39 @@ def test_cutis_import_with_a_progress_bar_twice(tmp_path: Path) -> None:
     assert (second["read"], second["already"], second["versions"]) == (5, 5, 0)
     unknown = cutis("import", str(FIXTURES), "--tenant", "nobody", check=False)
     assert unknown.returncode != 0 and "no clinic with the slug 'nobody'" in unknown.stderr
+
+
+async def test_the_mllp_listener_answers_ack_and_nak_over_a_socket(session_factory) -> None:  # type: ignore[no-untyped-def]
+    clinic = await make_clinic(session_factory)
+    await _map_aetna(session_factory, clinic.tenant_id)
+    server = await serve_mllp("127.0.0.1", 0, import_handler(session_factory, InlineCpu(), clinic.tenant_id))
+    port = server.sockets[0].getsockname()[1]
+    dft = (FIXTURES / "visit_hl7v2_dft_p03.hl7").read_text().replace("\n", "\r").strip()
+    broken = dft.replace("|CG|11102^", "|CG|1X102^").replace("||||11102^Tangential", "||||1X102^Tangential")
+    broken = broken.replace("|MSG00002|", "|MSG00009|")
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+        async def send(message: str) -> list[str]:
+            writer.write(b"\x0b" + message.encode() + b"\x1c\x0d")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.readuntil(b"\x1c\x0d"), 10)
+            assert answer.startswith(b"\x0b")
+            return answer[1:-2].decode().split("\r")
+
+        accepted = await send(dft)
+        assert accepted[0].startswith("MSH|^~\\&|CUTIS|CUTIS|DERMEHR|SUNNYDERM|")
+        assert "|ACK^P03^ACK|" in accepted[0]
+        assert accepted[1:] == ["MSA|AA|MSG00002"]
+        refused = await send(broken)  # on the same connection
+        assert refused[1:] == [
+            "MSA|AE|MSG00009",
+            "ERR||||E||||FT1[2]-7 (transaction code): not a CPT or HCPCS code such as 11102",
+        ]
+        assert (await send(dft))[1:] == ["MSA|AA|MSG00002"]  # sent twice: stored once
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert await _count(session_factory, clinic.tenant_id, EncounterRecord) == 1
+    assert await _count(session_factory, clinic.tenant_id, EhrMessage, EhrMessage.status == "quarantined") == 1
