@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rulebooks.models import Encounter
 from server.cpu import Cpu
-from server.db import get_by_id, tenant_session
+from server.db import SessionAlone, SessionTurns, get_by_id, tenant_session
 from server.ehr.fhir import parse_fhir
 from server.ehr.hl7v2 import parse_hl7, split_messages
 from server.ehr.parts import MessageRejected, PayerMap, VisitPart, build_encounter, merge, ready
@@ -160,51 +160,64 @@ async def payer_map(session: AsyncSession) -> PayerMap:
 
 
 async def import_messages(
-    session: AsyncSession, cpu: Cpu, tenant_id: uuid.UUID, channel: str, messages: list[Incoming]
+    turns: SessionTurns, cpu: Cpu, tenant_id: uuid.UUID, channel: str, messages: list[Incoming]
 ) -> tuple[Tally, list[EhrMessage]]:
-    """Import the messages in the session's transaction; each new one gets a row (imported, waiting
-    for the rest of its visit, or quarantined). Messages already seen are skipped."""
+    """Import the messages in the operation's transaction; each new one gets a row (imported, waiting
+    for the rest of its visit, or quarantined). Messages already seen are skipped. The session is
+    taken in turns, never while the pool parses."""
     tally = Tally(read=len(messages))
     unique = list({message.digest: message for message in messages}.items())
-    seen = set(
-        (
-            await session.execute(
-                select(EhrMessage.digest).where(EhrMessage.digest.in_([digest for digest, _ in unique]))
-            )
-        ).scalars()
-    )
+    async with turns.turn() as session:
+        digests = [digest for digest, _ in unique]
+        seen = set((await session.execute(select(EhrMessage.digest).where(EhrMessage.digest.in_(digests)))).scalars())
     fresh = [(digest, message) for digest, message in unique if digest not in seen]
     tally.already = len(messages) - len(fresh)
     rows = [
         EhrMessage(tenant_id=tenant_id, digest=digest, format=message.format, channel=channel, body=message.body)
         for digest, message in fresh
     ]
-    await _run(session, cpu, tenant_id, rows, tally)
-    session.add_all(rows)
+    await _run(turns, cpu, tenant_id, rows, tally)
+    async with turns.turn() as session:
+        session.add_all(rows)
     return tally, rows
 
 
 async def retry_message(
-    session: AsyncSession, cpu: Cpu, tenant_id: uuid.UUID, message_id: uuid.UUID | None
+    turns: SessionTurns, cpu: Cpu, tenant_id: uuid.UUID, message_id: uuid.UUID | None
 ) -> EhrMessage:
     """Run a quarantined message again (after the clinic mapped its payer, say); an imported one is left as it is."""
-    row = await get_by_id(session, EhrMessage, message_id, NO_SUCH_MESSAGE, for_update=True)
+    async with turns.turn() as session:
+        row = await get_by_id(session, EhrMessage, message_id, NO_SUCH_MESSAGE, for_update=True)
     if row.status == "quarantined":
         row.attempts += 1
-        await _run(session, cpu, tenant_id, [row], Tally())
+        await _run(turns, cpu, tenant_id, [row], Tally())
     return row
 
 
-async def _run(session: AsyncSession, cpu: Cpu, tenant_id: uuid.UUID, rows: list[EhrMessage], tally: Tally) -> None:
+async def _run(turns: SessionTurns, cpu: Cpu, tenant_id: uuid.UUID, rows: list[EhrMessage], tally: Tally) -> None:
     parsed = await cpu.run(parse_all, [(row.format, row.body) for row in rows])
     keys = {part.visit_key for message in parsed for part in message.parts}
-    stored = {
-        visit.visit_key: visit
-        for visit in (await session.execute(select(EhrVisit).where(EhrVisit.visit_key.in_(keys)))).scalars()
-    }
+    async with turns.turn() as session:
+        found = await session.execute(select(EhrVisit).where(EhrVisit.visit_key.in_(keys)))
+        stored = {visit.visit_key: visit for visit in found.scalars()}
+        payers = await payer_map(session)
     before = {key: {"merged": visit.merged, "digest": visit.encounter_digest} for key, visit in stored.items()}
-    payers = await payer_map(session)
     outcomes, after = await cpu.run(assemble, before, parsed, payers)
+    async with turns.turn() as session:
+        await _store(session, tenant_id, rows, outcomes, stored, before, after, tally)
+
+
+async def _store(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    rows: list[EhrMessage],
+    outcomes: list[Outcome],
+    stored: dict[str, EhrVisit],
+    before: dict[str, dict[str, Any]],
+    after: dict[str, dict[str, Any]],
+    tally: Tally,
+) -> None:
+    """Write what `assemble` decided: message statuses, encounter versions queued for coding, visits."""
     now = utcnow()
     for row, outcome in zip(rows, outcomes, strict=True):
         row.status, row.visit_keys, row.updated_at = outcome.status, outcome.visit_keys, now
@@ -243,7 +256,7 @@ async def import_stream(
 
     async def flush() -> None:
         async with tenant_session(factory, tenant_id) as session:
-            done, _ = await import_messages(session, cpu, tenant_id, channel, chunk)
+            done, _ = await import_messages(SessionAlone(session), cpu, tenant_id, channel, chunk)
         total.add(done)
         chunk.clear()
         if progress is not None:

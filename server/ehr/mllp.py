@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.cpu import Cpu
-from server.db import tenant_session
+from server.db import SessionAlone, tenant_session
 from server.ehr.imports import MAX_MESSAGE_CHARS, Incoming, import_messages
 
 START, END = b"\x0b", b"\x1c\x0d"
@@ -55,7 +55,9 @@ def import_handler(factory: async_sessionmaker[AsyncSession], cpu: Cpu, tenant_i
         message = text.replace("\n", "\r").strip("\r")
         try:
             async with tenant_session(factory, tenant_id) as session:
-                _, rows = await import_messages(session, cpu, tenant_id, "mllp", [Incoming("hl7v2", message)])
+                _, rows = await import_messages(
+                    SessionAlone(session), cpu, tenant_id, "mllp", [Incoming("hl7v2", message)]
+                )
         except Exception as error:  # a database error's text carries the message's rows: name its type only
             log.error("an MLLP message could not be stored (%s)", type(error).__name__)
             return ack(message, "AR", "internal error: send the message again")

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from server.cpu import InlineCpu
-from server.db import tenant_session
+from server.db import SessionAlone, tenant_session
 from server.ehr.imports import Incoming, import_stream, messages_in, retry_message
 from server.ehr.mllp import import_handler, serve_mllp
 from server.models import EhrMessage, EhrVisit, EncounterRecord, OutboxMessage, Payer
@@ -127,7 +127,7 @@ async def test_a_bad_message_is_quarantined_and_retried(session_factory) -> None
 
     await _map_aetna(session_factory, clinic.tenant_id)
     async with tenant_session(session_factory, clinic.tenant_id) as session:
-        retried = await retry_message(session, InlineCpu(), clinic.tenant_id, fhir_id)
+        retried = await retry_message(SessionAlone(session), InlineCpu(), clinic.tenant_id, fhir_id)
         assert (retried.status, retried.error_where, retried.attempts) == ("imported", None, 2)
     assert await _count(session_factory, clinic.tenant_id, EncounterRecord) == 1
 
