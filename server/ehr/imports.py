@@ -28,11 +28,13 @@ from server.ehr.fhir import parse_fhir
 from server.ehr.hl7v2 import parse_hl7, split_messages
 from server.ehr.parts import MessageRejected, PayerMap, VisitPart, build_encounter, merge, ready
 from server.encounters import enqueue_coding, store_encounter
-from server.models import EhrMessage, EhrVisit, Payer
+from server.models import EhrMessage, EhrVisit, OutboxMessage, Payer
+from server.paging import paged
 from tenants.base import utcnow
 
 CHUNK = 250
 MAX_MESSAGE_CHARS = 5_000_000
+MAX_PUSH_CHARS = 2_000_000  # one pushed body (importEhrMessages): a big bundle, or a batch of HL7 messages
 FOLDER_SUFFIXES = (".json", ".hl7")
 NO_SUCH_MESSAGE = "no EHR message with that id"
 
@@ -146,12 +148,14 @@ class Tally:
     quarantined: int = 0
     versions: int = 0
 
+    queued: list[OutboxMessage] = field(default_factory=list, repr=False)  # the codings to relay after commit
+
     def add(self, other: Tally) -> None:
         for name in ("read", "already", "imported", "waiting", "quarantined", "versions"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def to_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+        return {name: value for name, value in self.__dict__.items() if name != "queued"}
 
 
 async def payer_map(session: AsyncSession) -> PayerMap:
@@ -173,7 +177,16 @@ async def import_messages(
     fresh = [(digest, message) for digest, message in unique if digest not in seen]
     tally.already = len(messages) - len(fresh)
     rows = [
-        EhrMessage(tenant_id=tenant_id, digest=digest, format=message.format, channel=channel, body=message.body)
+        EhrMessage(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            digest=digest,
+            format=message.format,
+            channel=channel,
+            body=message.body,
+            attempts=1,
+            created_at=utcnow(),
+        )
         for digest, message in fresh
     ]
     await _run(turns, cpu, tenant_id, rows, tally)
@@ -184,14 +197,15 @@ async def import_messages(
 
 async def retry_message(
     turns: SessionTurns, cpu: Cpu, tenant_id: uuid.UUID, message_id: uuid.UUID | None
-) -> EhrMessage:
+) -> tuple[EhrMessage, Tally]:
     """Run a quarantined message again (after the clinic mapped its payer, say); an imported one is left as it is."""
     async with turns.turn() as session:
         row = await get_by_id(session, EhrMessage, message_id, NO_SUCH_MESSAGE, for_update=True)
+    tally = Tally(read=1)
     if row.status == "quarantined":
         row.attempts += 1
-        await _run(turns, cpu, tenant_id, [row], Tally())
-    return row
+        await _run(turns, cpu, tenant_id, [row], tally)
+    return row, tally
 
 
 async def _run(turns: SessionTurns, cpu: Cpu, tenant_id: uuid.UUID, rows: list[EhrMessage], tally: Tally) -> None:
@@ -225,7 +239,7 @@ async def _store(
         setattr(tally, outcome.status, getattr(tally, outcome.status) + 1)
         for key, (encounter, digest) in outcome.encounters.items():
             record = await store_encounter(session, tenant_id, encounter)
-            await enqueue_coding(session, record)
+            tally.queued.append(await enqueue_coding(session, record))
             tally.versions += 1
             visit = stored.get(key)
             if visit is None:
@@ -271,3 +285,28 @@ async def import_stream(
     if chunk:
         await flush()
     return total
+
+
+async def import_body(
+    turns: SessionTurns, cpu: Cpu, tenant_id: uuid.UUID, format_: str, body: str
+) -> tuple[Tally, list[EhrMessage]]:
+    """A pushed body: one FHIR Bundle or resource, or HL7 v2 messages (split in the pool)."""
+    if format_ == "fhir":
+        return await import_messages(turns, cpu, tenant_id, "push", [Incoming("fhir", body)])
+    texts = await cpu.run(split_messages, body)
+    return await import_messages(turns, cpu, tenant_id, "push", [Incoming("hl7v2", text) for text in texts])
+
+
+async def get_message(session: AsyncSession, message_id: uuid.UUID | None) -> EhrMessage:
+    return await get_by_id(session, EhrMessage, message_id, NO_SUCH_MESSAGE)
+
+
+async def list_messages(
+    session: AsyncSession, status: str | None, first: int | None, after: str | None
+) -> tuple[list[EhrMessage], int]:
+    """A page of the clinic's EHR messages, newest first (one more row than the page), and the page size."""
+    statement = select(EhrMessage)
+    if status is not None:
+        statement = statement.where(EhrMessage.status == status)
+    statement, limit = paged(statement, first, after, EhrMessage.updated_at, EhrMessage.id)
+    return list((await session.execute(statement)).scalars().all()), limit

@@ -127,7 +127,7 @@ async def test_a_bad_message_is_quarantined_and_retried(session_factory) -> None
 
     await _map_aetna(session_factory, clinic.tenant_id)
     async with tenant_session(session_factory, clinic.tenant_id) as session:
-        retried = await retry_message(SessionAlone(session), InlineCpu(), clinic.tenant_id, fhir_id)
+        retried, _ = await retry_message(SessionAlone(session), InlineCpu(), clinic.tenant_id, fhir_id)
         assert (retried.status, retried.error_where, retried.attempts) == ("imported", None, 2)
     assert await _count(session_factory, clinic.tenant_id, EncounterRecord) == 1
 

@@ -48,6 +48,7 @@ ID_MUTATIONS = {
         "query",
         'mutation($id: ID!) { withdrawProviderQuery(id: $id, reason: "not needed") { __typename } }',
     ),
+    "retryEhrMessage": ("ehrMessage", "mutation($id: ID!) { retryEhrMessage(id: $id) { __typename } }"),
     "overrideLine": (
         "coding",
         'mutation($id: ID!) { overrideLine(codingId: $id, lineIndex: 0, line: {code: "11106", units: 1}, '
@@ -149,6 +150,7 @@ NODE_KIND_OF_TYPE = {
     "RulebookVersion": "version",
     "ImpactReplay": "replay",
     "DraftShadow": "shadow",
+    "EhrMessage": "ehrMessage",
 }
 # ids inside input objects: (input type, field) -> a query aiming it at one of A's ids
 INPUT_ID_QUERIES = {
@@ -174,6 +176,8 @@ CURSOR_LISTS = {
     "{ nodes { id objectIds } pageInfo { endCursor } } }",
     "providerQueries": "query($after: String) { providerQueries(first: 100, after: $after) "
     "{ nodes { id externalId } pageInfo { endCursor } } }",
+    "ehrMessages": "query($after: String) { ehrMessages(first: 100, after: $after) "
+    "{ nodes { id visitKeys } pageInfo { endCursor } } }",
 }
 # id-like fields that name things inside the submitted document and are never looked up
 DOCUMENT_LOCAL_IDS = {
@@ -192,6 +196,7 @@ LISTS = {
     "clinic.payers": "query { clinic { payers { id code name } } }",
     "clinic.feeSchedule": "query { clinic { feeSchedule(schedule: medical) { code fee } } }",
     "providerQueries": "query { providerQueries { nodes { id externalId } } }",
+    "ehrMessages": "query { ehrMessages(first: 100) { nodes { id visitKeys errorWhere } } }",
 }
 
 
@@ -269,6 +274,14 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
     )
     assert overridden["data"]["overrideLine"]["__typename"] == "LineOverride", overridden
     ids["override"] = overridden["data"]["overrideLine"]["id"]
+    pushed = await gql(  # a message A's EHR sent that waits in A's quarantine (A has not mapped the payer id)
+        client,
+        operation("ImportEhrMessages"),
+        {"format": "FHIR", "body": (FIXTURES.parent / "ehr" / "visit_fhir_bundle.json").read_text()},
+        clinic.key,
+    )
+    assert pushed["data"]["importEhrMessages"]["quarantined"] == 1, pushed
+    ids["ehrMessage"] = pushed["data"]["importEhrMessages"]["messages"][0]["id"]
     return clinic, headers, ids
 
 
@@ -441,8 +454,17 @@ async def _filters_external_ids_and_cursors(app_client: Any, browser_b: Any) -> 
     for payload in (encounter_input(), camel(borderline)):
         coded = await gql(browser_b, operation("CodeEncounter"), {"input": payload}, clinic_b.key)
         assert coded["data"]["codeEncounter"]["__typename"] == "CodedEncounter", coded
+    bundle = (FIXTURES.parent / "ehr" / "visit_fhir_bundle.json").read_text()
+    pushed_b = await gql(browser_b, operation("ImportEhrMessages"), {"format": "FHIR", "body": bundle}, clinic_b.key)
+    assert pushed_b["data"]["importEhrMessages"]["quarantined"] == 1, pushed_b  # the same message: B's own row
     # A's newest rows, so that every row of B's is older than A's cursor
     await gql(app_client, operation("CodeEncounter"), {"input": camel(borderline)}, clinic_a.key)
+    await gql(
+        app_client,
+        operation("ImportEhrMessages"),
+        {"format": "FHIR", "body": bundle.replace("60054", "1")},
+        clinic_a.key,
+    )
     await as_a(SAVE_PAYER, {"name": "A's Humana again", "ehr": "SHARED-61101", "ch": "SHARED-HUM77"})
     for name, query in CURSOR_LISTS.items():
         a_page = await as_a(query.replace("first: 100", "first: 1"), {"after": None})
