@@ -74,14 +74,14 @@ class Parsed:
     error: tuple[str, str] | None = None
 
 
-def parse_all(messages: list[tuple[str, str]]) -> list[Parsed]:
-    """Parse each (format, text): CPU work, run in the pool."""
+def parse_all(messages: list[tuple[str, str]], hl7_reader: str = "plain") -> list[Parsed]:
+    """Parse each (format, text): CPU work, run in the pool. HL7 v2 through `hl7_reader` (hl7v2.parse_hl7)."""
     parsed = []
     for format_, body in messages:
         try:
             if len(body) > MAX_MESSAGE_CHARS:
                 raise MessageRejected("message", f"longer than {MAX_MESSAGE_CHARS:,} characters")
-            parts = parse_fhir(body) if format_ == "fhir" else [parse_hl7(body)]
+            parts = parse_fhir(body) if format_ == "fhir" else [parse_hl7(body, reader=hl7_reader)]
             if not parts:
                 raise MessageRejected("message", "carries no visit (no Encounter, PV1 or resource that points at one)")
             parsed.append(Parsed(parts))
@@ -209,7 +209,9 @@ async def retry_message(
 
 
 async def _run(turns: SessionTurns, cpu: Cpu, tenant_id: uuid.UUID, rows: list[EhrMessage], tally: Tally) -> None:
-    parsed = await cpu.run(parse_all, [(row.format, row.body) for row in rows])
+    # a live message (MLLP) takes hl7apy's thorough reading; a bulk import the plain reader (hl7v2.parse_hl7)
+    reader = "hl7apy" if rows and all(row.channel == "mllp" for row in rows) else "plain"
+    parsed = await cpu.run(parse_all, [(row.format, row.body) for row in rows], reader)
     keys = {part.visit_key for message in parsed for part in message.parts}
     async with turns.turn() as session:
         found = await session.execute(select(EhrVisit).where(EhrVisit.visit_key.in_(keys)))

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.ehr.fhir import parse_fhir
 from server.ehr.hl7v2 import parse_hl7, split_messages
@@ -258,9 +260,10 @@ HL7_DEFECTS = [
 ]
 
 
+@pytest.mark.parametrize("reader", ["hl7apy", "plain"])
 @pytest.mark.parametrize(("text", "where", "why"), HL7_DEFECTS)
-def test_a_malformed_hl7_message_says_where_and_why(text: str, where: str, why: str) -> None:
-    [outcome], visits = assemble({}, parse_all([("hl7v2", text)]), DEMO_PAYERS)
+def test_a_malformed_hl7_message_says_where_and_why(text: str, where: str, why: str, reader: str) -> None:
+    [outcome], visits = assemble({}, parse_all([("hl7v2", text)], reader), DEMO_PAYERS)
     assert (outcome.status, outcome.error) == ("quarantined", (where, why))
     assert visits == {}
     assert "MRN12345" not in why and "DOE" not in why
@@ -284,3 +287,43 @@ def test_a_located_error_is_raised_for_a_direct_caller() -> None:
     with pytest.raises(MessageRejected) as raised:
         parse_hl7("PID|1")
     assert (raised.value.where, raised.value.why) == ("segment 1", "a message starts with MSH")
+
+
+def _read(text: str, reader: str) -> Any:
+    try:
+        return parse_hl7(text, reader=reader).to_json()
+    except MessageRejected as error:
+        return (error.where, error.why)
+
+
+ALL_HL7 = [
+    message
+    for folder, pattern in ((SAMPLES, "hl7v2_*.hl7"), (FIXTURES, "*.hl7"))
+    for path in sorted(folder.glob(pattern))
+    for message in split_messages(path.read_text())
+]
+
+
+@pytest.mark.parametrize("text", [*ALL_HL7, *(case.values[0] for case in HL7_DEFECTS)])
+def test_the_plain_reader_agrees_with_hl7apy_on_every_fixture(text: str) -> None:
+    assert _read(text, "plain") == _read(text, "hl7apy")
+
+
+FIELD_TEXT = st.text(alphabet="AZaz09 .-^~&\\|", max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_the_plain_reader_agrees_with_hl7apy_on_changed_fields(data: st.DataObject) -> None:
+    """Any field of any fixture message replaced by text with separators, escapes and repeats:
+    both readers give the same part, or refuse with the same where and why."""
+    message = data.draw(st.sampled_from(ALL_HL7))
+    segments = message.split("\r")
+    index = data.draw(st.integers(1, len(segments) - 1))
+    fields = segments[index].split("|")
+    position = data.draw(st.integers(1, max(1, len(fields) + 2)))
+    fields += [""] * (position + 1 - len(fields))
+    fields[position] = data.draw(FIELD_TEXT)
+    segments[index] = "|".join(fields)
+    changed = "\r".join(segments)
+    assert _read(changed, "plain") == _read(changed, "hl7apy")
