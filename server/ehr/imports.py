@@ -27,7 +27,7 @@ from server.db import SessionAlone, SessionTurns, get_by_id, tenant_session
 from server.ehr.fhir import parse_fhir
 from server.ehr.hl7v2 import parse_hl7, split_messages
 from server.ehr.parts import MessageRejected, PayerMap, VisitPart, build_encounter, merge, ready
-from server.encounters import enqueue_coding, store_encounter
+from server.encounters import enqueue_coding, store_versions
 from server.models import EhrMessage, EhrVisit, OutboxMessage, Payer
 from server.paging import paged
 from tenants.base import utcnow
@@ -239,15 +239,16 @@ async def _store(
         row.status, row.visit_keys, row.updated_at = outcome.status, outcome.visit_keys, now
         row.error_where, row.error_why = outcome.error if outcome.error else (None, None)
         setattr(tally, outcome.status, getattr(tally, outcome.status) + 1)
-        for key, (encounter, digest) in outcome.encounters.items():
-            record = await store_encounter(session, tenant_id, encounter)
-            tally.queued.append(await enqueue_coding(session, record))
-            tally.versions += 1
-            visit = stored.get(key)
-            if visit is None:
-                visit = stored[key] = EhrVisit(tenant_id=tenant_id, visit_key=key, merged={})
-                session.add(visit)
-            visit.encounter_id, visit.encounter_digest = record.id, digest
+    made = [(key, encounter, digest) for outcome in outcomes for key, (encounter, digest) in outcome.encounters.items()]
+    records = await store_versions(session, tenant_id, [encounter for _, encounter, _ in made])
+    for (key, _, digest), record in zip(made, records, strict=True):
+        tally.queued.append(await enqueue_coding(session, record))
+        tally.versions += 1
+        visit = stored.get(key)
+        if visit is None:
+            visit = stored[key] = EhrVisit(tenant_id=tenant_id, visit_key=key, merged={})
+            session.add(visit)
+        visit.encounter_id, visit.encounter_digest = record.id, digest
     for key, state in after.items():
         if state.get("merged") is None or before.get(key) == state:
             continue
