@@ -30,7 +30,7 @@ HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 NPI = "http://hl7.org/fhir/sid/us-npi"
 PROCEDURE_SYSTEMS = (CPT, HCPCS, "urn:oid:2.16.840.1.113883.6.12", "urn:oid:2.16.840.1.113883.6.285")
 SEVERITY_SCORES = ("PASI", "BSA", "EASI", "IGA", "DLQI", "SCORAD")
-VISIT_RESOURCES = ("Condition", "Procedure", "DocumentReference", "Observation", "MedicationRequest")
+VISIT_RESOURCES: tuple[str, ...] = ("Condition", "Procedure", "DocumentReference", "Observation", "MedicationRequest")
 VISIT_RESOURCES += ("ChargeItem", "Claim")
 MAX_ENTRIES = 20_000
 

@@ -244,19 +244,21 @@ async def _store(
     for (key, _, digest), record in zip(made, records, strict=True):
         tally.queued.append(await enqueue_coding(session, record))
         tally.versions += 1
-        visit = stored.get(key)
-        if visit is None:
-            visit = stored[key] = EhrVisit(tenant_id=tenant_id, visit_key=key, merged={})
-            session.add(visit)
+        visit = _visit_row(session, tenant_id, stored, key)
         visit.encounter_id, visit.encounter_digest = record.id, digest
     for key, state in after.items():
         if state.get("merged") is None or before.get(key) == state:
             continue
-        visit = stored.get(key)
-        if visit is None:
-            visit = stored[key] = EhrVisit(tenant_id=tenant_id, visit_key=key, merged={})
-            session.add(visit)
+        visit = _visit_row(session, tenant_id, stored, key)
         visit.merged, visit.encounter_digest, visit.updated_at = state["merged"], state["digest"], now
+
+
+def _visit_row(session: AsyncSession, tenant_id: uuid.UUID, stored: dict[str, EhrVisit], key: str) -> EhrVisit:
+    """The visit's stored row, or a new one added to the session (and remembered in `stored`)."""
+    if key not in stored:
+        stored[key] = EhrVisit(tenant_id=tenant_id, visit_key=key, merged={})
+        session.add(stored[key])
+    return stored[key]
 
 
 async def import_stream(

@@ -312,7 +312,7 @@ def test_the_plain_reader_agrees_with_hl7apy_on_every_fixture(text: str) -> None
 FIELD_TEXT = st.text(alphabet="AZaz09 .-^~&\\|", max_size=12)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_the_plain_reader_agrees_with_hl7apy_on_changed_fields(data: st.DataObject) -> None:
     """Any field of any fixture message replaced by text with separators, escapes and repeats:
