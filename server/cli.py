@@ -606,9 +606,21 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def import_command(path: Path, tenant_slug: str, output_format: str) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="PATH is a drop folder: import each .json or .hl7 file written into it once it stops growing, then "
+    "move it to PATH/done; runs until stopped.",
+)
+@click.option("--interval", default=5.0, show_default=True, help="With --watch: seconds between looks.")
+def import_command(path: Path, tenant_slug: str, output_format: str, watch: bool, interval: float) -> None:
     from server.ehr.imports import messages_in
 
+    if watch:
+        if not path.is_dir():
+            raise click.ClickException("--watch needs a folder")
+        _run(lambda: _with_factory(lambda factory: _watch(factory, tenant_slug, path, interval)))
+        return
     messages = list(messages_in(path))
     tally, seconds = _run(lambda: _with_factory(lambda factory: _import(factory, tenant_slug, messages)))
     found = {**tally, "seconds": round(seconds, 3), "per_second": round(tally["read"] / seconds if seconds else 0.0)}
@@ -623,23 +635,48 @@ def import_command(path: Path, tenant_slug: str, output_format: str) -> None:
     click.echo(f"  {seconds:.1f} s, {found['per_second']} messages/s")
 
 
-async def _import(factory: Any, slug: str, messages: list[Any]) -> tuple[dict[str, int], float]:
-    import time
-
+async def _watch(factory: Any, slug: str, folder: Path, interval: float) -> None:
     from server.cpu import InlineCpu
+    from server.ehr.drop_folder import watch
+
+    clinic_id = await _clinic_id(factory, slug)
+    click.echo(f"watching {folder} (every {interval:g} s); imported files move to {folder / 'done'}", err=True)
+
+    def report(path: Path, tally: Any) -> None:
+        found = tally.to_dict()
+        click.echo(
+            f"{path.name}: {found['read']} messages, {found['imported']} imported, {found['waiting']} waiting, "
+            f"{found['already']} already imported, {found['quarantined']} quarantined, {found['versions']} new "
+            "encounter versions"
+        )
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        await watch(folder, factory, InlineCpu(), clinic_id, report, interval_seconds=interval)
+
+
+async def _clinic_id(factory: Any, slug: str) -> Any:
     from server.db import global_session
-    from server.ehr.imports import import_stream
     from tenants import accounts
 
     async with global_session(factory) as session:
         clinic = await accounts.clinic_by_slug(session, slug)
     if clinic is None:
         raise click.ClickException(f"no clinic with the slug {slug!r}")
+    return clinic.id
+
+
+async def _import(factory: Any, slug: str, messages: list[Any]) -> tuple[dict[str, int], float]:
+    import time
+
+    from server.cpu import InlineCpu
+    from server.ehr.imports import import_stream
+
+    clinic_id = await _clinic_id(factory, slug)
     started = time.perf_counter()
     with click.progressbar(length=len(messages), label="importing", file=sys.stderr) as bar:
         # the command line has no event loop to keep free: parsing runs here (InlineCpu)
         tally = await import_stream(
-            factory, InlineCpu(), clinic.id, "file", messages, progress=lambda done: bar.update(done.read)
+            factory, InlineCpu(), clinic_id, "file", messages, progress=lambda done: bar.update(done.read)
         )
     return tally.to_dict(), time.perf_counter() - started
 
@@ -659,17 +696,12 @@ def mllp_command(tenant_slug: str, host: str, port: int) -> None:
 
 async def _listen(factory: Any, settings: Any, slug: str, host: str, port: int) -> None:
     from server.cpu import CpuPool
-    from server.db import global_session
     from server.ehr.mllp import import_handler, serve_mllp
-    from tenants import accounts
 
-    async with global_session(factory) as session:
-        clinic = await accounts.clinic_by_slug(session, slug)
-    if clinic is None:
-        raise click.ClickException(f"no clinic with the slug {slug!r}")
+    clinic_id = await _clinic_id(factory, slug)
     cpu = CpuPool(settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds)
     try:
-        server = await serve_mllp(host, port, import_handler(factory, cpu, clinic.id))
+        server = await serve_mllp(host, port, import_handler(factory, cpu, clinic_id))
         click.echo(f"listening for MLLP on {host}:{server.sockets[0].getsockname()[1]}", err=True)
         async with server:
             await server.serve_forever()

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -206,3 +208,42 @@ async def test_the_mllp_listener_answers_ack_and_nak_over_a_socket(session_facto
         await server.wait_closed()
     assert await _count(session_factory, clinic.tenant_id, EncounterRecord) == 1
     assert await _count(session_factory, clinic.tenant_id, EhrMessage, EhrMessage.status == "quarantined") == 1
+
+
+def test_a_drop_folder_imports_each_file_once_it_is_written(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "CUTIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cutis.sqlite3'}",
+        "CUTIS_DATA_DIR": str(tmp_path),
+    }
+    for args in (("db", "upgrade"), ("demo", "seed")):
+        subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=REPO, env=env, check=True, capture_output=True)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "import", str(drop), "--tenant", "demo", "--watch", "--interval", "0.2"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        (drop / "visit.hl7").write_text((FIXTURES / "visit_hl7v2_dft_p03.hl7").read_text())
+        (drop / "notes.txt").write_text("not a message file: left where it is")
+        deadline = time.monotonic() + 60
+        while not (drop / "done" / "visit.hl7").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (drop / "done" / "visit.hl7").exists()
+        (drop / "visit.hl7").write_text((FIXTURES / "visit_hl7v2_dft_p03.hl7").read_text())  # the same file again
+        while not (drop / "done" / "visit.1.hl7").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        out, err = watcher.communicate(timeout=30)
+    assert "watching" in err
+    assert out.splitlines() == [
+        "visit.hl7: 1 messages, 1 imported, 0 waiting, 0 already imported, 0 quarantined, 1 new encounter versions",
+        "visit.1.hl7: 1 messages, 0 imported, 0 waiting, 1 already imported, 0 quarantined, 0 new encounter versions",
+    ]
+    assert (drop / "notes.txt").exists() and not (drop / "visit.hl7").exists()
