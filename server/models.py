@@ -23,6 +23,7 @@ __all__ = [
     "Base",
     "CodingRecord",
     "DraftShadow",
+    "EhrConnection",
     "EhrMessage",
     "EhrVisit",
     "EncounterRecord",
@@ -350,4 +351,24 @@ class EhrVisit(TenantScoped, Base):
     merged: Mapped[dict[str, Any]]
     encounter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("encounters.id"), default=None)
     encounter_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EhrConnection(TenantScoped, Base):
+    """How cutis pulls from one of the clinic's FHIR APIs: SMART backend services (a client id and a
+    private key signing the token request). The private key is sealed at rest (`private_key_sealed`,
+    `Settings.secret_box`) and never leaves the server."""
+
+    __tablename__ = "ehr_connections"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100))
+    base_url: Mapped[str] = mapped_column(String(500))
+    token_url: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    scope: Mapped[str] = mapped_column(String(500))
+    private_key_sealed: Mapped[str] = mapped_column(Text)
+    pulled_until: Mapped[dt.date | None] = mapped_column(default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

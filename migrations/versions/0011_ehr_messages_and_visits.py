@@ -1,5 +1,6 @@
-"""EHR imports: every message once by its digest (quarantined ones with where and why), and each
-visit as its messages describe it (RLS on PostgreSQL).
+"""EHR imports: every message once by its digest (quarantined ones with where and why), each visit
+as its messages describe it, and the clinic's FHIR connections with their keys sealed (RLS on
+PostgreSQL).
 
 Revision ID: 0011_ehr
 Revises: 0010
@@ -19,7 +20,7 @@ depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
-TABLES = ("ehr_messages", "ehr_visits")
+TABLES = ("ehr_messages", "ehr_visits", "ehr_connections")
 
 
 def upgrade() -> None:
@@ -67,6 +68,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ehr_visits") as batch_op:
         batch_op.create_index(batch_op.f("ix_ehr_visits_tenant_id"), ["tenant_id"], unique=False)
+    op.create_table(
+        "ehr_connections",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("base_url", sa.String(length=500), nullable=False),
+        sa.Column("token_url", sa.String(length=500), nullable=False),
+        sa.Column("client_id", sa.String(length=200), nullable=False),
+        sa.Column("key_id", sa.String(length=100), nullable=True),
+        sa.Column("scope", sa.String(length=500), nullable=False),
+        sa.Column("private_key_sealed", sa.Text(), nullable=False),
+        sa.Column("pulled_until", sa.Date(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_ehr_connections_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ehr_connections")),
+        sa.UniqueConstraint("tenant_id", "name", name=op.f("uq_ehr_connections_tenant_id")),
+    )
+    with op.batch_alter_table("ehr_connections") as batch_op:
+        batch_op.create_index(batch_op.f("ix_ehr_connections_tenant_id"), ["tenant_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
             op.execute(f"GRANT SELECT, INSERT, UPDATE ON {table} TO cutis_app")
@@ -79,5 +101,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("ehr_connections")
     op.drop_table("ehr_visits")
     op.drop_table("ehr_messages")
