@@ -709,6 +709,54 @@ async def _listen(factory: Any, settings: Any, slug: str, host: str, port: int) 
         cpu.shutdown()
 
 
+@main.command(
+    "pull",
+    help="Pull the visits dated SINCE..UNTIL from one of the clinic's FHIR connections (saveEhrConnection) and "
+    "import them, reporting each page as it is imported.",
+)
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+@click.option("--connection", "connection_name", required=True, help="The connection's name.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Default: today.")
+def pull_command(tenant_slug: str, connection_name: str, since: dt.datetime, until: dt.datetime | None) -> None:
+    settings = Settings.from_env()
+    last = (until or dt.datetime.now()).date()
+    tally = _run(
+        lambda: _with_factory(
+            lambda factory: _pull(factory, settings, tenant_slug, connection_name, since.date(), last)
+        )
+    )
+    click.echo(
+        f"{tally['read']} visits: {tally['imported']} imported, {tally['already']} already imported, "
+        f"{tally['quarantined']} quarantined; {tally['versions']} new encounter versions"
+    )
+
+
+async def _pull(factory: Any, settings: Any, slug: str, name: str, since: dt.date, until: dt.date) -> dict[str, int]:
+    from server.cpu import InlineCpu
+    from server.db import tenant_session
+    from server.ehr.connections import connection_by_name
+    from server.ehr.pull import PullFailed, pull
+
+    clinic_id = await _clinic_id(factory, slug)
+    async with tenant_session(factory, clinic_id) as session:
+        connection = await connection_by_name(session, name)
+    if connection is None:
+        raise click.ClickException(f"the clinic has no EHR connection named {name!r}")
+    pages = 0
+
+    def shown(_: Any) -> None:
+        nonlocal pages
+        pages += 1
+        click.echo(f"page {pages} imported", err=True)
+
+    try:
+        tally = await pull(factory, InlineCpu(), settings.secret_box(), clinic_id, connection.id, since, until, shown)
+    except PullFailed as error:
+        raise click.ClickException(str(error)) from None
+    return tally.to_dict()
+
+
 async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any]:
     """The clinic's stack for the encounter, resolved as the API resolves it, and its fees."""
     from server import rulebook_versions

@@ -24,10 +24,10 @@ from server.api.common import (
     require,
 )
 from server.api.ids import from_global_id, to_global_id
-from server.ehr import imports
+from server.ehr import connections, imports
 from server.errors import InputInvalid, NotFound
 from server.jobs import OutboxRef
-from server.models import EhrMessage
+from server.models import EhrConnection, EhrMessage
 from tenants.roles import Permission
 
 
@@ -88,6 +88,40 @@ class EhrImport:
 ImportEhrResult = Annotated[
     EhrImport | InvalidInput | Forbidden | RolledBack, strawberry.union("ImportEhrMessagesResult")
 ]
+
+
+@strawberry.type(
+    name="EhrConnection",
+    description="A FHIR API of the clinic's that cutis pulls from (SMART backend services); the key never shows.",
+)
+class EhrConnectionInfo(Node):
+    name: str
+    base_url: str
+    token_url: str
+    client_id: str
+    key_id: str | None
+    scope: str
+    pulled_until: dt.date | None
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: EhrConnection) -> EhrConnectionInfo:
+        return cls(
+            id=strawberry.ID(to_global_id("EhrConnection", row.id)),
+            name=row.name,
+            base_url=row.base_url,
+            token_url=row.token_url,
+            client_id=row.client_id,
+            key_id=row.key_id,
+            scope=row.scope,
+            pulled_until=row.pulled_until,
+            updated_at=row.updated_at,
+        )
+
+
+SaveEhrConnectionResult = Annotated[
+    EhrConnectionInfo | InvalidInput | Forbidden | RolledBack, strawberry.union("SaveEhrConnectionResult")
+]
 RetryEhrResult = Annotated[
     EhrMessageInfo | NotFoundError | Forbidden | RolledBack, strawberry.union("RetryEhrMessageResult")
 ]
@@ -107,9 +141,47 @@ class EhrQueries:
             )
         return connection(rows, limit, EhrMessageInfo.from_row, lambda row: (row.updated_at, row.id))
 
+    @strawberry.field(description="The clinic's FHIR connections, by name (their keys never show).")
+    async def ehr_connections(self, info: Info) -> list[EhrConnectionInfo]:
+        ctx = context(info)
+        require(info, Permission.CLINIC_READ)
+        async with ctx.lock:
+            rows = await connections.list_connections(await ctx.session())
+        return [EhrConnectionInfo.from_row(row) for row in rows]
+
 
 @strawberry.type
 class EhrMutations:
+    @strawberry.mutation(
+        description="Add or replace (by name) a FHIR connection: the API's base URL, its token URL, the client id "
+        "registered with the EHR and the private key that signs token requests (sealed at rest, never shown)."
+    )
+    async def save_ehr_connection(
+        self,
+        info: Info,
+        name: str,
+        base_url: str,
+        token_url: str,
+        client_id: str,
+        scope: str,
+        private_key_pem: str,
+        key_id: str | None = None,
+    ) -> SaveEhrConnectionResult:
+        ctx = context(info)
+        principal = allowed(info, Permission.CLINIC_ADMIN)
+        if isinstance(principal, Forbidden):
+            return principal
+        fields = connections.ConnectionFields(name, base_url, token_url, client_id, scope, private_key_pem, key_id)
+        async with ctx.lock:
+            try:
+                row = await connections.save_connection(
+                    await ctx.session(), ctx.services.secret_box, principal.tenant_id, fields
+                )
+            except InputInvalid as error:
+                return refused(error)
+            await ctx.audit("ehr_connection.save", "admin", object_type="EhrConnection", object_ids=[row.id])
+        return EhrConnectionInfo.from_row(row)
+
     @strawberry.mutation(
         description="Push EHR messages: one FHIR R4 Bundle or resource, or HL7 v2 messages (ADT, DFT^P03, "
         "MDM^T02, ORU^R01). Each message is kept once; each visit that changes becomes a new encounter version "

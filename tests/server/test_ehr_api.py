@@ -13,6 +13,7 @@ from server.db import tenant_session
 from server.models import Payer
 from tests.factories import make_clinic
 from tests.server.graphql_ops import gql, operation
+from tests.server.session_client import as_person, login
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ehr"
 BUNDLE = (FIXTURES / "visit_fhir_bundle.json").read_text()
@@ -98,3 +99,41 @@ async def test_an_empty_push_is_refused_and_a_costly_document_never_runs(app_cli
     costly = await gql(app_client, f"mutation {{ {aliases} }}", None, clinic.key)
     assert costly["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
     assert "data" not in costly or costly["data"] is None
+
+
+def _pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+CONNECTION = {
+    "name": "Nextech",
+    "baseUrl": "https://fhir.example.org/r4",
+    "tokenUrl": "https://fhir.example.org/token",
+    "clientId": "cutis",
+    "scope": "system/Encounter.read",
+    "keyId": "k1",
+}
+
+
+async def test_a_manager_saves_a_connection_whose_key_never_shows(app_client) -> None:  # type: ignore[no-untyped-def]
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
+    headers = await login(app_client, *clinic.people["practice_manager"])
+    pem = _pem()
+    saved = await as_person(app_client, operation("SaveEhrConnection"), {**CONNECTION, "privateKeyPem": pem}, headers)
+    answer = saved["data"]["saveEhrConnection"]
+    assert answer["__typename"] == "EhrConnection" and answer["name"] == "Nextech" and answer["pulledUntil"] is None
+    listed = await as_person(app_client, operation("EhrConnections"), None, headers)
+    assert [c["id"] for c in listed["data"]["ehrConnections"]] == [answer["id"]]
+    assert "PRIVATE KEY" not in str(listed) and "PRIVATE KEY" not in str(saved)
+    bad = await as_person(app_client, operation("SaveEhrConnection"), {**CONNECTION, "privateKeyPem": "x"}, headers)
+    assert bad["data"]["saveEhrConnection"]["fields"] == [
+        {"path": "privateKeyPem", "message": "a PEM private key (RSA or EC) without a passphrase"}
+    ]
+    by_key = await gql(app_client, operation("SaveEhrConnection"), {**CONNECTION, "privateKeyPem": pem}, clinic.key)
+    assert by_key["data"]["saveEhrConnection"]["__typename"] == "Forbidden"  # a key integrates, never administers

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from graphql import build_schema as parse_sdl
 
 from server.api.ids import parse_global_id
@@ -22,6 +24,11 @@ from tests.factories import make_clinic
 from tests.server.graphql_ops import FIXTURES, camel, encounter_input, gql, operation
 from tests.server.session_client import as_person, login
 
+EHR_KEY_PEM = (
+    rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
 # field name -> the document that aims it at one of A's ids (by kind of id)
 ID_QUERIES = {
     "encounter": ("encounter", "query($id: ID!) { encounter(id: $id) { __typename ... on Encounter { id } } }"),
@@ -151,6 +158,7 @@ NODE_KIND_OF_TYPE = {
     "ImpactReplay": "replay",
     "DraftShadow": "shadow",
     "EhrMessage": "ehrMessage",
+    "EhrConnection": "ehrConnection",
 }
 # ids inside input objects: (input type, field) -> a query aiming it at one of A's ids
 INPUT_ID_QUERIES = {
@@ -186,6 +194,9 @@ DOCUMENT_LOCAL_IDS = {
     "PatientInput.id",
     "ServiceInput.id",
     "ServiceInput.lesionId",
+    # what the clinic registered with its EHR: sent to the EHR's token endpoint, never looked up in cutis
+    "Mutation.saveEhrConnection(clientId)",
+    "Mutation.saveEhrConnection(keyId)",
 }
 LISTS = {
     "encounters": "query { encounters(first: 100) { nodes { id externalId } } }",
@@ -197,6 +208,7 @@ LISTS = {
     "clinic.feeSchedule": "query { clinic { feeSchedule(schedule: medical) { code fee } } }",
     "providerQueries": "query { providerQueries { nodes { id externalId } } }",
     "ehrMessages": "query { ehrMessages(first: 100) { nodes { id visitKeys errorWhere } } }",
+    "ehrConnections": "query { ehrConnections { id name baseUrl } }",
 }
 
 
@@ -282,6 +294,21 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
     )
     assert pushed["data"]["importEhrMessages"]["quarantined"] == 1, pushed
     ids["ehrMessage"] = pushed["data"]["importEhrMessages"]["messages"][0]["id"]
+    connected = await as_person(
+        client,
+        operation("SaveEhrConnection"),
+        {
+            "name": "A secret book",  # the lists must not show it to B
+            "baseUrl": "https://a.example.org/fhir",
+            "tokenUrl": "https://a.example.org/token",
+            "clientId": "a-client",
+            "scope": "system/*.read",
+            "privateKeyPem": EHR_KEY_PEM,
+        },
+        headers,
+    )
+    assert connected["data"]["saveEhrConnection"]["__typename"] == "EhrConnection", connected
+    ids["ehrConnection"] = connected["data"]["saveEhrConnection"]["id"]
     return clinic, headers, ids
 
 
