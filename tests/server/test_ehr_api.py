@@ -137,3 +137,39 @@ async def test_a_manager_saves_a_connection_whose_key_never_shows(app_client) ->
     ]
     by_key = await gql(app_client, operation("SaveEhrConnection"), {**CONNECTION, "privateKeyPem": pem}, clinic.key)
     assert by_key["data"]["saveEhrConnection"]["__typename"] == "Forbidden"  # a key integrates, never administers
+
+
+MARKER = "Quixotically-Named-Patient"
+
+
+async def test_no_phi_in_logs_errors_or_quarantine(app_client, caplog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """PHI planted in the very fields that fail reaches neither the logs, nor the answer, nor the error."""
+    import json
+    import logging
+
+    from server.cpu import InlineCpu
+    from server.ehr.mllp import import_handler
+
+    factory = app_client.app_services.session_factory
+    clinic = await make_clinic(factory)
+    await _map_aetna(factory, clinic.tenant_id)
+    caplog.set_level(logging.DEBUG)
+    bundle = json.loads(BUNDLE)
+    bundle["entry"][0]["resource"]["identifier"][0]["value"] = MARKER  # the chart number
+    bundle["entry"][4]["resource"]["period"]["start"] = MARKER  # a bad date that holds PHI
+    dft = (FIXTURES / "visit_hl7v2_dft_p03.hl7").read_text().replace("D49.2^Neoplasm", f"{MARKER}^Neoplasm")
+    answers = [
+        await _push(app_client, clinic.key, "FHIR", json.dumps(bundle)),
+        await _push(app_client, clinic.key, "HL7V2", dft.replace("DOE^JANE", f"{MARKER}^JANE")),
+        await _push(app_client, clinic.key, "FHIR", "{" + MARKER),
+    ]
+    assert [a["quarantined"] for a in answers] == [1, 1, 1]
+
+    async def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"crash while reading {MARKER}")
+
+    monkeypatch.setattr("server.ehr.mllp.import_messages", explode)
+    nak = await import_handler(factory, InlineCpu(), clinic.tenant_id)(dft.replace("\n", "\r"))
+    assert "MSA|AR|MSG00002" in nak
+    assert MARKER not in caplog.text
+    assert MARKER not in str(answers) and MARKER not in nak
