@@ -102,7 +102,7 @@ def test_an_adt_alone_waits_for_the_visits_charges() -> None:
 
 def test_the_same_visit_sent_again_makes_no_new_encounter() -> None:
     bundle = (FIXTURES / "visit_fhir_bundle.json").read_text()
-    first, visits = assemble({}, parse_all([("fhir", bundle)]), DEMO_PAYERS)
+    _, visits = assemble({}, parse_all([("fhir", bundle)]), DEMO_PAYERS)
     assert list(first[0].encounters) == ["22222222-2222-4222-8222-222222222222"]
     again, _ = assemble(visits, parse_all([("fhir", bundle)]), DEMO_PAYERS)
     assert (again[0].status, again[0].encounters) == ("imported", {})
@@ -327,3 +327,27 @@ def test_the_plain_reader_agrees_with_hl7apy_on_changed_fields(data: st.DataObje
     segments[index] = "|".join(fields)
     changed = "\r".join(segments)
     assert _read(changed, "plain") == _read(changed, "hl7apy")
+
+
+def test_a_charge_without_dates_keeps_the_date_an_earlier_message_gave() -> None:
+    adt = split_messages((FIXTURES / "visit_hl7v2_adt_a04.hl7").read_text())[0]
+    dft = _hl7("dft_p03", "|||||||||||||||||||||||||20250110090000", "|").replace("|||20250110||CG|", "|||||CG|")
+    assert "2025" not in dft.split("\r", 1)[1].split("FT1", 1)[1]  # neither PV1-44 nor FT1-4
+    visit = merge(merge(None, parse_hl7(adt)), parse_hl7(dft))
+    assert build_encounter("V0001", visit, DEMO_PAYERS).date_of_service.isoformat() == "2025-01-10"
+
+
+def test_a_note_pushed_alone_joins_its_visit() -> None:
+    bundle = (FIXTURES / "visit_fhir_bundle.json").read_text()
+    note = {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "content": [{"attachment": {"contentType": "text/plain", "data": "QWRkZW5kdW06IGl0IGJsZWVkcy4="}}],
+        "context": {"encounter": [{"reference": "urn:uuid:22222222-2222-4222-8222-222222222222"}]},
+    }
+    _, visits = assemble({}, parse_all([("fhir", bundle)]), DEMO_PAYERS)
+    [outcome], _ = assemble(visits, parse_all([("fhir", json.dumps(note))]), DEMO_PAYERS)
+    [(encounter, _)] = outcome.encounters.values()
+    assert encounter.external_id == "22222222-2222-4222-8222-222222222222"
+    assert encounter.note == "Addendum: it bleeds."
+    assert [s.staff_code for s in encounter.services] == ["11102"]  # the rest of the visit stays
