@@ -16,6 +16,7 @@ from hl7apy import SUPPORTED_LIBRARIES
 from hl7apy.exceptions import HL7apyException
 from hl7apy.parser import parse_message
 
+from rulebooks.models.encounter import ICD10_FORMAT, PROCEDURE_CODE_FORMAT
 from server.ehr.parts import MessageRejected, VisitPart, new_part
 from server.ehr.procedures import service_from_code, staff_code
 
@@ -115,7 +116,8 @@ class Segments:
             parts = segment.split("|")
             # MSH-1 is the field separator itself: MSH-n is the n-1th piece after the name
             offset = 1 if parts[0] == "MSH" else 0
-            fields = {number + offset: value for number, value in enumerate(parts[1:], start=1) if value}
+            # hl7apy drops a field of only spaces: so does this reader
+            fields = {number + offset: value for number, value in enumerate(parts[1:], start=1) if value.strip()}
             by_name.setdefault(parts[0], []).append(fields)
         return cls(by_name)
 
@@ -204,14 +206,15 @@ def _charges(found: Segments, part: VisitPart) -> None:
             "FT1", 7, 1, "transaction code", index=index, required=True
         )
         code = code.strip().upper()
-        if not re.match(r"^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$", code):
+        if not PROCEDURE_CODE_FORMAT.match(code):
             raise MessageRejected(f"{label}-7 (transaction code)", "not a CPT or HCPCS code such as 11102")
-        if "date_of_service" not in part.fields:
-            part.fields["date_of_service"] = _date(found, "FT1", 4, "transaction date", index)
+        charged_on = _date(found, "FT1", 4, "transaction date", index)
+        if charged_on and "date_of_service" not in part.fields:  # a visit without PV1-44: the charge's date
+            part.fields["date_of_service"] = charged_on
         service = service_from_code(f"ft1-{index + 1}", code)
         linked = [rep[0].strip().upper() for rep in components(segment, 19) if rep and rep[0]]
         for code_index, linked_code in enumerate(linked):
-            if not re.match(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$", linked_code):
+            if not ICD10_FORMAT.match(linked_code):
                 raise MessageRejected(f"{label}-19 (diagnosis code), repetition {code_index + 1}", "not ICD-10-CM")
         diagnoses.extend(linked)
         service["diagnoses"] = linked
@@ -232,7 +235,7 @@ def _icd10(found: Segments, name: str, index: int, field: int, label: str) -> st
         raise MessageRejected(place, "required, and empty or missing")
     if system and system not in ICD10_SYSTEMS:
         raise MessageRejected(place, "not coded in ICD-10-CM (the coding system is not I10)")
-    if not re.match(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$", code):
+    if not ICD10_FORMAT.match(code):
         raise MessageRejected(place, "not an ICD-10-CM code such as L57.0")
     return code
 

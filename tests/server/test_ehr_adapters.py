@@ -102,7 +102,7 @@ def test_an_adt_alone_waits_for_the_visits_charges() -> None:
 
 def test_the_same_visit_sent_again_makes_no_new_encounter() -> None:
     bundle = (FIXTURES / "visit_fhir_bundle.json").read_text()
-    _, visits = assemble({}, parse_all([("fhir", bundle)]), DEMO_PAYERS)
+    first, visits = assemble({}, parse_all([("fhir", bundle)]), DEMO_PAYERS)
     assert list(first[0].encounters) == ["22222222-2222-4222-8222-222222222222"]
     again, _ = assemble(visits, parse_all([("fhir", bundle)]), DEMO_PAYERS)
     assert (again[0].status, again[0].encounters) == ("imported", {})
