@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from server.cpu import InlineCpu
@@ -247,3 +248,11 @@ def test_a_drop_folder_imports_each_file_once_it_is_written(tmp_path: Path) -> N
         "visit.1.hl7: 1 messages, 0 imported, 0 waiting, 1 already imported, 0 quarantined, 0 new encounter versions",
     ]
     assert (drop / "notes.txt").exists() and not (drop / "visit.hl7").exists()
+
+
+@pytest.mark.parametrize("command", [["import"], ["mllp"], ["pull"]], ids=["import", "mllp", "pull"])
+def test_the_ehr_commands_have_help(command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", *command, "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and "--tenant" in result.stdout
