@@ -651,7 +651,8 @@ async def _watch(factory: Any, slug: str, folder: Path, interval: float) -> None
         )
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        await watch(folder, factory, InlineCpu(), clinic_id, report, interval_seconds=interval)
+        async with _job_queue() as queue:
+            await watch(folder, factory, InlineCpu(), clinic_id, report, interval_seconds=interval, queue=queue)
 
 
 async def _clinic_id(factory: Any, slug: str) -> Any:
@@ -673,12 +674,35 @@ async def _import(factory: Any, slug: str, messages: list[Any]) -> tuple[dict[st
 
     clinic_id = await _clinic_id(factory, slug)
     started = time.perf_counter()
-    with click.progressbar(length=len(messages), label="importing", file=sys.stderr) as bar:
-        # the command line has no event loop to keep free: parsing runs here (InlineCpu)
-        tally = await import_stream(
-            factory, InlineCpu(), clinic_id, "file", messages, progress=lambda done: bar.update(done.read)
-        )
+    async with _job_queue() as queue:
+        with click.progressbar(length=len(messages), label="importing", file=sys.stderr) as bar:
+            # the command line has no event loop to keep free: parsing runs here (InlineCpu)
+            tally = await import_stream(
+                factory,
+                InlineCpu(),
+                clinic_id,
+                "file",
+                messages,
+                progress=lambda done: bar.update(done.read),
+                queue=queue,
+            )
     return tally.to_dict(), time.perf_counter() - started
+
+
+@contextlib.asynccontextmanager
+async def _job_queue() -> Any:
+    """The workers' queue when CUTIS_REDIS_URL is set (imported encounters are coded at once), else None."""
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        yield None
+        return
+    from server.jobs import ArqQueue
+
+    queue = ArqQueue(settings.redis_url)
+    try:
+        yield queue
+    finally:
+        await queue.close()
 
 
 @main.command(
@@ -701,10 +725,11 @@ async def _listen(factory: Any, settings: Any, slug: str, host: str, port: int) 
     clinic_id = await _clinic_id(factory, slug)
     cpu = CpuPool(settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds)
     try:
-        server = await serve_mllp(host, port, import_handler(factory, cpu, clinic_id))
-        click.echo(f"listening for MLLP on {host}:{server.sockets[0].getsockname()[1]}", err=True)
-        async with server:
-            await server.serve_forever()
+        async with _job_queue() as queue:
+            server = await serve_mllp(host, port, import_handler(factory, cpu, clinic_id, queue))
+            click.echo(f"listening for MLLP on {host}:{server.sockets[0].getsockname()[1]}", err=True)
+            async with server:
+                await server.serve_forever()
     finally:
         cpu.shutdown()
 
@@ -751,7 +776,10 @@ async def _pull(factory: Any, settings: Any, slug: str, name: str, since: dt.dat
         click.echo(f"page {pages} imported", err=True)
 
     try:
-        tally = await pull(factory, InlineCpu(), settings.secret_box(), clinic_id, connection.id, since, until, shown)
+        async with _job_queue() as queue:
+            tally = await pull(
+                factory, InlineCpu(), settings.secret_box(), clinic_id, connection.id, since, until, shown, queue=queue
+            )
     except PullFailed as error:
         raise click.ClickException(str(error)) from None
     return tally.to_dict()

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.cpu import Cpu
 from server.ehr.imports import FOLDER_SUFFIXES, Tally, import_stream, messages_in
+from server.jobs import JobQueue
 
 DONE = "done"
 
@@ -53,12 +54,13 @@ async def watch(
     interval_seconds: float = 5.0,
     settle_seconds: float = 2.0,
     looks: int | None = None,
+    queue: JobQueue | None = None,
 ) -> None:
     """Look at the folder every `interval_seconds` (forever, or `looks` times) and import what is ready."""
     looked = 0
     while looks is None or looked < looks:
         for path in ready_files(folder, settle_seconds):
-            tally = await import_stream(factory, cpu, tenant_id, "file", list(messages_in(path)))
+            tally = await import_stream(factory, cpu, tenant_id, "file", list(messages_in(path)), queue=queue)
             on_file(move_to_done(path), tally)
         looked += 1
         if looks is None or looked < looks:

@@ -28,6 +28,7 @@ from server.ehr.fhir import parse_fhir
 from server.ehr.hl7v2 import parse_hl7, split_messages
 from server.ehr.parts import MessageRejected, PayerMap, VisitPart, build_encounter, merge, ready
 from server.encounters import enqueue_coding, store_versions
+from server.jobs import JobQueue, OutboxRef, relay
 from server.models import EhrMessage, EhrVisit, OutboxMessage, Payer
 from server.paging import paged
 from tenants.base import utcnow
@@ -268,14 +269,18 @@ async def import_stream(
     channel: str,
     messages: Iterable[Incoming],
     progress: Callable[[Tally], Awaitable[None] | None] | None = None,
+    queue: JobQueue | None = None,
 ) -> Tally:
-    """Import in chunks of `CHUNK` messages, one transaction each, reporting after each chunk."""
+    """Import in chunks of `CHUNK` messages, one transaction each, reporting after each chunk; with a
+    `queue`, each chunk's codings are relayed once it commits (without one, the workers' sweeper sends them)."""
     total = Tally()
     chunk: list[Incoming] = []
 
     async def flush() -> None:
         async with tenant_session(factory, tenant_id) as session:
             done, _ = await import_messages(SessionAlone(session), cpu, tenant_id, channel, chunk)
+        if queue is not None:
+            await relay(factory, queue, [OutboxRef(message.id, tenant_id) for message in done.queued])
         total.add(done)
         chunk.clear()
         if progress is not None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.cpu import Cpu
 from server.db import SessionAlone, tenant_session
 from server.ehr.imports import MAX_MESSAGE_CHARS, Incoming, import_messages
+from server.jobs import JobQueue, OutboxRef, relay
 
 START, END = b"\x0b", b"\x1c\x0d"
 log = logging.getLogger(__name__)
@@ -48,16 +49,21 @@ async def serve_mllp(host: str, port: int, handle: Handler) -> asyncio.Server:
     return await asyncio.start_server(connection, host, port, limit=MAX_MESSAGE_CHARS * 4)
 
 
-def import_handler(factory: async_sessionmaker[AsyncSession], cpu: Cpu, tenant_id: uuid.UUID) -> Handler:
-    """Import each message into the clinic in its own transaction and answer AA, AE or AR."""
+def import_handler(
+    factory: async_sessionmaker[AsyncSession], cpu: Cpu, tenant_id: uuid.UUID, queue: JobQueue | None = None
+) -> Handler:
+    """Import each message into the clinic in its own transaction and answer AA, AE or AR; with a
+    `queue`, a new encounter version's coding is relayed once the message commits."""
 
     async def handle(text: str) -> str:
         message = text.replace("\n", "\r").strip("\r")
         try:
             async with tenant_session(factory, tenant_id) as session:
-                _, rows = await import_messages(
+                tally, rows = await import_messages(
                     SessionAlone(session), cpu, tenant_id, "mllp", [Incoming("hl7v2", message)]
                 )
+            if queue is not None:
+                await relay(factory, queue, [OutboxRef(row.id, tenant_id) for row in tally.queued])
         except Exception as error:  # a database error's text carries the message's rows: name its type only
             log.error("an MLLP message could not be stored (%s)", type(error).__name__)
             return ack(message, "AR", "internal error: send the message again")

@@ -24,6 +24,7 @@ from server.cpu import Cpu
 from server.db import tenant_session
 from server.ehr.connections import PURPOSE, get_connection
 from server.ehr.imports import Incoming, Tally, import_stream
+from server.jobs import JobQueue
 from tenants.secrets import SecretBox
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -173,6 +174,7 @@ async def pull(
     until: dt.date,
     progress: Callable[[Tally], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    queue: JobQueue | None = None,
 ) -> Tally:
     """Pull the visits dated since..until and import them; the connection remembers how far it got."""
     async with tenant_session(factory, tenant_id) as session:
@@ -185,7 +187,9 @@ async def pull(
         token = await access_token(client, source)
         async for page in pages(client, source, token, since, until):
             bundles = await cpu.run(visit_bundles, page)
-            done = await import_stream(factory, cpu, tenant_id, "pull", [Incoming("fhir", b) for b in bundles])
+            done = await import_stream(
+                factory, cpu, tenant_id, "pull", [Incoming("fhir", b) for b in bundles], queue=queue
+            )
             total.add(done)
             if progress is not None:
                 progress(done)

@@ -178,7 +178,12 @@ def test_cutis_import_with_a_progress_bar_twice(tmp_path: Path) -> None:
 async def test_the_mllp_listener_answers_ack_and_nak_over_a_socket(session_factory) -> None:  # type: ignore[no-untyped-def]
     clinic = await make_clinic(session_factory)
     await _map_aetna(session_factory, clinic.tenant_id)
-    server = await serve_mllp("127.0.0.1", 0, import_handler(session_factory, InlineCpu(), clinic.tenant_id))
+    queue = RecordingQueue()
+    server = await serve_mllp(
+        "127.0.0.1",
+        0,
+        import_handler(session_factory, InlineCpu(), clinic.tenant_id, queue),  # type: ignore[arg-type]
+    )
     port = server.sockets[0].getsockname()[1]
     dft = (FIXTURES / "visit_hl7v2_dft_p03.hl7").read_text().replace("\n", "\r").strip()
     broken = dft.replace("|CG|11102^", "|CG|1X102^").replace("||||11102^Tangential", "||||1X102^Tangential")
@@ -209,6 +214,7 @@ async def test_the_mllp_listener_answers_ack_and_nak_over_a_socket(session_facto
         await server.wait_closed()
     assert await _count(session_factory, clinic.tenant_id, EncounterRecord) == 1
     assert await _count(session_factory, clinic.tenant_id, EhrMessage, EhrMessage.status == "quarantined") == 1
+    assert len(queue.enqueued) == 1  # the one new version's coding, relayed after its message committed
 
 
 def test_a_drop_folder_imports_each_file_once_it_is_written(tmp_path: Path) -> None:
@@ -256,3 +262,32 @@ def test_the_ehr_commands_have_help(command: list[str]) -> None:
         [sys.executable, "-m", "server.cli", *command, "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and "--tenant" in result.stdout
+
+
+class RecordingQueue:
+    """The workers' queue as relay sees it: what was enqueued."""
+
+    def __init__(self) -> None:
+        self.enqueued: list[Any] = []
+
+    async def enqueue(self, ref: Any) -> None:
+        self.enqueued.append(ref)
+
+
+async def test_each_chunks_codings_are_relayed_once_it_commits(session_factory) -> None:  # type: ignore[no-untyped-def]
+    clinic = await make_clinic(session_factory)
+    await _map_aetna(session_factory, clinic.tenant_id)
+    queue = RecordingQueue()
+    tally = await import_stream(
+        session_factory,
+        InlineCpu(),
+        clinic.tenant_id,
+        "file",
+        list(messages_in(FIXTURES)),
+        queue=queue,  # type: ignore[arg-type]
+    )
+    async with tenant_session(session_factory, clinic.tenant_id) as session:
+        outbox = (await session.execute(select(OutboxMessage))).scalars().all()
+    assert tally.versions == 4
+    assert sorted(ref.outbox_id for ref in queue.enqueued) == sorted(row.id for row in outbox)
+    assert all(row.enqueued_at is not None for row in outbox)
