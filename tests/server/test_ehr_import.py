@@ -291,3 +291,30 @@ async def test_each_chunks_codings_are_relayed_once_it_commits(session_factory) 
     assert tally.versions == 4
     assert sorted(ref.outbox_id for ref in queue.enqueued) == sorted(row.id for row in outbox)
     assert all(row.enqueued_at is not None for row in outbox)
+
+
+class FailingOnceCpu(InlineCpu):
+    """Fails the `fail_at`-th pool call, as a crash or a stop part way through an import would."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.calls, self.fail_at = 0, fail_at
+
+    async def run(self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("stopped part way")
+        return await super().run(operation, *args, **kwargs)
+
+
+async def test_an_import_cut_short_resumes_where_it_stopped(session_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("server.ehr.imports.CHUNK", 2)
+    clinic = await make_clinic(session_factory)
+    await _map_aetna(session_factory, clinic.tenant_id)
+    messages = list(messages_in(FIXTURES))  # 5 messages: chunks of 2, 2 and 1
+    with pytest.raises(RuntimeError, match="stopped part way"):
+        await import_stream(session_factory, FailingOnceCpu(fail_at=3), clinic.tenant_id, "file", messages)
+    assert await _count(session_factory, clinic.tenant_id, EhrMessage) == 2  # the first chunk, whole; no half
+    resumed = await import_stream(session_factory, InlineCpu(), clinic.tenant_id, "file", messages)
+    assert (resumed.already, resumed.imported + resumed.waiting) == (2, 3)
+    assert await _count(session_factory, clinic.tenant_id, EhrMessage) == 5
+    assert await _count(session_factory, clinic.tenant_id, EncounterRecord) == 4  # as one uninterrupted import
