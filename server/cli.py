@@ -638,6 +638,194 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
     }
 
 
+@main.command(
+    "import",
+    help="Import EHR messages from a file or a folder (.json: a FHIR R4 Bundle or resource; any other file: HL7 "
+    "v2 messages) into the clinic, with a progress bar. The same message twice is imported once; a message "
+    "that cannot be used is quarantined with where and why, and the rest go on.",
+)
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="PATH is a drop folder: import each .json or .hl7 file written into it once it stops growing, then "
+    "move it to PATH/done; runs until stopped.",
+)
+@click.option("--interval", default=5.0, show_default=True, help="With --watch: seconds between looks.")
+def import_command(path: Path, tenant_slug: str, output_format: str, watch: bool, interval: float) -> None:
+    from server.ehr.imports import messages_in
+
+    if watch:
+        if not path.is_dir():
+            raise click.ClickException("--watch needs a folder")
+        _run(lambda: _with_factory(lambda factory: _watch(factory, tenant_slug, path, interval)))
+        return
+    messages = list(messages_in(path))
+    tally, seconds = _run(lambda: _with_factory(lambda factory: _import(factory, tenant_slug, messages)))
+    found = {**tally, "seconds": round(seconds, 3), "per_second": round(tally["read"] / seconds if seconds else 0.0)}
+    if output_format == "json":
+        click.echo(json.dumps(found, indent=2))
+        return
+    click.echo(
+        f"{found['read']} messages: {found['imported']} imported, {found['waiting']} waiting for the rest of their "
+        f"visit, {found['already']} already imported, {found['quarantined']} quarantined; "
+        f"{found['versions']} new encounter versions"
+    )
+    click.echo(f"  {seconds:.1f} s, {found['per_second']} messages/s")
+
+
+async def _watch(factory: Any, slug: str, folder: Path, interval: float) -> None:
+    from server.cpu import InlineCpu
+    from server.ehr.drop_folder import watch
+
+    clinic_id = await _clinic_id(factory, slug)
+    click.echo(f"watching {folder} (every {interval:g} s); imported files move to {folder / 'done'}", err=True)
+
+    def report(path: Path, tally: Any) -> None:
+        found = tally.to_dict()
+        click.echo(
+            f"{path.name}: {found['read']} messages, {found['imported']} imported, {found['waiting']} waiting, "
+            f"{found['already']} already imported, {found['quarantined']} quarantined, {found['versions']} new "
+            "encounter versions"
+        )
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        async with _job_queue() as queue:
+            await watch(folder, factory, InlineCpu(), clinic_id, report, interval_seconds=interval, queue=queue)
+
+
+async def _clinic_id(factory: Any, slug: str) -> Any:
+    from server.db import global_session
+    from tenants import accounts
+
+    async with global_session(factory) as session:
+        clinic = await accounts.clinic_by_slug(session, slug)
+    if clinic is None:
+        raise click.ClickException(f"no clinic with the slug {slug!r}")
+    return clinic.id
+
+
+async def _import(factory: Any, slug: str, messages: list[Any]) -> tuple[dict[str, int], float]:
+    import time
+
+    from server.cpu import InlineCpu
+    from server.ehr.imports import import_stream
+
+    clinic_id = await _clinic_id(factory, slug)
+    started = time.perf_counter()
+    async with _job_queue() as queue:
+        with click.progressbar(length=len(messages), label="importing", file=sys.stderr) as bar:
+            # the command line has no event loop to keep free: parsing runs here (InlineCpu)
+            tally = await import_stream(
+                factory,
+                InlineCpu(),
+                clinic_id,
+                "file",
+                messages,
+                progress=lambda done: bar.update(done.read),
+                queue=queue,
+            )
+    return tally.to_dict(), time.perf_counter() - started
+
+
+@contextlib.asynccontextmanager
+async def _job_queue() -> Any:
+    """The workers' queue when CUTIS_REDIS_URL is set (imported encounters are coded at once), else None."""
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        yield None
+        return
+    from server.jobs import ArqQueue
+
+    queue = ArqQueue(settings.redis_url)
+    try:
+        yield queue
+    finally:
+        await queue.close()
+
+
+@main.command(
+    "mllp",
+    help="Listen for HL7 v2 messages over MLLP and import them into the clinic; each message is answered with "
+    "an ACK (AA stored, AE quarantined with ERR saying where and why, AR not stored: send again).",
+)
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=2575, show_default=True)
+def mllp_command(tenant_slug: str, host: str, port: int) -> None:
+    settings = Settings.from_env()
+    _run(lambda: _with_factory(lambda factory: _listen(factory, settings, tenant_slug, host, port)))
+
+
+async def _listen(factory: Any, settings: Any, slug: str, host: str, port: int) -> None:
+    from server.cpu import CpuPool
+    from server.ehr.mllp import import_handler, serve_mllp
+
+    clinic_id = await _clinic_id(factory, slug)
+    cpu = CpuPool(settings.data_dir, processes=settings.cpu_processes, budget_seconds=settings.cpu_budget_seconds)
+    try:
+        async with _job_queue() as queue:
+            server = await serve_mllp(host, port, import_handler(factory, cpu, clinic_id, queue))
+            click.echo(f"listening for MLLP on {host}:{server.sockets[0].getsockname()[1]}", err=True)
+            async with server:
+                await server.serve_forever()
+    finally:
+        cpu.shutdown()
+
+
+@main.command(
+    "pull",
+    help="Pull the visits dated SINCE..UNTIL from one of the clinic's FHIR connections (saveEhrConnection) and "
+    "import them, reporting each page as it is imported.",
+)
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+@click.option("--connection", "connection_name", required=True, help="The connection's name.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Default: today.")
+def pull_command(tenant_slug: str, connection_name: str, since: dt.datetime, until: dt.datetime | None) -> None:
+    settings = Settings.from_env()
+    last = (until or dt.datetime.now()).date()
+    tally = _run(
+        lambda: _with_factory(
+            lambda factory: _pull(factory, settings, tenant_slug, connection_name, since.date(), last)
+        )
+    )
+    click.echo(
+        f"{tally['read']} visits: {tally['imported']} imported, {tally['already']} already imported, "
+        f"{tally['quarantined']} quarantined; {tally['versions']} new encounter versions"
+    )
+
+
+async def _pull(factory: Any, settings: Any, slug: str, name: str, since: dt.date, until: dt.date) -> dict[str, int]:
+    from server.cpu import InlineCpu
+    from server.db import tenant_session
+    from server.ehr.connections import connection_by_name
+    from server.ehr.pull import PullFailed, pull
+
+    clinic_id = await _clinic_id(factory, slug)
+    async with tenant_session(factory, clinic_id) as session:
+        connection = await connection_by_name(session, name)
+    if connection is None:
+        raise click.ClickException(f"the clinic has no EHR connection named {name!r}")
+    pages = 0
+
+    def shown(_: Any) -> None:
+        nonlocal pages
+        pages += 1
+        click.echo(f"page {pages} imported", err=True)
+
+    try:
+        async with _job_queue() as queue:
+            tally = await pull(
+                factory, InlineCpu(), settings.secret_box(), clinic_id, connection.id, since, until, shown, queue=queue
+            )
+    except PullFailed as error:
+        raise click.ClickException(str(error)) from None
+    return tally.to_dict()
+
+
 async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any]:
     """The clinic's stack for the encounter, resolved as the API resolves it, and its fees."""
     from server import rulebook_versions

@@ -85,18 +85,7 @@ async def store_encounter(session: AsyncSession, tenant_id: uuid.UUID, encounter
                 .limit(1)
             )
         ).first()
-        record = EncounterRecord(
-            id=uuid.uuid4(),
-            created_at=utcnow(),
-            tenant_id=tenant_id,
-            external_id=encounter.external_id,
-            version=(previous.version + 1) if previous else 1,
-            previous_id=previous.id if previous else None,
-            payer_code=encounter.coverage.payer,
-            date_of_service=encounter.date_of_service,
-            status="received",
-            payload=encounter.model_dump(mode="json", exclude_none=True),
-        )
+        record = _next_version(tenant_id, encounter, (previous.id, previous.version) if previous else None)
         try:
             async with session.begin_nested():
                 session.add(record)
@@ -105,6 +94,48 @@ async def store_encounter(session: AsyncSession, tenant_id: uuid.UUID, encounter
         except IntegrityError:
             continue
     raise InputInvalid("the encounter is being submitted many times at once; try again", [])
+
+
+def _next_version(
+    tenant_id: uuid.UUID, encounter: Encounter, previous: tuple[uuid.UUID, int] | None
+) -> EncounterRecord:
+    return EncounterRecord(
+        id=uuid.uuid4(),
+        created_at=utcnow(),
+        tenant_id=tenant_id,
+        external_id=encounter.external_id,
+        version=(previous[1] + 1) if previous else 1,
+        previous_id=previous[0] if previous else None,
+        payer_code=encounter.coverage.payer,
+        date_of_service=encounter.date_of_service,
+        status="received",
+        payload=encounter.model_dump(mode="json", exclude_none=True),
+    )
+
+
+async def store_versions(
+    session: AsyncSession, tenant_id: uuid.UUID, encounters: Sequence[Encounter]
+) -> list[EncounterRecord]:
+    """New versions of many encounters at once (a chunk of an EHR import): one read of their latest
+    versions, one flush. A submission of one of them at the same moment fails the flush on the unique
+    (tenant, external id, version): the caller's transaction then rolls back whole, and runs again."""
+    latest: dict[str, tuple[uuid.UUID, int]] = {}
+    external_ids = {encounter.external_id for encounter in encounters}
+    found = await session.execute(
+        select(EncounterRecord.external_id, EncounterRecord.id, EncounterRecord.version)
+        .where(EncounterRecord.external_id.in_(external_ids))
+        .order_by(EncounterRecord.version)
+    )
+    for external_id, record_id, version in found:
+        latest[external_id] = (record_id, version)
+    records = []
+    for encounter in encounters:
+        record = _next_version(tenant_id, encounter, latest.get(encounter.external_id))
+        latest[encounter.external_id] = (record.id, record.version)
+        records.append(record)
+    session.add_all(records)
+    await session.flush()
+    return records
 
 
 class FeeCache:

@@ -23,6 +23,9 @@ __all__ = [
     "Base",
     "CodingRecord",
     "DraftShadow",
+    "EhrConnection",
+    "EhrMessage",
+    "EhrVisit",
     "EncounterRecord",
     "FeeScheduleEntry",
     "ImpactReplay",
@@ -325,3 +328,63 @@ class ReviewDelegation(TenantScoped, Base):
     onboarding_may_review: Mapped[bool] = mapped_column(default=False)
     changed_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EhrMessage(TenantScoped, Base):
+    """One message an EHR sent (a FHIR Bundle or resource, an HL7 v2 message), kept once per content
+    digest: the same message twice is one row. A message cutis cannot use waits in quarantine with
+    where and why, and can be retried (after the clinic maps a payer, say)."""
+
+    __tablename__ = "ehr_messages"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "digest"),
+        Index("ix_ehr_messages_tenant_status", "tenant_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    digest: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(8))  # fhir | hl7v2
+    channel: Mapped[str] = mapped_column(String(16))  # file | mllp
+    status: Mapped[str] = mapped_column(String(16))  # imported | waiting | quarantined
+    error_where: Mapped[str | None] = mapped_column(String(200), default=None)
+    error_why: Mapped[str | None] = mapped_column(Text, default=None)
+    body: Mapped[str] = mapped_column(Text)
+    visit_keys: Mapped[list[str]]
+    attempts: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EhrVisit(TenantScoped, Base):
+    """A visit as the EHR's messages so far describe it (merged parts, with the patient's history),
+    and the digest of the Encounter it last made: a message that changes nothing makes no version."""
+
+    __tablename__ = "ehr_visits"
+    __table_args__ = (UniqueConstraint("tenant_id", "visit_key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    visit_key: Mapped[str] = mapped_column(String(128))
+    merged: Mapped[dict[str, Any]]
+    encounter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("encounters.id"), default=None)
+    encounter_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EhrConnection(TenantScoped, Base):
+    """How cutis pulls from one of the clinic's FHIR APIs: SMART backend services (a client id and a
+    private key signing the token request). The private key is sealed at rest (`private_key_sealed`,
+    `Settings.secret_box`) and never leaves the server."""
+
+    __tablename__ = "ehr_connections"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100))
+    base_url: Mapped[str] = mapped_column(String(500))
+    token_url: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    scope: Mapped[str] = mapped_column(String(500))
+    private_key_sealed: Mapped[str] = mapped_column(Text)
+    pulled_until: Mapped[dt.date | None] = mapped_column(default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

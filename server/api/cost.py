@@ -50,6 +50,8 @@ FIELD_COSTS: dict[str, int] = {
     "Query.recodeAsOf": 2,  # note analysis and coding
     "Mutation.startImpactReplay": 1,  # the draft checked; the replay itself runs on the workers
     "Mutation.startDraftShadow": 1,  # the draft checked; each later coding pays for its shadows
+    "Mutation.importEhrMessages": 3,  # up to 2,000,000 characters of FHIR or HL7 v2 parsed and assembled
+    "Mutation.retryEhrMessage": 1,  # one stored message parsed and assembled again
 }
 PRICES = ", ".join(f"{coordinate.split('.')[1]} {cost}" for coordinate, cost in FIELD_COSTS.items())
 

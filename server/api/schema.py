@@ -55,6 +55,7 @@ from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
 from server.api.common import ROLLED_BACK, Conflict, Forbidden, InvalidInput, Node, NotFoundError, RolledBack, context
 from server.api.cost import QueryCostLimit
 from server.api.documentation import DocumentationMutations, DocumentationQueries, ProviderQuery
+from server.api.ehr import EhrConnectionInfo, EhrMessageInfo, EhrMutations, EhrQueries
 from server.api.encounters import Encounter, EncounterMutations, EncounterQueries
 from server.api.ids import parse_global_id
 from server.api.overrides import LineOverride, OverrideMutations
@@ -74,6 +75,7 @@ from server.api.rulebook_lifecycle import (
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.api.suggestions import strip_name_suggestions
 from server.api.validation import InputValidation
+from server.ehr import connections, imports
 from server.encounters import get_encounter
 from server.errors import CutisError, NotFound
 from server.jobs import relay
@@ -108,6 +110,8 @@ NODE_TYPES: dict[str, NodeKind] = {
     "Tenant": NodeKind(Permission.CLINIC_READ, clinic.get_clinic, Clinic.from_clinic),
     "LineOverride": NodeKind(Permission.ENCOUNTERS_READ, overrides.get_override, LineOverride.from_row),
     "ProviderQuery": NodeKind(Permission.ENCOUNTERS_READ, documentation.get_provider_query, ProviderQuery.from_row),
+    "EhrMessage": NodeKind(Permission.ENCOUNTERS_READ, imports.get_message, EhrMessageInfo.from_row),
+    "EhrConnection": NodeKind(Permission.CLINIC_READ, connections.get_connection, EhrConnectionInfo.from_row),
 }
 
 
@@ -139,6 +143,7 @@ Query = merge_types(
         ClinicQueries,
         EncounterQueries,
         DocumentationQueries,
+        EhrQueries,
         RulebookQueries,
         RulebookLifecycleQueries,
         RecodeQueries,
@@ -157,6 +162,7 @@ Mutation = merge_types(
         AccountMutations,
         EncounterMutations,
         DocumentationMutations,
+        EhrMutations,
         OverrideMutations,
         RulebookMutations,
         RulebookLifecycleMutations,
@@ -350,6 +356,8 @@ def build_schema(*, production: bool = False, max_depth: int = 12) -> strawberry
             Clinic,
             LineOverride,
             ProviderQuery,
+            EhrMessageInfo,
+            EhrConnectionInfo,
             RolledBack,
         ],
     )

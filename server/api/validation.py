@@ -29,8 +29,9 @@ from strawberry.extensions import SchemaExtension
 from rulebooks.models.encounter import MAX_DIAGNOSES, MAX_NOTE_CHARS, MAX_SERVICES
 from server.api.common import InvalidInput
 from server.documentation import MAX_ADDENDUM
+from server.ehr.imports import MAX_PUSH_CHARS
 from server.errors import FieldError, InputInvalid
-from server.models import EncounterRecord, FeeScheduleEntry, Payer, ProviderQueryRecord, RulebookRecord
+from server.models import EhrConnection, EncounterRecord, FeeScheduleEntry, Payer, ProviderQueryRecord, RulebookRecord
 from server.rulebook_drafts import MAX_RULEBOOK_CHARS
 from tenants.models import ApiKey, AuditEvent, User
 
@@ -101,6 +102,15 @@ LIMITS: dict[str, Limit] = {
     "ServiceInput.diagnoses": Limit(max_items=MAX_DIAGNOSES),
     "CoverageInput.payer": Limit(max_chars=column_chars(EncounterRecord.payer_code)),
     "PathologyInput.result": Limit(max_chars=MAX_REASON_CHARS),
+    # EHR messages pushed
+    "Mutation.importEhrMessages(body:)": Limit(max_chars=MAX_PUSH_CHARS, trim=False),
+    "Mutation.saveEhrConnection(name:)": Limit(max_chars=column_chars(EhrConnection.name)),
+    "Mutation.saveEhrConnection(baseUrl:)": Limit(max_chars=column_chars(EhrConnection.base_url)),
+    "Mutation.saveEhrConnection(tokenUrl:)": Limit(max_chars=column_chars(EhrConnection.token_url)),
+    "Mutation.saveEhrConnection(clientId:)": Limit(max_chars=column_chars(EhrConnection.client_id)),
+    "Mutation.saveEhrConnection(keyId:)": Limit(max_chars=column_chars(EhrConnection.key_id)),
+    "Mutation.saveEhrConnection(scope:)": Limit(max_chars=column_chars(EhrConnection.scope)),
+    "Mutation.saveEhrConnection(privateKeyPem:)": Limit(max_chars=16_000, trim=False),
     # list filters
     "EncounterFilter.payer": Limit(max_chars=column_chars(EncounterRecord.payer_code)),
     "EncounterFilter.externalId": Limit(max_chars=column_chars(EncounterRecord.external_id)),

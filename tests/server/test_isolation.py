@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from graphql import build_schema as parse_sdl
 
 from server.api.ids import parse_global_id
@@ -22,6 +24,11 @@ from tests.factories import make_clinic
 from tests.server.graphql_ops import FIXTURES, camel, encounter_input, gql, operation
 from tests.server.session_client import as_person, login
 
+EHR_KEY_PEM = (
+    rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
 # field name -> the document that aims it at one of A's ids (by kind of id)
 ID_QUERIES = {
     "encounter": ("encounter", "query($id: ID!) { encounter(id: $id) { __typename ... on Encounter { id } } }"),
@@ -48,6 +55,7 @@ ID_MUTATIONS = {
         "query",
         'mutation($id: ID!) { withdrawProviderQuery(id: $id, reason: "not needed") { __typename } }',
     ),
+    "retryEhrMessage": ("ehrMessage", "mutation($id: ID!) { retryEhrMessage(id: $id) { __typename } }"),
     "overrideLine": (
         "coding",
         'mutation($id: ID!) { overrideLine(codingId: $id, lineIndex: 0, line: {code: "11106", units: 1}, '
@@ -149,6 +157,8 @@ NODE_KIND_OF_TYPE = {
     "RulebookVersion": "version",
     "ImpactReplay": "replay",
     "DraftShadow": "shadow",
+    "EhrMessage": "ehrMessage",
+    "EhrConnection": "ehrConnection",
 }
 # ids inside input objects: (input type, field) -> a query aiming it at one of A's ids
 INPUT_ID_QUERIES = {
@@ -174,6 +184,8 @@ CURSOR_LISTS = {
     "{ nodes { id objectIds } pageInfo { endCursor } } }",
     "providerQueries": "query($after: String) { providerQueries(first: 100, after: $after) "
     "{ nodes { id externalId } pageInfo { endCursor } } }",
+    "ehrMessages": "query($after: String) { ehrMessages(first: 100, after: $after) "
+    "{ nodes { id visitKeys } pageInfo { endCursor } } }",
 }
 # id-like fields that name things inside the submitted document and are never looked up
 DOCUMENT_LOCAL_IDS = {
@@ -182,6 +194,9 @@ DOCUMENT_LOCAL_IDS = {
     "PatientInput.id",
     "ServiceInput.id",
     "ServiceInput.lesionId",
+    # what the clinic registered with its EHR: sent to the EHR's token endpoint, never looked up in cutis
+    "Mutation.saveEhrConnection(clientId)",
+    "Mutation.saveEhrConnection(keyId)",
 }
 LISTS = {
     "encounters": "query { encounters(first: 100) { nodes { id externalId } } }",
@@ -192,6 +207,8 @@ LISTS = {
     "clinic.payers": "query { clinic { payers { id code name } } }",
     "clinic.feeSchedule": "query { clinic { feeSchedule(schedule: medical) { code fee } } }",
     "providerQueries": "query { providerQueries { nodes { id externalId } } }",
+    "ehrMessages": "query { ehrMessages(first: 100) { nodes { id visitKeys errorWhere } } }",
+    "ehrConnections": "query { ehrConnections { id name baseUrl } }",
 }
 
 
@@ -269,6 +286,29 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
     )
     assert overridden["data"]["overrideLine"]["__typename"] == "LineOverride", overridden
     ids["override"] = overridden["data"]["overrideLine"]["id"]
+    pushed = await gql(  # a message A's EHR sent that waits in A's quarantine (A has not mapped the payer id)
+        client,
+        operation("ImportEhrMessages"),
+        {"format": "FHIR", "body": (FIXTURES.parent / "ehr" / "visit_fhir_bundle.json").read_text()},
+        clinic.key,
+    )
+    assert pushed["data"]["importEhrMessages"]["quarantined"] == 1, pushed
+    ids["ehrMessage"] = pushed["data"]["importEhrMessages"]["messages"][0]["id"]
+    connected = await as_person(
+        client,
+        operation("SaveEhrConnection"),
+        {
+            "name": "A secret book",  # the lists must not show it to B
+            "baseUrl": "https://a.example.org/fhir",
+            "tokenUrl": "https://a.example.org/token",
+            "clientId": "a-client",
+            "scope": "system/*.read",
+            "privateKeyPem": EHR_KEY_PEM,
+        },
+        headers,
+    )
+    assert connected["data"]["saveEhrConnection"]["__typename"] == "EhrConnection", connected
+    ids["ehrConnection"] = connected["data"]["saveEhrConnection"]["id"]
     return clinic, headers, ids
 
 
@@ -441,8 +481,17 @@ async def _filters_external_ids_and_cursors(app_client: Any, browser_b: Any) -> 
     for payload in (encounter_input(), camel(borderline)):
         coded = await gql(browser_b, operation("CodeEncounter"), {"input": payload}, clinic_b.key)
         assert coded["data"]["codeEncounter"]["__typename"] == "CodedEncounter", coded
+    bundle = (FIXTURES.parent / "ehr" / "visit_fhir_bundle.json").read_text()
+    pushed_b = await gql(browser_b, operation("ImportEhrMessages"), {"format": "FHIR", "body": bundle}, clinic_b.key)
+    assert pushed_b["data"]["importEhrMessages"]["quarantined"] == 1, pushed_b  # the same message: B's own row
     # A's newest rows, so that every row of B's is older than A's cursor
     await gql(app_client, operation("CodeEncounter"), {"input": camel(borderline)}, clinic_a.key)
+    await gql(
+        app_client,
+        operation("ImportEhrMessages"),
+        {"format": "FHIR", "body": bundle.replace("60054", "1")},
+        clinic_a.key,
+    )
     await as_a(SAVE_PAYER, {"name": "A's Humana again", "ehr": "SHARED-61101", "ch": "SHARED-HUM77"})
     for name, query in CURSOR_LISTS.items():
         a_page = await as_a(query.replace("first: 100", "first: 1"), {"after": None})
