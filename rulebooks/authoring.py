@@ -314,6 +314,7 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
         "area_sq_cm",
         "prior_auth_number",
         "patient_requested_cosmetic",
+        "patient_requested_filing",
         "staff_code",
     ):
         if service_facts.get(name) is not None:
@@ -339,6 +340,10 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
             "coverage": {"payer": str(payer), "plan_type": plan_type},
             "diagnoses": diagnoses,
             "services": [service],
+            # `abn: required` in a test's service: an ABN the patient signed for it on the day
+            "abns": [{"service_ids": ["s1"], "kind": str(abn), "signed_on": date_of_service}]
+            if (abn := service_facts.get("abn"))
+            else [],
         }
     )
 
