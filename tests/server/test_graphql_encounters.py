@@ -136,3 +136,96 @@ async def test_concurrent_resubmissions_get_distinct_versions(app_client) -> Non
     )
     versions = sorted(body["data"]["submitEncounter"]["encounter"]["version"] for body in bodies)
     assert versions == [1, 2, 3, 4]
+
+
+def _medicare_warts(**overrides: object) -> dict[str, object]:
+    """A Medicare FFS wart destruction (B07.8) the provider expects Medicare to deny, with `overrides`."""
+    return encounter_input(
+        external_id="ABN-1",
+        coverage={"payer": "MEDICARE", "plan_type": "medicare_ffs"},
+        diagnoses=["B07.8", "L57.0"],
+        note="Common warts of the right hand treated with cryotherapy. Actinic keratosis of the nose.",
+        services=[
+            {
+                "id": "d1",
+                "kind": "destruction",
+                "technique": "cryo",
+                "count": 4,
+                "site": "right hand",
+                "diagnoses": ["B07.8"],
+            },
+            {
+                "id": "d2",
+                "kind": "destruction",
+                "technique": "cryo",
+                "count": 1,
+                "site": "nose",
+                "diagnoses": ["L57.0"],
+            },
+        ],
+        **overrides,
+    )
+
+
+async def test_a_required_abn_puts_ga_on_the_services_it_lists(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory)
+    encounter = _medicare_warts(abns=[{"service_ids": ["d1"], "kind": "required", "signed_on": "2026-11-02"}])
+    body = await gql(app_client, operation("CodeEncounter"), {"input": encounter}, clinic.key)
+    result = body["data"]["codeEncounter"]
+    assert result["__typename"] == "CodedEncounter", body
+    lines = {line["code"]: line["modifiers"] for line in result["coding"]["claimLines"]}
+    assert lines == {"17110": ["GA"], "17000": []}
+    flags = sorted(
+        flag["code"] for flag in result["coding"]["flags"] if flag["code"] in {"abn_on_file", "patient_liable"}
+    )
+    assert flags == ["abn_on_file", "patient_liable"]
+
+
+async def test_an_abn_signed_after_the_visit_is_refused_with_where_and_why(app_client) -> None:
+    factory = app_client.app_services.session_factory
+    clinic = await make_clinic(factory)
+    late = _medicare_warts(abns=[{"service_ids": ["d1"], "kind": "required", "signed_on": "2026-11-03"}])
+    result = (await gql(app_client, operation("CodeEncounter"), {"input": late}, clinic.key))["data"]["codeEncounter"]
+    assert result["__typename"] == "InvalidInput"
+    assert "abns[0] is signed on 2026-11-03, after the date of service" in result["fields"][0]["message"]
+    unknown = _medicare_warts(abns=[{"service_ids": ["d9"], "kind": "voluntary", "signed_on": "2026-11-02"}])
+    result = (await gql(app_client, operation("CodeEncounter"), {"input": unknown}, clinic.key))["data"][
+        "codeEncounter"
+    ]
+    assert result["__typename"] == "InvalidInput"
+    assert "abns[0] lists service 'd9', which is not in the encounter" in result["fields"][0]["message"]
+    from server.db import tenant_session
+
+    async with tenant_session(factory, clinic.tenant_id) as session:
+        assert (await session.execute(select(func.count()).select_from(EncounterRecord))).scalar_one() == 0
+
+
+async def test_a_filing_request_puts_a_cosmetic_removal_on_the_medicare_claim_with_gy(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory)
+    tags = {
+        "id": "t1",
+        "kind": "skin_tag_removal",
+        "count": 6,
+        "site": "neck",
+        "patient_requested_cosmetic": True,
+        "diagnoses": ["L91.8"],
+    }
+    encounter = encounter_input(
+        external_id="FILE-1",
+        coverage={"payer": "MEDICARE", "plan_type": "medicare_ffs"},
+        diagnoses=["L91.8"],
+        note="Six skin tags of the neck removed at the patient's request for appearance.",
+        services=[tags],
+    )
+    body = await gql(app_client, operation("CodeEncounter"), {"input": encounter}, clinic.key)
+    coding = body["data"]["codeEncounter"]["coding"]
+    assert (coding["claimLines"], [(line["code"], line["modifiers"]) for line in coding["selfPayLines"]]) == (
+        [],
+        [("11200", [])],
+    )
+    encounter["services"][0]["patientRequestedFiling"] = True
+    encounter["externalId"] = "FILE-2"
+    body = await gql(app_client, operation("CodeEncounter"), {"input": encounter}, clinic.key)
+    coding = body["data"]["codeEncounter"]["coding"]
+    assert [(line["code"], line["modifiers"]) for line in coding["claimLines"]] == [("11200", ["GY"])]
+    assert coding["selfPayLines"] == []
