@@ -50,6 +50,7 @@ FIELD_COSTS: dict[str, int] = {
     "Query.recodeAsOf": 2,  # note analysis and coding
     "Mutation.startImpactReplay": 1,  # the draft checked; the replay itself runs on the workers
     "Mutation.startDraftShadow": 1,  # the draft checked; each later coding pays for its shadows
+    "Query.codeSets": 1,  # a walk over the loaded releases (milliseconds), priced so aliases stay bounded
 }
 PRICES = ", ".join(f"{coordinate.split('.')[1]} {cost}" for coordinate, cost in FIELD_COSTS.items())
 
