@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from rulebooks.engine.context import CodingContext, shared_step_reason, step_reason
 from rulebooks.engine.liability import filed_at_patient_request
 from rulebooks.models import Reason, Service
+from rulebooks.models.encounter import PROCEDURE_CODE_FORMAT
 
 STEP_CLASSIFY = "classify_services"
 STEP_SET_ASIDE = "code_set_aside_services"
@@ -108,7 +109,8 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
                 if decided_by is not None:
                     line.reasons.append(decided_by)
             if classification == "cosmetic" and line.route == "claim":
-                if filed_at_patient_request(ctx, line.service_ids):
+                filed = filed_at_patient_request(ctx, line.service_ids)
+                if filed and PROCEDURE_CODE_FORMAT.match(line.code):
                     line.reasons.append(
                         shared_step_reason(
                             STEP_SET_ASIDE,
@@ -122,6 +124,16 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
                             STEP_SET_ASIDE, "cosmetic service: self-pay at the cosmetic fee, never on the claim"
                         )
                     )
+                    if filed:  # a clinic's item code is no code a claim can carry
+                        ctx.flag(
+                            "filing_not_possible",
+                            shared_step_reason(
+                                STEP_SET_ASIDE,
+                                "the patient asked to file it, but a claim line needs a CPT/HCPCS code: self-pay",
+                            ),
+                            detail=line.code,
+                            service_ids=line.service_ids,
+                        )
             elif classification == "borderline" and line.route == "claim":
                 line.route = "held"
                 services = [ctx.service(sid) for sid in line.service_ids]

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 ICD10_FORMAT = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
 PROCEDURE_CODE_FORMAT = re.compile(r"^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$")
+#: A clinic's own code for a cosmetic menu item (no CPT/HCPCS code), as its cosmetic fee schedule names it.
+COSMETIC_ITEM_CODE_FORMAT = re.compile(r"^[A-Z0-9]{2,8}$")
 NPI_FORMAT = re.compile(r"^[0-9]{10}$")
 MAX_NOTE_CHARS = 100_000
 MAX_SERVICES = 50

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from server.models import CodingRecord, EncounterRecord, OutboxMessage
 from tests.factories import make_clinic
 from tests.server.graphql_ops import encounter_input, gql, operation
+from tests.server.session_client import as_person, login
 
 
 async def test_code_encounter_returns_explained_lines(app_client) -> None:
@@ -229,3 +230,44 @@ async def test_a_filing_request_puts_a_cosmetic_removal_on_the_medicare_claim_wi
     coding = body["data"]["codeEncounter"]["coding"]
     assert [(line["code"], line["modifiers"]) for line in coding["claimLines"]] == [("11200", ["GY"])]
     assert coding["selfPayLines"] == []
+
+
+SET_FEE = """mutation($schedule: FeeScheduleKind!, $code: String!, $fee: String!) {
+  setFee(schedule: $schedule, code: $code, fee: $fee) {
+    __typename ... on Fee { code fee } ... on InvalidInput { fields { path message } }
+  }
+}"""
+
+
+async def test_a_cosmetic_menu_item_is_charged_from_the_cosmetic_schedule_under_its_item_code(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("owner",))
+    owner = await login(app_client, *clinic.people["owner"])  # fees are the clinic administrator's
+    variables = {"schedule": "cosmetic", "code": "HYDRAFAC", "fee": "150"}
+    assert (await as_person(app_client, SET_FEE, variables, owner))["data"]["setFee"] == {
+        "__typename": "Fee",
+        "code": "HYDRAFAC",
+        "fee": "150.00",
+    }
+    refused = (await as_person(app_client, SET_FEE, {**variables, "schedule": "medical"}, owner))["data"]["setFee"]
+    assert refused["__typename"] == "InvalidInput" and refused["fields"][0]["path"] == "code"
+    encounter = encounter_input(
+        external_id="MENU-1",
+        diagnoses=["L57.0", "Z41.1"],
+        note="Actinic keratosis of the nose treated with cryotherapy. HydraFacial from the cosmetic menu.",
+        services=[
+            {
+                "id": "d1",
+                "kind": "destruction",
+                "technique": "cryo",
+                "count": 1,
+                "site": "nose",
+                "diagnoses": ["L57.0"],
+            },
+            {"id": "c1", "kind": "cosmetic", "staff_code": "HYDRAFAC", "site": "face", "diagnoses": ["Z41.1"]},
+        ],
+    )
+    body = await gql(app_client, operation("CodeEncounter"), {"input": encounter}, clinic.key)
+    coding = body["data"]["codeEncounter"]["coding"]
+    assert coding["status"] == "ready"
+    assert [line["code"] for line in coding["claimLines"]] == ["17000"]
+    assert [(line["code"], line["charge"]) for line in coding["selfPayLines"]] == [("HYDRAFAC", "150.00")]
