@@ -368,6 +368,7 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
         "area_sq_cm",
         "prior_auth_number",
         "patient_requested_cosmetic",
+        "patient_requested_filing",
         "staff_code",
     ):
         if service_facts.get(name) is not None:
@@ -400,6 +401,10 @@ def encounter_from_facts(facts: dict[str, Any], header: ast.Header | None) -> En
             "services": [service, *others],
             **({"place_of_service": facts["place_of_service"]} if facts.get("place_of_service") else {}),
             **({"global_period": prior} if (prior := _prior(facts.get("global_period"), date_of_service)) else {}),
+            # `abn: required` in a test's service: an ABN the patient signed for it on the day
+            "abns": [{"service_ids": ["s1"], "kind": str(abn), "signed_on": date_of_service}]
+            if (abn := service_facts.get("abn"))
+            else [],
         }
     )
 

@@ -332,6 +332,19 @@ FACTS = (
         screen=True,
     ),
     fact(
+        "service.abn",
+        enum("ABN kind", "required", "voluntary"),
+        "The ABN the patient signed for this service: required (Medicare is expected to deny it) or "
+        "voluntary (an excluded service); missing when no ABN lists it.",
+        lambda encounter, service, findings: encounter.abn_kind(service.id),
+    ),
+    fact(
+        "service.patient_requested_filing",
+        BOOL,
+        "The patient asked that this service be filed with the insurer even if it is excluded.",
+        "service.patient_requested_filing",
+    ),
+    fact(
         "service.diagnoses",
         list_of(ICD10),
         "The diagnoses linked to this service.",
@@ -406,9 +419,10 @@ ACTIONS = (
     ActionSpec(
         "classify",
         "classify {class}",
-        (("class", enum("classification", "medical", "cosmetic", "borderline")),),
+        (("class", enum("classification", "medical", "cosmetic", "borderline", "expected_denial")),),
         ("classify",),
-        "Decide whether the service is medical, cosmetic (self-pay) or needs the provider to say.",
+        "Decide whether the service is medical, cosmetic (self-pay), needs the provider to say, or is "
+        "expected to be denied as not reasonable and necessary (Medicare: GA with a required ABN, else GZ).",
     ),
     ActionSpec(
         "query_provider",

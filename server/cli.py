@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -411,6 +412,46 @@ def codesets_list() -> None:
             f"{entry['kind']:<9} effective {entry['effective']}  {entry['entries']:>6} entries  "
             f"{entry['source']}  sha256 {entry['sha256'][:12]}"
         )
+
+
+@codesets.command(
+    "status",
+    help="Which releases are loaded for which dates of service, which one codes DATE (default today), "
+    "and what to load next.",
+)
+@click.option("--date", "on", default=None, help="The date of service to check (YYYY-MM-DD; default today).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def codesets_status(on: str | None, output_format: str) -> None:
+    from rulebooks.codeset_status import codeset_status
+    from rulebooks.dated_codesets import default_codesets
+    from server.codesets import load_installed
+
+    try:
+        day = dt.date.fromisoformat(on) if on else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise click.ClickException(f"--date {on!r}: expected a date such as 2026-12-08") from None
+    load_installed(Settings.from_env().data_dir)
+    statuses = codeset_status(default_codesets(), day)
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                {"date": day.isoformat(), "code_sets": [dataclasses.asdict(s) for s in statuses]}, indent=2, default=str
+            )
+        )
+        return
+    click.echo(f"code sets for dates of service on {day}")
+    for status in statuses:
+        state = "current" if status.current else "NOT CURRENT"
+        click.echo(f"{status.kind:<12} {state:<12} in use: {status.in_use}")
+        for release in status.releases:
+            span = (
+                "any date no loaded file covers"
+                if release.first_date is None
+                else (f"from {release.first_date}" + (f" to {release.last_date}" if release.last_date else ""))
+            )
+            click.echo(f"{'':<12} loaded: {release.name} ({span})")
+        if status.load_next:
+            click.echo(f"{'':<12} load next: {status.load_next}")
 
 
 @main.command("check-documentation", help="Findings, classifications and provider queries for an encounter file.")

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rulebooks.models.encounter import COSMETIC_ITEM_CODE_FORMAT
 from server.db import get_by_id
 from server.errors import InputInvalid, NotFound
 from server.models import FeeScheduleEntry, Payer
@@ -113,10 +114,17 @@ def parse_fee(text: str) -> Decimal:
 
 
 async def set_fee(session: AsyncSession, tenant_id: uuid.UUID, schedule: str, code: str, fee: str) -> FeeScheduleEntry:
-    """Set one fee of the medical or cosmetic schedule (added when the code has none yet)."""
+    """Set one fee of the medical or cosmetic schedule (added when the code has none yet); the cosmetic
+    schedule also prices menu items under the clinic's own item codes."""
     if schedule not in FEE_SCHEDULES:
         raise InputInvalid.at("schedule", f"one of {', '.join(FEE_SCHEDULES)}")
-    if not PROCEDURE_CODE.match(code):
+    if schedule == "cosmetic" and not PROCEDURE_CODE.match(code) and not COSMETIC_ITEM_CODE_FORMAT.match(code):
+        raise InputInvalid.at(
+            "code",
+            "a CPT or HCPCS code such as 15788, or the clinic's item code of a cosmetic menu item "
+            "(2-8 capitals or digits, such as HYDRAFAC)",
+        )
+    if schedule != "cosmetic" and not PROCEDURE_CODE.match(code):
         raise InputInvalid.at("code", "a CPT or HCPCS code such as 17000 or J0585")
     amount = parse_fee(fee)
     entry = (

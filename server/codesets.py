@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from rulebooks.dated_codesets import CODESET_KINDS, CodesetKind, CodeSets, load_codeset
+from rulebooks.codeset_status import CodesetStatus, codeset_status
+from rulebooks.dated_codesets import CODESET_KINDS, CodesetKind, CodeSets, default_codesets, load_codeset
 
 
 def manifest_path(data_dir: Path) -> Path:
@@ -67,3 +68,8 @@ def load_installed(data_dir: Path) -> int:
         load_codeset(entry["kind"], path, dt.date.fromisoformat(entry["effective"]), entry.get("source"))
         count += 1
     return count
+
+
+def status(on: dt.date) -> list[CodesetStatus]:
+    """This process's code sets (the built-ins and every installed file) for dates of service on `on`."""
+    return codeset_status(default_codesets(), on)

@@ -5,7 +5,8 @@ note; until then (and for any service it leaves out) the facts decide: a `cosmet
 one the patient requested for appearance with no diagnosis that indicates treatment, is
 cosmetic; a patient request beside an indicating diagnosis is borderline and waits for the
 provider (derm-coding.md 11). Cosmetic and borderline services are coded on their own, so a
-claim never carries them and a shared line (17110 for five lesions) never mixes them.
+claim never carries them (except a cosmetic service a Medicare patient asked to file, with GY,
+engine/liability.py) and a shared line (17110 for five lesions) never mixes them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rulebooks.engine.context import CodingContext, shared_step_reason, step_reason
+from rulebooks.engine.liability import filed_at_patient_request
 from rulebooks.models import Reason, Service
+from rulebooks.models.encounter import PROCEDURE_CODE_FORMAT
 
 STEP_CLASSIFY = "classify_services"
 STEP_SET_ASIDE = "code_set_aside_services"
@@ -29,13 +32,16 @@ BORDERLINE_QUERY = (
 
 def fact_classification(ctx: CodingContext, service: Service) -> tuple[str, Reason | None]:
     """A service the note classifier left out, classified from its facts, with the reason of the
-    rule whose criteria decided it (None when no rule did): a `cosmetic` service is cosmetic; an
-    E/M, or a service the patient did not ask for, is medical; a removal the patient asked for is
+    rule whose criteria decided it (None when no rule did): a `cosmetic` service is cosmetic; one a
+    required ABN lists is expected to be denied by Medicare FFS (the provider said so by issuing it); an E/M, or a
+    service the patient did not ask for, is medical; a removal the patient asked for is
     judged by the payer's cosmetic criteria (`PayerPolicy.cosmetic_requests`, the national base's
     `cosmetic-request-criteria`): cosmetic when every diagnosis is one that does not indicate
     treatment, else borderline. Without criteria the provider is asked (borderline)."""
     if service.kind == "cosmetic":
         return "cosmetic", None
+    if ctx.encounter.denial_expected_by_abn(service.id):
+        return "expected_denial", None
     if service.kind == "em" or not service.patient_requested_cosmetic:
         return "medical", None
     criteria = ctx.policy.cosmetic_requests
@@ -103,12 +109,31 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
                 if decided_by is not None:
                     line.reasons.append(decided_by)
             if classification == "cosmetic" and line.route == "claim":
-                line.route = "self_pay"
-                line.reasons.append(
-                    shared_step_reason(
-                        STEP_SET_ASIDE, "cosmetic service: self-pay at the cosmetic fee, never on the claim"
+                filed = filed_at_patient_request(ctx, line.service_ids)
+                if filed and PROCEDURE_CODE_FORMAT.match(line.code):
+                    line.reasons.append(
+                        shared_step_reason(
+                            STEP_SET_ASIDE,
+                            "excluded service filed at the patient's request: on the claim, patient liable (GY)",
+                        )
                     )
-                )
+                else:
+                    line.route = "self_pay"
+                    line.reasons.append(
+                        shared_step_reason(
+                            STEP_SET_ASIDE, "cosmetic service: self-pay at the cosmetic fee, never on the claim"
+                        )
+                    )
+                    if filed:  # a clinic's item code is no code a claim can carry
+                        ctx.flag(
+                            "filing_not_possible",
+                            shared_step_reason(
+                                STEP_SET_ASIDE,
+                                "the patient asked to file it, but a claim line needs a CPT/HCPCS code: self-pay",
+                            ),
+                            detail=line.code,
+                            service_ids=line.service_ids,
+                        )
             elif classification == "borderline" and line.route == "claim":
                 line.route = "held"
                 services = [ctx.service(sid) for sid in line.service_ids]
@@ -136,12 +161,13 @@ def code_set_aside_services(ctx: CodingContext, family_passes: Sequence[Callable
                     ctx.flag("provider_query", line.reasons[-1], detail=line.query, service_ids=line.service_ids)
             ctx.lines.append(line)
         ctx.flags.extend(sub.flags)
-        if classification == "cosmetic" and sub.lines:
+        self_paid = {sid for line in sub.lines if line.route == "self_pay" for sid in line.service_ids}
+        if classification == "cosmetic" and self_paid:
             ctx.flag(
                 "cosmetic_self_pay",
                 shared_step_reason(STEP_SET_ASIDE, "cosmetic services are paid by the patient"),
                 detail="cosmetic services routed to self-pay",
-                service_ids=sorted(service_ids),
+                service_ids=sorted(self_paid),
             )
     routes = {line.route for line in ctx.lines}
     if "self_pay" in routes and "claim" in routes:

@@ -56,9 +56,10 @@ from rulebooks.engine.families.removal import select_shave_removals, select_skin
 from rulebooks.engine.families.repair import select_repairs
 from rulebooks.engine.families.visit_complexity import add_visit_complexity_addon
 from rulebooks.engine.hcpcs import check_hcpcs_codes
+from rulebooks.engine.holds import hold_dependents_of_held_services
 from rulebooks.engine.liability import apply_medicare_liability_modifiers
 from rulebooks.engine.release import releases_for
-from rulebooks.engine.route import link_diagnoses, price_line
+from rulebooks.engine.route import drop_claim_modifiers_from_self_pay, link_diagnoses, price_line
 from rulebooks.models import Coding, Encounter, RulebookRef
 from rulebooks.models.coding import CodingStatus
 
@@ -138,7 +139,12 @@ POLICY_PASSES: tuple[Pass, ...] = (
     check_diagnosis_codes,
     check_hcpcs_codes,
 )
-ROUTE_PASSES: tuple[Pass, ...] = (explain_medical_classifications, link_diagnoses)
+ROUTE_PASSES: tuple[Pass, ...] = (
+    explain_medical_classifications,
+    hold_dependents_of_held_services,
+    drop_claim_modifiers_from_self_pay,
+    link_diagnoses,
+)
 PHASES: tuple[tuple[str, tuple[Pass, ...]], ...] = (
     ("select", SELECT_PASSES),
     ("policy", POLICY_PASSES),

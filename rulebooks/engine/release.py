@@ -17,7 +17,7 @@ import hashlib
 from rulebooks.dated_codesets import CodeSets
 from rulebooks.models import Releases
 
-ENGINE_RELEASE = "2026.12.1"
+ENGINE_RELEASE = "2026.12.2"
 
 
 @functools.cache

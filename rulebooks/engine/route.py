@@ -7,6 +7,7 @@ from decimal import Decimal
 from rulebooks.engine.context import CodingContext, WorkLine, step_reason
 
 STEP_POINTERS = "link_diagnoses"
+STEP_SELF_PAY = "drop_claim_modifiers_from_self_pay"
 MAX_POINTERS_PER_LINE = 4
 MAX_DIAGNOSES_PER_CLAIM = 12
 
@@ -60,6 +61,21 @@ def link_diagnoses(ctx: CodingContext) -> None:
             ),
             detail="More than 12 diagnoses are pointed to; split the claim or review the diagnosis links.",
         )
+
+
+def drop_claim_modifiers_from_self_pay(ctx: CodingContext) -> None:
+    """A self-pay line is not a claim: the modifiers a claim needs (59/XS, anatomic, 25, GY) are
+    dropped from it, with a reason, whichever pass added them while it was coded on its own."""
+    for line in ctx.lines:
+        if line.route == "self_pay" and line.modifiers:
+            line.reasons.append(
+                step_reason(
+                    STEP_SELF_PAY,
+                    "a self-pay line never reaches a claim, so it carries no claim modifier",
+                    dropped=line.modifiers,
+                )
+            )
+            line.modifiers = []
 
 
 def price_line(ctx: CodingContext, line: WorkLine) -> str | None:

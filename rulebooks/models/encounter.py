@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 ICD10_FORMAT = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
 PROCEDURE_CODE_FORMAT = re.compile(r"^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$")
+#: A clinic's own code for a cosmetic menu item (no CPT/HCPCS code), as its cosmetic fee schedule names it.
+COSMETIC_ITEM_CODE_FORMAT = re.compile(r"^[A-Z0-9]{2,8}$")
 NPI_FORMAT = re.compile(r"^[0-9]{10}$")
 MAX_NOTE_CHARS = 100_000
 MAX_SERVICES = 50
@@ -70,7 +72,26 @@ class Coverage(Frozen):
     payer: str = Field(min_length=1, max_length=32, description="The tenant's payer code, e.g. AETNA.")
     plan_type: PlanType
     member_id: str | None = None
-    abn_on_file: bool | None = None
+    abn_on_file: bool | None = Field(
+        default=None,
+        description="Legacy: an ABN on file for every service of the visit, kind not recorded. Record ABNs per "
+        "service in the encounter's `abns` instead (an ABN belongs to the services it lists).",
+    )
+
+
+class AbnFacts(Frozen):
+    """An Advance Beneficiary Notice the patient signed, for the services it lists (derm-coding.md 10.3).
+
+    Why per service: an ABN names the items it expects Medicare to deny, so GA (a required notice) or GX
+    (a voluntary one) belongs on those lines only, never on every line of the visit.
+    """
+
+    service_ids: list[str] = Field(min_length=1, max_length=50, description="The services the notice lists.")
+    kind: Literal["required", "voluntary"] = Field(
+        description="required: the provider expects Medicare to deny the service as not reasonable and necessary "
+        "(GA); voluntary: the service is excluded by statute, the notice is a courtesy (GX beside GY)."
+    )
+    signed_on: dt.date = Field(description="The day the patient signed it (on or before the date of service).")
 
 
 class RepairFacts(Frozen):
@@ -165,6 +186,13 @@ class Service(Frozen):
     drug: DrugFacts | None = None
     prior_auth_number: str | None = None
     patient_requested_cosmetic: bool | None = None
+    patient_requested_filing: bool | None = Field(
+        default=None,
+        description="The patient asked that this service be submitted to the insurer even if it is excluded "
+        "(e.g. to obtain a denial for a secondary insurance). For Medicare FFS a cosmetic service so asked is "
+        "filed with GY (GX with a voluntary ABN); otherwise it stays self-pay. Distinct from "
+        "`patient_requested_cosmetic`, which says why the service was done.",
+    )
     diagnoses: list[str] = Field(default_factory=list, description="ICD-10-CM codes from the encounter's list.")
     staff_code: str | None = None
     related_to_prior: RelationToPrior | None = Field(
@@ -201,6 +229,19 @@ class Encounter(Frozen):
     global_period: GlobalPeriodFacts | None = Field(
         default=None, description="An earlier procedure whose postoperative (global) period may include this visit."
     )
+    abns: list[AbnFacts] = Field(
+        default_factory=list, max_length=MAX_SERVICES, description="The ABNs signed for services of this visit."
+    )
+
+    def abn_kind(self, service_id: str) -> Literal["required", "voluntary"] | None:
+        """The ABN the patient signed for this service (required wins over voluntary), None without one."""
+        kinds = {notice.kind for notice in self.abns if service_id in notice.service_ids}
+        return "required" if "required" in kinds else "voluntary" if kinds else None
+
+    def denial_expected_by_abn(self, service_id: str) -> bool:
+        """Whether a required ABN says the provider expects Medicare FFS to deny this service as not
+        reasonable and necessary (the provider's own answer to "document an indication or obtain an ABN")."""
+        return self.coverage.plan_type == "medicare_ffs" and self.abn_kind(service_id) == "required"
 
     @field_validator("diagnoses")
     @classmethod
@@ -227,6 +268,15 @@ class Encounter(Frozen):
             if service.related_to_prior is not None and self.global_period is None:
                 raise ValueError(
                     f"service {service.id!r} gives related_to_prior but the encounter has no global_period"
+                )
+        for index, notice in enumerate(self.abns):
+            for service_id in notice.service_ids:
+                if service_id not in seen:
+                    raise ValueError(f"abns[{index}] lists service {service_id!r}, which is not in the encounter")
+            if notice.signed_on > self.date_of_service:
+                raise ValueError(
+                    f"abns[{index}] is signed on {notice.signed_on}, after the date of service: an ABN is signed "
+                    "before the service it covers"
                 )
         if self.global_period is not None and self.global_period.date_of_service >= self.date_of_service:
             raise ValueError("the global_period procedure must be dated before the encounter's date_of_service")

@@ -1,5 +1,8 @@
 """``classify_services``: each service medical, cosmetic or borderline, with reasons and evidence.
 
+A borderline service that a required ABN lists (Medicare FFS) is ``expected_denial`` instead: the
+ABN is the provider's answer to the query (``abn_answers_the_query``).
+
 A pure function of the encounter, its findings and the payer's criteria. The passes below
 run in order, as a coder reasons; the first that decides wins:
 
@@ -56,9 +59,22 @@ def classify_services(
         for classify_pass in PASSES:
             decision = classify_pass(service, diagnoses, applied[service.id], criteria)
             if decision is not None:
-                result[service.id] = decision
+                result[service.id] = abn_answers_the_query(encounter, decision)
                 break
     return result
+
+
+def abn_answers_the_query(encounter: Encounter, decision: Classification) -> Classification:
+    """A borderline service a required ABN lists is expected to be denied: the provider, asked to
+    document an indication or obtain an ABN, obtained one (derm-coding.md 10.3, 11.1)."""
+    if decision.category != "borderline" or not encounter.denial_expected_by_abn(decision.service_id):
+        return decision
+    reason = Reason(
+        "required_abn",
+        "No covered indication is documented and a required ABN is signed for the service: the provider "
+        "expects Medicare to deny it as not reasonable and necessary (GA).",
+    )
+    return Classification(decision.service_id, "expected_denial", (*decision.reasons, reason), None, decision.criteria)
 
 
 def _decide(service: Service, category: str, criteria: CosmeticCriteria, *reasons: Reason) -> Classification:

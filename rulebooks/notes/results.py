@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from rulebooks.notes.findings import Finding, Findings
 
-Category = Literal["medical", "cosmetic", "borderline"]
+Category = Literal["medical", "cosmetic", "borderline", "expected_denial"]
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,10 @@ class ClinicMutations:
             )
             return ReviewDelegationInfo.of(row, await delegation.qualified_approvers(session))
 
-    @strawberry.mutation(description="Set one fee in the medical or cosmetic schedule.")
+    @strawberry.mutation(
+        description="Set one fee in the medical or cosmetic schedule (cosmetic: a CPT/HCPCS code or the "
+        "clinic's item code of a menu item, 2-8 capitals or digits)."
+    )
     async def set_fee(self, info: Info, schedule: FeeScheduleKind, code: str, fee: str) -> SetFeeResult:
         ctx = context(info)
         principal = allowed(info, Permission.CLINIC_ADMIN)

@@ -52,6 +52,9 @@ FIELD_COSTS: dict[str, int] = {
     "Mutation.startDraftShadow": 1,  # the draft checked; each later coding pays for its shadows
     "Mutation.importEhrMessages": 3,  # up to 2,000,000 characters of FHIR or HL7 v2 parsed and assembled
     "Mutation.retryEhrMessage": 1,  # one stored message parsed and assembled again
+
+
+    "Query.codeSets": 1,  # a walk over the loaded releases (milliseconds), priced so aliases stay bounded
 }
 PRICES = ", ".join(f"{coordinate.split('.')[1]} {cost}" for coordinate, cost in FIELD_COSTS.items())
 

@@ -49,6 +49,19 @@ class ProviderInput:
     specialty: str | None = None
 
 
+@strawberry.enum(description="Why an ABN was issued: required (GA) or voluntary (GX beside GY).")
+class AbnKind(Enum):
+    required = "required"
+    voluntary = "voluntary"
+
+
+@strawberry.input(description="An ABN the patient signed, for the services it lists (per service, not per visit).")
+class AbnInput:
+    service_ids: list[str]
+    kind: AbnKind
+    signed_on: dt.date
+
+
 @strawberry.input
 class CoverageInput:
     payer: str
@@ -130,6 +143,7 @@ class ServiceInput:
     drug: DrugInput | None = None
     prior_auth_number: str | None = None
     patient_requested_cosmetic: bool | None = None
+    patient_requested_filing: bool | None = None
     diagnoses: list[str] = strawberry.field(default_factory=list)
     staff_code: str | None = None
     related_to_prior: str | None = None
@@ -148,6 +162,7 @@ class EncounterInput:
     note: str | None = None
     staff_codes: list[str] = strawberry.field(default_factory=list)
     global_period: GlobalPeriodInput | None = None
+    abns: list[AbnInput] = strawberry.field(default_factory=list)
 
 
 def to_payload(value: Any) -> Any:

@@ -52,6 +52,7 @@ from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUse
 from server.api.audit import AuditEventInfo, AuditQueries
 from server.api.authoring import AuthoringQueries
 from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
+from server.api.codesets import CodeSetQueries
 from server.api.common import ROLLED_BACK, Conflict, Forbidden, InvalidInput, Node, NotFoundError, RolledBack, context
 from server.api.cost import QueryCostLimit
 from server.api.documentation import DocumentationMutations, DocumentationQueries, ProviderQuery
@@ -153,6 +154,7 @@ Query = merge_types(
         AuthoringQueries,
         AdminQueries,
         AuditQueries,
+        CodeSetQueries,
         NodeQuery,
     ),
 )

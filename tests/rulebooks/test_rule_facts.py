@@ -88,6 +88,8 @@ def test_the_facts_of_one_service_as_a_rule_sees_them() -> None:
             "drug": None,
             "prior_auth_number": None,
             "patient_requested_cosmetic": None,
+            "abn": None,
+            "patient_requested_filing": None,
             "diagnoses": ["L57.0"],
             "staff_code": None,
         },

@@ -197,3 +197,50 @@ def test_mpfs_global_days_decide_the_global_period_from_the_earlier_procedures_d
     assert lines(code_lines(in_release, tmp_path, env)) == [("99213", ["24"])]  # day 36 of 90
     assert lines(code_lines(before_release, tmp_path, env)) == [("99213", [])]  # day 21 of the built-in 10
     assert lines(code_lines(in_release, tmp_path, {})) == [("99213", [])]  # nothing loaded: the built-in 10 days
+
+
+def test_codesets_status_says_what_to_load_and_a_loaded_fy2027_file_codes_december_2026(tmp_path: Path) -> None:
+    """`cutis codesets status` names the missing FY2027 release once; after `cutis codesets load` of a
+    (synthetic, made here) FY2027 file, a December 2026 encounter is coded without codeset_not_loaded."""
+    env = {"CUTIS_DATA_DIR": str(tmp_path / "data")}
+    before = cutis("codesets", "status", "--date", "2026-12-08", env=env).stdout
+    assert "icd10cm      NOT CURRENT  in use: FY2026" in before
+    assert "cutis codesets load icd10cm icd10cm-order-2027.txt --effective 2026-10-01" in before
+    encounter = json.loads((FIXTURES / "biopsy_em.json").read_text())
+    encounter["date_of_service"] = "2026-12-08"
+    path = tmp_path / "december.json"
+    path.write_text(json.dumps(encounter))
+    flags = [flag["code"] for flag in json.loads(cutis("code", str(path), "--format", "json", env=env).stdout)["flags"]]
+    assert "codeset_not_loaded" in flags
+
+    order = tmp_path / "icd10cm-order-2027.txt"  # CMS's order-file layout: order, code, header flag, titles
+    order.write_text(
+        "".join(
+            f"{index:05d} {code:<7} {billable} {title:<60} {title}\n"
+            for index, (code, billable, title) in enumerate(
+                [
+                    ("D485", 1, "Neoplasm of uncertain behavior of skin"),
+                    ("L57", 0, "Skin changes due to chronic exposure to nonionizing radiation"),
+                    ("L570", 1, "Actinic keratosis"),
+                    ("L309", 1, "Dermatitis, unspecified"),
+                ],
+                start=1,
+            )
+        ),
+        encoding="utf-8",
+    )
+    loaded = cutis("codesets", "load", "icd10cm", str(order), "--effective", "2026-10-01", env=env).stdout
+    assert "installed 4 icd10cm entries effective 2026-10-01" in loaded
+    after = json.loads(cutis("codesets", "status", "--date", "2026-12-08", "--format", "json", env=env).stdout)
+    (icd10,) = [status for status in after["code_sets"] if status["kind"] == "icd10cm"]
+    assert icd10["current"] is True and icd10["load_next"] is None
+    assert icd10["in_use"] == "FY2027 icd10cm-order-2027.txt"
+    assert [(r["name"], r["first_date"], r["last_date"]) for r in icd10["releases"]][-1] == (
+        "FY2027 icd10cm-order-2027.txt",
+        "2026-10-01",
+        "2027-09-30",
+    )
+    coding = json.loads(cutis("code", str(path), "--format", "json", env=env).stdout)
+    assert "codeset_not_loaded" not in [flag["code"] for flag in coding["flags"]]
+    assert coding["releases"]["code_sets"]["icd10cm"] == "FY2027 icd10cm-order-2027.txt"
+    assert {line["code"] for line in coding["claim_lines"]} == {"11104", "11103", "99214"}

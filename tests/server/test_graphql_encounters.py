@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from server.models import CodingRecord, EncounterRecord, OutboxMessage
 from tests.factories import make_clinic
 from tests.server.graphql_ops import encounter_input, gql, operation
+from tests.server.session_client import as_person, login
 
 
 async def test_code_encounter_returns_explained_lines(app_client) -> None:
@@ -136,3 +137,137 @@ async def test_concurrent_resubmissions_get_distinct_versions(app_client) -> Non
     )
     versions = sorted(body["data"]["submitEncounter"]["encounter"]["version"] for body in bodies)
     assert versions == [1, 2, 3, 4]
+
+
+def _medicare_warts(**overrides: object) -> dict[str, object]:
+    """A Medicare FFS wart destruction (B07.8) the provider expects Medicare to deny, with `overrides`."""
+    return encounter_input(
+        external_id="ABN-1",
+        coverage={"payer": "MEDICARE", "plan_type": "medicare_ffs"},
+        diagnoses=["B07.8", "L57.0"],
+        note="Common warts of the right hand treated with cryotherapy. Actinic keratosis of the nose.",
+        services=[
+            {
+                "id": "d1",
+                "kind": "destruction",
+                "technique": "cryo",
+                "count": 4,
+                "site": "right hand",
+                "diagnoses": ["B07.8"],
+            },
+            {
+                "id": "d2",
+                "kind": "destruction",
+                "technique": "cryo",
+                "count": 1,
+                "site": "nose",
+                "diagnoses": ["L57.0"],
+            },
+        ],
+        **overrides,
+    )
+
+
+async def test_a_required_abn_puts_ga_on_the_services_it_lists(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory)
+    encounter = _medicare_warts(abns=[{"service_ids": ["d1"], "kind": "required", "signed_on": "2026-11-02"}])
+    body = await gql(app_client, operation("CodeEncounter"), {"input": encounter}, clinic.key)
+    result = body["data"]["codeEncounter"]
+    assert result["__typename"] == "CodedEncounter", body
+    lines = {line["code"]: line["modifiers"] for line in result["coding"]["claimLines"]}
+    assert lines == {"17110": ["GA"], "17000": []}
+    flags = sorted(
+        flag["code"] for flag in result["coding"]["flags"] if flag["code"] in {"abn_on_file", "patient_liable"}
+    )
+    assert flags == ["abn_on_file", "patient_liable"]
+
+
+async def test_an_abn_signed_after_the_visit_is_refused_with_where_and_why(app_client) -> None:
+    factory = app_client.app_services.session_factory
+    clinic = await make_clinic(factory)
+    late = _medicare_warts(abns=[{"service_ids": ["d1"], "kind": "required", "signed_on": "2026-11-03"}])
+    result = (await gql(app_client, operation("CodeEncounter"), {"input": late}, clinic.key))["data"]["codeEncounter"]
+    assert result["__typename"] == "InvalidInput"
+    assert "abns[0] is signed on 2026-11-03, after the date of service" in result["fields"][0]["message"]
+    unknown = _medicare_warts(abns=[{"service_ids": ["d9"], "kind": "voluntary", "signed_on": "2026-11-02"}])
+    result = (await gql(app_client, operation("CodeEncounter"), {"input": unknown}, clinic.key))["data"][
+        "codeEncounter"
+    ]
+    assert result["__typename"] == "InvalidInput"
+    assert "abns[0] lists service 'd9', which is not in the encounter" in result["fields"][0]["message"]
+    from server.db import tenant_session
+
+    async with tenant_session(factory, clinic.tenant_id) as session:
+        assert (await session.execute(select(func.count()).select_from(EncounterRecord))).scalar_one() == 0
+
+
+async def test_a_filing_request_puts_a_cosmetic_removal_on_the_medicare_claim_with_gy(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory)
+    tags = {
+        "id": "t1",
+        "kind": "skin_tag_removal",
+        "count": 6,
+        "site": "neck",
+        "patient_requested_cosmetic": True,
+        "diagnoses": ["L91.8"],
+    }
+    encounter = encounter_input(
+        external_id="FILE-1",
+        coverage={"payer": "MEDICARE", "plan_type": "medicare_ffs"},
+        diagnoses=["L91.8"],
+        note="Six skin tags of the neck removed at the patient's request for appearance.",
+        services=[tags],
+    )
+    body = await gql(app_client, operation("CodeEncounter"), {"input": encounter}, clinic.key)
+    coding = body["data"]["codeEncounter"]["coding"]
+    assert (coding["claimLines"], [(line["code"], line["modifiers"]) for line in coding["selfPayLines"]]) == (
+        [],
+        [("11200", [])],
+    )
+    encounter["services"][0]["patientRequestedFiling"] = True
+    encounter["externalId"] = "FILE-2"
+    body = await gql(app_client, operation("CodeEncounter"), {"input": encounter}, clinic.key)
+    coding = body["data"]["codeEncounter"]["coding"]
+    assert [(line["code"], line["modifiers"]) for line in coding["claimLines"]] == [("11200", ["GY"])]
+    assert coding["selfPayLines"] == []
+
+
+SET_FEE = """mutation($schedule: FeeScheduleKind!, $code: String!, $fee: String!) {
+  setFee(schedule: $schedule, code: $code, fee: $fee) {
+    __typename ... on Fee { code fee } ... on InvalidInput { fields { path message } }
+  }
+}"""
+
+
+async def test_a_cosmetic_menu_item_is_charged_from_the_cosmetic_schedule_under_its_item_code(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("owner",))
+    owner = await login(app_client, *clinic.people["owner"])  # fees are the clinic administrator's
+    variables = {"schedule": "cosmetic", "code": "HYDRAFAC", "fee": "150"}
+    assert (await as_person(app_client, SET_FEE, variables, owner))["data"]["setFee"] == {
+        "__typename": "Fee",
+        "code": "HYDRAFAC",
+        "fee": "150.00",
+    }
+    refused = (await as_person(app_client, SET_FEE, {**variables, "schedule": "medical"}, owner))["data"]["setFee"]
+    assert refused["__typename"] == "InvalidInput" and refused["fields"][0]["path"] == "code"
+    encounter = encounter_input(
+        external_id="MENU-1",
+        diagnoses=["L57.0", "Z41.1"],
+        note="Actinic keratosis of the nose treated with cryotherapy. HydraFacial from the cosmetic menu.",
+        services=[
+            {
+                "id": "d1",
+                "kind": "destruction",
+                "technique": "cryo",
+                "count": 1,
+                "site": "nose",
+                "diagnoses": ["L57.0"],
+            },
+            {"id": "c1", "kind": "cosmetic", "staff_code": "HYDRAFAC", "site": "face", "diagnoses": ["Z41.1"]},
+        ],
+    )
+    body = await gql(app_client, operation("CodeEncounter"), {"input": encounter}, clinic.key)
+    coding = body["data"]["codeEncounter"]["coding"]
+    assert coding["status"] == "ready"
+    assert [line["code"] for line in coding["claimLines"]] == ["17000"]
+    assert [(line["code"], line["charge"]) for line in coding["selfPayLines"]] == [("HYDRAFAC", "150.00")]

@@ -574,3 +574,19 @@ def test_every_node_type_is_attempted() -> None:
     from server.api.schema import NODE_TYPES
 
     assert set(NODE_KIND_OF_TYPE) == set(NODE_TYPES)
+
+
+async def test_code_sets_are_the_same_reference_data_for_every_clinic_and_need_a_key(app_client) -> None:
+    """`codeSets` names no clinic's object: clinics A and B get the same answer, no one without a key."""
+    factory = app_client.app_services.session_factory
+    clinic_a, clinic_b = await make_clinic(factory, "clinic-a"), await make_clinic(factory, "clinic-b")
+    variables = {"date": "2026-12-08"}
+    answers = [await gql(app_client, operation("CodeSets"), variables, clinic.key) for clinic in (clinic_a, clinic_b)]
+    assert "errors" not in answers[0], answers[0]
+    assert answers[0] == answers[1]
+    icd10 = answers[0]["data"]["codeSets"][0]
+    assert (icd10["kind"], icd10["current"]) == ("icd10cm", False)
+    assert "cutis codesets load icd10cm icd10cm-order-2027.txt --effective 2026-10-01" in icd10["loadNext"]
+    assert icd10["releases"][0]["firstDate"] == "2025-10-01" and icd10["releases"][0]["lastDate"] == "2026-09-30"
+    no_key = await gql(app_client, operation("CodeSets"), variables)
+    assert no_key["errors"][0]["message"].startswith("authentication required")

@@ -2,8 +2,8 @@
 
 The level comes from the documented level, else from MDM: the level met by at least two of
 the three elements (problems, data, risk). Modifier 25 goes on the E/M only when it is
-significant and separately identifiable from a procedure billed the same day; otherwise the
-E/M is dropped with a reason (derm-coding.md 9.1, 9.2).
+significant and separately identifiable from a procedure billed (or held) the same day; otherwise
+the E/M is dropped with a reason (derm-coding.md 9.1, 9.2).
 """
 
 from __future__ import annotations
@@ -93,13 +93,16 @@ def _select_one(ctx: CodingContext, service: Service) -> None:
 
 
 def apply_modifier_25(ctx: CodingContext) -> None:
-    """E/M beside a procedure billed to the payer: 25 when separately identifiable, else dropped."""
+    """E/M beside a procedure billed to the payer (or held for a query): 25 when separately
+    identifiable, else dropped."""
     for line in ctx.lines:
         if line.code.startswith(EM_PREFIX):
             break
     else:
         return  # no E/M line: nothing to add 25 to or drop (most encounters)
-    procedures = [line for line in ctx.claim_lines() if not _is_em(line.code)]
+    # A held procedure was done all the same: the E/M beside it takes 25 or is included in it now,
+    # as it will be when the procedure's answer comes (rulebooks/engine/holds.py).
+    procedures = [line for line in ctx.lines if line.route != "self_pay" and not _is_em(line.code)]
     if not procedures:
         return
     procedure_codes = sorted({line.code for line in procedures})

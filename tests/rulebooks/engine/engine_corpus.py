@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rulebooks.models import ClaimLine, Coding, Encounter
+from rulebooks.models import ClaimLine, Coding, Encounter, Service
 from rulebooks.stack import Stack, library_stack
 
 CASES_DIR = pathlib.Path(__file__).parent / "cases"
@@ -40,6 +40,9 @@ class Case:
     classifications: dict[str, str] = field(default_factory=dict)
     #: A clinic book of the case's own (e.g. a payer that prefers 76), on top of `CORPUS_BOOK`.
     rulebook: str | None = None
+
+    def encounter_service(self, service_id: str) -> Service:
+        return next(service for service in self.encounter.services if service.id == service_id)
 
     @property
     def stack(self) -> Stack:

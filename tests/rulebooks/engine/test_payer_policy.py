@@ -127,13 +127,25 @@ COSMETIC = {
 
 
 class TestLiability:
-    @pytest.mark.parametrize(("clinic_book", "modifiers"), [(None, ["GY"]), ("disable", [])])
-    def test_medicare_ffs_takes_gy_unless_disabled(self, clinic_book, modifiers):
+    @pytest.mark.parametrize(
+        ("clinic_book", "claim", "self_pay"),
+        [
+            pytest.param(None, [("11301", ["GY"])], [], id="filed with GY"),
+            pytest.param("disable", [], [("11301", [])], id="disabled: self-pay, no modifier"),
+        ],
+    )
+    def test_a_medicare_ffs_filing_request_takes_gy_unless_disabled(self, clinic_book, claim, self_pay):
         book = clinic('disable medicare-liability-modifiers "billed by our clearinghouse"') if clinic_book else None
-        (line,) = coded(encounter([COSMETIC], "medicare_ffs"), book).self_pay_lines
-        assert line.modifiers == modifiers
-        liability = [rule for rule in rule_ids(line.reasons) if rule == "medicare-liability-modifiers"]
-        assert liability == (["medicare-liability-modifiers"] if modifiers else [])
+        filed = {**COSMETIC, "patient_requested_filing": True}
+        coding = coded(encounter([filed], "medicare_ffs"), book)
+        assert [(line.code, line.modifiers) for line in coding.claim_lines] == claim
+        assert [(line.code, line.modifiers) for line in coding.self_pay_lines] == self_pay
+        for line in coding.claim_lines:
+            assert "medicare-liability-modifiers" in rule_ids(line.reasons)
+
+    def test_a_cosmetic_removal_not_filed_is_self_pay_without_gy(self):
+        (line,) = coded(encounter([COSMETIC], "medicare_ffs")).self_pay_lines
+        assert line.modifiers == []
 
 
 class TestCosmeticCriteria:
