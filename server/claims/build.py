@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from rulebooks.dated_codesets import default_codesets
 from rulebooks.models import Coding, Encounter
 from server.claims.setup import Address, BillingSetup, Frozen, x12_text
 from server.errors import FieldError, InputInvalid
@@ -50,7 +51,9 @@ class Subscriber(Frozen):
 class ClaimHeader(Frozen):
     """How this claim is sent: its control number, which version of the claim it is, and where to."""
 
-    patient_control_number: str = Field(pattern=r"^[A-Za-z0-9-]{1,20}$", description="CLM01, echoed on remits.")
+    patient_control_number: str = Field(
+        min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$", description="CLM01 (letters, digits, dashes)."
+    )
     frequency: FrequencyCode = "1"
     payer_claim_control_number: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9-]{1,50}$", description="The payer's number of the claim replaced or voided."
@@ -125,6 +128,16 @@ def refusals(coding: Coding, encounter: Encounter, setup: BillingSetup, header: 
             )
         if not line.diagnoses:
             problems.append(FieldError(f"coding.claim_lines[{index}].diagnoses", f"{line.code} points at no diagnosis"))
+    release, _ = default_codesets().icd10cm_for(encounter.date_of_service)
+    for index, diagnosis in enumerate(encounter.diagnoses):
+        if any(diagnosis in line.diagnoses for line in coding.claim_lines) and not release.lookup(diagnosis):
+            problems.append(
+                FieldError(
+                    f"encounter.diagnoses[{index}]",
+                    f"{diagnosis} is not a billable ICD-10-CM code in FY{release.fiscal_year}: code it to the "
+                    "highest specificity",
+                )
+            )
     if encounter.coverage.plan_type == "self_pay":
         problems.append(FieldError("encounter.coverage.plan_type", "a self-pay visit has no insurance claim"))
     try:

@@ -8,13 +8,20 @@ from the error codes and the map's element names, never from the values.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
 from typing import Any
 
+import pyx12.errh_json
+import pyx12.error_handler
+import pyx12.map_if
+import pyx12.map_index
 import pyx12.params
-import pyx12.x12n_document
+import pyx12.x12file
+from pyx12.map_if._segment import apply_segment_errors
+from pyx12.map_walker import apply_walk_errors, walk_tree
 
 from server.claims.x12_read import read_segments
 
@@ -60,18 +67,18 @@ def structural_problems(text: str) -> list[Any]:
     _quiet_pyx12()
     loops = {segment.position: segment.loop for segment in read_segments(text)}
     lines: dict[int, tuple[str, str]] = {}
+    refused: list[tuple[int, str]] = []
 
     def remember_loop(segment: Any, source: Any, node: Any, valid: bool) -> None:
         parent = node.get_parent() if node is not None else None
         loop = getattr(parent, "id", None)
         lines[source.get_cur_line()] = (loop if loop and loop[0].isdigit() else "", segment.get_seg_id())
+        if not valid:
+            refused.append((source.get_cur_line(), segment.get_seg_id()))
 
-    report = io.StringIO()
-    pyx12.x12n_document.x12n_document(
-        pyx12.params.params(), io.StringIO(text), None, None, None, report, callback=remember_loop
-    )
+    report = _walk(text, remember_loop)
     problems: list[ClaimProblem] = []
-    tree = json.loads(report.getvalue() or '{"interchanges": []}')
+    tree = json.loads(report or '{"interchanges": []}')
     for interchange in tree["interchanges"]:
         for error in interchange["errors"]:
             problems.append(ClaimProblem("structure", "ISA", "ISA", 1, None, _control_message(error)))
@@ -99,9 +106,106 @@ def structural_problems(text: str) -> list[Any]:
                             problems.append(
                                 ClaimProblem("structure", loop, segment["seg_id"], position, reference, message)
                             )
+    located = {problem.position for problem in problems}
+    for position, segment_id in refused:  # pyx12 said invalid without saying why: still located
+        if position not in located:
+            loop = lines.get(position, ("", ""))[0] or loops.get(position, "")
+            message = f"{segment_id} does not fit 005010X222A1 (too many elements or components?)"
+            problems.append(ClaimProblem("structure", loop, segment_id, position, None, message))
     return problems
 
 
 def _control_message(error: dict[str, Any]) -> str:
     """Envelope errors (ISA, GS, ST/SE) hold control numbers and counts only, so pyx12's words are kept."""
     return str(error["err_str"])
+
+
+@functools.cache
+def _map(map_file: str) -> Any:
+    """A pyx12 map, parsed once per process (parsing is 90% of a validation); the walk never changes a map."""
+    return pyx12.map_if.load_map_file(map_file, pyx12.params.params())
+
+
+@functools.cache
+def _map_index() -> Any:
+    return pyx12.map_index.map_index()
+
+
+def _walk(text: str, callback: Any) -> str:
+    """pyx12's `x12n_document` walk for 5010 files, with the maps kept: its JSON error tree.
+
+    The same steps as pyx12 4.0's `x12n_document` (ISA, GS, ST/SE, GE, IEA and every other segment
+    through the walker and the error handler); what differs is that the control and transaction maps
+    are loaded once, not per file. A test checks that both give the same findings on the fixtures.
+    """
+    errh = pyx12.error_handler.err_handler()
+    try:
+        src = pyx12.x12file.X12Reader(io.StringIO(text))
+    except pyx12.errors.X12Error:
+        return '{"interchanges": [{"errors": [{"err_cde": "", "err_str": "not an X12 file"}], "groups": []}]}'
+    control_map = _map("x12.control.00501.xml" if src.icvn == "00501" else "x12.control.00401.xml")
+    node = control_map.getnodebypath("/ISA_LOOP/ISA")
+    walker = walk_tree()
+    icvn: str | None = None
+    cur_map: Any = None
+    for seg in src:
+        orig_node = node
+        seg_id = seg.get_seg_id()
+        if seg_id == "ISA":
+            node = control_map.getnodebypath("/ISA_LOOP/ISA")
+            walker.forceWalkCounterToLoopStart("/ISA_LOOP", "/ISA_LOOP/ISA")
+        elif seg_id == "GS":
+            node = control_map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
+            walker.forceWalkCounterToLoopStart("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
+        else:
+            node, _pop, _push, walk_errors = walker.walk_errors(
+                node, seg, src.get_seg_count(), src.get_cur_line(), src.get_ls_id()
+            )
+            apply_walk_errors(errh, walk_errors)
+        if node is None:
+            node = orig_node
+        else:
+            if seg_id == "ISA":
+                errh.add_isa_loop(seg, src)
+                icvn = seg.get_value("ISA12")
+                errh.handle_errors(src.pop_errors())
+            elif seg_id == "IEA":
+                errh.handle_errors(src.pop_errors())
+                errh.close_isa_loop(node, seg, src)
+            elif seg_id == "GS":
+                map_file = _map_index().get_filename(icvn, seg.get_value("GS08"), seg.get_value("GS01"))
+                if map_file is None:
+                    return _not_supported(seg.get_value("GS08"))
+                cur_map = _map(map_file)
+                src.check_837_lx = cur_map.id == "837"
+                node = cur_map.getnodebypath("/ISA_LOOP/GS_LOOP/GS")
+                errh.add_gs_loop(seg, src)
+                errh.handle_errors(src.pop_errors())
+            elif seg_id == "GE":
+                errh.handle_errors(src.pop_errors())
+                errh.close_gs_loop(node, seg, src)
+            elif seg_id == "ST":
+                errh.add_st_loop(seg, src)
+                errh.handle_errors(src.pop_errors())
+            elif seg_id == "SE":
+                errh.handle_errors(src.pop_errors())
+                errh.close_st_loop(node, seg, src)
+            else:
+                errh.add_seg(node, seg, src.get_seg_count(), src.get_cur_line(), src.get_ls_id())
+                errh.handle_errors(src.pop_errors())
+            try:
+                valid = apply_segment_errors(node, seg, errh)
+            except IndexError:  # pyx12 4.0 fails on a composite with more components than the map's
+                valid = False
+        callback(seg, src, node, valid)
+    src.cleanup()
+    errh.handle_errors(src.pop_errors())
+    report = io.StringIO()
+    errh.accept(pyx12.errh_json.errh_json_visitor(report))
+    src.close()
+    return report.getvalue()
+
+
+def _not_supported(version: str | None) -> str:
+    message = f"no pyx12 map for the implementation {version!r} (an 837P is 005010X222A1)"
+    return json.dumps({"interchanges": [{"errors": [{"err_cde": "", "err_str": message}], "groups": []}]})

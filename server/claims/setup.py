@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rulebooks.models.encounter import NPI_FORMAT, npi_check_digit_ok
-from server.errors import InputInvalid
+from server.errors import FieldError, InputInvalid
 from server.validation_paths import field_errors
 
 #: Characters an X12 file uses as separators: a name holding one would split its segment.
@@ -89,12 +89,6 @@ class BillingProvider(Frozen):
             raise ValueError("a taxonomy code is 10 characters ending in X, e.g. 207N00000X")
         return value.upper() if value else value
 
-    @model_validator(mode="after")
-    def _nine_digit_zip(self) -> BillingProvider:
-        if len(self.address.postal_code) != 9:
-            raise ValueError("address.postal_code: the billing provider's ZIP code must have 9 digits (ZIP+4)")
-        return self
-
 
 class RenderingProvider(Frozen):
     npi: str
@@ -147,15 +141,6 @@ class Clearinghouse(Frozen):
             raise ValueError("an interchange id is 2 to 15 letters or digits")
         return value.upper()
 
-    @model_validator(mode="after")
-    def _one_id_per_payer(self) -> Clearinghouse:
-        seen: set[str] = set()
-        for index, entry in enumerate(self.payer_ids):
-            if entry.payer in seen:
-                raise ValueError(f"payer_ids[{index}]: payer {entry.payer!r} is listed twice")
-            seen.add(entry.payer)
-        return self
-
     def payer(self, code: str) -> PayerId | None:
         return next((entry for entry in self.payer_ids if entry.payer == code), None)
 
@@ -168,21 +153,6 @@ class BillingSetup(Frozen):
     rendering_providers: list[RenderingProvider] = Field(min_length=1, max_length=MAX_RENDERING_PROVIDERS)
     clearinghouses: list[Clearinghouse] = Field(min_length=1, max_length=MAX_CLEARINGHOUSES)
     default_clearinghouse: str | None = Field(default=None, description="The code of the one used by default.")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> BillingSetup:
-        npis: set[str] = set()
-        for index, provider in enumerate(self.rendering_providers):
-            if provider.npi in npis:
-                raise ValueError(f"rendering_providers[{index}]: NPI {provider.npi} is listed twice")
-            npis.add(provider.npi)
-        codes = [house.code for house in self.clearinghouses]
-        for index, code in enumerate(codes):
-            if code in codes[:index]:
-                raise ValueError(f"clearinghouses[{index}]: code {code!r} is used twice")
-        if self.default_clearinghouse is not None and self.default_clearinghouse not in codes:
-            raise ValueError(f"default_clearinghouse {self.default_clearinghouse!r} is not one of the clearinghouses")
-        return self
 
     def clearinghouse(self, code: str | None = None) -> Clearinghouse:
         """The named clearinghouse, else the default, else the only one; KeyError naming the choice otherwise."""
@@ -203,6 +173,38 @@ class BillingSetup(Frozen):
 def parse_billing_setup(payload: Any) -> BillingSetup:
     """The billing setup, or `InputInvalid` naming each bad field's path and why (values never echoed)."""
     try:
-        return BillingSetup.model_validate(payload)
+        setup = BillingSetup.model_validate(payload)
     except ValidationError as error:
         raise InputInvalid("the billing setup is not valid", field_errors(error, root="billing_setup")) from None
+    problems = consistency_problems(setup)
+    if problems:
+        raise InputInvalid("the billing setup is not valid", problems)
+    return setup
+
+
+def consistency_problems(setup: BillingSetup) -> list[FieldError]:
+    """What each field allows on its own but the setup as a whole does not: twins, a default that is absent."""
+    problems: list[FieldError] = []
+    if len(setup.billing_provider.address.postal_code) != 9:
+        problems.append(
+            FieldError("billing_provider.address.postal_code", "the billing provider's ZIP code has 9 digits (ZIP+4)")
+        )
+    npis: set[str] = set()
+    for index, provider in enumerate(setup.rendering_providers):
+        if provider.npi in npis:
+            problems.append(FieldError(f"rendering_providers[{index}].npi", "this NPI is listed twice"))
+        npis.add(provider.npi)
+    codes: set[str] = set()
+    for house_index, house in enumerate(setup.clearinghouses):
+        if house.code in codes:
+            problems.append(FieldError(f"clearinghouses[{house_index}].code", f"{house.code!r} is used twice"))
+        codes.add(house.code)
+        payers: set[str] = set()
+        for index, entry in enumerate(house.payer_ids):
+            if entry.payer in payers:
+                path = f"clearinghouses[{house_index}].payer_ids[{index}].payer"
+                problems.append(FieldError(path, f"payer {entry.payer!r} has an id here already"))
+            payers.add(entry.payer)
+    if setup.default_clearinghouse is not None and setup.default_clearinghouse not in codes:
+        problems.append(FieldError("default_clearinghouse", "is not the code of one of the clearinghouses"))
+    return problems
