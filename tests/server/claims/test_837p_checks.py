@@ -230,6 +230,12 @@ def test_a_coding_that_cannot_be_billed_is_refused_with_the_reason(coding, encou
         pytest.param(
             ("***1~\nDTP", "***3~\nDTP"), ("2400", "SV1", "SV107-01"), "points at no diagnosis", id="a pointer"
         ),
+        pytest.param(
+            ("60.5*UN*1***2~", "60.5*UN*1***1~"),
+            ("2400", "SV1", "SV107"),
+            "the pointers differ from the coding's diagnoses",
+            id="a pointer at another diagnosis",
+        ),
         pytest.param(("***2~", "***1:2:1:2:1~"), ("2400", "SV1", "SV107"), "at most 4", id="five pointers"),
         pytest.param(
             ("XX*9876543213", "XX*9876543210"), ("2310B", "NM1", "NM109"), "check digit", id="the rendering NPI"
