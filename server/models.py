@@ -21,6 +21,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "BillingSetupRecord",
     "CodingRecord",
     "DraftShadow",
     "EncounterRecord",
@@ -309,3 +310,21 @@ class ProviderQueryRecord(TenantScoped, Base):
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BillingSetupRecord(TenantScoped, Base):
+    """One revision of the clinic's billing setup (server/claims/setup.py `BillingSetup`, as validated JSON).
+
+    Each save adds the next revision whole and the earlier ones stay, so a claim can name the setup it
+    was built from and no claim is ever built from half a setup; a save based on an older revision loses
+    the unique (tenant, revision) race and is refused (`Conflict`), never merged.
+    """
+
+    __tablename__ = "billing_setups"
+    __table_args__ = (UniqueConstraint("tenant_id", "revision"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    revision: Mapped[int]
+    document: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -51,6 +51,7 @@ from server.api.account import AccountMutations, AccountQueries
 from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser, _user
 from server.api.audit import AuditEventInfo, AuditQueries
 from server.api.authoring import AuthoringQueries
+from server.api.claims import ClaimsMutations, ClaimsQueries
 from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
 from server.api.common import ROLLED_BACK, Conflict, Forbidden, InvalidInput, Node, NotFoundError, RolledBack, context
 from server.api.cost import QueryCostLimit
@@ -135,6 +136,7 @@ Query = merge_types(
     (
         AccountQueries,
         ClinicQueries,
+        ClaimsQueries,
         EncounterQueries,
         DocumentationQueries,
         RulebookQueries,
@@ -161,6 +163,7 @@ Mutation = merge_types(
         ImpactReplayMutations,
         DraftShadowMutations,
         ClinicMutations,
+        ClaimsMutations,
         AdminMutations,
     ),
 )

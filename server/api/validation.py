@@ -28,6 +28,7 @@ from strawberry.extensions import SchemaExtension
 
 from rulebooks.models.encounter import MAX_DIAGNOSES, MAX_NOTE_CHARS, MAX_SERVICES
 from server.api.common import InvalidInput
+from server.claims.setup import MAX_PAYERS
 from server.documentation import MAX_ADDENDUM
 from server.errors import FieldError, InputInvalid
 from server.models import EncounterRecord, FeeScheduleEntry, Payer, ProviderQueryRecord, RulebookRecord
@@ -112,6 +113,8 @@ LIMITS: dict[str, Limit] = {
     "Mutation.answerProviderQuery(addendum:)": Limit(max_chars=MAX_ADDENDUM, trim=False),
     "Mutation.withdrawProviderQuery(reason:)": REASON_TEXT,
     "Mutation.overrideLine(reason:)": REASON_TEXT,
+    # the billing setup: its longest list is one clearinghouse's payer ids; its size is checked by the service
+    "Mutation.saveBillingSetup(setup:)": Limit(max_items=MAX_PAYERS),
 }
 
 

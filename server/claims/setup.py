@@ -102,7 +102,7 @@ class RenderingProvider(Frozen):
 
 
 class PayerId(Frozen):
-    payer: str = Field(min_length=1, max_length=32, description="The clinic's payer code, e.g. AETNA.")
+    payer: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="The clinic's payer code, e.g. AETNA.")
     payer_id: str = Field(min_length=2, max_length=80, description="The id this clearinghouse routes the payer by.")
     name: str = Field(min_length=1, max_length=60, description="The payer's name as printed on the claim.")
 

@@ -12,6 +12,7 @@ recursively) that is an ID, is named like one, or is a cursor, and every Node ty
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from graphql import build_schema as parse_sdl
@@ -22,6 +23,7 @@ from tests.factories import make_clinic
 from tests.server.graphql_ops import FIXTURES, camel, encounter_input, gql, operation
 from tests.server.session_client import as_person, login
 
+REPO = Path(__file__).resolve().parents[2]
 # field name -> the document that aims it at one of A's ids (by kind of id)
 ID_QUERIES = {
     "encounter": ("encounter", "query($id: ID!) { encounter(id: $id) { __typename ... on Encounter { id } } }"),
@@ -192,7 +194,9 @@ LISTS = {
     "clinic.payers": "query { clinic { payers { id code name } } }",
     "clinic.feeSchedule": "query { clinic { feeSchedule(schedule: medical) { code fee } } }",
     "providerQueries": "query { providerQueries { nodes { id externalId } } }",
+    "billingSetup": "query { billingSetup { revision setup } }",
 }
+A_BILLING_NAME = "A Secret Dermatology PC"
 
 
 def _ids_in(value: Any) -> set[str]:
@@ -269,6 +273,10 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
     )
     assert overridden["data"]["overrideLine"]["__typename"] == "LineOverride", overridden
     ids["override"] = overridden["data"]["overrideLine"]["id"]
+    setup = json.loads((REPO / "docs" / "examples" / "billing-setup.json").read_text())
+    setup["billing_provider"]["name"] = A_BILLING_NAME
+    saved = await as_person(client, operation("SaveBillingSetup"), {"setup": setup}, headers)
+    assert saved["data"]["saveBillingSetup"]["__typename"] == "BillingSetup", saved
     return clinic, headers, ids
 
 
@@ -333,6 +341,7 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
             assert "A secret book" not in str(body["data"]), (credential, name)
             assert a_ids["version"] not in str(body["data"]), (credential, name)
             assert "DEMO-0001" not in str(body["data"]), (credential, name)  # A's encounter external id
+            assert A_BILLING_NAME.upper() not in str(body["data"]), (credential, name)
 
     # Writes with A's natural keys land in B and leave A untouched.
     resubmitted = await gql(app_client, operation("SubmitEncounter"), {"input": encounter_input()}, clinic_b.key)
@@ -344,6 +353,12 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
     )
     attempts += 1
     assert same_name["data"]["createRulebook"]["__typename"] == "Rulebook"
+    b_setup = json.loads((REPO / "docs" / "examples" / "billing-setup.json").read_text())
+    first_of_b = await as_person(browser_b, operation("SaveBillingSetup"), {"setup": b_setup}, headers_b)
+    attempts += 1
+    assert first_of_b["data"]["saveBillingSetup"]["revision"] == 1, first_of_b  # A's revision is not B's
+    a_setup = await as_person(app_client, operation("BillingSetup"), None, headers_a)
+    assert a_setup["data"]["billingSetup"]["setup"]["billing_provider"]["name"] == A_BILLING_NAME.upper()
     # A's own view is unchanged.
     a_book = await as_person(
         app_client,

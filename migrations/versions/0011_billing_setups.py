@@ -1,0 +1,52 @@
+"""The clinic's billing setup for claims: billing and rendering providers, clearinghouses and their
+payer ids, each revision a whole validated document kept beside the earlier ones (RLS on PostgreSQL).
+
+Revision ID: 0011_billing_setups
+Revises: 0010
+Create Date: 2026-12-08
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0011_billing_setups"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "billing_setups",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("document", JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_billing_setups_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_setups")),
+        sa.UniqueConstraint("tenant_id", "revision", name=op.f("uq_billing_setups_tenant_id")),
+    )
+    with op.batch_alter_table("billing_setups") as batch_op:
+        batch_op.create_index(batch_op.f("ix_billing_setups_tenant_id"), ["tenant_id"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("GRANT SELECT, INSERT ON billing_setups TO cutis_app")
+        op.execute("ALTER TABLE billing_setups ENABLE ROW LEVEL SECURITY")
+        op.execute("ALTER TABLE billing_setups FORCE ROW LEVEL SECURITY")
+        op.execute(
+            f"CREATE POLICY tenant_isolation ON billing_setups USING (tenant_id = {TENANT_EXPR}) "
+            f"WITH CHECK (tenant_id = {TENANT_EXPR})"
+        )
+
+
+def downgrade() -> None:
+    op.drop_table("billing_setups")
