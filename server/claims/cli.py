@@ -46,6 +46,12 @@ def claims() -> None:
     "--original", "payer_claim_control_number", default=None, help="For 7 and 8: the payer's number of the original."
 )
 @click.option("--claim-number", default=None, help="CLM01 (default: the encounter id and -1).")
+@click.option(
+    "--tenant",
+    "tenant_slug",
+    default=None,
+    help="Use this clinic's saved billing setup (from the database) instead of --billing.",
+)
 @click.option("--clearinghouse", default=None, help="The clearinghouse's code (default: the setup's default).")
 @click.option("--control-number", type=int, default=1, show_default=True, help="ISA13 / GS06.")
 @click.option("--created-at", default=None, help="ISO timestamp for the envelope (default: now).")
@@ -57,6 +63,7 @@ def build_command(
     frequency: str,
     payer_claim_control_number: str | None,
     claim_number: str | None,
+    tenant_slug: str | None,
     clearinghouse: str | None,
     control_number: int,
     created_at: str | None,
@@ -78,7 +85,7 @@ def build_command(
     try:
         encounter = parse_encounter(_json(encounter_file))
         subscriber = parse_subscriber(_json(subscriber_file))
-        setup = parse_billing_setup(_json(billing_file))
+        setup = parse_billing_setup(_saved_setup(tenant_slug) if tenant_slug else _json(billing_file))
         header = parse_claim_header(
             {
                 "patient_control_number": claim_number or patient_control_number(coding.encounter_id),
@@ -126,6 +133,104 @@ def check_command(files: tuple[Path, ...], coding_file: Path | None) -> None:
             click.echo(f"{file}: valid 837P")
     if failed:
         raise SystemExit(1)
+
+
+@claims.group(
+    "setup", help="The clinic's billing setup in the database (what billingSetup and saveBillingSetup read and save)."
+)
+def setup_group() -> None:
+    pass
+
+
+@setup_group.command("show", help="Print the clinic's latest billing setup revision as JSON.")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+def setup_show(tenant_slug: str) -> None:
+    from server.claims import service
+
+    async def read(session: Any, _tenant_id: Any) -> Any:
+        row = await service.billing_setup_of_clinic(session)
+        return None if row is None else {"revision": row.revision, "setup": row.document}
+
+    found = _in_clinic(tenant_slug, read)
+    if found is None:
+        raise click.ClickException(f"clinic {tenant_slug!r} has no billing setup yet: cutis claims setup save FILE")
+    click.echo(json.dumps(found, indent=2))
+
+
+@setup_group.command(
+    "save",
+    help="Validate FILE (the shape of docs/examples/billing-setup.json) and save it as the clinic's next billing "
+    "setup revision; exit 1 with the path of every problem, storing nothing.",
+)
+@click.argument("file", type=existing_file)
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+@click.option(
+    "--base-revision",
+    type=int,
+    default=None,
+    help="The revision this file was made from; refused if the clinic saved a newer one since (default: the latest).",
+)
+def setup_save(file: Path, tenant_slug: str, base_revision: int | None) -> None:
+    from server.claims import service
+    from server.cpu import InlineCpu
+    from server.errors import Conflict, InputInvalid
+
+    payload = _json(file)
+
+    async def save(session: Any, tenant_id: Any) -> Any:
+        base = base_revision
+        if base is None:
+            latest = await service.billing_setup_of_clinic(session)
+            base = latest.revision if latest else None
+        try:
+            row = await service.save_billing_setup(session, InlineCpu(), tenant_id, None, payload, base)
+        except InputInvalid as error:
+            return [f"{file}: {field.path}: {field.message}" for field in error.fields]
+        except Conflict as error:
+            return [f"{file}: {error.message}"]
+        return row.revision
+
+    saved = _in_clinic(tenant_slug, save)
+    if isinstance(saved, list):
+        _fail([(None, problem) for problem in saved])
+    click.echo(f"saved billing setup revision {saved} for {tenant_slug}")
+
+
+def _saved_setup(slug: str) -> Any:
+    from server.claims import service
+
+    async def read(session: Any, _tenant_id: Any) -> Any:
+        row = await service.billing_setup_of_clinic(session)
+        return None if row is None else row.document
+
+    document = _in_clinic(slug, read)
+    if document is None:
+        raise click.ClickException(f"clinic {slug!r} has no billing setup yet: cutis claims setup save FILE")
+    return document
+
+
+def _in_clinic(slug: str, action: Any) -> Any:
+    """Run `action(session, tenant_id)` in one transaction of the clinic's."""
+    import asyncio
+
+    from server.db import create_engine, create_session_factory, global_session, tenant_session
+    from server.settings import Settings
+    from tenants import accounts
+
+    async def run() -> Any:
+        engine = create_engine(Settings.from_env())
+        try:
+            factory = create_session_factory(engine)
+            async with global_session(factory) as session:
+                clinic = await accounts.clinic_by_slug(session, slug)
+            if clinic is None:
+                raise click.ClickException(f"no clinic with the slug {slug!r}")
+            async with tenant_session(factory, clinic.id) as session:
+                return await action(session, clinic.id)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def _json(file: Path) -> Any:

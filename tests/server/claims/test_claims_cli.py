@@ -21,11 +21,11 @@ def coding_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _build(coding_file: Path, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
+def _build(coding_file: Path, *args: str, check: bool = True, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     return cutis(
         "claims", "build", str(coding_file), "--encounter", EXAMPLE_ENCOUNTER,
         "--subscriber", "docs/examples/subscriber.json", "--created-at", "2026-11-03T09:00:00+00:00", *args,
-        check=check,
+        check=check, env=env,
     )  # fmt: skip
 
 
@@ -97,3 +97,35 @@ def test_claims_check_locates_every_broken_fixture_and_exits_non_zero(fixture: s
 
 def test_claims_check_passes_the_valid_fixture() -> None:
     assert cutis("claims", "check", str(SAMPLES / "837p_derm_valid.x12")).returncode == 0
+
+
+def test_a_clinics_setup_is_saved_shown_and_billed_with_from_the_command_line(
+    coding_file: Path, tmp_path: Path
+) -> None:
+    env = {"CUTIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cutis.sqlite3'}", "CUTIS_DATA_DIR": str(tmp_path)}
+    cutis("db", "upgrade", env=env)
+    cutis("demo", "seed", env=env)
+    none_yet = cutis("claims", "setup", "show", "--tenant", "demo", env=env, check=False)
+    assert none_yet.returncode == 1 and "has no billing setup yet" in none_yet.stderr
+
+    setup = json.loads(Path("docs/examples/billing-setup.json").read_text())
+    setup["billing_provider"]["name"] = "Demo Dermatology PA"
+    good = tmp_path / "setup.json"
+    good.write_text(json.dumps(setup))
+    saved = cutis("claims", "setup", "save", str(good), "--tenant", "demo", env=env)
+    assert saved.stdout == "saved billing setup revision 1 for demo\n"
+    setup["billing_provider"]["npi"] = "1234567890"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(setup))
+    refused = cutis("claims", "setup", "save", str(bad), "--tenant", "demo", env=env, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"{bad}: billing_provider.npi: the NPI check digit is wrong")
+    stale = cutis(
+        "claims", "setup", "save", str(good), "--tenant", "demo", "--base-revision", "0", env=env, check=False
+    )
+    assert stale.returncode == 1 and "saved by someone else (revision 1)" in stale.stderr
+    shown = json.loads(cutis("claims", "setup", "show", "--tenant", "demo", env=env).stdout)
+    assert shown["revision"] == 1 and shown["setup"]["billing_provider"]["name"] == "DEMO DERMATOLOGY PA"
+
+    claim = _build(coding_file, "--tenant", "demo", env=env)
+    assert "NM1*85*2*DEMO DERMATOLOGY PA*****XX*1234567893~" in claim.stdout.splitlines()
