@@ -22,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BillingSetupRecord",
+    "ClaimRecord",
     "CodingRecord",
     "DraftShadow",
     "EncounterRecord",
@@ -326,5 +327,28 @@ class BillingSetupRecord(TenantScoped, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     revision: Mapped[int]
     document: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class ClaimRecord(TenantScoped, Base):
+    """One 837P built from an encounter version's coding, as it left the checks: the claim's versions
+    for one encounter (external id) are numbered, the first an original (frequency 1), each later one
+    a replacement (7) or a void (8) naming the payer's claim control number of what it replaces."""
+
+    __tablename__ = "claims"
+    __table_args__ = (UniqueConstraint("tenant_id", "external_id", "version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("encounters.id"), index=True)
+    coding_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("codings.id"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int]
+    frequency: Mapped[str] = mapped_column(String(1))
+    patient_control_number: Mapped[str] = mapped_column(String(20))
+    payer_claim_control_number: Mapped[str | None] = mapped_column(String(50), default=None)
+    total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    setup_revision: Mapped[int]
+    x12: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -51,7 +51,7 @@ from server.api.account import AccountMutations, AccountQueries
 from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser, _user
 from server.api.audit import AuditEventInfo, AuditQueries
 from server.api.authoring import AuthoringQueries
-from server.api.claims import ClaimsMutations, ClaimsQueries
+from server.api.claims import Claim, ClaimsMutations, ClaimsQueries
 from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
 from server.api.common import ROLLED_BACK, Conflict, Forbidden, InvalidInput, Node, NotFoundError, RolledBack, context
 from server.api.cost import QueryCostLimit
@@ -75,6 +75,7 @@ from server.api.rulebook_lifecycle import (
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.api.suggestions import strip_name_suggestions
 from server.api.validation import InputValidation
+from server.claims import service as claims_service
 from server.encounters import get_encounter
 from server.errors import CutisError, NotFound
 from server.jobs import relay
@@ -107,6 +108,7 @@ NODE_TYPES: dict[str, NodeKind] = {
     "Tenant": NodeKind(Permission.CLINIC_READ, clinic.get_clinic, Clinic.from_clinic),
     "LineOverride": NodeKind(Permission.ENCOUNTERS_READ, overrides.get_override, LineOverride.from_row),
     "ProviderQuery": NodeKind(Permission.ENCOUNTERS_READ, documentation.get_provider_query, ProviderQuery.from_row),
+    "Claim": NodeKind(Permission.ENCOUNTERS_READ, claims_service.get_claim, Claim.from_row),
 }
 
 

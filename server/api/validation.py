@@ -31,7 +31,7 @@ from server.api.common import InvalidInput
 from server.claims.setup import MAX_PAYERS
 from server.documentation import MAX_ADDENDUM
 from server.errors import FieldError, InputInvalid
-from server.models import EncounterRecord, FeeScheduleEntry, Payer, ProviderQueryRecord, RulebookRecord
+from server.models import ClaimRecord, EncounterRecord, FeeScheduleEntry, Payer, ProviderQueryRecord, RulebookRecord
 from server.rulebook_drafts import MAX_RULEBOOK_CHARS
 from tenants.models import ApiKey, AuditEvent, User
 
@@ -115,6 +115,10 @@ LIMITS: dict[str, Limit] = {
     "Mutation.overrideLine(reason:)": REASON_TEXT,
     # the billing setup: its longest list is one clearinghouse's payer ids; its size is checked by the service
     "Mutation.saveBillingSetup(setup:)": Limit(max_items=MAX_PAYERS),
+    "Mutation.buildClaim(payerClaimControlNumber:)": Limit(
+        max_chars=column_chars(ClaimRecord.payer_claim_control_number)
+    ),
+    "Mutation.buildClaim(clearinghouse:)": Limit(max_chars=32),
 }
 
 

@@ -53,11 +53,13 @@ class ClaimProblem:
     element: str | None
     message: str
 
-    def __str__(self) -> str:
+    @property
+    def where(self) -> str:
         where = f"loop {self.loop}, segment {self.segment} (#{self.position})"
-        if self.element:
-            where += f", element {self.element}"
-        return f"{where}: {self.message}"
+        return f"{where}, element {self.element}" if self.element else where
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
 
 
 class ClaimInvalid(CutisError):

@@ -103,6 +103,12 @@ NAMED_ID_ATTEMPTS = {
         "mutation($id: ID!) { answer: startImpactReplay(rulebookId: $id) { __typename } }",
         "NotFoundError",
     ),
+    "Mutation.buildClaim(encounterId)": (
+        "encounter",
+        "mutation($id: ID!) { answer: buildClaim(encounterId: $id, subscriber: {}) { __typename } }",
+        "NotFoundError",
+    ),
+    "Query.claims(encounterId)": ("encounter", "query($id: ID!) { answer: claims(encounterId: $id) { id x12 } }", None),
     "Mutation.cancelImpactReplay(id)": (
         "replay",
         "mutation($id: ID!) { answer: cancelImpactReplay(id: $id) { __typename } }",
@@ -151,6 +157,7 @@ NODE_KIND_OF_TYPE = {
     "RulebookVersion": "version",
     "ImpactReplay": "replay",
     "DraftShadow": "shadow",
+    "Claim": "claim",
 }
 # ids inside input objects: (input type, field) -> a query aiming it at one of A's ids
 INPUT_ID_QUERIES = {
@@ -277,6 +284,12 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
     setup["billing_provider"]["name"] = A_BILLING_NAME
     saved = await as_person(client, operation("SaveBillingSetup"), {"setup": setup}, headers)
     assert saved["data"]["saveBillingSetup"]["__typename"] == "BillingSetup", saved
+    subscriber = json.loads((REPO / "docs" / "examples" / "subscriber.json").read_text())
+    billed = await as_person(
+        client, operation("BuildClaim"), {"encounterId": ids["encounter"], "subscriber": subscriber}, headers
+    )
+    assert billed["data"]["buildClaim"]["__typename"] == "Claim", billed
+    ids["claim"] = billed["data"]["buildClaim"]["id"]
     return clinic, headers, ids
 
 
