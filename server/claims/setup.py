@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rulebooks.models.encounter import NPI_FORMAT, npi_check_digit_ok
+from rulebooks.models.encounter import NPI_FORMAT, npi_check_digit_ok, valid_npi
 from server.errors import FieldError, InputInvalid
 from server.validation_paths import field_errors
 
@@ -39,11 +39,10 @@ def x12_text(value: str) -> str:
 
 
 def npi(value: str) -> str:
-    if not NPI_FORMAT.match(value):
-        raise ValueError("an NPI is 10 digits")
-    if not npi_check_digit_ok(value):
+    """`valid_npi`, saying how the check digit is made when it is wrong (a biller may compute it)."""
+    if NPI_FORMAT.match(value) and not npi_check_digit_ok(value):
         raise ValueError("the NPI check digit is wrong (the tenth digit is a Luhn check over 80840 and the first nine)")
-    return value
+    return valid_npi(value)
 
 
 class Address(Frozen):
