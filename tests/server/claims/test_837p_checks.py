@@ -323,3 +323,13 @@ def test_the_kept_maps_walk_finds_what_pyx12s_own_entry_point_finds(fixture: str
     assert {(s["seg_id"], s["cur_line"]) for s in theirs} == {
         (p.segment, p.position) for p in ours if p.segment != "SE"
     }
+
+
+def test_pyx12_logs_no_value_from_the_file(caplog: pytest.LogCaptureFixture) -> None:
+    """pyx12 logs each error with the offending value (a name, a member id): its logger is kept quiet."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    text = (SAMPLES / "837p_derm_valid.x12").read_text().replace("NM1*IL*1*DOE*JANE", "NM1*IL*1*" + "Q" * 70 + "*JANE")
+    assert check_837p(text)
+    assert "QQQ" not in caplog.text
