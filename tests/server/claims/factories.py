@@ -16,9 +16,8 @@ from server.claims.setup import BillingSetup
 from server.demo import demo_fee_schedules
 
 REPO = Path(__file__).resolve().parents[3]
-SAMPLES = REPO.parent / "shared" / "domain" / "samples"
-if not SAMPLES.is_dir():  # CI lays shared/ beside the clone; a worktree sits beside it too
-    SAMPLES = Path("/work/shared/domain/samples")
+#: The shared 837P fixtures (domain/samples), copied: valid, six structural defects, six semantic ones.
+SAMPLES = REPO / "tests" / "fixtures" / "x12"
 EXAMPLE_SETUP = REPO / "docs" / "examples" / "billing-setup.json"
 EXAMPLE_SUBSCRIBER = REPO / "docs" / "examples" / "subscriber.json"
 CREATED_AT = dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC)
