@@ -884,5 +884,14 @@ async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, A
     return sources, fees
 
 
+def _add_claims() -> None:
+    from server.claims.cli import claims
+
+    main.add_command(claims)
+
+
+_add_claims()
+
+
 if __name__ == "__main__":
     sys.exit(main())

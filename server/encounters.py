@@ -29,10 +29,11 @@ from server import draft_shadows, rulebook_versions
 from server.cpu import Cpu
 from server.db import SessionAlone, SessionTurns, get_by_id
 from server.draft_shadows import Shadowing
-from server.errors import FieldError, InputInvalid
+from server.errors import InputInvalid
 from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage, ProviderQueryRecord
 from server.paging import paged
 from server.tracing import tracer
+from server.validation_paths import field_errors
 from tenants.base import utcnow
 
 CODE_ENCOUNTER_JOB = "code_encounter"
@@ -48,26 +49,7 @@ def parse_encounter(payload: Any) -> Encounter:
     try:
         return Encounter.model_validate(payload)
     except ValidationError as error:
-        fields = [
-            FieldError(path=_path(issue["loc"]), message=_message(issue))
-            for issue in error.errors(include_url=False, include_input=False)
-        ]
-        raise InputInvalid("the encounter is not valid", fields) from None
-
-
-def _path(location: tuple[Any, ...]) -> str:
-    path = ""
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "encounter"
-
-
-def _message(issue: Any) -> str:
-    message = str(issue["msg"])
-    return message.removeprefix("Value error, ")
+        raise InputInvalid("the encounter is not valid", field_errors(error, root="encounter")) from None
 
 
 async def store_encounter(session: AsyncSession, tenant_id: uuid.UUID, encounter: Encounter) -> EncounterRecord:

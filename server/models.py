@@ -21,6 +21,8 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "BillingSetupRecord",
+    "ClaimRecord",
     "CodingRecord",
     "DraftShadow",
     "EhrConnection",
@@ -388,3 +390,44 @@ class EhrConnection(TenantScoped, Base):
     private_key_sealed: Mapped[str] = mapped_column(Text)
     pulled_until: Mapped[dt.date | None] = mapped_column(default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BillingSetupRecord(TenantScoped, Base):
+    """One revision of the clinic's billing setup (server/claims/setup.py `BillingSetup`, as validated JSON).
+
+    Each save adds the next revision whole and the earlier ones stay, so a claim can name the setup it
+    was built from and no claim is ever built from half a setup; a save based on an older revision loses
+    the unique (tenant, revision) race and is refused (`Conflict`), never merged.
+    """
+
+    __tablename__ = "billing_setups"
+    __table_args__ = (UniqueConstraint("tenant_id", "revision"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    revision: Mapped[int]
+    document: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class ClaimRecord(TenantScoped, Base):
+    """One 837P built from an encounter version's coding, as it left the checks: the claim's versions
+    for one encounter (external id) are numbered, the first an original (frequency 1), each later one
+    a replacement (7) or a void (8) naming the payer's claim control number of what it replaces."""
+
+    __tablename__ = "claims"
+    __table_args__ = (UniqueConstraint("tenant_id", "external_id", "version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("encounters.id"), index=True)
+    coding_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("codings.id"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int]
+    frequency: Mapped[str] = mapped_column(String(1))
+    patient_control_number: Mapped[str] = mapped_column(String(20))
+    payer_claim_control_number: Mapped[str | None] = mapped_column(String(50), default=None)
+    total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    setup_revision: Mapped[int]
+    x12: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -61,11 +61,7 @@ class Provider(Frozen):
     @field_validator("npi")
     @classmethod
     def _npi_valid(cls, value: str) -> str:
-        if not NPI_FORMAT.match(value):
-            raise ValueError("an NPI is 10 digits")
-        if not npi_check_digit_ok(value):
-            raise ValueError("the NPI check digit is wrong")
-        return value
+        return valid_npi(value)
 
 
 class Coverage(Frozen):
@@ -281,6 +277,15 @@ class Encounter(Frozen):
         if self.global_period is not None and self.global_period.date_of_service >= self.date_of_service:
             raise ValueError("the global_period procedure must be dated before the encounter's date_of_service")
         return self
+
+
+def valid_npi(value: str) -> str:
+    """The NPI as given, or ValueError saying why it is not one (10 digits, the tenth a check digit)."""
+    if not NPI_FORMAT.match(value):
+        raise ValueError("an NPI is 10 digits")
+    if not npi_check_digit_ok(value):
+        raise ValueError("the NPI check digit is wrong")
+    return value
 
 
 def npi_check_digit_ok(npi: str) -> bool:

@@ -52,9 +52,9 @@ FIELD_COSTS: dict[str, int] = {
     "Mutation.startDraftShadow": 1,  # the draft checked; each later coding pays for its shadows
     "Mutation.importEhrMessages": 3,  # up to 2,000,000 characters of FHIR or HL7 v2 parsed and assembled
     "Mutation.retryEhrMessage": 1,  # one stored message parsed and assembled again
-
-
     "Query.codeSets": 1,  # a walk over the loaded releases (milliseconds), priced so aliases stay bounded
+    "Mutation.saveBillingSetup": 1,  # up to 512 KB of setup validated (about 50 ms)
+    "Mutation.buildClaim": 1,  # the 837P built, walked by pyx12 and checked (about 5 ms; 1 s at the first load)
 }
 PRICES = ", ".join(f"{coordinate.split('.')[1]} {cost}" for coordinate, cost in FIELD_COSTS.items())
 

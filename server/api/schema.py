@@ -51,6 +51,7 @@ from server.api.account import AccountMutations, AccountQueries
 from server.api.admin import AdminMutations, AdminQueries, ApiKeyInfo, ClinicUser, _user
 from server.api.audit import AuditEventInfo, AuditQueries
 from server.api.authoring import AuthoringQueries
+from server.api.claims import Claim, ClaimsMutations, ClaimsQueries
 from server.api.clinic import Clinic, ClinicMutations, ClinicQueries, PayerInfo
 from server.api.codesets import CodeSetQueries
 from server.api.common import ROLLED_BACK, Conflict, Forbidden, InvalidInput, Node, NotFoundError, RolledBack, context
@@ -76,6 +77,7 @@ from server.api.rulebook_lifecycle import (
 from server.api.rulebooks import Rulebook, RulebookMutations, RulebookQueries
 from server.api.suggestions import strip_name_suggestions
 from server.api.validation import InputValidation
+from server.claims import service as claims_service
 from server.ehr import connections, imports
 from server.encounters import get_encounter
 from server.errors import CutisError, NotFound
@@ -113,6 +115,7 @@ NODE_TYPES: dict[str, NodeKind] = {
     "ProviderQuery": NodeKind(Permission.ENCOUNTERS_READ, documentation.get_provider_query, ProviderQuery.from_row),
     "EhrMessage": NodeKind(Permission.ENCOUNTERS_READ, imports.get_message, EhrMessageInfo.from_row),
     "EhrConnection": NodeKind(Permission.CLINIC_READ, connections.get_connection, EhrConnectionInfo.from_row),
+    "Claim": NodeKind(Permission.ENCOUNTERS_READ, claims_service.get_claim, Claim.from_row),
 }
 
 
@@ -142,6 +145,7 @@ Query = merge_types(
     (
         AccountQueries,
         ClinicQueries,
+        ClaimsQueries,
         EncounterQueries,
         DocumentationQueries,
         EhrQueries,
@@ -171,6 +175,7 @@ Mutation = merge_types(
         ImpactReplayMutations,
         DraftShadowMutations,
         ClinicMutations,
+        ClaimsMutations,
         AdminMutations,
     ),
 )

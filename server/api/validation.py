@@ -28,10 +28,19 @@ from strawberry.extensions import SchemaExtension
 
 from rulebooks.models.encounter import MAX_DIAGNOSES, MAX_NOTE_CHARS, MAX_SERVICES
 from server.api.common import InvalidInput
+from server.claims.setup import MAX_PAYERS
 from server.documentation import MAX_ADDENDUM
 from server.ehr.imports import MAX_PUSH_CHARS
 from server.errors import FieldError, InputInvalid
-from server.models import EhrConnection, EncounterRecord, FeeScheduleEntry, Payer, ProviderQueryRecord, RulebookRecord
+from server.models import (
+    ClaimRecord,
+    EhrConnection,
+    EncounterRecord,
+    FeeScheduleEntry,
+    Payer,
+    ProviderQueryRecord,
+    RulebookRecord,
+)
 from server.rulebook_drafts import MAX_RULEBOOK_CHARS
 from tenants.models import ApiKey, AuditEvent, User
 
@@ -122,6 +131,12 @@ LIMITS: dict[str, Limit] = {
     "Mutation.answerProviderQuery(addendum:)": Limit(max_chars=MAX_ADDENDUM, trim=False),
     "Mutation.withdrawProviderQuery(reason:)": REASON_TEXT,
     "Mutation.overrideLine(reason:)": REASON_TEXT,
+    # the billing setup: its longest list is one clearinghouse's payer ids; its size is checked by the service
+    "Mutation.saveBillingSetup(setup:)": Limit(max_items=MAX_PAYERS),
+    "Mutation.buildClaim(payerClaimControlNumber:)": Limit(
+        max_chars=column_chars(ClaimRecord.payer_claim_control_number)
+    ),
+    "Mutation.buildClaim(clearinghouse:)": Limit(max_chars=32),
 }
 
 

@@ -12,6 +12,7 @@ recursively) that is an ID, is named like one, or is a cursor, and every Node ty
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -29,6 +30,9 @@ EHR_KEY_PEM = (
     .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     .decode()
 )
+
+
+REPO = Path(__file__).resolve().parents[2]
 # field name -> the document that aims it at one of A's ids (by kind of id)
 ID_QUERIES = {
     "encounter": ("encounter", "query($id: ID!) { encounter(id: $id) { __typename ... on Encounter { id } } }"),
@@ -109,6 +113,12 @@ NAMED_ID_ATTEMPTS = {
         "mutation($id: ID!) { answer: startImpactReplay(rulebookId: $id) { __typename } }",
         "NotFoundError",
     ),
+    "Mutation.buildClaim(encounterId)": (
+        "encounter",
+        "mutation($id: ID!) { answer: buildClaim(encounterId: $id, subscriber: {}) { __typename } }",
+        "NotFoundError",
+    ),
+    "Query.claims(encounterId)": ("encounter", "query($id: ID!) { answer: claims(encounterId: $id) { id x12 } }", None),
     "Mutation.cancelImpactReplay(id)": (
         "replay",
         "mutation($id: ID!) { answer: cancelImpactReplay(id: $id) { __typename } }",
@@ -159,6 +169,7 @@ NODE_KIND_OF_TYPE = {
     "DraftShadow": "shadow",
     "EhrMessage": "ehrMessage",
     "EhrConnection": "ehrConnection",
+    "Claim": "claim",
 }
 # ids inside input objects: (input type, field) -> a query aiming it at one of A's ids
 INPUT_ID_QUERIES = {
@@ -209,7 +220,9 @@ LISTS = {
     "providerQueries": "query { providerQueries { nodes { id externalId } } }",
     "ehrMessages": "query { ehrMessages(first: 100) { nodes { id visitKeys errorWhere } } }",
     "ehrConnections": "query { ehrConnections { id name baseUrl } }",
+    "billingSetup": "query { billingSetup { revision setup } }",
 }
+A_BILLING_NAME = "A Secret Dermatology PC"
 
 
 def _ids_in(value: Any) -> set[str]:
@@ -309,6 +322,17 @@ async def _clinic_a_objects(client: Any, factory: Any) -> tuple[Any, dict[str, s
     )
     assert connected["data"]["saveEhrConnection"]["__typename"] == "EhrConnection", connected
     ids["ehrConnection"] = connected["data"]["saveEhrConnection"]["id"]
+
+    setup = json.loads((REPO / "docs" / "examples" / "billing-setup.json").read_text())
+    setup["billing_provider"]["name"] = A_BILLING_NAME
+    saved = await as_person(client, operation("SaveBillingSetup"), {"setup": setup}, headers)
+    assert saved["data"]["saveBillingSetup"]["__typename"] == "BillingSetup", saved
+    subscriber = json.loads((REPO / "docs" / "examples" / "subscriber.json").read_text())
+    billed = await as_person(
+        client, operation("BuildClaim"), {"encounterId": ids["encounter"], "subscriber": subscriber}, headers
+    )
+    assert billed["data"]["buildClaim"]["__typename"] == "Claim", billed
+    ids["claim"] = billed["data"]["buildClaim"]["id"]
     return clinic, headers, ids
 
 
@@ -373,6 +397,7 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
             assert "A secret book" not in str(body["data"]), (credential, name)
             assert a_ids["version"] not in str(body["data"]), (credential, name)
             assert "DEMO-0001" not in str(body["data"]), (credential, name)  # A's encounter external id
+            assert A_BILLING_NAME.upper() not in str(body["data"]), (credential, name)
 
     # Writes with A's natural keys land in B and leave A untouched.
     resubmitted = await gql(app_client, operation("SubmitEncounter"), {"input": encounter_input()}, clinic_b.key)
@@ -384,6 +409,12 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
     )
     attempts += 1
     assert same_name["data"]["createRulebook"]["__typename"] == "Rulebook"
+    b_setup = json.loads((REPO / "docs" / "examples" / "billing-setup.json").read_text())
+    first_of_b = await as_person(browser_b, operation("SaveBillingSetup"), {"setup": b_setup}, headers_b)
+    attempts += 1
+    assert first_of_b["data"]["saveBillingSetup"]["revision"] == 1, first_of_b  # A's revision is not B's
+    a_setup = await as_person(app_client, operation("BillingSetup"), None, headers_a)
+    assert a_setup["data"]["billingSetup"]["setup"]["billing_provider"]["name"] == A_BILLING_NAME.upper()
     # A's own view is unchanged.
     a_book = await as_person(
         app_client,

@@ -32,6 +32,45 @@ from tests.server.test_cli import _free_port, _wait_healthy
 EXAMPLES_PER_OPERATION = int(os.environ.get("CUTIS_SCHEMA_FUZZ_EXAMPLES", "12"))
 # Operations that end or replace the fuzzing person's own session are left out of the run.
 SESSION_ENDING = {"Mutation.logout", "Mutation.login", "Mutation.resetPassword"}
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+def _value_node(value: Any) -> Any:
+    """A JSON value as a GraphQL literal (what the JSON scalar's arguments are written as)."""
+    from graphql import language as ast
+
+    if isinstance(value, dict):
+        fields = tuple(
+            ast.ObjectFieldNode(name=ast.NameNode(value=key), value=_value_node(item)) for key, item in value.items()
+        )
+        return ast.ObjectValueNode(fields=fields)
+    if isinstance(value, list):
+        return ast.ListValueNode(values=tuple(_value_node(item) for item in value))
+    if isinstance(value, bool):
+        return ast.BooleanValueNode(value=value)
+    if isinstance(value, int):
+        return ast.IntValueNode(value=str(value))
+    if isinstance(value, str):
+        return ast.StringValueNode(value=value)
+    return ast.NullValueNode()
+
+
+def _json_values() -> Any:
+    """Any small JSON document, or the billing setup and subscriber examples (so the checks behind are reached)."""
+    from hypothesis import strategies as st
+
+    leaves = st.none() | st.booleans() | st.integers(-(2**31), 2**31 - 1) | st.text(max_size=20)
+    keys = st.from_regex(r"[a-z_]{1,12}", fullmatch=True)
+    documents = st.recursive(
+        leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=4)
+    )
+    examples = st.sampled_from(
+        [json.loads((EXAMPLES / name).read_text()) for name in ("billing-setup.json", "subscriber.json")]
+    )
+    return (examples | documents).map(_value_node)
+
+
+schemathesis.graphql.scalar("JSON", _json_values())
 SCHEMA = schemathesis.graphql.from_path(GRAPHQL_SCHEMA)
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 

@@ -1,0 +1,115 @@
+"""buildClaim over GraphQL: a stored coding becomes a kept 837P, numbered per encounter, its first an
+original and each later one a replacement or void naming the payer's number; nothing is kept unless
+the file passed pyx12 and the semantic checks, and every refusal names where."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from server.claims.checks import check_837p
+from tests.factories import make_clinic
+from tests.server.claims.factories import EXAMPLE_SETUP, EXAMPLE_SUBSCRIBER
+from tests.server.graphql_ops import encounter_input, gql, operation
+from tests.server.session_client import as_person, login
+
+
+async def _build(client: Any, headers: dict[str, str], **variables: Any) -> dict[str, Any]:
+    variables.setdefault("subscriber", json.loads(EXAMPLE_SUBSCRIBER.read_text()))
+    body = await as_person(client, operation("BuildClaim"), variables, headers)
+    assert "errors" not in body, body
+    return body["data"]["buildClaim"]
+
+
+async def test_a_coded_encounter_is_billed_replaced_and_voided(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager", "biller"))
+    manager = await login(app_client, *clinic.people["practice_manager"])
+    biller = manager  # one browser, one session: a practice manager writes encounters too
+    coded = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
+    encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
+
+    no_setup = await _build(app_client, biller, encounterId=encounter_id)
+    assert no_setup["fields"] == [
+        {"path": "encounterId", "message": "the clinic has no billing setup yet: save one with saveBillingSetup"}
+    ]
+    saved = await as_person(
+        app_client, operation("SaveBillingSetup"), {"setup": json.loads(EXAMPLE_SETUP.read_text())}, manager
+    )
+    assert saved["data"]["saveBillingSetup"]["revision"] == 1
+
+    first = await _build(app_client, biller, encounterId=encounter_id)
+    assert first["__typename"] == "Claim", first
+    assert (first["version"], first["frequency"], first["patientControlNumber"]) == (1, "ORIGINAL", "DEMO-0001-1")
+    assert first["total"] == "425.00" and first["setupRevision"] == 1
+    assert check_837p(first["x12"]) == []
+    assert "CLM*DEMO-0001-1*425***11:B:1*Y*A*Y*Y~" in first["x12"].splitlines()
+
+    again = await _build(app_client, biller, encounterId=encounter_id)
+    assert again["fields"] == [
+        {"path": "frequency", "message": "claim 1 of this encounter exists: send a replacement (7) or a void (8)"}
+    ]
+    unnamed = await _build(app_client, biller, encounterId=encounter_id, frequency="REPLACEMENT")
+    assert unnamed["__typename"] == "InvalidInput"
+    assert "needs payer_claim_control_number" in unnamed["fields"][0]["message"]
+    replaced = await _build(
+        app_client, biller, encounterId=encounter_id, frequency="REPLACEMENT", payerClaimControlNumber="26110300123"
+    )
+    assert (replaced["version"], replaced["frequency"]) == (2, "REPLACEMENT")
+    assert "REF*F8*26110300123~" in replaced["x12"].splitlines()
+    voided = await _build(
+        app_client, biller, encounterId=encounter_id, frequency="VOID", payerClaimControlNumber="26110300456"
+    )
+    assert (voided["version"], voided["patientControlNumber"]) == (3, "DEMO-0001-3")
+
+    listed = await as_person(app_client, operation("Claims"), {"encounterId": encounter_id}, biller)
+    assert [(c["version"], c["frequency"]) for c in listed["data"]["claims"]] == [
+        (1, "ORIGINAL"),
+        (2, "REPLACEMENT"),
+        (3, "VOID"),
+    ]
+    node = await as_person(
+        app_client, "query($id: ID!) { node(id: $id) { ... on Claim { version } } }", {"id": first["id"]}, biller
+    )
+    assert node["data"]["node"] == {"version": 1}
+
+
+async def test_a_claim_that_cannot_be_built_is_refused_with_where_and_nothing_is_kept(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager", "biller"))
+    manager = await login(app_client, *clinic.people["practice_manager"])
+    biller = manager  # one browser, one session: a practice manager writes encounters too
+    setup = json.loads(EXAMPLE_SETUP.read_text())
+    setup["clearinghouses"][0]["payer_ids"] = [
+        p for p in setup["clearinghouses"][0]["payer_ids"] if p["payer"] != "AETNA"
+    ]
+    await as_person(app_client, operation("SaveBillingSetup"), {"setup": setup}, manager)
+    coded = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
+    encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
+
+    unrouted = await _build(app_client, biller, encounterId=encounter_id)
+    assert unrouted["fields"] == [
+        {
+            "path": "encounter.coverage.payer",
+            "message": "clearinghouse 'example' has no payer id for payer 'AETNA': add it to the billing setup's "
+            "payer_ids",
+        }
+    ]
+    bad_subscriber = await _build(
+        app_client, biller, encounterId=encounter_id, subscriber={"last_name": "Doe*Jane", "sex": "X"}
+    )
+    assert [f["path"] for f in bad_subscriber["fields"]] == [
+        "last_name",
+        "first_name",
+        "birth_date",
+        "sex",
+        "address",
+    ]
+    assert "Doe" not in json.dumps(bad_subscriber)  # the value is never echoed
+    listed = await as_person(app_client, operation("Claims"), {"encounterId": encounter_id}, biller)
+    assert listed["data"]["claims"] == []
+
+
+async def test_only_people_and_keys_that_write_encounters_build_claims(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("read_only",))
+    reader = await login(app_client, *clinic.people["read_only"])
+    refused = await _build(app_client, reader, encounterId="x")
+    assert refused["__typename"] == "Forbidden"
