@@ -79,8 +79,14 @@ def drop_claim_modifiers_from_self_pay(ctx: CodingContext) -> None:
 
 
 def price_line(ctx: CodingContext, line: WorkLine) -> str | None:
+    """The clinic's fee times the units: self-pay lines from the cosmetic schedule, claim lines from
+    the medical one. A statutorily excluded service filed at the patient's request (GY) is billed at
+    the clinic's cosmetic fee when the medical schedule has none: the patient owes it, and a claim
+    line needs a charge."""
     schedule = ctx.fees.cosmetic if line.route == "self_pay" else ctx.fees.medical
     fee = schedule.get(line.code)
+    if fee is None and line.route == "claim" and "GY" in line.modifiers:
+        fee = ctx.fees.cosmetic.get(line.code)
     if fee is None:
         return None
     return str((fee * Decimal(line.units)).quantize(Decimal("0.01")))

@@ -40,6 +40,8 @@ ALLOWED_FUNCTIONS = {
     "cutis_clinics",
     "cutis_clinic_by_slug",
     "cutis_create_clinic",
+    # 0012: deployment-wide gauges for /metrics (server/metrics.py): numbers, never rows
+    "cutis_operations_gauges",
 }
 
 
