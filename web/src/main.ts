@@ -3,9 +3,12 @@ import { NotLoggedIn, gql } from "./api/client";
 import type { Me } from "./api/types";
 import { h } from "./dom";
 import { mayLeave, navigate, setLeaveGuard, startRouter } from "./router";
+import { renderCoding } from "./screens/coding";
 import { renderCompare } from "./screens/compare";
+import { renderEncounters } from "./screens/encounters";
 import { renderLogin } from "./screens/login";
 import { renderPayers } from "./screens/payers";
+import { renderQueries } from "./screens/queries";
 import { renderReplay } from "./screens/replay";
 import { renderRulebook } from "./screens/rulebook";
 import { renderShell } from "./screens/shell";
@@ -61,6 +64,10 @@ async function render(): Promise<void> {
       navigate("/login", { replace: true, force: true });
     }
   });
+  const encounterMatch = path.match(/^\/encounters\/([^/]+)$/);
+  if (path === "/encounters") return renderEncounters(main);
+  if (encounterMatch) return renderCoding(main, decodeURIComponent(encounterMatch[1]), me);
+  if (path === "/queries") return renderQueries(main, me);
   const rulebookMatch = path.match(/^\/rulebooks\/([^/]+)(?:\/(versions|compare|replay))?$/);
   const rulebookId = rulebookMatch ? decodeURIComponent(rulebookMatch[1]) : null;
   if (rulebookId && rulebookMatch?.[2] === "versions") await renderVersions(main, rulebookId, me);

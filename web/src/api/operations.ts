@@ -24,6 +24,13 @@ import SubmitRulebookForReview from "../../../graphql/operations/SubmitRulebookF
 import TestRulebook from "../../../graphql/operations/TestRulebook.graphql?raw";
 import ValidateRulebook from "../../../graphql/operations/ValidateRulebook.graphql?raw";
 import DiffRulebooks from "../../../graphql/operations/DiffRulebooks.graphql?raw";
+import AnswerProviderQuery from "../../../graphql/operations/AnswerProviderQuery.graphql?raw";
+import ClinicPayers from "../../../graphql/operations/ClinicPayers.graphql?raw";
+import EncounterCoding from "../../../graphql/operations/EncounterCoding.graphql?raw";
+import EncounterList from "../../../graphql/operations/EncounterList.graphql?raw";
+import OverrideLine from "../../../graphql/operations/OverrideLine.graphql?raw";
+import ProviderQueries from "../../../graphql/operations/ProviderQueries.graphql?raw";
+import WithdrawProviderQuery from "../../../graphql/operations/WithdrawProviderQuery.graphql?raw";
 
 export const operations = {
   AdoptTemplate,
@@ -50,6 +57,13 @@ export const operations = {
   SubmitRulebookForReview,
   TestRulebook,
   ValidateRulebook,
+  AnswerProviderQuery,
+  ClinicPayers,
+  EncounterCoding,
+  EncounterList,
+  OverrideLine,
+  ProviderQueries,
+  WithdrawProviderQuery,
 } as const;
 
 export type OperationName = keyof typeof operations;
