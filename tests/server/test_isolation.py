@@ -24,7 +24,7 @@ from tests.server.session_client import as_person, login
 
 # field name -> the document that aims it at one of A's ids (by kind of id)
 ID_QUERIES = {
-    "encounter": ("encounter", "query($id: ID!) { encounter(id: $id) { __typename ... on Encounter { id } } }"),
+    "encounter": ("encounter", "query($id: ID!) { encounter(id: $id) { __typename ... on Encounter { id note } } }"),
     "rulebook": ("rulebook", "query($id: ID!) { rulebook(id: $id) { __typename ... on Rulebook { draftText } } }"),
     "explainRulebook": (
         "encounter",
@@ -184,7 +184,7 @@ DOCUMENT_LOCAL_IDS = {
     "ServiceInput.lesionId",
 }
 LISTS = {
-    "encounters": "query { encounters(first: 100) { nodes { id externalId } } }",
+    "encounters": "query { encounters(first: 100) { nodes { id externalId note } } }",
     "rulebooks": "query { rulebooks { id name } }",
     "users": "query { users { id email } }",
     "apiKeys": "query { apiKeys { id prefix } }",
@@ -333,6 +333,7 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
             assert "A secret book" not in str(body["data"]), (credential, name)
             assert a_ids["version"] not in str(body["data"]), (credential, name)
             assert "DEMO-0001" not in str(body["data"]), (credential, name)  # A's encounter external id
+            assert "changing pigmented lesion" not in str(body["data"]), (credential, name)  # A's note
 
     # Writes with A's natural keys land in B and leave A untouched.
     resubmitted = await gql(app_client, operation("SubmitEncounter"), {"input": encounter_input()}, clinic_b.key)

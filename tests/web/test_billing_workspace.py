@@ -225,6 +225,11 @@ def test_a_held_line_is_worked_from_the_query_worklist_to_a_new_coding_and_a_que
     card.get_by_role("link", name="The version coded with the answer").click()
     expect(page.get_by_role("heading", name="Encounter SK-1, version 2")).to_be_visible()
     expect(page.locator("#coding-status")).to_have_text("Ready")
+    note = page.get_by_role("region", name="Note")
+    expect(note.locator("#note-text")).to_contain_text("Shave removal performed.\n\nAddendum: The lesion")
+    expect(note.locator("mark.evidence")).to_have_text(  # the addendum's symptoms are the evidence now
+        ["bleeds (evidence: bleeding)", "catches on her glasses (evidence: irritation)", "painful (evidence: pain)"]
+    )
     versions = page.get_by_role("table", name="Versions of this encounter")
     expect(versions.locator("tbody tr")).to_have_count(2)
     versions.get_by_role("link", name="Version 1").click()
@@ -250,3 +255,24 @@ def test_each_reason_links_to_the_published_rulebook_version_and_line_that_produ
     source_line = page.locator(".source-line").nth(line - 1)
     expect(source_line.locator(".line-number")).to_have_text(str(line))
     expect(source_line.locator(".line-text")).to_contain_text(f"rule {rule_id}")
+
+
+def test_the_note_highlights_each_evidence_span_the_coding_cites_counting_code_points(
+    page: Page, base_url: str, people: dict[str, Person]
+) -> None:
+    biller = people["biller"]
+    log_in_as(page.context, base_url, biller.email, biller.password)
+    note = "SK on the left cheek 🙂, bleeding and itching. Patient would like it removed. Shave removal performed."
+    coded = code(page, base_url, fixture("borderline_sk", externalId="SK-NOTE", note=note))
+    page.goto(f"/encounters/{coded['encounter']['id']}")
+    section = page.get_by_role("region", name="Note")
+    expect(section.locator("#note-evidence-count")).to_have_text(
+        "2 evidence spans highlighted (the findings the coding's documentation reasons cite)."
+    )
+    marks = section.locator("mark.evidence")
+    expect(marks).to_have_count(2)
+    assert [(m.get_attribute("data-label"), m.evaluate("e => e.firstChild.textContent")) for m in marks.all()] == [
+        ("bleeding", "bleeding"),  # after an emoji (two UTF-16 units, one code point): still exact
+        ("itching", "itching"),
+    ]
+    expect(section.locator("#note-text")).to_contain_text("Patient would like it removed. Shave removal performed.")

@@ -327,6 +327,7 @@ export interface StoredEncounter {
   dateOfService: string;
   payer: string;
   createdAt: string;
+  note: string;
   coding: StoredCoding | null;
 }
 

@@ -15,6 +15,7 @@ import type {
   StoredRuleRef,
 } from "../api/types";
 import { announce, formatDateTime, h, replace } from "../dom";
+import { renderNote } from "../panels/noteEvidence";
 import { renderFailure, renderRefusal } from "../panels/refusal";
 import type { SourceLinks } from "../panels/tests";
 import { flagCard, heldCard, lineCard, section } from "../panels/tryEncounter";
@@ -289,7 +290,7 @@ export async function renderCoding(main: HTMLElement, encounterId: string, me: M
   );
   if (!coding) {
     main.replaceChildren(
-      h("div", { class: "page wide" }, heading, h("p", { class: "callout" }, "Not coded yet: the coding appears here when the background job finishes."), versionsTable(encounter, history.encounters.nodes)),
+      h("div", { class: "page wide" }, heading, h("p", { class: "callout" }, "Not coded yet: the coding appears here when the background job finishes."), renderNote(encounter.note, null), versionsTable(encounter, history.encounters.nodes)),
     );
     focusHeading(main);
     return;
@@ -336,6 +337,7 @@ export async function renderCoding(main: HTMLElement, encounterId: string, me: M
           section("Held lines", coding.heldLines.map((l) => heldCard(l, links)), null),
           heldQueries,
           section("Flags", coding.flags.map((f) => flagCard(f, links)), null),
+          renderNote(encounter.note, coding),
         ),
         h(
           "aside",
