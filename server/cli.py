@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from rulebooks.dated_codesets import CODESET_KINDS
+from rulebooks.engine.release import ENGINE_RELEASE
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -24,6 +25,11 @@ def _run(make: Callable[[], Awaitable[T]]) -> T:
 
 
 @click.group(help="cutis: dermatology coding, rules and claims.")
+@click.version_option(
+    package_name="cutis",
+    message=f"cutis %(version)s (engine {ENGINE_RELEASE})",
+    help="Show the version and the engine release (codings name it), then exit.",
+)
 def main() -> None:
     pass
 
@@ -433,7 +439,12 @@ def _encounter_from_file(file: Path) -> Any:
 
 @main.command("code", help="Code an encounter JSON file offline and print the Coding.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--payer", default=None, help="Code as if the coverage were this payer code.")
+@click.option(
+    "--payer",
+    default=None,
+    help="Code as if the coverage were this payer code (one of the clinic's payers: with --tenant, that "
+    "clinic's; without, the demo clinic's).",
+)
 @click.option("--format", "output_format", type=click.Choice(["json", "table"]), default="table", show_default=True)
 @click.option("--explain", is_flag=True, help="With --format table, print every reason under its line.")
 @click.option("--coded-at", default=None, help="ISO timestamp to stamp (default: now).")
@@ -471,9 +482,15 @@ def code_command(
     if tenant_slug is not None:
         from rulebooks.clinic_stack import build_stack
 
-        sources, fees = _run(lambda: _with_factory(lambda factory: _clinic_stack(factory, tenant_slug, encounter)))
+        sources, fees, payers = _run(
+            lambda: _with_factory(lambda factory: _clinic_stack(factory, tenant_slug, encounter))
+        )
+        _require_known_payer(payer, payers, f"clinic {tenant_slug!r}")
         stack, fee_schedules = build_stack(sources), fees
     else:
+        from server.demo import demo_payer_rows
+
+        _require_known_payer(payer, [row["code"] for row in demo_payer_rows()], "demo clinic")
         stack, fee_schedules = payer_stack(encounter.coverage.payer), demo_fee_schedules()
     coding = code_encounter(
         encounter, encounter_id=encounter.external_id, coded_at=moment, fees=fee_schedules, stack=stack
@@ -597,11 +614,22 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
     }
 
 
-async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any]:
-    """The clinic's stack for the encounter, resolved as the API resolves it, and its fees."""
+def _require_known_payer(payer: str | None, known: list[str], whose: str) -> None:
+    """`--payer` must name one of the clinic's payers: an unknown code would silently code with the base alone."""
+    if payer is not None and payer not in known:
+        raise click.ClickException(
+            f"unknown payer {payer!r}: the {whose}'s payers are {', '.join(sorted(known)) or 'none yet'}"
+        )
+
+
+async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any, list[str]]:
+    """The clinic's stack for the encounter, resolved as the API resolves it, its fees and its payer codes."""
     from server import rulebook_versions
     from server.db import global_session, tenant_session
+    from sqlalchemy import select
+
     from server.encounters import load_fee_schedules
+    from server.models import Payer
     from tenants import accounts
 
     async with global_session(factory) as session:
@@ -611,7 +639,8 @@ async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, A
     async with tenant_session(factory, clinic.id) as session:
         sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
         fees = await load_fee_schedules(session)
-    return sources, fees
+        payers = list((await session.execute(select(Payer.code))).scalars())
+    return sources, fees, payers
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -48,6 +49,13 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage:" in result.stdout
 
 
+def test_version_names_the_package_and_the_engine_release() -> None:
+    from rulebooks.engine.release import ENGINE_RELEASE
+
+    result = cutis("--version")
+    assert re.fullmatch(rf"cutis \d+\.\d+\.\d+ \(engine {re.escape(ENGINE_RELEASE)}\)\n", result.stdout), result.stdout
+
+
 def test_code_prints_the_coding_as_json(snapshot) -> None:  # type: ignore[no-untyped-def]
     result = cutis("code", str(ENCOUNTER), "--format", "json", "--coded-at", "2026-11-02T12:00:00+00:00")
     coding = json.loads(result.stdout)
@@ -64,6 +72,16 @@ def test_code_payer_override_and_table(tmp_path: Path) -> None:
     assert "11104" in result.stdout and "why: select_biopsies" in result.stdout
     as_json = json.loads(cutis("code", str(ENCOUNTER), "--payer", "UHC", "--format", "json").stdout)
     assert as_json["encounter_id"] == "DEMO-0001"
+
+
+def test_code_refuses_a_payer_the_clinic_does_not_have_and_names_its_payers() -> None:
+    """An unknown code would code with the national base alone, silently: one line and exit 1 instead."""
+    result = cutis("code", str(ENCOUNTER), "--payer", "ACME", check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: unknown payer 'ACME': the demo clinic's payers are "
+        "AETNA, BCBS, CIGNA, MA-HUMANA, MEDICAID, MEDICARE, SELF, UHC\n"
+    )
 
 
 def test_code_reports_malformed_json_with_line_and_column(tmp_path: Path) -> None:
@@ -122,6 +140,12 @@ def test_embedded_server_end_to_end_over_http(tmp_path: Path) -> None:
     assert all(ref["version_id"] for ref in coded["rulebooks"]), coded["rulebooks"]
     unknown = cutis("code", str(ENCOUNTER), "--tenant", "no-such-clinic", env=env, check=False)
     assert unknown.returncode != 0 and "no clinic with the slug 'no-such-clinic'" in unknown.stderr
+    wrong_payer = cutis("code", str(ENCOUNTER), "--tenant", "demo", "--payer", "ACME", env=env, check=False)
+    assert (wrong_payer.returncode, wrong_payer.stdout) == (1, "")
+    assert wrong_payer.stderr == (
+        "Error: unknown payer 'ACME': the clinic 'demo''s payers are "
+        "AETNA, BCBS, CIGNA, MA-HUMANA, MEDICAID, MEDICARE, SELF, UHC\n"
+    )
     key = cutis("demo", "key", env=env).stdout.strip()
     assert key.startswith("cutis_")
     assert cutis("demo", "key", env=env).stdout.strip() != key  # a NEW key each time
