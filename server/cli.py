@@ -624,10 +624,10 @@ def _require_known_payer(payer: str | None, known: list[str], whose: str) -> Non
 
 async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any, list[str]]:
     """The clinic's stack for the encounter, resolved as the API resolves it, its fees and its payer codes."""
-    from server import rulebook_versions
-    from server.db import global_session, tenant_session
     from sqlalchemy import select
 
+    from server import rulebook_versions
+    from server.db import global_session, tenant_session
     from server.encounters import load_fee_schedules
     from server.models import Payer
     from tenants import accounts

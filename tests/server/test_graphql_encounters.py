@@ -152,4 +152,7 @@ async def test_the_coding_page_reads_the_note_its_evidence_spans_point_into(app_
     coding = encounter["coding"]
     lines = coding["claimLines"] + coding["heldLines"]
     spans = [span for line in lines for reason in line["reasons"] for span in reason["values"].get("evidence", [])]
-    assert {(s["label"], note[s["start"] : s["end"]]) for s in spans} == {("bleeding", "bleeding"), ("itching", "itching")}
+    assert {(s["label"], note[s["start"] : s["end"]]) for s in spans} == {
+        ("bleeding", "bleeding"),
+        ("itching", "itching"),
+    }
