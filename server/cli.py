@@ -109,12 +109,34 @@ def demo() -> None:
     pass
 
 
+# A table, column or function (the migrations define a few) the code uses is missing: SQLite says so
+# in words, PostgreSQL by SQLSTATE (42P01 undefined table, 42703 undefined column, 42883 undefined function).
+_SCHEMA_MISSING = ("no such table", "no such column")
+_SCHEMA_MISSING_SQLSTATES = ("42P01", "42703", "42883")
+NOT_MIGRATED = "the database is not migrated to this release of cutis: run `cutis db upgrade` first"
+
+
+def schema_missing(error: BaseException) -> bool:
+    """Whether a database error says the schema is missing or older than the code (not migrated yet)."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in _SCHEMA_MISSING_SQLSTATES:
+        return True
+    return any(words in str(original or error) for words in _SCHEMA_MISSING)
+
+
 async def _with_factory(action: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `action` with a session factory; a database not migrated yet is one line saying what to do."""
+    from sqlalchemy.exc import DBAPIError
+
     from server.db import create_engine, create_session_factory
 
     engine = create_engine(Settings.from_env())
     try:
         return await action(create_session_factory(engine))
+    except DBAPIError as error:
+        if schema_missing(error):
+            raise click.ClickException(NOT_MIGRATED) from None
+        raise
     finally:
         await engine.dispose()
 
@@ -146,7 +168,10 @@ def tenant() -> None:
 def tenant_create(slug: str, name: str) -> None:
     from server.admin import create_tenant
 
-    tenant_id = _run(lambda: _with_factory(lambda factory: create_tenant(factory, slug, name)))
+    try:
+        tenant_id = _run(lambda: _with_factory(lambda factory: create_tenant(factory, slug, name)))
+    except ValueError as error:  # the slug is taken, or not a slug
+        raise click.ClickException(f"{error}: choose another slug") from None
     click.echo(f"clinic {slug} created: {tenant_id}")
 
 
@@ -478,7 +503,12 @@ def code_command(
     from server.codesets import load_installed
 
     load_installed(Settings.from_env().data_dir)
-    moment = dt.datetime.fromisoformat(coded_at) if coded_at else dt.datetime.now(dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(coded_at) if coded_at else dt.datetime.now(dt.UTC)
+    except ValueError as error:
+        raise click.ClickException(
+            f"--coded-at {coded_at!r} is not an ISO timestamp such as 2026-11-02T09:30:00+00:00 ({error})"
+        ) from None
     if tenant_slug is not None:
         from rulebooks.clinic_stack import build_stack
 

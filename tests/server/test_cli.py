@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -435,3 +437,63 @@ def test_a_publish_is_seen_by_every_server_process_at_once(tmp_path: Path) -> No
         for server in servers:
             server.terminate()
             server.wait(timeout=20)
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
+)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no cutis tables at all: an empty SQLite file, or a new PostgreSQL database (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    import psycopg
+
+    from tests.conftest import POSTGRES_ADMIN_URL, need_service
+
+    need_service("PostgreSQL", POSTGRES_ADMIN_URL)
+    name = f"cutis_empty_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["tenant", "create", "lakeside", "--name", "Lakeside"], id="tenant create"),
+        pytest.param(["demo", "seed"], id="demo seed"),
+        pytest.param(["code", str(ENCOUNTER), "--tenant", "demo"], id="code --tenant"),
+    ],
+)
+def test_a_database_not_migrated_yet_says_to_run_db_upgrade(
+    empty_database: str, command: list[str], tmp_path: Path
+) -> None:
+    env = {"CUTIS_DATABASE_URL": empty_database, "CUTIS_DATA_DIR": str(tmp_path)}
+    result = cutis(*command, env=env, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: the database is not migrated to this release of cutis: run `cutis db upgrade` first\n"
+    )
+
+
+def test_a_tenant_slug_that_exists_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    env = {"CUTIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cutis.sqlite3'}", "CUTIS_DATA_DIR": str(tmp_path)}
+    cutis("db", "upgrade", env=env)
+    assert cutis("tenant", "create", "lakeside", "--name", "Lakeside", env=env).stdout.startswith("clinic lakeside")
+    again = cutis("tenant", "create", "lakeside", "--name", "Lakeside again", env=env, check=False)
+    assert (again.returncode, again.stdout) == (1, "")
+    assert again.stderr == "Error: a clinic with slug 'lakeside' exists: choose another slug\n"
+
+
+def test_a_coded_at_in_the_wrong_format_is_one_line_and_exit_1() -> None:
+    result = cutis("code", str(ENCOUNTER), "--coded-at", "02/11/2026", check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith(
+        "Error: --coded-at '02/11/2026' is not an ISO timestamp such as 2026-11-02T09:30:00+00:00 ("
+    )
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
