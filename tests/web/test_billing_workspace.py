@@ -221,7 +221,9 @@ def test_a_held_line_is_worked_from_the_query_worklist_to_a_new_coding_and_a_que
     page.get_by_role("button", name="Show").click()
     expect(queries.get_by_role("listitem")).to_have_count(1)
     card = queries.get_by_role("listitem").first
-    expect(card.get_by_role("blockquote")).to_have_text("The lesion bleeds when it catches on her glasses and is painful.")
+    expect(card.get_by_role("blockquote")).to_have_text(
+        "The lesion bleeds when it catches on her glasses and is painful."
+    )
     card.get_by_role("link", name="The version coded with the answer").click()
     expect(page.get_by_role("heading", name="Encounter SK-1, version 2")).to_be_visible()
     expect(page.locator("#coding-status")).to_have_text("Ready")

@@ -182,7 +182,7 @@ def test_save_then_reload_shows_the_saved_text(page: Page, base_url: str) -> Non
     expect(page.locator("#save-status")).to_have_text("Unsaved changes")
 
     page.on("dialog", lambda dialog: dialog.dismiss())  # "leave without saving?" -> stay
-    page.get_by_role("navigation", name="Main").get_by_role("link").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Payers and rulebooks").click()
     expect(page.locator(".cm-content")).to_be_visible()
 
     page.keyboard.press("Control+s")
@@ -346,3 +346,19 @@ def test_a_payer_without_rules_gets_a_new_rulebook(page: Page, base_url: str) ->
     expect(page.get_by_role("heading", name="Cigna commercial rules")).to_be_visible()
     expect(page.locator(".cm-line").first).to_have_text('rulebook "Cigna commercial rules" for payer CIGNA')
     expect(page.locator("#problems-summary")).to_have_text("No problems")
+
+
+def test_a_long_line_wraps_and_the_editor_never_scrolls_sideways(page: Page, base_url: str) -> None:
+    log_in_quickly(page.context, base_url)
+    open_rulebook(page, base_url, "AETNA")
+    editor(page).focus()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    words = "the payer's contract says so in section twelve of the agreement signed in March"
+    page.keyboard.insert_text(f"# {words}, {words}, {words}, {words}, {words}.")
+    scroller = page.locator(".cm-scroller")
+    widths = scroller.evaluate("(e) => [e.scrollWidth, e.clientWidth]")
+    assert widths[0] <= widths[1], widths  # nothing hidden to the right
+    last_line = page.locator(".cm-line").last
+    line_height = page.locator(".cm-line").first.evaluate("(e) => e.getBoundingClientRect().height")
+    assert last_line.evaluate("(e) => e.getBoundingClientRect().height") > 2 * line_height  # wrapped, not clipped
