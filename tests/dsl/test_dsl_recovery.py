@@ -165,7 +165,8 @@ def test_the_malformed_files_with_several_mistakes_by_hand(name: str, expected: 
 
 
 def english_condition(words: str) -> str:
-    return f'rule r "r"\n  in policy\n  when service.kind = destruction\n   and service.count {words} 10\n  then\n    flag x\n'
+    condition = f"  when service.kind = destruction\n   and service.count {words} 10\n"
+    return f'rule r "r"\n  in policy\n{condition}  then\n    flag x\n'
 
 
 @pytest.mark.parametrize(
@@ -189,5 +190,6 @@ def test_a_comparison_in_english_is_answered_with_its_sign_not_a_keyword(words: 
 
 
 def test_a_word_that_is_no_comparison_still_gets_the_keyword_it_resembles() -> None:
-    (diagnostic,) = parse('rule r "r"\n  in policy\n  wehn service.count > 10 lesions\n  then\n    flag x\n').diagnostics
+    text = 'rule r "r"\n  in policy\n  wehn service.count > 10 lesions\n  then\n    flag x\n'
+    (diagnostic,) = parse(text).diagnostics
     assert diagnostic.hint == "did you mean `when`?"
