@@ -50,8 +50,7 @@ ENGLISH_COMPARISONS = (
     (r"is equal to|equals|is", "="),
 )
 ENGLISH_COMPARISON = re.compile(
-    "|".join(f"(?P<c{number}>{phrases})" for number, (phrases, _) in enumerate(ENGLISH_COMPARISONS))
-    + r"(?![\w-])",
+    "|".join(f"(?P<c{number}>{phrases})" for number, (phrases, _) in enumerate(ENGLISH_COMPARISONS)) + r"(?![\w-])",
     re.IGNORECASE,
 )
 
@@ -62,7 +61,7 @@ def english_comparison_hint(text: str, start: int) -> str | None:
     if match is None or match.lastgroup is None:
         return None
     sign = ENGLISH_COMPARISONS[int(match.lastgroup[1:])][1]
-    return f"did you mean `{sign}`? A comparison is written with a sign: `{sign}` for \"{match.group(0)}\""
+    return f'did you mean `{sign}`? A comparison is written with a sign: `{sign}` for "{match.group(0)}"'
 
 
 def broken_block_diagnostics(chunk: str, text: str, index: LineIndex, begin: int, end: int) -> list[Diagnostic]:
