@@ -50,7 +50,7 @@ ENGLISH_COMPARISONS = (
     (r"is equal to|equals|is", "="),
 )
 ENGLISH_COMPARISON = re.compile(
-    "|".join(f"(?P<c{number}>{phrases})" for number, (phrases, _) in enumerate(ENGLISH_COMPARISONS)) + r"(?![\w-])",
+    "(?:" + "|".join(f"(?P<c{n}>{phrases})" for n, (phrases, _) in enumerate(ENGLISH_COMPARISONS)) + r")(?![\w-])",
     re.IGNORECASE,
 )
 

@@ -193,3 +193,8 @@ def test_a_word_that_is_no_comparison_still_gets_the_keyword_it_resembles() -> N
     text = 'rule r "r"\n  in policy\n  wehn service.count > 10 lesions\n  then\n    flag x\n'
     (diagnostic,) = parse(text).diagnostics
     assert diagnostic.hint == "did you mean `when`?"
+
+
+def test_a_word_that_merely_starts_like_a_comparison_is_not_one() -> None:
+    (diagnostic,) = parse(english_condition("is overdue")).diagnostics
+    assert diagnostic.hint == 'did you mean `=`? A comparison is written with a sign: `=` for "is"'  # only `is`
