@@ -362,3 +362,20 @@ def test_a_long_line_wraps_and_the_editor_never_scrolls_sideways(page: Page, bas
     last_line = page.locator(".cm-line").last
     line_height = page.locator(".cm-line").first.evaluate("(e) => e.getBoundingClientRect().height")
     assert last_line.evaluate("(e) => e.getBoundingClientRect().height") > 2 * line_height  # wrapped, not clipped
+
+
+def test_saving_with_a_failing_test_asks_first_naming_it_and_no_is_not_saved(page: Page, base_url: str) -> None:
+    log_in_quickly(page.context, base_url)
+    open_rulebook(page, base_url, "AETNA")
+    revision = page.locator("#revision").inner_text()
+    retype_line(page, 37, "expect line 17003 units 8")
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".conflict")).to_have_text(
+        "Not saved: some tests fail (see Tests). Fix them, or save again and confirm."
+    )
+    assert questions == ["1 test fails:\n• 20 AKs bill as 17000 + 17003 x9 for Aetna\n\nSave the draft anyway?"]
+    expect(page.get_by_role("tab", name="Tests (6/7)")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#save-status")).to_have_text("Unsaved changes")
+    expect(page.locator("#revision")).to_have_text(revision)
