@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,18 +17,20 @@ except ImportError:  # the `page` fixture then skips, or fails under CUTIS_REQUI
     expect = None  # type: ignore[assignment]
 
 from tests.server.graphql_ops import OPERATIONS, camel
-from tests.web.harness import DEMO_EMAIL, DEMO_PASSWORD, REPO_ROOT
+from tests.web.harness import DEMO_EMAIL, DEMO_PASSWORD, REPO_ROOT, RunningServer
 from tests.web.pages import (
     cursor_line,
     editor,
     go_to_line,
     graphql,
     line_of,
+    log_in_as,
     log_in_quickly,
     open_rulebook,
     retype_line,
     rulebook_id,
 )
+from tests.web.people import make_web_clinic
 
 pytestmark = pytest.mark.browser
 
@@ -379,3 +382,28 @@ def test_saving_with_a_failing_test_asks_first_naming_it_and_no_is_not_saved(pag
     expect(page.get_by_role("tab", name="Tests (6/7)")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#save-status")).to_have_text("Unsaved changes")
     expect(page.locator("#revision")).to_have_text(revision)
+
+
+def test_create_rulebook_offers_the_payers_shipped_template_to_a_writer_only(
+    page: Page, base_url: str, web_server: RunningServer
+) -> None:
+    people = make_web_clinic(web_server, ("practice_manager", "read_only"), name="Hillside Skin").people
+    reader, manager = people["read_only"], people["practice_manager"]
+    log_in_as(page.context, base_url, reader.email, reader.password)
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Payers and rulebooks")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile(r"^Start .* from "))).to_have_count(0)
+
+    page.context.clear_cookies()
+    log_in_as(page.context, base_url, manager.email, manager.password)
+    page.goto("/")
+    offer = page.get_by_role("button", name="Start Aetna commercial from Aetna commercial (template)")
+    expect(offer).to_have_text("Start from Aetna commercial (template)")
+    expect(page.get_by_role("button", name="Create a rulebook for Aetna commercial")).to_be_visible()  # still there
+    offer.click()
+    expect(page.get_by_role("heading", name="Aetna commercial (template)")).to_be_visible()
+    expect(page.locator(".cm-line").first).to_have_text('rulebook "Aetna commercial (template)" for payer AETNA')
+    page.goto("/")
+    aetna_books = page.get_by_role("list", name="Rulebooks for Aetna commercial")
+    expect(aetna_books).to_contain_text("Aetna commercial (template)")
+    expect(offer).to_have_count(0)  # adopted: no longer offered
