@@ -6,14 +6,16 @@ Run: scripts/screenshots [--out docs/screenshots]
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.server.graphql_ops import operation
+from tests.server.graphql_ops import camel, operation
 from tests.web.harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -162,8 +164,44 @@ def take(out: Path) -> list[Path]:
             graphql(manager_context, server.base_url, operation("CodeEncounter"), {"input": encounter})
         expect(manager_page.locator("#shadow-seen")).to_have_text("3 live codings seen.")
         shot(manager_page, "shadow", full_page=True)
+
+        billing_workspace(browser, server.base_url, server, shot)
         browser.close()
     return shots
+
+
+def billing_workspace(browser: Any, base_url: str, server: Any, shot: Any) -> None:
+    """A biller's day: the encounters list, a coding with an override, the provider query worklist."""
+    biller = make_web_clinic(server, ("biller",), name="Riverside Skin").people["biller"]
+    page = browser.new_context(viewport={"width": 1400, "height": 860}, base_url=base_url).new_page()
+    log_in_as(page.context, base_url, biller.email, biller.password)
+    code = operation("CodeEncounter")
+    for number, lesions in enumerate((4, 12, 20)):
+        graphql(page.context, base_url, code, {"input": aetna_ak_encounter(f"AK-{number + 1}", lesions)})
+    fixtures = REPO_ROOT / "tests" / "fixtures" / "encounters"
+    for name, external_id in (("borderline_sk", "SK-7"), ("borderline_sk", "SK-8"), ("biopsy_em", "BX-3")):
+        encounter = camel({**json.loads((fixtures / f"{name}.json").read_text()), "external_id": external_id})
+        coded = graphql(page.context, base_url, code, {"input": encounter})["codeEncounter"]
+    queries = graphql(page.context, base_url, operation("ProviderQueries"), {"filter": {"externalId": "SK-7"}})
+    answer = {"id": queries["providerQueries"]["nodes"][0]["id"], "addendum": "The lesion bleeds and itches."}
+    graphql(page.context, base_url, operation("AnswerProviderQuery"), answer)
+    override = {
+        "codingId": coded["coding"]["id"],
+        "lineIndex": 2,
+        "line": {"code": "99213", "units": 1, "modifiers": ["25"], "diagnoses": ["L30.9"]},
+        "reason": "Problem-focused visit: the provider documented a level 3 decision",
+    }
+    graphql(page.context, base_url, operation("OverrideLine"), override)
+
+    page.goto("/encounters")
+    expect(page.get_by_role("table", name="Encounters, newest first").locator("tbody tr")).to_have_count(7)
+    shot(page, "encounters")
+    page.get_by_role("link", name="BX-3").click()
+    expect(page.get_by_role("list", name="Overrides").get_by_role("listitem")).to_have_count(1)
+    shot(page, "coding", full_page=True)
+    page.goto("/queries?status=all")
+    expect(page.get_by_role("list", name="Provider queries").get_by_role("listitem")).to_have_count(2)
+    shot(page, "provider-queries")
 
 
 def main() -> None:

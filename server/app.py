@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, MediaType, Request, Response, get
+from litestar import Litestar, MediaType, Request, Response, get, head
 from litestar.datastructures import State
 from litestar.response import File
 from litestar.static_files import create_static_files_router
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
     )
 
-    head = migration_head()
+    migrations_head = migration_head()
 
     @get("/healthz", media_type=MediaType.JSON)
     async def healthz() -> Response[dict[str, Any]]:
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @get("/readyz", media_type=MediaType.JSON)
     async def readyz() -> Response[dict[str, Any]]:
-        return _answer(await readiness(factory, settings.redis_url, head, dt.date.today()))
+        return _answer(await readiness(factory, settings.redis_url, migrations_head, dt.date.today()))
 
     @get("/metrics", media_type=METRICS_CONTENT_TYPE)
     async def metrics() -> Response[bytes]:
@@ -134,23 +134,30 @@ def create_app(settings: Settings | None = None) -> Litestar:
         index_html = settings.web_dist / "index.html"
 
         # The web app's own routes (deep links, reloads) get its page; it routes in the browser.
-        @get(
-            [
-                "/login",
-                "/clinics",
-                "/rulebooks/{rulebook_id:str}",
-                "/rulebooks/{rulebook_id:str}/versions",
-                "/rulebooks/{rulebook_id:str}/compare",
-                "/rulebooks/{rulebook_id:str}/replay",
-                "/rulebooks/{rulebook_id:str}/shadow",
-            ],
-            media_type=MediaType.HTML,
-            include_in_schema=False,
-        )
+        web_app_paths = [
+            "/login",
+            "/clinics",
+            "/rulebooks/{rulebook_id:str}",
+            "/rulebooks/{rulebook_id:str}/versions",
+            "/rulebooks/{rulebook_id:str}/compare",
+            "/rulebooks/{rulebook_id:str}/replay",
+            "/rulebooks/{rulebook_id:str}/shadow",
+            "/encounters",
+            "/encounters/{encounter_id:str}",
+            "/queries",
+        ]
+
+        @get(web_app_paths, media_type=MediaType.HTML, include_in_schema=False)
         async def web_app_page() -> File:
             return File(index_html, content_disposition_type="inline", media_type=MediaType.HTML)
 
-        route_handlers.append(web_app_page)
+        # HEAD answers where GET does (monitors and load balancers probe `/` with it); the static
+        # files router's own HEAD route misses `/` itself.
+        @head(["/", *web_app_paths], media_type=MediaType.HTML, include_in_schema=False)
+        async def web_app_page_head() -> File:
+            return File(index_html, content_disposition_type="inline", media_type=MediaType.HTML)
+
+        route_handlers += [web_app_page, web_app_page_head]
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],

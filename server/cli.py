@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from rulebooks.dated_codesets import CODESET_KINDS
+from rulebooks.engine.release import ENGINE_RELEASE
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -25,6 +26,11 @@ def _run(make: Callable[[], Awaitable[T]]) -> T:
 
 
 @click.group(help="cutis: dermatology coding, rules and claims.")
+@click.version_option(
+    package_name="cutis",
+    message=f"cutis %(version)s (engine {ENGINE_RELEASE})",
+    help="Show the version and the engine release (codings name it), then exit.",
+)
 def main() -> None:
     pass
 
@@ -120,12 +126,34 @@ def demo() -> None:
     pass
 
 
+# A table, column or function (the migrations define a few) the code uses is missing: SQLite says so
+# in words, PostgreSQL by SQLSTATE (42P01 undefined table, 42703 undefined column, 42883 undefined function).
+_SCHEMA_MISSING = ("no such table", "no such column")
+_SCHEMA_MISSING_SQLSTATES = ("42P01", "42703", "42883")
+NOT_MIGRATED = "the database is not migrated to this release of cutis: run `cutis db upgrade` first"
+
+
+def schema_missing(error: BaseException) -> bool:
+    """Whether a database error says the schema is missing or older than the code (not migrated yet)."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in _SCHEMA_MISSING_SQLSTATES:
+        return True
+    return any(words in str(original or error) for words in _SCHEMA_MISSING)
+
+
 async def _with_factory(action: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `action` with a session factory; a database not migrated yet is one line saying what to do."""
+    from sqlalchemy.exc import DBAPIError
+
     from server.db import create_engine, create_session_factory
 
     engine = create_engine(Settings.from_env())
     try:
         return await action(create_session_factory(engine))
+    except DBAPIError as error:
+        if schema_missing(error):
+            raise click.ClickException(NOT_MIGRATED) from None
+        raise
     finally:
         await engine.dispose()
 
@@ -157,7 +185,10 @@ def tenant() -> None:
 def tenant_create(slug: str, name: str) -> None:
     from server.admin import create_tenant
 
-    tenant_id = _run(lambda: _with_factory(lambda factory: create_tenant(factory, slug, name)))
+    try:
+        tenant_id = _run(lambda: _with_factory(lambda factory: create_tenant(factory, slug, name)))
+    except ValueError as error:  # the slug is taken, or not a slug
+        raise click.ClickException(f"{error}: choose another slug") from None
     click.echo(f"clinic {slug} created: {tenant_id}")
 
 
@@ -515,7 +546,12 @@ def _encounter_from_file(file: Path) -> Any:
 
 @main.command("code", help="Code an encounter JSON file offline and print the Coding.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--payer", default=None, help="Code as if the coverage were this payer code.")
+@click.option(
+    "--payer",
+    default=None,
+    help="Code as if the coverage were this payer code (one of the clinic's payers: with --tenant, that "
+    "clinic's; without, the demo clinic's).",
+)
 @click.option("--format", "output_format", type=click.Choice(["json", "table"]), default="table", show_default=True)
 @click.option("--explain", is_flag=True, help="With --format table, print every reason under its line.")
 @click.option("--coded-at", default=None, help="ISO timestamp to stamp (default: now).")
@@ -549,13 +585,24 @@ def code_command(
     from server.codesets import load_installed
 
     load_installed(Settings.from_env().data_dir)
-    moment = dt.datetime.fromisoformat(coded_at) if coded_at else dt.datetime.now(dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(coded_at) if coded_at else dt.datetime.now(dt.UTC)
+    except ValueError as error:
+        raise click.ClickException(
+            f"--coded-at {coded_at!r} is not an ISO timestamp such as 2026-11-02T09:30:00+00:00 ({error})"
+        ) from None
     if tenant_slug is not None:
         from rulebooks.clinic_stack import build_stack
 
-        sources, fees = _run(lambda: _with_factory(lambda factory: _clinic_stack(factory, tenant_slug, encounter)))
+        sources, fees, payers = _run(
+            lambda: _with_factory(lambda factory: _clinic_stack(factory, tenant_slug, encounter))
+        )
+        _require_known_payer(payer, payers, f"clinic {tenant_slug!r}")
         stack, fee_schedules = build_stack(sources), fees
     else:
+        from server.demo import demo_payer_rows
+
+        _require_known_payer(payer, [row["code"] for row in demo_payer_rows()], "demo clinic")
         stack, fee_schedules = payer_stack(encounter.coverage.payer), demo_fee_schedules()
     coding = code_encounter(
         encounter, encounter_id=encounter.external_id, coded_at=moment, fees=fee_schedules, stack=stack
@@ -867,11 +914,22 @@ async def _pull(factory: Any, settings: Any, slug: str, name: str, since: dt.dat
     return tally.to_dict()
 
 
-async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any]:
-    """The clinic's stack for the encounter, resolved as the API resolves it, and its fees."""
+def _require_known_payer(payer: str | None, known: list[str], whose: str) -> None:
+    """`--payer` must name one of the clinic's payers: an unknown code would silently code with the base alone."""
+    if payer is not None and payer not in known:
+        raise click.ClickException(
+            f"unknown payer {payer!r}: the {whose}'s payers are {', '.join(sorted(known)) or 'none yet'}"
+        )
+
+
+async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, Any, list[str]]:
+    """The clinic's stack for the encounter, resolved as the API resolves it, its fees and its payer codes."""
+    from sqlalchemy import select
+
     from server import rulebook_versions
     from server.db import global_session, tenant_session
     from server.encounters import load_fee_schedules
+    from server.models import Payer
     from tenants import accounts
 
     async with global_session(factory) as session:
@@ -881,7 +939,8 @@ async def _clinic_stack(factory: Any, slug: str, encounter: Any) -> tuple[Any, A
     async with tenant_session(factory, clinic.id) as session:
         sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
         fees = await load_fee_schedules(session)
-    return sources, fees
+        payers = list((await session.execute(select(Payer.code))).scalars())
+    return sources, fees, payers
 
 
 def _add_claims() -> None:

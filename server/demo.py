@@ -23,6 +23,12 @@ DEMO_SLUG = "demo"
 DATA_DIR = Path(__file__).resolve().parent / "demo_data"
 
 
+def demo_payer_rows() -> list[dict[str, str]]:
+    """The demo clinic's payer mix (code, name, plan type, EHR and clearinghouse ids)."""
+    with (DATA_DIR / "payers.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
 def demo_fee_rows() -> list[dict[str, str]]:
     with (DATA_DIR / "fees.csv").open() as handle:
         return list(csv.DictReader(handle))
@@ -44,19 +50,18 @@ async def seed_demo(factory: async_sessionmaker[AsyncSession]) -> uuid.UUID:
         tenant_id = clinic.id if clinic else await accounts.create_clinic(session, DEMO_SLUG, "Demo Dermatology Clinic")
     async with tenant_session(factory, tenant_id) as session:
         known_payers = set((await session.execute(select(Payer.code))).scalars())
-        with (DATA_DIR / "payers.csv").open() as handle:
-            for row in csv.DictReader(handle):
-                if row["code"] not in known_payers:
-                    session.add(
-                        Payer(
-                            tenant_id=tenant_id,
-                            code=row["code"],
-                            name=row["name"],
-                            plan_type=row["plan_type"],
-                            ehr_payer_id=row["ehr_payer_id"] or None,
-                            clearinghouse_payer_id=row["clearinghouse_payer_id"] or None,
-                        )
+        for row in demo_payer_rows():
+            if row["code"] not in known_payers:
+                session.add(
+                    Payer(
+                        tenant_id=tenant_id,
+                        code=row["code"],
+                        name=row["name"],
+                        plan_type=row["plan_type"],
+                        ehr_payer_id=row["ehr_payer_id"] or None,
+                        clearinghouse_payer_id=row["clearinghouse_payer_id"] or None,
                     )
+                )
         known_fees = {
             (s, c) for s, c in (await session.execute(select(FeeScheduleEntry.schedule, FeeScheduleEntry.code))).all()
         }

@@ -57,6 +57,10 @@ class Encounter(Node):
     date_of_service: dt.date
     payer: str
     created_at: dt.datetime
+    note: str = strawberry.field(
+        description="The clinical note of this version as stored (with any provider addendum); a coding's "
+        "documentation reasons give evidence spans into it, [start, end) in code points."
+    )
     record_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field(description="The latest coding of this encounter version.")
@@ -79,6 +83,7 @@ class Encounter(Node):
             date_of_service=record.date_of_service,
             payer=record.payer_code,
             created_at=record.created_at,
+            note=str(record.payload.get("note") or ""),
             record_id=record.id,
         )
 

@@ -162,3 +162,39 @@ MALFORMED = Path(__file__).parent / "malformed"
 )
 def test_the_malformed_files_with_several_mistakes_by_hand(name: str, expected: list[tuple[int, int]]) -> None:
     assert positions_of((MALFORMED / f"{name}.rules").read_text(encoding="utf-8")) == expected
+
+
+def english_condition(words: str) -> str:
+    condition = f"  when service.kind = destruction\n   and service.count {words} 10\n"
+    return f'rule r "r"\n  in policy\n{condition}  then\n    flag x\n'
+
+
+@pytest.mark.parametrize(
+    ("words", "sign"),
+    [
+        pytest.param("is more than", ">", id="is more than: >"),
+        pytest.param("is greater than", ">", id="is greater than: >"),
+        pytest.param("exceeds", ">", id="exceeds: >"),
+        pytest.param("is at least", ">=", id="is at least: >="),
+        pytest.param("is more than or equal to", ">=", id="is more than or equal to: >= (the longer phrase)"),
+        pytest.param("is less than", "<", id="is less than: <"),
+        pytest.param("at most", "<=", id="at most: <="),
+        pytest.param("is not", "!=", id="is not: !="),
+        pytest.param("equals", "=", id="equals: ="),
+    ],
+)
+def test_a_comparison_in_english_is_answered_with_its_sign_not_a_keyword(words: str, sign: str) -> None:
+    (diagnostic,) = parse(english_condition(words)).diagnostics
+    assert (diagnostic.span.line, diagnostic.span.column) == (4, 22)
+    assert diagnostic.hint == f'did you mean `{sign}`? A comparison is written with a sign: `{sign}` for "{words}"'
+
+
+def test_a_word_that_is_no_comparison_still_gets_the_keyword_it_resembles() -> None:
+    text = 'rule r "r"\n  in policy\n  wehn service.count > 10 lesions\n  then\n    flag x\n'
+    (diagnostic,) = parse(text).diagnostics
+    assert diagnostic.hint == "did you mean `when`?"
+
+
+def test_a_word_that_merely_starts_like_a_comparison_is_not_one() -> None:
+    (diagnostic,) = parse(english_condition("is overdue")).diagnostics
+    assert diagnostic.hint == 'did you mean `=`? A comparison is written with a sign: `=` for "is"'  # only `is`

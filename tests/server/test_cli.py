@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -48,6 +51,13 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage:" in result.stdout
 
 
+def test_version_names_the_package_and_the_engine_release() -> None:
+    from rulebooks.engine.release import ENGINE_RELEASE
+
+    result = cutis("--version")
+    assert re.fullmatch(rf"cutis \d+\.\d+\.\d+ \(engine {re.escape(ENGINE_RELEASE)}\)\n", result.stdout), result.stdout
+
+
 def test_code_prints_the_coding_as_json(snapshot) -> None:  # type: ignore[no-untyped-def]
     result = cutis("code", str(ENCOUNTER), "--format", "json", "--coded-at", "2026-11-02T12:00:00+00:00")
     coding = json.loads(result.stdout)
@@ -64,6 +74,16 @@ def test_code_payer_override_and_table(tmp_path: Path) -> None:
     assert "11104" in result.stdout and "why: select_biopsies" in result.stdout
     as_json = json.loads(cutis("code", str(ENCOUNTER), "--payer", "UHC", "--format", "json").stdout)
     assert as_json["encounter_id"] == "DEMO-0001"
+
+
+def test_code_refuses_a_payer_the_clinic_does_not_have_and_names_its_payers() -> None:
+    """An unknown code would code with the national base alone, silently: one line and exit 1 instead."""
+    result = cutis("code", str(ENCOUNTER), "--payer", "ACME", check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: unknown payer 'ACME': the demo clinic's payers are "
+        "AETNA, BCBS, CIGNA, MA-HUMANA, MEDICAID, MEDICARE, SELF, UHC\n"
+    )
 
 
 def test_code_reports_malformed_json_with_line_and_column(tmp_path: Path) -> None:
@@ -122,6 +142,12 @@ def test_embedded_server_end_to_end_over_http(tmp_path: Path) -> None:
     assert all(ref["version_id"] for ref in coded["rulebooks"]), coded["rulebooks"]
     unknown = cutis("code", str(ENCOUNTER), "--tenant", "no-such-clinic", env=env, check=False)
     assert unknown.returncode != 0 and "no clinic with the slug 'no-such-clinic'" in unknown.stderr
+    wrong_payer = cutis("code", str(ENCOUNTER), "--tenant", "demo", "--payer", "ACME", env=env, check=False)
+    assert (wrong_payer.returncode, wrong_payer.stdout) == (1, "")
+    assert wrong_payer.stderr == (
+        "Error: unknown payer 'ACME': the clinic 'demo''s payers are "
+        "AETNA, BCBS, CIGNA, MA-HUMANA, MEDICAID, MEDICARE, SELF, UHC\n"
+    )
     key = cutis("demo", "key", env=env).stdout.strip()
     assert key.startswith("cutis_")
     assert cutis("demo", "key", env=env).stdout.strip() != key  # a NEW key each time
@@ -411,3 +437,63 @@ def test_a_publish_is_seen_by_every_server_process_at_once(tmp_path: Path) -> No
         for server in servers:
             server.terminate()
             server.wait(timeout=20)
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
+)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no cutis tables at all: an empty SQLite file, or a new PostgreSQL database (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    import psycopg
+
+    from tests.conftest import POSTGRES_ADMIN_URL, need_service
+
+    need_service("PostgreSQL", POSTGRES_ADMIN_URL)
+    name = f"cutis_empty_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["tenant", "create", "lakeside", "--name", "Lakeside"], id="tenant create"),
+        pytest.param(["demo", "seed"], id="demo seed"),
+        pytest.param(["code", str(ENCOUNTER), "--tenant", "demo"], id="code --tenant"),
+    ],
+)
+def test_a_database_not_migrated_yet_says_to_run_db_upgrade(
+    empty_database: str, command: list[str], tmp_path: Path
+) -> None:
+    env = {"CUTIS_DATABASE_URL": empty_database, "CUTIS_DATA_DIR": str(tmp_path)}
+    result = cutis(*command, env=env, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: the database is not migrated to this release of cutis: run `cutis db upgrade` first\n"
+    )
+
+
+def test_a_tenant_slug_that_exists_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    env = {"CUTIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cutis.sqlite3'}", "CUTIS_DATA_DIR": str(tmp_path)}
+    cutis("db", "upgrade", env=env)
+    assert cutis("tenant", "create", "lakeside", "--name", "Lakeside", env=env).stdout.startswith("clinic lakeside")
+    again = cutis("tenant", "create", "lakeside", "--name", "Lakeside again", env=env, check=False)
+    assert (again.returncode, again.stdout) == (1, "")
+    assert again.stderr == "Error: a clinic with slug 'lakeside' exists: choose another slug\n"
+
+
+def test_a_coded_at_in_the_wrong_format_is_one_line_and_exit_1() -> None:
+    result = cutis("code", str(ENCOUNTER), "--coded-at", "02/11/2026", check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith(
+        "Error: --coded-at '02/11/2026' is not an ISO timestamp such as 2026-11-02T09:30:00+00:00 ("
+    )
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -271,3 +271,23 @@ async def test_a_cosmetic_menu_item_is_charged_from_the_cosmetic_schedule_under_
     assert coding["status"] == "ready"
     assert [line["code"] for line in coding["claimLines"]] == ["17000"]
     assert [(line["code"], line["charge"]) for line in coding["selfPayLines"]] == [("HYDRAFAC", "150.00")]
+
+
+async def test_the_coding_page_reads_the_note_its_evidence_spans_point_into(app_client) -> None:
+    """Encounter.note is the stored note; each documentation reason's evidence is [start, end) of it in code points."""
+    clinic = await make_clinic(app_client.app_services.session_factory)
+    note = "SK on the left cheek 🙂, bleeding and itching. Shave removal performed."
+    borderline = encounter_input("borderline_sk", note=note)
+    coded = await gql(app_client, operation("CodeEncounter"), {"input": borderline}, clinic.key)
+    encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
+    body = await gql(app_client, operation("EncounterCoding"), {"id": encounter_id}, clinic.key)
+    assert "errors" not in body, body
+    encounter = body["data"]["encounter"]
+    assert encounter["note"] == note
+    coding = encounter["coding"]
+    lines = coding["claimLines"] + coding["heldLines"]
+    spans = [span for line in lines for reason in line["reasons"] for span in reason["values"].get("evidence", [])]
+    assert {(s["label"], note[s["start"] : s["end"]]) for s in spans} == {
+        ("bleeding", "bleeding"),
+        ("itching", "itching"),
+    }

@@ -35,7 +35,7 @@ EHR_KEY_PEM = (
 REPO = Path(__file__).resolve().parents[2]
 # field name -> the document that aims it at one of A's ids (by kind of id)
 ID_QUERIES = {
-    "encounter": ("encounter", "query($id: ID!) { encounter(id: $id) { __typename ... on Encounter { id } } }"),
+    "encounter": ("encounter", "query($id: ID!) { encounter(id: $id) { __typename ... on Encounter { id note } } }"),
     "rulebook": ("rulebook", "query($id: ID!) { rulebook(id: $id) { __typename ... on Rulebook { draftText } } }"),
     "explainRulebook": (
         "encounter",
@@ -210,7 +210,7 @@ DOCUMENT_LOCAL_IDS = {
     "Mutation.saveEhrConnection(keyId)",
 }
 LISTS = {
-    "encounters": "query { encounters(first: 100) { nodes { id externalId } } }",
+    "encounters": "query { encounters(first: 100) { nodes { id externalId note } } }",
     "rulebooks": "query { rulebooks { id name } }",
     "users": "query { users { id email } }",
     "apiKeys": "query { apiKeys { id prefix } }",
@@ -398,6 +398,7 @@ async def _clinic_b_cannot_reach_clinic_a(app_client: Any, browser_b: Any) -> No
             assert a_ids["version"] not in str(body["data"]), (credential, name)
             assert "DEMO-0001" not in str(body["data"]), (credential, name)  # A's encounter external id
             assert A_BILLING_NAME.upper() not in str(body["data"]), (credential, name)
+            assert "changing pigmented lesion" not in str(body["data"]), (credential, name)  # A's note
 
     # Writes with A's natural keys land in B and leave A untouched.
     resubmitted = await gql(app_client, operation("SubmitEncounter"), {"input": encounter_input()}, clinic_b.key)

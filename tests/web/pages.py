@@ -53,13 +53,29 @@ def editor(page: Page) -> Locator:
     return page.locator(".cm-content")
 
 
+def _caret_top(page: Page) -> float:
+    box = page.locator(".cm-cursor-primary").bounding_box()
+    return box["y"] if box else -1.0
+
+
 def go_to_line(page: Page, line: int) -> None:
-    """Put the cursor at the end of a line using the keyboard only."""
+    """Put the cursor at the end of a line using the keyboard only.
+
+    Long lines wrap, and ArrowDown and End move by what is drawn: so go down until the next line is
+    the current one, to its start (Home twice: the first stops after the indentation), and one step
+    back (the last line: Ctrl+End).
+    """
     editor(page).focus()
     page.keyboard.press("Control+Home")
-    for _ in range(line - 1):
+    while cursor_line(page) < line + 1:
+        before = (cursor_line(page), _caret_top(page))
         page.keyboard.press("ArrowDown")
-    page.keyboard.press("End")
+        if (cursor_line(page), _caret_top(page)) == before:  # the last line of the text
+            page.keyboard.press("Control+End")
+            return
+    page.keyboard.press("Home")
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowLeft")
 
 
 def retype_line(page: Page, line: int, text: str) -> None:

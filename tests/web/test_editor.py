@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,18 +17,20 @@ except ImportError:  # the `page` fixture then skips, or fails under CUTIS_REQUI
     expect = None  # type: ignore[assignment]
 
 from tests.server.graphql_ops import OPERATIONS, camel
-from tests.web.harness import DEMO_EMAIL, DEMO_PASSWORD, REPO_ROOT
+from tests.web.harness import DEMO_EMAIL, DEMO_PASSWORD, REPO_ROOT, RunningServer
 from tests.web.pages import (
     cursor_line,
     editor,
     go_to_line,
     graphql,
     line_of,
+    log_in_as,
     log_in_quickly,
     open_rulebook,
     retype_line,
     rulebook_id,
 )
+from tests.web.people import make_web_clinic
 
 pytestmark = pytest.mark.browser
 
@@ -182,7 +185,7 @@ def test_save_then_reload_shows_the_saved_text(page: Page, base_url: str) -> Non
     expect(page.locator("#save-status")).to_have_text("Unsaved changes")
 
     page.on("dialog", lambda dialog: dialog.dismiss())  # "leave without saving?" -> stay
-    page.get_by_role("navigation", name="Main").get_by_role("link").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Payers and rulebooks").click()
     expect(page.locator(".cm-content")).to_be_visible()
 
     page.keyboard.press("Control+s")
@@ -346,3 +349,61 @@ def test_a_payer_without_rules_gets_a_new_rulebook(page: Page, base_url: str) ->
     expect(page.get_by_role("heading", name="Cigna commercial rules")).to_be_visible()
     expect(page.locator(".cm-line").first).to_have_text('rulebook "Cigna commercial rules" for payer CIGNA')
     expect(page.locator("#problems-summary")).to_have_text("No problems")
+
+
+def test_a_long_line_wraps_and_the_editor_never_scrolls_sideways(page: Page, base_url: str) -> None:
+    log_in_quickly(page.context, base_url)
+    open_rulebook(page, base_url, "AETNA")
+    editor(page).focus()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    words = "the payer's contract says so in section twelve of the agreement signed in March"
+    page.keyboard.insert_text(f"# {words}, {words}, {words}, {words}, {words}.")
+    scroller = page.locator(".cm-scroller")
+    widths = scroller.evaluate("(e) => [e.scrollWidth, e.clientWidth]")
+    assert widths[0] <= widths[1], widths  # nothing hidden to the right
+    last_line = page.locator(".cm-line").last
+    line_height = page.locator(".cm-line").first.evaluate("(e) => e.getBoundingClientRect().height")
+    assert last_line.evaluate("(e) => e.getBoundingClientRect().height") > 2 * line_height  # wrapped, not clipped
+
+
+def test_saving_with_a_failing_test_asks_first_naming_it_and_no_is_not_saved(page: Page, base_url: str) -> None:
+    log_in_quickly(page.context, base_url)
+    open_rulebook(page, base_url, "AETNA")
+    revision = page.locator("#revision").inner_text()
+    retype_line(page, 37, "expect line 17003 units 8")
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".conflict")).to_have_text(
+        "Not saved: some tests fail (see Tests). Fix them, or save again and confirm."
+    )
+    assert questions == ["1 test fails:\n• 20 AKs bill as 17000 + 17003 x9 for Aetna\n\nSave the draft anyway?"]
+    expect(page.get_by_role("tab", name="Tests (6/7)")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#save-status")).to_have_text("Unsaved changes")
+    expect(page.locator("#revision")).to_have_text(revision)
+
+
+def test_create_rulebook_offers_the_payers_shipped_template_to_a_writer_only(
+    page: Page, base_url: str, web_server: RunningServer
+) -> None:
+    people = make_web_clinic(web_server, ("practice_manager", "read_only"), name="Hillside Skin").people
+    reader, manager = people["read_only"], people["practice_manager"]
+    log_in_as(page.context, base_url, reader.email, reader.password)
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Payers and rulebooks")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile(r"^Start .* from "))).to_have_count(0)
+
+    page.context.clear_cookies()
+    log_in_as(page.context, base_url, manager.email, manager.password)
+    page.goto("/")
+    offer = page.get_by_role("button", name="Start Aetna commercial from Aetna commercial (template)")
+    expect(offer).to_have_text("Start from Aetna commercial (template)")
+    expect(page.get_by_role("button", name="Create a rulebook for Aetna commercial")).to_be_visible()  # still there
+    offer.click()
+    expect(page.get_by_role("heading", name="Aetna commercial (template)")).to_be_visible()
+    expect(page.locator(".cm-line").first).to_have_text('rulebook "Aetna commercial (template)" for payer AETNA')
+    page.goto("/")
+    aetna_books = page.get_by_role("list", name="Rulebooks for Aetna commercial")
+    expect(aetna_books).to_contain_text("Aetna commercial (template)")
+    expect(offer).to_have_count(0)  # adopted: no longer offered

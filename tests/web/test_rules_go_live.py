@@ -28,8 +28,13 @@ def clinic(web_server: RunningServer) -> dict[str, Person]:
     return make_web_clinic(web_server, ("practice_manager", "compliance_reviewer")).people
 
 
-def adopt_aetna_and_edit(page: Page, base_url: str, manager: Person, line: int, text: str) -> str:
-    """The manager adopts the Aetna template, retypes a line and saves; returns the rulebook's path."""
+def adopt_aetna_and_edit(
+    page: Page, base_url: str, manager: Person, line: int, text: str, failing_tests: str | None = None
+) -> str:
+    """The manager adopts the Aetna template, retypes a line and saves; returns the rulebook's path.
+
+    With `failing_tests`, saving asks first and says which tests fail: that question is checked and answered yes.
+    """
     log_in_as(page.context, base_url, manager.email, manager.password)
     page.goto("/")
     templates = page.get_by_role("list", name="Shipped templates")
@@ -38,8 +43,14 @@ def adopt_aetna_and_edit(page: Page, base_url: str, manager: Person, line: int, 
     expect(page.get_by_role("heading", name=AETNA)).to_be_visible()
     expect(page.locator("#problems-summary")).not_to_have_text("Checking…")
     retype_line(page, line, text)
+    questions: list[str] = []
+    if failing_tests is not None:
+        page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.keyboard.press("Control+s")
     expect(page.locator("#save-status")).to_contain_text("Saved")
+    expect(page.get_by_role("status").filter(has_text="Draft saved (revision 2).")).to_be_visible()  # the toast
+    if failing_tests is not None:
+        assert questions == [f"{failing_tests}\n\nSave the draft anyway?"]
     expect(page.locator("#revision")).to_have_text("Revision 2")
     return page.url.removeprefix(base_url)
 
@@ -156,7 +167,14 @@ def test_publishing_is_refused_with_each_failing_test(
 ) -> None:
     reviewer = clinic["compliance_reviewer"]
     authenticator = Authenticator(reviewer.totp_secret or "")
-    path = adopt_aetna_and_edit(page, base_url, clinic["practice_manager"], 37, "expect line 17003 units 8")
+    path = adopt_aetna_and_edit(
+        page,
+        base_url,
+        clinic["practice_manager"],
+        37,
+        "expect line 17003 units 8",
+        failing_tests="1 test fails:\n• 20 AKs bill as 17000 + 17003 x9 for Aetna",
+    )
     submit_from_the_editor(page)
     said(page, "Version 1 is in review")
 

@@ -27,12 +27,19 @@ def test_deep_links_get_the_page_and_graphql_still_answers(sqlite_url: str, tmp_
             "/rulebooks/UnVsZWJvb2s6MQ/versions",
             "/rulebooks/UnVsZWJvb2s6MQ/compare",
             "/rulebooks/UnVsZWJvb2s6MQ/replay",
+            "/encounters",
+            "/encounters/RW5jb3VudGVyOjE",
+            "/queries",
         ):
             page = client.get(path)
             assert (page.status_code, page.text) == (200, PAGE), path
             assert page.headers["content-type"].startswith("text/html"), path
+            probe = client.head(path)  # monitors and load balancers ask with HEAD
+            assert (probe.status_code, probe.content) == (200, b""), path
+            assert probe.headers["content-type"].startswith("text/html"), path
         assert client.get("/assets/app.js").text == "console.log('cutis')"
         assert client.get("/assets/missing.js").status_code == 404
         assert client.get("/rulebooks/a/b").status_code == 404
+        assert client.get("/encounters/a/b").status_code == 404
         answer = client.post("/graphql", json={"query": "{ __typename }"})
         assert answer.json() == {"data": {"__typename": "Query"}}

@@ -4,9 +4,12 @@ import type { Me } from "./api/types";
 import { h } from "./dom";
 import { mayLeave, navigate, setLeaveGuard, startRouter } from "./router";
 import { renderClinics } from "./screens/clinics";
+import { renderCoding } from "./screens/coding";
 import { renderCompare } from "./screens/compare";
+import { renderEncounters } from "./screens/encounters";
 import { renderLogin } from "./screens/login";
 import { renderPayers } from "./screens/payers";
+import { renderQueries } from "./screens/queries";
 import { renderReplay } from "./screens/replay";
 import { renderShadow } from "./screens/shadow";
 import { renderRulebook } from "./screens/rulebook";
@@ -74,6 +77,10 @@ async function render(): Promise<void> {
     });
     return;
   }
+  const encounterMatch = path.match(/^\/encounters\/([^/]+)$/);
+  if (path === "/encounters") return renderEncounters(main);
+  if (encounterMatch) return renderCoding(main, decodeURIComponent(encounterMatch[1]), me);
+  if (path === "/queries") return renderQueries(main, me);
   const rulebookMatch = path.match(/^\/rulebooks\/([^/]+)(?:\/(versions|compare|replay|shadow))?$/);
   const rulebookId = rulebookMatch ? decodeURIComponent(rulebookMatch[1]) : null;
   if (rulebookId && rulebookMatch?.[2] === "versions") await renderVersions(main, rulebookId, me);

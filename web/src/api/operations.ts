@@ -29,6 +29,13 @@ import DraftShadow from "../../../graphql/operations/DraftShadow.graphql?raw";
 import StartDraftShadow from "../../../graphql/operations/StartDraftShadow.graphql?raw";
 import StopDraftShadow from "../../../graphql/operations/StopDraftShadow.graphql?raw";
 import DiffRulebooks from "../../../graphql/operations/DiffRulebooks.graphql?raw";
+import AnswerProviderQuery from "../../../graphql/operations/AnswerProviderQuery.graphql?raw";
+import ClinicPayers from "../../../graphql/operations/ClinicPayers.graphql?raw";
+import EncounterCoding from "../../../graphql/operations/EncounterCoding.graphql?raw";
+import EncounterList from "../../../graphql/operations/EncounterList.graphql?raw";
+import OverrideLine from "../../../graphql/operations/OverrideLine.graphql?raw";
+import ProviderQueries from "../../../graphql/operations/ProviderQueries.graphql?raw";
+import WithdrawProviderQuery from "../../../graphql/operations/WithdrawProviderQuery.graphql?raw";
 
 export const operations = {
   AdoptTemplate,
@@ -60,6 +67,13 @@ export const operations = {
   SubmitRulebookForReview,
   TestRulebook,
   ValidateRulebook,
+  AnswerProviderQuery,
+  ClinicPayers,
+  EncounterCoding,
+  EncounterList,
+  OverrideLine,
+  ProviderQueries,
+  WithdrawProviderQuery,
 } as const;
 
 export type OperationName = keyof typeof operations;

@@ -286,3 +286,84 @@ export interface DraftShadow {
 }
 
 export type DraftShadowResult = (DraftShadow & { __typename: "DraftShadow" }) | Refusal;
+
+/** A reason's rule as the coding page reads it: which rulebook and version produced it. */
+export interface StoredRuleRef extends RuleRef {
+  rulebook: string;
+  version: string;
+}
+
+export interface StoredReason extends Reason {
+  rule: StoredRuleRef | null;
+}
+
+export interface LineOverride {
+  id: string;
+  lineIndex: number;
+  original: { code: string; units: number; modifiers: string[]; diagnoses: string[] } & Record<string, unknown>;
+  replacement: { code: string; units: number; modifiers: string[]; diagnoses: string[] } & Record<string, unknown>;
+  reason: string;
+  createdAt: string;
+  actorUserId: string | null;
+}
+
+export interface StoredCoding {
+  id: string;
+  status: string;
+  codedAt: string;
+  rulebooks: { name: string; version: string; versionId: string | null }[];
+  releases: { engine: string; vocabulary: string } | null;
+  claimLines: CodedLine[];
+  selfPayLines: CodedLine[];
+  heldLines: HeldLine[];
+  flags: Flag[];
+  overrides: LineOverride[];
+}
+
+export interface EncounterListItem {
+  id: string;
+  externalId: string;
+  version: number;
+  status: string;
+  dateOfService: string;
+  payer: string;
+  createdAt: string;
+  coding: { id: string; status: string; codedAt: string; claimLines: { code: string }[]; heldLines: { code: string }[] } | null;
+}
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export interface StoredEncounter {
+  __typename: "Encounter";
+  id: string;
+  externalId: string;
+  version: number;
+  previousVersionId: string | null;
+  status: string;
+  dateOfService: string;
+  payer: string;
+  createdAt: string;
+  note: string;
+  coding: StoredCoding | null;
+}
+
+export type EncounterCodingResult = StoredEncounter | { __typename: "NotFoundError"; message: string };
+
+export interface ProviderQuery {
+  id: string;
+  encounterId: string;
+  externalId: string;
+  serviceId: string;
+  topic: string;
+  text: string;
+  missing: string[];
+  status: "open" | "answered" | "withdrawn";
+  addendum: string | null;
+  answeredEncounterId: string | null;
+  createdAt: string;
+  resolvedAt: string | null;
+}
+

@@ -60,6 +60,7 @@ export function createEditor(options: EditorOptions): EditorView {
       doc: options.text,
       extensions: [
         lineNumbers(),
+        EditorView.lineWrapping, // a long line wraps: the view never scrolls sideways
         highlightActiveLineGutter(),
         highlightSpecialChars(),
         history(),

@@ -11,23 +11,28 @@ type AdoptResult = { __typename: "Rulebook"; id: string } | Refusal;
 
 const LAYERS: Record<string, string> = { base: "Base for every payer", payer: "Payer rules", clinic: "Clinic rules" };
 
-export async function renderTemplates(section: HTMLElement, rulebooks: Rulebook[], canWrite: boolean): Promise<void> {
-  const data = await gql<{ rulebookTemplates: RulebookTemplate[] }>("RulebookTemplates");
+export function loadTemplates(): Promise<RulebookTemplate[]> {
+  return gql<{ rulebookTemplates: RulebookTemplate[] }>("RulebookTemplates").then((data) => data.rulebookTemplates);
+}
+
+/** Adopt a template and open the new draft; a refusal is shown in `outcome`. */
+export async function adoptTemplate(template: RulebookTemplate, button: HTMLButtonElement, outcome: HTMLElement): Promise<void> {
+  button.disabled = true;
+  try {
+    const result = (await gql<{ adoptTemplate: AdoptResult }>("AdoptTemplate", { name: template.name })).adoptTemplate;
+    if (result.__typename === "Rulebook") navigate(`/rulebooks/${encodeURIComponent(result.id)}`);
+    else outcome.replaceChildren(renderRefusal(`Adopt ${template.name}`, result));
+  } catch (error) {
+    outcome.replaceChildren(renderFailure(`Adopt ${template.name}`, error as Error));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+export function renderTemplates(section: HTMLElement, templates: RulebookTemplate[], rulebooks: Rulebook[], canWrite: boolean): void {
   const outcome = h("div", { class: "outcome" });
   const byName = new Map(rulebooks.map((r) => [r.name, r]));
-
-  async function adopt(template: RulebookTemplate, button: HTMLButtonElement): Promise<void> {
-    button.disabled = true;
-    try {
-      const result = (await gql<{ adoptTemplate: AdoptResult }>("AdoptTemplate", { name: template.name })).adoptTemplate;
-      if (result.__typename === "Rulebook") navigate(`/rulebooks/${encodeURIComponent(result.id)}`);
-      else outcome.replaceChildren(renderRefusal(`Adopt ${template.name}`, result));
-    } catch (error) {
-      outcome.replaceChildren(renderFailure(`Adopt ${template.name}`, error as Error));
-    } finally {
-      button.disabled = false;
-    }
-  }
+  const adopt = (template: RulebookTemplate, button: HTMLButtonElement) => adoptTemplate(template, button, outcome);
 
   section.replaceChildren(
     h("h2", { id: "templates-title" }, "Shipped templates"),
@@ -36,7 +41,7 @@ export async function renderTemplates(section: HTMLElement, rulebooks: Rulebook[
     h(
       "ul",
       { class: "template-list", "aria-labelledby": "templates-title" },
-      data.rulebookTemplates.map((template) => {
+      templates.map((template) => {
         const adopted = byName.get(template.name);
         const button = h("button", { type: "button", class: "button small", "aria-label": `Adopt ${template.name}` }, "Adopt");
         button.addEventListener("click", () => void adopt(template, button));

@@ -1,6 +1,6 @@
 // Test results: pass or fail per test (and per example row), expected against actual,
 // the rules that fired, and coverage with the rules no test exercises.
-import type { RuleTestResult, TestReport } from "../api/types";
+import type { RuleRef, RuleTestResult, TestReport } from "../api/types";
 import { h, replace } from "../dom";
 
 export interface SourceLinks {
@@ -8,6 +8,8 @@ export interface SourceLinks {
   lineLink(line: number, text?: string): HTMLElement;
   /** A button for a rule id that jumps to the rule's definition (plain text when not found). */
   ruleLink(ruleId: string): HTMLElement;
+  /** Where a stored coding's reason came from, when reasons name several rulebooks (the coding page). */
+  reasonSource?(rule: RuleRef): HTMLElement;
 }
 
 /** "expected `line 17003 units 8`, got line 17000 units 1; ..." -> expected and actual apart. */

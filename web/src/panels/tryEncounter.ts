@@ -24,7 +24,9 @@ function renderReason(reason: Reason, links: SourceLinks): HTMLElement {
   return h(
     "li",
     { class: "reason" },
-    reason.rule
+    reason.rule && links.reasonSource
+      ? links.reasonSource(reason.rule)
+      : reason.rule
       ? h("span", { class: "reason-source" }, links.ruleLink(reason.rule.ruleId), reason.rule.span ? links.lineLink(reason.rule.span.line) : null)
       : h("span", { class: "reason-source step" }, reason.step ?? "engine"),
     h("span", { class: "reason-message" }, reason.message),
@@ -42,7 +44,8 @@ function reasonsList(reasons: Reason[], links: SourceLinks, label: string): HTML
   return h("ul", { class: "reasons", "aria-label": label }, reasons.map((r) => renderReason(r, links)));
 }
 
-function lineCard(line: CodedLine, links: SourceLinks, kind: string): HTMLElement {
+/** A claim or self-pay line: code with modifiers, units, diagnosis pointers, charge, reasons (and `extra`, e.g. an override form). */
+export function lineCard(line: CodedLine, links: SourceLinks, kind: string, ...extra: (HTMLElement | null)[]): HTMLElement {
   const title = `${line.code}${line.modifiers.length ? `-${line.modifiers.join("-")}` : ""}`;
   return h(
     "li",
@@ -56,10 +59,11 @@ function lineCard(line: CodedLine, links: SourceLinks, kind: string): HTMLElemen
       line.charge ? h("span", { class: "charge" }, `$${line.charge}`) : null,
     ),
     reasonsList(line.reasons, links, `Reasons for ${title}`),
+    ...extra,
   );
 }
 
-function heldCard(line: HeldLine, links: SourceLinks): HTMLElement {
+export function heldCard(line: HeldLine, links: SourceLinks): HTMLElement {
   return h(
     "li",
     { class: "coded-line held", "data-code": line.code },
@@ -69,7 +73,7 @@ function heldCard(line: HeldLine, links: SourceLinks): HTMLElement {
   );
 }
 
-function flagCard(flag: Flag, links: SourceLinks): HTMLElement {
+export function flagCard(flag: Flag, links: SourceLinks): HTMLElement {
   return h(
     "li",
     { class: "flag" },
@@ -78,7 +82,7 @@ function flagCard(flag: Flag, links: SourceLinks): HTMLElement {
   );
 }
 
-function section(title: string, items: HTMLElement[], empty: string | null): HTMLElement | null {
+export function section(title: string, items: HTMLElement[], empty: string | null): HTMLElement | null {
   if (!items.length && empty === null) return null;
   return h(
     "section",

@@ -1,9 +1,9 @@
 // The payers screen: each payer of the clinic with its rulebooks and their status.
 import { gql } from "../api/client";
-import type { Me, Payer, Rulebook } from "../api/types";
+import type { Me, Payer, Rulebook, RulebookTemplate } from "../api/types";
 import { announce, formatDateTime, h } from "../dom";
 import { renderReviewDelegation } from "../panels/reviewDelegation";
-import { renderTemplates } from "../panels/templates";
+import { adoptTemplate, loadTemplates, renderTemplates } from "../panels/templates";
 import { navigate } from "../router";
 import { focusHeading } from "./shell";
 
@@ -65,7 +65,9 @@ async function createRulebook(payer: Payer): Promise<void> {
 export async function renderPayers(main: HTMLElement, me: Me): Promise<void> {
   document.title = "Payers · cutis";
   main.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading your payers…"));
-  const data = await gql<ClinicRulebooks>("ClinicRulebooks");
+  const [data, templates] = await Promise.all([gql<ClinicRulebooks>("ClinicRulebooks"), loadTemplates()]);
+  const canWrite = me.permissions.includes("rulebooks:write");
+  const adopted = new Set(data.rulebooks.map((r) => r.name));
   const byPayer = new Map<string, Rulebook[]>();
   for (const rulebook of data.rulebooks) {
     const key = rulebook.payer ?? "";
@@ -87,6 +89,7 @@ export async function renderPayers(main: HTMLElement, me: Me): Promise<void> {
               "div",
               { class: "no-rulebook" },
               h("span", { class: "muted" }, "No payer rules: the national base applies."),
+              templateOffers(payer),
               h(
                 "button",
                 {
@@ -101,8 +104,20 @@ export async function renderPayers(main: HTMLElement, me: Me): Promise<void> {
       ),
     );
   });
+  /** "Create rulebook" offers the payer's shipped templates first: a start that already has the payer's policies. */
+  function templateOffers(payer: Payer): HTMLElement[] {
+    if (!canWrite) return [];
+    const outcome = h("div", { class: "outcome" });
+    const offered = templates.filter((t: RulebookTemplate) => t.payer === payer.code && !adopted.has(t.name));
+    const buttons = offered.map((template) => {
+      const button = h("button", { type: "button", class: "button small", "aria-label": `Start ${payer.name} from ${template.name}` }, `Start from ${template.name}`);
+      button.addEventListener("click", () => void adoptTemplate(template, button, outcome));
+      return button;
+    });
+    return buttons.length ? [...buttons, outcome] : [];
+  }
   const clinicRulebooks = byPayer.get("") ?? [];
-  const templates = h("section", { class: "templates", "aria-labelledby": "templates-title" }, h("p", { class: "loading", role: "status" }, "Loading the templates…"));
+  const templatesSection = h("section", { class: "templates", "aria-labelledby": "templates-title" });
   const delegation = h("section", { class: "review-delegation", "aria-labelledby": "review-delegation-title" });
   main.replaceChildren(
     h(
@@ -119,11 +134,11 @@ export async function renderPayers(main: HTMLElement, me: Me): Promise<void> {
       clinicRulebooks.length
         ? h("section", { "aria-labelledby": "clinic-rules" }, h("h2", { id: "clinic-rules" }, "Clinic rules (all payers)"), h("ul", { class: "rulebook-list" }, clinicRulebooks.map(rulebookItem)))
         : null,
-      templates,
+      templatesSection,
       delegation,
     ),
   );
   focusHeading(main);
-  if (me.role === "owner") await renderReviewDelegation(delegation);
-  await renderTemplates(templates, data.rulebooks, me.permissions.includes("rulebooks:write"));
+  if (me.role === "owner") void renderReviewDelegation(delegation);
+  renderTemplates(templatesSection, templates, data.rulebooks, canWrite);
 }

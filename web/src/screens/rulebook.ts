@@ -240,6 +240,29 @@ export async function renderRulebook(main: HTMLElement, id: string): Promise<voi
     }
   }
 
+  /** Whether to save `text`: yes when its tests pass (or cannot run yet); else she is asked, told which fail. */
+  async function failingTestsAccepted(text: string): Promise<boolean> {
+    let report: TestReport;
+    try {
+      report = (await gql<{ testRulebook: TestReport }>("TestRulebook", { text })).testRulebook;
+    } catch {
+      return true; // the tests could not run: saving a draft is never blocked by that
+    }
+    const failing = report.results.filter((r) => !r.passed);
+    if (!failing.length) return true;
+    renderTestReport(testsPanel, report, links);
+    tabs.setLabel("tests", `Tests (${report.results.length - failing.length}/${report.results.length})`);
+    const names = failing.map((r) => `• ${r.name}${r.example ? ` (example ${r.example})` : ""}`).join("\n");
+    const count = failing.length === 1 ? "1 test fails" : `${failing.length} tests fail`;
+    return window.confirm(`${count}:\n${names}\n\nSave the draft anyway?`);
+  }
+
+  function toast(message: string): void {
+    const note = h("div", { class: "toast", role: "status" }, message);
+    document.body.append(note);
+    window.setTimeout(() => note.remove(), 4000);
+  }
+
   async function save(): Promise<void> {
     if (saving) return;
     saving = true;
@@ -247,6 +270,12 @@ export async function renderRulebook(main: HTMLElement, id: string): Promise<voi
     showSaveStatus();
     const text = view.state.doc.toString();
     try {
+      if (!(await failingTestsAccepted(text))) {
+        tabs.select("tests");
+        conflictBox.hidden = false;
+        conflictBox.replaceChildren(h("strong", {}, "Not saved: "), "some tests fail (see Tests). Fix them, or save again and confirm.");
+        return;
+      }
       const data = await gql<{ saveRulebookDraft: SaveResult }>("SaveRulebookDraft", { id: rulebook.id, text, baseRevision: revision });
       const result = data.saveRulebookDraft;
       if (result.__typename === "Rulebook") {
@@ -256,6 +285,7 @@ export async function renderRulebook(main: HTMLElement, id: string): Promise<voi
         dirty = view.state.doc.toString() !== savedText;
         conflictBox.hidden = true;
         layout.querySelector("#revision")!.textContent = `Revision ${revision}`;
+        toast(`Draft saved (revision ${revision}).`);
         announce("Draft saved.");
       } else if (result.__typename === "Conflict") {
         conflictBox.hidden = false;

@@ -2,6 +2,12 @@
 import type { Me } from "../api/types";
 import { h } from "../dom";
 
+/** A main navigation link, marked as the current page for screen readers when it is. */
+function navLink(path: string, label: string): HTMLElement {
+  const current = path === "/" ? location.pathname === "/" || location.pathname.startsWith("/rulebooks") : location.pathname.startsWith(path);
+  return h("a", { href: path, "data-route": "", "aria-current": current ? "page" : null }, label);
+}
+
 export function renderShell(root: HTMLElement, me: Me, onLogout: () => void): HTMLElement {
   const clinic = me.memberships.find((m) => m.tenantId === me.currentTenantId) ?? me.memberships[0];
   const main = h("main", { id: "main", tabindex: "-1" });
@@ -10,7 +16,13 @@ export function renderShell(root: HTMLElement, me: Me, onLogout: () => void): HT
       "header",
       { class: "appbar" },
       h("a", { class: "brand", href: "/", "data-route": "" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "c"), "cutis"),
-      h("nav", { "aria-label": "Main" }, h("a", { href: "/", "data-route": "" }, "Payers and rulebooks")),
+      h(
+        "nav",
+        { "aria-label": "Main" },
+        navLink("/encounters", "Encounters"),
+        navLink("/queries", "Provider queries"),
+        navLink("/", "Payers and rulebooks"),
+      ),
       h(
         "div",
         { class: "appbar-user" },
