@@ -14,6 +14,10 @@ import re
 
 # Longest first: `is not more than` before `is not`, `is more than` before `is`.
 PHRASES: tuple[tuple[str, str], ...] = (
+    (r"is\s+(?:more|greater)\s+than\s+or\s+equal\s+to", ">="),
+    (r"is\s+(?:less|fewer)\s+than\s+or\s+equal\s+to", "<="),
+    (r"(?:more|greater)\s+than\s+or\s+equal\s+to", ">="),
+    (r"(?:less|fewer)\s+than\s+or\s+equal\s+to", "<="),
     (r"is\s+not\s+(?:more|greater)\s+than", "<="),
     (r"is\s+not\s+(?:less|fewer)\s+than", ">="),
     (r"is\s+(?:more|greater)\s+than", ">"),
@@ -22,13 +26,18 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"is\s+at\s+most", "<="),
     (r"is\s+not\s+equal\s+to", "!="),
     (r"is\s+equal\s+to", "="),
+    (r"is\s+(?:over|above)", ">"),
+    (r"is\s+(?:under|below)", "<"),
     (r"is\s+not", "!="),
+    (r"isn't", "!="),
+    (r"does\s+not\s+equal", "!="),
     (r"no\s+more\s+than", "<="),
     (r"no\s+less\s+than", ">="),
     (r"(?:more|greater)\s+than", ">"),
     (r"(?:less|fewer)\s+than", "<"),
     (r"at\s+least", ">="),
     (r"at\s+most", "<="),
+    (r"exceeds", ">"),
     (r"equals", "="),
     (r"is", "="),
 )

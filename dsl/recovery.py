@@ -39,31 +39,6 @@ TOKEN_WORDS = {
 }
 
 
-# A comparison said in English, as a practice manager would write it: the sign the language wants.
-# Longest phrases first, so "is more than or equal to" is not read as "is more than".
-ENGLISH_COMPARISONS = (
-    (r"is (?:greater|more) than or equal to|is at least|(?:greater|more) than or equal to|at least", ">="),
-    (r"is (?:less|fewer) than or equal to|is at most|(?:less|fewer) than or equal to|at most|no more than", "<="),
-    (r"is (?:greater|more) than|(?:greater|more) than|is over|is above|exceeds", ">"),
-    (r"is (?:less|fewer) than|(?:less|fewer) than|is under|is below", "<"),
-    (r"is not equal to|is not|does not equal|isn't", "!="),
-    (r"is equal to|equals|is", "="),
-)
-ENGLISH_COMPARISON = re.compile(
-    "(?:" + "|".join(f"(?P<c{n}>{phrases})" for n, (phrases, _) in enumerate(ENGLISH_COMPARISONS)) + r")(?![\w-])",
-    re.IGNORECASE,
-)
-
-
-def english_comparison_hint(text: str, start: int) -> str | None:
-    """`is more than 10` where a sign belongs: name the sign (`>`), not a keyword the word resembles."""
-    match = ENGLISH_COMPARISON.match(text, start)
-    if match is None or match.lastgroup is None:
-        return None
-    sign = ENGLISH_COMPARISONS[int(match.lastgroup[1:])][1]
-    return f'did you mean `{sign}`? A comparison is written with a sign: `{sign}` for "{match.group(0)}"'
-
-
 def broken_block_diagnostics(chunk: str, text: str, index: LineIndex, begin: int, end: int) -> list[Diagnostic]:
     """An unclosed `{` alone (everything after it is inside it), or else each syntax error."""
     unclosed = _unclosed_brace(chunk, index, begin)
@@ -298,8 +273,8 @@ def syntax_diagnostic(
     found = "the end of the line" if token.type == "_NL" else f"`{token}`"
     words = what or _expected_words(expected)
     message = f"expected {words}, found {found}"
-    hint = english_comparison_hint(text, start)
-    if token.type == "NAME" and hint is None:
+    hint = None
+    if token.type == "NAME":
         guess = did_you_mean(str(token), _expected_keywords(error) or list(KEYWORDS))
         if guess:
             hint = f"did you mean `{guess}`?"

@@ -186,7 +186,9 @@ def english_condition(words: str) -> str:
 def test_a_comparison_in_english_is_answered_with_its_sign_not_a_keyword(words: str, sign: str) -> None:
     (diagnostic,) = parse(english_condition(words)).diagnostics
     assert (diagnostic.span.line, diagnostic.span.column) == (4, 22)
-    assert diagnostic.hint == f'did you mean `{sign}`? A comparison is written with a sign: `{sign}` for "{words}"'
+    assert diagnostic.code == "syntax.english_operator"
+    assert diagnostic.message == f"`{words}` is not an operator of the language"
+    assert diagnostic.hint == f"write `{sign}`, as in `service.count {sign} 10 lesions`"
 
 
 def test_a_word_that_is_no_comparison_still_gets_the_keyword_it_resembles() -> None:
@@ -196,5 +198,7 @@ def test_a_word_that_is_no_comparison_still_gets_the_keyword_it_resembles() -> N
 
 
 def test_a_word_that_merely_starts_like_a_comparison_is_not_one() -> None:
-    (diagnostic,) = parse(english_condition("is overdue")).diagnostics
-    assert diagnostic.hint == 'did you mean `=`? A comparison is written with a sign: `=` for "is"'  # only `is`
+    diagnostic, *others = parse(english_condition("is overdue")).diagnostics
+    assert diagnostic.message == "`is` is not an operator of the language"  # only `is`, not `is over`
+    assert diagnostic.hint == "write `=`, as in `service.count = 10 lesions`"
+    assert [d.span.column for d in others] == [33]  # read on as `=`: what follows is still checked
