@@ -207,7 +207,7 @@ def serve_metrics(registry: CollectorRegistry, settings: Settings, port: int) ->
                 [("Content-Type", "text/plain; charset=utf-8")],
             )
             return [refused[1].encode()]
-        return page(environ, start_response)  # type: ignore[no-any-return]
+        return page(environ, start_response)
 
     server = make_server(settings.host, port, guarded, ThreadingWSGIServer, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, name="cutis-worker-metrics", daemon=True)
