@@ -156,6 +156,19 @@ def test_a_served_coding_is_exported_to_an_otlp_collector(sqlite_url: str, tmp_p
     assert notes.parent_span_id == run.span_id
     assert run.start_time_unix_nano <= notes.start_time_unix_nano <= notes.end_time_unix_nano <= run.end_time_unix_nano
 
+    print(_tree(in_trace, request))  # `pytest -s` shows the trace as the collector got it
+
     sent = b"".join(receiver.bodies)  # every byte the collector got: no PHI in a name, an attribute or an event
     for marker in (PATIENT_ID, NOTE_MARKER, "pigmented lesion", "triamcinolone"):
         assert marker.encode() not in sent, marker
+
+
+def _tree(spans: list[Any], root: Any, depth: int = 0) -> str:
+    """The trace as an indented list: each span's name and milliseconds, its children in the order they began."""
+    milliseconds = (root.end_time_unix_nano - root.start_time_unix_nano) / 1e6
+    lines = [f"{'  ' * depth}{root.name}  {milliseconds:.1f} ms"]
+    children = sorted(
+        (span for span in spans if span.parent_span_id == root.span_id), key=lambda span: span.start_time_unix_nano
+    )
+    lines.extend(_tree(spans, child, depth + 1) for child in children)
+    return "\n".join(lines)
