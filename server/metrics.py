@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.extensions import SchemaExtension
 
 from server.db import global_session
-from server.settings import Settings
+from server.settings import Settings, SettingsError
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -209,7 +209,12 @@ def serve_metrics(registry: CollectorRegistry, settings: Settings, port: int) ->
             return [refused[1].encode()]
         return page(environ, start_response)
 
-    server = make_server(settings.host, port, guarded, ThreadingWSGIServer, handler_class=_Quiet)
+    try:
+        server = make_server(settings.host, port, guarded, ThreadingWSGIServer, handler_class=_Quiet)
+    except OSError as error:  # one line for the operator, not a traceback
+        raise SettingsError(
+            f"CUTIS_WORKER_METRICS_PORT: cannot listen on {settings.host}:{port} ({error.strerror or error})"
+        ) from None
     thread = threading.Thread(target=server.serve_forever, name="cutis-worker-metrics", daemon=True)
     thread.start()
 

@@ -128,3 +128,38 @@ async def test_metrics_want_the_scrapers_token(  # type: ignore[no-untyped-def]
         assert "cutis_" not in response.text.replace("CUTIS_METRICS_TOKEN", "")
         assert SCRAPER_TOKEN not in response.text
         assert "CUTIS_METRICS_TOKEN" in response.text, "the refusal says what to set"
+
+
+def test_a_worker_metrics_port_taken_is_one_line_and_the_page_wants_the_token() -> None:
+    import socket
+
+    import httpx
+
+    from server.metrics import WorkerMetrics, serve_metrics
+    from server.settings import Settings, SettingsError
+
+    metrics = WorkerMetrics()
+    metrics.observe("code_encounter", "done", 0.2)
+    metrics.observe("code_encounter", "retry", 0.1)
+    settings = Settings(metrics_token=SCRAPER_TOKEN)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SettingsError) as refused:
+            serve_metrics(metrics.registry, settings, port)
+        assert (
+            str(refused.value)
+            == f"CUTIS_WORKER_METRICS_PORT: cannot listen on 127.0.0.1:{port} (Address already in use)"
+        )
+    stop = serve_metrics(metrics.registry, settings, port)
+    try:
+        page = f"http://127.0.0.1:{port}/metrics"
+        assert httpx.get(page, timeout=5).status_code == 401
+        answer = httpx.get(page, headers={"Authorization": f"Bearer {SCRAPER_TOKEN}"}, timeout=5)
+    finally:
+        stop()
+    assert answer.status_code == 200
+    assert 'cutis_worker_jobs_total{job="code_encounter",outcome="done"} 1.0' in answer.text
+    assert 'cutis_worker_jobs_total{job="code_encounter",outcome="retry"} 1.0' in answer.text
+    assert 'cutis_worker_job_seconds_count{job="code_encounter"} 2.0' in answer.text
