@@ -86,7 +86,7 @@ async def test_a_coding_request_is_one_trace_with_its_phases(database_url: str, 
     assert all(under_request(span) for span in in_trace if span is not request)
     assert not any(under_request(span) and span.parent.span_id == run.context.span_id for span in sql)
     recorded = "\n".join(f"{span.name} {dict(span.attributes or {})}" for span in finished)
-    assert PATIENT_ID not in recorded and NOTE_MARKER not in recorded and "bleeding" not in recorded
+    assert PATIENT_ID not in recorded and NOTE_MARKER not in recorded and "pigmented lesion" not in recorded
 
 
 @pytest.mark.redis
