@@ -26,6 +26,7 @@ from benchmarks.private_services import free_port
 REPO = Path(__file__).resolve().parent.parent
 CUTIS = [sys.executable, "-m", "server.cli"]
 TOTP_KEY = "topology test key that seals second factors"
+METRICS_TOKEN = "topology-test-metrics-scraper-token"
 # multiprocessing's resource tracker is a process of its own that writes to the shared stderr at exit, outside
 # our logging: its warning about the CPU pool's semaphores (and the source line Python prints under it).
 RESOURCE_TRACKER_WARNING = re.compile(r"multiprocessing/resource_tracker\.py:\d+: UserWarning|^\s+warnings\.warn\(")
@@ -37,6 +38,7 @@ class Process:
     popen: subprocess.Popen[bytes]
     log_path: Path
     port: int | None = None
+    metrics_port: int | None = None  # a worker's metrics page (CUTIS_WORKER_METRICS_PORT)
 
     @property
     def base(self) -> str:
@@ -80,21 +82,24 @@ class Topology:
             "CUTIS_REDIS_URL": self.redis_url,
             "CUTIS_DATA_DIR": str(self.data_dir),
             "CUTIS_TOTP_KEY": TOTP_KEY,
+            "CUTIS_METRICS_TOKEN": METRICS_TOKEN,
             "CUTIS_CPU_PROCESSES": str(self.cpu_processes),
             "CUTIS_LOG_FORMAT": "json",
             **self.settings,
             **extra,
         }
 
-    def _spawn(self, name: str, args: list[str], port: int | None = None) -> Process:
+    def _spawn(self, name: str, args: list[str], port: int | None = None, metrics_port: int | None = None) -> Process:
         log_path = self.data_dir / "logs" / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         extra = {"CUTIS_PORT": str(port)} if port else {}
+        if metrics_port:
+            extra["CUTIS_WORKER_METRICS_PORT"] = str(metrics_port)
         with log_path.open("wb") as log:
             popen = subprocess.Popen(
                 [*CUTIS, *args], cwd=REPO, env=self.environment(**extra), stdout=log, stderr=subprocess.STDOUT
             )
-        return Process(name, popen, log_path, port)
+        return Process(name, popen, log_path, port, metrics_port)
 
     def start(self) -> Topology:
         """The migration job, the servers and the workers at once, as compose starts them (the servers are not
@@ -103,7 +108,7 @@ class Topology:
         for number in range(self.servers):
             self.processes.append(self._spawn(f"api-{number + 1}", ["serve", "--no-upgrade"], port=free_port()))
         for number in range(self.workers):
-            self.processes.append(self._spawn(f"worker-{number + 1}", ["worker"]))
+            self.processes.append(self._spawn(f"worker-{number + 1}", ["worker"], metrics_port=free_port()))
         return self
 
     @property

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rulebooks.engine.context import ClassificationNote, FeeSchedules
 from rulebooks.engine.pipeline import code
 from rulebooks.models import Coding, Encounter, Reason
+from rulebooks.timings import phase
 
 if TYPE_CHECKING:
     from rulebooks.notes import CosmeticCriteria, DocumentationResult
@@ -41,7 +42,8 @@ def code_encounter(
     """Analyse the note, classify, and code; the documentation result comes back for queries."""
     from rulebooks.notes import check_documentation, service_finding_facts
 
-    documentation = check_documentation(encounter, criteria)
+    with phase("notes"):
+        documentation = check_documentation(encounter, criteria)
     classifications = {sid: c.category for sid, c in documentation.classifications.items()}
     notes = {
         sid: ClassificationNote(reason=documentation_reason(c), query=c.query.text if c.query else None)

@@ -27,6 +27,7 @@ from server.logs import quiet_parameter_loggers, request_ids
 from server.mail import MailboxMailer
 from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from server.metrics import Metrics
+from server.metrics import refusal as metrics_refusal
 from server.people import Outgoing
 from server.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from server.settings import Settings
@@ -108,8 +109,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         return _answer(await readiness(factory, settings.redis_url, migrations_head, dt.date.today()))
 
     @get("/metrics", media_type=METRICS_CONTENT_TYPE)
-    async def metrics() -> Response[bytes]:
-        """Prometheus text format; for the scraper on the inside network (the compose proxy does not pass it)."""
+    async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Prometheus text format, behind CUTIS_METRICS_TOKEN; for the scraper on the inside network (the compose
+        proxy does not pass it)."""
+        refused = metrics_refusal(request.headers.get("authorization"), settings)
+        if refused is not None:
+            return Response(refused[1].encode(), status_code=refused[0], media_type=MediaType.TEXT)
         page = await services.metrics.render(factory, settings.redis_url, settings.is_sqlite)
         return Response(page, media_type=METRICS_CONTENT_TYPE)
 

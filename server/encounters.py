@@ -25,6 +25,7 @@ from rulebooks.coding_diff import Impact
 from rulebooks.engine import FeeSchedules
 from rulebooks.models import Coding, Encounter
 from rulebooks.replay import analysis_of, code_again, compare
+from rulebooks.timings import Phase, phase, recording
 from server import draft_shadows, rulebook_versions
 from server.cpu import Cpu
 from server.db import SessionAlone, SessionTurns, get_by_id
@@ -32,7 +33,7 @@ from server.draft_shadows import Shadowing
 from server.errors import InputInvalid
 from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage, ProviderQueryRecord
 from server.paging import paged
-from server.tracing import tracer
+from server.tracing import phase_spans, tracer
 from server.validation_paths import field_errors
 from tenants.base import utcnow
 
@@ -169,6 +170,7 @@ class Coded:
     questions: dict[str, HeldQuestion]
     analysis: dict[str, Any]
     shadowed: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    phases: tuple[Phase, ...] = ()  # (name, start ns, end ns) in the pool: child spans of `coding.run`
 
 
 def code_in_worker(
@@ -182,22 +184,30 @@ def code_in_worker(
     """Analyse the note and code with the clinic's rule stack for the encounter (`sources`, as
     `rulebook_versions.resolve` chose them): the CPU-heavy part, run in a CpuPool worker. Each
     running draft shadow codes it too, from the same note analysis; only what differs comes back."""
-    stack = build_stack(sources)
-    coded = code_encounter(encounter, encounter_id=encounter_id, coded_at=coded_at, fees=fees, stack=stack)
-    questions = {
-        query.service_id: HeldQuestion(topic=query.topic, missing=tuple(query.missing))
-        for query in coded.documentation.queries
-    }
-    analysis = analysis_of(coded)
-    shadowed: dict[str, dict[str, Any] | None] = {}
-    for shadow in shadows:
-        drafted = code_again(
-            encounter, analysis, build_stack(shadow.sources), encounter_id=encounter_id, coded_at=coded_at, fees=fees
-        )
-        impact = Impact()
-        diff = compare(impact, encounter, encounter_id, coded.coding, drafted)
-        shadowed[shadow.shadow_id] = {"impact": impact.to_dict(), "diff": diff.to_dict()} if diff.changed else None
-    return Coded(coded.coding, questions, analysis, shadowed)
+    with recording() as phases:
+        with phase("stack"):
+            stack = build_stack(sources)
+        coded = code_encounter(encounter, encounter_id=encounter_id, coded_at=coded_at, fees=fees, stack=stack)
+        questions = {
+            query.service_id: HeldQuestion(topic=query.topic, missing=tuple(query.missing))
+            for query in coded.documentation.queries
+        }
+        analysis = analysis_of(coded)
+        shadowed: dict[str, dict[str, Any] | None] = {}
+        for shadow in shadows:
+            with phase("shadow"):
+                drafted = code_again(
+                    encounter,
+                    analysis,
+                    build_stack(shadow.sources),
+                    encounter_id=encounter_id,
+                    coded_at=coded_at,
+                    fees=fees,
+                )
+                impact = Impact()
+                diff = compare(impact, encounter, encounter_id, coded.coding, drafted)
+            shadowed[shadow.shadow_id] = {"impact": impact.to_dict(), "diff": diff.to_dict()} if diff.changed else None
+    return Coded(coded.coding, questions, analysis, shadowed, tuple(phases))
 
 
 @dataclass(frozen=True)
@@ -248,6 +258,7 @@ async def code_version(
                 shadows = await draft_shadows.shadowing(session, encounter, sources)
     with tracer.start_as_current_span("coding.run", attributes={"cutis.shadows": len(shadows)}):
         coded = await cpu.run(code_in_worker, encounter, str(record.id), coded_at or utcnow(), fees, sources, shadows)
+        phase_spans(coded.phases)
     with tracer.start_as_current_span("coding.store"):
         async with turns.turn() as session:
             coding, coding_record = await store_coding(session, record, coded)

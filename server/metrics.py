@@ -9,21 +9,38 @@
 
 The deployment-wide figures are counts over every clinic, read on PostgreSQL through one SECURITY DEFINER
 function (migration 0012_ops) that returns numbers, never rows; no label names a clinic or a person.
+
+A worker (`cutis worker` with `CUTIS_WORKER_METRICS_PORT`) serves its own page: `cutis_worker_jobs_total{job,
+outcome}` and `cutis_worker_job_seconds{job}`. Both pages want `Authorization: Bearer $CUTIS_METRICS_TOKEN` when
+the token is set (compared in constant time); without one they are open in development and refused in production.
 """
 
 from __future__ import annotations
 
+import hmac
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from arq.constants import default_queue_name
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    make_wsgi_app,
+)
+from prometheus_client.exposition import ThreadingWSGIServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.extensions import SchemaExtension
 
 from server.db import global_session
+from server.settings import Settings, SettingsError
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -37,6 +54,19 @@ SELECT (SELECT count(*) FROM outbox WHERE status = 'pending'),
        (SELECT count(*) FROM provider_queries WHERE status = 'open'),
        (SELECT count(*) FROM codings WHERE julianday(created_at) > julianday('now') - 60.0 / 86400)
 """
+
+
+def refusal(authorization: str | None, settings: Settings) -> tuple[int, str] | None:
+    """None when this `Authorization` header may read metrics; else the status and a reason (no token echoed)."""
+    token = settings.metrics_token
+    if token is None:
+        if settings.is_production:
+            return 403, "metrics are off: set CUTIS_METRICS_TOKEN and scrape with it as a bearer token"
+        return None
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return None
+    return 401, "metrics want Authorization: Bearer $CUTIS_METRICS_TOKEN"
 
 
 class Metrics:
@@ -134,3 +164,62 @@ class OperationMetrics(SchemaExtension):
         # a typed failure (InvalidInput...) marks the context failed (OperationTransaction): no coding then
         ok = result is not None and not getattr(result, "errors", None) and not getattr(context, "failed", False)
         metrics.observe(label, time.perf_counter() - started, coded=ok and label == "codeEncounter")
+
+
+class WorkerMetrics:
+    """A worker process's jobs: how many ended how, and how long they took, by job name (a function name)."""
+
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.jobs = Counter(
+            "cutis_worker_jobs",
+            "jobs this worker ran, by job name and outcome (done, failed, missing, retry, error)",
+            ["job", "outcome"],
+            registry=registry,
+        )
+        self.seconds = Histogram(
+            "cutis_worker_job_seconds",
+            "seconds a job took in this worker",
+            ["job"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+
+    def observe(self, job: str, outcome: str, seconds: float) -> None:
+        self.jobs.labels(job, outcome).inc()
+        self.seconds.labels(job).observe(seconds)
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # the scrapes are not worth a log line each
+        pass
+
+
+def serve_metrics(registry: CollectorRegistry, settings: Settings, port: int) -> Callable[[], None]:
+    """The registry's page on `settings.host:port` in a thread (behind the metrics token); returns its stop."""
+    page = make_wsgi_app(registry)
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        refused = refusal(environ.get("HTTP_AUTHORIZATION"), settings)
+        if refused is not None:
+            start_response(
+                f"{refused[0]} {'Forbidden' if refused[0] == 403 else 'Unauthorized'}",
+                [("Content-Type", "text/plain; charset=utf-8")],
+            )
+            return [refused[1].encode()]
+        return page(environ, start_response)
+
+    try:
+        server = make_server(settings.host, port, guarded, ThreadingWSGIServer, handler_class=_Quiet)
+    except OSError as error:  # one line for the operator, not a traceback
+        raise SettingsError(
+            f"CUTIS_WORKER_METRICS_PORT: cannot listen on {settings.host}:{port} ({error.strerror or error})"
+        ) from None
+    thread = threading.Thread(target=server.serve_forever, name="cutis-worker-metrics", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stop

@@ -62,7 +62,10 @@ class Settings(BaseSettings):
         description="Redis for arq jobs and the shared rate limit (`redis://HOST:6379/0`)",
         json_schema_extra={"shown_default": "unset: jobs in-process"},
     )
-    host: str = Field("127.0.0.1", description="the interface `cutis serve` binds (`0.0.0.0` in a container)")
+    host: str = Field(
+        "127.0.0.1",
+        description="the interface `cutis serve` (and a worker's metrics) binds (`0.0.0.0` in a container)",
+    )
     port: int = Field(8000, ge=1, le=65535, description="the port `cutis serve` listens on")
     secret_key: str = Field(
         default_factory=lambda: secrets.token_hex(32),
@@ -131,6 +134,22 @@ class Settings(BaseSettings):
         description="an OpenTelemetry collector's OTLP/HTTP address (`http://collector:4318`): traces of requests, "
         "SQL, jobs and coding phases are exported there",
         json_schema_extra={"shown_default": "unset: no traces"},
+    )
+
+    metrics_token: str | None = Field(
+        None,
+        min_length=16,
+        description="the bearer token a Prometheus scraper sends for `/metrics` and the workers' metrics "
+        "(`Authorization: Bearer ...`; 16 characters or more)",
+        json_schema_extra={"shown_default": "unset: open in development, refused in production"},
+    )
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="the port where `cutis worker` serves its Prometheus metrics (jobs by name and outcome, "
+        "their seconds), on `CUTIS_HOST`",
+        json_schema_extra={"shown_default": "unset: none"},
     )
 
     @classmethod

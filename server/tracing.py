@@ -3,7 +3,9 @@
 A server traces each HTTP request (the ASGI middleware), its SQL statements (SQLAlchemy's instrumentation:
 the statement text with its placeholders, never the parameters) and the phases of a coding
 (`coding.resolve`, `coding.run` in the CPU pool, `coding.store`: server.encounters); a worker traces each job
-and the same phases under it. Spans carry ids only (job, clinic), never PHI.
+and the same phases under it. Inside the pool, the phases a coding went through (`coding.stack`,
+`coding.notes`, `coding.rules.<phase>`, `coding.shadow`: rulebooks.timings) come back with its result as
+timings and become child spans of `coding.run`. Spans carry ids only (job, clinic), never PHI.
 
 The tracer provider is the process's (OpenTelemetry's API keeps one per process): set once, by the first
 app or worker of the process that asks for it.
@@ -11,6 +13,7 @@ app or worker of the process that asks for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry import trace
@@ -36,6 +39,14 @@ def configure_tracing(endpoint: str | None, service: str, processor: SpanProcess
     provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     return True
+
+
+def phase_spans(phases: Iterable[tuple[str, int, int]]) -> None:
+    """Child spans of the current span for phases timed in another process (`coding.<name>`, their own times)."""
+    if not trace.get_current_span().is_recording():
+        return
+    for name, started, ended in phases:
+        tracer.start_span(f"coding.{name}", start_time=started).end(end_time=ended)
 
 
 def trace_engine(engine: Any) -> None:

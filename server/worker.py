@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,6 +34,7 @@ from server.jobs import (
 )
 from server.logs import logging_context, quiet_parameter_loggers
 from server.mail import MailboxMailer
+from server.metrics import WorkerMetrics, serve_metrics
 from server.people import Outgoing
 from server.settings import Settings
 from server.tracing import configure_tracing, trace_engine, tracer
@@ -52,19 +54,26 @@ async def code_encounter(ctx: dict[str, Any], outbox_id: str, tenant_id: str) ->
     await ctx["redis"].psetex(
         JOB_OWNER_KEY_PREFIX + ctx["job_id"], (JOB_TIMEOUT_SECONDS + 10) * 1000, ctx["worker_token"]
     )
+    started, outcome = time.perf_counter(), "error"
     with (
         logging_context(request=f"job:{ctx['job_id']}", tenant=tenant_id),
         tracer.start_as_current_span("job code_encounter", attributes={"cutis.job_id": ctx["job_id"]}),
     ):
         try:
-            return await run_outbox_job(
+            outcome = await run_outbox_job(
                 ctx["session_factory"], uuid.UUID(outbox_id), uuid.UUID(tenant_id), ctx.get("outgoing"), ctx["cpu"]
             )
+            return outcome
         except RetryLater as retry:
+            outcome = "retry"
             raise Retry(defer=min(2**retry.attempts, 60)) from retry
         except DATABASE_UNREACHABLE as error:
+            outcome = "retry"
             log.warning("job waits for the database (%s)", type(error).__name__)
             raise Retry(defer=DATABASE_RETRY_SECONDS) from error
+        finally:
+            if "metrics" in ctx:
+                ctx["metrics"].observe("code_encounter", outcome, time.perf_counter() - started)
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
@@ -83,12 +92,15 @@ async def _every(seconds: float, action: Callable[[], Awaitable[Any]], what: str
         await asyncio.sleep(seconds)
 
 
-def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any]:
-    """Keyword arguments for `arq.Worker`, bound to these settings (no module-level config)."""
+def worker_settings(settings: Settings, *, burst: bool = False, metrics: WorkerMetrics | None = None) -> dict[str, Any]:
+    """Keyword arguments for `arq.Worker`, bound to these settings (no module-level config); its jobs are
+    counted in `metrics` when given."""
     if not settings.redis_url:
         raise SystemExit("cutis worker needs CUTIS_REDIS_URL (the embedded mode runs jobs in-process)")
 
     async def startup(ctx: dict[str, Any]) -> None:
+        if metrics is not None:
+            ctx["metrics"] = metrics
         quiet_parameter_loggers()
         load_installed(settings.data_dir)
         ctx["engine"] = create_engine(settings)
@@ -155,19 +167,30 @@ async def run_worker(
     type only: Redis's errors name its host and port.
     """
     delay = first_delay_seconds
-    while True:
-        worker = Worker(**worker_settings(settings, burst=burst), handle_signals=False)
-        try:
-            await worker.async_run()
-            return  # a burst worker found the queue empty
-        except REDIS_UNREACHABLE as error:
-            if "worker_token" in worker.ctx:  # it had started: this is a new outage
-                delay = first_delay_seconds
-            log.warning("worker: Redis did not answer (%s); starting again in %.1f s", type(error).__name__, delay)
-        finally:
-            await _close(worker)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, max_delay_seconds)
+    metrics = WorkerMetrics()
+    # one page for the process's life: it keeps its counts across arq restarts after a Redis outage
+    stop_metrics = (
+        serve_metrics(metrics.registry, settings, settings.worker_metrics_port)
+        if settings.worker_metrics_port
+        else None
+    )
+    try:
+        while True:
+            worker = Worker(**worker_settings(settings, burst=burst, metrics=metrics), handle_signals=False)
+            try:
+                await worker.async_run()
+                return  # a burst worker found the queue empty
+            except REDIS_UNREACHABLE as error:
+                if "worker_token" in worker.ctx:  # it had started: this is a new outage
+                    delay = first_delay_seconds
+                log.warning("worker: Redis did not answer (%s); starting again in %.1f s", type(error).__name__, delay)
+            finally:
+                await _close(worker)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay_seconds)
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
 
 
 async def _close(worker: Worker) -> None:

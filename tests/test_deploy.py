@@ -96,6 +96,14 @@ class TestCompose:
         assert services["proxy"]["depends_on"]["api"] == {"condition": "service_healthy"}
         assert "server api:8000" in (REPO / "deploy" / "nginx.conf").read_text()
 
+    def test_metrics_are_scraped_with_a_token(self) -> None:
+        services = _compose()["services"]
+        for name in ("api", "worker"):
+            assert services[name]["environment"]["CUTIS_METRICS_TOKEN"], f"{name}'s metrics want a token"
+        assert services["worker"]["environment"]["CUTIS_WORKER_METRICS_PORT"] == "9101"
+        assert "ports" not in services["worker"], "the workers' metrics stay on the compose network"
+        assert "location = /metrics" in (REPO / "deploy" / "nginx.conf").read_text(), "the proxy does not pass it"
+
     def test_the_migration_job_is_the_owner_and_the_app_is_not(self) -> None:
         services = _compose()["services"]
         migrate = services["migrate"]["environment"]

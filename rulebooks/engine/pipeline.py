@@ -62,6 +62,7 @@ from rulebooks.engine.release import releases_for
 from rulebooks.engine.route import drop_claim_modifiers_from_self_pay, link_diagnoses, price_line
 from rulebooks.models import Coding, Encounter, RulebookRef
 from rulebooks.models.coding import CodingStatus
+from rulebooks.timings import phase
 
 if TYPE_CHECKING:
     from rulebooks.stack import Stack
@@ -212,7 +213,8 @@ def code(
     # after the built-in passes of that phase (policy rules see the proposed lines), and its
     # route rules before pointers and fees.
     if stack is not None:
-        stack.run_phase("classify", ctx)
+        with phase("rules.classify"):
+            stack.run_phase("classify", ctx)
         rulebooks = rulebooks or stack.refs
         payer = encounter.coverage.payer
         if stack.payer_book(encounter.date_of_service, payer) is None:
@@ -225,13 +227,14 @@ def code(
                 ),
                 detail=payer,
             )
-    for name, phase in phase_passes(frozenset([service.kind for service in encounter.services])):
-        if stack is not None and name == "route":
-            stack.run_phase(name, ctx)
-        for run_pass in phase:
-            run_pass(ctx)
-        if stack is not None and name != "route":
-            stack.run_phase(name, ctx)
+    for name, passes in phase_passes(frozenset([service.kind for service in encounter.services])):
+        with phase(f"rules.{name}"):
+            if stack is not None and name == "route":
+                stack.run_phase(name, ctx)
+            for run_pass in passes:
+                run_pass(ctx)
+            if stack is not None and name != "route":
+                stack.run_phase(name, ctx)
     return freeze(ctx, encounter_id=encounter_id, coded_at=coded_at, rulebooks=rulebooks)
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import make_clinic
@@ -87,3 +88,78 @@ async def test_an_unreachable_redis_is_a_scrape_error_not_an_outage(database_url
     assert response.status_code == 200
     assert 'cutis_metrics_scrape_errors_total{source="redis"} 1.0' in response.text
     assert "127.0.0.1" not in response.text
+
+
+SCRAPER_TOKEN = "scraper-token-for-the-metrics-test"
+
+
+@pytest.mark.parametrize(
+    ("environment", "token", "authorization", "status"),
+    [
+        ("production", SCRAPER_TOKEN, f"Bearer {SCRAPER_TOKEN}", 200),
+        ("production", SCRAPER_TOKEN, None, 401),
+        ("production", SCRAPER_TOKEN, f"Bearer {SCRAPER_TOKEN}x", 401),
+        ("production", SCRAPER_TOKEN, f"Basic {SCRAPER_TOKEN}", 401),
+        ("development", SCRAPER_TOKEN, None, 401),
+        ("production", None, f"Bearer {SCRAPER_TOKEN}", 403),  # no token set: production refuses every scrape
+        ("development", None, None, 200),
+    ],
+)
+async def test_metrics_want_the_scrapers_token(  # type: ignore[no-untyped-def]
+    database_url: str, settings_for, environment: str, token: str | None, authorization: str | None, status: int
+) -> None:
+    import httpx
+
+    from server.app import create_app
+
+    app = create_app(settings_for(database_url).replace(environment=environment, metrics_token=token))
+    headers = {"Authorization": authorization} if authorization else {}
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cutis.test") as client:
+            response = await client.get("/metrics", headers=headers)
+    finally:
+        await app.state.services.queue.close()
+        app.state.services.cpu.shutdown()
+        await app.state.services.session_factory.kw["bind"].dispose()
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert "cutis_graphql_request_seconds" in response.text
+    else:
+        assert "cutis_" not in response.text.replace("CUTIS_METRICS_TOKEN", "")
+        assert SCRAPER_TOKEN not in response.text
+        assert "CUTIS_METRICS_TOKEN" in response.text, "the refusal says what to set"
+
+
+def test_a_worker_metrics_port_taken_is_one_line_and_the_page_wants_the_token() -> None:
+    import socket
+
+    import httpx
+
+    from server.metrics import WorkerMetrics, serve_metrics
+    from server.settings import Settings, SettingsError
+
+    metrics = WorkerMetrics()
+    metrics.observe("code_encounter", "done", 0.2)
+    metrics.observe("code_encounter", "retry", 0.1)
+    settings = Settings(metrics_token=SCRAPER_TOKEN)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SettingsError) as refused:
+            serve_metrics(metrics.registry, settings, port)
+        assert (
+            str(refused.value)
+            == f"CUTIS_WORKER_METRICS_PORT: cannot listen on 127.0.0.1:{port} (Address already in use)"
+        )
+    stop = serve_metrics(metrics.registry, settings, port)
+    try:
+        page = f"http://127.0.0.1:{port}/metrics"
+        assert httpx.get(page, timeout=5).status_code == 401
+        answer = httpx.get(page, headers={"Authorization": f"Bearer {SCRAPER_TOKEN}"}, timeout=5)
+    finally:
+        stop()
+    assert answer.status_code == 200
+    assert 'cutis_worker_jobs_total{job="code_encounter",outcome="done"} 1.0' in answer.text
+    assert 'cutis_worker_jobs_total{job="code_encounter",outcome="retry"} 1.0' in answer.text
+    assert 'cutis_worker_job_seconds_count{job="code_encounter"} 2.0' in answer.text

@@ -68,6 +68,16 @@ class TestFromEnv:
                 id="not a Redis URL",
             ),
             pytest.param(
+                {"CUTIS_METRICS_TOKEN": "hunter2"},
+                "CUTIS_METRICS_TOKEN: String should have at least 16 characters",
+                id="a metrics token too short to guess",
+            ),
+            pytest.param(
+                {"CUTIS_WORKER_METRICS_PORT": "0"},
+                "CUTIS_WORKER_METRICS_PORT: Input should be greater than or equal to 1",
+                id="a worker metrics port out of range",
+            ),
+            pytest.param(
                 {"CUTIS_ENV": "prod"},
                 "CUTIS_ENV: Input should be 'development' or 'production'",
                 id="an unknown environment",

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.private_services import PrivateRedis
-from benchmarks.topology import Topology
+from benchmarks.topology import METRICS_TOKEN, Process, Topology
 from tests.server.graphql_ops import encounter_input, operation
 
 PATIENT_ID = "MRN-TOPOLOGY-4417"
 NOTE_MARKER = "Peregrine-Topology Patient"
 SUBMISSIONS = 6
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def _post(base: str, key: str, name: str, variables: dict) -> dict:  # type: ignore[type-arg]
@@ -90,6 +92,25 @@ def test_two_servers_two_workers_one_database_one_redis(postgres_database, tmp_p
             ]
             assert {line["code"] for line in coded[0]["coding"]["claimLines"]} == {"11104", "11103", "99214"}
 
+            # Each worker's metrics page counts the jobs it ran; both pages want the metrics token.
+            worker_done = [_worker_jobs(worker, "done") for worker in topology.worker_processes]
+            assert sum(worker_done) == SUBMISSIONS, (
+                f"each submission counted once, by the worker that coded it: {worker_done}"
+            )
+            for page in [
+                *(f"http://127.0.0.1:{w.metrics_port}/metrics" for w in topology.worker_processes),
+                f"{first.base}/metrics",
+            ]:
+                assert httpx.get(page, timeout=5).status_code == 401, page
+                assert (
+                    httpx.get(
+                        page, headers={"Authorization": "Bearer wrong-token-of-some-length"}, timeout=5
+                    ).status_code
+                    == 401
+                )
+            api_page = httpx.get(f"{first.base}/metrics", headers=SCRAPER, timeout=10)
+            assert api_page.status_code == 200 and "cutis_graphql_request_seconds_count" in api_page.text
+
             # The migration job ran as the owner and left the database at head.
             assert topology.migration is not None and topology.migration.popen.wait(timeout=60) == 0
         codes = topology.stop()
@@ -123,3 +144,18 @@ def _wait_until_coded(server, key: str, encounter_id: str, seconds: float = 60) 
         if encounter["status"] == "coded" or time.monotonic() > deadline:
             return encounter  # type: ignore[no-any-return]
         time.sleep(0.2)
+
+
+def _worker_jobs(worker: Process, outcome: str) -> float:
+    """`cutis_worker_jobs_total{job="code_encounter", outcome}` on the worker's own metrics page (each job ended
+    is also one observation of its seconds)."""
+    response = httpx.get(f"http://127.0.0.1:{worker.metrics_port}/metrics", headers=SCRAPER, timeout=10)
+    assert response.status_code == 200, response.text
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    ended = sum(value for (name, _), value in samples.items() if name == "cutis_worker_jobs_total")
+    assert samples.get(("cutis_worker_job_seconds_count", (("job", "code_encounter"),)), 0.0) == ended
+    return samples.get(("cutis_worker_jobs_total", (("job", "code_encounter"), ("outcome", outcome))), 0.0)

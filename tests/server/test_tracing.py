@@ -77,15 +77,16 @@ async def test_a_coding_request_is_one_trace_with_its_phases(database_url: str, 
             span = by_id[span.parent.span_id]
         return False
 
-    phases = [span.name for span in in_trace if span.name.startswith("coding.")]
+    (run,) = [span for span in in_trace if span.name == "coding.run"]
+    in_pool = _pool_phases(in_trace, run)
+    phases = [span.name for span in in_trace if span.name.startswith("coding.") and span not in in_pool]
     assert phases == ["coding.resolve", "coding.run", "coding.store"]
     sql = [span for span in in_trace if span.attributes and "db.statement" in span.attributes]
     assert len(sql) >= 3, [span.name for span in in_trace]
     assert all(under_request(span) for span in in_trace if span is not request)
-    (run,) = [span for span in in_trace if span.name == "coding.run"]
     assert not any(under_request(span) and span.parent.span_id == run.context.span_id for span in sql)
     recorded = "\n".join(f"{span.name} {dict(span.attributes or {})}" for span in finished)
-    assert PATIENT_ID not in recorded and NOTE_MARKER not in recorded and "bleeding" not in recorded
+    assert PATIENT_ID not in recorded and NOTE_MARKER not in recorded and "pigmented lesion" not in recorded
 
 
 @pytest.mark.redis
@@ -110,3 +111,22 @@ async def test_a_worker_job_is_a_span_with_the_coding_phases_under_it(redis_app_
     assert any(
         "db.statement" in (span.attributes or {}) for span in finished if span.context.trace_id == job.context.trace_id
     )
+    (run,) = [span for span in under_job if span.name == "coding.run"]
+    _pool_phases(finished, run)
+
+
+def _pool_phases(spans, run):  # type: ignore[no-untyped-def]
+    """The children `coding.run` got from the CPU pool's timings: the stack, the note analysis, then the rule
+    phases in their order, each inside `coding.run`'s time and carrying no attributes (no PHI can ride on them)."""
+    in_pool = [span for span in spans if span.parent is not None and span.parent.span_id == run.context.span_id]
+    names = [span.name for span in in_pool]
+    assert names[:3] == ["coding.stack", "coding.notes", "coding.rules.classify"], names
+    rules = [name for name in names if name.startswith("coding.rules.")]
+    assert len(rules) >= 4 and len(set(rules)) == len(rules), names
+    for span in in_pool:
+        assert span.context.trace_id == run.context.trace_id
+        assert run.start_time <= span.start_time <= span.end_time <= run.end_time, span.name
+        assert not span.attributes
+    notes = in_pool[1]
+    assert all(notes.end_time <= span.start_time for span in in_pool if span.name.startswith("coding.rules."))
+    return in_pool
