@@ -54,6 +54,7 @@ class Checker(TableChecks):
         self.vocabulary = vocabulary
         self.diagnostics: list[Diagnostic] = list(inheritance.diagnostics)
         valuesets = {v.name: v for v in rulebook.of_type(ast.ValueSet)}
+        self.rule_scope: str | None = None
         self.typer = Typer(vocabulary, valuesets, self.diagnostics.append, inherited=inheritance.valuesets)
         self.result = CheckResult(rulebook, self.diagnostics, self.typer)
         self.possible_atoms: dict[tuple[tuple[Atom, ...], tuple[type, ...]], bool] = {}
@@ -157,9 +158,12 @@ class Checker(TableChecks):
         self.typer.guarded = set()
         read_before = len(self.typer.fields_read)
         reported_before = len(self.diagnostics)
+        self.rule_scope = rule.scope
         if rule.condition is not None:
             self.typer.condition(rule.condition, Scope())
         self.steps(rule.actions, Scope(), rule.phase if phase_ok else None)
+        self.rule_scope = None
+        self.scope_reads(rule, read_before)
         self.missing_guards(rule.id, read_before)
         # A condition with an error in it says nothing about whether the rule can fire.
         clean = not any(d.severity == "error" for d in self.diagnostics[reported_before:])
@@ -170,6 +174,34 @@ class Checker(TableChecks):
                 rule.span,
                 "check the numbers and values compared with the same fact",
             )
+
+    def scope_reads(self, rule: ast.Rule, read_before: int) -> None:
+        """A fact the vocabulary keeps from the rule's scope (`Vocabulary.out_of_scope`): in a rule
+        `for the encounter`, a fact of one service (which one?); in a service's rule, a fact only
+        an encounter rule reads."""
+        scope = rule.scope or "service"
+        kept_out = self.vocabulary.out_of_scope.get(scope, ())
+        reported: set[str] = set()
+        for path, span in self.typer.fields_read[read_before:]:
+            root = path.split(".", 1)[0]
+            if root in reported or root not in kept_out:
+                continue
+            reported.add(root)
+            if scope == "encounter":
+                self.error(
+                    "fact.wrong_scope",
+                    f"`{path}` is a fact of one service; rule `{rule.id}` runs once for the encounter",
+                    span,
+                    "test the services with `any s in services: ...` or `count(each s in services: ...)`, "
+                    "or drop `for the encounter` to run the rule for each service",
+                )
+            else:
+                self.error(
+                    "fact.wrong_scope",
+                    f"`{path}` is read by a rule `for the encounter`; rule `{rule.id}` runs for each service",
+                    span,
+                    "write `in ... for the encounter` after the rule's label to run it once a visit",
+                )
 
     def missing_guards(self, rule_id: str, read_before: int) -> None:
         reported: set[str] = set()
@@ -209,6 +241,14 @@ class Checker(TableChecks):
                     f"`{spec.template}` cannot be used in the {phase} phase",
                     action.span,
                     "it belongs in: " + ", ".join(spec.phases),
+                )
+            if self.rule_scope == "encounter" and not spec.encounter:
+                self.error(
+                    "action.wrong_scope",
+                    f"`{spec.template}` acts on one service; this rule runs once for the encounter",
+                    action.span,
+                    "an encounter rule acts on lines chosen by code set or modifier: "
+                    + ", ".join(f"`{s.template}`" for s in self.vocabulary.actions if s.encounter),
                 )
             for name, value in arguments:
                 self.typer.coerce(value, spec.param_type(name), scope)

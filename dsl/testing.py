@@ -131,7 +131,7 @@ def plain_harness(program: Program, facts: dict[str, Any], trace: Trace) -> Run:
     decision = Decision()
     date_of_service = facts.get(DATE_OF_SERVICE)
     for phase in dict.fromkeys(rule.phase for rule in program.rules):
-        rules = program.phase(phase)
+        rules = (*program.phase(phase), *program.phase(phase, "encounter"))
         if isinstance(date_of_service, dt.date):
             rules = tuple(rule for rule in rules if rule.in_effect(date_of_service))
         part = run_rules(rules, facts, trace=trace)

@@ -67,10 +67,8 @@ LATERALITY = enum("laterality", "left", "right", "bilateral", "midline")
 #: The anatomic regions a site's text names (`rulebooks.engine.sites`), as a rule tests them.
 REGIONS: tuple[str, ...] = tuple(sorted(set(REGION_PHRASES.values())))
 REGION = enum("body region", *REGIONS)
-#: Another service of the same encounter as a rule sees it: its own facts, and how it relates to
-#: the service the rule runs for (the relations a payer policy compares a visit's procedures by).
-OTHER_SERVICE = record(
-    "other service",
+#: A service of the encounter as a rule over several services sees it: its own facts.
+_SERVICE_FACTS = dict(
     kind=SERVICE_KIND,
     technique=STRING,
     site=STRING,
@@ -81,10 +79,14 @@ OTHER_SERVICE = record(
     lesion_size_cm=quantity("cm"),
     diagnoses=list_of(ICD10),
     staff_code=CPT,
-    same_lesion=BOOL,
-    same_site=BOOL,
-    same_site_group=BOOL,
 )
+#: Another service of the same encounter as a service's rule sees it: its own facts, and how it
+#: relates to the service the rule runs for (the relations a payer policy compares a visit's
+#: procedures by).
+OTHER_SERVICE = record("other service", **_SERVICE_FACTS, same_lesion=BOOL, same_site=BOOL, same_site_group=BOOL)
+#: A service as an encounter rule (`in policy for the encounter`) sees it among `services`: its
+#: facts, the lesion it treats (two services on one lesion have the same) and its claim lines' codes.
+ENCOUNTER_SERVICE = record("service of the encounter", **_SERVICE_FACTS, lesion=STRING, codes=list_of(CPT))
 
 #: Reads one fact for one service: (encounter, service, the note's findings for it) -> value.
 FactReader = Callable[[Encounter, Service, Sequence[str]], Any]
@@ -349,7 +351,22 @@ FACTS = (
         lambda encounter, service, findings: other_services(encounter, service),
         required=True,
     ),
-    fact("lines", list_of(LINE), "The service's proposed claim lines (policy and route phases).", None, required=True),
+    fact(
+        "services",
+        list_of(ENCOUNTER_SERVICE),
+        "Every service of the encounter, read by a rule `for the encounter` (a service's rule reads "
+        "`other_services`): each with its `lesion` and the `codes` of its claim lines.",
+        None,  # built for encounter rules only (`rulebooks.rule_facts.encounter_facts`)
+        required=True,
+    ),
+    fact(
+        "lines",
+        list_of(LINE),
+        "The proposed claim lines (policy and route phases): the service's, or the whole encounter's in a rule "
+        "`for the encounter`.",
+        None,
+        required=True,
+    ),
     fact("scores.bsa_percent", quantity("%"), "Body surface area affected.", None),
     fact("scores.easi", NUMBER, "Eczema Area and Severity Index.", None),
     fact("scores.iga", NUMBER, "Investigator's Global Assessment.", None),
@@ -371,16 +388,7 @@ def other_services(encounter: Encounter, service: Service) -> list[dict[str, Any
     site = _site_key(service.site)
     return [
         {
-            "kind": other.kind,
-            "technique": other.technique,
-            "site": other.site,
-            "site_group": other.site_group,
-            "laterality": other.laterality,
-            "region": anatomic_region(other.site),
-            "count": other.count,
-            "lesion_size_cm": other.lesion_size_cm,
-            "diagnoses": [code_.upper() for code_ in other.diagnoses],
-            "staff_code": other.staff_code.upper() if other.staff_code else None,
+            **service_record(other),
             "same_lesion": (other.lesion_id or other.id) == lesion,
             "same_site": None if site is None or other.site is None else _site_key(other.site) == site,
             "same_site_group": (
@@ -392,6 +400,23 @@ def other_services(encounter: Encounter, service: Service) -> list[dict[str, Any
         for other in encounter.services
         if other.id != service.id
     ]
+
+
+def service_record(service: Service) -> dict[str, Any]:
+    """A service's own facts as a rule over several services reads them (`OTHER_SERVICE`,
+    `ENCOUNTER_SERVICE`)."""
+    return {
+        "kind": service.kind,
+        "technique": service.technique,
+        "site": service.site,
+        "site_group": service.site_group,
+        "laterality": service.laterality,
+        "region": anatomic_region(service.site),
+        "count": service.count,
+        "lesion_size_cm": service.lesion_size_cm,
+        "diagnoses": [code_.upper() for code_ in service.diagnoses],
+        "staff_code": service.staff_code.upper() if service.staff_code else None,
+    }
 
 
 def _site_key(site: str | None) -> str | None:
@@ -430,14 +455,16 @@ ACTIONS = (
         (("codes", CODES),),
         ("policy",),
         "These lines need a prior authorization.",
+        encounter=True,
     ),
-    ActionSpec("flag", "flag {code}", (("code", SYMBOL),), PHASES, "Raise a flag on the coding."),
+    ActionSpec("flag", "flag {code}", (("code", SYMBOL),), PHASES, "Raise a flag on the coding.", encounter=True),
     ActionSpec(
         "add_modifier",
         "add modifier {modifier} to lines in {codes}",
         (("modifier", MODIFIER), ("codes", CODES)),
         ("policy",),
         "Append a modifier to matching lines.",
+        encounter=True,
     ),
     ActionSpec(
         "remove_modifier",
@@ -445,6 +472,7 @@ ACTIONS = (
         (("modifier", MODIFIER), ("codes", CODES)),
         ("policy",),
         "Remove a modifier from matching lines.",
+        encounter=True,
     ),
     ActionSpec(
         "bundle",
@@ -459,6 +487,7 @@ ACTIONS = (
         (("codes", CODES), ("message", STRING)),
         ("policy",),
         "Take this service's lines in the set off the claim; the message is what the biller reads.",
+        encounter=True,
     ),
     ActionSpec(
         "limit_units_hold",
@@ -466,6 +495,7 @@ ACTIONS = (
         (("codes", CODES), ("units", quantity("units"))),
         ("policy",),
         "Bill at most this many units of the codes in the whole encounter; the excess is held for review.",
+        encounter=True,
     ),
     ActionSpec(
         "limit_units_flag",
@@ -473,6 +503,7 @@ ACTIONS = (
         (("codes", CODES), ("units", quantity("units"))),
         ("policy",),
         "Leave the lines as they are but flag the encounter when its units of the codes exceed the limit.",
+        encounter=True,
     ),
     ActionSpec(
         "replace_modifier",
@@ -480,6 +511,7 @@ ACTIONS = (
         (("modifier", MODIFIER), ("replacement", MODIFIER), ("codes", CODES)),
         ("policy",),
         "Put one modifier in place of another on this service's lines in the set.",
+        encounter=True,
     ),
     ActionSpec(
         "add_modifier_carried",
@@ -487,6 +519,7 @@ ACTIONS = (
         (("modifier", MODIFIER), ("carried", MODIFIER)),
         ("policy",),
         "Append a modifier to this service's lines that carry another modifier.",
+        encounter=True,
     ),
     ActionSpec(
         "remove_modifier_all",
@@ -501,6 +534,7 @@ ACTIONS = (
         (("codes", CODES),),
         ("policy", "route"),
         "Send this service's lines in the set to the patient (self-pay) instead of the claim.",
+        encounter=True,
     ),
     ActionSpec(
         "route",
@@ -611,6 +645,7 @@ def dermatology_vocabulary() -> Vocabulary:
             "modifier": check_modifier,
             **{system: _policy_code_check(system) for system in POLICY_CODES},
         },
+        out_of_scope={"service": ("services",), "encounter": ("service", "other_services")},
     )
 
 

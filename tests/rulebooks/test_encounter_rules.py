@@ -1,0 +1,208 @@
+"""Rules `for the encounter`: run once a visit beside the rules run for each service, over
+`services` and the visit's `lines`, acting on the lines their code set or modifier picks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rulebooks import authoring
+from rulebooks.engine.pipeline import code
+from rulebooks.models import Coding, Encounter
+from rulebooks.stack import stack_of
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "rules" / "encounter-rules.rules"
+CODED_AT = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+HEADER = 'rulebook "Visit" for payer ACME\n\nvalueset biopsy_codes = [11102..11107]\n\n'
+
+
+def biopsy(number: int, site: str = "back") -> dict[str, Any]:
+    return {"id": f"b{number}", "kind": "biopsy", "technique": "punch", "site": site, "diagnoses": ["D48.5"]}
+
+
+def shave(lesion: str) -> dict[str, Any]:
+    return {"id": "s1", "kind": "shave", "site": "back", "lesion_size_cm": 0.4, "lesion_id": lesion, "diagnoses": ["D48.5"]}
+
+
+def excision(lesion: str) -> dict[str, Any]:
+    return {"id": "x1", "kind": "excision", "site": "back", "lesion_size_cm": 0.6, "lesion_id": lesion, "diagnoses": ["D48.5"]}
+
+
+def encounter(*services: dict[str, Any]) -> Encounter:
+    return Encounter.model_validate(
+        {
+            "external_id": "e1",
+            "date_of_service": "2026-03-02",
+            "provider": {"npi": "1234567893"},
+            "patient": {"id": "p1", "age": 70},
+            "coverage": {"payer": "ACME", "plan_type": "commercial"},
+            "diagnoses": list(dict.fromkeys(c for service in services for c in service["diagnoses"])),
+            "services": list(services),
+        }
+    )
+
+
+def coded(text: str, *services: dict[str, Any]) -> Coding:
+    return code(encounter(*services), encounter_id="e1", coded_at=CODED_AT, stack=stack_of([HEADER + text]))
+
+
+def test_the_examples_pass_their_own_tests_and_reach_every_rule() -> None:
+    report = authoring.run_tests(EXAMPLES.read_text(encoding="utf-8"))
+    failures = [(r["name"], e["message"]) for r in report["results"] for e in r["expectations"] if not e["passed"]]
+    assert report["passed"] and not failures, failures
+    assert all(report["coverage"]["rules"].values()), report["coverage"]["rules"]
+
+
+def test_the_examples_are_canonical_and_clean() -> None:
+    text = EXAMPLES.read_text(encoding="utf-8")
+    assert authoring.format(text)["text"] == text
+    assert authoring.check(text) == []
+
+
+VISIT_BIOPSIES = """rule visit-biopsies "At most two biopsies a visit"
+  in policy for the encounter
+  when count(each s in services: s.kind = biopsy) > 2
+  then
+    limit biopsy_codes to 2 units per session holding the excess
+    flag biopsies_over_two
+"""
+
+
+def test_an_encounter_rule_runs_once_a_visit_on_the_production_path() -> None:
+    """Three biopsies: one flag naming every service (a rule run per service would raise three),
+    the excess held once."""
+    coding = coded(VISIT_BIOPSIES, biopsy(1), biopsy(2, "scalp"), biopsy(3, "arm"))
+    (flag,) = [f for f in coding.flags if f.code == "biopsies_over_two"]
+    assert flag.service_ids == ["b1", "b2", "b3"]
+    (reason,) = flag.reasons
+    assert reason.rule is not None and reason.rule.rule_id == "visit-biopsies"
+    assert sum(line.units for line in coding.claim_lines if line.code in {"11104", "11105"}) == 2
+    assert [(line.code, line.units) for line in coding.held_lines] == [("11105", 1)]
+    two = coded(VISIT_BIOPSIES, biopsy(1), biopsy(2, "scalp"))
+    assert not [f for f in two.flags if f.code == "biopsies_over_two"] and not two.held_lines
+
+
+SHAVE_AND_EXCISION = """rule shave-and-excision "A shave and an excision of one lesion are reviewed"
+  in policy for the encounter
+  when any first in services: (first.kind = shave
+       and any later in services: (later.kind = excision and later.lesion = first.lesion))
+  then
+    flag shave_and_excision_of_one_lesion
+"""
+
+
+def test_a_warm_stack_codes_exactly_like_a_fresh_one_when_only_another_service_differs() -> None:
+    """An encounter rule reads every service: the same shave beside an excision of its lesion,
+    then of another lesion, then of its lesion again codes on a warm stack (with a service rule
+    the stack's devices remember) as on stacks that never saw an encounter."""
+    service_rule = """rule biopsy-flag "Biopsies are flagged"
+  in policy
+  when service.kind = shave
+  then
+    flag shaved
+"""
+    text = HEADER + SHAVE_AND_EXCISION + "\n" + service_rule
+    warm = stack_of([text])
+    encounters = [encounter(shave("A"), excision(lesion)) for lesion in ("A", "B", "A")]
+    warm_codings = [code(each, encounter_id="e1", coded_at=CODED_AT, stack=warm) for each in encounters]
+    fresh_codings = [
+        code(each, encounter_id="e1", coded_at=CODED_AT, stack=stack_of([text]).observed()) for each in encounters
+    ]
+    for warm_coding, fresh_coding in zip(warm_codings, fresh_codings, strict=True):
+        assert warm_coding.model_dump(mode="json") == fresh_coding.model_dump(mode="json")
+    reviewed = ["shave_and_excision_of_one_lesion" in [f.code for f in each.flags] for each in warm_codings]
+    assert reviewed == [True, False, True]
+
+
+def test_an_encounter_rule_sees_the_lines_as_the_service_rules_left_them() -> None:
+    """Encounter rules run after the phase's service rules: a line a service rule dropped is not
+    among the encounter's `lines`."""
+    text = """rule drop-biopsy-of-scalp "No biopsy of the scalp"
+  in policy
+  when service.kind = biopsy and service.site = "scalp"
+  then
+    drop lines in biopsy_codes saying "not on the scalp"
+
+rule count-biopsy-lines "Two biopsy lines are flagged"
+  in policy for the encounter
+  when count(each line in lines: line.code in biopsy_codes) >= 2
+  then
+    flag two_biopsy_lines
+"""
+    scalp = coded(text, biopsy(1), biopsy(2, "scalp"))
+    assert "two_biopsy_lines" not in [f.code for f in scalp.flags]
+    arm = coded(text, biopsy(1), biopsy(2, "arm"))
+    assert "two_biopsy_lines" in [f.code for f in arm.flags]
+
+
+def test_an_encounter_rules_line_action_acts_on_every_services_lines() -> None:
+    text = """rule xs-beside-destruction "A biopsy beside a destruction takes XS"
+  in policy for the encounter
+  when any line in lines: line.code in [17000..17004]
+  then
+    replace modifier 59 with XS on lines in biopsy_codes
+"""
+    destruction = {"id": "d1", "kind": "destruction", "count": 3, "site": "face", "diagnoses": ["L57.0"]}
+    coding = coded(text, biopsy(1), biopsy(2, "arm"), destruction)
+    biopsy_lines = [line for line in coding.claim_lines if line.code in {"11104", "11105"}]
+    assert [line.modifiers for line in biopsy_lines] == [["XS"], ["XS"]]
+
+
+def diagnostics(rules: str) -> list[tuple[str, int, str]]:
+    return [(d["code"], d["line"], d["message"]) for d in authoring.check(HEADER + rules)]
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        pytest.param(
+            'rule r "x"\n  in policy for the encounter\n  when service.kind = biopsy\n  then\n    flag f\n',
+            ("fact.wrong_scope", 7, "`service.kind` is a fact of one service; rule `r` runs once for the encounter"),
+            id="an encounter rule reading one service",
+        ),
+        pytest.param(
+            'rule r "x"\n  in policy for the encounter\n  when any o in other_services: o.same_lesion\n  then\n    flag f\n',
+            ("fact.wrong_scope", 7, "`other_services` is a fact of one service; rule `r` runs once for the encounter"),
+            id="an encounter rule reading other_services",
+        ),
+        pytest.param(
+            'rule r "x"\n  in policy\n  when any s in services: s.kind = biopsy\n  then\n    flag f\n',
+            ("fact.wrong_scope", 7, "`services` is read by a rule `for the encounter`; rule `r` runs for each service"),
+            id="a service rule reading services",
+        ),
+        pytest.param(
+            'rule r "x"\n  in policy for the encounter\n  then\n    cap lesions of service at 10 lesions\n',
+            (
+                "action.wrong_scope",
+                8,
+                "`cap lesions of service at {count}` acts on one service; this rule runs once for the encounter",
+            ),
+            id="an action on one service in an encounter rule",
+        ),
+        pytest.param(
+            'rule r "x"\n  in policy for the visit\n  then\n    flag f\n',
+            ("rule.scope", 6, "`for the visit` is not what a rule runs for"),
+            id="a scope that is not the encounter",
+        ),
+        pytest.param(
+            'table t "x"\n  in policy for the encounter\n  hit first\n  | plan_type | => c |\n  | - | 1 |\n',
+            ("table.scope", 6, "table `t` runs for each service; only a rule runs for the encounter"),
+            id="a table for the encounter",
+        ),
+    ],
+)
+def test_what_an_encounter_rule_cannot_say_is_an_error_where_it_is_written(
+    rules: str, expected: tuple[str, int, str]
+) -> None:
+    assert expected in diagnostics(rules)
+
+
+def test_the_scope_is_canonical_and_in_the_content_hash() -> None:
+    written = HEADER + 'rule r "x"\n  in policy   for  the encounter\n  then\n    flag f\n'
+    formatted = authoring.format(written)["text"]
+    assert "  in policy for the encounter\n" in formatted
+    per_service = stack_of([HEADER + 'rule r "x"\n  in policy\n  then\n    flag f\n']).books[0].version
+    assert stack_of([formatted]).books[0].version != per_service
