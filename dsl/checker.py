@@ -10,6 +10,7 @@ such a rule is *undetermined* for that encounter, reported in the trace, never s
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from dsl.table_checks import TableChecks, match_action, word_of
 from dsl.typecheck import INTERPOLATION, Scope, Typer, compatible
 from dsl.valueset_cycles import valueset_cycles
 from dsl.vocabulary import ActionSpec, Type, Vocabulary, code, list_of
+
+SLOT_TEXT = re.compile(r"\{\w+\}")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class Checker(TableChecks):
         self.diagnostics: list[Diagnostic] = list(inheritance.diagnostics)
         valuesets = {v.name: v for v in rulebook.of_type(ast.ValueSet)}
         self.rule_scope: str | None = None
+        #: The conditions the action being checked runs under (the rule's, an `if`'s).
+        self.under: list[ast.Expr] = []
         self.typer = Typer(vocabulary, valuesets, self.diagnostics.append, inherited=inheritance.valuesets)
         self.result = CheckResult(rulebook, self.diagnostics, self.typer)
         self.possible_atoms: dict[tuple[tuple[Atom, ...], tuple[type, ...]], bool] = {}
@@ -159,6 +164,7 @@ class Checker(TableChecks):
         read_before = len(self.typer.fields_read)
         reported_before = len(self.diagnostics)
         self.rule_scope = rule.scope
+        self.under = [] if rule.condition is None else [rule.condition]
         if rule.condition is not None:
             self.typer.condition(rule.condition, Scope())
         self.steps(rule.actions, Scope(), rule.phase if phase_ok else None)
@@ -224,7 +230,9 @@ class Checker(TableChecks):
         for step in steps:
             if isinstance(step, ast.Conditional):
                 self.typer.condition(step.condition, scope)
+                self.under.append(step.condition)
                 self.steps(step.then, scope, phase)
+                self.under.pop()
                 self.steps(step.otherwise, scope, phase)
             else:
                 self.action(step, scope, phase)
@@ -242,6 +250,7 @@ class Checker(TableChecks):
                     action.span,
                     "it belongs in: " + ", ".join(spec.phases),
                 )
+            self.target(spec, action)
             if self.rule_scope == "encounter" and not spec.encounter:
                 self.error(
                     "action.wrong_scope",
@@ -274,6 +283,27 @@ class Checker(TableChecks):
         )
         self.error(
             "action.unknown", f"`{first}` is not an action", action.words[0].span if words else action.span, hint
+        )
+
+    def target(self, spec: ActionSpec, action: ast.Action) -> None:
+        """An action that acts only on some values of a fact (`ActionSpec.acts_on`: `cap lesions`
+        on destructions) is an error unless the conditions it runs under keep every other value
+        out: it would otherwise do nothing there, silently."""
+        if spec.acts_on is None:
+            return
+        path, values = spec.acts_on
+        atoms = [atom for condition in self.under for atom in self.atoms(condition, skip_other=True) or ()]
+        other = Atom(path, "not in", frozenset(values))
+        types = {atom.path: self.vocabulary.field_type(atom.path) for atom in (*atoms, other)}
+        if not satisfiable([*atoms, other], types):
+            return
+        wanted = f"{path} = {values[0]}" if len(values) == 1 else f"{path} in [{', '.join(values)}]"
+        self.error(
+            "action.wrong_target",
+            f"`{SLOT_TEXT.sub('...', spec.template)}` acts only where {path} is {' or '.join(values)}; "
+            "here it may run for another and would do nothing",
+            action.span,
+            f"add `{wanted}` to the `when` condition",
         )
 
     def interpolations(self, literal: ast.Literal, scope: Scope) -> None:
@@ -437,7 +467,9 @@ class Checker(TableChecks):
                 self.fact(inner, path + ".")
             return
         if expected is None:
-            guess = did_you_mean(path, self.vocabulary.field_names())
+            names = self.vocabulary.field_names()
+            # The groups too (`service`): `servce` is a misspelt group, not `services`.
+            guess = did_you_mean(path, [*names, *sorted({name.split(".")[0] for name in names} - set(names))])
             self.error(
                 "name.unknown",
                 f"`{path}` is not a known fact",

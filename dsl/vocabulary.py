@@ -131,6 +131,9 @@ class ActionSpec:
     doc: str = ""
     #: Whether a rule `for the encounter` may take it (it then acts on the lines of every service).
     encounter: bool = False
+    #: The fact and its values the action can act on, when not every one: `cap lesions` recodes
+    #: destructions only; anywhere else the checker reports it (`action.wrong_target`).
+    acts_on: tuple[str, tuple[str, ...]] | None = None
 
     @cached_property
     def words(self) -> tuple[str, ...]:

@@ -324,7 +324,6 @@ class Stack:
         for action in rule_decided.actions:
             action.handler(ctx, service, action.arguments, action.reason)
 
-
     def _apply_to_encounter(self, ctx: CodingContext, rule_decided: Decided) -> None:
         """Record one encounter rule's outcome and apply its actions (`stack_actions.act_on_encounter`)."""
         outcome = rule_decided.outcome

@@ -447,7 +447,9 @@ ACTIONS = (
         "cap lesions of service at {count}",
         (("count", quantity("lesions")),),
         ("policy",),
-        "Bill at most this many lesions; the code family recodes from the capped count.",
+        "Bill at most this many lesions of a premalignant destruction (17000-17004); the code family recodes "
+        "from the capped count. Only on destructions: the rule must say `service.kind = destruction`.",
+        acts_on=("service.kind", ("destruction",)),
     ),
     ActionSpec(
         "require_prior_auth",

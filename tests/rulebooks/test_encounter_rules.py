@@ -24,11 +24,25 @@ def biopsy(number: int, site: str = "back") -> dict[str, Any]:
 
 
 def shave(lesion: str) -> dict[str, Any]:
-    return {"id": "s1", "kind": "shave", "site": "back", "lesion_size_cm": 0.4, "lesion_id": lesion, "diagnoses": ["D48.5"]}
+    return {
+        "id": "s1",
+        "kind": "shave",
+        "site": "back",
+        "lesion_size_cm": 0.4,
+        "lesion_id": lesion,
+        "diagnoses": ["D48.5"],
+    }
 
 
 def excision(lesion: str) -> dict[str, Any]:
-    return {"id": "x1", "kind": "excision", "site": "back", "lesion_size_cm": 0.6, "lesion_id": lesion, "diagnoses": ["D48.5"]}
+    return {
+        "id": "x1",
+        "kind": "excision",
+        "site": "back",
+        "lesion_size_cm": 0.6,
+        "lesion_id": lesion,
+        "diagnoses": ["D48.5"],
+    }
 
 
 def encounter(*services: dict[str, Any]) -> Encounter:
@@ -164,7 +178,8 @@ def diagnostics(rules: str) -> list[tuple[str, int, str]]:
             id="an encounter rule reading one service",
         ),
         pytest.param(
-            'rule r "x"\n  in policy for the encounter\n  when any o in other_services: o.same_lesion\n  then\n    flag f\n',
+            'rule r "x"\n  in policy for the encounter\n'
+            "  when any o in other_services: o.same_lesion\n  then\n    flag f\n",
             ("fact.wrong_scope", 7, "`other_services` is a fact of one service; rule `r` runs once for the encounter"),
             id="an encounter rule reading other_services",
         ),
