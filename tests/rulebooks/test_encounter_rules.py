@@ -221,3 +221,48 @@ def test_the_scope_is_canonical_and_in_the_content_hash() -> None:
     assert "  in policy for the encounter\n" in formatted
     per_service = stack_of([HEADER + 'rule r "x"\n  in policy\n  then\n    flag f\n']).books[0].version
     assert stack_of([formatted]).books[0].version != per_service
+
+
+@pytest.mark.parametrize(
+    ("condition", "wrong"),
+    [
+        pytest.param("service.count > 10 lesions", True, id="any kind"),
+        pytest.param("service.kind in [destruction, biopsy]", True, id="a biopsy too"),
+        pytest.param("not (service.kind = biopsy)", True, id="every kind but a biopsy"),
+        pytest.param("service.kind = destruction and service.count > 10 lesions", False, id="destructions only"),
+        pytest.param("service.kind in [destruction]", False, id="destructions only, as a set"),
+    ],
+)
+def test_cap_lesions_where_it_cannot_act_is_a_checker_error(condition: str, wrong: bool) -> None:
+    rule = (
+        f'rule r "x"\n  in policy\n  when present(service.count) and {condition}\n'
+        "  then\n    cap lesions of service at 10 lesions\n"
+    )
+    found = [d for d in diagnostics(rule) if d[0] == "action.wrong_target"]
+    expected = (
+        "action.wrong_target",
+        9,
+        "`cap lesions of service at ...` acts only where service.kind is destruction; "
+        "here it may run for another and would do nothing",
+    )
+    assert found == ([expected] if wrong else [])
+
+
+def test_cap_lesions_under_an_if_or_a_table_guard_that_says_destruction_is_accepted() -> None:
+    under_if = (
+        'rule r "x"\n  in policy\n  when present(service.count)\n  then\n'
+        "    if service.kind = destruction then cap lesions of service at 10 lesions else flag f\n"
+    )
+    assert [d for d in diagnostics(under_if) if d[0] == "action.wrong_target"] == []
+    in_else = under_if.replace(
+        "then cap lesions of service at 10 lesions else flag f", "then flag f else cap lesions of service at 10 lesions"
+    )
+    assert [d[0] for d in diagnostics(in_else) if d[0] == "action.wrong_target"] == ["action.wrong_target"]
+    table = (
+        'table t "x"\n  in policy\n  hit first\n  when service.kind = destruction\n'
+        "  | plan_type | => cap |\n  | - | 10 lesions |\n  then\n"
+        "    if present(service.count) and service.count > cap then cap lesions of service at cap\n"
+    )
+    assert [d for d in diagnostics(table) if d[0] == "action.wrong_target"] == []
+    unguarded = table.replace("  when service.kind = destruction\n", "")
+    assert [d[0] for d in diagnostics(unguarded) if d[0] == "action.wrong_target"] == ["action.wrong_target"]
