@@ -1,10 +1,10 @@
 """Rules `for the encounter`: run once a visit beside the rules run for each service, over
-`services` and the visit's `lines`, acting on the lines their code set or modifier picks."""
+`services` and the visit's `lines`, acting on the lines their code set or modifier picks (the
+examples book, tests/fixtures/rules/encounter-rules.rules, runs in test_encounter_reach.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +14,6 @@ from rulebooks.engine.pipeline import code
 from rulebooks.models import Coding, Encounter
 from rulebooks.stack import stack_of
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "rules" / "encounter-rules.rules"
 CODED_AT = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 HEADER = 'rulebook "Visit" for payer ACME\n\nvalueset biopsy_codes = [11102..11107]\n\n'
 
@@ -61,19 +60,6 @@ def encounter(*services: dict[str, Any]) -> Encounter:
 
 def coded(text: str, *services: dict[str, Any]) -> Coding:
     return code(encounter(*services), encounter_id="e1", coded_at=CODED_AT, stack=stack_of([HEADER + text]))
-
-
-def test_the_examples_pass_their_own_tests_and_reach_every_rule() -> None:
-    report = authoring.run_tests(EXAMPLES.read_text(encoding="utf-8"))
-    failures = [(r["name"], e["message"]) for r in report["results"] for e in r["expectations"] if not e["passed"]]
-    assert report["passed"] and not failures, failures
-    assert all(report["coverage"]["rules"].values()), report["coverage"]["rules"]
-
-
-def test_the_examples_are_canonical_and_clean() -> None:
-    text = EXAMPLES.read_text(encoding="utf-8")
-    assert authoring.format(text)["text"] == text
-    assert authoring.check(text) == []
 
 
 VISIT_BIOPSIES = """rule visit-biopsies "At most two biopsies a visit"
@@ -266,3 +252,68 @@ def test_cap_lesions_under_an_if_or_a_table_guard_that_says_destruction_is_accep
     assert [d for d in diagnostics(table) if d[0] == "action.wrong_target"] == []
     unguarded = table.replace("  when service.kind = destruction\n", "")
     assert [d[0] for d in diagnostics(unguarded) if d[0] == "action.wrong_target"] == ["action.wrong_target"]
+
+
+OURS_FOR_AETNA = """rulebook "Ours for Aetna" for payer AETNA
+  extends "Aetna commercial (template)"
+  effective 2026-01-01
+
+rule aetna-ak-cap-10 "From 2030 we cap at 8"
+  in policy
+  effective 2030-01-01
+  when service.kind = destruction
+   and service.diagnoses any in actinic_keratosis
+   and present(service.count)
+   and service.count > 8 lesions
+  then
+    cap lesions of service at 8 lesions
+    flag our_cap
+
+test "the cap in force applies" {
+  given {
+    date_of_service: DATE
+    service: {kind: destruction, count: 12 lesions, diagnoses: [L57.0]}
+  }
+  expect flag FLAG
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("date", "flag", "reached"),
+    [
+        pytest.param(
+            "2026-03-02",
+            "payer_lesion_cap_applied",
+            False,
+            id="out of effect: the template's rule of the same id fired, not this one",
+        ),
+        pytest.param("2030-03-02", "our_cap", True, id="in effect: this rule's condition was evaluated and it fired"),
+    ],
+)
+def test_coverage_counts_a_rule_reached_only_when_its_own_condition_was_evaluated(
+    date: str, flag: str, reached: bool
+) -> None:
+    report = authoring.run_tests(OURS_FOR_AETNA.replace("DATE", date).replace("FLAG", flag))
+    assert report["passed"]
+    assert report["coverage"]["rules"] == {"aetna-ak-cap-10": reached}
+    first = report["coverage"]["conditions"]["aetna-ak-cap-10 line 8:8"]
+    assert first == {"true": reached, "false": False}
+
+
+def test_coverage_of_conditions_counts_only_what_was_evaluated() -> None:
+    """`and` stops at the first false test: the tests after it are not reached, either way."""
+    text = (
+        'rulebook "Cov"\n\nrule biopsy-on-face "Biopsies of the face"\n  in policy\n'
+        '  when service.kind = biopsy\n   and service.site = "face"\n  then\n    flag face_biopsy\n\n'
+        'test "a destruction is not a biopsy" {\n  given {\n'
+        '    service: {kind: destruction, count: 1 lesions, site: "face", diagnoses: [L57.0]}\n  }\n'
+        "  expect no flag face_biopsy\n}\n"
+    )
+    report = authoring.run_tests(text)
+    assert report["passed"]
+    assert report["coverage"]["rules"] == {"biopsy-on-face": False}
+    assert report["coverage"]["conditions"] == {
+        "biopsy-on-face line 5:8": {"true": False, "false": True},
+        "biopsy-on-face line 6:8": {"true": False, "false": False},
+    }
