@@ -31,6 +31,7 @@ from dsl.vocabulary import (
     record,
 )
 from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
+from rulebooks.engine.families.global_period import postoperative_days
 from rulebooks.engine.sites import FACE_REGIONS, REGION_PHRASES, anatomic_region
 from rulebooks.models import Encounter, Service
 from rulebooks.models.encounter import ServiceKind
@@ -304,6 +305,13 @@ FACTS = (
         quantity("days"),
         "Days from the earlier procedure to this date of service.",
         lambda prior, encounter: (encounter.date_of_service - prior.date_of_service).days,
+    ),
+    GLOBAL_PERIOD.fact(
+        "global_days",
+        quantity("days"),
+        "That earlier procedure's global (postoperative) days, 0, 10 or 90: as the encounter gives them, else "
+        "from the code sets in effect on its date; missing for a code without a global period (an add-on).",
+        lambda prior, encounter: postoperative_days(prior)[0],
     ),
     MOHS.fact(
         "stages",
