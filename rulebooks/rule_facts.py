@@ -43,9 +43,7 @@ class FactSchema:
         service, diagnoses...), `services` (every service with its lesion and its lines' codes) and
         `lines` (the encounter's claim lines); no `service` and no `other_services`, which the
         checker keeps such a rule from reading. An encounter without services has none to read."""
-        facts = self._build(encounter, encounter.services[0], ())
-        for name in ("service", "other_services"):
-            facts.pop(name, None)
+        facts = self._build_encounter(encounter, encounter.services[0], ())
         facts["services"] = [
             {
                 **service_record(service),
@@ -86,6 +84,12 @@ class FactSchema:
     @cached_property
     def _build(self) -> _Build:
         return _builder(self.facts, "")
+
+    @cached_property
+    def _build_encounter(self) -> _Build:
+        """The builder of the facts of the encounter alone (no `service`, no `other_services`)."""
+        of_one_service = ("service", "other_services")
+        return _builder([f for f in self.facts if f.path.split(".")[0] not in of_one_service], "")
 
 
 def _read_through(
