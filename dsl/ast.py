@@ -215,6 +215,9 @@ class Rule:
     effective_until: str | None = field(default=None, metadata=HASHED_WHEN_SET)
     from_span: Span = field(default=NO_SPAN, compare=False, repr=False)
     until_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    #: None: the rule runs for each service; "encounter" (`in policy for the encounter`): once a visit.
+    scope: str | None = field(default=None, metadata=HASHED_WHEN_SET)
+    scope_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

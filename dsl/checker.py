@@ -10,6 +10,7 @@ such a rule is *undetermined* for that encounter, reported in the trace, never s
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from dsl.table_checks import TableChecks, match_action, word_of
 from dsl.typecheck import INTERPOLATION, Scope, Typer, compatible
 from dsl.valueset_cycles import valueset_cycles
 from dsl.vocabulary import ActionSpec, Type, Vocabulary, code, list_of
+
+SLOT_TEXT = re.compile(r"\{\w+\}")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class Checker(TableChecks):
         self.vocabulary = vocabulary
         self.diagnostics: list[Diagnostic] = list(inheritance.diagnostics)
         valuesets = {v.name: v for v in rulebook.of_type(ast.ValueSet)}
+        self.rule_scope: str | None = None
+        #: The conditions the action being checked runs under (the rule's, an `if`'s).
+        self.under: list[ast.Expr] = []
         self.typer = Typer(vocabulary, valuesets, self.diagnostics.append, inherited=inheritance.valuesets)
         self.result = CheckResult(rulebook, self.diagnostics, self.typer)
         self.possible_atoms: dict[tuple[tuple[Atom, ...], tuple[type, ...]], bool] = {}
@@ -157,9 +163,13 @@ class Checker(TableChecks):
         self.typer.guarded = set()
         read_before = len(self.typer.fields_read)
         reported_before = len(self.diagnostics)
+        self.rule_scope = rule.scope
+        self.under = [] if rule.condition is None else [rule.condition]
         if rule.condition is not None:
             self.typer.condition(rule.condition, Scope())
         self.steps(rule.actions, Scope(), rule.phase if phase_ok else None)
+        self.rule_scope = None
+        self.scope_reads(rule, read_before)
         self.missing_guards(rule.id, read_before)
         # A condition with an error in it says nothing about whether the rule can fire.
         clean = not any(d.severity == "error" for d in self.diagnostics[reported_before:])
@@ -170,6 +180,34 @@ class Checker(TableChecks):
                 rule.span,
                 "check the numbers and values compared with the same fact",
             )
+
+    def scope_reads(self, rule: ast.Rule, read_before: int) -> None:
+        """A fact the vocabulary keeps from the rule's scope (`Vocabulary.out_of_scope`): in a rule
+        `for the encounter`, a fact of one service (which one?); in a service's rule, a fact only
+        an encounter rule reads."""
+        scope = rule.scope or "service"
+        kept_out = self.vocabulary.out_of_scope.get(scope, ())
+        reported: set[str] = set()
+        for path, span in self.typer.fields_read[read_before:]:
+            root = path.split(".", 1)[0]
+            if root in reported or root not in kept_out:
+                continue
+            reported.add(root)
+            if scope == "encounter":
+                self.error(
+                    "fact.wrong_scope",
+                    f"`{path}` is a fact of one service; rule `{rule.id}` runs once for the encounter",
+                    span,
+                    "test the services with `any s in services: ...` or `count(each s in services: ...)`, "
+                    "or drop `for the encounter` to run the rule for each service",
+                )
+            else:
+                self.error(
+                    "fact.wrong_scope",
+                    f"`{path}` is read by a rule `for the encounter`; rule `{rule.id}` runs for each service",
+                    span,
+                    "write `in ... for the encounter` after the rule's label to run it once a visit",
+                )
 
     def missing_guards(self, rule_id: str, read_before: int) -> None:
         reported: set[str] = set()
@@ -192,7 +230,9 @@ class Checker(TableChecks):
         for step in steps:
             if isinstance(step, ast.Conditional):
                 self.typer.condition(step.condition, scope)
+                self.under.append(step.condition)
                 self.steps(step.then, scope, phase)
+                self.under.pop()
                 self.steps(step.otherwise, scope, phase)
             else:
                 self.action(step, scope, phase)
@@ -209,6 +249,15 @@ class Checker(TableChecks):
                     f"`{spec.template}` cannot be used in the {phase} phase",
                     action.span,
                     "it belongs in: " + ", ".join(spec.phases),
+                )
+            self.target(spec, action)
+            if self.rule_scope == "encounter" and not spec.encounter:
+                self.error(
+                    "action.wrong_scope",
+                    f"`{spec.template}` acts on one service; this rule runs once for the encounter",
+                    action.span,
+                    "an encounter rule acts on lines chosen by code set or modifier: "
+                    + ", ".join(f"`{s.template}`" for s in self.vocabulary.actions if s.encounter),
                 )
             for name, value in arguments:
                 self.typer.coerce(value, spec.param_type(name), scope)
@@ -234,6 +283,27 @@ class Checker(TableChecks):
         )
         self.error(
             "action.unknown", f"`{first}` is not an action", action.words[0].span if words else action.span, hint
+        )
+
+    def target(self, spec: ActionSpec, action: ast.Action) -> None:
+        """An action that acts only on some values of a fact (`ActionSpec.acts_on`: `cap lesions`
+        on destructions) is an error unless the conditions it runs under keep every other value
+        out: it would otherwise do nothing there, silently."""
+        if spec.acts_on is None:
+            return
+        path, values = spec.acts_on
+        atoms = [atom for condition in self.under for atom in self.atoms(condition, skip_other=True) or ()]
+        other = Atom(path, "not in", frozenset(values))
+        types = {atom.path: self.vocabulary.field_type(atom.path) for atom in (*atoms, other)}
+        if not satisfiable([*atoms, other], types):
+            return
+        wanted = f"{path} = {values[0]}" if len(values) == 1 else f"{path} in [{', '.join(values)}]"
+        self.error(
+            "action.wrong_target",
+            f"`{SLOT_TEXT.sub('...', spec.template)}` acts only where {path} is {' or '.join(values)}; "
+            "here it may run for another and would do nothing",
+            action.span,
+            f"add `{wanted}` to the `when` condition",
         )
 
     def interpolations(self, literal: ast.Literal, scope: Scope) -> None:
@@ -397,7 +467,9 @@ class Checker(TableChecks):
                 self.fact(inner, path + ".")
             return
         if expected is None:
-            guess = did_you_mean(path, self.vocabulary.field_names())
+            names = self.vocabulary.field_names()
+            # The groups too (`service`): `servce` is a misspelt group, not `services`.
+            guess = did_you_mean(path, [*names, *sorted({name.split(".")[0] for name in names} - set(names))])
             self.error(
                 "name.unknown",
                 f"`{path}` is not a known fact",

@@ -42,8 +42,9 @@ class Program:
     rules: tuple[CompiledRule, ...]
     criteria: tuple[ast.Criteria, ...] = ()
 
-    def phase(self, phase: str) -> tuple[CompiledRule, ...]:
-        return tuple(rule for rule in self.rules if rule.phase == phase)
+    def phase(self, phase: str, scope: str | None = None) -> tuple[CompiledRule, ...]:
+        """The phase's rules of one scope: those run for each service (None) or for the encounter."""
+        return tuple(rule for rule in self.rules if rule.phase == phase and rule.scope == scope)
 
 
 def compile_rulebook(checked: CheckResult, version: str = "") -> Program:
@@ -99,7 +100,7 @@ class Compiler:
                     RuleOutcome(rule_id, label, span, "undetermined", dict(trace.values), tuple(trace.missing))
                 )
 
-        return CompiledRule(rule.id, rule.label, rule.phase, rule.span, run, *dates_of(rule))
+        return CompiledRule(rule.id, rule.label, rule.phase, rule.span, run, *dates_of(rule), scope=rule.scope)
 
     def steps(self, steps: tuple[ast.Step, ...], rule_id: str, label: str) -> Callable[..., None]:
         compiled: list[Callable[..., None]] = [self.step(step, rule_id, label) for step in steps]

@@ -100,7 +100,7 @@ def disable(node: ast.Disable) -> list[Line]:
 def rule(node: ast.Rule) -> list[Line]:
     lines: list[Line] = [
         (f"rule {node.id} {string(node.label)}", node.span.start),
-        (f"{INDENT}in {node.phase}", node.phase_span.start),
+        (f"{INDENT}in {node.phase}" + (" for the encounter" if node.scope else ""), node.phase_span.start),
         *dates(node),
     ]
     if node.condition is not None:

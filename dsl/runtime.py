@@ -117,6 +117,8 @@ class CompiledRule:
     run: Callable[[dict[str, Any], Trace | None, Decision], None]
     effective_from: dt.date | None = None
     effective_until: dt.date | None = None
+    #: None: the rule runs for each service; "encounter": once for the whole encounter.
+    scope: str | None = None
 
     def in_effect(self, date_of_service: dt.date) -> bool:
         """Whether the rule applies on this DATE OF SERVICE (never today): both dates included.

@@ -28,6 +28,7 @@ class TableChecks:
         vocabulary: Vocabulary
         typer: Typer
         result: CheckResult
+        under: list[ast.Expr]
 
         def error(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None: ...
         def warn(self, code_: str, message: str, span: ast.Span, hint: str | None = None) -> None: ...
@@ -88,6 +89,7 @@ class TableChecks:
                         table.hit_span,
                     )
         scope = Scope(outputs={name: t or Type("symbol") for name, t in outputs.items()})
+        self.under = [] if table.guard is None else [table.guard]
         self.steps(table.actions, scope, table.phase if phase_ok else None)
         self.missing_guards(table.id, read_before)
         self.table_findings(table, column_types, cells_by_row)

@@ -131,7 +131,7 @@ def plain_harness(program: Program, facts: dict[str, Any], trace: Trace) -> Run:
     decision = Decision()
     date_of_service = facts.get(DATE_OF_SERVICE)
     for phase in dict.fromkeys(rule.phase for rule in program.rules):
-        rules = program.phase(phase)
+        rules = (*program.phase(phase), *program.phase(phase, "encounter"))
         if isinstance(date_of_service, dt.date):
             rules = tuple(rule for rule in rules if rule.in_effect(date_of_service))
         part = run_rules(rules, facts, trace=trace)
@@ -275,7 +275,10 @@ def coverage(checked: CheckResult, trace: Trace, fired: set[str]) -> Coverage:
     outcomes = trace.outcomes or {}
     for item in checked.rulebook.items:
         if isinstance(item, ast.Rule | ast.Table):
-            rules[item.id] = item.id in fired
+            # Reached only when this rule's own condition was evaluated: a rule of the same id in
+            # a book it extends may have fired instead (this one out of effect on the date).
+            guard = _atoms(item, actions=False)
+            rules[item.id] = item.id in fired and (not guard or any(id(node) in outcomes for node in guard))
             for node in _atoms(item):
                 seen = outcomes.get(id(node), set())
                 conditions[f"{item.id} line {node.span.line}:{node.span.column}"] = (True in seen, False in seen)
@@ -285,7 +288,8 @@ def coverage(checked: CheckResult, trace: Trace, fired: set[str]) -> Coverage:
     return Coverage(rules, rows, conditions)
 
 
-def _atoms(item: ast.Rule | ast.Table) -> list[ast.Expr]:
+def _atoms(item: ast.Rule | ast.Table, *, actions: bool = True) -> list[ast.Expr]:
+    """The tests of a rule's condition (a table's guard) and, with `actions`, of its `if`s."""
     found: list[ast.Expr] = []
 
     def visit(node: Any) -> None:
@@ -306,12 +310,8 @@ def _atoms(item: ast.Rule | ast.Table) -> list[ast.Expr]:
             for step in (*node.then, *node.otherwise):
                 visit(step)
 
-    if isinstance(item, ast.Rule):
-        visit(item.condition)
-        for step in item.actions:
-            visit(step)
-    else:
-        visit(item.guard)
+    visit(item.condition if isinstance(item, ast.Rule) else item.guard)
+    if actions:
         for step in item.actions:
             visit(step)
     return found

@@ -68,9 +68,34 @@ class ItemMaker(ExpressionMaker):
             elif isinstance(child, Effective):
                 dates = child.fields()
         phase = phase_tree.children[1]
+        scope, scope_span = self.scope(phase_tree)
         return ast.Rule(
-            str(rule_id), unquote(label), str(phase), condition, actions, self.at(position), self.span(phase), **dates
+            str(rule_id),
+            unquote(label),
+            str(phase),
+            condition,
+            actions,
+            self.at(position),
+            self.span(phase),
+            **dates,
+            scope=scope,
+            scope_span=scope_span,
         )
+
+    def scope(self, phase_tree: Tree) -> tuple[str | None, ast.Span]:
+        """`for the encounter` after a rule's phase: the rule runs once a visit (None: per service)."""
+        words = [str(word) for word in phase_tree.children[3:]]
+        if not words:
+            return None, ast.NO_SPAN
+        span = self.span(phase_tree.children[2])
+        if [word.lower() for word in words] not in (["the", "encounter"], ["encounter"]):
+            self.error(
+                "rule.scope",
+                f"`for {' '.join(words)}` is not what a rule runs for",
+                span,
+                "write `for the encounter` to run the rule once a visit, or nothing to run it for each service",
+            )
+        return "encounter", span
 
     def then_clause(self, children: list[Any], position: Position) -> tuple[ast.Step, ...]:
         steps: list[ast.Step] = []

@@ -44,6 +44,14 @@ class TableMaker(ExpressionMaker):
             elif child.data == "table_row":
                 rows.append(child)
         span = self.at(position)
+        if len(phase_tree.children) > 2:
+            self.error(
+                "table.scope",
+                f"table `{table_id}` runs for each service; only a rule runs for the encounter",
+                self.span(phase_tree.children[2]),
+                "write the table's rows as rules `in ... for the encounter`, or drop `for ...`",
+            )
+            return None
         if not hit_policy:
             self.error(
                 "table.missing_hit_policy",

@@ -129,6 +129,11 @@ class ActionSpec:
     params: tuple[tuple[str, Type], ...] = ()
     phases: tuple[str, ...] = ()
     doc: str = ""
+    #: Whether a rule `for the encounter` may take it (it then acts on the lines of every service).
+    encounter: bool = False
+    #: The fact and its values the action can act on, when not every one: `cap lesions` recodes
+    #: destructions only; anywhere else the checker reports it (`action.wrong_target`).
+    acts_on: tuple[str, tuple[str, ...]] | None = None
 
     @cached_property
     def words(self) -> tuple[str, ...]:
@@ -154,6 +159,9 @@ class Vocabulary:
     value_sets: Mapping[str, tuple[Type, tuple[str, ...]]] = field(default_factory=dict)
     code_validators: Mapping[str, CodeValidator] = field(default_factory=dict)
     phase_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The facts (by their first name) a rule of a scope may not read: "service" (a rule run for
+    #: each service) and "encounter" (`in ... for the encounter`).
+    out_of_scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
     def _types_by_path(self) -> dict[str, Type]:

@@ -96,6 +96,7 @@ def stack_diagnostics(built: Build) -> list[Diagnostic]:
 #: Facts of the vocabulary a test cannot give the engine, and why: worked out from other facts, or
 #: carried by no encounter yet. A test giving one would run as if it had not.
 NOT_GIVEN = {
+    "services": "a test gives the encounter's services as `service` and `other_services`",
     "service.region": "it is worked out from `service.site`: give the site",
     "patient.risk_states": "they are worked out from `diagnoses`: give the diagnoses",
     "other_services.region": "it is worked out from each service's `site`: give the site",
@@ -418,6 +419,8 @@ def _prior(given: Any, date_of_service: dt.date) -> dict[str, Any] | None:
         prior["date_of_service"] = given["date_of_service"]
     elif given.get("days_after") is not None:
         prior["date_of_service"] = date_of_service - dt.timedelta(days=int(given["days_after"]))
+    if given.get("global_days") is not None:
+        prior["global_days"] = int(given["global_days"])
     return prior
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from rulebooks.engine.context import CodingContext, WorkLine
 from rulebooks.models import Encounter, Service
-from rulebooks.vocabulary import FACTS, Fact, FactReader, Record
+from rulebooks.vocabulary import FACTS, Fact, FactReader, Record, service_record
 
 FactPath = tuple[str, ...]
 #: Builds one level of the facts (the whole, a record, `service`) for a service.
@@ -35,6 +35,23 @@ class FactSchema:
     ) -> dict[str, Any]:
         """What a rule sees for one service: every declared fact at its path, `lines` from the work lines."""
         facts = self._build(encounter, service, findings)
+        facts["lines"] = line_facts(lines)
+        return facts
+
+    def encounter_facts(self, encounter: Encounter, lines: Sequence[WorkLine]) -> dict[str, Any]:
+        """What a rule `for the encounter` sees: the facts of the encounter (patient, plan, place of
+        service, diagnoses...), `services` (every service with its lesion and its lines' codes) and
+        `lines` (the encounter's claim lines); no `service` and no `other_services`, which the
+        checker keeps such a rule from reading. An encounter without services has none to read."""
+        facts = self._build_encounter(encounter, encounter.services[0], ())
+        facts["services"] = [
+            {
+                **service_record(service),
+                "lesion": service.lesion_id or service.id,
+                "codes": list(dict.fromkeys(line.code for line in lines if service.id in line.service_ids)),
+            }
+            for service in encounter.services
+        ]
         facts["lines"] = line_facts(lines)
         return facts
 
@@ -67,6 +84,12 @@ class FactSchema:
     @cached_property
     def _build(self) -> _Build:
         return _builder(self.facts, "")
+
+    @cached_property
+    def _build_encounter(self) -> _Build:
+        """The builder of the facts of the encounter alone (no `service`, no `other_services`)."""
+        of_one_service = ("service", "other_services")
+        return _builder([f for f in self.facts if f.path.split(".")[0] not in of_one_service], "")
 
 
 def _read_through(
@@ -234,6 +257,11 @@ def service_facts(
 ) -> dict[str, Any]:
     """What a rule of the dermatology vocabulary sees for one service (`FactSchema.service_facts`)."""
     return DERMATOLOGY.service_facts(encounter, service, lines, findings)
+
+
+def encounter_facts(encounter: Encounter, lines: Sequence[WorkLine]) -> dict[str, Any]:
+    """What a rule `for the encounter` of the dermatology vocabulary sees (`FactSchema.encounter_facts`)."""
+    return DERMATOLOGY.encounter_facts(encounter, lines)
 
 
 def fact_reader(path: FactPath) -> FactReader:

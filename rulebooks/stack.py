@@ -33,8 +33,8 @@ from dsl.runtime import CompiledRule, Decision, RuleOutcome, Trace
 from rulebooks.engine.context import CodingContext, WorkLine, rule_reason
 from rulebooks.extended import LIBRARY, library_rulebooks
 from rulebooks.models import Encounter, Reason, RulebookRef, RuleRef, Service, SourceSpan
-from rulebooks.rule_facts import lines_of, service_facts
-from rulebooks.stack_actions import ACTION_HANDLERS, ActionHandler
+from rulebooks.rule_facts import encounter_facts, lines_of, service_facts
+from rulebooks.stack_actions import ACTION_HANDLERS, ActionHandler, act_on_encounter
 from rulebooks.vocabulary import dermatology_vocabulary
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ BookRule = tuple[LoadedRulebook, CompiledRule]
 
 
 def applicable_rules(
-    books: Sequence[LoadedRulebook], phase: str, date_of_service: dt.date, payer: str
+    books: Sequence[LoadedRulebook], phase: str, date_of_service: dt.date, payer: str, scope: str | None = None
 ) -> tuple[BookRule, ...]:
     """The rules of a phase that apply to an encounter, in stack order: those of the books that
     apply on its date of service and to its payer (`LoadedRulebook.applies_to`), where a later
@@ -98,7 +98,7 @@ def applicable_rules(
             if rule.in_effect(date_of_service)
         }
         disabled = {d.rule_id for other in later for d in other.built.rulebook.of_type(ast.Disable)}
-        for rule in book.built.program.phase(phase):  # type: ignore[union-attr]
+        for rule in book.built.program.phase(phase, scope):  # type: ignore[union-attr]
             if rule.id not in replaced and rule.id not in disabled and rule.in_effect(date_of_service):
                 chosen.append((book, rule))
     return tuple(chosen)
@@ -256,7 +256,28 @@ class Stack:
             for rule_decided in self.decide(phase, encounter, service, lines=lines, coding=ctx.memo):
                 outcomes.append(rule_decided.outcome)
                 self._apply(ctx, service, rule_decided)
+        if self._encounter_rules and encounter.services:
+            for rule_decided in self.decide_for_encounter(phase, encounter, ctx.claim_lines()):
+                outcomes.append(rule_decided.outcome)
+                self._apply_to_encounter(ctx, rule_decided)
         return outcomes
+
+    @cached_property
+    def _encounter_rules(self) -> bool:
+        """Whether a book of the stack has a rule `for the encounter` (else none is looked for)."""
+        return any(rule.scope == "encounter" for book in self.books for rule in book.built.program.rules)  # type: ignore[union-attr]
+
+    def decide_for_encounter(self, phase: str, encounter: Encounter, lines: Sequence[WorkLine]) -> list[Decided]:
+        """What the phase's rules `for the encounter` decide, once, after the service rules acted.
+
+        They run as written, over facts built for each encounter, and nothing of what they
+        decide is remembered: no memo can be keyed wrongly on what they read."""
+        rules = applicable_rules(self.books, phase, encounter.date_of_service, encounter.coverage.payer, "encounter")
+        if not rules:
+            return []
+        facts = encounter_facts(encounter, lines)
+        trace = self.trace if self.trace is not None else Trace()
+        return [one for book, rule in rules for one in run_rule(book, rule, facts, trace)]
 
     def decide(
         self,
@@ -302,6 +323,21 @@ class Stack:
             ctx.flag("rule_undetermined", rule_decided.undetermined, detail=outcome.rule_id, service_ids=[service.id])
         for action in rule_decided.actions:
             action.handler(ctx, service, action.arguments, action.reason)
+
+    def _apply_to_encounter(self, ctx: CodingContext, rule_decided: Decided) -> None:
+        """Record one encounter rule's outcome and apply its actions (`stack_actions.act_on_encounter`)."""
+        outcome = rule_decided.outcome
+        if self.journal is not None:
+            self.journal.append(outcome)
+        if rule_decided.undetermined is not None:
+            ctx.flag(
+                "rule_undetermined",
+                rule_decided.undetermined,
+                detail=outcome.rule_id,
+                service_ids=[service.id for service in ctx.encounter.services],
+            )
+        for action in rule_decided.actions:
+            act_on_encounter(ctx, action.handler, action.arguments, action.reason)
 
 
 def _reason(book: LoadedRulebook, outcome: RuleOutcome, message: str) -> Reason:

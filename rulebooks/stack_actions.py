@@ -30,6 +30,24 @@ def apply_action(ctx: CodingContext, service: Service, action: FiredAction, reas
     handler(ctx, service, arguments, reason)
 
 
+def act_on_encounter(ctx: CodingContext, handler: ActionHandler, arguments: dict[str, Any], reason: Reason) -> None:
+    """An action of a rule `for the encounter` (the checker lets such a rule take only the actions
+    whose `ActionSpec.encounter` says so): a flag names every service; `limit ... per session`
+    counts over the encounter already; an action on lines (picked by code set or modifier) acts on
+    the lines of every service."""
+    services = ctx.encounter.services
+    if handler is _flag:
+        rule = reason.rule
+        ctx.flags.append(
+            new_flag(arguments["code"], reason, rule.rule_id if rule else None, [service.id for service in services])
+        )
+    elif handler in _ON_THE_ENCOUNTER:
+        handler(ctx, services[0], arguments, reason)
+    else:
+        for service in services:
+            handler(ctx, service, arguments, reason)
+
+
 def _classify(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
     ctx.classifications[service.id] = arguments["class"]
     ctx.flag("rule_classification", reason, detail=arguments["class"], service_ids=[service.id])
@@ -165,6 +183,9 @@ def _limit_units(hold: bool) -> ActionHandler:
     return limit_units
 
 
+_LIMIT_HOLD, _LIMIT_FLAG = _limit_units(hold=True), _limit_units(hold=False)
+
+
 def _replace_modifier(ctx: CodingContext, service: Service, arguments: dict[str, Any], reason: Reason) -> None:
     old, new = arguments["modifier"], arguments["replacement"]
     for line in lines_of(ctx, service):
@@ -232,8 +253,8 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
     "bundle": _bundle,
     "route": _route,
     "drop_lines": _drop_lines,
-    "limit_units_hold": _limit_units(hold=True),
-    "limit_units_flag": _limit_units(hold=False),
+    "limit_units_hold": _LIMIT_HOLD,
+    "limit_units_flag": _LIMIT_FLAG,
     "replace_modifier": _replace_modifier,
     "add_modifier_carried": _add_modifier_carried,
     "remove_modifier_all": _remove_modifier_all,
@@ -245,3 +266,5 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
     "liability_modifiers": _liability_modifiers,
     "cosmetic_requests": _cosmetic_requests,
 }
+#: The handlers that act on the whole encounter whichever service they are given.
+_ON_THE_ENCOUNTER = frozenset({_LIMIT_HOLD, _LIMIT_FLAG})

@@ -31,6 +31,7 @@ from dsl.vocabulary import (
     record,
 )
 from rulebooks.codesets import check_icd10, check_modifier, check_procedure_code
+from rulebooks.engine.families.global_period import postoperative_days
 from rulebooks.engine.sites import FACE_REGIONS, REGION_PHRASES, anatomic_region
 from rulebooks.models import Encounter, Service
 from rulebooks.models.encounter import ServiceKind
@@ -67,10 +68,8 @@ LATERALITY = enum("laterality", "left", "right", "bilateral", "midline")
 #: The anatomic regions a site's text names (`rulebooks.engine.sites`), as a rule tests them.
 REGIONS: tuple[str, ...] = tuple(sorted(set(REGION_PHRASES.values())))
 REGION = enum("body region", *REGIONS)
-#: Another service of the same encounter as a rule sees it: its own facts, and how it relates to
-#: the service the rule runs for (the relations a payer policy compares a visit's procedures by).
-OTHER_SERVICE = record(
-    "other service",
+#: A service of the encounter as a rule over several services sees it: its own facts.
+_SERVICE_FACTS = dict(
     kind=SERVICE_KIND,
     technique=STRING,
     site=STRING,
@@ -81,10 +80,14 @@ OTHER_SERVICE = record(
     lesion_size_cm=quantity("cm"),
     diagnoses=list_of(ICD10),
     staff_code=CPT,
-    same_lesion=BOOL,
-    same_site=BOOL,
-    same_site_group=BOOL,
 )
+#: Another service of the same encounter as a service's rule sees it: its own facts, and how it
+#: relates to the service the rule runs for (the relations a payer policy compares a visit's
+#: procedures by).
+OTHER_SERVICE = record("other service", **_SERVICE_FACTS, same_lesion=BOOL, same_site=BOOL, same_site_group=BOOL)
+#: A service as an encounter rule (`in policy for the encounter`) sees it among `services`: its
+#: facts, the lesion it treats (two services on one lesion have the same) and its claim lines' codes.
+ENCOUNTER_SERVICE = record("service of the encounter", **_SERVICE_FACTS, lesion=STRING, codes=list_of(CPT))
 
 #: Reads one fact for one service: (encounter, service, the note's findings for it) -> value.
 FactReader = Callable[[Encounter, Service, Sequence[str]], Any]
@@ -303,6 +306,13 @@ FACTS = (
         "Days from the earlier procedure to this date of service.",
         lambda prior, encounter: (encounter.date_of_service - prior.date_of_service).days,
     ),
+    GLOBAL_PERIOD.fact(
+        "global_days",
+        quantity("days"),
+        "That earlier procedure's global (postoperative) days, 0, 10 or 90: as the encounter gives them, else "
+        "from the code sets in effect on its date; missing for a code without a global period (an add-on).",
+        lambda prior, encounter: postoperative_days(prior)[0],
+    ),
     MOHS.fact(
         "stages",
         list_of(MOHS_STAGE),
@@ -362,7 +372,22 @@ FACTS = (
         lambda encounter, service, findings: other_services(encounter, service),
         required=True,
     ),
-    fact("lines", list_of(LINE), "The service's proposed claim lines (policy and route phases).", None, required=True),
+    fact(
+        "services",
+        list_of(ENCOUNTER_SERVICE),
+        "Every service of the encounter, read by a rule `for the encounter` (a service's rule reads "
+        "`other_services`): each with its `lesion` and the `codes` of its claim lines.",
+        None,  # built for encounter rules only (`rulebooks.rule_facts.encounter_facts`)
+        required=True,
+    ),
+    fact(
+        "lines",
+        list_of(LINE),
+        "The proposed claim lines (policy and route phases): the service's, or the whole encounter's in a rule "
+        "`for the encounter`.",
+        None,
+        required=True,
+    ),
     fact("scores.bsa_percent", quantity("%"), "Body surface area affected.", None),
     fact("scores.easi", NUMBER, "Eczema Area and Severity Index.", None),
     fact("scores.iga", NUMBER, "Investigator's Global Assessment.", None),
@@ -384,16 +409,7 @@ def other_services(encounter: Encounter, service: Service) -> list[dict[str, Any
     site = _site_key(service.site)
     return [
         {
-            "kind": other.kind,
-            "technique": other.technique,
-            "site": other.site,
-            "site_group": other.site_group,
-            "laterality": other.laterality,
-            "region": anatomic_region(other.site),
-            "count": other.count,
-            "lesion_size_cm": other.lesion_size_cm,
-            "diagnoses": [code_.upper() for code_ in other.diagnoses],
-            "staff_code": other.staff_code.upper() if other.staff_code else None,
+            **service_record(other),
             "same_lesion": (other.lesion_id or other.id) == lesion,
             "same_site": None if site is None or other.site is None else _site_key(other.site) == site,
             "same_site_group": (
@@ -405,6 +421,23 @@ def other_services(encounter: Encounter, service: Service) -> list[dict[str, Any
         for other in encounter.services
         if other.id != service.id
     ]
+
+
+def service_record(service: Service) -> dict[str, Any]:
+    """A service's own facts as a rule over several services reads them (`OTHER_SERVICE`,
+    `ENCOUNTER_SERVICE`)."""
+    return {
+        "kind": service.kind,
+        "technique": service.technique,
+        "site": service.site,
+        "site_group": service.site_group,
+        "laterality": service.laterality,
+        "region": anatomic_region(service.site),
+        "count": service.count,
+        "lesion_size_cm": service.lesion_size_cm,
+        "diagnoses": [code_.upper() for code_ in service.diagnoses],
+        "staff_code": service.staff_code.upper() if service.staff_code else None,
+    }
 
 
 def _site_key(site: str | None) -> str | None:
@@ -436,7 +469,9 @@ ACTIONS = (
         "cap lesions of service at {count}",
         (("count", quantity("lesions")),),
         ("policy",),
-        "Bill at most this many lesions; the code family recodes from the capped count.",
+        "Bill at most this many lesions of a premalignant destruction (17000-17004); the code family recodes "
+        "from the capped count. Only on destructions: the rule must say `service.kind = destruction`.",
+        acts_on=("service.kind", ("destruction",)),
     ),
     ActionSpec(
         "require_prior_auth",
@@ -444,14 +479,16 @@ ACTIONS = (
         (("codes", CODES),),
         ("policy",),
         "These lines need a prior authorization.",
+        encounter=True,
     ),
-    ActionSpec("flag", "flag {code}", (("code", SYMBOL),), PHASES, "Raise a flag on the coding."),
+    ActionSpec("flag", "flag {code}", (("code", SYMBOL),), PHASES, "Raise a flag on the coding.", encounter=True),
     ActionSpec(
         "add_modifier",
         "add modifier {modifier} to lines in {codes}",
         (("modifier", MODIFIER), ("codes", CODES)),
         ("policy",),
         "Append a modifier to matching lines.",
+        encounter=True,
     ),
     ActionSpec(
         "remove_modifier",
@@ -459,6 +496,7 @@ ACTIONS = (
         (("modifier", MODIFIER), ("codes", CODES)),
         ("policy",),
         "Remove a modifier from matching lines.",
+        encounter=True,
     ),
     ActionSpec(
         "bundle",
@@ -473,6 +511,7 @@ ACTIONS = (
         (("codes", CODES), ("message", STRING)),
         ("policy",),
         "Take this service's lines in the set off the claim; the message is what the biller reads.",
+        encounter=True,
     ),
     ActionSpec(
         "limit_units_hold",
@@ -480,6 +519,7 @@ ACTIONS = (
         (("codes", CODES), ("units", quantity("units"))),
         ("policy",),
         "Bill at most this many units of the codes in the whole encounter; the excess is held for review.",
+        encounter=True,
     ),
     ActionSpec(
         "limit_units_flag",
@@ -487,6 +527,7 @@ ACTIONS = (
         (("codes", CODES), ("units", quantity("units"))),
         ("policy",),
         "Leave the lines as they are but flag the encounter when its units of the codes exceed the limit.",
+        encounter=True,
     ),
     ActionSpec(
         "replace_modifier",
@@ -494,6 +535,7 @@ ACTIONS = (
         (("modifier", MODIFIER), ("replacement", MODIFIER), ("codes", CODES)),
         ("policy",),
         "Put one modifier in place of another on this service's lines in the set.",
+        encounter=True,
     ),
     ActionSpec(
         "add_modifier_carried",
@@ -501,6 +543,7 @@ ACTIONS = (
         (("modifier", MODIFIER), ("carried", MODIFIER)),
         ("policy",),
         "Append a modifier to this service's lines that carry another modifier.",
+        encounter=True,
     ),
     ActionSpec(
         "remove_modifier_all",
@@ -515,6 +558,7 @@ ACTIONS = (
         (("codes", CODES),),
         ("policy", "route"),
         "Send this service's lines in the set to the patient (self-pay) instead of the claim.",
+        encounter=True,
     ),
     ActionSpec(
         "route",
@@ -625,6 +669,7 @@ def dermatology_vocabulary() -> Vocabulary:
             "modifier": check_modifier,
             **{system: _policy_code_check(system) for system in POLICY_CODES},
         },
+        out_of_scope={"service": ("services",), "encounter": ("service", "other_services")},
     )
 
 

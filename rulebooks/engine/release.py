@@ -30,7 +30,10 @@ def vocabulary_version() -> str:
         (
             vocabulary.phases,
             [(field.path, field.type, field.required) for field in vocabulary.fields],
-            [(action.name, action.template, action.params, action.phases) for action in vocabulary.actions],
+            [
+                (action.name, action.template, action.params, action.phases, action.encounter, action.acts_on)
+                for action in vocabulary.actions
+            ],
         )
     )
     return "vocab:" + hashlib.sha256(described.encode()).hexdigest()[:16]

@@ -15,6 +15,8 @@ from rulebooks.models import Coding, Encounter
 from rulebooks.stack import stack_of
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "rules" / "encounter-reach.rules"
+#: The examples books: this one, and the rules for the encounter (tests/rulebooks/test_encounter_rules.py).
+BOOKS = [EXAMPLES, EXAMPLES.with_name("encounter-rules.rules")]
 CODED_AT = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 HEADER = 'rulebook "Reach" for payer ACME\n\n'
 
@@ -62,15 +64,17 @@ def coded(text: str, *services: dict[str, Any], plan_type: str = "commercial") -
 # ---- the examples book: every construct in the language, with its own tests ------------------
 
 
-def test_the_examples_pass_their_own_tests_and_reach_every_rule() -> None:
-    report = authoring.run_tests(EXAMPLES.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("book", BOOKS, ids=lambda path: path.name)
+def test_the_examples_pass_their_own_tests_and_reach_every_rule(book: Path) -> None:
+    report = authoring.run_tests(book.read_text(encoding="utf-8"))
     failures = [(r["name"], e["message"]) for r in report["results"] for e in r["expectations"] if not e["passed"]]
     assert report["passed"] and not failures, failures
     assert all(report["coverage"]["rules"].values()), report["coverage"]["rules"]
 
 
-def test_the_examples_are_canonical_and_clean() -> None:
-    text = EXAMPLES.read_text(encoding="utf-8")
+@pytest.mark.parametrize("book", BOOKS, ids=lambda path: path.name)
+def test_the_examples_are_canonical_and_clean(book: Path) -> None:
+    text = book.read_text(encoding="utf-8")
     assert authoring.format(text)["text"] == text
     assert authoring.check(text) == []
 
@@ -412,6 +416,12 @@ def test_no_can_never_fire_warning_comes_from_an_earlier_error() -> None:
             "scores: {easi: 20}",
             "a test cannot give `scores.easi`: no encounter carries scores yet, so the engine never sees them",
             id="a fact no encounter carries",
+        ),
+        pytest.param(
+            "services: [{kind: biopsy}]",
+            "a test cannot give `services.kind`: a test gives the encounter's services as `service` and "
+            "`other_services`",
+            id="the services an encounter rule reads",
         ),
     ],
 )

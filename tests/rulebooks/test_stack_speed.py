@@ -117,8 +117,11 @@ def rules(draw: st.DrawFn, rule_id: str) -> str:
     phase = draw(st.sampled_from(["classify", "select", "policy", "route"]))
     # A rule of its own dates too: the rules in effect then depend on the date even in an undated book.
     dates = draw(st.sampled_from(["", "", "", "  effective 2026-07-01\n", "  effective 2026-01-01 until 2026-06-30\n"]))
-    when = f"  when {draw(conditions())}\n" if draw(st.integers(0, 5)) else ""
+    condition = draw(conditions()) if draw(st.integers(0, 5)) else None
     actions = "\n".join(f"    {draw(steps(phase))}" for _ in range(draw(st.integers(1, 2))))
+    if "cap lesions" in actions:  # it acts on destructions only: elsewhere a checker error
+        condition = "service.kind = destruction" + (f" and {condition}" if condition else "")
+    when = f"  when {condition}\n" if condition else ""
     return f'rule {rule_id} "Rule {rule_id}"\n  in {phase}\n{dates}{when}  then\n{actions}\n'
 
 
@@ -126,8 +129,10 @@ def rules(draw: st.DrawFn, rule_id: str) -> str:
 def tables(draw: st.DrawFn, rule_id: str) -> str:
     guard = f"  when {draw(conditions())}\n" if draw(st.booleans()) else ""
     if draw(st.booleans()):
+        # `cap lesions` acts on destructions only: the guard says so.
+        capped = "  when service.kind = destruction" + (f" and {guard.removeprefix('  when ')}" if guard else "\n")
         return (
-            f'table {rule_id} "Table {rule_id}"\n  in policy\n  hit first\n{guard}'
+            f'table {rule_id} "Table {rule_id}"\n  in policy\n  hit first\n{capped}'
             "  | payer | => cap      |\n  | UHC   | 15 lesions |\n  | AETNA | 10 lesions |\n  | -     | 2 lesions  |\n"
             "  then\n    if service.count > cap then cap lesions of service at cap\n    flag capped\n"
         )
