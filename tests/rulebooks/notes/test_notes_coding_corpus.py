@@ -86,4 +86,5 @@ def score() -> tuple[int, int]:
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m tests.rulebooks.notes.test_notes_coding_corpus
-    print("%d/%d exact" % score())
+    exact, total = score()
+    print(f"{exact}/{total} exact")

@@ -208,7 +208,16 @@ def contexts(text: str) -> list[tuple[str, str, list[str]]]:
             "Bleeding denied.",
             [("bleeding", "Bleeding", ["negated"])],
             id="denied after the finding",
-            marks=pytest.mark.xfail(strict=True, reason="known miss (issue 17): a bare 'denied' after the finding"),
+        ),
+        pytest.param(
+            "Itching denied; bleeds when she shaves.",
+            [("itching", "Itching", ["negated"]), ("bleeding", "bleeds", [])],
+            id="denied after the finding ends at its clause",
+        ),
+        pytest.param(
+            "Bleeding denied by the patient's insurer is not our concern; it bleeds.",
+            [("bleeding", "Bleeding", []), ("bleeding", "bleeds", [])],
+            id="denied by someone is not a denial of the finding",
         ),
     ],
 )
