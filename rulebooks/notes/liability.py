@@ -2,8 +2,10 @@
 
 Providers write "Medicare expected to deny as not medically necessary; patient signed the ABN" in the
 note as often as they record the notice in the EHR. The note's words are normalised here into the
-same `AbnFacts` a recorded notice is, for the services the statement applies to (by the mapping rule
-the classifier uses: its site or lesion, else every service), so the classifier, the rules
+same `AbnFacts` a recorded notice is, for the services the statement applies to: when its sentence
+names a site, the services there (by the mapping rule the classifier uses); otherwise every service
+of the visit (GA lands only on lines expected to be denied, so a medical line it lists is unchanged;
+record the notice per service when the visit mixes services it does and does not cover). The classifier, the rules
 (`service.abn`) and the liability modifiers (GA) never tell the two apart. "Voluntary ABN" makes a
 voluntary notice; a denied or hypothetical one ("ABN not signed", "if an ABN is signed") makes none.
 A service the encounter already lists in a recorded notice keeps that notice.
@@ -12,8 +14,9 @@ A service the encounter already lists in a recorded notice keeps that notice.
 from __future__ import annotations
 
 from rulebooks.models.encounter import AbnFacts, Encounter
-from rulebooks.notes.findings import Findings
+from rulebooks.notes.findings import Finding, Findings
 from rulebooks.notes.mapping import findings_by_service
+from rulebooks.notes.pipeline import sentence_index, sentence_starts
 
 
 def note_abns(encounter: Encounter, findings: Findings) -> list[AbnFacts]:
@@ -23,12 +26,21 @@ def note_abns(encounter: Encounter, findings: Findings) -> list[AbnFacts]:
     if not any(finding.label == "abn_signed" and finding.affirmed for finding in findings):
         return []
     recorded = {service_id for notice in encounter.abns for service_id in notice.service_ids}
+    starts = sentence_starts(findings.text)
+    site_sentences = {sentence_index(starts, f.start) for f in findings if f.label == "site"}
+    visit_wide = {
+        _kind(f)
+        for f in findings
+        if f.label == "abn_signed" and f.affirmed and sentence_index(starts, f.start) not in site_sentences
+    }
     listed: dict[str, list[str]] = {}
     for service_id, applied in findings_by_service(encounter, findings).items():
-        kinds = {
-            "voluntary" if "voluntary" in item.finding.text.lower() else "required"
+        kinds = visit_wide | {
+            _kind(item.finding)
             for item in applied
-            if item.finding.label == "abn_signed" and item.finding.affirmed
+            if item.finding.label == "abn_signed"
+            and item.finding.affirmed
+            and sentence_index(starts, item.finding.start) in site_sentences
         }
         if kinds and service_id not in recorded:
             listed.setdefault("required" if "required" in kinds else "voluntary", []).append(service_id)
@@ -36,6 +48,10 @@ def note_abns(encounter: Encounter, findings: Findings) -> list[AbnFacts]:
         AbnFacts(service_ids=service_ids, kind=kind, signed_on=encounter.date_of_service)
         for kind, service_ids in sorted(listed.items())
     ]
+
+
+def _kind(finding: Finding) -> str:
+    return "voluntary" if "voluntary" in finding.text.lower() else "required"
 
 
 def with_note_abns(encounter: Encounter, findings: Findings) -> Encounter:
