@@ -41,9 +41,11 @@ def code_encounter(
 ) -> CodedEncounter:
     """Analyse the note, classify, and code; the documentation result comes back for queries."""
     from rulebooks.notes import check_documentation, service_finding_facts
+    from rulebooks.notes.liability import with_note_abns
 
     with phase("notes"):
         documentation = check_documentation(encounter, criteria)
+    encounter = with_note_abns(encounter, documentation.findings)  # the note's signed ABN is an ABN on record
     classifications = {sid: c.category for sid, c in documentation.classifications.items()}
     notes = {
         sid: ClassificationNote(reason=documentation_reason(c), query=c.query.text if c.query else None)

@@ -53,6 +53,10 @@ FINDINGS = (
     "infection",
     "recurrence",
     "functional_impairment",
+    "atypia",
+    "margins_involved",
+    "vascular_malformation",
+    "recurrent_infection",
     "cosmetic_intent",
     "patient_request",
     "asymptomatic",
@@ -647,7 +651,20 @@ VALUE_SETS = {
     "extremity_regions": (REGION, ("arm", "axilla", "foot", "hand", "leg")),
     "benign_lesion_symptoms": (
         enum("finding", *FINDINGS),
-        ("bleeding", "pain", "itching", "inflammation", "growth_change", "obstruction", "irritation", "infection"),
+        (
+            "bleeding",
+            "pain",
+            "itching",
+            "inflammation",
+            "growth_change",
+            "obstruction",
+            "irritation",
+            "infection",
+            "suspicious_for_malignancy",
+            "atypia",
+            "margins_involved",
+            "recurrent_infection",
+        ),
     ),
 }
 

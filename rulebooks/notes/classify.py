@@ -22,11 +22,13 @@ run in order, as a coder reasons; the first that decides wins:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from rulebooks.models.encounter import Encounter, Service
 from rulebooks.notes.criteria import SHORT_WORDS, CosmeticCriteria
 from rulebooks.notes.diagnoses import MEDICAL_BY_CODE, diagnosis_category
 from rulebooks.notes.findings import INDICATOR_LABELS, Findings
+from rulebooks.notes.liability import with_note_abns
 from rulebooks.notes.mapping import AppliedFinding, findings_by_service
 from rulebooks.notes.queries import cosmetic_or_medical_query, medical_necessity_query
 from rulebooks.notes.results import Classification, Evidence, Reason
@@ -52,7 +54,10 @@ def classify_services(
     encounter: Encounter, findings: Findings, criteria: CosmeticCriteria
 ) -> dict[str, Classification]:
     """Classification of every service of the encounter, by service id."""
+    encounter = with_note_abns(encounter, findings)
     applied = findings_by_service(encounter, findings)
+    if encounter.patient.age is not None and encounter.patient.age < CHILD_UNTIL:
+        applied = {sid: tuple(in_a_child(item) for item in items) for sid, items in applied.items()}
     result = {}
     for service in encounter.services:
         diagnoses = list(service.diagnoses) or list(encounter.diagnoses)
@@ -62,6 +67,18 @@ def classify_services(
                 result[service.id] = abn_answers_the_query(encounter, decision)
                 break
     return result
+
+
+#: A congenital vascular malformation treated before this age is treated to prevent its progression (11.4).
+CHILD_UNTIL = 18
+
+
+def in_a_child(item: AppliedFinding) -> AppliedFinding:
+    """A vascular malformation of a child counts as if it had progressed: treating it prevents that [S127]."""
+    if item.finding.label != "vascular_malformation":
+        return item
+    finding = replace(item.finding, values={**item.finding.values, "child": True})
+    return AppliedFinding(finding, item.scope)
 
 
 def abn_answers_the_query(encounter: Encounter, decision: Classification) -> Classification:
@@ -188,6 +205,12 @@ def qualifying_indications(applied: tuple[AppliedFinding, ...], criteria: Cosmet
             continue
         if finding.context and not (finding.context == {"uncertain"} and finding.label in criteria.uncertain_counts):
             continue
+        if finding.understated:  # "slightly pruritic at times", "mild atypia"
+            continue
+        if finding.label == "vascular_malformation" and not (
+            finding.values.get("progression") or finding.values.get("child")
+        ):
+            continue  # a flat stain in an adult: cosmetic unless something else is written
         cause_enough = criteria.irritation_with_cause_suffices and finding.values.get("cause")
         if finding.label == "irritation" and not (criteria.irritation_alone_suffices or cause_enough):
             continue

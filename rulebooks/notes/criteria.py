@@ -28,6 +28,10 @@ INDICATION_WORDS: dict[str, str] = {
     "irritation": "irritation from clothing, jewelry or shaving",
     "recurrence": "recurrence",
     "functional_impairment": "functional impairment",
+    "atypia": "moderate or severe atypia on a biopsy",
+    "margins_involved": "positive or close margins on a prior biopsy",
+    "vascular_malformation": "a congenital vascular malformation with hypertrophy or nodularity, or in a child",
+    "recurrent_infection": "recurrent infection",
 }
 
 #: The same in a few words, for reasons that list what was documented.
@@ -39,6 +43,10 @@ SHORT_WORDS: dict[str, str] = {
     "abcde": "atypical features",
     "irritation": "irritation with its cause",
     "functional_impairment": "functional impairment",
+    "atypia": "histologic atypia",
+    "margins_involved": "involved margins",
+    "vascular_malformation": "a progressive vascular malformation",
+    "recurrent_infection": "recurrent infection",
 }
 
 
@@ -70,10 +78,15 @@ class CosmeticCriteria:
 
 _LCD_INDICATIONS = frozenset(
     {"bleeding", "pain", "itching", "inflammation", "growth_change", "suspicious_for_malignancy", "abcde",
-     "obstruction", "infection", "irritation"}
+     "obstruction", "infection", "irritation",
+     # beyond symptoms (derm-coding.md 11.4)
+     "atypia", "margins_involved", "vascular_malformation", "recurrent_infection"}
 )  # fmt: skip
 
-MEDICARE = CosmeticCriteria(name="MEDICARE", indications=_LCD_INDICATIONS, infectious_lesions_medical=False)
+#: Medicare's LCD book lists functional impairment beside obstruction (rulebooks/library/medicare-benign-lesions.rules).
+MEDICARE = CosmeticCriteria(
+    name="MEDICARE", indications=_LCD_INDICATIONS | {"functional_impairment"}, infectious_lesions_medical=False
+)
 COMMERCIAL = CosmeticCriteria(name="COMMERCIAL", indications=_LCD_INDICATIONS, infectious_lesions_medical=True)
 
 

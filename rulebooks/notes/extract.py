@@ -8,6 +8,8 @@
 5. ``add_irritation_causes``: "catches on her necklace and becomes irritated" gives the cause.
 6. ``drop_procedural_bleeding``: the procedure's own bleeding ("minimal bleeding, hemostasis
    with aluminum chloride") is not the lesion's symptom.
+7. ``add_qualifiers``: "slightly pruritic at times" carries its qualifiers (slight, occasional).
+8. ``add_vascular_progression``: a port-wine stain "with hypertrophy and nodularity" has progressed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from rulebooks.notes.context_rules import CATEGORY_FLAGS, COSMETIC_PURPOSE
 from rulebooks.notes.fastscan import could_match, literal_anchors, scan_text
-from rulebooks.notes.findings import CONTEXTUAL_LABELS, Finding, Findings
+from rulebooks.notes.findings import CONTEXTUAL_LABELS, INDICATOR_LABELS, Finding, Findings
 from rulebooks.notes.lexicon import TERMS, irritant_kind
 from rulebooks.notes.pipeline import run_context, sentence_index, sentence_starts
 from rulebooks.notes.prior_auth import find_scores, find_tb_screening, find_treatments
@@ -43,6 +45,8 @@ def analyze_note(text: str) -> Findings:
     findings = normalise_context(text, findings)
     findings = add_irritation_causes(text, findings, starts)
     findings = drop_procedural_bleeding(text, findings, starts)
+    findings = add_qualifiers(text, findings, starts)
+    findings = add_vascular_progression(text, findings, starts)
     return Findings(text, tuple(sorted(findings, key=lambda f: (f.start, f.end, f.label))))
 
 
@@ -156,6 +160,9 @@ def assign_context(text: str, candidates: list[Candidate], starts: list[int]) ->
     return findings
 
 
+#: "Bleeding denied." / "itching denied;": the finding, then "denied" and the end of its clause
+#: ("denied by the insurer" is about a claim, not a symptom).
+_DENIED_AFTER = re.compile(r"\s*(?:[:-]\s*)?(?:was\s+|is\s+)?denied\b(?!\s+by\b)\s*(?:[.;,)]|$)", re.IGNORECASE)
 _DIRECTLY_DENIED = re.compile(r"\b(?:not|no\s+longer|never)\s+$", re.IGNORECASE)
 
 
@@ -166,6 +173,10 @@ def normalise_context(text: str, findings: list[Finding]) -> list[Finding]:
         flags = set(finding.context)
         if finding.label == "suspicious_for_malignancy" or "hypothetical" in flags:
             flags.discard("uncertain")
+        if _DENIED_AFTER.match(text[finding.end : finding.end + 32]):
+            flags.add("negated")  # "Bleeding denied." (a bare "denied" after the finding ends the sentence)
+        if finding.label == "recurrent_infection":
+            flags.discard("historical")  # "history of recurrent infections": recurrence is history by nature
         if finding.label == "treatment" or flags & {"family", "other_experiencer"}:
             flags.discard("historical")  # a drug history, or someone else's past, is history by nature
         if finding.label == "asymptomatic" and not _DIRECTLY_DENIED.search(
@@ -236,3 +247,81 @@ _PROCEDURE_SHAVE = re.compile(r"\bshave\s+(?:removal|biopsy|excision)\b", re.IGN
 def _without_procedure_words(sentence: str) -> str:
     """A shave *removal* is a procedure, not shaving: never read it as the cause of irritation."""
     return _PROCEDURE_SHAVE.sub(" ", sentence)
+
+
+#: Severity and frequency words next to a finding, by what they mean (findings.WEAK_QUALIFIERS, STRONG_QUALIFIERS).
+QUALIFIER_WORDS = {
+    "mild": "mild", "mildly": "mild", "slight": "slight", "slightly": "slight", "minimal": "mild",
+    "minimally": "mild", "occasional": "occasional", "occasionally": "occasional", "sometimes": "occasional",
+    "intermittent": "intermittent", "intermittently": "intermittent", "severe": "severe", "severely": "severe",
+    "intense": "intense", "intensely": "intense", "extreme": "severe", "extremely": "severe",
+    "constant": "constant", "constantly": "constant", "persistent": "constant", "persistently": "constant",
+}  # fmt: skip
+_QUALIFIER = "|".join(sorted(QUALIFIER_WORDS, key=len, reverse=True))
+#: Up to two qualifiers just before ("slightly pruritic", "mild, intermittent itching") ...
+_QUALIFIER_BEFORE = re.compile(
+    rf"\b((?:{_QUALIFIER})(?:,?\s+(?:and\s+)?(?:{_QUALIFIER}))?)\s+(?:\w+\s+)?$", re.IGNORECASE
+)
+_QUALIFIER_WORD = re.compile(rf"\b(?:{_QUALIFIER})\b", re.IGNORECASE)
+#: ... or just after ("itches constantly", "pruritic at times", "bleeds on occasion").
+_QUALIFIER_AFTER = re.compile(
+    rf"^\s+(?:(?:{_QUALIFIER})\b|(?:at\s+times|on\s+occasion|from\s+time\s+to\s+time|now\s+and\s+then)\b)",
+    re.IGNORECASE,
+)
+_AT_TIMES = re.compile(r"at\s+times|on\s+occasion|from\s+time\s+to\s+time|now\s+and\s+then", re.IGNORECASE)
+
+
+def add_qualifiers(text: str, findings: list[Finding], starts: list[int]) -> list[Finding]:
+    """Step 7: the severity and frequency words on each indicator, as ``values["qualifiers"]`` (sorted).
+
+    Read within the finding's sentence: up to two words before it and one phrase after it.
+
+    >>> [f.values["qualifiers"] for f in analyze_note("SK, slightly pruritic at times.")]
+    [['occasional', 'slight']]
+    """
+    bounds = [*starts, len(text)]
+    result = []
+    for finding in findings:
+        if finding.label in INDICATOR_LABELS:
+            sentence = sentence_index(starts, finding.start)
+            before = text[max(bounds[sentence], finding.start - 40) : finding.start]
+            after = text[finding.end : min(bounds[sentence + 1], finding.end + 30)]
+            words: set[str] = set()
+            if match := _QUALIFIER_BEFORE.search(before):
+                words.update(QUALIFIER_WORDS[word.lower()] for word in _QUALIFIER_WORD.findall(match.group(1)))
+            if match := _QUALIFIER_AFTER.match(after):
+                phrase = match.group(0).strip().lower()
+                words.add("occasional" if _AT_TIMES.fullmatch(phrase) else QUALIFIER_WORDS[phrase])
+            if words:
+                finding = Finding(
+                    finding.label, finding.start, finding.end, finding.text, finding.context,
+                    {**finding.values, "qualifiers": sorted(words)},
+                )  # fmt: skip
+        result.append(finding)
+    return result
+
+
+_VASCULAR_PROGRESSION = re.compile(
+    r"\b(?:hypertroph\w*|nodul\w*|blebs?|cobblestone\w*|thicken\w*|raised|elevated|papul\w*"
+    r"|soft[- ]tissue\s+overgrowth)",
+    re.IGNORECASE,
+)
+
+
+def add_vascular_progression(text: str, findings: list[Finding], starts: list[int]) -> list[Finding]:
+    """Step 8: a vascular malformation whose sentence says it has hypertrophy or nodularity has progressed [S127]."""
+    bounds = [*starts, len(text)]
+    progressed: dict[int, bool] = {}  # read each sentence once, however many findings it holds
+    result = []
+    for finding in findings:
+        if finding.label == "vascular_malformation":
+            sentence = sentence_index(starts, finding.start)
+            if sentence not in progressed:
+                progressed[sentence] = bool(_VASCULAR_PROGRESSION.search(text[bounds[sentence] : bounds[sentence + 1]]))
+            if progressed[sentence]:
+                finding = Finding(
+                    finding.label, finding.start, finding.end, finding.text, finding.context,
+                    {**finding.values, "progression": True},
+                )  # fmt: skip
+        result.append(finding)
+    return result

@@ -58,7 +58,7 @@ def service_finding_facts(encounter: Encounter, findings: Findings) -> dict[str,
         values: dict[str, list[dict[str, Any]]] = {}
         for item in applied:
             finding = item.finding
-            if finding.affirmed:
+            if finding.affirmed and not finding.understated:
                 affirmed.add(finding.label)
                 values.setdefault(finding.label, []).append(dict(finding.values))
             elif finding.context == {"negated"}:

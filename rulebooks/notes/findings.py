@@ -26,6 +26,10 @@ INDICATOR_LABELS = frozenset(
         "infection",
         "recurrence",
         "functional_impairment",
+        "atypia",
+        "margins_involved",
+        "vascular_malformation",
+        "recurrent_infection",
     }
 )
 #: Cosmetic intent and its neighbours ("patient requests removal", "asymptomatic").
@@ -33,10 +37,17 @@ COSMETIC_LABELS = frozenset({"cosmetic_intent", "patient_request", "asymptomatic
 QUANTITY_LABELS = frozenset({"lesion_count", "size", "margin", "repair_length", "mohs_stage", "mohs_blocks", "site"})
 SEVERITY_LABELS = frozenset({"bsa", "pasi", "easi", "iga", "dlqi", "hurley", "ihs4"})
 PRIOR_AUTH_LABELS = SEVERITY_LABELS | {"treatment", "tb_screening"}
+#: What the note says about the patient's liability: a signed ABN (derm-coding.md 10.3).
+LIABILITY_LABELS = frozenset({"abn_signed"})
 #: Labels whose context ConText decides. Numbers, sites and test results are taken as written:
 #: "QuantiFERON negative" is a result (in ``values``), not a negated finding.
-CONTEXTUAL_LABELS = INDICATOR_LABELS | COSMETIC_LABELS | {"treatment"}
-ALL_LABELS = INDICATOR_LABELS | COSMETIC_LABELS | QUANTITY_LABELS | PRIOR_AUTH_LABELS
+CONTEXTUAL_LABELS = INDICATOR_LABELS | COSMETIC_LABELS | LIABILITY_LABELS | {"treatment"}
+ALL_LABELS = INDICATOR_LABELS | COSMETIC_LABELS | QUANTITY_LABELS | PRIOR_AUTH_LABELS | LIABILITY_LABELS
+#: Severity and frequency words on a finding ("slightly pruritic at times"), by what they mean.
+WEAK_QUALIFIERS = frozenset({"mild", "slight", "occasional", "intermittent"})
+STRONG_QUALIFIERS = frozenset({"severe", "intense", "constant"})
+#: Indications the policies name with their intensity: "intense itching" (LCD [S25], Aetna mirror [S91]).
+QUALIFIED_LABELS = frozenset({"itching"})
 
 #: ConText assertions a finding may carry; an empty set means affirmed, current, the patient's.
 CONTEXT_FLAGS = ("negated", "historical", "hypothetical", "family", "other_experiencer", "uncertain")
@@ -50,6 +61,8 @@ def kind_of(label: str) -> str:
         return "cosmetic"
     if label in QUANTITY_LABELS:
         return "quantity"
+    if label in LIABILITY_LABELS:
+        return "liability"
     return "prior_auth"
 
 
@@ -76,6 +89,17 @@ class Finding:
     def affirmed(self) -> bool:
         """True when the note asserts this for the patient, now (no ConText modifier at all)."""
         return not self.context
+
+    @property
+    def understated(self) -> bool:
+        """The note's own words put it below an indication (derm-coding.md 11.4): itching only mild, slight,
+        occasional or intermittent ("slightly pruritic at times": the LCD covers *intense* itching), atypia
+        only mild. Bleeding is bleeding however often; other qualifiers are reported, not judged."""
+        if self.label == "atypia":
+            return self.values.get("grade") == "mild"
+        qualifiers = set(self.values.get("qualifiers", ()))
+        weak = bool(qualifiers & WEAK_QUALIFIERS) and not qualifiers & STRONG_QUALIFIERS
+        return self.label in QUALIFIED_LABELS and weak
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -167,7 +167,61 @@ TERMS: tuple[Term, ...] = (
         r"|auditory\s+canal|external\s+auditory\s+canal|airway|meatus|orifice|eye\s+opening|visual\s+axis)\b",
         what="orifice",
     ),
+    _term(
+        "obstruction",
+        r"\b(?:obstruct\w*|occlud\w*|block\w*|impair\w*|reduc\w*|affect\w*|interfer\w*\s+with)\s+(?:(?:her|his|the)\s+)?"
+        r"hearing\b|\b(?:conductive\s+)?hearing\s+(?:loss|impairment|difficult(?:y|ies))\b",
+        what="hearing",
+    ),
+    _term(
+        "obstruction",
+        r"\b(?:obstruct\w*|occlud\w*|block\w*|impair\w*|narrow\w*)\s+(?:(?:her|his|the)\s+)?(?:nasal\s+)?"
+        r"(?:airway|airflow|breathing)\b|\bdifficult(?:y)?\s+breathing\s+through\s+(?:the|her|his)\s+nose\b",
+        what="airway",
+    ),
     _term("obstruction", r"\bvisual\s+(?:obstruction|impairment|field\s+(?:defect|obstruction|cut))\b", what="vision"),
+    # histologic atypia on a biopsy: moderate or severe counts, mild is reported with its grade (11.4)
+    _term(
+        "atypia",
+        r"\b(?:mild(?:ly)?|slight(?:ly)?|minimal(?:ly)?)(?:\s+(?:to|-)\s+(?:mild|slight|minimal)(?:ly)?)?\s+"
+        r"(?:(?:cytologic|architectural|melanocytic)\s+(?:and\s+\w+\s+)?)?(?:atypi\w*|dysplas\w*|dysplastic)",
+        grade="mild",
+    ),
+    _term(
+        "atypia",
+        r"\b(?:(?:mild|moderate|slight)(?:ly)?\s+(?:to|-)\s+)?"
+        r"(?:moderate(?:ly)?|severe(?:ly)?|marked(?:ly)?|high[- ]grade)"
+        r"\s+(?:(?:cytologic|architectural|melanocytic)\s+(?:and\s+\w+\s+)?)?(?:atypi\w*|dysplas\w*|dysplastic)",
+        grade="moderate_or_severe",
+    ),
+    # positive or close margins on a prior biopsy (11.4)
+    _term(
+        "margins_involved",
+        r"\b(?:positive|involved|close|transected)\s+(?:(?:peripheral|lateral|deep|biopsy|surgical|histologic)\s+)?"
+        r"(?:and\s+\w+\s+)?margins?\b|\bmargins?\s+(?:(?:are|were|is|was)\s+)?(?:positive|involved|close|transected)\b"
+        r"|\bmargins?\s*:\s*(?:positive|involved|close)\b",
+    ),
+    _term(
+        "margins_involved",
+        r"\b(?:extend\w*|extension|transected)\s+(?:to|at)\s+(?:the\s+)?(?:(?:peripheral|lateral|deep|biopsy)\s+)?"
+        r"(?:margins?|base|edges?)\b",
+    ),
+    # congenital vascular malformations; hypertrophy or nodularity is a value (add_vascular_progression)
+    _term(
+        "vascular_malformation",
+        r"\b(?:port[- ]?wine\s+(?:stains?|birthmarks?)|nev(?:us|i)\s+flammeus|capillary\s+malformations?"
+        r"|(?:congenital\s+)?(?:vascular|venous|lymphatic|arteriovenous|venolymphatic)\s+malformations?)\b",
+    ),
+    # infection that keeps coming back: history by nature (11.4)
+    _term(
+        "recurrent_infection",
+        r"\b(?:recurrent(?:ly)?|recurring|repeated(?:ly)?|multiple|frequent(?:ly)?)\s+(?:episodes\s+of\s+)?"
+        r"(?:infect\w*|abscess\w*|flares?\s+of\s+infection)",
+    ),
+    _term(
+        "recurrent_infection",
+        r"\b(?:infected|abscessed)\s+(?:(?:twice|(?:two|three|four|five|several|multiple|many|\d+)\s+times)|x\s?\d+)\b",
+    ),
     # infection
     _term(
         "infection",
@@ -239,6 +293,14 @@ TERMS: tuple[Term, ...] = (
         "patient_request",
         r"\b(?:per|at|on)\s+(?:the\s+)?(?:patient|pt)(?:'s|s)?\s+(?:request|wish(?:es)?|preference)\b"
         r"|\b(?:patient|pt)[- ]requested\b",
+    ),
+    # a signed Advance Beneficiary Notice written in the note (derm-coding.md 10.3); "voluntary" says its kind
+    _term(
+        "abn_signed",
+        r"\b(?:signed|completed|executed)\s+(?:an?\s+|the\s+)?(?:(?:required|voluntary)\s+)?"
+        r"(?:ABN|advance\s+beneficiary\s+notice(?:\s+of\s+non-?coverage)?)\b"
+        r"|\b(?:ABN|advance\s+beneficiary\s+notice(?:\s+of\s+non-?coverage)?)\s+(?:(?:was|is|has\s+been)\s+)?"
+        r"(?:signed|obtained|executed|on\s+file)\b",
     ),
     # documented absence of symptoms
     _term("asymptomatic", r"\b(?:a-?symptomatic|non-?symptomatic|symptom[- ]free)\b"),

@@ -31,7 +31,8 @@ from rulebooks.notes.findings import Finding, Findings
 from rulebooks.notes.pipeline import sentence_index, sentence_starts
 from rulebooks.notes.sites import laterality_of, site_words
 
-_SYNONYMS = {"nasal": "nose", "helix": "ear", "earlobe": "ear", "lobe": "ear", "lid": "eyelid", "axillary": "axilla",
+_SYNONYMS = {"nasal": "nose", "helix": "ear", "earlobe": "ear", "lobe": "ear", "concha": "ear", "conchal": "ear",
+             "tragus": "ear", "antihelix": "ear", "lid": "eyelid", "axillary": "axilla",
              "malar": "cheek", "buccal": "cheek", "brow": "eyebrow", "armpit": "axilla", "sole": "foot",
              "plantar": "foot", "palmar": "palm", "vertex": "scalp", "torso": "trunk"}  # fmt: skip
 #: A broad site names every part inside it: a service on the "face" takes a symptom of the "cheek",

@@ -208,10 +208,82 @@ def contexts(text: str) -> list[tuple[str, str, list[str]]]:
             "Bleeding denied.",
             [("bleeding", "Bleeding", ["negated"])],
             id="denied after the finding",
-            marks=pytest.mark.xfail(strict=True, reason="known miss (issue 17): a bare 'denied' after the finding"),
+        ),
+        pytest.param(
+            "Itching denied; bleeds when she shaves.",
+            [("itching", "Itching", ["negated"]), ("bleeding", "bleeds", [])],
+            id="denied after the finding ends at its clause",
+        ),
+        pytest.param(
+            "Bleeding denied by the patient's insurer is not our concern; it bleeds.",
+            [("bleeding", "Bleeding", []), ("bleeding", "bleeds", [])],
+            id="denied by someone is not a denial of the finding",
         ),
     ],
 )
 def test_denies_negates_exactly_what_it_covers(text: str, expected: list[tuple[str, str, list[str]]]) -> None:
     """Negation by "denies", checked finding by finding (the corpus only scores it in aggregate)."""
     assert contexts(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "qualifiers"),
+    [
+        pytest.param(
+            "SK of the back, slightly pruritic at times.", "itching", ["occasional", "slight"], id="slight, at times"
+        ),
+        pytest.param("SK of the back, mildly itchy.", "itching", ["mild"], id="mildly before"),
+        pytest.param("SK with intermittent itching.", "itching", ["intermittent"], id="intermittent"),
+        pytest.param("SK of the back, itches constantly.", "itching", ["constant"], id="constantly after"),
+        pytest.param("SK with intense itching.", "itching", ["intense"], id="intense"),
+        pytest.param("SK of the back, occasionally bleeds.", "bleeding", ["occasional"], id="occasionally bleeds"),
+        pytest.param("SK of the back, itchy. Bleeds.", "itching", [], id="no qualifier"),
+    ],
+)
+def test_findings_carry_their_qualifiers(text: str, label: str, qualifiers: list[str]) -> None:
+    """Issue 17: severity and frequency words are reported on the finding they qualify."""
+    (finding,) = [f for f in analyze_note(text) if f.label == label]
+    assert finding.values.get("qualifiers", []) == qualifiers
+
+
+@pytest.mark.parametrize(
+    ("text", "understated"),
+    [
+        ("SK, slightly pruritic at times.", True),
+        ("SK, mild but constant itching.", False),
+        ("SK with severe itching.", False),
+        ("SK, occasionally bleeds.", False),  # bleeding is bleeding however often
+    ],
+)
+def test_weak_qualifiers_understate_only_itching(text: str, understated: bool) -> None:
+    finding = next(f for f in analyze_note(text) if f.label in {"itching", "bleeding"})
+    assert finding.understated is understated
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "values"),
+    [
+        ("Prior biopsy showed moderate atypia.", "atypia", {"grade": "moderate_or_severe"}),
+        ("Severely dysplastic nevus on pathology.", "atypia", {"grade": "moderate_or_severe"}),
+        ("Nevus with mild atypia, margins clear.", "atypia", {"grade": "mild"}),
+        ("Compound nevus, positive peripheral margins.", "margins_involved", {}),
+        ("Junctional nevus extending to the deep margin.", "margins_involved", {}),
+        (
+            "Port-wine stain of the cheek with hypertrophy and nodularity.",
+            "vascular_malformation",
+            {"progression": True},
+        ),
+        ("Port-wine stain of the cheek, flat.", "vascular_malformation", {}),
+        ("Cyst infected three times this year.", "recurrent_infection", {}),
+        ("Skin tag in the ear canal impairs hearing.", "obstruction", {"what": "hearing"}),
+        ("Papule narrowing the nasal airway.", "obstruction", {"what": "airway"}),
+    ],
+)
+def test_indications_beyond_symptoms_are_found(text: str, label: str, values: dict) -> None:
+    found = [f for f in analyze_note(text) if f.label == label]
+    assert len(found) == 1 and found[0].affirmed and found[0].values == values
+
+
+def test_clear_margins_and_a_single_past_infection_are_no_indication() -> None:
+    labels = {f.label for f in analyze_note("Margins clear. Cyst infected once years ago.") if f.affirmed}
+    assert not labels & {"margins_involved", "recurrent_infection", "infection"}
