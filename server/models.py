@@ -421,6 +421,8 @@ class ClaimRecord(TenantScoped, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("encounters.id"), index=True)
     coding_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("codings.id"))
+    #: The biller's line overrides the claim was built with (ids, by line), beside the coding they amend.
+    override_ids: Mapped[list[str]] = mapped_column(default=list)
     external_id: Mapped[str] = mapped_column(String(128))
     version: Mapped[int]
     frequency: Mapped[str] = mapped_column(String(1))

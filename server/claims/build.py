@@ -18,7 +18,10 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from rulebooks.dated_codesets import default_codesets
+from rulebooks.engine.context import FeeSchedules
+from rulebooks.engine.route import charge_of
 from rulebooks.models import Coding, Encounter
+from rulebooks.models.coding import ClaimLine, Reason
 from server.claims.setup import Address, BillingSetup, Frozen, x12_text
 from server.errors import FieldError, InputInvalid
 from server.validation_paths import field_errors
@@ -296,6 +299,43 @@ def build_837p(
         patient_control_number=header.patient_control_number,
         frequency=header.frequency,
     )
+
+
+def as_approved(coding: Coding, overrides: list[dict[str, Any]], fees: FeeSchedules) -> tuple[Coding, list[str]]:
+    """The coding as the biller approved it: each claim line a biller replaced (`overrides`, oldest first,
+    each `{"id", "line_index", "replacement"}`; the latest of a line wins) put in its place, and the ids of
+    the overrides that did so.
+
+    A replacement that keeps the engine's code, units and modifiers keeps its charge; any other is priced
+    from the clinic's fee schedule as the engine prices a claim line (no fee: no charge, which
+    `refusals` names). The line keeps its services and says whose it is.
+    """
+    latest: dict[int, dict[str, Any]] = {}
+    for override in overrides:
+        latest[override["line_index"]] = override
+    if not latest:
+        return coding, []
+    lines = list(coding.claim_lines)
+    used: list[str] = []
+    for index, override in sorted(latest.items()):
+        if not 0 <= index < len(lines):  # refused when stored; kept out of the claim all the same
+            continue
+        original, new = lines[index], override["replacement"]
+        code, units, modifiers = new["code"], new["units"], list(new.get("modifiers", []))
+        same = (code, units, modifiers) == (original.code, original.units, original.modifiers)
+        lines[index] = ClaimLine(
+            code=code,
+            units=units,
+            modifiers=modifiers,
+            diagnoses=list(new.get("diagnoses", [])) or original.diagnoses,
+            charge=original.charge if same else charge_of(fees, "claim", code, units, modifiers),
+            service_ids=original.service_ids,
+            reasons=[
+                Reason(step="biller_override", message="replaced by a biller", values={"override": override["id"]})
+            ],
+        )
+        used.append(str(override["id"]))
+    return coding.model_copy(update={"claim_lines": lines}), used
 
 
 def claim_diagnoses(coding: Coding, encounter: Encounter) -> list[str]:
