@@ -156,8 +156,10 @@ class ClaimsMutations:
         "line overrides in place) and the clinic's billing setup, "
         "and keep it once pyx12 and the semantic checks pass: the first claim is an original, a later one a "
         "replacement or void naming the payer's claim control number. `subscriber` is the insured "
-        "(last_name, first_name, birth_date, sex F|M|U, member_id, group_number, address): the shape of "
-        "docs/examples/subscriber.json. Every problem comes back located (input path, or loop, segment, element)."
+        "(last_name, first_name, birth_date, sex F|M|U, member_id, group_number, address, and patient when the patient "
+        "is someone else: relationship PAT01, names, birth_date, sex, address): the shape of "
+        "docs/examples/subscriber.json and subscriber-dependent.json. Every problem comes back located (input path, or "
+        "loop, segment, element)."
     )
     async def build_claim(
         self,

@@ -35,8 +35,35 @@ FILING_INDICATOR = {"commercial": "CI", "medicare_ffs": "MB", "medicare_advantag
 SEX = {"female": "F", "male": "M"}
 
 
+#: The patient's relationship to the subscriber (PAT01, 2000C) when the patient is not the subscriber.
+RELATIONSHIPS = {
+    "01": "spouse",
+    "19": "child",
+    "20": "employee",
+    "21": "unknown",
+    "39": "organ donor",
+    "40": "cadaver donor",
+    "53": "life partner",
+    "G8": "other relationship",
+}
+Relationship = Literal["01", "19", "20", "21", "39", "40", "53", "G8"]
+
+
+class ClaimPatient(Frozen):
+    """The patient when not the subscriber (a spouse, a child...): loop 2000C/2010CA. PHI: never logged."""
+
+    relationship: Relationship = Field(description="PAT01: " + ", ".join(f"{k} {v}" for k, v in RELATIONSHIPS.items()))
+    last_name: str = Field(min_length=1, max_length=60)
+    first_name: str = Field(min_length=1, max_length=35)
+    birth_date: dt.date
+    sex: Literal["F", "M", "U"]
+    address: Address
+
+    _names = field_validator("last_name", "first_name")(classmethod(lambda cls, v: x12_text(v)))
+
+
 class Subscriber(Frozen):
-    """The insured, who is the patient in this first part (relationship 18, self). PHI: never logged."""
+    """The insured: the patient too (SBR02 18, self) unless `patient` names someone else. PHI: never logged."""
 
     last_name: str = Field(min_length=1, max_length=60)
     first_name: str = Field(min_length=1, max_length=35)
@@ -45,6 +72,7 @@ class Subscriber(Frozen):
     member_id: str | None = Field(default=None, max_length=80, description="Else the encounter's coverage.member_id.")
     group_number: str | None = Field(default=None, max_length=50)
     address: Address
+    patient: ClaimPatient | None = Field(default=None, description="The patient when not the subscriber.")
 
     _names = field_validator("last_name", "first_name", "member_id", "group_number")(
         classmethod(lambda cls, v: v if v is None else x12_text(v))
@@ -178,6 +206,7 @@ def build_837p(
     house = setup.clearinghouse(header.clearinghouse)
     payer = house.payer(encounter.coverage.payer)
     rendering = setup.rendering_provider(encounter.provider.npi)
+    patient = subscriber.patient
     assert payer is not None and rendering is not None and member_id  # refusals() said so
 
     diagnoses = claim_diagnoses(coding, encounter)
@@ -212,13 +241,26 @@ def build_837p(
         _n3(provider.address),
         _n4(provider.address),
         ["REF", "EI", provider.tax_id],
-        ["HL", "2", "1", "22", "0"],
-        ["SBR", "P", "18", subscriber.group_number or "", "", "", "", "", "", filing_indicator],
+        ["HL", "2", "1", "22", "1" if patient else "0"],
+        ["SBR", "P", "" if patient else "18", subscriber.group_number or "", "", "", "", "", "", filing_indicator],
         ["NM1", "IL", "1", subscriber.last_name, subscriber.first_name, "", "", "", "MI", member_id],
         _n3(subscriber.address),
         _n4(subscriber.address),
-        ["DMG", "D8", subscriber.birth_date.strftime("%Y%m%d"), subscriber.sex],
+        # 2010BA DMG only when the subscriber is the patient (the guide: else do not send).
+        *([] if patient else [["DMG", "D8", subscriber.birth_date.strftime("%Y%m%d"), subscriber.sex]]),
         ["NM1", "PR", "2", payer.name, "", "", "", "", "PI", payer.payer_id],
+        *(
+            [
+                ["HL", "3", "2", "23", "0"],
+                ["PAT", patient.relationship],
+                ["NM1", "QC", "1", patient.last_name, patient.first_name],
+                _n3(patient.address),
+                _n4(patient.address),
+                ["DMG", "D8", patient.birth_date.strftime("%Y%m%d"), patient.sex],
+            ]
+            if patient
+            else []
+        ),
         [
             "CLM",
             header.patient_control_number,

@@ -165,3 +165,27 @@ async def test_an_override_to_a_code_the_clinic_has_no_fee_for_is_refused_where(
     assert refused["fields"] == [
         {"path": "coding.claim_lines[0].charge", "message": "99499 has no charge: add it to the fee schedule"}
     ]
+
+
+async def test_a_spouses_claim_names_the_subscriber_and_the_patient_apart(app_client) -> None:
+    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
+    manager = await login(app_client, *clinic.people["practice_manager"])
+    await as_person(
+        app_client, operation("SaveBillingSetup"), {"setup": json.loads(EXAMPLE_SETUP.read_text())}, manager
+    )
+    coded = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
+    encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
+    dependent = json.loads((EXAMPLE_SETUP.parent / "subscriber-dependent.json").read_text())
+
+    wrong = await _build(
+        app_client, manager, encounterId=encounter_id, subscriber={**dependent, "patient": {"relationship": "01"}}
+    )
+    assert wrong["__typename"] == "InvalidInput"
+    assert {field["path"] for field in wrong["fields"]} >= {"patient.last_name", "patient.birth_date"}
+
+    claim = await _build(app_client, manager, encounterId=encounter_id, subscriber=dependent)
+    assert claim["__typename"] == "Claim", claim
+    lines = claim["x12"].splitlines()
+    assert "SBR*P**GRP12345******CI~" in lines and "PAT*01~" in lines and "NM1*QC*1*DOE*JANE~" in lines
+    assert lines.index("HL*3*2*23*0~") < lines.index("PAT*01~") < next(i for i, s in enumerate(lines) if s[:3] == "CLM")
+    assert check_837p(claim["x12"]) == []
