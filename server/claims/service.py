@@ -12,7 +12,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,12 +21,12 @@ from rulebooks.engine.context import FeeSchedules
 from rulebooks.models import Coding, Encounter
 from server.claims.build import as_approved, parse_claim_header, parse_subscriber, patient_control_number
 from server.claims.checks import ClaimInvalid, build_checked_837p
-from server.claims.setup import BillingSetup, parse_billing_setup
+from server.claims.setup import BillingSetup, chosen_clearinghouse, parse_billing_setup
 from server.cpu import Cpu
 from server.db import get_by_id
 from server.encounters import get_encounter, latest_codings, load_fee_schedules
 from server.errors import Conflict, FieldError, InputInvalid
-from server.models import BillingSetupRecord, ClaimRecord
+from server.models import BillingSetupRecord, ClaimRecord, InterchangeCounter
 from server.overrides import overrides_of_codings
 from tenants.base import utcnow
 
@@ -171,14 +172,13 @@ async def build_claim(
         raise InputInvalid.at(
             "frequency", f"claim {previous} of this encounter exists: send a replacement (7) or a void (8)"
         )
-    sent = (await session.execute(select(func.count()).select_from(ClaimRecord))).scalar_one()
     now = utcnow()
     header = {
         "patient_control_number": patient_control_number(record.external_id, version),
         "frequency": frequency,
         "payer_claim_control_number": payer_claim_control_number,
         "clearinghouse": clearinghouse,
-        "interchange_control_number": sent + 1,
+        "interchange_control_number": await next_interchange_number(session, tenant_id, setup.document, clearinghouse),
         "created_at": now.isoformat(),
     }
     (overrides,) = await overrides_of_codings(session, [coding.id])
@@ -214,6 +214,35 @@ async def build_claim(
             f"claim {version} of this encounter was built by someone else; reload its claims", version
         ) from None
     return claim
+
+
+async def next_interchange_number(
+    session: AsyncSession, tenant_id: uuid.UUID, setup: dict[str, Any], clearinghouse: str | None
+) -> int:
+    """The next interchange control number (ISA13; GS06 and ST02 go with it) of this clinic at the claim's
+    clearinghouse: one atomic increment of its counter, whose row stays locked until the build commits or
+    rolls back, so two builds at once never share a number and the numbers only go up.
+
+    A clearinghouse the setup does not have takes no number (1): the build refuses it with its path.
+    """
+    houses = setup.get("clearinghouses", [])
+    try:
+        code = chosen_clearinghouse(
+            [house["code"] for house in houses], clearinghouse, setup.get("default_clearinghouse")
+        )
+    except KeyError:
+        return 1
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(InterchangeCounter)
+        .values(id=uuid.uuid4(), tenant_id=tenant_id, clearinghouse=code, last_number=1)
+        .on_conflict_do_update(
+            index_elements=["tenant_id", "clearinghouse"],
+            set_={"last_number": InterchangeCounter.last_number + 1},
+        )
+        .returning(InterchangeCounter.last_number)
+    )
+    return int((await session.execute(statement)).scalar_one())
 
 
 async def claims_of_encounter(session: AsyncSession, encounter_id: uuid.UUID | None) -> list[ClaimRecord]:

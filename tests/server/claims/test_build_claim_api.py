@@ -115,6 +115,15 @@ async def test_only_people_and_keys_that_write_encounters_build_claims(app_clien
     assert refused["__typename"] == "Forbidden"
 
 
+async def _clinic_with_a_coded_encounter(client: Any) -> tuple[Any, dict[str, str], dict[str, Any]]:
+    """A clinic with the example billing setup, its practice manager's session, and a coded encounter."""
+    clinic = await make_clinic(client.app_services.session_factory, roles=("practice_manager",))
+    manager = await login(client, *clinic.people["practice_manager"])
+    await as_person(client, operation("SaveBillingSetup"), {"setup": json.loads(EXAMPLE_SETUP.read_text())}, manager)
+    coded = await gql(client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
+    return clinic, manager, coded
+
+
 async def _override(client: Any, key: str, coding_id: str, index: int, **line: Any) -> dict[str, Any]:
     variables = {"codingId": coding_id, "lineIndex": index, "line": line, "reason": "per the operative note"}
     body = await gql(client, operation("OverrideLine"), variables, key)
@@ -123,12 +132,7 @@ async def _override(client: Any, key: str, coding_id: str, index: int, **line: A
 
 
 async def test_a_claim_is_built_from_the_coding_as_the_biller_approved_it(app_client) -> None:
-    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
-    manager = await login(app_client, *clinic.people["practice_manager"])
-    await as_person(
-        app_client, operation("SaveBillingSetup"), {"setup": json.loads(EXAMPLE_SETUP.read_text())}, manager
-    )
-    coded = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
+    clinic, manager, coded = await _clinic_with_a_coded_encounter(app_client)
     encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
     coding = coded["data"]["codeEncounter"]["coding"]
     engine_lines = [(line["code"], line["modifiers"], line["units"]) for line in coding["claimLines"]]
@@ -153,12 +157,7 @@ async def test_a_claim_is_built_from_the_coding_as_the_biller_approved_it(app_cl
 
 
 async def test_an_override_to_a_code_the_clinic_has_no_fee_for_is_refused_where(app_client) -> None:
-    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
-    manager = await login(app_client, *clinic.people["practice_manager"])
-    await as_person(
-        app_client, operation("SaveBillingSetup"), {"setup": json.loads(EXAMPLE_SETUP.read_text())}, manager
-    )
-    coded = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
+    clinic, manager, coded = await _clinic_with_a_coded_encounter(app_client)
     coding = coded["data"]["codeEncounter"]["coding"]
     await _override(app_client, clinic.key, coding["id"], 0, code="99499", units=1)
     refused = await _build(app_client, manager, encounterId=coded["data"]["codeEncounter"]["encounter"]["id"])
@@ -168,12 +167,7 @@ async def test_an_override_to_a_code_the_clinic_has_no_fee_for_is_refused_where(
 
 
 async def test_a_spouses_claim_names_the_subscriber_and_the_patient_apart(app_client) -> None:
-    clinic = await make_clinic(app_client.app_services.session_factory, roles=("practice_manager",))
-    manager = await login(app_client, *clinic.people["practice_manager"])
-    await as_person(
-        app_client, operation("SaveBillingSetup"), {"setup": json.loads(EXAMPLE_SETUP.read_text())}, manager
-    )
-    coded = await gql(app_client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
+    _, manager, coded = await _clinic_with_a_coded_encounter(app_client)
     encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
     dependent = json.loads((EXAMPLE_SETUP.parent / "subscriber-dependent.json").read_text())
 
