@@ -421,6 +421,8 @@ class ClaimRecord(TenantScoped, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("encounters.id"), index=True)
     coding_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("codings.id"))
+    #: The biller's line overrides the claim was built with (ids, by line), beside the coding they amend.
+    override_ids: Mapped[list[str]] = mapped_column(default=list)
     external_id: Mapped[str] = mapped_column(String(128))
     version: Mapped[int]
     frequency: Mapped[str] = mapped_column(String(1))
@@ -431,3 +433,16 @@ class ClaimRecord(TenantScoped, Base):
     x12: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class InterchangeCounter(TenantScoped, Base):
+    """The last interchange control number (ISA13, and GS06/ST02 with it) a clinic sent to one
+    clearinghouse: each claim takes the next one in its own transaction, so two builds at once never
+    share a number (the row is locked from the increment until the build commits or rolls back)."""
+
+    __tablename__ = "interchange_counters"
+    __table_args__ = (UniqueConstraint("tenant_id", "clearinghouse"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    clearinghouse: Mapped[str] = mapped_column(String(64))
+    last_number: Mapped[int]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
-from rulebooks.engine.context import CodingContext, WorkLine, step_reason
+from rulebooks.engine.context import CodingContext, FeeSchedules, WorkLine, step_reason
 
 STEP_POINTERS = "link_diagnoses"
 STEP_SELF_PAY = "drop_claim_modifiers_from_self_pay"
@@ -79,14 +80,19 @@ def drop_claim_modifiers_from_self_pay(ctx: CodingContext) -> None:
 
 
 def price_line(ctx: CodingContext, line: WorkLine) -> str | None:
+    """The clinic's fee for one of the engine's lines (see `charge_of`)."""
+    return charge_of(ctx.fees, line.route, line.code, line.units, line.modifiers)
+
+
+def charge_of(fees: FeeSchedules, route: str, code: str, units: int, modifiers: Sequence[str]) -> str | None:
     """The clinic's fee times the units: self-pay lines from the cosmetic schedule, claim lines from
     the medical one. A statutorily excluded service filed at the patient's request (GY) is billed at
     the clinic's cosmetic fee when the medical schedule has none: the patient owes it, and a claim
-    line needs a charge."""
-    schedule = ctx.fees.cosmetic if line.route == "self_pay" else ctx.fees.medical
-    fee = schedule.get(line.code)
-    if fee is None and line.route == "claim" and "GY" in line.modifiers:
-        fee = ctx.fees.cosmetic.get(line.code)
+    line needs a charge. The claim builder prices a biller's replacement line with it too."""
+    schedule = fees.cosmetic if route == "self_pay" else fees.medical
+    fee = schedule.get(code)
+    if fee is None and route == "claim" and "GY" in modifiers:
+        fee = fees.cosmetic.get(code)
     if fee is None:
         return None
-    return str((fee * Decimal(line.units)).quantize(Decimal("0.01")))
+    return str((fee * Decimal(units)).quantize(Decimal("0.01")))

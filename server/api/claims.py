@@ -5,6 +5,7 @@ encounter. The checks and the SQL are in server/claims/service.py."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from enum import Enum
 from typing import Annotated, cast
 
@@ -64,6 +65,10 @@ class Claim(Node):
     total: str
     setup_revision: int = strawberry.field(description="The billing setup revision it was built with.")
     encounter_id: strawberry.ID
+    coding_id: strawberry.ID = strawberry.field(description="The coding (version) the claim was built from.")
+    override_ids: list[strawberry.ID] = strawberry.field(
+        description="The biller's line overrides (LineOverride ids) the claim was built with: the coding as approved."
+    )
     created_at: dt.datetime
     x12: str
 
@@ -78,6 +83,8 @@ class Claim(Node):
             total=str(row.total),
             setup_revision=row.setup_revision,
             encounter_id=strawberry.ID(to_global_id("Encounter", row.encounter_id)),
+            coding_id=strawberry.ID(to_global_id("Coding", row.coding_id)),
+            override_ids=[strawberry.ID(to_global_id("LineOverride", uuid.UUID(i))) for i in row.override_ids],
             created_at=row.created_at,
             x12=row.x12,
         )
@@ -145,11 +152,14 @@ class ClaimsMutations:
         return BillingSetup.from_row(row)
 
     @strawberry.mutation(
-        description="Build the encounter's next claim (837P) from its latest coding and the clinic's billing setup, "
+        description="Build the encounter's next claim (837P) from its latest coding as the biller approved it (its "
+        "line overrides in place) and the clinic's billing setup, "
         "and keep it once pyx12 and the semantic checks pass: the first claim is an original, a later one a "
         "replacement or void naming the payer's claim control number. `subscriber` is the insured "
-        "(last_name, first_name, birth_date, sex F|M|U, member_id, group_number, address): the shape of "
-        "docs/examples/subscriber.json. Every problem comes back located (input path, or loop, segment, element)."
+        "(last_name, first_name, birth_date, sex F|M|U, member_id, group_number, address, and patient when the patient "
+        "is someone else: relationship PAT01, names, birth_date, sex, address): the shape of "
+        "docs/examples/subscriber.json and subscriber-dependent.json. Every problem comes back located (input path, or "
+        "loop, segment, element)."
     )
     async def build_claim(
         self,

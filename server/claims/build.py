@@ -18,7 +18,10 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from rulebooks.dated_codesets import default_codesets
+from rulebooks.engine.context import FeeSchedules
+from rulebooks.engine.route import charge_of
 from rulebooks.models import Coding, Encounter
+from rulebooks.models.coding import ClaimLine, Reason
 from server.claims.setup import Address, BillingSetup, Frozen, x12_text
 from server.errors import FieldError, InputInvalid
 from server.validation_paths import field_errors
@@ -32,8 +35,35 @@ FILING_INDICATOR = {"commercial": "CI", "medicare_ffs": "MB", "medicare_advantag
 SEX = {"female": "F", "male": "M"}
 
 
+#: The patient's relationship to the subscriber (PAT01, 2000C) when the patient is not the subscriber.
+RELATIONSHIPS = {
+    "01": "spouse",
+    "19": "child",
+    "20": "employee",
+    "21": "unknown",
+    "39": "organ donor",
+    "40": "cadaver donor",
+    "53": "life partner",
+    "G8": "other relationship",
+}
+Relationship = Literal["01", "19", "20", "21", "39", "40", "53", "G8"]
+
+
+class ClaimPatient(Frozen):
+    """The patient when not the subscriber (a spouse, a child...): loop 2000C/2010CA. PHI: never logged."""
+
+    relationship: Relationship = Field(description="PAT01: " + ", ".join(f"{k} {v}" for k, v in RELATIONSHIPS.items()))
+    last_name: str = Field(min_length=1, max_length=60)
+    first_name: str = Field(min_length=1, max_length=35)
+    birth_date: dt.date
+    sex: Literal["F", "M", "U"]
+    address: Address
+
+    _names = field_validator("last_name", "first_name")(classmethod(lambda cls, v: x12_text(v)))
+
+
 class Subscriber(Frozen):
-    """The insured, who is the patient in this first part (relationship 18, self). PHI: never logged."""
+    """The insured: the patient too (SBR02 18, self) unless `patient` names someone else. PHI: never logged."""
 
     last_name: str = Field(min_length=1, max_length=60)
     first_name: str = Field(min_length=1, max_length=35)
@@ -42,6 +72,7 @@ class Subscriber(Frozen):
     member_id: str | None = Field(default=None, max_length=80, description="Else the encounter's coverage.member_id.")
     group_number: str | None = Field(default=None, max_length=50)
     address: Address
+    patient: ClaimPatient | None = Field(default=None, description="The patient when not the subscriber.")
 
     _names = field_validator("last_name", "first_name", "member_id", "group_number")(
         classmethod(lambda cls, v: v if v is None else x12_text(v))
@@ -175,6 +206,7 @@ def build_837p(
     house = setup.clearinghouse(header.clearinghouse)
     payer = house.payer(encounter.coverage.payer)
     rendering = setup.rendering_provider(encounter.provider.npi)
+    patient = subscriber.patient
     assert payer is not None and rendering is not None and member_id  # refusals() said so
 
     diagnoses = claim_diagnoses(coding, encounter)
@@ -209,13 +241,26 @@ def build_837p(
         _n3(provider.address),
         _n4(provider.address),
         ["REF", "EI", provider.tax_id],
-        ["HL", "2", "1", "22", "0"],
-        ["SBR", "P", "18", subscriber.group_number or "", "", "", "", "", "", filing_indicator],
+        ["HL", "2", "1", "22", "1" if patient else "0"],
+        ["SBR", "P", "" if patient else "18", subscriber.group_number or "", "", "", "", "", "", filing_indicator],
         ["NM1", "IL", "1", subscriber.last_name, subscriber.first_name, "", "", "", "MI", member_id],
         _n3(subscriber.address),
         _n4(subscriber.address),
-        ["DMG", "D8", subscriber.birth_date.strftime("%Y%m%d"), subscriber.sex],
+        # 2010BA DMG only when the subscriber is the patient (the guide: else do not send).
+        *([] if patient else [["DMG", "D8", subscriber.birth_date.strftime("%Y%m%d"), subscriber.sex]]),
         ["NM1", "PR", "2", payer.name, "", "", "", "", "PI", payer.payer_id],
+        *(
+            [
+                ["HL", "3", "2", "23", "0"],
+                ["PAT", patient.relationship],
+                ["NM1", "QC", "1", patient.last_name, patient.first_name],
+                _n3(patient.address),
+                _n4(patient.address),
+                ["DMG", "D8", patient.birth_date.strftime("%Y%m%d"), patient.sex],
+            ]
+            if patient
+            else []
+        ),
         [
             "CLM",
             header.patient_control_number,
@@ -296,6 +341,43 @@ def build_837p(
         patient_control_number=header.patient_control_number,
         frequency=header.frequency,
     )
+
+
+def as_approved(coding: Coding, overrides: list[dict[str, Any]], fees: FeeSchedules) -> tuple[Coding, list[str]]:
+    """The coding as the biller approved it: each claim line a biller replaced (`overrides`, oldest first,
+    each `{"id", "line_index", "replacement"}`; the latest of a line wins) put in its place, and the ids of
+    the overrides that did so.
+
+    A replacement that keeps the engine's code, units and modifiers keeps its charge; any other is priced
+    from the clinic's fee schedule as the engine prices a claim line (no fee: no charge, which
+    `refusals` names). The line keeps its services and says whose it is.
+    """
+    latest: dict[int, dict[str, Any]] = {}
+    for override in overrides:
+        latest[override["line_index"]] = override
+    if not latest:
+        return coding, []
+    lines = list(coding.claim_lines)
+    used: list[str] = []
+    for index, override in sorted(latest.items()):
+        if not 0 <= index < len(lines):  # refused when stored; kept out of the claim all the same
+            continue
+        original, new = lines[index], override["replacement"]
+        code, units, modifiers = new["code"], new["units"], list(new.get("modifiers", []))
+        same = (code, units, modifiers) == (original.code, original.units, original.modifiers)
+        lines[index] = ClaimLine(
+            code=code,
+            units=units,
+            modifiers=modifiers,
+            diagnoses=list(new.get("diagnoses", [])) or original.diagnoses,
+            charge=original.charge if same else charge_of(fees, "claim", code, units, modifiers),
+            service_ids=original.service_ids,
+            reasons=[
+                Reason(step="biller_override", message="replaced by a biller", values={"override": override["id"]})
+            ],
+        )
+        used.append(str(override["id"]))
+    return coding.model_copy(update={"claim_lines": lines}), used
 
 
 def claim_diagnoses(coding: Coding, encounter: Encounter) -> list[str]:

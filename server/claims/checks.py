@@ -24,7 +24,7 @@ from typing import Literal
 from rulebooks.dated_codesets import default_codesets, fiscal_year
 from rulebooks.models import Coding, Encounter
 from rulebooks.models.encounter import NPI_FORMAT, npi_check_digit_ok
-from server.claims.build import BuiltClaim, ClaimHeader, Subscriber, amount, build_837p
+from server.claims.build import RELATIONSHIPS, BuiltClaim, ClaimHeader, Subscriber, amount, build_837p
 from server.claims.pyx12_check import structural_problems
 from server.claims.setup import BillingSetup
 from server.claims.x12_read import Segment, read_segments
@@ -80,6 +80,7 @@ def check_837p(text: str, coding: Coding | None = None) -> list[ClaimProblem]:
 def semantic_problems(segments: list[Segment], coding: Coding | None = None) -> list[ClaimProblem]:
     problems: list[ClaimProblem] = []
     problems += npi_check_digits(segments)
+    problems += subscriber_and_patient(segments)
     for claim in _claims(segments):
         problems += claim_frequency(claim)
         problems += claim_total(claim)
@@ -99,6 +100,36 @@ def npi_check_digits(segments: Iterable[Segment]) -> list[ClaimProblem]:
                 problems.append(_problem(segment, "NM109", "an NPI is 10 digits"))
             elif not npi_check_digit_ok(npi):
                 problems.append(_problem(segment, "NM109", "the NPI check digit is wrong"))
+    return problems
+
+
+def subscriber_and_patient(segments: list[Segment]) -> list[ClaimProblem]:
+    """The subscriber is the patient (SBR02 18, no 2000C under it), or the patient is someone else: then
+    SBR02 is empty, the subscriber's HL says it has a child (HL04 1), and that 2000C says how the patient
+    is related (PAT01 a relationship code, never 18)."""
+    problems = []
+    for index, hl in enumerate(segments):
+        if hl.id != "HL" or hl.element(3) != "22" or index + 1 >= len(segments) or segments[index + 1].id != "SBR":
+            continue  # pyx12 names a subscriber level without its SBR
+        sbr = segments[index + 1]
+        child = next((i for i in range(index + 2, len(segments)) if segments[i].id == "HL"), None)
+        patient = (
+            child is not None and segments[child].element(3) == "23" and segments[child].element(2) == hl.element(1)
+        )
+        if not patient:
+            if hl.element(4) == "1":
+                problems.append(_problem(hl, "HL04", "the subscriber has a child level but no 2000C patient follows"))
+            if sbr.element(2) != "18":
+                problems.append(_problem(sbr, "SBR02", "the subscriber is the patient (no 2000C loop): SBR02 is 18"))
+            continue
+        assert child is not None
+        if hl.element(4) != "1":
+            problems.append(_problem(hl, "HL04", "a 2000C patient follows: HL04 is 1"))
+        if sbr.element(2):
+            problems.append(_problem(sbr, "SBR02", "the patient is not the subscriber: SBR02 stays empty"))
+        pat = segments[child + 1] if child + 1 < len(segments) else segments[child]
+        if pat.id != "PAT" or pat.element(1) not in RELATIONSHIPS:
+            problems.append(_problem(pat, "PAT01", "the patient's relationship to the subscriber is not a PAT01 code"))
     return problems
 
 

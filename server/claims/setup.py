@@ -155,15 +155,8 @@ class BillingSetup(Frozen):
 
     def clearinghouse(self, code: str | None = None) -> Clearinghouse:
         """The named clearinghouse, else the default, else the only one; KeyError naming the choice otherwise."""
-        wanted = code or self.default_clearinghouse
-        if wanted is None:
-            if len(self.clearinghouses) == 1:
-                return self.clearinghouses[0]
-            raise KeyError("several clearinghouses and no default_clearinghouse: name one")
-        for house in self.clearinghouses:
-            if house.code == wanted:
-                return house
-        raise KeyError(f"no clearinghouse {wanted!r} in the billing setup")
+        chosen = chosen_clearinghouse([house.code for house in self.clearinghouses], code, self.default_clearinghouse)
+        return next(house for house in self.clearinghouses if house.code == chosen)
 
     def rendering_provider(self, npi: str) -> RenderingProvider | None:
         return next((provider for provider in self.rendering_providers if provider.npi == npi), None)
@@ -207,3 +200,16 @@ def consistency_problems(setup: BillingSetup) -> list[FieldError]:
     if setup.default_clearinghouse is not None and setup.default_clearinghouse not in codes:
         problems.append(FieldError("default_clearinghouse", "is not the code of one of the clearinghouses"))
     return problems
+
+
+def chosen_clearinghouse(codes: list[str], wanted: str | None, default: str | None) -> str:
+    """The code of the clearinghouse a claim goes to: the named one, else the default, else the only one;
+    KeyError naming the choice otherwise. (Also read from a stored setup's JSON, without the model.)"""
+    wanted = wanted or default
+    if wanted is None:
+        if len(codes) == 1:
+            return codes[0]
+        raise KeyError("several clearinghouses and no default_clearinghouse: name one")
+    if wanted not in codes:
+        raise KeyError(f"no clearinghouse {wanted!r} in the billing setup")
+    return wanted

@@ -13,7 +13,15 @@ from server.errors import InputInvalid
 
 ISA_LENGTH = 106
 #: Loop of an NM1 by its entity code (NM101).
-NM1_LOOPS = {"41": "1000A", "40": "1000B", "85": "2010AA", "87": "2010AB", "IL": "2010BA", "PR": "2010BB"}
+NM1_LOOPS = {
+    "41": "1000A",
+    "40": "1000B",
+    "85": "2010AA",
+    "87": "2010AB",
+    "IL": "2010BA",
+    "PR": "2010BB",
+    "QC": "2010CA",
+}
 NM1_CLAIM_LOOPS = {"DN": "2310A", "82": "2310B", "77": "2310C", "DQ": "2310D", "QB": "2310F"}
 
 

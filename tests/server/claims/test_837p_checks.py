@@ -8,16 +8,17 @@ semantic in 837p_derm_semantic_errors.x12 that pyx12 passes).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
 
 from rulebooks.models import ClaimLine, Coding, Encounter
-from server.claims.build import amount, build_837p, claim_diagnoses
+from server.claims.build import amount, build_837p, claim_diagnoses, parse_subscriber
 from server.claims.checks import ClaimInvalid, build_checked_837p, check_837p
 from server.claims.pyx12_check import structural_problems
 from server.errors import InputInvalid
-from tests.server.claims.factories import SAMPLES, billing_setup, header, subscriber
+from tests.server.claims.factories import EXAMPLE_SUBSCRIBER, SAMPLES, billing_setup, header, subscriber
 
 
 def _where(problems) -> set[tuple[str, str, str, int, str | None]]:  # type: ignore[no-untyped-def]
@@ -348,3 +349,62 @@ def test_pyx12_logs_no_value_from_the_file() -> None:
         root.removeHandler(handler)
         root.setLevel(level)
     assert not [message for message in reached if "QQQ" in message]
+
+
+CHILD = {
+    "relationship": "19",
+    "last_name": "Doe",
+    "first_name": "Lily",
+    "birth_date": "2014-06-01",
+    "sex": "F",
+    "address": {"line1": "456 Oak Ave", "city": "Austin", "state": "TX", "postal_code": "78702"},
+}
+
+
+def test_a_patient_who_is_not_the_subscriber_has_the_2000c_loop_and_passes_pyx12() -> None:
+    claim = build_checked_837p(_coding(), _encounter(), subscriber(patient=CHILD), billing_setup(), header())
+    segments = claim.text.splitlines()
+    start = segments.index("HL*2*1*22*1~")
+    assert segments[start : start + 13] == [
+        "HL*2*1*22*1~",
+        "SBR*P**GRP12345******CI~",
+        "NM1*IL*1*DOE*JANE****MI*W123456789~",
+        "N3*456 OAK AVE~",
+        "N4*AUSTIN*TX*78702~",
+        "NM1*PR*2*AETNA*****PI*60054~",
+        "HL*3*2*23*0~",
+        "PAT*19~",
+        "NM1*QC*1*DOE*LILY~",
+        "N3*456 OAK AVE~",
+        "N4*AUSTIN*TX*78702~",
+        "DMG*D8*20140601*F~",
+        "CLM*ENC-1-1*190.5***11:B:1*Y*A*Y*Y~",
+    ]
+    assert check_837p(claim.text, _coding()) == []
+    assert "SBR*P*18*" in build_837p(_coding(), _encounter(), subscriber(), billing_setup(), header()).text
+
+
+@pytest.mark.parametrize(
+    ("patient", "tamper", "where", "words"),
+    [
+        pytest.param(CHILD, ("SBR*P**", "SBR*P*18*"), ("2000B", "SBR", "SBR02"), "stays empty", id="self with a 2000C"),
+        pytest.param(CHILD, ("PAT*19~", "PAT*18~"), ("2000C", "PAT", "PAT01"), "PAT01 code", id="PAT01 self"),
+        pytest.param(CHILD, ("HL*2*1*22*1~", "HL*2*1*22*0~"), ("2000B", "HL", "HL04"), "HL04 is 1", id="no child"),
+        pytest.param(None, ("SBR*P*18*", "SBR*P*01*"), ("2000B", "SBR", "SBR02"), "SBR02 is 18", id="spouse, no 2000C"),
+        pytest.param(None, ("HL*2*1*22*0~", "HL*2*1*22*1~"), ("2000B", "HL", "HL04"), "no 2000C", id="a missing child"),
+    ],
+)
+def test_subscriber_and_patient_that_disagree_are_located(patient, tamper, where, words) -> None:  # type: ignore[no-untyped-def]
+    claim = build_837p(_coding(), _encounter(), subscriber(patient=patient), billing_setup(), header())
+    text = claim.text.replace(*tamper)
+    assert text != claim.text
+    problems = [
+        p for p in check_837p(text, _coding()) if (p.loop, p.segment, p.element) == where and p.check == "meaning"
+    ]
+    assert any(words in p.message for p in problems), check_837p(text, _coding())
+
+
+def test_a_patients_relationship_must_be_a_pat01_code() -> None:
+    with pytest.raises(InputInvalid) as refused:
+        parse_subscriber({**json.loads(EXAMPLE_SUBSCRIBER.read_text()), "patient": {**CHILD, "relationship": "18"}})
+    assert [field.path for field in refused.value.fields] == ["patient.relationship"]

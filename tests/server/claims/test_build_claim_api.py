@@ -113,3 +113,73 @@ async def test_only_people_and_keys_that_write_encounters_build_claims(app_clien
     reader = await login(app_client, *clinic.people["read_only"])
     refused = await _build(app_client, reader, encounterId="x")
     assert refused["__typename"] == "Forbidden"
+
+
+async def _clinic_with_a_coded_encounter(client: Any) -> tuple[Any, dict[str, str], dict[str, Any]]:
+    """A clinic with the example billing setup, its practice manager's session, and a coded encounter."""
+    clinic = await make_clinic(client.app_services.session_factory, roles=("practice_manager",))
+    manager = await login(client, *clinic.people["practice_manager"])
+    await as_person(client, operation("SaveBillingSetup"), {"setup": json.loads(EXAMPLE_SETUP.read_text())}, manager)
+    coded = await gql(client, operation("CodeEncounter"), {"input": encounter_input()}, clinic.key)
+    return clinic, manager, coded
+
+
+async def _override(client: Any, key: str, coding_id: str, index: int, **line: Any) -> dict[str, Any]:
+    variables = {"codingId": coding_id, "lineIndex": index, "line": line, "reason": "per the operative note"}
+    body = await gql(client, operation("OverrideLine"), variables, key)
+    assert body["data"]["overrideLine"]["__typename"] == "LineOverride", body
+    return body["data"]["overrideLine"]
+
+
+async def test_a_claim_is_built_from_the_coding_as_the_biller_approved_it(app_client) -> None:
+    clinic, manager, coded = await _clinic_with_a_coded_encounter(app_client)
+    encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
+    coding = coded["data"]["codeEncounter"]["coding"]
+    engine_lines = [(line["code"], line["modifiers"], line["units"]) for line in coding["claimLines"]]
+    assert engine_lines[2] == ("99214", ["25"], 1), engine_lines
+
+    # The biller brings the visit down a level: 99213 (120.00 in the clinic's schedule, not 99214's 175.00),
+    # then changes their mind about the modifier; the latest override of a line is the one that counts.
+    await _override(app_client, clinic.key, coding["id"], 2, code="99213", units=1, modifiers=["25"])
+    latest = await _override(app_client, clinic.key, coding["id"], 2, code="99213", units=1, modifiers=["25", "GC"])
+    claim = await _build(app_client, manager, encounterId=encounter_id)
+    assert claim["__typename"] == "Claim", claim
+    lines = claim["x12"].splitlines()
+    assert "SV1*HC:99213:25:GC*120*UN*1***3~" in lines, lines
+    assert not any(line.startswith("SV1*HC:99214") for line in lines)
+    assert claim["total"] == "370.00"  # 425.00 - 175.00 + 120.00
+    assert "CLM*DEMO-0001-1*370***11:B:1*Y*A*Y*Y~" in lines
+    assert check_837p(claim["x12"]) == []
+    assert claim["codingId"] == coding["id"] and claim["overrideIds"] == [latest["id"]]
+
+    listed = await as_person(app_client, operation("Claims"), {"encounterId": encounter_id}, manager)
+    assert [(c["codingId"], c["overrideIds"]) for c in listed["data"]["claims"]] == [(coding["id"], [latest["id"]])]
+
+
+async def test_an_override_to_a_code_the_clinic_has_no_fee_for_is_refused_where(app_client) -> None:
+    clinic, manager, coded = await _clinic_with_a_coded_encounter(app_client)
+    coding = coded["data"]["codeEncounter"]["coding"]
+    await _override(app_client, clinic.key, coding["id"], 0, code="99499", units=1)
+    refused = await _build(app_client, manager, encounterId=coded["data"]["codeEncounter"]["encounter"]["id"])
+    assert refused["fields"] == [
+        {"path": "coding.claim_lines[0].charge", "message": "99499 has no charge: add it to the fee schedule"}
+    ]
+
+
+async def test_a_spouses_claim_names_the_subscriber_and_the_patient_apart(app_client) -> None:
+    _, manager, coded = await _clinic_with_a_coded_encounter(app_client)
+    encounter_id = coded["data"]["codeEncounter"]["encounter"]["id"]
+    dependent = json.loads((EXAMPLE_SETUP.parent / "subscriber-dependent.json").read_text())
+
+    wrong = await _build(
+        app_client, manager, encounterId=encounter_id, subscriber={**dependent, "patient": {"relationship": "01"}}
+    )
+    assert wrong["__typename"] == "InvalidInput"
+    assert {field["path"] for field in wrong["fields"]} >= {"patient.last_name", "patient.birth_date"}
+
+    claim = await _build(app_client, manager, encounterId=encounter_id, subscriber=dependent)
+    assert claim["__typename"] == "Claim", claim
+    lines = claim["x12"].splitlines()
+    assert "SBR*P**GRP12345******CI~" in lines and "PAT*01~" in lines and "NM1*QC*1*DOE*JANE~" in lines
+    assert lines.index("HL*3*2*23*0~") < lines.index("PAT*01~") < next(i for i, s in enumerate(lines) if s[:3] == "CLM")
+    assert check_837p(claim["x12"]) == []
