@@ -654,15 +654,29 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
     "move it to PATH/done; runs until stopped.",
 )
 @click.option("--interval", default=5.0, show_default=True, help="With --watch: seconds between looks.")
-def import_command(path: Path, tenant_slug: str, output_format: str, watch: bool, interval: float) -> None:
+@click.option(
+    "--profile",
+    default="generic",
+    show_default=True,
+    help="The EHR's vendor profile (server/ehr/profiles/NAME.toml): where its messages carry the visit number, "
+    "the chart number, the payer, the staff's charges, the site and the note. See `cutis ehr-profiles`.",
+)
+def import_command(
+    path: Path, tenant_slug: str, output_format: str, watch: bool, interval: float, profile: str
+) -> None:
     from server.ehr.imports import messages_in
+    from server.ehr.profile import ProfileError, load
 
+    try:
+        load(profile)
+    except ProfileError as error:
+        raise click.BadParameter(str(error), param_hint="--profile") from None
     if watch:
         if not path.is_dir():
             raise click.ClickException("--watch needs a folder")
-        _run(lambda: _with_factory(lambda factory: _watch(factory, tenant_slug, path, interval)))
+        _run(lambda: _with_factory(lambda factory: _watch(factory, tenant_slug, path, interval, profile)))
         return
-    messages = list(messages_in(path))
+    messages = list(messages_in(path, profile))
     tally, seconds = _run(lambda: _with_factory(lambda factory: _import(factory, tenant_slug, messages)))
     found = {**tally, "seconds": round(seconds, 3), "per_second": round(tally["read"] / seconds if seconds else 0.0)}
     if output_format == "json":
@@ -676,7 +690,7 @@ def import_command(path: Path, tenant_slug: str, output_format: str, watch: bool
     click.echo(f"  {seconds:.1f} s, {found['per_second']} messages/s")
 
 
-async def _watch(factory: Any, slug: str, folder: Path, interval: float) -> None:
+async def _watch(factory: Any, slug: str, folder: Path, interval: float, profile: str) -> None:
     from server.cpu import InlineCpu
     from server.ehr.drop_folder import watch
 
@@ -693,7 +707,9 @@ async def _watch(factory: Any, slug: str, folder: Path, interval: float) -> None
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         async with _job_queue() as queue:
-            await watch(folder, factory, InlineCpu(), clinic_id, report, interval_seconds=interval, queue=queue)
+            await watch(
+                folder, factory, InlineCpu(), clinic_id, report, interval_seconds=interval, queue=queue, profile=profile
+            )
 
 
 async def _clinic_id(factory: Any, slug: str) -> Any:
@@ -744,6 +760,29 @@ async def _job_queue() -> Any:
         yield queue
     finally:
         await queue.close()
+
+
+@main.command(
+    "ehr-profiles",
+    help="The EHR vendor profiles `cutis import --profile` takes: each with the documents it follows and "
+    "whether its mapping could be checked against them.",
+)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def ehr_profiles_command(output_format: str) -> None:
+    from server.ehr.profile import load, names
+
+    profiles = [load(name) for name in names()]
+    if output_format == "json":
+        found = [
+            {"name": p.name, "title": p.title, "verified": p.verified, "sources": list(p.sources)} for p in profiles
+        ]
+        click.echo(json.dumps(found, indent=2))
+        return
+    for profile in profiles:
+        state = "verified" if profile.verified else "NOT verified"
+        click.echo(f"{profile.name:<16} {profile.title} ({state})")
+        for source in profile.sources:
+            click.echo(f"  {source['url']}")
 
 
 @main.command(
