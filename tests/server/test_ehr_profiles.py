@@ -141,6 +141,7 @@ def test_a_profile_moves_the_hl7_fields_the_adapter_reads(profile_folder: Path) 
     fields = segments[pv1].split("|") + [""] * 50
     fields[50] = "ALT-9"
     segments[pv1] = "|".join(fields[:51])
+    segments.append("DG1|3||L82.1^Other seborrheic keratosis^I10|||F")  # on the claim, charged for nothing
     moved = "\r".join(segments)
     for reader in ("hl7apy", "plain"):
         generic = parse_hl7(moved, reader=reader)
@@ -149,8 +150,8 @@ def test_a_profile_moves_the_hl7_fields_the_adapter_reads(profile_folder: Path) 
         assert (part.visit_key, part.fields["patient"]["id"]) == ("ALT-9", "CHART-77")
         # FT1-7, not FT1-25; diagnoses from FT1-19 only (DG1 is not this vendor's)
         assert part.fields["staff_codes"] == generic.fields["staff_codes"] == ["99213-25", "11102"]
-        assert part.fields["diagnoses"] == ["L40.0", "D49.2"]
-        assert "C44.519" not in part.fields["diagnoses"]
+        assert generic.fields["diagnoses"] == ["L40.0", "D49.2", "L82.1"]
+        assert part.fields["diagnoses"] == ["L40.0", "D49.2"]  # DG1 is not where this vendor puts them
     no_pv1_50 = parse_all([("hl7v2", dft, "moved")], "plain")[0]
     assert no_pv1_50.error == ("PV1-50 (alternate visit id)", "required, and empty or missing")
 
