@@ -638,6 +638,24 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
     }
 
 
+PROFILE_OPTION = click.option(
+    "--profile",
+    default="generic",
+    show_default=True,
+    help="The EHR's vendor profile (server/ehr/profiles/NAME.toml): where its messages carry the visit number, "
+    "the chart number, the payer, the staff's charges, the site and the note. See `cutis ehr-profiles`.",
+)
+
+
+def _check_profile(profile: str) -> None:
+    from server.ehr.profile import ProfileError, load
+
+    try:
+        load(profile)
+    except ProfileError as error:
+        raise click.BadParameter(str(error), param_hint="--profile") from None
+
+
 @main.command(
     "import",
     help="Import EHR messages from a file or a folder (.json: a FHIR R4 Bundle or resource; any other file: HL7 "
@@ -654,23 +672,13 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
     "move it to PATH/done; runs until stopped.",
 )
 @click.option("--interval", default=5.0, show_default=True, help="With --watch: seconds between looks.")
-@click.option(
-    "--profile",
-    default="generic",
-    show_default=True,
-    help="The EHR's vendor profile (server/ehr/profiles/NAME.toml): where its messages carry the visit number, "
-    "the chart number, the payer, the staff's charges, the site and the note. See `cutis ehr-profiles`.",
-)
+@PROFILE_OPTION
 def import_command(
     path: Path, tenant_slug: str, output_format: str, watch: bool, interval: float, profile: str
 ) -> None:
     from server.ehr.imports import messages_in
-    from server.ehr.profile import ProfileError, load
 
-    try:
-        load(profile)
-    except ProfileError as error:
-        raise click.BadParameter(str(error), param_hint="--profile") from None
+    _check_profile(profile)
     if watch:
         if not path.is_dir():
             raise click.ClickException("--watch needs a folder")
@@ -823,12 +831,16 @@ async def _listen(factory: Any, settings: Any, slug: str, host: str, port: int) 
 @click.option("--connection", "connection_name", required=True, help="The connection's name.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Default: today.")
-def pull_command(tenant_slug: str, connection_name: str, since: dt.datetime, until: dt.datetime | None) -> None:
+@PROFILE_OPTION
+def pull_command(
+    tenant_slug: str, connection_name: str, since: dt.datetime, until: dt.datetime | None, profile: str
+) -> None:
+    _check_profile(profile)
     settings = Settings.from_env()
     last = (until or dt.datetime.now()).date()
     tally = _run(
         lambda: _with_factory(
-            lambda factory: _pull(factory, settings, tenant_slug, connection_name, since.date(), last)
+            lambda factory: _pull(factory, settings, tenant_slug, connection_name, since.date(), last, profile)
         )
     )
     click.echo(
@@ -837,7 +849,9 @@ def pull_command(tenant_slug: str, connection_name: str, since: dt.datetime, unt
     )
 
 
-async def _pull(factory: Any, settings: Any, slug: str, name: str, since: dt.date, until: dt.date) -> dict[str, int]:
+async def _pull(
+    factory: Any, settings: Any, slug: str, name: str, since: dt.date, until: dt.date, profile: str
+) -> dict[str, int]:
     from server.cpu import InlineCpu
     from server.db import tenant_session
     from server.ehr.connections import connection_by_name
@@ -858,7 +872,16 @@ async def _pull(factory: Any, settings: Any, slug: str, name: str, since: dt.dat
     try:
         async with _job_queue() as queue:
             tally = await pull(
-                factory, InlineCpu(), settings.secret_box(), clinic_id, connection.id, since, until, shown, queue=queue
+                factory,
+                InlineCpu(),
+                settings.secret_box(),
+                clinic_id,
+                connection.id,
+                since,
+                until,
+                shown,
+                queue=queue,
+                profile=profile,
             )
     except PullFailed as error:
         raise click.ClickException(str(error)) from None

@@ -31,6 +31,7 @@ from server.cpu import Cpu
 from server.db import tenant_session
 from server.ehr.connections import PURPOSE, get_connection
 from server.ehr.imports import Incoming, Tally, import_stream
+from server.ehr.profile import GENERIC
 from server.jobs import JobQueue
 from tenants.secrets import SecretBox
 
@@ -259,8 +260,10 @@ async def pull(
     progress: Callable[[Tally], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     queue: JobQueue | None = None,
+    profile: str = GENERIC,
 ) -> Tally:
-    """Pull the visits dated since..until and import them; the connection remembers how far it got."""
+    """Pull the visits dated since..until and import them, read with the EHR vendor's `profile`; the
+    connection remembers how far it got."""
     async with tenant_session(factory, tenant_id) as session:
         row = await get_connection(session, connection_id)
         source = Source(
@@ -272,7 +275,7 @@ async def pull(
         async for page in pages(client, source, token, since, until):
             bundles = await cpu.run(visit_bundles, page)
             done = await import_stream(
-                factory, cpu, tenant_id, "pull", [Incoming("fhir", b) for b in bundles], queue=queue
+                factory, cpu, tenant_id, "pull", [Incoming("fhir", b, profile) for b in bundles], queue=queue
             )
             total.add(done)
             if progress is not None:

@@ -26,7 +26,7 @@ from server.ehr import pull as pulling
 from server.ehr.connections import ConnectionFields, save_connection
 from server.ehr.pull import PullFailed, pull
 from server.errors import InputInvalid
-from server.models import EhrConnection, EncounterRecord, Payer
+from server.models import EhrConnection, EhrMessage, EncounterRecord, Payer
 from tenants.secrets import SecretBox
 from tests.factories import make_clinic
 
@@ -317,3 +317,30 @@ async def test_a_token_that_expires_mid_pull_is_renewed(session_factory, keys, w
         again = await _pull(session_factory, clinic, connection_id)
         assert (again.already, len(fhir.assertions)) == (2, 2)  # renewed before each page, no 401 needed
     assert waits == []
+
+
+async def test_a_pull_reads_the_visits_with_the_vendors_profile(session_factory, keys) -> None:  # type: ignore[no-untyped-def]
+    pem, public = keys
+    with FhirServer(public) as fhir:
+        clinic, connection_id = await _connect(session_factory, fhir, pem)
+        tally = await pull(
+            session_factory,
+            InlineCpu(),
+            BOX,
+            clinic.tenant_id,
+            connection_id,
+            dt.date(2025, 1, 1),
+            dt.date(2025, 1, 31),
+            profile="epic",
+        )
+    assert tally.versions == 2
+    async with tenant_session(session_factory, clinic.tenant_id) as session:
+        records = (await session.execute(select(EncounterRecord).order_by(EncounterRecord.external_id))).scalars().all()
+        profiles = set((await session.execute(select(EhrMessage.profile))).scalars())
+    # Epic's visit is the Encounter's id (not its first identifier, PULLED-n) and the chart number the
+    # MR-typed identifier, else the Patient's id
+    assert [(r.external_id, r.payload["patient"]["id"]) for r in records] == [
+        ("v1-2222", "v1-1111"),
+        ("v2-2222", "v2-1111"),
+    ]
+    assert profiles == {"epic"}
