@@ -181,11 +181,11 @@ async def pages(
     for number in range(1, MAX_PAGES + 1):
         if url is None:
             return
-        step = f"page {number} of the Encounter search"
+        step, here = f"page {number} of the Encounter search", url
         renewed = False
         while True:
             headers = {"Authorization": f"Bearer {await token.get()}", "Accept": "application/fhir+json"}
-            response = await _send(step, lambda: client.get(url, params=params, headers=headers))  # noqa: B023
+            response = await _send(step, lambda: client.get(here, params=params, headers=headers))  # noqa: B023
             if response.status_code != 401 or renewed:
                 break
             await token.get(renew=True)  # expired early, or revoked: one new token, then the answer stands
