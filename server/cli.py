@@ -726,6 +726,24 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
     }
 
 
+PROFILE_OPTION = click.option(
+    "--profile",
+    default="generic",
+    show_default=True,
+    help="The EHR's vendor profile (server/ehr/profiles/NAME.toml): where its messages carry the visit number, "
+    "the chart number, the payer, the staff's charges, the site and the note. See `cutis ehr-profiles`.",
+)
+
+
+def _check_profile(profile: str) -> None:
+    from server.ehr.profile import ProfileError, load
+
+    try:
+        load(profile)
+    except ProfileError as error:
+        raise click.BadParameter(str(error), param_hint="--profile") from None
+
+
 @main.command(
     "import",
     help="Import EHR messages from a file or a folder (.json: a FHIR R4 Bundle or resource; any other file: HL7 "
@@ -742,15 +760,19 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
     "move it to PATH/done; runs until stopped.",
 )
 @click.option("--interval", default=5.0, show_default=True, help="With --watch: seconds between looks.")
-def import_command(path: Path, tenant_slug: str, output_format: str, watch: bool, interval: float) -> None:
+@PROFILE_OPTION
+def import_command(
+    path: Path, tenant_slug: str, output_format: str, watch: bool, interval: float, profile: str
+) -> None:
     from server.ehr.imports import messages_in
 
+    _check_profile(profile)
     if watch:
         if not path.is_dir():
             raise click.ClickException("--watch needs a folder")
-        _run(lambda: _with_factory(lambda factory: _watch(factory, tenant_slug, path, interval)))
+        _run(lambda: _with_factory(lambda factory: _watch(factory, tenant_slug, path, interval, profile)))
         return
-    messages = list(messages_in(path))
+    messages = list(messages_in(path, profile))
     tally, seconds = _run(lambda: _with_factory(lambda factory: _import(factory, tenant_slug, messages)))
     found = {**tally, "seconds": round(seconds, 3), "per_second": round(tally["read"] / seconds if seconds else 0.0)}
     if output_format == "json":
@@ -764,7 +786,7 @@ def import_command(path: Path, tenant_slug: str, output_format: str, watch: bool
     click.echo(f"  {seconds:.1f} s, {found['per_second']} messages/s")
 
 
-async def _watch(factory: Any, slug: str, folder: Path, interval: float) -> None:
+async def _watch(factory: Any, slug: str, folder: Path, interval: float, profile: str) -> None:
     from server.cpu import InlineCpu
     from server.ehr.drop_folder import watch
 
@@ -781,7 +803,9 @@ async def _watch(factory: Any, slug: str, folder: Path, interval: float) -> None
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         async with _job_queue() as queue:
-            await watch(folder, factory, InlineCpu(), clinic_id, report, interval_seconds=interval, queue=queue)
+            await watch(
+                folder, factory, InlineCpu(), clinic_id, report, interval_seconds=interval, queue=queue, profile=profile
+            )
 
 
 async def _clinic_id(factory: Any, slug: str) -> Any:
@@ -835,6 +859,29 @@ async def _job_queue() -> Any:
 
 
 @main.command(
+    "ehr-profiles",
+    help="The EHR vendor profiles `cutis import --profile` takes: each with the documents it follows and "
+    "whether its mapping could be checked against them.",
+)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def ehr_profiles_command(output_format: str) -> None:
+    from server.ehr.profile import load, names
+
+    profiles = [load(name) for name in names()]
+    if output_format == "json":
+        found = [
+            {"name": p.name, "title": p.title, "verified": p.verified, "sources": list(p.sources)} for p in profiles
+        ]
+        click.echo(json.dumps(found, indent=2))
+        return
+    for profile in profiles:
+        state = "verified" if profile.verified else "NOT verified"
+        click.echo(f"{profile.name:<16} {profile.title} ({state})")
+        for source in profile.sources:
+            click.echo(f"  {source['url']}")
+
+
+@main.command(
     "mllp",
     help="Listen for HL7 v2 messages over MLLP and import them into the clinic; each message is answered with "
     "an ACK (AA stored, AE quarantined with ERR saying where and why, AR not stored: send again).",
@@ -872,12 +919,16 @@ async def _listen(factory: Any, settings: Any, slug: str, host: str, port: int) 
 @click.option("--connection", "connection_name", required=True, help="The connection's name.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Default: today.")
-def pull_command(tenant_slug: str, connection_name: str, since: dt.datetime, until: dt.datetime | None) -> None:
+@PROFILE_OPTION
+def pull_command(
+    tenant_slug: str, connection_name: str, since: dt.datetime, until: dt.datetime | None, profile: str
+) -> None:
+    _check_profile(profile)
     settings = Settings.from_env()
     last = (until or dt.datetime.now()).date()
     tally = _run(
         lambda: _with_factory(
-            lambda factory: _pull(factory, settings, tenant_slug, connection_name, since.date(), last)
+            lambda factory: _pull(factory, settings, tenant_slug, connection_name, since.date(), last, profile)
         )
     )
     click.echo(
@@ -886,7 +937,9 @@ def pull_command(tenant_slug: str, connection_name: str, since: dt.datetime, unt
     )
 
 
-async def _pull(factory: Any, settings: Any, slug: str, name: str, since: dt.date, until: dt.date) -> dict[str, int]:
+async def _pull(
+    factory: Any, settings: Any, slug: str, name: str, since: dt.date, until: dt.date, profile: str
+) -> dict[str, int]:
     from server.cpu import InlineCpu
     from server.db import tenant_session
     from server.ehr.connections import connection_by_name
@@ -907,7 +960,16 @@ async def _pull(factory: Any, settings: Any, slug: str, name: str, since: dt.dat
     try:
         async with _job_queue() as queue:
             tally = await pull(
-                factory, InlineCpu(), settings.secret_box(), clinic_id, connection.id, since, until, shown, queue=queue
+                factory,
+                InlineCpu(),
+                settings.secret_box(),
+                clinic_id,
+                connection.id,
+                since,
+                until,
+                shown,
+                queue=queue,
+                profile=profile,
             )
     except PullFailed as error:
         raise click.ClickException(str(error)) from None

@@ -347,6 +347,7 @@ class EhrMessage(TenantScoped, Base):
     digest: Mapped[str] = mapped_column(String(64))
     format: Mapped[str] = mapped_column(String(8))  # fhir | hl7v2
     channel: Mapped[str] = mapped_column(String(16))  # file | mllp
+    profile: Mapped[str] = mapped_column(String(32), default="generic", server_default="generic")  # server/ehr/profiles
     status: Mapped[str] = mapped_column(String(16))  # imported | waiting | quarantined
     error_where: Mapped[str | None] = mapped_column(String(200), default=None)
     error_why: Mapped[str | None] = mapped_column(Text, default=None)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.cpu import Cpu
 from server.ehr.imports import FOLDER_SUFFIXES, Tally, import_stream, messages_in
+from server.ehr.profile import GENERIC
 from server.jobs import JobQueue
 
 DONE = "done"
@@ -55,12 +56,14 @@ async def watch(
     settle_seconds: float = 2.0,
     looks: int | None = None,
     queue: JobQueue | None = None,
+    profile: str = GENERIC,
 ) -> None:
-    """Look at the folder every `interval_seconds` (forever, or `looks` times) and import what is ready."""
+    """Look at the folder every `interval_seconds` (forever, or `looks` times) and import what is
+    ready, read with the vendor `profile`."""
     looked = 0
     while looks is None or looked < looks:
         for path in ready_files(folder, settle_seconds):
-            tally = await import_stream(factory, cpu, tenant_id, "file", list(messages_in(path)), queue=queue)
+            tally = await import_stream(factory, cpu, tenant_id, "file", list(messages_in(path, profile)), queue=queue)
             on_file(move_to_done(path), tally)
         looked += 1
         if looks is None or looked < looks:

@@ -23,12 +23,8 @@ from pydantic import ValidationError
 
 from server.ehr.parts import MessageRejected, VisitPart, new_part
 from server.ehr.procedures import service_from_code, staff_code
+from server.ehr.profile import GENERIC, Profile, load, pick_identifier
 
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-CPT = "http://www.ama-assn.org/go/cpt"
-HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
-NPI = "http://hl7.org/fhir/sid/us-npi"
-PROCEDURE_SYSTEMS = (CPT, HCPCS, "urn:oid:2.16.840.1.113883.6.12", "urn:oid:2.16.840.1.113883.6.285")
 SEVERITY_SCORES = ("PASI", "BSA", "EASI", "IGA", "DLQI", "SCORAD")
 VISIT_RESOURCES: tuple[str, ...] = ("Condition", "Procedure", "DocumentReference", "Observation", "MedicationRequest")
 VISIT_RESOURCES += ("ChargeItem", "Claim")
@@ -52,8 +48,10 @@ class Entry:
         return f"{prefix}.{path}" if path else prefix
 
 
-def parse_fhir(text: str) -> list[VisitPart]:
-    """Every visit the Bundle (or single resource) carries, or `MessageRejected` for the first problem."""
+def parse_fhir(text: str, profile: Profile | None = None) -> list[VisitPart]:
+    """Every visit the Bundle (or single resource) carries, read as the vendor `profile` says (the
+    generic one by default), or `MessageRejected` for the first problem."""
+    profile = profile or load(GENERIC)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -63,7 +61,7 @@ def parse_fhir(text: str) -> list[VisitPart]:
     entries = list(_entries(document))
     for entry in entries:
         _check_against_r4(entry)
-    found = Resources(entries)
+    found = Resources(entries, profile)
     visits = [entry for entry in entries if entry.type == "Encounter"]
     if not visits:
         return [_loose_part(found, entry) for entry in entries if entry.type in VISIT_RESOURCES]
@@ -106,8 +104,9 @@ def _check_against_r4(entry: Entry) -> None:
 class Resources:
     """The message's resources by reference (fullUrl, or Type/id), and those that point at each visit."""
 
-    def __init__(self, entries: list[Entry]) -> None:
+    def __init__(self, entries: list[Entry], profile: Profile) -> None:
         self.entries = entries
+        self.profile = profile
         self.by_url: dict[str, Entry] = {}
         for entry in entries:
             for key in {entry.full_url, _local_url(entry.resource)} - {""}:
@@ -135,7 +134,8 @@ def _encounter_refs(resource: dict[str, Any]) -> list[str]:
 
 
 def _visit(found: Resources, visit: Entry) -> VisitPart:
-    part = new_part(_visit_key(visit))
+    profile = found.profile
+    part = new_part(_visit_key(visit, profile))
     part.complete = True
     encounter = visit.resource
     start = (encounter.get("period") or {}).get("start")
@@ -143,7 +143,7 @@ def _visit(found: Resources, visit: Entry) -> VisitPart:
         raise MessageRejected(visit.at("period.start"), "the visit's date is needed (the date of service)")
     part.fields["date_of_service"] = start[:10]
     patient = found.resolve(visit, "subject", encounter.get("subject"), "Patient")
-    part.fields["patient"] = _patient(patient)
+    part.fields["patient"] = _patient(patient, profile)
     part.fields["provider"] = {"npi": _provider_npi(found, visit)}
     _coverage(found, patient, part)
     diagnoses: list[str] = []
@@ -151,7 +151,7 @@ def _visit(found: Resources, visit: Entry) -> VisitPart:
     pointing = list(found.pointing_at(visit))
     for entry in pointing:
         if entry.type == "Condition":
-            code = _code_in(entry, "code", ICD10CM, "an ICD-10-CM coding (system " + ICD10CM + ")")
+            code = _code_in(entry, "code", profile.diagnosis_systems, _diagnosis_wanted(profile))
             diagnoses.append(code)
             for key in {entry.full_url, _local_url(entry.resource)} - {""}:
                 linked[key] = code
@@ -159,11 +159,11 @@ def _visit(found: Resources, visit: Entry) -> VisitPart:
     notes: list[str] = []
     for entry in pointing:
         if entry.type == "Procedure":
-            _procedure(entry, linked, part)
+            _procedure(entry, linked, part, profile)
         elif entry.type == "DocumentReference":
-            notes.append(_note(entry))
-        elif entry.type in ("ChargeItem", "Claim"):
-            part.fields.setdefault("staff_codes", []).extend(_charged(entry))
+            notes.append(_note(entry, profile))
+        elif entry.type in profile.charge_resources:
+            part.fields.setdefault("staff_codes", []).extend(_charged(entry, profile))
         elif entry.type == "Observation":
             _score(entry, part)
         elif entry.type == "MedicationRequest":
@@ -182,12 +182,13 @@ def _loose_part(found: Resources, entry: Entry) -> VisitPart:
     if not refs:
         raise MessageRejected(entry.at("encounter"), "a resource sent without its Encounter must point at one")
     part = new_part(refs[0].removeprefix("Encounter/").removeprefix("urn:uuid:"))
+    profile = found.profile
     if entry.type == "Procedure":
-        _procedure(entry, {}, part)
+        _procedure(entry, {}, part, profile)
     elif entry.type == "DocumentReference":
-        part.fields["note"] = _note(entry)
-    elif entry.type in ("ChargeItem", "Claim"):
-        part.fields["staff_codes"] = _charged(entry)
+        part.fields["note"] = _note(entry, profile)
+    elif entry.type in profile.charge_resources:
+        part.fields["staff_codes"] = _charged(entry, profile)
     elif entry.type == "Observation":
         _score(entry, part)
     elif entry.type == "MedicationRequest":
@@ -197,10 +198,10 @@ def _loose_part(found: Resources, entry: Entry) -> VisitPart:
     return part
 
 
-def _visit_key(visit: Entry) -> str:
-    for identifier in visit.resource.get("identifier") or []:
-        if identifier.get("value"):
-            return str(identifier["value"])
+def _visit_key(visit: Entry, profile: Profile) -> str:
+    key = pick_identifier(visit.resource, profile.visit_identifier_systems)
+    if key is not None:
+        return key
     if visit.resource.get("id"):
         return str(visit.resource["id"])
     if visit.full_url:
@@ -208,10 +209,9 @@ def _visit_key(visit: Entry) -> str:
     raise MessageRejected(visit.at("identifier"), "the visit needs an identifier, an id or a fullUrl")
 
 
-def _patient(patient: Entry) -> dict[str, Any]:
+def _patient(patient: Entry, profile: Profile) -> dict[str, Any]:
     resource = patient.resource
-    ids = [i.get("value") for i in resource.get("identifier") or [] if i.get("value")]
-    local_id = ids[0] if ids else resource.get("id")
+    local_id = pick_identifier(resource, profile.patient_identifier_systems) or resource.get("id")
     if not local_id:
         raise MessageRejected(patient.at("identifier"), "the patient needs an identifier (the chart number) or an id")
     found: dict[str, Any] = {"id": str(local_id)[:64]}
@@ -227,10 +227,11 @@ def _provider_npi(found: Resources, visit: Entry) -> str:
         if participant.get("individual"):
             path = f"participant[{index}].individual"
             practitioner = found.resolve(visit, path, participant["individual"], "Practitioner")
-            for identifier in practitioner.resource.get("identifier") or []:
-                if identifier.get("system") == NPI and identifier.get("value"):
-                    return str(identifier["value"])
-            raise MessageRejected(practitioner.at("identifier"), f"the practitioner has no NPI (system {NPI})")
+            npi = pick_identifier(practitioner.resource, (found.profile.npi_system,))
+            if npi is not None:
+                return npi
+            system = found.profile.npi_system
+            raise MessageRejected(practitioner.at("identifier"), f"the practitioner has no NPI (system {system})")
     raise MessageRejected(visit.at("participant"), "the visit names no rendering practitioner")
 
 
@@ -246,10 +247,16 @@ def _coverage(found: Resources, patient: Entry, part: VisitPart) -> None:
         if not payors:
             raise MessageRejected(entry.at("payor"), "the coverage names no payer")
         payer = found.resolve(entry, "payor[0]", payors[0], "Organization")
-        ids = [i.get("value") for i in payer.resource.get("identifier") or [] if i.get("value")]
-        if not ids:
-            raise MessageRejected(payer.at("identifier"), "the payer organization has no identifier (its payer id)")
-        part.payer_id, part.payer_where = str(ids[0]), payer.at("identifier[0].value")
+        systems = found.profile.payer_identifier_systems
+        payer_id = pick_identifier(payer.resource, systems)
+        if payer_id is None:
+            wanted = f" in {', '.join(systems)}" if systems else ""
+            raise MessageRejected(
+                payer.at("identifier"), f"the payer organization has no identifier{wanted} (its payer id)"
+            )
+        values = [str(identifier.get("value")) for identifier in payer.resource.get("identifier") or []]
+        place = f"identifier[{values.index(payer_id)}].value" if payer_id in values else "id"
+        part.payer_id, part.payer_where = payer_id, payer.at(place)
         return
 
 
@@ -261,11 +268,12 @@ def _code_in(entry: Entry, path: str, system: str | tuple[str, ...], wanted: str
     raise MessageRejected(entry.at(f"{path}.coding"), f"no {wanted}")
 
 
-def _procedure(entry: Entry, linked: dict[str, str], part: VisitPart) -> None:
-    code = _code_in(entry, "code", PROCEDURE_SYSTEMS, "CPT or HCPCS coding")
+def _procedure(entry: Entry, linked: dict[str, str], part: VisitPart, profile: Profile) -> None:
+    code = _code_in(entry, "code", profile.procedure_systems, "CPT or HCPCS coding")
     service_id = str(entry.resource.get("id") or f"procedure-{entry.index + 1}")[:64]
     service = service_from_code(service_id, code)
     sites = [site.get("text") for site in entry.resource.get("bodySite") or [] if site.get("text")]
+    sites += _extension_texts(entry.resource, profile.body_site_extension)
     if sites:
         service["site"] = sites[0]
         service["laterality"] = _laterality(sites[0])
@@ -284,10 +292,29 @@ def _laterality(site: str) -> str | None:
     return None
 
 
-def _note(entry: Entry) -> str:
+def _extension_texts(resource: dict[str, Any], url: str) -> list[str]:
+    """The text each extension of that url carries (valueString, or a coded value's text or display)."""
+    texts = []
+    for extension in resource.get("extension") or [] if url else []:
+        if extension.get("url") != url:
+            continue
+        concept = extension.get("valueCodeableConcept") or {}
+        codings = concept.get("coding") or [{}]
+        text = extension.get("valueString") or concept.get("text") or codings[0].get("display")
+        if text:
+            texts.append(str(text))
+    return texts
+
+
+def _diagnosis_wanted(profile: Profile) -> str:
+    return f"an ICD-10-CM coding (system {' or '.join(profile.diagnosis_systems)})"
+
+
+def _note(entry: Entry, profile: Profile) -> str:
     for index, content in enumerate(entry.resource.get("content") or []):
         attachment = content.get("attachment") or {}
-        if attachment.get("data") and attachment.get("contentType", "text/plain").startswith("text/"):
+        kind = attachment.get("contentType", "text/plain")
+        if attachment.get("data") and kind.startswith(profile.note_content_types):
             try:
                 return base64.b64decode(attachment["data"], validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
@@ -297,14 +324,14 @@ def _note(entry: Entry) -> str:
     raise MessageRejected(entry.at("content"), "no text attachment with the note")
 
 
-def _charged(entry: Entry) -> list[str]:
+def _charged(entry: Entry, profile: Profile) -> list[str]:
     if entry.type == "ChargeItem":
-        return [_code_in(entry, "code", PROCEDURE_SYSTEMS, "CPT or HCPCS coding")]
+        return [_code_in(entry, "code", profile.procedure_systems, "CPT or HCPCS coding")]
     codes = []
     for index, item in enumerate(entry.resource.get("item") or []):
         product = Entry(entry.index, {"resourceType": "Claim", "code": item.get("productOrService")}, "")
         try:
-            code = _code_in(product, "code", PROCEDURE_SYSTEMS, "CPT or HCPCS coding")
+            code = _code_in(product, "code", profile.procedure_systems, "CPT or HCPCS coding")
         except MessageRejected:
             raise MessageRejected(entry.at(f"item[{index}].productOrService"), "no CPT or HCPCS coding") from None
         modifiers = [c.get("code") for m in item.get("modifier") or [] for c in m.get("coding") or [] if c.get("code")]
@@ -340,7 +367,7 @@ def _history(found: Resources, patient: Entry, visit_entries: set[Entry], part: 
         if entry.type == "MedicationStatement":
             part.history.setdefault("medications", []).append(_medication(entry))
         elif entry.type == "Condition":
-            problem = _code_in(entry, "code", ICD10CM, "an ICD-10-CM coding")
+            problem = _code_in(entry, "code", found.profile.diagnosis_systems, "an ICD-10-CM coding")
             part.history.setdefault("problems", []).append({"code": problem})
         elif entry.type == "Observation":
             _score(entry, part)

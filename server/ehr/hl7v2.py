@@ -19,13 +19,23 @@ from hl7apy.parser import parse_message
 from rulebooks.models.encounter import ICD10_FORMAT, PROCEDURE_CODE_FORMAT
 from server.ehr.parts import MessageRejected, VisitPart, new_part
 from server.ehr.procedures import service_from_code, staff_code
+from server.ehr.profile import GENERIC, Field, Profile, load
 
 SEGMENT_NAME = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 ICD10_SYSTEMS = ("I10", "I10C", "ICD10CM", "ICD-10-CM")
-TEXT_TYPES = ("TX", "FT", "ST")
+TEXT_TYPES = ("TX", "FT", "ST")  # a pathology result's text
 SEXES = {"F": "female", "M": "male", "O": "other", "U": "unknown", "A": "other", "N": "unknown"}
 READS = "cutis reads ADT, DFT^P03, MDM^T02 and ORU^R01"
 VERSIONS = frozenset(SUPPORTED_LIBRARIES)  # what hl7apy reads, so both readers refuse the same versions
+LABELS = {  # the names of the fields a profile may point at, for the errors
+    "PV1-19": "visit number",
+    "PV1-50": "alternate visit id",
+    "PID-2": "patient id",
+    "PID-3": "patient identifier list",
+    "FT1-2": "transaction id",
+    "FT1-7": "transaction code",
+    "FT1-25": "procedure code",
+}
 ESCAPES = (("\\F\\", "|"), ("\\S\\", "^"), ("\\T\\", "&"), ("\\R\\", "~"), ("\\.br\\", "\n"), ("\\E\\", "\\"))
 
 
@@ -46,14 +56,16 @@ def split_messages(text: str) -> list[str]:
     return ["\r".join(segments) for segments in messages]
 
 
-def parse_hl7(text: str, *, reader: str = "hl7apy") -> VisitPart:
+def parse_hl7(text: str, *, reader: str = "hl7apy", profile: Profile | None = None) -> VisitPart:
     """The part of a visit this one message gives, or `MessageRejected` saying where and why.
 
     `reader="hl7apy"` builds hl7apy's element tree (`find_groups=False`), which also checks the version
     and every segment's structure: the reference, and what the MLLP listener uses. It costs about
     20 ms a message; `reader="plain"` splits the same fields in about 0.2 ms for bulk imports, and
-    tests hold both to the same answers.
+    tests hold both to the same answers. The vendor `profile` (generic by default) says which fields
+    carry the visit number, the chart number, the charge's code and diagnoses, and the note.
     """
+    profile = profile or load(GENERIC)
     segments = text.split("\r")
     if not segments[0].startswith("MSH"):
         raise MessageRejected("segment 1", "a message starts with MSH")
@@ -65,16 +77,16 @@ def parse_hl7(text: str, *, reader: str = "hl7apy") -> VisitPart:
     found = Segments.from_hl7apy(text) if reader == "hl7apy" else Segments.from_text(segments)
     kind = found.component("MSH", 9, 1, "message type")
     event = found.component("MSH", 9, 2, "message type")
-    part = new_part(found.component("PV1", 19, 1, "visit number", required=True))
-    _patient(found, part)
+    part = new_part(found.field(profile.visit_number, required=True))
+    _patient(found, part, profile)
     _visit(found, part)
     if kind == "ADT":
         _coverage(found, part)
     elif (kind, event) == ("DFT", "P03"):
         _coverage(found, part)
-        _charges(found, part)
+        _charges(found, part, profile)
     elif (kind, event) == ("MDM", "T02"):
-        _note(found, part)
+        _note(found, part, profile)
     elif (kind, event) == ("ORU", "R01"):
         _pathology(found, part)
     else:
@@ -101,6 +113,8 @@ class Segments:
         for segment in message.children:
             fields: dict[str, list[str]] = {}
             for child in segment.children:
+                if child.name is None:  # a field past the segment's definition: hl7apy names none, and cutis reads none
+                    continue
                 fields.setdefault(child.name, []).append(child.to_er7())
             by_name.setdefault(segment.name, []).append(
                 {int(name.rsplit("_", 1)[1]): "~".join(reps) for name, reps in fields.items()}
@@ -134,6 +148,10 @@ class Segments:
             raise MessageRejected(f"{where(name, index, segments)}-{field} ({label})", "required, and empty or missing")
         return text
 
+    def field(self, field: Field, *, index: int = 0, required: bool = False) -> str:
+        """The first component of a field a profile names (PV1-19, FT1-25...)."""
+        return self.component(field.segment, field.number, 1, _label(field), index=index, required=required)
+
 
 def where(name: str, index: int, segments: list[Segment]) -> str:
     return f"{name}[{index + 1}]" if len(segments) > 1 else name
@@ -144,7 +162,10 @@ def components(segment: Segment, field: int) -> list[list[str]]:
     value = segment.get(field, "")
     if not value:
         return [[]]
-    return [[_unescape(part) for part in repetition.split("^")] for repetition in value.split("~")]
+    # a component of only spaces is empty, as hl7apy reads it
+    return [
+        [_unescape(part) if part.strip() else "" for part in repetition.split("^")] for repetition in value.split("~")
+    ]
 
 
 def _unescape(text: str) -> str:
@@ -162,8 +183,8 @@ def _date(found: Segments, name: str, field: int, label: str, index: int = 0) ->
     return f"{value[:4]}-{value[4:6]}-{value[6:8]}"
 
 
-def _patient(found: Segments, part: VisitPart) -> None:
-    patient: dict[str, Any] = {"id": found.component("PID", 3, 1, "patient identifier list", required=True)[:64]}
+def _patient(found: Segments, part: VisitPart, profile: Profile) -> None:
+    patient: dict[str, Any] = {"id": found.field(profile.patient_id, required=True)[:64]}
     sex = found.component("PID", 8, 1, "administrative sex")
     if sex:
         if sex not in SEXES:
@@ -194,28 +215,42 @@ def _coverage(found: Segments, part: VisitPart) -> None:
         part.fields["coverage"] = {"member_id": member_id}
 
 
-def _charges(found: Segments, part: VisitPart) -> None:
-    diagnoses = [_icd10(found, "DG1", index, 3, "diagnosis code") for index in range(len(found.all("DG1")))]
+def _charges(found: Segments, part: VisitPart, profile: Profile) -> None:
+    diagnoses = []
+    if "DG1" in profile.diagnosis_sources:
+        diagnoses = [_icd10(found, "DG1", index, 3, "diagnosis code") for index in range(len(found.all("DG1")))]
+    linked_fields = [int(source[4:]) for source in profile.diagnosis_sources if source.startswith("FT1-")]
     charges = found.all("FT1")
     if not charges:
         raise MessageRejected("FT1", "a DFT^P03 carries at least one FT1 (the charge)")
     staff_codes = []
     for index, segment in enumerate(charges):
         label = where("FT1", index, charges)
-        code = found.component("FT1", 25, 1, "procedure code", index=index) or found.component(
-            "FT1", 7, 1, "transaction code", index=index, required=True
-        )
+        code_fields = [f for f in profile.charge_code_fields if f.segment == "FT1"]
+        given = [(f, found.field(f, index=index)) for f in code_fields]
+        code_field, code = next(((f, value) for f, value in given if value), (code_fields[-1], ""))
+        if not code:
+            raise MessageRejected(
+                f"{label}-{code_field.number} ({_label(code_field)})", "required, and empty or missing"
+            )
         code = code.strip().upper()
         if not PROCEDURE_CODE_FORMAT.match(code):
-            raise MessageRejected(f"{label}-7 (transaction code)", "not a CPT or HCPCS code such as 11102")
+            raise MessageRejected(
+                f"{label}-{code_field.number} ({_label(code_field)})", "not a CPT or HCPCS code such as 11102"
+            )
         charged_on = _date(found, "FT1", 4, "transaction date", index)
         if charged_on and "date_of_service" not in part.fields:  # a visit without PV1-44: the charge's date
             part.fields["date_of_service"] = charged_on
         service = service_from_code(f"ft1-{index + 1}", code)
-        linked = [rep[0].strip().upper() for rep in components(segment, 19) if rep and rep[0]]
-        for code_index, linked_code in enumerate(linked):
-            if not ICD10_FORMAT.match(linked_code):
-                raise MessageRejected(f"{label}-19 (diagnosis code), repetition {code_index + 1}", "not ICD-10-CM")
+        linked = []
+        for number in linked_fields:
+            codes = [rep[0].strip().upper() for rep in components(segment, number) if rep and rep[0]]
+            for code_index, linked_code in enumerate(codes):
+                if not ICD10_FORMAT.match(linked_code):
+                    raise MessageRejected(
+                        f"{label}-{number} (diagnosis code), repetition {code_index + 1}", "not ICD-10-CM"
+                    )
+            linked.extend(codes)
         diagnoses.extend(linked)
         service["diagnoses"] = linked
         part.services[service["id"]] = service
@@ -240,11 +275,15 @@ def _icd10(found: Segments, name: str, index: int, field: int, label: str) -> st
     return code
 
 
-def _note(found: Segments, part: VisitPart) -> None:
+def _label(field: Field) -> str:
+    return LABELS.get(str(field), "the profile's field")
+
+
+def _note(found: Segments, part: VisitPart, profile: Profile) -> None:
     lines = [
         "~".join("^".join(rep) for rep in components(segment, 5))
         for index, segment in enumerate(found.all("OBX"))
-        if found.component("OBX", 2, 1, "value type", index=index) in TEXT_TYPES
+        if found.component("OBX", 2, 1, "value type", index=index) in profile.note_value_types
     ]
     if not lines:
         raise MessageRejected("OBX-5 (observation value)", "an MDM^T02 carries the note as text OBX segments")

@@ -27,6 +27,7 @@ from server.db import SessionAlone, SessionTurns, get_by_id, tenant_session
 from server.ehr.fhir import parse_fhir
 from server.ehr.hl7v2 import parse_hl7, split_messages
 from server.ehr.parts import MessageRejected, PayerMap, VisitPart, build_encounter, merge, ready
+from server.ehr.profile import GENERIC, ProfileError, load
 from server.encounters import enqueue_coding, store_versions
 from server.jobs import JobQueue, OutboxRef, relay
 from server.models import EhrMessage, EhrVisit, OutboxMessage, Payer
@@ -42,19 +43,22 @@ NO_SUCH_MESSAGE = "no EHR message with that id"
 
 @dataclass(frozen=True)
 class Incoming:
-    """A message as received: its format and text."""
+    """A message as received: its format, text and the vendor profile it is read with."""
 
     format: str
     body: str
+    profile: str = GENERIC
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(f"{self.format}\n{self.body}".encode()).hexdigest()
+        # the same text read through another vendor's profile is another message (a generic one keeps its digest)
+        head = self.format if self.profile == GENERIC else f"{self.format}\n{self.profile}"
+        return hashlib.sha256(f"{head}\n{self.body}".encode()).hexdigest()
 
 
-def messages_in(path: Path) -> Iterator[Incoming]:
+def messages_in(path: Path, profile: str = GENERIC) -> Iterator[Incoming]:
     """The messages of a file (`.json`: one FHIR Bundle or resource; otherwise HL7 v2, one or many
-    messages) or of every `.json` and `.hl7` file under a folder, in name order."""
+    messages) or of every `.json` and `.hl7` file under a folder, in name order, read with `profile`."""
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES)
     else:
@@ -62,9 +66,9 @@ def messages_in(path: Path) -> Iterator[Incoming]:
     for file in files:
         text = file.read_text(encoding="utf-8", errors="replace")
         if file.suffix.lower() == ".json":
-            yield Incoming("fhir", text)
+            yield Incoming("fhir", text, profile)
         else:
-            yield from (Incoming("hl7v2", message) for message in split_messages(text))
+            yield from (Incoming("hl7v2", message, profile) for message in split_messages(text))
 
 
 @dataclass
@@ -75,19 +79,26 @@ class Parsed:
     error: tuple[str, str] | None = None
 
 
-def parse_all(messages: list[tuple[str, str]], hl7_reader: str = "plain") -> list[Parsed]:
-    """Parse each (format, text): CPU work, run in the pool. HL7 v2 through `hl7_reader` (hl7v2.parse_hl7)."""
+def parse_all(messages: list[tuple[str, ...]], hl7_reader: str = "plain") -> list[Parsed]:
+    """Parse each (format, text) or (format, text, profile name): CPU work, run in the pool. HL7 v2
+    through `hl7_reader` (hl7v2.parse_hl7); each message through its vendor profile (generic if none)."""
     parsed = []
-    for format_, body in messages:
+    for format_, body, *named in messages:
         try:
             if len(body) > MAX_MESSAGE_CHARS:
                 raise MessageRejected("message", f"longer than {MAX_MESSAGE_CHARS:,} characters")
-            parts = parse_fhir(body) if format_ == "fhir" else [parse_hl7(body, reader=hl7_reader)]
+            profile = load(named[0] if named else GENERIC)
+            if format_ == "fhir":
+                parts = parse_fhir(body, profile)
+            else:
+                parts = [parse_hl7(body, reader=hl7_reader, profile=profile)]
             if not parts:
                 raise MessageRejected("message", "carries no visit (no Encounter, PV1 or resource that points at one)")
             parsed.append(Parsed(parts))
         except MessageRejected as error:
             parsed.append(Parsed(error=(error.where, error.why)))
+        except ProfileError as error:  # a profile removed since the message was stored
+            parsed.append(Parsed(error=("profile", str(error))))
     return parsed
 
 
@@ -184,6 +195,7 @@ async def import_messages(
             digest=digest,
             format=message.format,
             channel=channel,
+            profile=message.profile,
             body=message.body,
             attempts=1,
             created_at=utcnow(),
@@ -212,7 +224,7 @@ async def retry_message(
 async def _run(turns: SessionTurns, cpu: Cpu, tenant_id: uuid.UUID, rows: list[EhrMessage], tally: Tally) -> None:
     # a live message (MLLP) takes hl7apy's thorough reading; a bulk import the plain reader (hl7v2.parse_hl7)
     reader = "hl7apy" if rows and all(row.channel == "mllp" for row in rows) else "plain"
-    parsed = await cpu.run(parse_all, [(row.format, row.body) for row in rows], reader)
+    parsed = await cpu.run(parse_all, [(row.format, row.body, row.profile) for row in rows], reader)
     keys = {part.visit_key for message in parsed for part in message.parts}
     async with turns.turn() as session:
         found = await session.execute(select(EhrVisit).where(EhrVisit.visit_key.in_(keys)))

@@ -1,6 +1,11 @@
 """Pulling visits from a clinic's FHIR API: a SMART backend-services token, a search of Encounters
 by date with what belongs to them, every page followed, each visit imported as its own bundle.
 
+A busy or failing server is asked again: on 429 or a 5xx (and on a connection error) the request is
+retried up to `MAX_TRIES` times, waiting what its Retry-After says (seconds or an HTTP date, at most
+`MAX_WAIT_SECONDS`) or else an exponential back-off. A token that expires mid-pull is renewed: a
+fresh one is asked for shortly before its `expires_in` runs out, and once more on a 401.
+
 Each visit's bundle holds its Encounter, the resources that point at it, its patient, the
 practitioners and coverages (with their payers) it names, and the patient's resources of no visit
 (history), so a bad visit is quarantined alone and an unchanged visit pulled again adds nothing.
@@ -8,7 +13,9 @@ practitioners and coverages (with their payers) it names, and the patient's reso
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import email.utils
 import json
 import time
 import uuid
@@ -24,6 +31,7 @@ from server.cpu import Cpu
 from server.db import tenant_session
 from server.ehr.connections import PURPOSE, get_connection
 from server.ehr.imports import Incoming, Tally, import_stream
+from server.ehr.profile import GENERIC
 from server.jobs import JobQueue
 from tenants.secrets import SecretBox
 
@@ -44,6 +52,12 @@ SEARCH = {
 }
 MAX_PAGES = 10_000
 TIMEOUT_SECONDS = 30.0
+MAX_TRIES = 5
+BACKOFF_SECONDS = 1.0  # the first wait without a Retry-After; doubled each try
+MAX_WAIT_SECONDS = 60.0
+RETRIED = frozenset({429, 500, 502, 503, 504})
+RENEW_BEFORE_SECONDS = 30  # ask for a new token this long before the old one expires
+sleep = asyncio.sleep  # tests record the waits instead
 
 
 class PullFailed(Exception):
@@ -76,37 +90,108 @@ def client_assertion(source: Source, now: float | None = None) -> str:
     return jwt.encode(claims, source.private_key_pem, algorithm=algorithm, headers=headers)
 
 
-async def access_token(client: httpx.AsyncClient, source: Source) -> str:
-    response = await client.post(
-        source.token_url,
-        data={
+def retry_wait(response: httpx.Response | None, attempt: int, now: float | None = None) -> float:
+    """How long to wait before try `attempt + 1`: the answer's Retry-After (seconds or an HTTP date),
+    else `BACKOFF_SECONDS` doubled each try; never more than `MAX_WAIT_SECONDS`.
+
+    >>> retry_wait(httpx.Response(429, headers={"Retry-After": "7"}), 1)
+    7.0
+    >>> retry_wait(httpx.Response(503), 3)
+    4.0
+    >>> retry_wait(httpx.Response(503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:10 GMT"}), 1, now=1445412480)
+    10.0
+    """
+    header = response.headers.get("Retry-After", "").strip() if response is not None else ""
+    wait = BACKOFF_SECONDS * 2 ** (attempt - 1)
+    if header.isdigit():
+        wait = float(header)
+    elif header:
+        try:
+            when = email.utils.parsedate_to_datetime(header).timestamp()
+        except (TypeError, ValueError):
+            pass
+        else:
+            wait = max(0.0, when - (time.time() if now is None else now))
+    return min(wait, MAX_WAIT_SECONDS)
+
+
+async def _send(step: str, request: Callable[[], Any]) -> httpx.Response:
+    """The request's answer, asked again (with waits) while the server is busy or failing."""
+    for attempt in range(1, MAX_TRIES + 1):
+        response: httpx.Response | None
+        try:
+            response = await request()
+        except httpx.TransportError:
+            response = None
+        if response is not None and response.status_code not in RETRIED:
+            return response
+        if attempt == MAX_TRIES:
+            answered = f"answered {response.status_code}" if response is not None else "could not be reached"
+            raise PullFailed(f"{step} {answered} {MAX_TRIES} times")
+        await sleep(retry_wait(response, attempt))
+    raise AssertionError("unreachable")
+
+
+class Token:
+    """The access token of a pull, asked for again before it expires or when the server refuses it."""
+
+    def __init__(self, client: httpx.AsyncClient, source: Source) -> None:
+        self.client, self.source = client, source
+        self.value: str | None = None
+        self.expires_at = 0.0
+        self.asked = 0
+
+    async def get(self, *, renew: bool = False) -> str:
+        if renew or self.value is None or time.monotonic() >= self.expires_at - RENEW_BEFORE_SECONDS:
+            self.value, expires_in = await access_token(self.client, self.source)
+            self.expires_at = time.monotonic() + expires_in
+            self.asked += 1
+        return self.value
+
+
+async def access_token(client: httpx.AsyncClient, source: Source) -> tuple[str, float]:
+    """An access token and how many seconds it lasts (an hour when the answer does not say)."""
+
+    def ask() -> Any:
+        data = {
             "grant_type": "client_credentials",
             "scope": source.scope,
             "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": client_assertion(source),
-        },
-    )
+            "client_assertion": client_assertion(source),  # a fresh assertion (jti) each try
+        }
+        return client.post(source.token_url, data=data)
+
+    response = await _send("the token endpoint", ask)
     if response.status_code != 200:
         raise PullFailed(f"the token endpoint answered {response.status_code}")
-    token = response.json().get("access_token")
+    answer = response.json()
+    token = answer.get("access_token")
     if not isinstance(token, str) or not token:
         raise PullFailed("the token endpoint gave no access_token")
-    return token
+    expires_in = answer.get("expires_in")
+    return token, float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else 3600.0
 
 
 async def pages(
-    client: httpx.AsyncClient, source: Source, token: str, since: dt.date, until: dt.date
+    client: httpx.AsyncClient, source: Source, token: Token, since: dt.date, until: dt.date
 ) -> AsyncIterator[dict[str, Any]]:
     """Every page of the Encounter search for visits dated from `since` to `until` (inclusive)."""
     url: str | None = f"{source.base_url}/Encounter"
     params: Any = {**SEARCH, "date": [f"ge{since.isoformat()}", f"le{until.isoformat()}"]}
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
     for number in range(1, MAX_PAGES + 1):
         if url is None:
             return
-        response = await client.get(url, params=params, headers=headers)
+        step, here = f"page {number} of the Encounter search", url
+        renewed = False
+        while True:
+            headers = {"Authorization": f"Bearer {await token.get()}", "Accept": "application/fhir+json"}
+            response = await _send(step, lambda: client.get(here, params=params, headers=headers))  # noqa: B023
+            if response.status_code != 401 or renewed:
+                break
+            await token.get(renew=True)  # expired early, or revoked: one new token, then the answer stands
+            renewed = True
         if response.status_code != 200:
-            raise PullFailed(f"page {number} of the Encounter search answered {response.status_code}")
+            raise PullFailed(f"{step} answered {response.status_code}")
         page = response.json()
         yield page
         url = next((link.get("url") for link in page.get("link") or [] if link.get("relation") == "next"), None)
@@ -175,8 +260,10 @@ async def pull(
     progress: Callable[[Tally], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     queue: JobQueue | None = None,
+    profile: str = GENERIC,
 ) -> Tally:
-    """Pull the visits dated since..until and import them; the connection remembers how far it got."""
+    """Pull the visits dated since..until and import them, read with the EHR vendor's `profile`; the
+    connection remembers how far it got."""
     async with tenant_session(factory, tenant_id) as session:
         row = await get_connection(session, connection_id)
         source = Source(
@@ -184,11 +271,11 @@ async def pull(
         )
     total = Tally()
     async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, transport=transport) as client:
-        token = await access_token(client, source)
+        token = Token(client, source)
         async for page in pages(client, source, token, since, until):
             bundles = await cpu.run(visit_bundles, page)
             done = await import_stream(
-                factory, cpu, tenant_id, "pull", [Incoming("fhir", b) for b in bundles], queue=queue
+                factory, cpu, tenant_id, "pull", [Incoming("fhir", b, profile) for b in bundles], queue=queue
             )
             total.add(done)
             if progress is not None:

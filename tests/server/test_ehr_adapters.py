@@ -223,7 +223,7 @@ HL7_DEFECTS = [
     ),
     pytest.param(
         _hl7("dft_p03", "|CG|11102^", "|CG|1X102^").replace("||||11102^Tangential", "||||1X102^Tangential"),
-        "FT1[2]-7 (transaction code)",
+        "FT1[2]-25 (procedure code)",
         "not a CPT or HCPCS code such as 11102",
         id="a charge with no CPT code",
     ),

@@ -205,7 +205,7 @@ async def test_the_mllp_listener_answers_ack_and_nak_over_a_socket(session_facto
         refused = await send(broken)  # on the same connection
         assert refused[1:] == [
             "MSA|AE|MSG00009",
-            "ERR||||E||||FT1[2]-7 (transaction code): not a CPT or HCPCS code such as 11102",
+            "ERR||||E||||FT1[2]-25 (procedure code): not a CPT or HCPCS code such as 11102",
         ]
         assert (await send(dft))[1:] == ["MSA|AA|MSG00002"]  # sent twice: stored once
         writer.close()
