@@ -9,7 +9,8 @@ length) changes with the answer. Which dependents are held, and which may be sen
   with no lesion link at all while a wound-making procedure is held (which wound it closes cannot
   be told); a biopsy on the lesion of a held definitive procedure (whether it is billed turns on
   that procedure, derm-coding.md 1.3, 7.3); an add-on code (global indicator ZZZ) of a held
-  service; a line summed over several services of which one waits (a summed repair, 5.3).
+  service; a line summed over several services of which one waits (a summed repair, 5.3). A line
+  held only in part (units over a limit split off a line that goes out) holds nothing else.
 - sent: services of other lesions; an E/M (apply_modifier_25 already decides 25 or inclusion
   with the held procedures counted as done); a definitive procedure whose same-lesion biopsy or
   closure is the one held (it does not depend on them); a drug whose administration is held, or
@@ -53,7 +54,12 @@ def hold_dependents_of_held_services(ctx: CodingContext) -> None:
     if not held_lines or not any(line.route == "claim" for line in ctx.lines):
         return  # nothing held, or nothing left to hold (most encounters)
     held_by: dict[str, WorkLine] = {}  # service id -> the held line it waits with
+    # A line held in part (the excess over a units limit, split off a line that goes out) holds
+    # nothing else: the procedure itself is billed, only some of its units wait.
+    claimed = {(line.code, sid) for line in ctx.lines if line.route == "claim" for sid in line.service_ids}
     for line in held_lines:
+        if all((line.code, sid) in claimed for sid in line.service_ids):
+            continue
         for service_id in line.service_ids:
             held_by.setdefault(service_id, line)
     waiting: dict[str, WorkLine] = {}  # service id -> the held line its other lines wait with
