@@ -163,10 +163,12 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
         "CUTIS_COOKIE_SECURE": "0",
     }
     environment = {k: v for k, v in os.environ.items() if k != "CUTIS_REDIS_URL"}
+    # The server logs a line per request: to a file, never a pipe nobody reads (a full pipe stops it).
+    log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve"],
         env={**environment, **env},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -198,6 +200,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 def _check(target: Target, label: str, response: Any) -> None:
