@@ -192,9 +192,61 @@ def tenant_create(slug: str, name: str) -> None:
     click.echo(f"clinic {slug} created: {tenant_id}")
 
 
+@tenant.command("list", help="Every clinic: slug, name and when it was created.")
+def tenant_list() -> None:
+    from server.admin import list_tenants
+
+    clinics = _run(lambda: _with_factory(list_tenants))
+    _echo_rows(("slug", "name", "created"), [(c.slug, c.name, _when(c.created_at)) for c in clinics])
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _echo_rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A plain table: columns as wide as their longest cell, or a line saying there is nothing."""
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _admin(action: Callable[[Any], Awaitable[T]]) -> T:
+    """Run an administration action; its expected refusals (ValueError) are one line and exit 1."""
+    try:
+        return _run(lambda: _with_factory(action))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.group(help="People.")
 def user() -> None:
     pass
+
+
+@user.command("list", help="The clinic's people: email, role, and whether they have logged in yet.")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+def user_list(tenant_slug: str) -> None:
+    from server.admin import list_people
+
+    people = _admin(lambda factory: list_people(factory, tenant_slug))
+    _echo_rows(
+        ("email", "role", "since"),
+        [(m.email, ms.role, _when(ms.accepted_at) if ms.accepted_at else "pending") for m, ms in people],
+    )
+
+
+@user.command("remove", help="Take a person out of a clinic (their account stays for their other clinics).")
+@click.argument("email")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+def user_remove(email: str, tenant_slug: str) -> None:
+    from server.admin import remove_person
+
+    _admin(lambda factory: remove_person(factory, tenant_slug, email))
+    click.echo(f"{email} removed from {tenant_slug}")
 
 
 @user.command(
@@ -215,12 +267,7 @@ def user_add(email: str, tenant_slug: str, role: str, name: str | None, password
     from server.admin import add_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    try:
-        result = _run(
-            lambda: _with_factory(lambda factory: add_user(factory, tenant_slug, email, name or email, role, password))
-        )
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+    result = _admin(lambda factory: add_user(factory, tenant_slug, email, name or email, role, password))
     click.echo(f"{email} is {role} of {tenant_slug} (pending until they log in)")
     if result.generated_password:
         click.echo(f"password (shown once): {result.generated_password}")
@@ -232,22 +279,53 @@ def key() -> None:
     pass
 
 
+@key.command("list", help="A clinic's API keys: prefix, name, scopes, created, expires, revoked, last used.")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+def key_list(tenant_slug: str) -> None:
+    from server.admin import list_keys
+
+    keys = _admin(lambda factory: list_keys(factory, tenant_slug))
+    _echo_rows(
+        ("prefix", "name", "scopes", "created", "expires", "revoked", "last used"),
+        [
+            (
+                k.prefix,
+                k.name,
+                k.scopes,
+                _when(k.created_at),
+                _when(k.expires_at),
+                _when(k.revoked_at),
+                _when(k.last_used_at),
+            )
+            for k in keys
+        ],
+    )
+
+
+@key.command("revoke", help="Revoke an API key now, named by its prefix (the column `cutis key list` shows).")
+@click.argument("prefix")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+def key_revoke(prefix: str, tenant_slug: str) -> None:
+    from server.admin import revoke_key
+
+    revoked = _admin(lambda factory: revoke_key(factory, tenant_slug, prefix))
+    click.echo(f"key {revoked.prefix} ({revoked.name}) revoked at {_when(revoked.revoked_at)}")
+
+
 @key.command("create", help="Create an API key for a clinic and print it (shown once; stored hashed).")
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
 @click.option("--name", required=True, help="What the key is for, e.g. 'EHR integration'.")
 @click.option("--scope", "scopes", multiple=True, help="Permission to grant (repeatable); default all a key may hold.")
-@click.option("--expires-in-days", type=int, default=None)
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Days until the key stops working (default: never).",
+)
 def key_create(tenant_slug: str, name: str, scopes: tuple[str, ...], expires_in_days: int | None) -> None:
     from server.admin import create_key
 
-    try:
-        plaintext = _run(
-            lambda: _with_factory(
-                lambda factory: create_key(factory, tenant_slug, name, list(scopes) or ["*"], expires_in_days)
-            )
-        )
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+    plaintext = _admin(lambda factory: create_key(factory, tenant_slug, name, list(scopes) or ["*"], expires_in_days))
     click.echo(plaintext)
 
 
