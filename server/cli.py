@@ -21,6 +21,22 @@ from server.settings import Settings
 T = TypeVar("T")
 
 
+class ExistingPath(click.Path):
+    """A path that must exist; when it does not, one line naming it and exit 1, not click's usage text."""
+
+    def __init__(self, dir_okay: bool = False) -> None:
+        super().__init__(exists=True, dir_okay=dir_okay, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as error:
+            raise click.ClickException(error.format_message()) from None
+
+
+EXISTING_FILE = ExistingPath()
+
+
 def _run(make: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(make())  # type: ignore[arg-type]
 
@@ -342,7 +358,7 @@ def _read_rules(path: Path) -> str:
 
 
 @rules.command("check", help="Report every problem in the files; exit 1 when any is an error.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=EXISTING_FILE)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_check(files: tuple[Path, ...], output_format: str) -> None:
     from rulebooks import authoring
@@ -363,7 +379,7 @@ def rules_check(files: tuple[Path, ...], output_format: str) -> None:
 
 
 @rules.command("fmt", help="Rewrite the files in the canonical format (no options).")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=EXISTING_FILE)
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 when a file is not formatted.")
 def rules_fmt(files: tuple[Path, ...], check_only: bool) -> None:
     from rulebooks import authoring
@@ -389,7 +405,7 @@ def rules_fmt(files: tuple[Path, ...], check_only: bool) -> None:
 
 
 @rules.command("test", help="Run the rulebooks' own tests; exit 1 on any failure.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=EXISTING_FILE)
 def rules_test(files: tuple[Path, ...]) -> None:
     from rulebooks import authoring
     from server.render import diagnostic_text, test_report_text
@@ -433,10 +449,8 @@ def rules_vocabulary(output_format: str) -> None:
 
 
 @rules.command("explain", help="Code an encounter with this rulebook (on top of what it extends), with the trace.")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--encounter", "encounter_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("file", type=EXISTING_FILE)
+@click.option("--encounter", "encounter_file", required=True, type=EXISTING_FILE)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_explain(file: Path, encounter_file: Path, output_format: str) -> None:
     from rulebooks import authoring
@@ -487,7 +501,7 @@ def codesets() -> None:
     ".csv), global_days (MPFS PPRRVU*.csv).",
 )
 @click.argument("kind", type=click.Choice(CODESET_KINDS))
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 @click.option("--effective", required=True, help="First date of service it applies to (YYYY-MM-DD).")
 @click.option("--source", default=None, help="Where the file came from (default: its file name).")
 def codesets_load(kind: str, file: Path, effective: str, source: str | None) -> None:
@@ -564,7 +578,7 @@ def codesets_status(on: str | None, output_format: str) -> None:
 
 
 @main.command("check-documentation", help="Findings, classifications and provider queries for an encounter file.")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check_documentation_command(file: Path, output_format: str) -> None:
     from rulebooks.notes import check_documentation
@@ -623,7 +637,7 @@ def _encounter_from_file(file: Path) -> Any:
 
 
 @main.command("code", help="Code an encounter JSON file offline and print the Coding.")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 @click.option(
     "--payer",
     default=None,
@@ -810,7 +824,7 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
     "v2 messages) into the clinic, with a progress bar. The same message twice is imported once; a message "
     "that cannot be used is quarantined with where and why, and the rest go on.",
 )
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("path", type=ExistingPath(dir_okay=True))
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(

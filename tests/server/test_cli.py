@@ -551,3 +551,22 @@ def test_tenants_and_people_are_listed_and_a_person_removed(tmp_path: Path) -> N
     assert cutis("user", "list", "--tenant", "lakeside", env=env).stdout == "(none)\n"
     again = cutis("user", "remove", "ana@lakeside.test", "--tenant", "lakeside", env=env, check=False)
     assert (again.returncode, again.stdout, again.stderr) == (1, "", "Error: ana@lakeside.test is not in lakeside\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [  # name: the argument, and "File" or "Path" as click words what it expects
+        pytest.param(["code", "missing.json"], "FILE", id="code"),
+        pytest.param(["check-documentation", "missing.json"], "FILE", id="check-documentation"),
+        pytest.param(["rules", "check", "missing.rules"], "FILES...", id="rules check"),
+        pytest.param(["codesets", "load", "hcpcs", "missing.txt", "--effective", "2026-01-01"], "FILE", id="codesets"),
+        pytest.param(["import", "missing.hl7", "--tenant", "demo"], "PATH", id="import (a file or a folder)"),
+    ],
+)
+def test_a_missing_file_is_one_line_naming_it_and_exit_1(command: list[str], name: str, tmp_path: Path) -> None:
+    command = [str(tmp_path / part) if part.startswith("missing") else part for part in command]
+    missing = next(part for part in command if "missing" in part)
+    result = cutis(*command, env={"CUTIS_DATA_DIR": str(tmp_path)}, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    kind = "Path" if name == "PATH" else "File"
+    assert result.stderr == f"Error: Invalid value for '{name}': {kind} '{missing}' does not exist.\n", result.stderr
