@@ -504,7 +504,10 @@ def codesets() -> None:
 @click.argument("file", type=EXISTING_FILE)
 @click.option("--effective", required=True, help="First date of service it applies to (YYYY-MM-DD).")
 @click.option("--source", default=None, help="Where the file came from (default: its file name).")
-def codesets_load(kind: str, file: Path, effective: str, source: str | None) -> None:
+@click.option(
+    "--force", is_flag=True, help="Replace a different release of KIND already installed for the same --effective date."
+)
+def codesets_load(kind: str, file: Path, effective: str, source: str | None, force: bool) -> None:
     from rulebooks.dated_codesets import CodesetKind
     from server.codesets import install
 
@@ -515,6 +518,7 @@ def codesets_load(kind: str, file: Path, effective: str, source: str | None) -> 
             file,
             dt.date.fromisoformat(effective),
             source or file.name,
+            force=force,
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
