@@ -35,6 +35,7 @@ class ExistingPath(click.Path):
 
 
 EXISTING_FILE = ExistingPath()
+FORMAT_HELP = "Human-readable output, or JSON for scripts."
 
 
 def _run(make: Callable[[], Awaitable[T]]) -> T:
@@ -128,7 +129,7 @@ def db() -> None:
 
 
 @db.command("upgrade", help="Apply all migrations (SQLite or PostgreSQL from CUTIS_DATABASE_URL).")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="head", show_default=True, help="The Alembic revision to upgrade to.")
 def db_upgrade(revision: str) -> None:
     from server.migrate import upgrade
 
@@ -276,6 +277,7 @@ def user_remove(email: str, tenant_slug: str) -> None:
     "--role",
     required=True,
     type=click.Choice(["owner", "practice_manager", "biller", "compliance_reviewer", "onboarding", "read_only"]),
+    help="What they may see and do in this clinic (owners and compliance reviewers enroll a second factor).",
 )
 @click.option("--name", default=None, help="Display name (default: the email).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else one is generated).")
@@ -359,7 +361,14 @@ def _read_rules(path: Path) -> str:
 
 @rules.command("check", help="Report every problem in the files; exit 1 when any is an error.")
 @click.argument("files", nargs=-1, required=True, type=EXISTING_FILE)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def rules_check(files: tuple[Path, ...], output_format: str) -> None:
     from rulebooks import authoring
     from server.render import diagnostic_text
@@ -424,7 +433,14 @@ def rules_test(files: tuple[Path, ...]) -> None:
 
 
 @rules.command("vocabulary", help="Every fact and action rules can use: type, unit, example, phases.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def rules_vocabulary(output_format: str) -> None:
     from rulebooks import authoring
 
@@ -450,8 +466,17 @@ def rules_vocabulary(output_format: str) -> None:
 
 @rules.command("explain", help="Code an encounter with this rulebook (on top of what it extends), with the trace.")
 @click.argument("file", type=EXISTING_FILE)
-@click.option("--encounter", "encounter_file", required=True, type=EXISTING_FILE)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--encounter", "encounter_file", required=True, type=EXISTING_FILE, help="The encounter JSON file to code."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def rules_explain(file: Path, encounter_file: Path, output_format: str) -> None:
     from rulebooks import authoring
     from rulebooks.models import Coding
@@ -547,7 +572,14 @@ def codesets_list() -> None:
     "and what to load next.",
 )
 @click.option("--date", "on", default=None, help="The date of service to check (YYYY-MM-DD; default today).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def codesets_status(on: str | None, output_format: str) -> None:
     from rulebooks.codeset_status import codeset_status
     from rulebooks.dated_codesets import default_codesets
@@ -583,7 +615,14 @@ def codesets_status(on: str | None, output_format: str) -> None:
 
 @main.command("check-documentation", help="Findings, classifications and provider queries for an encounter file.")
 @click.argument("file", type=EXISTING_FILE)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def check_documentation_command(file: Path, output_format: str) -> None:
     from rulebooks.notes import check_documentation
 
@@ -648,7 +687,14 @@ def _encounter_from_file(file: Path) -> Any:
     help="Code as if the coverage were this payer code (one of the clinic's payers: with --tenant, that "
     "clinic's; without, the demo clinic's).",
 )
-@click.option("--format", "output_format", type=click.Choice(["json", "table"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "table"]),
+    default="table",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 @click.option("--explain", is_flag=True, help="With --format table, print every reason under its line.")
 @click.option("--coded-at", default=None, help="ISO timestamp to stamp (default: now).")
 @click.option(
@@ -721,7 +767,14 @@ def code_command(
 @click.option("--rulebook", "rulebook_name", required=True, help="The rulebook's name in the clinic.")
 @click.option("--encounters", default=1000, show_default=True, help="How many of the last stored encounters.")
 @click.option("--queue", is_flag=True, help="Leave the chunks to the workers (needs CUTIS_REDIS_URL) and follow them.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def rules_replay(tenant_slug: str, rulebook_name: str, encounters: int, queue: bool, output_format: str) -> None:
     settings = Settings.from_env()
     if queue and not settings.redis_url:
@@ -830,7 +883,14 @@ async def _replay(factory: Any, settings: Any, slug: str, name: str, encounters:
 )
 @click.argument("path", type=ExistingPath(dir_okay=True))
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 @click.option(
     "--watch",
     is_flag=True,
@@ -936,8 +996,8 @@ async def _job_queue() -> Any:
     "an ACK (AA stored, AE quarantined with ERR saying where and why, AR not stored: send again).",
 )
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=2575, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=int, default=2575, show_default=True, help="TCP port to listen on (2575: HL7's).")
 def mllp_command(tenant_slug: str, host: str, port: int) -> None:
     settings = Settings.from_env()
     _run(lambda: _with_factory(lambda factory: _listen(factory, settings, tenant_slug, host, port)))
@@ -966,7 +1026,9 @@ async def _listen(factory: Any, settings: Any, slug: str, host: str, port: int) 
 )
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
 @click.option("--connection", "connection_name", required=True, help="The connection's name.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="First date of service (YYYY-MM-DD)."
+)
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Default: today.")
 def pull_command(tenant_slug: str, connection_name: str, since: dt.datetime, until: dt.datetime | None) -> None:
     settings = Settings.from_env()

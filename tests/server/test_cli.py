@@ -570,3 +570,22 @@ def test_a_missing_file_is_one_line_naming_it_and_exit_1(command: list[str], nam
     assert (result.returncode, result.stdout) == (1, "")
     kind = "Path" if name == "PATH" else "File"
     assert result.stderr == f"Error: Invalid value for '{name}': {kind} '{missing}' does not exist.\n", result.stderr
+
+
+def test_every_command_and_option_says_what_it_is_for() -> None:
+    import click
+
+    from server.cli import main
+
+    def commands(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
+        if isinstance(command, click.Group):
+            return [found for name, sub in command.commands.items() for found in commands(sub, f"{path} {name}")]
+        return [(path, command)]
+
+    silent = [
+        f"{path} {'/'.join(param.opts)}" if isinstance(param, click.Option) else path
+        for path, command in commands(main, "cutis")
+        for param in [None, *command.params]
+        if (param is None and not command.help) or (isinstance(param, click.Option) and not param.help)
+    ]
+    assert silent == []
