@@ -21,6 +21,23 @@ from server.settings import Settings
 T = TypeVar("T")
 
 
+class ExistingPath(click.Path):
+    """A path that must exist; when it does not, one line naming it and exit 1, not click's usage text."""
+
+    def __init__(self, dir_okay: bool = False) -> None:
+        super().__init__(exists=True, dir_okay=dir_okay, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as error:
+            raise click.ClickException(error.format_message()) from None
+
+
+EXISTING_FILE = ExistingPath()
+FORMAT_HELP = "Human-readable output, or JSON for scripts."
+
+
 def _run(make: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(make())  # type: ignore[arg-type]
 
@@ -112,7 +129,7 @@ def db() -> None:
 
 
 @db.command("upgrade", help="Apply all migrations (SQLite or PostgreSQL from CUTIS_DATABASE_URL).")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="head", show_default=True, help="The Alembic revision to upgrade to.")
 def db_upgrade(revision: str) -> None:
     from server.migrate import upgrade
 
@@ -192,9 +209,61 @@ def tenant_create(slug: str, name: str) -> None:
     click.echo(f"clinic {slug} created: {tenant_id}")
 
 
+@tenant.command("list", help="Every clinic: slug, name and when it was created.")
+def tenant_list() -> None:
+    from server.admin import list_tenants
+
+    clinics = _run(lambda: _with_factory(list_tenants))
+    _echo_rows(("slug", "name", "created"), [(c.slug, c.name, _when(c.created_at)) for c in clinics])
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _echo_rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A plain table: columns as wide as their longest cell, or a line saying there is nothing."""
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _admin(action: Callable[[Any], Awaitable[T]]) -> T:
+    """Run an administration action; its expected refusals (ValueError) are one line and exit 1."""
+    try:
+        return _run(lambda: _with_factory(action))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.group(help="People.")
 def user() -> None:
     pass
+
+
+@user.command("list", help="The clinic's people: email, role, and whether they have logged in yet.")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+def user_list(tenant_slug: str) -> None:
+    from server.admin import list_people
+
+    people = _admin(lambda factory: list_people(factory, tenant_slug))
+    _echo_rows(
+        ("email", "role", "since"),
+        [(m.email, ms.role, _when(ms.accepted_at) if ms.accepted_at else "pending") for m, ms in people],
+    )
+
+
+@user.command("remove", help="Take a person out of a clinic (their account stays for their other clinics).")
+@click.argument("email")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+def user_remove(email: str, tenant_slug: str) -> None:
+    from server.admin import remove_person
+
+    _admin(lambda factory: remove_person(factory, tenant_slug, email))
+    click.echo(f"{email} removed from {tenant_slug}")
 
 
 @user.command(
@@ -208,6 +277,7 @@ def user() -> None:
     "--role",
     required=True,
     type=click.Choice(["owner", "practice_manager", "biller", "compliance_reviewer", "onboarding", "read_only"]),
+    help="What they may see and do in this clinic (owners and compliance reviewers enroll a second factor).",
 )
 @click.option("--name", default=None, help="Display name (default: the email).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else one is generated).")
@@ -215,12 +285,7 @@ def user_add(email: str, tenant_slug: str, role: str, name: str | None, password
     from server.admin import add_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    try:
-        result = _run(
-            lambda: _with_factory(lambda factory: add_user(factory, tenant_slug, email, name or email, role, password))
-        )
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+    result = _admin(lambda factory: add_user(factory, tenant_slug, email, name or email, role, password))
     click.echo(f"{email} is {role} of {tenant_slug} (pending until they log in)")
     if result.generated_password:
         click.echo(f"password (shown once): {result.generated_password}")
@@ -232,22 +297,53 @@ def key() -> None:
     pass
 
 
+@key.command("list", help="A clinic's API keys: prefix, name, scopes, created, expires, revoked, last used.")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+def key_list(tenant_slug: str) -> None:
+    from server.admin import list_keys
+
+    keys = _admin(lambda factory: list_keys(factory, tenant_slug))
+    _echo_rows(
+        ("prefix", "name", "scopes", "created", "expires", "revoked", "last used"),
+        [
+            (
+                k.prefix,
+                k.name,
+                k.scopes,
+                _when(k.created_at),
+                _when(k.expires_at),
+                _when(k.revoked_at),
+                _when(k.last_used_at),
+            )
+            for k in keys
+        ],
+    )
+
+
+@key.command("revoke", help="Revoke an API key now, named by its prefix (the column `cutis key list` shows).")
+@click.argument("prefix")
+@click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
+def key_revoke(prefix: str, tenant_slug: str) -> None:
+    from server.admin import revoke_key
+
+    revoked = _admin(lambda factory: revoke_key(factory, tenant_slug, prefix))
+    click.echo(f"key {revoked.prefix} ({revoked.name}) revoked at {_when(revoked.revoked_at)}")
+
+
 @key.command("create", help="Create an API key for a clinic and print it (shown once; stored hashed).")
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
 @click.option("--name", required=True, help="What the key is for, e.g. 'EHR integration'.")
 @click.option("--scope", "scopes", multiple=True, help="Permission to grant (repeatable); default all a key may hold.")
-@click.option("--expires-in-days", type=int, default=None)
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Days until the key stops working (default: never).",
+)
 def key_create(tenant_slug: str, name: str, scopes: tuple[str, ...], expires_in_days: int | None) -> None:
     from server.admin import create_key
 
-    try:
-        plaintext = _run(
-            lambda: _with_factory(
-                lambda factory: create_key(factory, tenant_slug, name, list(scopes) or ["*"], expires_in_days)
-            )
-        )
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+    plaintext = _admin(lambda factory: create_key(factory, tenant_slug, name, list(scopes) or ["*"], expires_in_days))
     click.echo(plaintext)
 
 
@@ -264,8 +360,15 @@ def _read_rules(path: Path) -> str:
 
 
 @rules.command("check", help="Report every problem in the files; exit 1 when any is an error.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.argument("files", nargs=-1, required=True, type=EXISTING_FILE)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def rules_check(files: tuple[Path, ...], output_format: str) -> None:
     from rulebooks import authoring
     from server.render import diagnostic_text
@@ -285,7 +388,7 @@ def rules_check(files: tuple[Path, ...], output_format: str) -> None:
 
 
 @rules.command("fmt", help="Rewrite the files in the canonical format (no options).")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=EXISTING_FILE)
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 when a file is not formatted.")
 def rules_fmt(files: tuple[Path, ...], check_only: bool) -> None:
     from rulebooks import authoring
@@ -311,7 +414,7 @@ def rules_fmt(files: tuple[Path, ...], check_only: bool) -> None:
 
 
 @rules.command("test", help="Run the rulebooks' own tests; exit 1 on any failure.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=EXISTING_FILE)
 def rules_test(files: tuple[Path, ...]) -> None:
     from rulebooks import authoring
     from server.render import diagnostic_text, test_report_text
@@ -330,7 +433,14 @@ def rules_test(files: tuple[Path, ...]) -> None:
 
 
 @rules.command("vocabulary", help="Every fact and action rules can use: type, unit, example, phases.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def rules_vocabulary(output_format: str) -> None:
     from rulebooks import authoring
 
@@ -355,11 +465,18 @@ def rules_vocabulary(output_format: str) -> None:
 
 
 @rules.command("explain", help="Code an encounter with this rulebook (on top of what it extends), with the trace.")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 @click.option(
-    "--encounter", "encounter_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "--encounter", "encounter_file", required=True, type=EXISTING_FILE, help="The encounter JSON file to code."
 )
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def rules_explain(file: Path, encounter_file: Path, output_format: str) -> None:
     from rulebooks import authoring
     from rulebooks.models import Coding
@@ -409,10 +526,13 @@ def codesets() -> None:
     ".csv), global_days (MPFS PPRRVU*.csv).",
 )
 @click.argument("kind", type=click.Choice(CODESET_KINDS))
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 @click.option("--effective", required=True, help="First date of service it applies to (YYYY-MM-DD).")
 @click.option("--source", default=None, help="Where the file came from (default: its file name).")
-def codesets_load(kind: str, file: Path, effective: str, source: str | None) -> None:
+@click.option(
+    "--force", is_flag=True, help="Replace a different release of KIND already installed for the same --effective date."
+)
+def codesets_load(kind: str, file: Path, effective: str, source: str | None, force: bool) -> None:
     from rulebooks.dated_codesets import CodesetKind
     from server.codesets import install
 
@@ -423,6 +543,7 @@ def codesets_load(kind: str, file: Path, effective: str, source: str | None) -> 
             file,
             dt.date.fromisoformat(effective),
             source or file.name,
+            force=force,
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
@@ -451,7 +572,14 @@ def codesets_list() -> None:
     "and what to load next.",
 )
 @click.option("--date", "on", default=None, help="The date of service to check (YYYY-MM-DD; default today).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def codesets_status(on: str | None, output_format: str) -> None:
     from rulebooks.codeset_status import codeset_status
     from rulebooks.dated_codesets import default_codesets
@@ -486,8 +614,15 @@ def codesets_status(on: str | None, output_format: str) -> None:
 
 
 @main.command("check-documentation", help="Findings, classifications and provider queries for an encounter file.")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.argument("file", type=EXISTING_FILE)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def check_documentation_command(file: Path, output_format: str) -> None:
     from rulebooks.notes import check_documentation
 
@@ -545,14 +680,21 @@ def _encounter_from_file(file: Path) -> Any:
 
 
 @main.command("code", help="Code an encounter JSON file offline and print the Coding.")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 @click.option(
     "--payer",
     default=None,
     help="Code as if the coverage were this payer code (one of the clinic's payers: with --tenant, that "
     "clinic's; without, the demo clinic's).",
 )
-@click.option("--format", "output_format", type=click.Choice(["json", "table"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "table"]),
+    default="table",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 @click.option("--explain", is_flag=True, help="With --format table, print every reason under its line.")
 @click.option("--coded-at", default=None, help="ISO timestamp to stamp (default: now).")
 @click.option(
@@ -625,7 +767,14 @@ def code_command(
 @click.option("--rulebook", "rulebook_name", required=True, help="The rulebook's name in the clinic.")
 @click.option("--encounters", default=1000, show_default=True, help="How many of the last stored encounters.")
 @click.option("--queue", is_flag=True, help="Leave the chunks to the workers (needs CUTIS_REDIS_URL) and follow them.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 def rules_replay(tenant_slug: str, rulebook_name: str, encounters: int, queue: bool, output_format: str) -> None:
     settings = Settings.from_env()
     if queue and not settings.redis_url:
@@ -750,9 +899,16 @@ def _check_profile(profile: str) -> None:
     "v2 messages) into the clinic, with a progress bar. The same message twice is imported once; a message "
     "that cannot be used is quarantined with where and why, and the rest go on.",
 )
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("path", type=ExistingPath(dir_okay=True))
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help=FORMAT_HELP,
+)
 @click.option(
     "--watch",
     is_flag=True,
@@ -887,8 +1043,8 @@ def ehr_profiles_command(output_format: str) -> None:
     "an ACK (AA stored, AE quarantined with ERR saying where and why, AR not stored: send again).",
 )
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=2575, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=int, default=2575, show_default=True, help="TCP port to listen on (2575: HL7's).")
 def mllp_command(tenant_slug: str, host: str, port: int) -> None:
     settings = Settings.from_env()
     _run(lambda: _with_factory(lambda factory: _listen(factory, settings, tenant_slug, host, port)))
@@ -917,7 +1073,9 @@ async def _listen(factory: Any, settings: Any, slug: str, host: str, port: int) 
 )
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
 @click.option("--connection", "connection_name", required=True, help="The connection's name.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="First date of service (YYYY-MM-DD)."
+)
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Default: today.")
 @PROFILE_OPTION
 def pull_command(

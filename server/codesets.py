@@ -23,8 +23,15 @@ def installed(data_dir: Path) -> list[dict[str, Any]]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
-def install(data_dir: Path, kind: CodesetKind, source_file: Path, effective: dt.date, source: str) -> dict[str, Any]:
-    """Check the file by reading it (a bad file is refused before anything is stored), then keep it."""
+def install(
+    data_dir: Path, kind: CodesetKind, source_file: Path, effective: dt.date, source: str, *, force: bool = False
+) -> dict[str, Any]:
+    """Check the file by reading it (a bad file is refused before anything is stored), then keep it.
+
+    A release of the same kind and effective date already installed is replaced only with `force`:
+    codings already made name it, and a slip of `--effective` would otherwise overwrite it silently.
+    The same file again changes nothing.
+    """
     if kind not in CODESET_KINDS:
         raise ValueError(f"unknown code set kind {kind!r}: expected one of {', '.join(CODESET_KINDS)}")
     try:
@@ -36,6 +43,16 @@ def install(data_dir: Path, kind: CodesetKind, source_file: Path, effective: dt.
     if entries == 0:
         raise ValueError(f"{source_file}: no {kind} entries found; is this the right file?")
     digest = hashlib.sha256(source_file.read_bytes()).hexdigest()
+    loaded = next(
+        (m for m in installed(data_dir) if (m["kind"], m["effective"]) == (kind, effective.isoformat())), None
+    )
+    if loaded is not None and loaded["sha256"] == digest:
+        return loaded
+    if loaded is not None and not force:
+        raise ValueError(
+            f"a {kind} release effective {loaded['effective']} is installed already ({loaded['source']}, "
+            f"{loaded['entries']} entries, sha256 {loaded['sha256'][:12]}): add --force to replace it"
+        )
     folder = data_dir / "codesets" / kind
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{effective.isoformat()}-{digest[:12]}{source_file.suffix}"

@@ -31,7 +31,7 @@ from server.cpu import Cpu
 from server.db import SessionAlone, SessionTurns, get_by_id
 from server.draft_shadows import Shadowing
 from server.errors import InputInvalid
-from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage, ProviderQueryRecord
+from server.models import CodingRecord, EncounterRecord, FeeScheduleEntry, OutboxMessage, Payer, ProviderQueryRecord
 from server.paging import paged
 from server.tracing import phase_spans, tracer
 from server.validation_paths import field_errors
@@ -51,6 +51,18 @@ def parse_encounter(payload: Any) -> Encounter:
         return Encounter.model_validate(payload)
     except ValidationError as error:
         raise InputInvalid("the encounter is not valid", field_errors(error, root="encounter")) from None
+
+
+async def require_known_payer(session: AsyncSession, encounter: Encounter) -> None:
+    """The encounter's payer must be one of the clinic's payers: an unknown code would code silently
+    with the national base alone. Refused with the clinic's payer codes (configuration, never PHI)."""
+    known = sorted((await session.execute(select(Payer.code))).scalars())
+    if encounter.coverage.payer not in known:
+        raise InputInvalid.at(
+            "encounter.coverage.payer",
+            f"unknown payer {encounter.coverage.payer!r}: the clinic's payers are "
+            + (", ".join(known) if known else "none yet (add one with savePayer)"),
+        )
 
 
 async def store_encounter(session: AsyncSession, tenant_id: uuid.UUID, encounter: Encounter) -> EncounterRecord:
@@ -229,6 +241,7 @@ async def code_now(
     encounter = parse_encounter(payload)
     with tracer.start_as_current_span("coding.resolve"):
         async with turns.turn() as session:
+            await require_known_payer(session, encounter)
             record = await store_encounter(session, tenant_id, encounter)
             fees = await fee_cache.get(session, tenant_id)
             sources = await rulebook_versions.resolve(session, encounter.date_of_service, encounter.coverage.payer)
@@ -344,7 +357,9 @@ async def enqueue_coding(session: AsyncSession, record: EncounterRecord) -> Outb
 async def submit(session: AsyncSession, tenant_id: uuid.UUID, payload: Any) -> tuple[EncounterRecord, OutboxMessage]:
     """Validate and store the encounter as a new version, to be coded in the background (`submitEncounter`):
     the version and the outbox row that the relay enqueues after commit."""
-    record = await store_encounter(session, tenant_id, parse_encounter(payload))
+    encounter = parse_encounter(payload)
+    await require_known_payer(session, encounter)
+    record = await store_encounter(session, tenant_id, encounter)
     return record, await enqueue_coding(session, record)
 
 
@@ -361,6 +376,19 @@ class EncounterQuery:
     payer: str | None = None
     status: str | None = None
     external_id: str | None = None
+    provider_npi: str | None = None
+    coding_status: str | None = None
+
+
+def latest_coding_status() -> Any:
+    """The status of an encounter version's latest coding (NULL before it is coded), as a column of the listing."""
+    return (
+        select(CodingRecord.status)
+        .where(CodingRecord.encounter_id == EncounterRecord.id)
+        .order_by(CodingRecord.created_at.desc(), CodingRecord.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 async def list_encounters(
@@ -378,6 +406,10 @@ async def list_encounters(
         statement = statement.where(EncounterRecord.status == query.status)
     if query.external_id:
         statement = statement.where(EncounterRecord.external_id == query.external_id)
+    if query.provider_npi:  # the rendering provider as stored in the canonical Encounter
+        statement = statement.where(EncounterRecord.payload["provider"]["npi"].as_string() == query.provider_npi)
+    if query.coding_status:
+        statement = statement.where(latest_coding_status() == query.coding_status)
     statement, limit = paged(statement, first, after, EncounterRecord.created_at, EncounterRecord.id)
     return list((await session.execute(statement)).scalars().all()), limit
 

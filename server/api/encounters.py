@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from rulebooks.models import Coding as CodingModel
+from rulebooks.models.encounter import valid_npi
 from server import encounters
 from server.api import types
 from server.api.common import (
@@ -30,7 +31,7 @@ from server.api.common import (
 from server.api.context import CutisContext
 from server.api.ids import from_global_id, to_global_id
 from server.api.inputs import EncounterInput, to_payload
-from server.errors import InputInvalid, NotFound
+from server.errors import FieldError, InputInvalid, NotFound
 from server.jobs import OutboxRef
 from server.models import CodingRecord, EncounterRecord
 from tenants.roles import Permission
@@ -56,6 +57,7 @@ class Encounter(Node):
     status: str
     date_of_service: dt.date
     payer: str
+    provider_npi: str = strawberry.field(description="The rendering provider's NPI.")
     created_at: dt.datetime
     note: str = strawberry.field(
         description="The clinical note of this version as stored (with any provider addendum); a coding's "
@@ -82,6 +84,7 @@ class Encounter(Node):
             status=record.status,
             date_of_service=record.date_of_service,
             payer=record.payer_code,
+            provider_npi=str(record.payload.get("provider", {}).get("npi", "")),
             created_at=record.created_at,
             note=str(record.payload.get("note") or ""),
             record_id=record.id,
@@ -106,13 +109,50 @@ class EncounterStatus(Enum):
     coded = "coded"
 
 
+@strawberry.enum(description="What an encounter's latest coding decided.")
+class CodingStatus(Enum):
+    ready = "ready"
+    held = "held"
+    needs_prior_auth = "needs_prior_auth"
+    needs_review = "needs_review"
+
+
 @strawberry.input
 class EncounterFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     payer: str | None = None
-    status: EncounterStatus | None = None
+    status: EncounterStatus | None = strawberry.field(
+        default=None, description="Where the version is in processing (received, queued, coded)."
+    )
     external_id: str | None = None
+    provider_npi: str | None = strawberry.field(
+        default=None, description="The rendering provider's NPI (10 digits) as the encounter names it."
+    )
+    coding_status: CodingStatus | None = strawberry.field(
+        default=None, description="The status of the version's latest coding; a version not coded yet never matches."
+    )
+
+
+def encounter_query(filter: EncounterFilter | None) -> encounters.EncounterQuery:
+    """The service's criteria from the filter; an NPI that cannot be one is refused, naming the field."""
+    if filter is None:
+        return encounters.EncounterQuery()
+    if filter.provider_npi:
+        try:
+            valid_npi(filter.provider_npi)
+        except ValueError as error:
+            path = "filter.providerNpi"
+            raise InputInvalid(f"{path}: {error}", [FieldError(path, str(error))]) from None
+    return encounters.EncounterQuery(
+        date_from=filter.date_from,
+        date_to=filter.date_to,
+        payer=filter.payer,
+        status=filter.status.value if filter.status else None,
+        external_id=filter.external_id,
+        provider_npi=filter.provider_npi,
+        coding_status=filter.coding_status.value if filter.coding_status else None,
+    )
 
 
 CodeEncounterResult = Annotated[
@@ -144,15 +184,7 @@ class EncounterQueries:
     ) -> Connection[Encounter]:
         ctx = context(info)
         require(info, Permission.ENCOUNTERS_READ)
-        query = encounters.EncounterQuery()
-        if filter is not None:
-            query = encounters.EncounterQuery(
-                date_from=filter.date_from,
-                date_to=filter.date_to,
-                payer=filter.payer,
-                status=filter.status.value if filter.status else None,
-                external_id=filter.external_id,
-            )
+        query = encounter_query(filter)
         async with ctx.lock:
             rows, limit = await encounters.list_encounters(await ctx.session(), query, first, after)
             await ctx.audit(

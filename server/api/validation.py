@@ -123,6 +123,7 @@ LIMITS: dict[str, Limit] = {
     # list filters
     "EncounterFilter.payer": Limit(max_chars=column_chars(EncounterRecord.payer_code)),
     "EncounterFilter.externalId": Limit(max_chars=column_chars(EncounterRecord.external_id)),
+    "EncounterFilter.providerNpi": Limit(max_chars=10),
     "ProviderQueryFilter.externalId": Limit(max_chars=column_chars(ProviderQueryRecord.external_id)),
     "ProviderQueryFilter.topic": Limit(max_chars=column_chars(ProviderQueryRecord.topic)),
     "AuditFilter.category": Limit(max_chars=column_chars(AuditEvent.category)),

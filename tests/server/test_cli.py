@@ -44,6 +44,11 @@ def cutis(*args: str, env: dict[str, str] | None = None, check: bool = True) -> 
         pytest.param(["demo", "seed"], id="demo seed"),
         pytest.param(["demo", "key"], id="demo key"),
         pytest.param(["code"], id="code"),
+        pytest.param(["tenant", "list"], id="tenant list"),
+        pytest.param(["user", "list"], id="user list"),
+        pytest.param(["user", "remove"], id="user remove"),
+        pytest.param(["key", "list"], id="key list"),
+        pytest.param(["key", "revoke"], id="key revoke"),
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
@@ -497,3 +502,90 @@ def test_a_coded_at_in_the_wrong_format_is_one_line_and_exit_1() -> None:
         "Error: --coded-at '02/11/2026' is not an ISO timestamp such as 2026-11-02T09:30:00+00:00 ("
     )
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def _sqlite_env(tmp_path: Path) -> dict[str, str]:
+    env = {"CUTIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cutis.sqlite3'}", "CUTIS_DATA_DIR": str(tmp_path)}
+    cutis("db", "upgrade", env=env)
+    return env
+
+
+def test_keys_are_listed_and_revoked_by_their_prefix(tmp_path: Path) -> None:
+    env = _sqlite_env(tmp_path)
+    cutis("tenant", "create", "lakeside", "--name", "Lakeside", env=env)
+    plaintext = cutis("key", "create", "--tenant", "lakeside", "--name", "EHR feed", env=env).stdout.strip()
+    prefix = plaintext.split("_")[1]
+    listed = cutis("key", "list", "--tenant", "lakeside", env=env).stdout.splitlines()
+    assert listed[0].split() == ["prefix", "name", "scopes", "created", "expires", "revoked", "last", "used"]
+    assert listed[1].startswith(f"{prefix}  EHR feed  *  ") and listed[1].endswith("-        -        -")
+    assert plaintext.split("_")[2] not in "\n".join(listed)  # the secret is never shown again
+
+    revoked = cutis("key", "revoke", prefix, "--tenant", "lakeside", env=env)
+    assert revoked.stdout.startswith(f"key {prefix} (EHR feed) revoked at ")
+    (row,) = cutis("key", "list", "--tenant", "lakeside", env=env).stdout.splitlines()[1:]
+    assert re.search(r"-\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+-$", row), row  # expires -, revoked now, never used
+
+    unknown = cutis("key", "revoke", "nope", "--tenant", "lakeside", env=env, check=False)
+    assert (unknown.returncode, unknown.stdout) == (1, "")
+    assert unknown.stderr == "Error: no API key with prefix 'nope' in lakeside (see `cutis key list`)\n"
+    elsewhere = cutis("key", "list", "--tenant", "nowhere", env=env, check=False)
+    assert (elsewhere.returncode, elsewhere.stderr) == (1, "Error: no clinic with slug 'nowhere'\n")
+
+
+def test_tenants_and_people_are_listed_and_a_person_removed(tmp_path: Path) -> None:
+    env = _sqlite_env(tmp_path)
+    assert cutis("tenant", "list", env=env).stdout == "(none)\n"
+    cutis("tenant", "create", "lakeside", "--name", "Lakeside Dermatology", env=env)
+    cutis("tenant", "create", "hillcrest", "--name", "Hillcrest Skin", env=env)
+    tenants = cutis("tenant", "list", env=env).stdout.splitlines()
+    assert [line.split()[0] for line in tenants] == ["slug", "hillcrest", "lakeside"]
+    assert "Lakeside Dermatology" in tenants[2]
+
+    cutis("user", "add", "ana@lakeside.test", "--tenant", "lakeside", "--role", "biller", env=env)
+    people = cutis("user", "list", "--tenant", "lakeside", env=env).stdout.splitlines()
+    assert [line.split() for line in people] == [["email", "role", "since"], ["ana@lakeside.test", "biller", "pending"]]
+    assert cutis("user", "list", "--tenant", "hillcrest", env=env).stdout == "(none)\n"
+
+    removed = cutis("user", "remove", "Ana@Lakeside.test", "--tenant", "lakeside", env=env)
+    assert removed.stdout == "Ana@Lakeside.test removed from lakeside\n"
+    assert cutis("user", "list", "--tenant", "lakeside", env=env).stdout == "(none)\n"
+    again = cutis("user", "remove", "ana@lakeside.test", "--tenant", "lakeside", env=env, check=False)
+    assert (again.returncode, again.stdout, again.stderr) == (1, "", "Error: ana@lakeside.test is not in lakeside\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [  # name: the argument, and "File" or "Path" as click words what it expects
+        pytest.param(["code", "missing.json"], "FILE", id="code"),
+        pytest.param(["check-documentation", "missing.json"], "FILE", id="check-documentation"),
+        pytest.param(["rules", "check", "missing.rules"], "FILES...", id="rules check"),
+        pytest.param(["codesets", "load", "hcpcs", "missing.txt", "--effective", "2026-01-01"], "FILE", id="codesets"),
+        pytest.param(["import", "missing.hl7", "--tenant", "demo"], "PATH", id="import (a file or a folder)"),
+    ],
+)
+def test_a_missing_file_is_one_line_naming_it_and_exit_1(command: list[str], name: str, tmp_path: Path) -> None:
+    command = [str(tmp_path / part) if part.startswith("missing") else part for part in command]
+    missing = next(part for part in command if "missing" in part)
+    result = cutis(*command, env={"CUTIS_DATA_DIR": str(tmp_path)}, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    kind = "Path" if name == "PATH" else "File"
+    assert result.stderr == f"Error: Invalid value for '{name}': {kind} '{missing}' does not exist.\n", result.stderr
+
+
+def test_every_command_and_option_says_what_it_is_for() -> None:
+    import click
+
+    from server.cli import main
+
+    def commands(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
+        if isinstance(command, click.Group):
+            return [found for name, sub in command.commands.items() for found in commands(sub, f"{path} {name}")]
+        return [(path, command)]
+
+    silent = [
+        f"{path} {'/'.join(param.opts)}" if isinstance(param, click.Option) else path
+        for path, command in commands(main, "cutis")
+        for param in [None, *command.params]
+        if (param is None and not command.help) or (isinstance(param, click.Option) and not param.help)
+    ]
+    assert silent == []

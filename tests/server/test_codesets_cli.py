@@ -244,3 +244,29 @@ def test_codesets_status_says_what_to_load_and_a_loaded_fy2027_file_codes_decemb
     assert "codeset_not_loaded" not in [flag["code"] for flag in coding["flags"]]
     assert coding["releases"]["code_sets"]["icd10cm"] == "FY2027 icd10cm-order-2027.txt"
     assert {line["code"] for line in coding["claim_lines"]} == {"11104", "11103", "99214"}
+
+
+def test_a_loaded_release_is_replaced_only_with_force(tmp_path: Path) -> None:
+    env = {"CUTIS_DATA_DIR": str(tmp_path / "data")}
+    header = "code,mue_units,mai,effective_date,source,note\n"
+    first, second = tmp_path / "mue-a.csv", tmp_path / "mue-b.csv"
+    first.write_text(header + "11103,1,3,,CMS practitioner MUE 2027Q1,test\n")
+    second.write_text(header + "11103,2,3,,CMS practitioner MUE 2027Q1 corrected,test\n11104,1,2,,CMS,test\n")
+    cutis("codesets", "load", "mue", str(first), "--effective", "2027-01-01", env=env)
+
+    refused = cutis("codesets", "load", "mue", str(second), "--effective", "2027-01-01", env=env, check=False)
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr.startswith("Error: a mue release effective 2027-01-01 is installed already (mue-a.csv, 1 ")
+    assert refused.stderr.endswith("): add --force to replace it\n") and refused.stderr.count("\n") == 1
+    listed = cutis("codesets", "list", env=env).stdout
+    assert "mue-a.csv" in listed and "mue-b.csv" not in listed
+
+    again = cutis(
+        "codesets", "load", "mue", str(first), "--effective", "2027-01-01", env=env
+    )  # the same file: no change
+    assert "installed 1 mue entries effective 2027-01-01" in again.stdout
+
+    forced = cutis("codesets", "load", "mue", str(second), "--effective", "2027-01-01", "--force", env=env)
+    assert "installed 2 mue entries effective 2027-01-01" in forced.stdout
+    listed = cutis("codesets", "list", env=env).stdout
+    assert "mue-b.csv" in listed and "mue-a.csv" not in listed

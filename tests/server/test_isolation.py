@@ -222,6 +222,7 @@ LISTS = {
     "ehrConnections": "query { ehrConnections { id name baseUrl } }",
     "billingSetup": "query { billingSetup { revision setup } }",
 }
+ENCOUNTER_NPIS = "query { encounters(first: 100) { nodes { providerNpi } } }"
 A_BILLING_NAME = "A Secret Dermatology PC"
 
 
@@ -487,6 +488,18 @@ async def _filters_external_ids_and_cursors(app_client: Any, browser_b: Any) -> 
             body = await as_b(query, {"x": external_id})
             attempts += 1
             assert body[name]["nodes"] == [], (name, external_id, body)
+    # the provider and coding-status filters: A's provider NPI (national, shared by every clinic) and
+    # each coding status find none of A's encounters for B
+    a_npis = {n["providerNpi"] for n in (await as_a(ENCOUNTER_NPIS))["encounters"]["nodes"]}
+    assert a_npis
+    for criterion in [{"providerNpi": npi} for npi in sorted(a_npis)] + [
+        {"codingStatus": status} for status in ("ready", "held", "needs_prior_auth", "needs_review")
+    ]:
+        body = await as_b(
+            "query($f: EncounterFilter) { encounters(first: 100, filter: $f) { nodes { id } } }", {"f": criterion}
+        )
+        attempts += 1
+        assert not (_node_ids(body) & a_all_ids), (criterion, body)
     saved_a = await as_a(SAVE_PAYER, {"name": "A's Humana", "ehr": "SHARED-61101", "ch": "SHARED-HUM77"})
     only_a = await as_a(
         'mutation { savePayer(code: "AETNA", name: "A only", planType: "commercial", ehrPayerId: "A-ONLY-1", '

@@ -103,6 +103,43 @@ def test_a_biller_filters_searches_and_pages_the_encounters_with_their_status_ba
     assert names == ["DEMO-0001", "DEMO-0002", "AK-2", "AK-1", "AK-0"]  # newest first, each once
 
 
+def test_a_biller_narrows_the_encounters_by_provider_and_by_coding_status(
+    page: Page, base_url: str, people: dict[str, Person]
+) -> None:
+    biller = people["biller"]
+    log_in_as(page.context, base_url, biller.email, biller.password)
+    code(page, base_url, fixture("biopsy_em", externalId="DR-A"))  # ready, provider 1234567893
+    code(page, base_url, fixture("biopsy_em", externalId="DR-B", provider={"npi": "1987654328"}))  # ready
+    code(page, base_url, fixture("borderline_sk", externalId="DR-C"))  # held, provider 1234567893
+
+    page.goto("/encounters")
+    rows = page.get_by_role("table", name="Encounters, newest first").locator("tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.filter(has=page.get_by_role("link", name="DR-B"))).to_contain_text("1987654328")
+
+    page.get_by_label("Provider NPI").fill("1987654328")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"/encounters\?provider=1987654328$"))
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("link")).to_have_text("DR-B")
+
+    page.get_by_label("Provider NPI").fill("1234567893")
+    page.get_by_label("Coding status").select_option(label="Held")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"/encounters\?provider=1234567893&coding=held$"))
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("link")).to_have_text("DR-C")
+    expect(rows.first.locator(".badge")).to_have_text("Held")
+    expect(page.get_by_label("Coding status")).to_have_value("held")  # the page keeps what was chosen
+
+    page.get_by_label("Coding status").select_option(label="Needs prior auth")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#encounters-summary")).to_have_text("No encounter matches these filters.")
+
+    page.goto("/encounters?provider=1234567890")  # a shared link with a wrong check digit
+    expect(page.get_by_role("alert")).to_contain_text("filter.providerNpi: the NPI check digit is wrong")
+
+
 def test_a_biller_reads_a_coding_and_overrides_a_line_with_a_reason_keeping_the_original(
     page: Page, base_url: str, people: dict[str, Person]
 ) -> None:

@@ -327,6 +327,7 @@ export interface EncounterListItem {
   status: string;
   dateOfService: string;
   payer: string;
+  providerNpi: string;
   createdAt: string;
   coding: { id: string; status: string; codedAt: string; claimLines: { code: string }[]; heldLines: { code: string }[] } | null;
 }

@@ -1,5 +1,5 @@
 // The encounters screen: the clinic's encounter versions, newest first, narrowed by date, payer,
-// processing status and an external id; each with its coding's status badge; more pages by cursor.
+// provider (NPI), processing status, coding status and an external id; each with its coding's status badge; more pages by cursor.
 import { gql } from "../api/client";
 import type { EncounterListItem, PageInfo } from "../api/types";
 import { announce, formatDateTime, h, replace } from "../dom";
@@ -27,7 +27,9 @@ const FILTERS = [
   ["dateFrom", "from"],
   ["dateTo", "to"],
   ["payer", "payer"],
+  ["providerNpi", "provider"],
   ["status", "status"],
+  ["codingStatus", "coding"],
 ] as const;
 type FilterName = (typeof FILTERS)[number][0];
 
@@ -61,6 +63,7 @@ function row(encounter: EncounterListItem): HTMLElement {
     h("td", {}, String(encounter.version)),
     h("td", {}, encounter.dateOfService),
     h("td", {}, encounter.payer),
+    h("td", {}, encounter.providerNpi),
     h("td", {}, codingBadge(coding?.status ?? null, encounter.status)),
     h(
       "td",
@@ -94,6 +97,24 @@ export async function renderEncounters(main: HTMLElement): Promise<void> {
     h("option", { value: "" }, "Any"),
     Object.entries(PROCESSING).map(([value, label]) => h("option", { value, selected: value === chosen.status }, label)),
   );
+  const provider = h("input", {
+    id: "filter-provider",
+    type: "text",
+    inputmode: "numeric",
+    pattern: "[0-9]{10}",
+    maxlength: "10",
+    title: "The provider's 10-digit NPI",
+    value: chosen.providerNpi ?? "",
+    autocomplete: "off",
+  });
+  const codingStatus = h(
+    "select",
+    { id: "filter-coding" },
+    h("option", { value: "" }, "Any"),
+    Object.entries(CODING_STATUS).map(([value, label]) =>
+      h("option", { value, selected: value === chosen.codingStatus }, label),
+    ),
+  );
   const field = (label: string, control: HTMLElement, id: string) =>
     h("div", { class: "field" }, h("label", { for: id }, label), control);
   const form = h(
@@ -103,6 +124,8 @@ export async function renderEncounters(main: HTMLElement): Promise<void> {
     field("Date of service from", dateFrom, "filter-from"),
     field("to", dateTo, "filter-to"),
     field("Payer", payer, "filter-payer"),
+    field("Provider NPI", provider, "filter-provider"),
+    field("Coding status", codingStatus, "filter-coding"),
     field("Processing", status, "filter-status"),
     h(
       "div",
@@ -125,7 +148,7 @@ export async function renderEncounters(main: HTMLElement): Promise<void> {
       h(
         "tr",
         {},
-        ["External id", "Version", "Date of service", "Payer", "Status", "Claim lines", "Received"].map((title) =>
+        ["External id", "Version", "Date of service", "Payer", "Provider", "Status", "Claim lines", "Received"].map((title) =>
           h("th", { scope: "col" }, title),
         ),
       ),
@@ -171,7 +194,9 @@ export async function renderEncounters(main: HTMLElement): Promise<void> {
       dateFrom: dateFrom.value,
       dateTo: dateTo.value,
       payer: payer.value,
+      providerNpi: provider.value.trim(),
       status: status.value,
+      codingStatus: codingStatus.value,
     };
     const params = new URLSearchParams();
     if (size !== PAGE_SIZE) params.set("per", String(size));
