@@ -1019,7 +1019,14 @@ async def _job_queue() -> Any:
     help="The EHR vendor profiles `cutis import --profile` takes: each with the documents it follows and "
     "whether its mapping could be checked against them.",
 )
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A table for people, or JSON for scripts.",
+)
 def ehr_profiles_command(output_format: str) -> None:
     from server.ehr.profile import load, names
 
