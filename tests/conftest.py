@@ -6,6 +6,7 @@ tests that need it instead of skipping them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -50,9 +51,9 @@ class PostgresDatabase:
     app_url: str  # `cutis_app`: neither owner nor BYPASSRLS, as the app connects in production
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[PostgresDatabase]:
-    """A fresh PostgreSQL database for this test session, migrated to head."""
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[PostgresDatabase]:
+    """A new PostgreSQL database migrated to head, dropped afterwards."""
     need_service("PostgreSQL", POSTGRES_ADMIN_URL)
     import psycopg
 
@@ -63,12 +64,29 @@ def postgres_database() -> Iterator[PostgresDatabase]:
         connection.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     owner_url = f"{base}/{name}"
-    upgrade(owner_url)
-    parsed = urlparse(owner_url)
-    app_url = f"postgresql://cutis_app@{parsed.hostname}:{parsed.port or 5432}/{name}"
-    yield PostgresDatabase(owner_url=owner_url, app_url=app_url)
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        upgrade(owner_url)
+        parsed = urlparse(owner_url)
+        app_url = f"postgresql://cutis_app@{parsed.hostname}:{parsed.port or 5432}/{name}"
+        yield PostgresDatabase(owner_url=owner_url, app_url=app_url)
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[PostgresDatabase]:
+    """A fresh PostgreSQL database for this test session, migrated to head."""
+    with fresh_postgres_database() as database:
+        yield database
+
+
+@pytest.fixture
+def own_postgres_database() -> Iterator[PostgresDatabase]:
+    """A database of the test's own, for processes (workers) that would otherwise pick up what the
+    session's other tests left queued there."""
+    with fresh_postgres_database() as database:
+        yield database
 
 
 @pytest.fixture(scope="session")

@@ -58,13 +58,13 @@ async def _clinic(app_url: str, data_dir: Path) -> tuple[str, str]:
 
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_two_servers_two_workers_one_database_one_redis(postgres_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_two_servers_two_workers_one_database_one_redis(own_postgres_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     redis = PrivateRedis()
     redis.start()
-    topology = Topology(postgres_database.app_url, postgres_database.owner_url, redis.url, tmp_path)
+    topology = Topology(own_postgres_database.app_url, own_postgres_database.owner_url, redis.url, tmp_path)
     try:
         with topology:
-            tenant_id, key = asyncio.run(_clinic(postgres_database.app_url, tmp_path))
+            tenant_id, key = asyncio.run(_clinic(own_postgres_database.app_url, tmp_path))
             ready_seconds = topology.wait_ready()
             started = time.monotonic()
             first, second = topology.api
