@@ -42,9 +42,12 @@ def _coding(case: Case):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES])
 def test_a_corpus_coding_becomes_a_valid_837p_or_is_refused_with_the_reason(case: Case) -> None:
     coding = _coding(case)
-    if not coding.claim_lines:
-        pytest.skip("no claim lines: nothing to bill")
     claim_header = header(patient_control_number=patient_control_number(case.encounter.external_id))
+    if not coding.claim_lines:  # only self-pay or held lines: nothing to bill, and said so
+        with pytest.raises(InputInvalid) as refused:
+            build_837p(coding, case.encounter, subscriber(), SETUP, claim_header)
+        assert "coding.claim_lines" in {field.path for field in refused.value.fields}, refused.value
+        return
     if coding.status != "ready" or case.encounter.coverage.plan_type == "self_pay" or _unbillable(case, coding):
         with pytest.raises(InputInvalid) as refused:
             build_837p(coding, case.encounter, subscriber(), SETUP, claim_header)
