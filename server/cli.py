@@ -38,6 +38,18 @@ EXISTING_FILE = ExistingPath()
 FORMAT_HELP = "Human-readable output, or JSON for scripts."
 
 
+def format_option(*choices: str) -> Any:
+    """`--format` (into `output_format`): the first choice, for people, is the default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=FORMAT_HELP,
+    )
+
+
 def _run(make: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(make())  # type: ignore[arg-type]
 
@@ -361,14 +373,7 @@ def _read_rules(path: Path) -> str:
 
 @rules.command("check", help="Report every problem in the files; exit 1 when any is an error.")
 @click.argument("files", nargs=-1, required=True, type=EXISTING_FILE)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option("text", "json")
 def rules_check(files: tuple[Path, ...], output_format: str) -> None:
     from rulebooks import authoring
     from server.render import diagnostic_text
@@ -433,14 +438,7 @@ def rules_test(files: tuple[Path, ...]) -> None:
 
 
 @rules.command("vocabulary", help="Every fact and action rules can use: type, unit, example, phases.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option("text", "json")
 def rules_vocabulary(output_format: str) -> None:
     from rulebooks import authoring
 
@@ -469,14 +467,7 @@ def rules_vocabulary(output_format: str) -> None:
 @click.option(
     "--encounter", "encounter_file", required=True, type=EXISTING_FILE, help="The encounter JSON file to code."
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option("text", "json")
 def rules_explain(file: Path, encounter_file: Path, output_format: str) -> None:
     from rulebooks import authoring
     from rulebooks.models import Coding
@@ -572,14 +563,7 @@ def codesets_list() -> None:
     "and what to load next.",
 )
 @click.option("--date", "on", default=None, help="The date of service to check (YYYY-MM-DD; default today).")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option("text", "json")
 def codesets_status(on: str | None, output_format: str) -> None:
     from rulebooks.codeset_status import codeset_status
     from rulebooks.dated_codesets import default_codesets
@@ -615,14 +599,7 @@ def codesets_status(on: str | None, output_format: str) -> None:
 
 @main.command("check-documentation", help="Findings, classifications and provider queries for an encounter file.")
 @click.argument("file", type=EXISTING_FILE)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option("text", "json")
 def check_documentation_command(file: Path, output_format: str) -> None:
     from rulebooks.notes import check_documentation
 
@@ -687,14 +664,7 @@ def _encounter_from_file(file: Path) -> Any:
     help="Code as if the coverage were this payer code (one of the clinic's payers: with --tenant, that "
     "clinic's; without, the demo clinic's).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["json", "table"]),
-    default="table",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option("table", "json")
 @click.option("--explain", is_flag=True, help="With --format table, print every reason under its line.")
 @click.option("--coded-at", default=None, help="ISO timestamp to stamp (default: now).")
 @click.option(
@@ -767,14 +737,7 @@ def code_command(
 @click.option("--rulebook", "rulebook_name", required=True, help="The rulebook's name in the clinic.")
 @click.option("--encounters", default=1000, show_default=True, help="How many of the last stored encounters.")
 @click.option("--queue", is_flag=True, help="Leave the chunks to the workers (needs CUTIS_REDIS_URL) and follow them.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option("table", "json")
 def rules_replay(tenant_slug: str, rulebook_name: str, encounters: int, queue: bool, output_format: str) -> None:
     settings = Settings.from_env()
     if queue and not settings.redis_url:
@@ -901,14 +864,7 @@ def _check_profile(profile: str) -> None:
 )
 @click.argument("path", type=ExistingPath(dir_okay=True))
 @click.option("--tenant", "tenant_slug", required=True, help="The clinic's slug.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@format_option("table", "json")
 @click.option(
     "--watch",
     is_flag=True,
@@ -1019,14 +975,7 @@ async def _job_queue() -> Any:
     help="The EHR vendor profiles `cutis import --profile` takes: each with the documents it follows and "
     "whether its mapping could be checked against them.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="A table for people, or JSON for scripts.",
-)
+@format_option("table", "json")
 def ehr_profiles_command(output_format: str) -> None:
     from server.ehr.profile import load, names
 
