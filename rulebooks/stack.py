@@ -272,7 +272,11 @@ class Stack:
 
         They run as written, over facts built for each encounter, and nothing of what they
         decide is remembered: no memo can be keyed wrongly on what they read."""
-        rules = applicable_rules(self.books, phase, encounter.date_of_service, encounter.coverage.payer, "encounter")
+        date_of_service, payer = encounter.date_of_service, encounter.coverage.payer
+        if self.trace is None:
+            rules = self._speed.encounter_rules(phase, date_of_service, payer)
+        else:
+            rules = applicable_rules(self.books, phase, date_of_service, payer, "encounter")
         if not rules:
             return []
         facts = encounter_facts(encounter, lines)

@@ -55,7 +55,7 @@ from dsl.typecheck import INTERPOLATION
 from rulebooks.engine.context import WorkLine
 from rulebooks.models import Encounter, Service
 from rulebooks.rule_facts import DERMATOLOGY, line_facts, upper_codes
-from rulebooks.stack import Decided, LoadedRulebook, applicable_rules, run_rule
+from rulebooks.stack import BookRule, Decided, LoadedRulebook, applicable_rules, run_rule
 from rulebooks.vocabulary import Fact, dermatology_vocabulary
 
 KIND = "service.kind"
@@ -195,6 +195,7 @@ class StackSpeed:
         self._in_effect: dict[tuple[dt.date, str], RulesInEffect] = {}
         self._kinds: dict[tuple[dt.date | None, str | None, Any], KindRules] = {}
         self._by_rules: dict[tuple[tuple[int, ...], ...], RulesInEffect] = {}
+        self._for_encounter: dict[tuple[str, dt.date | None, str | None], tuple[BookRule, ...]] = {}
         self._plans: dict[int, RulePlan] = {}
         self._nodes: dict[int, dict[tuple[str, Any], ast.Rule | ast.Table]] = {}
         #: What screened rules decided together, by (ScreenedRules, values of their other reads), and
@@ -289,6 +290,17 @@ class StackSpeed:
             if len(self._in_effect) >= MAX_KEYS:
                 self._in_effect.clear()
             self._in_effect[(date_of_service, payer)] = found
+        return found
+
+    def encounter_rules(self, phase: str, date_of_service: dt.date, payer: str) -> tuple[BookRule, ...]:
+        """`applicable_rules` of the phase's rules `for the encounter`, kept by phase and by the date
+        of service and payer when they matter (as `rules_in_effect`)."""
+        key = (phase, date_of_service if self.by_date else None, payer if self.by_payer else None)
+        found = self._for_encounter.get(key)
+        if found is None:
+            if len(self._for_encounter) >= MAX_KEYS:
+                self._for_encounter.clear()
+            found = self._for_encounter[key] = applicable_rules(self.books, phase, date_of_service, payer, "encounter")
         return found
 
     def _decide_each(

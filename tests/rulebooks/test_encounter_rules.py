@@ -317,3 +317,27 @@ def test_coverage_of_conditions_counts_only_what_was_evaluated() -> None:
         "biopsy-on-face line 5:8": {"true": False, "false": True},
         "biopsy-on-face line 6:8": {"true": False, "false": False},
     }
+
+
+def test_a_warm_stack_finds_the_encounter_rules_of_each_date_and_payer() -> None:
+    """A dated encounter rule in a payer's book: one stack codes encounters on both sides of the
+    rule's date and of another payer, each as a fresh stack would."""
+    dated = VISIT_BIOPSIES.replace(
+        "  in policy for the encounter\n", "  in policy for the encounter\n  effective 2026-06-01\n"
+    )
+    warm = stack_of([HEADER + dated])
+    three = (biopsy(1), biopsy(2, "scalp"), biopsy(3, "arm"))
+    for date_of_service, payer in (("2026-07-01", "ACME"), ("2026-03-02", "ACME"), ("2026-07-01", "OTHER")):
+        seen = encounter(*three).model_copy(
+            update={
+                "date_of_service": dt.date.fromisoformat(date_of_service),
+                "coverage": encounter(*three).coverage.model_copy(update={"payer": payer}),
+            }
+        )
+        fresh = stack_of([HEADER + dated])
+        flags = [
+            [f.code for f in code(seen, encounter_id="e1", coded_at=CODED_AT, stack=stack).flags]
+            for stack in (warm, fresh)
+        ]
+        assert flags[0] == flags[1], (date_of_service, payer)
+        assert ("biopsies_over_two" in flags[0]) is ((date_of_service, payer) == ("2026-07-01", "ACME"))
